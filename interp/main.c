@@ -1,0 +1,883 @@
+/*
+** interp/main.c -- the luagil command-line program: the stock lua
+** program's options, error reports and REPL, plus luagil's long options.
+** See LICENSE for copyright and licence (MIT).
+**
+** The program behaves like Debian's lua5.4 (Lua 5.4.4) wherever that one
+** defines a behaviour, so scripts, shell wrappers and habits carry over.
+** Everything that can fail runs inside 'pmain', a C function called in
+** protected mode, so that tracebacks end in "[C]: in ?" as stock lua's do.
+** At the end the interpreter is shut down (non-daemon threads are joined)
+** and closed.
+*/
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+
+#if defined(LUAGIL_USE_LIBEDIT)
+#include <editline/readline.h>
+#endif
+
+#include "luagil.h"
+
+
+#define PROGNAME      "luagil"
+#define PROMPT        "> "
+#define PROMPT2       ">> "
+#define EOFMARK       "<eof>"
+#define INIT_VAR      "LUA_INIT"
+#define INIT_VAR_VER  "LUA_INIT_5_4"
+
+/* loadline results besides Lua's status codes */
+#define REPL_EOF      (-1)
+#define REPL_CANCEL   (-2)
+
+/* Name in front of error messages; NULL inside the REPL, as lua does. */
+static const char *progname = PROGNAME;
+
+
+/* {====================================================================
+** Command-line settings
+** =====================================================================*/
+
+/* What the command line asked for, filled before the state exists. */
+typedef struct Settings {
+  int script;              /* index of the script in argv; 0: none */
+  int bad;                 /* index of a bad option; 0: none */
+  int has_i, has_v, has_e, has_E;
+  int help;                /* --help */
+  double switch_interval;  /* --switch-interval; 0: default */
+  const char *preempt;     /* --preempt; NULL: default */
+} Settings;
+
+
+/* How a long option's value is checked and stored. */
+typedef enum OptKind {
+  OPT_FLAG,      /* no value; stores 1 in an int */
+  OPT_POSNUM,    /* a number > 0, stored in a double */
+  OPT_CHOICE     /* one of the words in 'choices', stored as a string */
+} OptKind;
+
+
+/*
+** luagil's own options, "--name" or "--name=value". A new option is one
+** line here plus its field in Settings.
+*/
+typedef struct LongOpt {
+  const char *name;      /* without the leading "--" */
+  OptKind kind;
+  size_t field;          /* offsetof the destination in Settings */
+  const char *choices;   /* OPT_CHOICE: "a|b|c"; else the value's name */
+  const char *help;
+} LongOpt;
+
+static const LongOpt longopts[] = {
+  {"switch-interval", OPT_POSNUM, offsetof(Settings, switch_interval),
+   "SECONDS", "GIL switch interval (default 0.005)"},
+  {"preempt", OPT_CHOICE, offsetof(Settings, preempt),
+   "any|safe", "where threads may be switched (default any)"},
+  {"help", OPT_FLAG, offsetof(Settings, help),
+   NULL, "show this help and exit"},
+  {NULL, OPT_FLAG, 0, NULL, NULL}
+};
+
+
+static void writeout (const char *s) {
+  fputs(s, stdout);
+  fflush(stdout);
+}
+
+
+static void message (const char *pname, const char *msg) {
+  if (pname != NULL)
+    fprintf(stderr, "%s: ", pname);
+  fprintf(stderr, "%s\n", msg);
+  fflush(stderr);
+}
+
+
+static void print_version (void) {
+  writeout(LUA_COPYRIGHT "\n" LUAGIL_VERSION "\n");
+}
+
+
+static void print_stock_options (FILE *f) {
+  fprintf(f,
+    "usage: %s [options] [script [args]]\n"
+    "Available options are:\n"
+    "  -e stat   execute string 'stat'\n"
+    "  -i        enter interactive mode after executing 'script'\n"
+    "  -l mod    require library 'mod' into global 'mod'\n"
+    "  -l g=mod  require library 'mod' into global 'g'\n"
+    "  -v        show version information\n"
+    "  -E        ignore environment variables\n"
+    "  -W        turn warnings on\n"
+    "  --        stop handling options\n"
+    "  -         stop handling options and execute stdin\n",
+    progname);
+}
+
+
+/* The same report as stock lua's, word for word, on a bad option. */
+static void print_usage (const char *badoption) {
+  fprintf(stderr, "%s: ", progname);
+  if (badoption[1] == 'e' || badoption[1] == 'l')
+    fprintf(stderr, "'%s' needs argument\n", badoption);
+  else
+    fprintf(stderr, "unrecognized option '%s'\n", badoption);
+  print_stock_options(stderr);
+  fflush(stderr);
+}
+
+
+static void print_help (void) {
+  const LongOpt *o;
+  print_stock_options(stdout);
+  printf("luagil options (anywhere before the script name):\n");
+  for (o = longopts; o->name != NULL; o++) {
+    char left[64];
+    if (o->kind == OPT_FLAG)
+      snprintf(left, sizeof left, "--%s", o->name);
+    else
+      snprintf(left, sizeof left, "--%s=%s", o->name, o->choices);
+    printf("  %-26s %s\n", left, o->help);
+  }
+  fflush(stdout);
+}
+
+
+static int choice_ok (const char *choices, const char *value) {
+  size_t len = strlen(value);
+  const char *p = choices;
+  while (len > 0) {
+    const char *bar = strchr(p, '|');
+    size_t n = (bar != NULL) ? (size_t)(bar - p) : strlen(p);
+    if (n == len && strncmp(p, value, len) == 0)
+      return 1;
+    if (bar == NULL)
+      return 0;
+    p = bar + 1;
+  }
+  return 0;
+}
+
+
+/*
+** Check and store the value of one long option. Returns 0 after writing
+** a message when the value is missing or wrong.
+*/
+static int set_longopt (Settings *s, const LongOpt *o, const char *value) {
+  char *dest = (char *)s + o->field;
+  char *end;
+  double d;
+  if (o->kind == OPT_FLAG) {
+    if (value == NULL) {
+      *(int *)dest = 1;
+      return 1;
+    }
+    fprintf(stderr, "%s: option '--%s' takes no value\n", progname, o->name);
+    return 0;
+  }
+  if (value == NULL) {
+    fprintf(stderr, "%s: option '--%s' needs a value: --%s=%s\n",
+            progname, o->name, o->name, o->choices);
+    return 0;
+  }
+  switch (o->kind) {
+    case OPT_POSNUM:
+      errno = 0;
+      d = strtod(value, &end);
+      if (end != value && *end == '\0' && errno == 0 && isfinite(d)
+          && d > 0) {
+        *(double *)dest = d;
+        return 1;
+      }
+      fprintf(stderr, "%s: bad value '%s' for option '--%s' "
+              "(a number of seconds greater than 0 expected)\n",
+              progname, value, o->name);
+      return 0;
+    case OPT_CHOICE:
+      if (choice_ok(o->choices, value)) {
+        *(const char **)dest = value;
+        return 1;
+      }
+      fprintf(stderr, "%s: bad value '%s' for option '--%s' "
+              "(expected one of: %s)\n", progname, value, o->name, o->choices);
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+
+/*
+** A "--name[=value]" argument. Returns 1 if it is a known option with a
+** good value, 0 if it is unknown (a usage error), -1 if its value is bad
+** (the message is already written).
+*/
+static int longopt (Settings *s, const char *arg) {
+  const LongOpt *o;
+  const char *name = arg + 2;
+  const char *eq = strchr(name, '=');
+  size_t len = (eq != NULL) ? (size_t)(eq - name) : strlen(name);
+  for (o = longopts; o->name != NULL; o++) {
+    if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+      return set_longopt(s, o, eq != NULL ? eq + 1 : NULL) ? 1 : -1;
+  }
+  return 0;
+}
+
+
+/*
+** Scan the options before the script name, with stock lua's rules plus
+** the long options. Sets s->script (0 when there is none) and, on a
+** usage error, s->bad. Returns 0 on a bad long-option value.
+*/
+static int collectargs (char **argv, Settings *s) {
+  int i;
+  for (i = 1; argv[i] != NULL; i++) {
+    const char *a = argv[i];
+    if (a[0] != '-') {  /* the script name */
+      s->script = i;
+      return 1;
+    }
+    switch (a[1]) {
+      case '-':
+        if (a[2] == '\0') {  /* "--": the next argument is the script */
+          s->script = (argv[i + 1] != NULL) ? i + 1 : 0;
+          return 1;
+        }
+        switch (longopt(s, a)) {
+          case 1: break;
+          case 0: s->bad = i; return 1;
+          default: return 0;
+        }
+        break;
+      case '\0':  /* "-": the script is stdin */
+        s->script = i;
+        return 1;
+      case 'E': case 'W': case 'i': case 'v':
+        if (a[2] != '\0') {
+          s->bad = i;
+          return 1;
+        }
+        if (a[1] == 'E') s->has_E = 1;
+        else if (a[1] == 'i') s->has_i = s->has_v = 1;  /* -i implies -v */
+        else if (a[1] == 'v') s->has_v = 1;
+        break;
+      case 'e': case 'l':
+        if (a[1] == 'e') s->has_e = 1;
+        if (a[2] == '\0') {  /* the argument is the next word */
+          if (argv[i + 1] == NULL || argv[i + 1][0] == '-') {
+            s->bad = i;
+            return 1;
+          }
+          i++;
+        }
+        break;
+      default:
+        s->bad = i;
+        return 1;
+    }
+  }
+  s->script = 0;
+  return 1;
+}
+
+/* }==================================================================== */
+
+
+/* {====================================================================
+** Running chunks
+** =====================================================================*/
+
+/*
+** The text of an error object, as a string pushed on the stack: a string
+** (or number) as is, else what __tostring makes of it, else its type.
+*/
+static const char *pusherrortext (lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) == LUA_TSTRING || lua_type(L, idx) == LUA_TNUMBER) {
+    lua_pushvalue(L, idx);
+    return lua_tostring(L, -1);
+  }
+  if (luaL_callmeta(L, idx, "__tostring")) {
+    if (lua_type(L, -1) == LUA_TSTRING)
+      return lua_tostring(L, -1);
+    lua_pop(L, 1);
+  }
+  return lua_pushfstring(L, "(error object is a %s value)",
+                         luaL_typename(L, idx));
+}
+
+
+/* Report a failed status: the message on top of the stack is popped. */
+static int report (lua_State *L, int status) {
+  if (status != LUA_OK) {
+    message(progname, pusherrortext(L, -1));
+    lua_pop(L, 2);  /* the text and the error object */
+  }
+  return status;
+}
+
+
+/*
+** Message handler: a traceback after the message. An error object with a
+** __tostring that gives a string is shown by that string alone, as stock
+** lua does.
+*/
+static int msghandler (lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)",
+                          luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+
+/*
+** Call the function below 'narg' arguments with the message handler.
+** No SIGINT handler here: luagil turns Ctrl-C into an error by itself.
+*/
+static int docall (lua_State *L, int narg, int nres) {
+  int status;
+  int base = lua_gettop(L) - narg;
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  status = lua_pcall(L, narg, nres, base);
+  lua_remove(L, base);
+  return status;
+}
+
+
+static int dochunk (lua_State *L, int status) {
+  if (status == LUA_OK)
+    status = docall(L, 0, 0);
+  return report(L, status);
+}
+
+
+static int dofile (lua_State *L, const char *name) {
+  return dochunk(L, luaL_loadfile(L, name));
+}
+
+
+static int dostring (lua_State *L, const char *s, const char *name) {
+  return dochunk(L, luaL_loadbuffer(L, s, strlen(s), name));
+}
+
+
+/* -l mod, or -l g=mod: global g = require("mod"). */
+static int dolibrary (lua_State *L, const char *spec) {
+  int status;
+  const char *eq = strchr(spec, '=');
+  const char *modname = (eq != NULL) ? eq + 1 : spec;
+  lua_getglobal(L, "require");
+  lua_pushstring(L, modname);
+  status = docall(L, 1, 1);
+  if (status == LUA_OK) {
+    if (eq != NULL)
+      lua_pushlstring(L, spec, (size_t)(eq - spec));
+    else
+      lua_pushstring(L, spec);
+    lua_insert(L, -2);
+    lua_setglobal(L, lua_tostring(L, -2));  /* the name stays anchored */
+    lua_pop(L, 1);
+  }
+  return report(L, status);
+}
+
+
+/* Push arg[1..#arg]; they become the main chunk's '...'. */
+static int pushargs (lua_State *L) {
+  int i, n;
+  if (lua_getglobal(L, "arg") != LUA_TTABLE)
+    luaL_error(L, "'arg' is not a table");
+  n = (int)luaL_len(L, -1);
+  luaL_checkstack(L, n + 3, "too many arguments to script");
+  for (i = 1; i <= n; i++)
+    lua_rawgeti(L, -i, i);
+  lua_remove(L, -i);
+  return n;
+}
+
+
+static int handle_script (lua_State *L, char **argv) {
+  int status;
+  const char *fname = argv[0];
+  /* "-" is stdin, except after "--", where it names a file */
+  if (strcmp(fname, "-") == 0 && strcmp(argv[-1], "--") != 0)
+    fname = NULL;
+  status = luaL_loadfile(L, fname);
+  if (status == LUA_OK) {
+    int n = pushargs(L);
+    status = docall(L, n, LUA_MULTRET);
+  }
+  return report(L, status);
+}
+
+
+/*
+** arg[0] is the script; options and the interpreter take the negative
+** indices, script arguments the positive ones. With no script, the
+** interpreter is arg[0].
+*/
+static void createargtable (lua_State *L, char **argv, int argc, int script) {
+  int i;
+  lua_createtable(L, argc - script - 1 > 0 ? argc - script - 1 : 0,
+                  script + 1);
+  for (i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - script);
+  }
+  lua_setglobal(L, "arg");
+}
+
+
+static int handle_luainit (lua_State *L) {
+  const char *name = "=" INIT_VAR_VER;
+  const char *init = getenv(name + 1);
+  if (init == NULL) {
+    name = "=" INIT_VAR;
+    init = getenv(name + 1);
+  }
+  if (init == NULL)
+    return LUA_OK;
+  if (init[0] == '@')
+    return dofile(L, init + 1);
+  return dostring(L, init, name);
+}
+
+
+/* Run -e, -l and -W in order, up to the script. Returns 0 on a failure. */
+static int runargs (lua_State *L, char **argv, int n) {
+  int i;
+  for (i = 1; i < n; i++) {
+    int option = argv[i][1];
+    if (option == 'e' || option == 'l') {
+      int status;
+      const char *extra = argv[i] + 2;
+      if (*extra == '\0')
+        extra = argv[++i];
+      status = (option == 'e') ? dostring(L, extra, "=(command line)")
+                               : dolibrary(L, extra);
+      if (status != LUA_OK)
+        return 0;
+    }
+    else if (option == 'W')
+      lua_warning(L, "@on", 0);
+  }
+  return 1;
+}
+
+/* }==================================================================== */
+
+
+/* {====================================================================
+** Reading a line at the prompt
+**
+** The GIL is released while the user types, so that threads started at
+** the prompt keep running. Ctrl-C reaches luagil's own handler, which
+** only records it and makes luagil_sigint_fd() readable: waiting on that
+** descriptor next to stdin lets Ctrl-C cancel the line being typed.
+** =====================================================================*/
+
+typedef enum ReadResult { READ_LINE, READ_EOF, READ_CANCEL } ReadResult;
+
+/* Where the line handler leaves its result: owner thread only. */
+static char *gotline;
+static int linedone;
+
+
+/*
+** Wait until stdin is readable (1) or Ctrl-C arrived (0). Called without
+** the GIL.
+*/
+static int waitinput (int sigfd) {
+  for (;;) {
+    struct pollfd p[2];
+    p[0].fd = STDIN_FILENO;
+    p[0].events = POLLIN;
+    p[1].fd = sigfd;
+    p[1].events = POLLIN;
+    if (poll(p, sigfd >= 0 ? 2 : 1, -1) < 0) {
+      if (errno == EINTR)
+        continue;
+      return 1;  /* let the read itself report the failure */
+    }
+    if ((p[1].revents & POLLIN) && luagil_take_sigint())
+      return 0;
+    if (p[0].revents != 0)
+      return 1;
+  }
+}
+
+
+#if defined(LUAGIL_USE_LIBEDIT)
+
+static void online (char *line) {
+  gotline = line;
+  linedone = 1;
+}
+
+
+/*
+** libedit's callback interface reads one character at a time, so the
+** wait for each character can also watch for Ctrl-C.
+*/
+static ReadResult editline (const char *prompt, int sigfd, char **line) {
+  linedone = 0;
+  gotline = NULL;
+  rl_callback_handler_install(prompt, online);
+  while (!linedone) {
+    if (!waitinput(sigfd)) {
+      /* removing the handler leaves raw mode; installing it again (for
+         the next line) starts over with an empty buffer */
+      rl_callback_handler_remove();
+      fputs("^C\n", stdout);
+      fflush(stdout);
+      return READ_CANCEL;
+    }
+    rl_callback_read_char();
+  }
+  rl_callback_handler_remove();
+  *line = gotline;
+  return (gotline != NULL) ? READ_LINE : READ_EOF;
+}
+
+#endif
+
+
+/*
+** Without line editing (or when stdin is no terminal): one byte at a time
+** with read(2), so nothing past the newline is taken from a script's
+** io.read. Like GNU readline, the line read is echoed when stdin is not a
+** terminal, so a piped session reads like a typed one.
+*/
+static ReadResult plainline (const char *prompt, int sigfd, char **line) {
+  size_t len = 0, size = 128;
+  char *buf = malloc(size);
+  fputs(prompt, stdout);
+  fflush(stdout);
+  if (buf == NULL)
+    return READ_EOF;
+  for (;;) {
+    char c;
+    ssize_t n;
+    if (!waitinput(sigfd)) {
+      free(buf);
+      fputs("^C\n", stdout);
+      fflush(stdout);
+      return READ_CANCEL;
+    }
+    n = read(STDIN_FILENO, &c, 1);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0 && len == 0) {
+      free(buf);
+      return READ_EOF;
+    }
+    if (n <= 0 || c == '\n')
+      break;
+    if (len + 2 > size) {
+      char *nbuf = realloc(buf, size *= 2);
+      if (nbuf == NULL)
+        break;
+      buf = nbuf;
+    }
+    buf[len++] = c;
+  }
+  buf[len] = '\0';
+  if (!isatty(STDIN_FILENO)) {
+    fputs(buf, stdout);
+    fputs("\n", stdout);
+    fflush(stdout);
+  }
+  *line = buf;
+  return READ_LINE;
+}
+
+
+/* Read one line with the GIL released; '*line' is malloc'ed. */
+static ReadResult readline_nogil (const char *prompt, char **line) {
+  ReadResult r;
+  int sigfd = luagil_sigint_fd();
+  char *p = strdup(prompt);  /* Lua's string must not be read without the GIL */
+  if (p == NULL)
+    return READ_EOF;
+  luagil_take_sigint();  /* a Ctrl-C that already interrupted code is old */
+  LUAGIL_BEGIN_ALLOW_THREADS
+#if defined(LUAGIL_USE_LIBEDIT)
+  if (isatty(STDIN_FILENO))
+    r = editline(p, sigfd, line);
+  else
+#endif
+    r = plainline(p, sigfd, line);
+  LUAGIL_END_ALLOW_THREADS
+  free(p);
+  return r;
+}
+
+
+static void saveline (const char *line) {
+#if defined(LUAGIL_USE_LIBEDIT)
+  if (line[0] != '\0' && isatty(STDIN_FILENO))
+    add_history(line);
+#else
+  (void)line;
+#endif
+}
+
+/* }==================================================================== */
+
+
+/* {====================================================================
+** The REPL, as stock lua's
+** =====================================================================*/
+
+static const char *get_prompt (lua_State *L, int firstline) {
+  const char *p;
+  lua_getglobal(L, firstline ? "_PROMPT" : "_PROMPT2");
+  p = lua_tostring(L, -1);
+  if (p == NULL)
+    p = firstline ? PROMPT : PROMPT2;
+  return p;
+}
+
+
+/* Is the syntax error in the message on top the end of an unfinished chunk? */
+static int incomplete (lua_State *L, int status) {
+  if (status == LUA_ERRSYNTAX) {
+    size_t lmsg, lmark = sizeof(EOFMARK) - 1;
+    const char *msg = lua_tolstring(L, -1, &lmsg);
+    if (lmsg >= lmark && strcmp(msg + lmsg - lmark, EOFMARK) == 0) {
+      lua_pop(L, 1);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+
+/*
+** Push the next line. Returns READ_LINE, or READ_EOF / READ_CANCEL with
+** nothing pushed.
+*/
+static ReadResult pushline (lua_State *L, int firstline) {
+  char *b = NULL;
+  size_t l;
+  ReadResult r = readline_nogil(get_prompt(L, firstline), &b);
+  lua_pop(L, 1);  /* the prompt */
+  if (r != READ_LINE)
+    return r;
+  l = strlen(b);
+  if (l > 0 && b[l - 1] == '\n')
+    b[--l] = '\0';
+  if (firstline && b[0] == '=')  /* "=expr", the Lua 5.1 shorthand */
+    lua_pushfstring(L, "return %s", b + 1);
+  else
+    lua_pushlstring(L, b, l);
+  free(b);
+  return READ_LINE;
+}
+
+
+/* Try the line on top as "return line;": the REPL prints expressions. */
+static int addreturn (lua_State *L) {
+  const char *line = lua_tostring(L, -1);
+  const char *retline = lua_pushfstring(L, "return %s;", line);
+  int status = luaL_loadbuffer(L, retline, strlen(retline), "=stdin");
+  if (status == LUA_OK) {
+    lua_remove(L, -2);  /* the modified line */
+    saveline(line);
+  }
+  else
+    lua_pop(L, 2);  /* the error and the modified line */
+  return status;
+}
+
+
+/* Add lines while the chunk is incomplete. */
+static int multiline (lua_State *L) {
+  for (;;) {
+    size_t len;
+    ReadResult r;
+    const char *line = lua_tolstring(L, 1, &len);
+    int status = luaL_loadbuffer(L, line, len, "=stdin");
+    if (!incomplete(L, status)) {
+      saveline(line);
+      return status;
+    }
+    r = pushline(L, 0);
+    if (r == READ_CANCEL)
+      return REPL_CANCEL;
+    if (r == READ_EOF) {
+      /* report the unfinished chunk, as lua does */
+      saveline(line);
+      return luaL_loadbuffer(L, line, len, "=stdin");
+    }
+    lua_pushliteral(L, "\n");
+    lua_insert(L, -2);
+    lua_concat(L, 3);
+  }
+}
+
+
+/*
+** Read a statement and compile it: leaves the function on the stack.
+** Returns a Lua status, REPL_EOF or REPL_CANCEL.
+*/
+static int loadline (lua_State *L) {
+  int status;
+  ReadResult r;
+  lua_settop(L, 0);
+  r = pushline(L, 1);
+  if (r == READ_EOF)
+    return REPL_EOF;
+  if (r == READ_CANCEL)
+    return REPL_CANCEL;
+  if ((status = addreturn(L)) != LUA_OK)
+    status = multiline(L);
+  lua_remove(L, 1);  /* the line */
+  return status;
+}
+
+
+/* Print the values on the stack with the global 'print'. */
+static void l_print (lua_State *L) {
+  int n = lua_gettop(L);
+  if (n > 0) {
+    luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
+    lua_getglobal(L, "print");
+    lua_insert(L, 1);
+    if (lua_pcall(L, n, 0, 0) != LUA_OK)
+      message(progname, lua_pushfstring(L, "error calling 'print' (%s)",
+                                        lua_tostring(L, -1)));
+  }
+}
+
+
+static void doREPL (lua_State *L) {
+  int status;
+  const char *oldprogname = progname;
+  progname = NULL;  /* errors at the prompt carry no program name */
+#if defined(LUAGIL_USE_LIBEDIT)
+  rl_readline_name = PROGNAME;
+  rl_catch_signals = 0;  /* Ctrl-C belongs to luagil's handler */
+  rl_inhibit_completion = 1;
+  using_history();
+#endif
+  while ((status = loadline(L)) != REPL_EOF) {
+    if (status == REPL_CANCEL)
+      continue;
+    if (status == LUA_OK)
+      status = docall(L, 0, LUA_MULTRET);
+    if (status == LUA_OK)
+      l_print(L);
+    else
+      report(L, status);
+  }
+  lua_settop(L, 0);
+  writeout("\n");
+  progname = oldprogname;
+}
+
+/* }==================================================================== */
+
+
+/*
+** The program proper, in protected mode: argument 1 is the Settings,
+** 2 argc, 3 argv. Returns true when everything ran without error.
+*/
+static int pmain (lua_State *L) {
+  Settings *s = (Settings *)lua_touserdata(L, 1);
+  int argc = (int)lua_tointeger(L, 2);
+  char **argv = (char **)lua_touserdata(L, 3);
+  int optlim = (s->script > 0) ? s->script : argc;
+  luaL_checkversion(L);
+  if (s->has_v)
+    print_version();
+  if (s->has_E) {  /* tell the libraries to ignore LUA_PATH and LUA_CPATH */
+    lua_pushboolean(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
+  }
+  luagil_openlibs(L);
+  createargtable(L, argv, argc, s->script);
+  lua_gc(L, LUA_GCRESTART);
+  lua_gc(L, LUA_GCGEN, 0, 0);  /* as stock lua */
+  if (!s->has_E && handle_luainit(L) != LUA_OK)
+    return 0;
+  if (!runargs(L, argv, optlim))
+    return 0;
+  if (s->script > 0 && handle_script(L, argv + s->script) != LUA_OK)
+    return 0;
+  if (s->has_i)
+    doREPL(L);
+  else if (s->script == 0 && !s->has_e && !s->has_v) {
+    if (isatty(STDIN_FILENO)) {
+      print_version();
+      doREPL(L);
+    }
+    else if (dofile(L, NULL) != LUA_OK)
+      return 0;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+
+int main (int argc, char **argv) {
+  Settings s;
+  luagil_Options o = {0};
+  lua_State *L;
+  int status, ok;
+  memset(&s, 0, sizeof s);
+  if (argv[0] != NULL && argv[0][0] != '\0')
+    progname = argv[0];
+  if (!collectargs(argv, &s))
+    return EXIT_FAILURE;
+  if (s.bad > 0) {
+    print_usage(argv[s.bad]);
+    return EXIT_FAILURE;
+  }
+  if (s.help) {
+    print_help();
+    return EXIT_SUCCESS;
+  }
+  o.switch_interval = s.switch_interval;
+  o.preempt = s.preempt;
+  o.catch_sigint = 1;
+  L = luagil_newstate(&o);
+  if (L == NULL)
+    return EXIT_FAILURE;  /* luagil_newstate wrote why */
+  lua_gc(L, LUA_GCSTOP);  /* no collections while the state is built */
+  lua_pushcfunction(L, pmain);
+  lua_pushlightuserdata(L, &s);
+  lua_pushinteger(L, argc);
+  lua_pushlightuserdata(L, argv);
+  status = lua_pcall(L, 3, 1, 0);
+  ok = (status == LUA_OK) && lua_toboolean(L, -1);
+  report(L, status);
+  lua_settop(L, 0);
+  /* Python's rule: the program ends when its non-daemon threads do */
+  if (luagil_shutdown(L) != LUA_OK) {
+    report(L, LUA_ERRRUN);
+    ok = 0;
+  }
+  luagil_close(L);
+  return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+}
