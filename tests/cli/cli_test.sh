@@ -1,0 +1,265 @@
+#!/bin/bash
+# tests/cli/cli_test.sh -- runs a corpus of command lines through the stock
+# lua5.4 program and through luagil and requires the same stdout, stderr and
+# exit status; then checks luagil's own options. Usage: cli_test.sh LUAGIL
+# See LICENSE for copyright and licence (MIT).
+
+LUAGIL=$(realpath "${1:?usage: cli_test.sh path/to/luagil}")
+here=$(cd "$(dirname "$0")" && pwd)
+LUA=$(command -v "${LUA:-lua5.4}") || { echo "lua5.4 not found"; exit 1; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+passed=0
+failed=0
+
+# Both programs run as "lua" (exec -a), so that messages naming argv[0]
+# compare equal; the sed below also maps any leftover program name.
+run () {  # run OUTPREFIX PROGRAM [VAR=value ...] -- ARGS...
+  local out=$1 prog=$2
+  shift 2
+  local envs=()
+  while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+  shift
+  env -u LUA_INIT -u LUA_INIT_5_4 -u LUA_PATH -u LUA_CPATH \
+      -u LUA_PATH_5_4 -u LUA_CPATH_5_4 "${envs[@]}" \
+    timeout 20 bash -c 'exec -a lua "$@"' _ "$prog" "$@" \
+    <"${STDIN:-/dev/null}" >"$out.out" 2>"$out.err"
+  echo $? >"$out.rc"
+  sed -i -e 's/^\(lua5\.4\|luagil\|[^ :]*\/luagil\): /lua: /' \
+         -e 's/^usage: [^ ]* /usage: lua /' "$out.err"
+}
+
+pass () { passed=$((passed + 1)); echo "ok   $1"; }
+fail () { failed=$((failed + 1)); echo "FAIL $1"; }
+
+# same NAME [VAR=value ...] -- ARGS...   (stdin from $STDIN or /dev/null)
+same () {
+  local name=$1
+  shift
+  run lua "$LUA" "$@"
+  run gil "$LUAGIL" "$@"
+  # luagil's -v prints its own version on a second line
+  sed -i -e '/^luagil [0-9][0-9.]*$/d' gil.out
+  local f
+  for f in out err rc; do
+    if ! cmp -s "lua.$f" "gil.$f"; then
+      fail "$name ($f differs)"
+      diff -u "lua.$f" "gil.$f" | sed -n '3,40p' | sed 's/^/    /'
+      return
+    fi
+  done
+  pass "$name"
+}
+
+
+# ---- files used by the cases ----
+cat >args.lua <<'EOF'
+for i = -4, 5 do print(i, arg[i]) end
+print("n", select("#", ...), ...)
+EOF
+cat >syntax.lua <<'EOF'
+local x = 1
+if x then print(x)
+EOF
+cat >runtime.lua <<'EOF'
+local function inner(t) return t.field.sub end
+local function outer() return inner({}) end
+print("before")
+outer()
+print("not reached")
+EOF
+cat >usesx.lua <<'EOF'
+print("x is", x, ...)
+EOF
+mkdir -p mods
+cat >mods/mymod.lua <<'EOF'
+print("loading", ...)
+return {v = 7}
+EOF
+cat >mods/badmod.lua <<'EOF'
+error("badmod fails")
+EOF
+cat >init.lua <<'EOF'
+print("init file", x)
+initialised = true
+EOF
+cat >stdin.lua <<'EOF'
+print("from stdin", ...)
+io.write("rest: ", tostring(io.read("l")), "\n")
+EOF
+printf 'print("from stdin", ...)\nreturn 1\n' >plain_stdin.lua
+cat >repl.txt <<'EOF'
+print(1)
+1 + 1
+x = 10
+x, x * 2
+function f(a)
+  return a + 1
+end
+f(41)
+= "old style"
+error("oops")
+error({})
+setmetatable({}, {__tostring = function() return "T!" end})
+EOF
+printf 'local t = {\n1, 2,\n' >repl_eof.txt
+printf '_PROMPT = "$ "\n_PROMPT2 = "... "\nif true then\nprint("in")\nend\n' \
+  >repl_prompt.txt
+
+# ---- -e, arg and ... ----
+same e_print -- -e 'print(1)'
+same e_twice -- -e 'x = 1' -e 'print(x + 1)'
+same e_glued -- '-eprint("glued")'
+same e_then_script -- -e 'x = 10' usesx.lua a b
+same e_error_stops -- -e 'error("first")' -e 'print("not run")'
+same arg_script -- args.lua a 'b c' ''
+same arg_no_script -- -e 'for i = -2, 3 do print(i, arg[i]) end' 
+same arg_with_options -- -E -W -e 'x = 1' args.lua one two
+same varargs_empty -- args.lua
+same dashdash -- -- args.lua x
+same dashdash_dash -- -- - x
+same dashdash_option_like -- -- -notanoption
+
+# ---- errors ----
+same syntax_error_script -- syntax.lua
+same syntax_error_e -- -e 'x ='
+same runtime_traceback -- runtime.lua
+same error_string -- -e 'error("plain")'
+same error_level0 -- -e 'error("nolevel", 0)'
+same error_number -- -e 'error(42)'
+same error_table -- -e 'error({})'
+same error_tostring -- \
+  -e 'error(setmetatable({}, {__tostring = function() return "TS" end}))'
+same error_tostring_nonstring -- \
+  -e 'error(setmetatable({}, {__tostring = function() return 1 end}))'
+same error_nil -- -e 'error(nil)'
+same error_boolean -- -e 'error(false)'
+same missing_script -- nosuch.lua
+same missing_script_args -- nosuch.lua a b
+
+# ---- os.exit ----
+same os_exit_3 -- -e 'print("bye") os.exit(3)'
+same os_exit_true -- -e 'os.exit(true)'
+same os_exit_false -- -e 'os.exit(false)'
+same os_exit_close -- -e 'os.exit(5, true)'
+
+# ---- stdin ----
+STDIN=stdin.lua same stdin_dash -- - a b
+STDIN=plain_stdin.lua same stdin_implicit --
+STDIN=plain_stdin.lua same stdin_after_dashdash -- --
+STDIN=plain_stdin.lua same stdin_dash_after_e -- -e 'x = 1' -
+STDIN=syntax.lua same stdin_syntax_error -- -
+
+# ---- -l ----
+same l_module LUA_PATH="$tmp/mods/?.lua" -- -l mymod -e 'print(mymod.v)'
+same l_glued LUA_PATH="$tmp/mods/?.lua" -- -lmymod -e 'print(mymod.v)'
+same l_global_name LUA_PATH="$tmp/mods/?.lua" -- \
+  -l m=mymod -e 'print(m.v, mymod)'
+same l_error LUA_PATH="$tmp/mods/?.lua" -- -l badmod -e 'print("no")'
+same l_not_found LUA_PATH="$tmp/mods/?.lua" LUA_CPATH="$tmp/mods/?.so" -- \
+  -l nosuchmod
+same l_ignored_with_E LUA_PATH="$tmp/mods/?.lua" -- \
+  -E -e 'print(pcall(require, "mymod"))'
+same l_path_5_4_wins LUA_PATH="$tmp/nothing/?.lua" \
+  LUA_PATH_5_4="$tmp/mods/?.lua" -- -l mymod
+
+# ---- LUA_INIT ----
+same init_string LUA_INIT='print("init") x = 1' -- -e 'print(x)'
+same init_5_4_first LUA_INIT='print("plain")' LUA_INIT_5_4='print("5.4")' \
+  -- -e 'print(2)'
+same init_file LUA_INIT="@$tmp/init.lua" -- -e 'print(initialised)'
+same init_missing_file LUA_INIT="@$tmp/nosuch.lua" -- -e 'print("no")'
+same init_error LUA_INIT='error("boom")' -- -e 'print("no")'
+same init_ignored_E LUA_INIT='print("init")' -- -E -e 'print("E")'
+same init_sees_args LUA_INIT='print(#arg, arg[0])' -- args.lua a
+
+# ---- -W ----
+same warn_off -- -e 'warn("x")'
+same warn_on -- -W -e 'warn("x")'
+same warn_order -- -e 'warn("a")' -W -e 'warn("b", "c")'
+same warn_control -- -W -e 'warn("@off") warn("hidden") warn("@on") warn("y")'
+
+# ---- -v and bad options ----
+same version -- -v
+same version_then_e -- -v -e 'print(2)'
+same bad_option -- -x
+same bad_option_after_e -- -e 'print(1)' -y
+same bad_long_option -- --foo
+same bad_v_suffix -- -vx
+same bad_E_suffix -- -Ex
+same e_needs_argument -- -e
+same l_needs_argument -- -l
+same e_argument_is_option -- -e -v
+
+# ---- the REPL, fed through a pipe ----
+STDIN=repl.txt same repl_piped -- -i
+STDIN=repl_prompt.txt same repl_piped_prompts -- -i
+STDIN=repl.txt same repl_after_script -- -i args.lua z
+STDIN=repl.txt same repl_not_after_error -- -i runtime.lua
+
+# ---- luagil's own options ----
+check () {  # check NAME CONDITION-COMMAND...
+  local name=$1
+  shift
+  if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+# At the end of input inside an unfinished statement, stock lua prints
+# "(null)" (it reports an error message it has already popped); luagil
+# reports the syntax error instead.
+STDIN=repl_eof.txt run gil "$LUAGIL" -- -i
+check repl_piped_unfinished \
+  test "$(cat gil.err)" = "stdin:2: unexpected symbol near <eof>"
+
+run gil "$LUAGIL" -- --help
+check help_exit_0 test "$(cat gil.rc)" = 0
+check help_nothing_on_stderr test ! -s gil.err
+for opt in -e -l -i -v -E -W -- "  -  " --switch-interval= --preempt= --help; do
+  check "help_lists_${opt// /}" grep -q -e "$opt" gil.out
+done
+
+run gil "$LUAGIL" -- --switch-interval=0 -e 'print("ran")'
+check switch_interval_0_fails test "$(cat gil.rc)" = 1
+check switch_interval_0_message grep -q "switch-interval" gil.err
+check switch_interval_0_not_run test ! -s gil.out
+run gil "$LUAGIL" -- --switch-interval=-1 -e 'print("ran")'
+check switch_interval_negative_fails test "$(cat gil.rc)" = 1
+run gil "$LUAGIL" -- --switch-interval=abc -e 'print("ran")'
+check switch_interval_text_fails test "$(cat gil.rc)" = 1
+run gil "$LUAGIL" -- --switch-interval -e 'print("ran")'
+check switch_interval_no_value_fails test "$(cat gil.rc)" = 1
+run gil "$LUAGIL" -- --switch-interval=0.001 -e 'print(1)'
+check switch_interval_small_works test "$(cat gil.out):$(cat gil.rc)" = "1:0"
+run gil "$LUAGIL" -- -e 'print(1)' --switch-interval=0.01 -e 'print(2)'
+check switch_interval_between_options \
+  test "$(tr '\n' ' ' <gil.out):$(cat gil.rc)" = "1 2 :0"
+
+run gil "$LUAGIL" -- --preempt=bogus -e 'print("ran")'
+check preempt_bogus_fails test "$(cat gil.rc)" = 1
+check preempt_bogus_message grep -q "preempt" gil.err
+check preempt_bogus_not_run test ! -s gil.out
+for mode in any safe; do
+  run gil "$LUAGIL" -- --preempt=$mode -e 'print("ok")'
+  check "preempt_${mode}_works" test "$(cat gil.out):$(cat gil.rc)" = "ok:0"
+done
+
+run gil "$LUAGIL" -- --help=yes
+check help_with_value_fails test "$(cat gil.rc)" = 1
+run gil "$LUAGIL" -- --preempt=safe args.lua a
+check long_option_in_arg_table grep -qx -- "-1	--preempt=safe" gil.out
+run gil "$LUAGIL" -- args.lua --help --preempt=bogus
+check long_options_after_script_are_args \
+  test "$(grep -c -x -e '1	--help' -e '2	--preempt=bogus' gil.out)" = 2
+run gil "$LUAGIL" -- --bogus-option=1
+check unknown_long_option_usage \
+  test "$(head -1 gil.err):$(cat gil.rc)" = "lua: unrecognized option '--bogus-option=1':1"
+
+version=$(sed -n 's/^#define LUAGIL_VERSION *"\(.*\)"/\1/p' \
+  "$here/../../interp/luagil.h")
+run gil "$LUAGIL" -- -v
+check version_second_line test "$(sed -n 2p gil.out)" = "$version"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
