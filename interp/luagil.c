@@ -1,0 +1,181 @@
+/*
+** interp/luagil.c -- the interpreter's lifecycle: install, open, shut down.
+** See LICENSE for copyright and licence (MIT).
+*/
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "breaker.h"
+#include "gil.h"
+#include "lglib.h"
+#include "luagil.h"
+#include "park.h"
+
+
+static lua_State *installed;  /* the one interpreter of this process */
+
+
+int luagil_install (lua_State *L, const luagil_Options *opts) {
+  luagil_Options none = {0};
+  lg_TState *ts;
+  if (opts == NULL)
+    opts = &none;
+  if (installed != NULL) {
+    lua_pushliteral(L, "luagil is already installed in this process "
+                       "(one interpreter per process)");
+    return LUA_ERRRUN;
+  }
+  if (opts->switch_interval < 0) {
+    lua_pushliteral(L, "switch interval must be strictly positive");
+    return LUA_ERRRUN;
+  }
+  if (opts->preempt != NULL && strcmp(opts->preempt, "any") != 0 &&
+      strcmp(opts->preempt, "safe") != 0) {
+    lua_pushfstring(L, "unknown preemption mode '%s' (any or safe)",
+                    opts->preempt);
+    return LUA_ERRRUN;
+  }
+  installed = L;
+  ts = lg_tstate_register(L, 1);
+  lg_gil_init(ts);
+  lg_breaker_init(opts->signo > 0 ? opts->signo : SIGURG, ts);
+  if (opts->switch_interval > 0)
+    lg_gil_setinterval(opts->switch_interval);
+  if (opts->preempt != NULL)
+    luagil_setpreempt(opts->preempt);
+  if (opts->catch_sigint)
+    lg_breaker_catch_sigint(1);
+  return LUA_OK;
+}
+
+
+lua_State *luagil_newstate (const luagil_Options *opts) {
+  lua_State *L = luaL_newstate();
+  if (L == NULL) {
+    fprintf(stderr, "luagil: cannot create state: not enough memory\n");
+    return NULL;
+  }
+  if (luagil_install(L, opts) != LUA_OK) {
+    fprintf(stderr, "luagil: %s\n", lua_tostring(L, -1));
+    lua_close(L);
+    return NULL;
+  }
+  return L;
+}
+
+
+static const luaL_Reg modules[] = {
+  {"threading", luaopen_threading},
+  {"_thread", luaopen__thread},
+  {"time", luaopen_time},
+  {NULL, NULL}
+};
+
+
+void luagil_openlibs (lua_State *L) {
+  luaL_openlibs(L);
+  lg_open_coroutine(L);
+  lg_open_debug(L);
+  lg_open_os(L);
+  lg_open_require(L);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  for (const luaL_Reg *m = modules; m->name != NULL; m++) {
+    lua_pushcfunction(L, m->func);
+    lua_setfield(L, -2, m->name);
+  }
+  lua_pop(L, 1);
+}
+
+
+static int shutdown_threads (lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, "threading") == LUA_TTABLE &&
+      lua_getfield(L, -1, "_shutdown") == LUA_TFUNCTION)
+    lua_call(L, 0, 0);
+  return 0;
+}
+
+
+int luagil_shutdown (lua_State *L) {
+  int status;
+  lua_pushcfunction(L, shutdown_threads);
+  status = lua_pcall(L, 0, 0, 0);
+  if (status != LUA_OK)
+    return status;  /* the error is on the stack */
+  return LUA_OK;
+}
+
+
+int luagil_close (lua_State *L) {
+  int status = luagil_shutdown(L);
+  if (status != LUA_OK)
+    lua_pop(L, 1);
+  /* From here on no other thread runs Lua: one that wants the GIL parks. */
+  lg_gil_finalize();
+  luagil_catch_sigint(0);
+  if (lg_thread_alive() > 0) {  /* a daemon may still touch L: leave it */
+    fflush(NULL);
+    return 0;
+  }
+  lua_close(L);
+  return 1;
+}
+
+
+int luagil_daemons_alive (void) {
+  return lg_thread_alive();
+}
+
+
+void luagil_catch_sigint (int on) {
+  lg_breaker_catch_sigint(on);
+}
+
+
+int luagil_take_sigint (void) {
+  return lg_breaker_take_sigint();
+}
+
+
+int luagil_sigint_fd (void) {
+  return lg_breaker_sigint_fd();
+}
+
+
+double luagil_getswitchinterval (void) {
+  return lg_gil_getinterval();
+}
+
+
+int luagil_setswitchinterval (double s) {
+  if (!(s > 0))
+    return 0;
+  lg_gil_setinterval(s);
+  return 1;
+}
+
+
+int luagil_setpreempt (const char *mode) {
+  if (strcmp(mode, "any") == 0)
+    lg_breaker_setpreempt(LG_PREEMPT_ANY);
+  else if (strcmp(mode, "safe") == 0)
+    lg_breaker_setpreempt(LG_PREEMPT_SAFE);
+  else
+    return 0;
+  return 1;
+}
+
+
+luagil_Thread *luagil_save_thread (void) {
+  return (luagil_Thread *)lg_blocking_begin();
+}
+
+
+void luagil_restore_thread (luagil_Thread *t) {
+  lg_blocking_end((lg_TState *)t);
+}

@@ -1,0 +1,436 @@
+/*
+** stdlib/_thread.c -- the '_thread' module: low-level threads.
+** See LICENSE for copyright and licence (MIT).
+**
+** A thread handle is shared by two owners: the Lua userdata that the
+** starter holds and the OS thread running the job. It is malloc'ed and
+** reference-counted, never Lua memory, because the job reads and writes it
+** after it has let the GIL go, when a collection may free any Lua object.
+** Each job runs on its own lua_State made with lua_newthread and anchored
+** in the registry until the job ends.
+*/
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "breaker.h"
+#include "gil.h"
+#include "lglib.h"
+#include "park.h"
+#include "worker.h"
+
+#define HANDLE  "_thread._ThreadHandle"
+
+
+typedef struct Handle {
+  atomic_int refs;          /* the userdata and the running job */
+  pthread_mutex_t mutex;
+  lg_WaitQueue joiners;     /* mutex */
+  int done;                 /* mutex */
+  unsigned long ident;      /* read-only once started */
+  long native_id;           /* read-only once started */
+  char name[16];            /* OS thread name, truncated */
+  lua_State *L;             /* the job's state (GIL) */
+  int ref;                  /* registry ref anchoring L (GIL) */
+  int quiet;                /* don't report an uncaught error */
+} Handle;
+
+
+static atomic_int alive;    /* jobs started and not yet done */
+static size_t stacksize;    /* _thread.stack_size(), guarded by the GIL */
+static char EXIT_KEY;       /* registry key of the _thread.exit() marker */
+
+
+static void release (Handle *h) {
+  if (atomic_fetch_sub(&h->refs, 1) == 1) {
+    pthread_mutex_destroy(&h->mutex);
+    free(h);
+  }
+}
+
+
+static Handle *tohandle (lua_State *L, int arg) {
+  return *(Handle **)luaL_checkudata(L, arg, HANDLE);
+}
+
+
+int lg_thread_alive (void) {
+  return atomic_load(&alive);
+}
+
+
+double lg_opttimeout (lua_State *L, int arg) {
+  if (lua_isnoneornil(L, arg))
+    return -1;
+  double t = luaL_checknumber(L, arg);
+  luaL_argcheck(L, t >= 0 || t == -1, arg, "timeout value must be positive");
+  return t;
+}
+
+
+/* Is the value at 'arg' the marker that _thread.exit() raises? */
+static int isexit (lua_State *L, int arg) {
+  int r;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &EXIT_KEY);
+  r = lua_rawequal(L, arg, -1);
+  lua_pop(L, 1);
+  return r;
+}
+
+
+/*
+** {======================================================
+** The job
+** =======================================================
+*/
+
+static void report (lua_State *L, Handle *h) {
+  const char *msg = luaL_tolstring(L, -1, NULL);
+  fflush(stdout);
+  fprintf(stderr, "Unhandled error in thread started by %s:\n%s\n",
+          h->name, msg);
+  fflush(stderr);
+  lua_pop(L, 1);
+}
+
+
+static void job (void *arg) {
+  Handle *h = arg;
+  lg_TState *ts = lg_tstate_current();
+  lua_State *L = h->L;
+  pthread_setname_np(pthread_self(), h->name);
+  lg_gil_take(ts);
+  lg_tstate_setrunning(ts, L);
+  {
+    int status = lua_pcall(L, lua_gettop(L) - 1, 0, 0);  /* stack: f args */
+    if (status != LUA_OK && !h->quiet && !isexit(L, -1))
+      report(L, h);
+    lua_settop(L, 0);
+    luaL_unref(L, LUA_REGISTRYINDEX, h->ref);  /* L may now be collected */
+  }
+  lg_tstate_setrunning(ts, NULL);
+  lg_gil_drop(ts);
+  lg_check(pthread_mutex_lock(&h->mutex));
+  {
+    h->done = 1;
+    lg_waitq_wake_locked(&h->joiners, -1);
+  }
+  lg_check(pthread_mutex_unlock(&h->mutex));
+  atomic_fetch_sub(&alive, 1);
+  release(h);
+}
+
+
+/*
+** Start 'f' at stack index 'fi' with the 'nargs' values above 'fi' on a
+** new thread named 'name'; pushes the handle.
+*/
+static Handle *start (lua_State *L, int fi, int nargs, const char *name,
+                      int quiet) {
+  Handle **box = lua_newuserdatauv(L, sizeof *box, 0);
+  Handle *h;
+  lua_State *co;
+  int err;
+  *box = NULL;  /* valid but empty until the start succeeded */
+  luaL_setmetatable(L, HANDLE);
+  if (lg_gil_finalizing())
+    luaL_error(L, "can't create new thread at interpreter shutdown");
+  h = calloc(1, sizeof *h);
+  if (h == NULL)
+    luaL_error(L, "can't start new thread");
+  atomic_init(&h->refs, 2);
+  lg_check(pthread_mutex_init(&h->mutex, NULL));
+  snprintf(h->name, sizeof h->name, "%s", name);
+  h->quiet = quiet;
+  co = lua_newthread(L);
+  h->L = co;
+  lua_pushvalue(L, fi);
+  for (int i = 1; i <= nargs; i++)
+    lua_pushvalue(L, fi + i);
+  lua_xmove(L, co, nargs + 1);
+  h->ref = luaL_ref(L, LUA_REGISTRYINDEX);  /* pops co */
+  atomic_fetch_add(&alive, 1);
+  err = lg_worker_start(job, h, stacksize, &h->ident, &h->native_id);
+  if (err != 0) {
+    atomic_fetch_sub(&alive, 1);
+    luaL_unref(L, LUA_REGISTRYINDEX, h->ref);
+    pthread_mutex_destroy(&h->mutex);
+    free(h);
+    luaL_error(L, "can't start new thread (%s)", strerror(err));
+  }
+  *box = h;
+  return h;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Thread handles
+** =======================================================
+*/
+
+static void checkcallable (lua_State *L, int arg) {
+  if (lua_type(L, arg) != LUA_TFUNCTION) {
+    luaL_argexpected(L, luaL_getmetafield(L, arg, "__call") != LUA_TNIL,
+                     arg, "function");
+    lua_pop(L, 1);
+  }
+}
+
+
+/* _thread.start_joinable_thread(f [, name [, quiet]]) -> handle */
+static int thread_start_joinable (lua_State *L) {
+  checkcallable(L, 1);
+  const char *name = luaL_optstring(L, 2, "Thread");
+  int quiet = lua_toboolean(L, 3);
+  lua_settop(L, 3);
+  start(L, 1, 0, name, quiet);
+  return 1;
+}
+
+
+/* handle:join([timeout]) -> boolean (true once the thread has ended) */
+static int handle_join (lua_State *L) {
+  Handle *h = tohandle(L, 1);
+  double timeout = lg_opttimeout(L, 2);
+  struct timespec dl, *deadline = lg_deadline(timeout, &dl);
+  int done, r = LG_WOKEN;
+  luaL_argcheck(L, h != NULL, 1, "thread was never started");
+  lg_check(pthread_mutex_lock(&h->mutex));
+  while (!h->done && r == LG_WOKEN)
+    r = lg_waitq_wait(&h->joiners, &h->mutex, deadline);
+  done = h->done;
+  lg_check(pthread_mutex_unlock(&h->mutex));
+  if (r == LG_INTERRUPTED && !done)
+    return lg_breaker_raise_interrupt(L);
+  lua_pushboolean(L, done);
+  return 1;
+}
+
+
+/* handle:is_done() -> boolean */
+static int handle_is_done (lua_State *L) {
+  Handle *h = tohandle(L, 1);
+  int done = 1;
+  if (h != NULL) {
+    lg_check(pthread_mutex_lock(&h->mutex));
+    done = h->done;
+    lg_check(pthread_mutex_unlock(&h->mutex));
+  }
+  lua_pushboolean(L, done);
+  return 1;
+}
+
+
+/* handle.ident, handle.native_id, and the methods */
+static int handle_index (lua_State *L) {
+  Handle *h = tohandle(L, 1);
+  const char *k = luaL_checkstring(L, 2);
+  if (h != NULL && strcmp(k, "ident") == 0)
+    lua_pushinteger(L, (lua_Integer)h->ident);
+  else if (h != NULL && strcmp(k, "native_id") == 0)
+    lua_pushinteger(L, (lua_Integer)h->native_id);
+  else {
+    luaL_getmetafield(L, 1, "methods");
+    lua_getfield(L, -1, k);
+  }
+  return 1;
+}
+
+
+static int handle_gc (lua_State *L) {
+  Handle **box = luaL_checkudata(L, 1, HANDLE);
+  if (*box != NULL) {
+    release(*box);
+    *box = NULL;
+  }
+  return 0;
+}
+
+
+static int handle_tostring (lua_State *L) {
+  Handle *h = tohandle(L, 1);
+  if (h == NULL)
+    lua_pushfstring(L, "<%s (empty) %p>", HANDLE, (void *)h);
+  else
+    lua_pushfstring(L, "<%s %I %s>", HANDLE, (lua_Integer)h->ident,
+                    h->done ? "done" : "running");
+  return 1;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Module functions
+** =======================================================
+*/
+
+/* _thread.start_new_thread(f [, args]) -> ident */
+static int thread_start_new (lua_State *L) {
+  int n = 0;
+  checkcallable(L, 1);
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_getfield(L, 2, "n");
+    n = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1)
+                             : (int)luaL_len(L, 2);
+    lua_pop(L, 1);
+  }
+  lua_settop(L, 2);
+  luaL_checkstack(L, n + 4, "too many arguments");
+  for (int i = 1; i <= n; i++)
+    lua_geti(L, 2, i);  /* stack: f args-table a1..an */
+  lua_pushvalue(L, 1);
+  lua_replace(L, 2);    /* stack: f f a1..an */
+  Handle *h = start(L, 2, n, "Dummy", 0);
+  lua_pushinteger(L, (lua_Integer)h->ident);
+  return 1;
+}
+
+
+/* _thread.get_ident() -> integer */
+static int thread_get_ident (lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)(unsigned long)pthread_self());
+  return 1;
+}
+
+
+/* _thread.get_native_id() -> integer */
+static int thread_get_native_id (lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)gettid());
+  return 1;
+}
+
+
+/* _thread.main_ident() -> the main thread's ident */
+static int thread_main_ident (lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)(unsigned long)lg_main_pthread());
+  return 1;
+}
+
+
+/* _thread.stack_size([size]) -> previous size */
+static int thread_stack_size (lua_State *L) {
+  size_t old = stacksize;
+  if (!lua_isnoneornil(L, 1)) {
+    lua_Integer n = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, n == 0 || n >= 32768, 1, "size not valid: 32768 bytes "
+                  "or more, or 0");
+    stacksize = (size_t)n;
+  }
+  lua_pushinteger(L, (lua_Integer)old);
+  return 1;
+}
+
+
+/* _thread.exit(): ends the calling thread quietly */
+static int thread_exit (lua_State *L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &EXIT_KEY);
+  return lua_error(L);
+}
+
+
+/* _thread.is_exit(err) -> true if 'err' was raised by _thread.exit() */
+static int thread_is_exit (lua_State *L) {
+  lua_pushboolean(L, isexit(L, 1));
+  return 1;
+}
+
+
+/* _thread.interrupt_main(): as if Ctrl-C were pressed */
+static int thread_interrupt_main (lua_State *L) {
+  (void)L;
+  lg_breaker_interrupt_main();
+  return 0;
+}
+
+
+/* _thread._count() -> number of threads still running */
+static int thread_count (lua_State *L) {
+  lua_pushinteger(L, lg_thread_alive());
+  return 1;
+}
+
+
+/* _thread._getswitchinterval() -> seconds */
+static int thread_getswitchinterval (lua_State *L) {
+  lua_pushnumber(L, lg_gil_getinterval());
+  return 1;
+}
+
+
+/* _thread._setswitchinterval(seconds) */
+static int thread_setswitchinterval (lua_State *L) {
+  lua_Number s = luaL_checknumber(L, 1);
+  luaL_argcheck(L, s > 0, 1, "switch interval must be strictly positive");
+  lg_gil_setinterval(s);
+  return 0;
+}
+
+
+static const luaL_Reg thread_funcs[] = {
+  {"start_joinable_thread", thread_start_joinable},
+  {"start_new_thread", thread_start_new},
+  {"get_ident", thread_get_ident},
+  {"get_native_id", thread_get_native_id},
+  {"main_ident", thread_main_ident},
+  {"stack_size", thread_stack_size},
+  {"exit", thread_exit},
+  {"is_exit", thread_is_exit},
+  {"interrupt_main", thread_interrupt_main},
+  {"_count", thread_count},
+  {"_getswitchinterval", thread_getswitchinterval},
+  {"_setswitchinterval", thread_setswitchinterval},
+  {NULL, NULL}
+};
+
+static const luaL_Reg handle_methods[] = {
+  {"join", handle_join},
+  {"is_done", handle_is_done},
+  {NULL, NULL}
+};
+
+static const luaL_Reg handle_meta[] = {
+  {"__index", handle_index},
+  {"__gc", handle_gc},
+  {"__tostring", handle_tostring},
+  {NULL, NULL}
+};
+
+
+static void createmeta (lua_State *L) {
+  luaL_newmetatable(L, HANDLE);
+  luaL_setfuncs(L, handle_meta, 0);
+  luaL_newlib(L, handle_methods);
+  lua_setfield(L, -2, "methods");
+  lua_pop(L, 1);
+}
+
+
+int luaopen__thread (lua_State *L) {
+  luaL_newlib(L, thread_funcs);
+  createmeta(L);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &EXIT_KEY) == LUA_TNIL) {
+    lua_newtable(L);  /* a unique value that prints clearly */
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "_thread.exit");
+    lua_setfield(L, -2, "__name");
+    lua_setmetatable(L, -2);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &EXIT_KEY);
+  }
+  lua_pop(L, 1);
+  lua_pushnumber(L, LG_TIMEOUT_MAX);
+  lua_setfield(L, -2, "TIMEOUT_MAX");
+  return 1;
+}
+
+/* }====================================================== */

@@ -1,0 +1,363 @@
+-- stdlib/threading.lua -- the 'threading' module: Python's threading API
+-- on top of '_thread'. Compiled into the binary by stdlib/threading.c.
+-- See LICENSE for copyright and licence (MIT).
+--
+-- Thread state that Python keeps in attributes lives in a private table
+-- per object ('priv'), so that 'daemon' and 'name' can check their writes
+-- and 'ident' cannot be written at all. Instances are plain tables whose
+-- metatable is their class; classes chain to their parents with __index.
+
+local _thread = require "_thread"
+
+local threading = {}
+
+local priv = setmetatable({}, {__mode = "k"})  -- Thread -> private state
+local active = {}     -- Thread -> true, from start() until it ends
+local by_ident = {}   -- ident -> Thread running on that OS thread now
+local counter = 0     -- for default names "Thread-N"
+local dummies = 0     -- for "Dummy-N"
+
+
+-- {======================================================
+-- Classes
+-- =======================================================
+
+-- Fields computed from the private state (Python's properties).
+local getters, setters = {}, {}
+
+local function index (self, k)
+  local get = getters[k]
+  if get then return get(self) end
+  return getmetatable(self)[k]
+end
+
+local function newindex (self, k, v)
+  local set = setters[k]
+  if set then set(self, v) else rawset(self, k, v) end
+end
+
+-- Calling a class makes an instance and runs its 'new' method.
+local function construct (cls, ...)
+  local obj = setmetatable({}, cls)
+  priv[obj] = {}
+  obj:new(...)
+  return obj
+end
+
+-- cls:extend() -> a subclass; instances of it are instances of cls too.
+local function extend (parent)
+  local cls = {
+    __index = index, __newindex = newindex,
+    __tostring = parent.__tostring, __name = parent.__name,
+    super = parent,
+  }
+  return setmetatable(cls, {__index = parent, __call = construct})
+end
+
+-- The private state of a Thread, with Python's error for a subclass
+-- whose 'new' did not call its parent's.
+local function state (self, fname)
+  local p = priv[self]
+  if p == nil or p.name == nil then
+    error(("bad argument #1 to '%s' (Thread expected; did %s call "
+           .. "Thread.new?)"):format(fname, "the subclass's new"), 3)
+  end
+  return p
+end
+
+-- }======================================================
+
+
+-- {======================================================
+-- Thread
+-- =======================================================
+
+local Thread = {
+  __index = index, __newindex = newindex, __name = "threading.Thread",
+}
+setmetatable(Thread, {__call = construct})
+Thread.extend = extend
+
+local function callable (v)
+  if type(v) == "function" then return true end
+  local mt = getmetatable(v)
+  return type(mt) == "table" and mt.__call ~= nil
+end
+
+-- Thread{target=, args=, name=, daemon=}
+function Thread:new (opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then
+    error(("bad argument #1 to 'Thread' (table expected, got %s)")
+          :format(type(opts)), 3)
+  end
+  local p = priv[self]
+  if opts.target ~= nil and not callable(opts.target) then
+    error("bad argument #1 to 'Thread' (target must be callable)", 3)
+  end
+  if opts.args ~= nil and type(opts.args) ~= "table" then
+    error("bad argument #1 to 'Thread' (args must be a table)", 3)
+  end
+  p.target, p.args = opts.target, opts.args or {}
+  if opts.name ~= nil then
+    p.name = tostring(opts.name)
+  else
+    counter = counter + 1
+    p.name = "Thread-" .. counter
+  end
+  if opts.daemon ~= nil then
+    p.daemon = not not opts.daemon
+  else
+    p.daemon = threading.current_thread().daemon
+  end
+  p.started = false
+end
+
+-- The body of a thread; subclasses override it.
+function Thread:run ()
+  local p = priv[self]
+  if p.target then
+    local args = p.args
+    return p.target(table.unpack(args, 1, args.n or #args))
+  end
+end
+
+local function traceback (err)
+  if _thread.is_exit(err) then return err end
+  local msg = err
+  if type(err) ~= "string" then
+    local mt = getmetatable(err)
+    if mt and mt.__tostring then
+      msg = tostring(err)
+    else
+      msg = ("(error object is a %s value)"):format(type(err))
+    end
+  end
+  return {err = err, traceback = debug.traceback(msg, 2)}
+end
+
+-- Runs on the new OS thread.
+local function bootstrap (self)
+  local p = priv[self]
+  local ident = _thread.get_ident()
+  by_ident[ident] = self
+  local r = table.pack(xpcall(self.run, traceback, self))
+  if r[1] then
+    p.results = table.pack(table.unpack(r, 2, r.n))
+  elseif not _thread.is_exit(r[2]) then
+    p.failed = r[2]
+    local ok, err = pcall(threading.excepthook, {
+      exc_value = r[2].err, exc_traceback = r[2].traceback, thread = self,
+    })
+    if not ok then
+      io.stderr:write("Exception in threading.excepthook:\n",
+                      tostring(err), "\n")
+    end
+  end
+  by_ident[ident] = nil
+  active[self] = nil
+end
+
+-- t:start()
+function Thread:start ()
+  local p = state(self, "start")
+  if p.started then error("threads can only be started once", 2) end
+  p.started = true
+  active[self] = true
+  local ok, handle = pcall(_thread.start_joinable_thread,
+                           function () bootstrap(self) end, p.name, true)
+  if not ok then
+    active[self] = nil
+    p.started = false
+    error(handle, 2)
+  end
+  p.handle = handle
+  p.ident, p.native_id = handle.ident, handle.native_id
+end
+
+-- t:join([timeout]); a negative timeout polls, as in Python
+function Thread:join (timeout)
+  local p = state(self, "join")
+  if not p.started then
+    error("cannot join thread before it is started", 2)
+  end
+  if self == threading.current_thread() then
+    error("cannot join current thread", 2)
+  end
+  if timeout ~= nil then
+    if type(timeout) ~= "number" then
+      error(("bad argument #1 to 'join' (number expected, got %s)")
+            :format(type(timeout)), 2)
+    end
+    if timeout < 0 then timeout = 0 end
+  end
+  if p.handle then p.handle:join(timeout) end
+end
+
+function Thread:is_alive ()
+  local p = state(self, "is_alive")
+  if not p.started then return false end
+  if p.handle == nil then return true end  -- the main or a dummy thread
+  return not p.handle:is_done()
+end
+
+-- t:value() -> the results of run(), after joining; re-raises its error.
+function Thread:value ()
+  self:join()
+  local p = priv[self]
+  if p.failed then error(p.failed.err, 0) end
+  local r = p.results or {n = 0}
+  return table.unpack(r, 1, r.n)
+end
+
+function Thread:__tostring ()
+  local p = priv[self] or {}
+  local status = not p.started and "initial"
+                 or (self:is_alive() and "started" or "stopped")
+  if p.daemon then status = status .. " daemon" end
+  if p.ident then status = status .. " " .. p.ident end
+  return ("<%s(%s, %s)>"):format(getmetatable(self).__name:match("[^.]*$"),
+                                 p.name, status)
+end
+
+getters.name = function (self) return priv[self].name end
+getters.ident = function (self) return priv[self].ident end
+getters.native_id = function (self) return priv[self].native_id end
+getters.daemon = function (self) return priv[self].daemon end
+setters.name = function (self, v) priv[self].name = tostring(v) end
+setters.daemon = function (self, v)
+  local p = state(self, "daemon")
+  if p.started then
+    error("cannot set daemon status of active thread", 3)
+  end
+  p.daemon = not not v
+end
+local function readonly (k)
+  return function () error(("field '%s' is read-only"):format(k), 3) end
+end
+setters.ident, setters.native_id = readonly "ident", readonly "native_id"
+
+-- The Python 2 era spellings.
+function Thread:getName () return self.name end
+function Thread:setName (name) self.name = name end
+function Thread:isDaemon () return self.daemon end
+function Thread:setDaemon (d)
+  local p = state(self, "setDaemon")
+  if p.started then error("cannot set daemon status of active thread", 2) end
+  p.daemon = not not d
+end
+Thread.isAlive = Thread.is_alive
+
+threading.Thread = Thread
+
+-- A Thread object for a thread that threading did not start.
+local function adopt (cls, name, daemon, ident)
+  local t = setmetatable({}, cls)
+  priv[t] = {name = name, daemon = daemon, started = true,
+             ident = ident, native_id = nil}
+  return t
+end
+
+local MainThread = Thread:extend()
+MainThread.__name = "threading._MainThread"
+local main = adopt(MainThread, "MainThread", false, _thread.main_ident())
+by_ident[_thread.main_ident()] = main
+if _thread.get_ident() == _thread.main_ident() then
+  priv[main].native_id = _thread.get_native_id()
+end
+
+local DummyThread = Thread:extend()
+DummyThread.__name = "threading._DummyThread"
+function DummyThread:join ()
+  error("cannot join a dummy thread", 2)
+end
+
+-- }======================================================
+
+
+-- {======================================================
+-- Module functions
+-- =======================================================
+
+function threading.current_thread ()
+  local ident = _thread.get_ident()
+  local t = by_ident[ident]
+  if t == nil then
+    dummies = dummies + 1
+    t = adopt(DummyThread, "Dummy-" .. dummies, true, ident)
+    priv[t].native_id = _thread.get_native_id()
+    by_ident[ident] = t
+    active[t] = true
+  end
+  return t
+end
+
+function threading.main_thread ()
+  return main
+end
+
+function threading.enumerate ()
+  local list = {main}
+  for t in pairs(active) do
+    if t ~= main then list[#list + 1] = t end
+  end
+  return list
+end
+
+function threading.active_count ()
+  return #threading.enumerate()
+end
+
+threading.get_ident = _thread.get_ident
+threading.get_native_id = _thread.get_native_id
+threading.stack_size = _thread.stack_size
+threading.TIMEOUT_MAX = _thread.TIMEOUT_MAX
+
+-- The default excepthook: what Python prints, in Lua's traceback format.
+function threading.excepthook (args)
+  io.stderr:write(("Exception in thread %s:\n%s\n")
+                  :format(args.thread and args.thread.name or "?",
+                          args.exc_traceback or tostring(args.exc_value)))
+  io.stderr:flush()
+end
+
+function threading.setswitchinterval (s)
+  if type(s) ~= "number" then
+    error(("bad argument #1 to 'setswitchinterval' (number expected, got %s)")
+          :format(type(s)), 2)
+  end
+  if not (s > 0) then
+    error("bad argument #1 to 'setswitchinterval' "
+          .. "(switch interval must be strictly positive)", 2)
+  end
+  _thread._setswitchinterval(s)
+end
+
+threading.getswitchinterval = _thread._getswitchinterval
+
+-- Called when the main chunk ends: join every non-daemon thread, newest
+-- arrivals included, as Python does.
+function threading._shutdown ()
+  while true do
+    local pending = {}
+    for t in pairs(active) do
+      local p = priv[t]
+      if not p.daemon and p.handle and t ~= main then
+        pending[#pending + 1] = t
+      end
+    end
+    if #pending == 0 then return end
+    for _, t in ipairs(pending) do
+      t:join()
+      active[t] = nil  -- even if its bootstrap never ran to the end
+    end
+  end
+end
+
+-- The Python 2 era spellings.
+threading.currentThread = threading.current_thread
+threading.activeCount = threading.active_count
+
+-- }======================================================
+
+return threading

@@ -1,0 +1,382 @@
+/*
+** vm/breaker.c -- the eval breaker.
+** See LICENSE for copyright and licence (MIT).
+**
+** Notes about the implementation
+**
+** A count hook costs about 2x on CPU-bound Lua, so none is kept set: a
+** waiter that wants the GIL sends the holder's OS thread a signal, and the
+** handler, on the holder's own thread, arms a count hook on the state that
+** thread is running right now (lg_TState.running). It arms only while its
+** thread runs Lua holding the GIL (lg_TState.in_lua): a late signal that
+** lands after the thread let the GIL go must not touch its idle state,
+** which the new holder's garbage collector may be freeing. No one ever
+** calls lua_sethook on another OS thread's running state.
+**
+** The hook then yields the GIL. With preemption 'any' it first re-arms
+** itself for 1-8 more instructions, so switches fall between any two
+** instructions, not only where Lua looks at hooks (back-edges, calls).
+**
+** The same hook serves the user's debug.sethook: the user's function, mask
+** and count live in a registry table keyed by coroutine, and the hook
+** restores them whenever it has finished with the GIL's business. A hook
+** can linger on a state that stopped running, and coroutines inherit their
+** creator's hook: a count event that is not ours nor the user's just
+** restores the user's settings (usually: no hook).
+**
+** Ctrl-C sets an atomic flag, writes an eventfd (which the main thread's
+** waits watch, see vm/park.c) and arms the main thread's hook like a drop
+** request; the hook raises "interrupted!".
+*/
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "breaker.h"
+#include "gil.h"
+
+
+static int request_signo;
+static lg_TState *main_ts;
+static atomic_int preempt = LG_PREEMPT_ANY;
+static atomic_int sigint_pending;
+static int sigint_fd = -1;
+static atomic_int userhooks_used;  /* any debug.sethook call so far? */
+static const char USERHOOKS = 'h';  /* registry key of the hook table */
+
+
+/*
+** {======================================================
+** Arming
+** =======================================================
+*/
+
+void lg_breaker_block (int block, sigset_t *saved) {
+  if (block) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, request_signo);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, saved);
+  }
+  else
+    pthread_sigmask(SIG_SETMASK, saved, NULL);
+}
+
+
+/* Async-signal-safe: runs in the handlers, on 'ts's own thread. */
+static void arm (lg_TState *ts) {
+  lua_State *L = atomic_load(&ts->running);
+  if (L == NULL)
+    return;
+  ts->armed = 1;
+  lua_sethook(L, lg_breaker_hook, lua_gethookmask(L) | LUA_MASKCOUNT, 1);
+}
+
+
+void lg_breaker_arm_self (lg_TState *ts) {
+  sigset_t saved;
+  lg_breaker_block(1, &saved);
+  arm(ts);
+  lg_breaker_block(0, &saved);
+}
+
+
+static void on_request (int sig) {
+  lg_TState *ts = lg_tstate_tls;
+  int saved = errno;
+  (void)sig;
+  if (ts != NULL && atomic_load(&ts->in_lua) &&
+      (lg_gil_drop_pending_for(ts) ||
+       (ts->is_main && atomic_load(&sigint_pending))))
+    arm(ts);
+  errno = saved;
+}
+
+
+void lg_breaker_signal (lg_TState *ts) {
+  pthread_kill(ts->pthread, request_signo);
+}
+
+
+void lg_breaker_init (int signo, lg_TState *main) {
+  struct sigaction sa;
+  request_signo = signo;
+  main_ts = main;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_request;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(signo, &sa, NULL);
+  sigint_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (sigint_fd < 0)
+    lg_fatal("eventfd", errno);
+}
+
+
+void lg_breaker_setpreempt (int mode) {
+  atomic_store(&preempt, mode);
+}
+
+
+int lg_breaker_getpreempt (void) {
+  return atomic_load(&preempt);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** User hooks
+** =======================================================
+*/
+
+/* Push the user's hook entry {f, mask, count} of 'L'; returns its type. */
+static int pushentry (lua_State *L, lua_State *co) {
+  if (!atomic_load(&userhooks_used)) {
+    lua_pushnil(L);
+    return LUA_TNIL;
+  }
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &USERHOOKS) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    return LUA_TNIL;
+  }
+  lua_pushthread(co);
+  if (co != L)
+    lua_xmove(co, L, 1);
+  int t = lua_rawget(L, -2);
+  lua_remove(L, -2);
+  return t;  /* stack: entry */
+}
+
+
+/* The user's mask and count for 'co' (0, 0 if none). */
+static int usermask (lua_State *L, lua_State *co, int *count) {
+  int mask = 0;
+  *count = 0;
+  if (pushentry(L, co) == LUA_TTABLE) {
+    lua_rawgeti(L, -1, 2);
+    lua_rawgeti(L, -2, 3);
+    mask = (int)lua_tointeger(L, -2);
+    *count = (int)lua_tointeger(L, -1);
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 1);
+  return mask;
+}
+
+
+/* Set the hook of 'co' to the user's settings, keeping a pending arm. */
+static void restore (lua_State *L, lua_State *co, int keep_armed) {
+  int count;
+  int mask = usermask(L, co, &count);
+  sigset_t saved;
+  lg_breaker_block(1, &saved);
+  {
+    lg_TState *ts = lg_tstate_current();
+    if (keep_armed && ts != NULL && ts->armed &&
+        atomic_load(&ts->running) == co)
+      lua_sethook(co, lg_breaker_hook, mask | LUA_MASKCOUNT, 1);
+    else
+      lua_sethook(co, mask ? lg_breaker_hook : NULL, mask, count);
+  }
+  lg_breaker_block(0, &saved);
+}
+
+
+void lg_breaker_setuserhook (lua_State *L, lua_State *co, int f,
+                             int mask, int count) {
+  atomic_store(&userhooks_used, 1);
+  if (f != 0)
+    f = lua_absindex(L, f);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &USERHOOKS) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &USERHOOKS);
+  }
+  lua_pushthread(co);
+  if (co != L)
+    lua_xmove(co, L, 1);
+  if (f == 0 || mask == 0)
+    lua_pushnil(L);
+  else {
+    lua_createtable(L, 3, 0);
+    lua_pushvalue(L, f);
+    lua_rawseti(L, -2, 1);
+    lua_pushinteger(L, mask);
+    lua_rawseti(L, -2, 2);
+    lua_pushinteger(L, count);
+    lua_rawseti(L, -2, 3);
+  }
+  lua_rawset(L, -3);  /* hooks[co] = entry */
+  lua_pop(L, 1);
+  restore(L, co, 1);
+}
+
+
+int lg_breaker_getuserhook (lua_State *L, lua_State *co) {
+  if (pushentry(L, co) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  for (int i = 1; i <= 3; i++)
+    lua_rawgeti(L, -i, i);
+  lua_remove(L, -4);
+  return 1;  /* stack: f, mask, count */
+}
+
+
+static const char *const eventnames[] = {
+  "call", "return", "line", "count", "tail call"};
+
+/* Call the user's hook for this event, if the user asked for it. */
+static void calluser (lua_State *L, lua_Debug *ar) {
+  int count;
+  int mask = usermask(L, L, &count);
+  int wanted = (ar->event == LUA_HOOKTAILCALL) ? LUA_MASKCALL
+                                               : (1 << ar->event);
+  if (!(mask & wanted)) {
+    if (ar->event == LUA_HOOKCOUNT)  /* a lingering or inherited arm */
+      restore(L, L, 0);
+    return;
+  }
+  pushentry(L, L);
+  lua_rawgeti(L, -1, 1);
+  lua_remove(L, -2);
+  lua_pushstring(L, eventnames[ar->event]);
+  if (ar->currentline >= 0)
+    lua_pushinteger(L, ar->currentline);
+  else
+    lua_pushnil(L);
+  lua_call(L, 2, 0);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** The hook
+** =======================================================
+*/
+
+static int jitter (lg_TState *ts) {  /* 1..8, xorshift32 */
+  uint32_t x = ts->rng;
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  ts->rng = x;
+  return 1 + (int)(x % 8);
+}
+
+
+static void on_break (lua_State *L, lg_TState *ts) {
+  int interrupt = ts->is_main && atomic_load(&sigint_pending);
+  if (!interrupt && ts->stage == 0 && lg_gil_drop_pending_for(ts) &&
+      atomic_load(&preempt) == LG_PREEMPT_ANY) {
+    int count;
+    int mask = usermask(L, L, &count);
+    sigset_t saved;
+    ts->stage = 1;  /* switch after 1-8 more instructions */
+    lg_breaker_block(1, &saved);
+    lua_sethook(L, lg_breaker_hook, mask | LUA_MASKCOUNT, jitter(ts));
+    lg_breaker_block(0, &saved);
+    return;
+  }
+  ts->armed = 0;
+  ts->stage = 0;
+  restore(L, L, 0);
+  if (interrupt)
+    lg_breaker_raise_interrupt(L);
+  if (lg_gil_drop_pending_for(ts))
+    lg_gil_yield(ts);
+}
+
+
+void lg_breaker_hook (lua_State *L, lua_Debug *ar) {
+  lg_TState *ts = lg_tstate_current();
+  if (ar->event == LUA_HOOKCOUNT && ts != NULL && ts->armed)
+    on_break(L, ts);
+  else
+    calluser(L, ar);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Ctrl-C
+** =======================================================
+*/
+
+static void on_sigint (int sig) {
+  int saved = errno;
+  uint64_t one = 1;
+  lg_TState *ts = lg_tstate_tls;
+  (void)sig;
+  atomic_store(&sigint_pending, 1);
+  if (write(sigint_fd, &one, sizeof one) < 0) { /* full: already readable */ }
+  if (ts != NULL && ts->is_main) {
+    if (atomic_load(&ts->in_lua))
+      arm(ts);
+  }
+  else if (main_ts != NULL)  /* a host thread got it: tell the main one */
+    pthread_kill(main_ts->pthread, request_signo);
+  errno = saved;
+}
+
+
+void lg_breaker_catch_sigint (int on) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on ? on_sigint : SIG_DFL;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+}
+
+
+int lg_breaker_sigint_pending (void) {
+  return atomic_load(&sigint_pending);
+}
+
+
+int lg_breaker_take_sigint (void) {
+  uint64_t drain;
+  int was = atomic_exchange(&sigint_pending, 0);
+  if (sigint_fd >= 0)
+    while (read(sigint_fd, &drain, sizeof drain) > 0)
+      ;
+  return was;
+}
+
+
+int lg_breaker_sigint_fd (void) {
+  return sigint_fd;
+}
+
+
+void lg_breaker_interrupt_main (void) {
+  on_sigint(SIGINT);
+}
+
+
+int lg_breaker_raise_interrupt (lua_State *L) {
+  lg_breaker_take_sigint();
+  return luaL_error(L, "interrupted!");
+}
+
+/* }====================================================== */

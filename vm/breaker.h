@@ -1,0 +1,59 @@
+/*
+** vm/breaker.h -- the eval breaker: how a thread running Lua is asked to
+** stop at its next instruction boundary (drop the GIL, or raise Ctrl-C).
+** See LICENSE for copyright and licence (MIT).
+*/
+
+#ifndef lg_breaker_h
+#define lg_breaker_h
+
+#include <lua.h>
+
+#include "tstate.h"
+
+#define LG_PREEMPT_ANY   0
+#define LG_PREEMPT_SAFE  1
+
+
+/* Install the handler of 'signo' (the request signal); 'main' is the main
+** thread's state. */
+LG_FUNC void lg_breaker_init (int signo, lg_TState *main);
+
+/* Send the request signal to 'ts' (caller holds gil.mutex). */
+LG_FUNC void lg_breaker_signal (lg_TState *ts);
+
+/* Arm the hook on the state the calling thread runs (GIL held). */
+LG_FUNC void lg_breaker_arm_self (lg_TState *ts);
+
+/* The one C hook luagil sets; it also calls the user's debug hooks. */
+LG_FUNC void lg_breaker_hook (lua_State *L, lua_Debug *ar);
+
+/* Preemption mode: LG_PREEMPT_ANY or LG_PREEMPT_SAFE. */
+LG_FUNC void lg_breaker_setpreempt (int mode);
+LG_FUNC int lg_breaker_getpreempt (void);
+
+/*
+** User hooks (debug.sethook). 'co' gets hook function at stack index 'f'
+** of 'L' (0 for none) with 'mask' and 'count'. getuserhook pushes the
+** function, mask and count of 'co' and returns 1, or returns 0 if 'co'
+** has no user hook.
+*/
+LG_FUNC void lg_breaker_setuserhook (lua_State *L, lua_State *co, int f,
+                                     int mask, int count);
+LG_FUNC int lg_breaker_getuserhook (lua_State *L, lua_State *co);
+
+
+/* Ctrl-C. */
+LG_FUNC void lg_breaker_catch_sigint (int on);
+LG_FUNC int lg_breaker_sigint_pending (void);
+LG_FUNC int lg_breaker_take_sigint (void);   /* true if one was pending */
+LG_FUNC int lg_breaker_sigint_fd (void);
+LG_FUNC void lg_breaker_interrupt_main (void);  /* as if Ctrl-C came */
+
+/* Consume a pending Ctrl-C and raise "interrupted!" in 'L'. */
+LG_FUNC int lg_breaker_raise_interrupt (lua_State *L);
+
+/* Block (1) or restore (0) the signals whose handlers arm hooks. */
+LG_FUNC void lg_breaker_block (int block, sigset_t *saved);
+
+#endif

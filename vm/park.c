@@ -1,0 +1,227 @@
+/*
+** vm/park.c -- parking threads and wait queues.
+** See LICENSE for copyright and licence (MIT).
+**
+** A parked thread sleeps on its token: a futex word, or for the main thread
+** an eventfd watched together with the Ctrl-C eventfd. lg_unpark sets the
+** token before it wakes the sleeper, so a wake that comes before the park
+** is never lost; a token left over from a wait that timed out at the same
+** moment makes one later park return early, which callers tolerate.
+*/
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "breaker.h"
+#include "gil.h"
+#include "park.h"
+
+
+/*
+** {======================================================
+** Clock and deadlines
+** =======================================================
+*/
+
+double lg_clock (void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+
+struct timespec *lg_deadline (double timeout, struct timespec *ts) {
+  if (timeout < 0 || timeout > LG_TIMEOUT_MAX)
+    return NULL;
+  clock_gettime(CLOCK_MONOTONIC, ts);
+  double whole = (double)(time_t)timeout;
+  ts->tv_sec += (time_t)whole;
+  ts->tv_nsec += (long)((timeout - whole) * 1e9);
+  if (ts->tv_nsec >= 1000000000L) {
+    ts->tv_sec++;
+    ts->tv_nsec -= 1000000000L;
+  }
+  return ts;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Parking
+** =======================================================
+*/
+
+/* Time left until 'deadline' as a relative timespec; 0 if passed. */
+static int timeleft (const struct timespec *deadline, struct timespec *left) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  left->tv_sec = deadline->tv_sec - now.tv_sec;
+  left->tv_nsec = deadline->tv_nsec - now.tv_nsec;
+  if (left->tv_nsec < 0) {
+    left->tv_sec--;
+    left->tv_nsec += 1000000000L;
+  }
+  return left->tv_sec >= 0;
+}
+
+
+static int deadline_passed (const struct timespec *deadline) {
+  struct timespec left;
+  return deadline != NULL && !timeleft(deadline, &left);
+}
+
+
+/* The main thread: poll its eventfd and the Ctrl-C eventfd. */
+static int park_fd (lg_TState *ts, const struct timespec *deadline) {
+  struct pollfd fds[2] = {
+    {ts->park_fd, POLLIN, 0}, {lg_breaker_sigint_fd(), POLLIN, 0}};
+  struct timespec left;
+  for (;;) {
+    if (lg_breaker_sigint_pending())
+      return LG_INTERRUPTED;
+    if (deadline != NULL && !timeleft(deadline, &left))
+      return LG_TIMEDOUT;
+    int n = ppoll(fds, 2, deadline ? &left : NULL, NULL);
+    if (n < 0 && errno != EINTR)
+      lg_fatal("ppoll", errno);
+    if (n > 0 && (fds[0].revents & POLLIN)) {
+      uint64_t drain;
+      while (read(ts->park_fd, &drain, sizeof drain) < 0 && errno == EINTR)
+        ;
+      return LG_WOKEN;
+    }
+  }
+}
+
+
+static int park_futex (lg_TState *ts, const struct timespec *deadline) {
+  for (;;) {
+    long r = syscall(SYS_futex, &ts->park_token,
+                     FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, 0, deadline,
+                     NULL, FUTEX_BITSET_MATCH_ANY);
+    if (r == 0 || errno == EAGAIN)  /* woken, or the token was already set */
+      return LG_WOKEN;
+    if (errno == ETIMEDOUT)
+      return LG_TIMEDOUT;
+    if (errno != EINTR)
+      lg_fatal("futex wait", errno);
+    if (atomic_load(&ts->park_token))
+      return LG_WOKEN;
+  }
+}
+
+
+int lg_park (lg_TState *ts, const struct timespec *deadline) {
+  int saved = errno;
+  int r = LG_WOKEN;
+  if (!atomic_exchange(&ts->park_token, 0)) {
+    r = ts->park_fd >= 0 ? park_fd(ts, deadline) : park_futex(ts, deadline);
+    if (r == LG_WOKEN && !atomic_exchange(&ts->park_token, 0))
+      r = deadline_passed(deadline) ? LG_TIMEDOUT : LG_WOKEN;  /* spurious */
+  }
+  errno = saved;
+  return r;
+}
+
+
+void lg_unpark (lg_TState *ts) {
+  int saved = errno;
+  atomic_store(&ts->park_token, 1);
+  if (ts->park_fd >= 0) {
+    uint64_t one = 1;
+    while (write(ts->park_fd, &one, sizeof one) < 0 && errno == EINTR)
+      ;
+  }
+  else
+    syscall(SYS_futex, &ts->park_token, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1,
+            NULL, NULL, 0);
+  errno = saved;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Wait queues
+** =======================================================
+*/
+
+static void enqueue (lg_WaitQueue *q, lg_TState *ts) {
+  ts->wq_on = q;
+  ts->wq_next = NULL;
+  ts->wq_prev = q->tail;
+  if (q->tail)
+    q->tail->wq_next = ts;
+  else
+    q->head = ts;
+  q->tail = ts;
+}
+
+
+static void dequeue (lg_WaitQueue *q, lg_TState *ts) {
+  if (ts->wq_prev)
+    ts->wq_prev->wq_next = ts->wq_next;
+  else
+    q->head = ts->wq_next;
+  if (ts->wq_next)
+    ts->wq_next->wq_prev = ts->wq_prev;
+  else
+    q->tail = ts->wq_prev;
+  ts->wq_on = NULL;
+  ts->wq_next = ts->wq_prev = NULL;
+}
+
+
+/*
+** The queue entry says whether we were woken: a waker dequeues before it
+** unparks, so "no longer queued" means "woken", whatever the park said.
+** Lock order: the GIL may be held while taking 'mu', never the reverse, so
+** the GIL is dropped and retaken with 'mu' unlocked.
+*/
+int lg_waitq_wait (lg_WaitQueue *q, pthread_mutex_t *mu,
+                   const struct timespec *deadline) {
+  lg_TState *ts = lg_tstate_current();
+  int r;
+  enqueue(q, ts);
+  lg_check(pthread_mutex_unlock(mu));
+  LG_BEGIN_BLOCKING
+  for (;;) {
+    r = lg_park(ts, deadline);
+    lg_check(pthread_mutex_lock(mu));
+    if (ts->wq_on != q) {  /* a waker chose us */
+      r = LG_WOKEN;
+      break;
+    }
+    if (r != LG_WOKEN) {  /* timed out or interrupted: leave the queue */
+      dequeue(q, ts);
+      break;
+    }
+    lg_check(pthread_mutex_unlock(mu));  /* spurious: park again */
+  }
+  lg_check(pthread_mutex_unlock(mu));
+  LG_END_BLOCKING
+  lg_check(pthread_mutex_lock(mu));
+  return r;
+}
+
+
+int lg_waitq_wake_locked (lg_WaitQueue *q, int n) {
+  int woken = 0;
+  while (q->head != NULL && (n < 0 || woken < n)) {
+    lg_TState *ts = q->head;
+    dequeue(q, ts);
+    lg_unpark(ts);
+    woken++;
+  }
+  return woken;
+}
+
+/* }====================================================== */

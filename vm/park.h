@@ -1,0 +1,65 @@
+/*
+** vm/park.h -- parking a thread, deadlines, and wait queues.
+** See LICENSE for copyright and licence (MIT).
+**
+** Every blocking wait of luagil (join, sleep, the synchronisation objects)
+** parks the calling thread on its own token and is woken by another thread
+** that sets the token. The main thread parks on an eventfd and also watches
+** the Ctrl-C descriptor, so a Ctrl-C interrupts any of its waits; condition
+** variables could not do that.
+*/
+
+#ifndef lg_park_h
+#define lg_park_h
+
+#include <pthread.h>
+#include <time.h>
+
+#include "tstate.h"
+
+/* Results of a wait. */
+#define LG_WOKEN        0
+#define LG_TIMEDOUT     1
+#define LG_INTERRUPTED  2  /* Ctrl-C arrived (main thread only) */
+
+/* Waits longer than this (seconds) are waits forever: TIMEOUT_MAX. */
+#define LG_TIMEOUT_MAX  9223372036.0
+
+
+/* Monotonic clock, in seconds and as a timespec. */
+LG_FUNC double lg_clock (void);
+
+/*
+** Absolute CLOCK_MONOTONIC deadline 'timeout' seconds from now, in '*ts';
+** returns NULL (forever) for a negative timeout or one over TIMEOUT_MAX.
+*/
+LG_FUNC struct timespec *lg_deadline (double timeout, struct timespec *ts);
+
+/*
+** Park the calling thread until woken, the deadline (NULL: none) passes,
+** or (main thread) Ctrl-C. May return LG_WOKEN spuriously. Called without
+** the GIL. Retries on EINTR.
+*/
+LG_FUNC int lg_park (lg_TState *ts, const struct timespec *deadline);
+
+/* Wake 'ts' (any thread, any time; a token is kept if it is not parked). */
+LG_FUNC void lg_unpark (lg_TState *ts);
+
+
+/* A FIFO of parked threads, guarded by its owner's mutex. */
+typedef struct lg_WaitQueue {
+  lg_TState *head, *tail;
+} lg_WaitQueue;
+
+/*
+** Wait on 'q' until woken by lg_waitq_wake_locked, the deadline, or Ctrl-C.
+** Called with 'mu' locked and the GIL held; returns with both held again.
+** Releases the GIL while parked. Never returns spuriously.
+*/
+LG_FUNC int lg_waitq_wait (lg_WaitQueue *q, pthread_mutex_t *mu,
+                           const struct timespec *deadline);
+
+/* Wake up to 'n' waiters (n < 0: all), oldest first; returns how many. */
+LG_FUNC int lg_waitq_wake_locked (lg_WaitQueue *q, int n);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+** vm/tstate.h -- per-OS-thread state of luagil.
+** See LICENSE for copyright and licence (MIT).
+**
+** Every OS thread that runs Lua under the GIL has one lg_TState, reached
+** through a thread-local pointer. The signal handlers read it, so the
+** pointer uses the initial-exec TLS model (no allocation, no lock) and the
+** fields they read are atomics or sig_atomic_t.
+*/
+
+#ifndef lg_tstate_h
+#define lg_tstate_h
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <lua.h>
+
+#define LG_FUNC  __attribute__((visibility("hidden"))) extern
+
+typedef struct lg_TState lg_TState;
+
+struct lg_TState {
+  /* Read by this thread's signal handlers. */
+  lua_State *_Atomic running;  /* owner writes: the lua_State it runs now */
+  atomic_int in_lua;           /* owner writes: 1 while running Lua with GIL */
+  volatile sig_atomic_t armed; /* handler sets, hook clears: GIL hook set */
+  int is_main;                 /* read-only after registration */
+
+  /* Owner thread only. */
+  int stage;                   /* preempt=any: 1 while counting down */
+  uint32_t rng;                /* xorshift state for the 1-8 jitter */
+  int forced;                  /* set by the hook: this drop was requested */
+
+  /* Read-only after registration. */
+  pthread_t pthread;
+  unsigned long ident;         /* pthread_self() as a number, as Python */
+  long native_id;              /* gettid() */
+
+  /* The parker: one wake-up token (see vm/park.c). */
+  atomic_uint park_token;
+  int park_fd;                 /* eventfd for the main thread, else -1 */
+
+  /* Wait queue links, guarded by the mutex of the queue's owner. */
+  lg_TState *wq_next, *wq_prev;
+  void *wq_on;                 /* the queue this thread waits on, or NULL */
+};
+
+
+/* The calling thread's state, or NULL if it is not registered. */
+extern __thread lg_TState *lg_tstate_tls
+  __attribute__((tls_model("initial-exec")));
+
+static inline lg_TState *lg_tstate_current (void) {
+  return lg_tstate_tls;
+}
+
+/*
+** Register the calling OS thread and make it current; 'L' is the state it
+** starts running. Aborts if memory runs out.
+*/
+LG_FUNC lg_TState *lg_tstate_register (lua_State *L, int is_main);
+
+/* The main thread's pthread (the thread registered with is_main). */
+LG_FUNC pthread_t lg_main_pthread (void);
+
+/* Unregister the calling thread and free its state. */
+LG_FUNC void lg_tstate_unregister (lg_TState *ts);
+
+/* The state this thread runs now; used around coroutine resumes. */
+LG_FUNC lua_State *lg_tstate_setrunning (lg_TState *ts, lua_State *L);
+
+/* Abort naming a pthread call that cannot fail but did. */
+LG_FUNC void lg_fatal (const char *what, int err) __attribute__((noreturn));
+
+#define lg_check(call)  do { int e_ = (call); \
+  if (e_ != 0) lg_fatal(#call, e_); } while (0)
+
+#endif

@@ -1,0 +1,168 @@
+/*
+** vm/worker.c -- a pool of OS threads for luagil's threads.
+** See LICENSE for copyright and licence (MIT).
+**
+** Creating and joining an OS thread costs ~50 us here; a thread whose job
+** has ended therefore waits a while (IDLE_SECONDS) for another job before
+** it exits. Idents repeat, as Python allows. An idle worker holds no Lua
+** resources, so the interpreter may close while workers idle.
+*/
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+
+#include "park.h"
+#include "worker.h"
+
+#define MAX_IDLE      64
+#define IDLE_SECONDS  2.0
+
+
+typedef struct Worker {
+  lg_TState *ts;            /* set by the worker before it reports ready */
+  size_t stacksize;
+  lg_Job job;               /* pool.mutex once the worker runs */
+  void *arg;                /* pool.mutex once the worker runs */
+  struct Worker *next;      /* pool.mutex: link in the idle list */
+  lg_TState *starter;       /* the thread that waits for 'ready' */
+  atomic_int ready;
+} Worker;
+
+
+static struct {
+  pthread_mutex_t mutex;
+  Worker *idle;             /* pool.mutex */
+  int nidle;                /* pool.mutex */
+} pool = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
+
+
+/* Remove 'w' from the idle list if it is there; true if it was. */
+static int unidle_locked (Worker *w) {
+  for (Worker **p = &pool.idle; *p != NULL; p = &(*p)->next) {
+    if (*p == w) {
+      *p = w->next;
+      pool.nidle--;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+
+/*
+** Wait for the next job: true if one came, false if the worker should
+** exit (the pool is full, or no job came in time).
+*/
+static int next_job (Worker *w) {
+  struct timespec dl;
+  int got;
+  lg_check(pthread_mutex_lock(&pool.mutex));
+  if (pool.nidle >= MAX_IDLE) {
+    lg_check(pthread_mutex_unlock(&pool.mutex));
+    return 0;
+  }
+  w->job = NULL;
+  w->next = pool.idle;
+  pool.idle = w;
+  pool.nidle++;
+  lg_check(pthread_mutex_unlock(&pool.mutex));
+  lg_deadline(IDLE_SECONDS, &dl);
+  for (;;) {
+    int r = lg_park(w->ts, &dl);
+    lg_check(pthread_mutex_lock(&pool.mutex));
+    {
+      /* lg_worker_start unlinks a worker and gives it a job in one step */
+      if (w->job != NULL)
+        got = 1;
+      else if (r == LG_TIMEDOUT && unidle_locked(w))
+        got = 0;
+      else
+        got = -1;  /* spurious wake-up */
+    }
+    lg_check(pthread_mutex_unlock(&pool.mutex));
+    if (got >= 0)
+      return got;
+  }
+}
+
+
+static void *worker_main (void *arg) {
+  Worker *w = arg;
+  w->ts = lg_tstate_register(NULL, 0);
+  atomic_store(&w->ready, 1);
+  lg_unpark(w->starter);  /* the starter waits for us: it is alive */
+  do {
+    w->job(w->arg);
+  } while (next_job(w));
+  lg_tstate_unregister(w->ts);
+  free(w);
+  return NULL;
+}
+
+
+static int spawn (Worker *w) {
+  pthread_attr_t attr;
+  pthread_t t;
+  sigset_t block, saved;
+  int err;
+  lg_check(pthread_attr_init(&attr));
+  lg_check(pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED));
+  if (w->stacksize != 0 &&
+      (err = pthread_attr_setstacksize(&attr, w->stacksize)) != 0) {
+    pthread_attr_destroy(&attr);
+    return err;
+  }
+  /* The new thread inherits our mask: SIGINT goes to the main thread. */
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &block, &saved);
+  err = pthread_create(&t, &attr, worker_main, w);
+  pthread_sigmask(SIG_SETMASK, &saved, NULL);
+  pthread_attr_destroy(&attr);
+  return err;
+}
+
+
+int lg_worker_start (lg_Job job, void *arg, size_t stacksize,
+                     unsigned long *ident, long *native_id) {
+  Worker *w = NULL;
+  lg_check(pthread_mutex_lock(&pool.mutex));
+  for (Worker **p = &pool.idle; *p != NULL; p = &(*p)->next) {
+    if ((*p)->stacksize == stacksize) {
+      w = *p;
+      *p = w->next;
+      pool.nidle--;
+      w->job = job;
+      w->arg = arg;
+      break;
+    }
+  }
+  lg_check(pthread_mutex_unlock(&pool.mutex));
+  if (w != NULL) {
+    /* Read the ids first: once woken, 'w' may finish and go away. */
+    *ident = w->ts->ident;
+    *native_id = w->ts->native_id;
+    lg_unpark(w->ts);
+  }
+  else {
+    int err;
+    w = calloc(1, sizeof *w);
+    if (w == NULL)
+      return ENOMEM;
+    w->stacksize = stacksize;
+    w->job = job;
+    w->arg = arg;
+    w->starter = lg_tstate_current();
+    if ((err = spawn(w)) != 0) {
+      free(w);
+      return err;
+    }
+    while (!atomic_load(&w->ready))  /* its ids are ours to report */
+      if (lg_park(w->starter, NULL) == LG_INTERRUPTED)
+        sched_yield();
+    *ident = w->ts->ident;  /* its job needs the GIL, which we hold */
+    *native_id = w->ts->native_id;
+  }
+  return 0;
+}

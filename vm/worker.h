@@ -1,0 +1,26 @@
+/*
+** vm/worker.h -- the OS threads that run luagil's threads.
+** See LICENSE for copyright and licence (MIT).
+*/
+
+#ifndef lg_worker_h
+#define lg_worker_h
+
+#include <stddef.h>
+
+#include "tstate.h"
+
+typedef void (*lg_Job) (void *arg);
+
+/*
+** Run 'job(arg)' on an OS thread: an idle one whose previous job ended, or
+** a new one with 'stacksize' bytes of stack (0: the default). The thread is
+** registered (it has an lg_TState) and does not hold the GIL when the job
+** starts; SIGINT is blocked in it. Sets '*ident' and '*native_id' to the
+** OS thread's ids before returning. Returns 0 or an errno value. Called
+** with the GIL held; does not release it.
+*/
+LG_FUNC int lg_worker_start (lg_Job job, void *arg, size_t stacksize,
+                             unsigned long *ident, long *native_id);
+
+#endif
