@@ -115,6 +115,12 @@ static void job (void *arg) {
   }
   lg_tstate_setrunning(ts, NULL);
   lg_gil_drop(ts);
+}
+
+
+/* After 'job', with the worker back in the pool: wake the joiners. */
+static void job_done (void *arg) {
+  Handle *h = arg;
   lg_check(pthread_mutex_lock(&h->mutex));
   {
     h->done = 1;
@@ -144,7 +150,7 @@ static Handle *start (lua_State *L, int fi, int nargs, const char *name,
   if (h == NULL)
     luaL_error(L, "can't start new thread");
   atomic_init(&h->refs, 2);
-  lg_check(pthread_mutex_init(&h->mutex, NULL));
+  lg_mutex_init(&h->mutex);
   snprintf(h->name, sizeof h->name, "%s", name);
   h->quiet = quiet;
   co = lua_newthread(L);
@@ -155,7 +161,7 @@ static Handle *start (lua_State *L, int fi, int nargs, const char *name,
   lua_xmove(L, co, nargs + 1);
   h->ref = luaL_ref(L, LUA_REGISTRYINDEX);  /* pops co */
   atomic_fetch_add(&alive, 1);
-  err = lg_worker_start(job, h, stacksize, &h->ident, &h->native_id);
+  err = lg_worker_start(job, job_done, h, stacksize, &h->ident, &h->native_id);
   if (err != 0) {
     atomic_fetch_sub(&alive, 1);
     luaL_unref(L, LUA_REGISTRYINDEX, h->ref);

@@ -50,7 +50,7 @@ static ModLock *getlock (lua_State *L, const char *name) {
   else {
     lua_pop(L, 1);
     m = lua_newuserdatauv(L, sizeof *m, 0);
-    lg_check(pthread_mutex_init(&m->mutex, NULL));
+    lg_mutex_init(&m->mutex);
     m->waiters.head = m->waiters.tail = NULL;
     m->owner = NULL;
     m->count = 0;

@@ -3,15 +3,20 @@
 -- See LICENSE for copyright and licence (MIT).
 --
 -- Thread state that Python keeps in attributes lives in a private table
--- per object ('priv'), so that 'daemon' and 'name' can check their writes
--- and 'ident' cannot be written at all. Instances are plain tables whose
+-- stored in the object under a key no one else has (PRIV), so that
+-- 'daemon' and 'name' can check their writes and 'ident' cannot be
+-- written at all. (A weak table keyed by object would do the same, but
+-- the collector pays for ephemeron tables on every cycle.) Instances are plain tables whose
 -- metatable is their class; classes chain to their parents with __index.
 
 local _thread = require "_thread"
 
 local threading = {}
 
-local priv = setmetatable({}, {__mode = "k"})  -- Thread -> private state
+local PRIV = {}        -- the key of an object's private state
+local function priv (obj)
+  if type(obj) == "table" then return rawget(obj, PRIV) end
+end
 local active = {}     -- Thread -> true, from start() until it ends
 local by_ident = {}   -- ident -> Thread running on that OS thread now
 local counter = 0     -- for default names "Thread-N"
@@ -38,8 +43,7 @@ end
 
 -- Calling a class makes an instance and runs its 'new' method.
 local function construct (cls, ...)
-  local obj = setmetatable({}, cls)
-  priv[obj] = {}
+  local obj = setmetatable({[PRIV] = {}}, cls)
   obj:new(...)
   return obj
 end
@@ -57,7 +61,7 @@ end
 -- The private state of a Thread, with Python's error for a subclass
 -- whose 'new' did not call its parent's.
 local function state (self, fname)
-  local p = priv[self]
+  local p = priv(self)
   if p == nil or p.name == nil then
     error(("bad argument #1 to '%s' (Thread expected; did %s call "
            .. "Thread.new?)"):format(fname, "the subclass's new"), 3)
@@ -91,7 +95,7 @@ function Thread:new (opts)
     error(("bad argument #1 to 'Thread' (table expected, got %s)")
           :format(type(opts)), 3)
   end
-  local p = priv[self]
+  local p = priv(self)
   if opts.target ~= nil and not callable(opts.target) then
     error("bad argument #1 to 'Thread' (target must be callable)", 3)
   end
@@ -115,7 +119,7 @@ end
 
 -- The body of a thread; subclasses override it.
 function Thread:run ()
-  local p = priv[self]
+  local p = priv(self)
   if p.target then
     local args = p.args
     return p.target(table.unpack(args, 1, args.n or #args))
@@ -138,7 +142,7 @@ end
 
 -- Runs on the new OS thread.
 local function bootstrap (self)
-  local p = priv[self]
+  local p = priv(self)
   local ident = _thread.get_ident()
   by_ident[ident] = self
   local r = table.pack(xpcall(self.run, traceback, self))
@@ -204,14 +208,14 @@ end
 -- t:value() -> the results of run(), after joining; re-raises its error.
 function Thread:value ()
   self:join()
-  local p = priv[self]
+  local p = priv(self)
   if p.failed then error(p.failed.err, 0) end
   local r = p.results or {n = 0}
   return table.unpack(r, 1, r.n)
 end
 
 function Thread:__tostring ()
-  local p = priv[self] or {}
+  local p = priv(self) or {}
   local status = not p.started and "initial"
                  or (self:is_alive() and "started" or "stopped")
   if p.daemon then status = status .. " daemon" end
@@ -220,11 +224,11 @@ function Thread:__tostring ()
                                  p.name, status)
 end
 
-getters.name = function (self) return priv[self].name end
-getters.ident = function (self) return priv[self].ident end
-getters.native_id = function (self) return priv[self].native_id end
-getters.daemon = function (self) return priv[self].daemon end
-setters.name = function (self, v) priv[self].name = tostring(v) end
+getters.name = function (self) return priv(self).name end
+getters.ident = function (self) return priv(self).ident end
+getters.native_id = function (self) return priv(self).native_id end
+getters.daemon = function (self) return priv(self).daemon end
+setters.name = function (self, v) priv(self).name = tostring(v) end
 setters.daemon = function (self, v)
   local p = state(self, "daemon")
   if p.started then
@@ -252,10 +256,8 @@ threading.Thread = Thread
 
 -- A Thread object for a thread that threading did not start.
 local function adopt (cls, name, daemon, ident)
-  local t = setmetatable({}, cls)
-  priv[t] = {name = name, daemon = daemon, started = true,
-             ident = ident, native_id = nil}
-  return t
+  return setmetatable({[PRIV] = {name = name, daemon = daemon,
+                                 started = true, ident = ident}}, cls)
 end
 
 local MainThread = Thread:extend()
@@ -263,7 +265,7 @@ MainThread.__name = "threading._MainThread"
 local main = adopt(MainThread, "MainThread", false, _thread.main_ident())
 by_ident[_thread.main_ident()] = main
 if _thread.get_ident() == _thread.main_ident() then
-  priv[main].native_id = _thread.get_native_id()
+  priv(main).native_id = _thread.get_native_id()
 end
 
 local DummyThread = Thread:extend()
@@ -285,7 +287,7 @@ function threading.current_thread ()
   if t == nil then
     dummies = dummies + 1
     t = adopt(DummyThread, "Dummy-" .. dummies, true, ident)
-    priv[t].native_id = _thread.get_native_id()
+    priv(t).native_id = _thread.get_native_id()
     by_ident[ident] = t
     active[t] = true
   end
@@ -341,7 +343,7 @@ function threading._shutdown ()
   while true do
     local pending = {}
     for t in pairs(active) do
-      local p = priv[t]
+      local p = priv(t)
       if not p.daemon and p.handle and t ~= main then
         pending[#pending + 1] = t
       end

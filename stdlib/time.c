@@ -42,7 +42,7 @@ static int time_sleep (lua_State *L) {
   lg_deadline(s, &deadline);
   LG_BEGIN_BLOCKING
   do  /* a stray wake-up token only shortens one park */
-    r = lg_park(ts, &deadline);
+    r = lg_park(ts, &deadline, 0);
   while (r == LG_WOKEN);
   LG_END_BLOCKING
   if (r == LG_INTERRUPTED)

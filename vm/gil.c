@@ -63,13 +63,7 @@ static void initcond (pthread_cond_t *c) {
 
 
 void lg_gil_init (lg_TState *ts) {
-  pthread_mutexattr_t attr;
-  lg_check(pthread_mutexattr_init(&attr));
-#ifndef NDEBUG
-  lg_check(pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK));
-#endif
-  lg_check(pthread_mutex_init(&gil.mutex, &attr));
-  lg_check(pthread_mutexattr_destroy(&attr));
+  lg_mutex_init(&gil.mutex);
   initcond(&gil.cond);
   initcond(&gil.switch_cond);
   initcond(&gil.never);

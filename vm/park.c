@@ -21,6 +21,8 @@
 #include "gil.h"
 #include "park.h"
 
+#define SPIN_NS  50000L  /* how long a parker spins before it sleeps */
+
 
 /*
 ** {======================================================
@@ -118,10 +120,40 @@ static int park_futex (lg_TState *ts, const struct timespec *deadline) {
 }
 
 
-int lg_park (lg_TState *ts, const struct timespec *deadline) {
+/*
+** Before it sleeps, a parker spins for a few microseconds: a wake-up that
+** comes that soon (a handoff between two busy cores) then costs no trip
+** through the scheduler, which on a virtual machine is tens of
+** microseconds. One processor: no spinning.
+*/
+static int spinwait (lg_TState *ts) {
+  static int ncpu;
+  struct timespec start, now;
+  if (ncpu == 0)
+    ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  if (ncpu < 2)
+    return 0;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    for (int i = 0; i < 64; i++) {
+      if (atomic_load_explicit(&ts->park_token, memory_order_relaxed))
+        return atomic_exchange(&ts->park_token, 0);
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if ((now.tv_sec - start.tv_sec) * 1000000000L +
+        (now.tv_nsec - start.tv_nsec) > SPIN_NS)
+      return 0;
+  }
+}
+
+
+int lg_park (lg_TState *ts, const struct timespec *deadline, int spin) {
   int saved = errno;
   int r = LG_WOKEN;
-  if (!atomic_exchange(&ts->park_token, 0)) {
+  if (!atomic_exchange(&ts->park_token, 0) && !(spin && spinwait(ts))) {
     r = ts->park_fd >= 0 ? park_fd(ts, deadline) : park_futex(ts, deadline);
     if (r == LG_WOKEN && !atomic_exchange(&ts->park_token, 0))
       r = deadline_passed(deadline) ? LG_TIMEDOUT : LG_WOKEN;  /* spurious */
@@ -133,10 +165,11 @@ int lg_park (lg_TState *ts, const struct timespec *deadline) {
 
 void lg_unpark (lg_TState *ts) {
   int saved = errno;
+  int fd = ts->park_fd;  /* read before the token: see lg_waitq_wait */
   atomic_store(&ts->park_token, 1);
-  if (ts->park_fd >= 0) {
+  if (fd >= 0) {
     uint64_t one = 1;
-    while (write(ts->park_fd, &one, sizeof one) < 0 && errno == EINTR)
+    while (write(fd, &one, sizeof one) < 0 && errno == EINTR)
       ;
   }
   else
@@ -155,7 +188,7 @@ void lg_unpark (lg_TState *ts) {
 */
 
 static void enqueue (lg_WaitQueue *q, lg_TState *ts) {
-  ts->wq_on = q;
+  atomic_store(&ts->wq_on, q);
   ts->wq_next = NULL;
   ts->wq_prev = q->tail;
   if (q->tail)
@@ -175,14 +208,19 @@ static void dequeue (lg_WaitQueue *q, lg_TState *ts) {
     ts->wq_next->wq_prev = ts->wq_prev;
   else
     q->tail = ts->wq_prev;
-  ts->wq_on = NULL;
   ts->wq_next = ts->wq_prev = NULL;
+  atomic_store(&ts->wq_on, NULL);  /* last: the waiter reads it unlocked */
 }
 
 
 /*
 ** The queue entry says whether we were woken: a waker dequeues before it
 ** unparks, so "no longer queued" means "woken", whatever the park said.
+** A woken waiter sees that in the atomic 'wq_on' without taking 'mu',
+** which its waker still holds while it unparks: taking it there would
+** cost a second sleep. The waker may then store the token into our state
+** after we left; states are never freed (vm/tstate.c), so that only
+** leaves a stray token.
 ** Lock order: the GIL may be held while taking 'mu', never the reverse, so
 ** the GIL is dropped and retaken with 'mu' unlocked.
 */
@@ -194,19 +232,24 @@ int lg_waitq_wait (lg_WaitQueue *q, pthread_mutex_t *mu,
   lg_check(pthread_mutex_unlock(mu));
   LG_BEGIN_BLOCKING
   for (;;) {
-    r = lg_park(ts, deadline);
-    lg_check(pthread_mutex_lock(mu));
-    if (ts->wq_on != q) {  /* a waker chose us */
+    r = lg_park(ts, deadline, 1);
+    if (atomic_load(&ts->wq_on) != q) {  /* a waker chose us */
       r = LG_WOKEN;
       break;
     }
-    if (r != LG_WOKEN) {  /* timed out or interrupted: leave the queue */
-      dequeue(q, ts);
-      break;
+    lg_check(pthread_mutex_lock(mu));
+    {
+      if (atomic_load(&ts->wq_on) != q)
+        r = LG_WOKEN;
+      else if (r != LG_WOKEN)  /* timed out or interrupted: leave */
+        dequeue(q, ts);
+      else
+        r = -1;  /* spurious: park again */
     }
-    lg_check(pthread_mutex_unlock(mu));  /* spurious: park again */
+    lg_check(pthread_mutex_unlock(mu));
+    if (r >= 0)
+      break;
   }
-  lg_check(pthread_mutex_unlock(mu));
   LG_END_BLOCKING
   lg_check(pthread_mutex_lock(mu));
   return r;

@@ -38,9 +38,11 @@ LG_FUNC struct timespec *lg_deadline (double timeout, struct timespec *ts);
 /*
 ** Park the calling thread until woken, the deadline (NULL: none) passes,
 ** or (main thread) Ctrl-C. May return LG_WOKEN spuriously. Called without
-** the GIL. Retries on EINTR.
+** the GIL. Retries on EINTR. With 'spin' it first spins a few
+** microseconds, for waits that another thread is about to end.
 */
-LG_FUNC int lg_park (lg_TState *ts, const struct timespec *deadline);
+LG_FUNC int lg_park (lg_TState *ts, const struct timespec *deadline,
+                     int spin);
 
 /* Wake 'ts' (any thread, any time; a token is kept if it is not parked). */
 LG_FUNC void lg_unpark (lg_TState *ts);

@@ -17,6 +17,11 @@ __thread lg_TState *lg_tstate_tls __attribute__((tls_model("initial-exec")));
 
 static pthread_t main_pthread;  /* written once, before any other thread */
 
+static struct {
+  pthread_mutex_t mutex;
+  lg_TState *free;              /* recycled states, linked by wq_next */
+} states = {PTHREAD_MUTEX_INITIALIZER, NULL};
+
 
 void lg_fatal (const char *what, int err) {
   fprintf(stderr, "luagil: fatal: %s failed: %s\n", what, strerror(err));
@@ -24,10 +29,35 @@ void lg_fatal (const char *what, int err) {
 }
 
 
+void lg_mutex_init (pthread_mutex_t *m) {
+  pthread_mutexattr_t attr;
+  lg_check(pthread_mutexattr_init(&attr));
+#ifdef NDEBUG
+  lg_check(pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP));
+#else
+  lg_check(pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK));
+#endif
+  lg_check(pthread_mutex_init(m, &attr));
+  lg_check(pthread_mutexattr_destroy(&attr));
+}
+
+
+static lg_TState *newstate (void) {
+  lg_TState *ts;
+  lg_check(pthread_mutex_lock(&states.mutex));
+  ts = states.free;
+  if (ts != NULL)
+    states.free = ts->wq_next;
+  lg_check(pthread_mutex_unlock(&states.mutex));
+  if (ts == NULL && (ts = malloc(sizeof *ts)) == NULL)
+    lg_fatal("malloc", ENOMEM);
+  memset(ts, 0, sizeof *ts);  /* a stray token from a late waker goes too */
+  return ts;
+}
+
+
 lg_TState *lg_tstate_register (lua_State *L, int is_main) {
-  lg_TState *ts = calloc(1, sizeof *ts);
-  if (ts == NULL)
-    lg_fatal("calloc", ENOMEM);
+  lg_TState *ts = newstate();
   atomic_store(&ts->running, L);
   ts->is_main = is_main;
   ts->pthread = pthread_self();
@@ -53,7 +83,11 @@ void lg_tstate_unregister (lg_TState *ts) {
   lg_tstate_tls = NULL;  /* first, so a late signal finds nothing */
   if (ts->park_fd >= 0)
     close(ts->park_fd);
-  free(ts);
+  ts->park_fd = -1;
+  lg_check(pthread_mutex_lock(&states.mutex));
+  ts->wq_next = states.free;
+  states.free = ts;
+  lg_check(pthread_mutex_unlock(&states.mutex));
 }
 
 

@@ -45,7 +45,7 @@ struct lg_TState {
 
   /* Wait queue links, guarded by the mutex of the queue's owner. */
   lg_TState *wq_next, *wq_prev;
-  void *wq_on;                 /* the queue this thread waits on, or NULL */
+  void *_Atomic wq_on;         /* the queue it waits on; a waker clears it */
 };
 
 
@@ -66,11 +66,18 @@ LG_FUNC lg_TState *lg_tstate_register (lua_State *L, int is_main);
 /* The main thread's pthread (the thread registered with is_main). */
 LG_FUNC pthread_t lg_main_pthread (void);
 
-/* Unregister the calling thread and free its state. */
+/*
+** Unregister the calling thread. Its state is recycled, never freed, so a
+** waker that touches it a moment too late only leaves a stray token.
+*/
 LG_FUNC void lg_tstate_unregister (lg_TState *ts);
 
 /* The state this thread runs now; used around coroutine resumes. */
 LG_FUNC lua_State *lg_tstate_setrunning (lg_TState *ts, lua_State *L);
+
+/* Initialise a mutex: adaptive (it spins briefly before it sleeps), and
+** error-checking in debug builds. */
+LG_FUNC void lg_mutex_init (pthread_mutex_t *m);
 
 /* Abort naming a pthread call that cannot fail but did. */
 LG_FUNC void lg_fatal (const char *what, int err) __attribute__((noreturn));

@@ -22,7 +22,7 @@
 typedef struct Worker {
   lg_TState *ts;            /* set by the worker before it reports ready */
   size_t stacksize;
-  lg_Job job;               /* pool.mutex once the worker runs */
+  lg_Job job, done;         /* pool.mutex once the worker runs */
   void *arg;                /* pool.mutex once the worker runs */
   struct Worker *next;      /* pool.mutex: link in the idle list */
   lg_TState *starter;       /* the thread that waits for 'ready' */
@@ -51,25 +51,29 @@ static int unidle_locked (Worker *w) {
 
 
 /*
-** Wait for the next job: true if one came, false if the worker should
-** exit (the pool is full, or no job came in time).
+** Finish the current job and wait for the next: true if one came, false
+** if the worker should exit (the pool is full, or no job came in time).
 */
 static int next_job (Worker *w) {
+  lg_Job done = w->done;
+  void *arg = w->arg;
   struct timespec dl;
-  int got;
+  int got, idle = 0;
   lg_check(pthread_mutex_lock(&pool.mutex));
-  if (pool.nidle >= MAX_IDLE) {
-    lg_check(pthread_mutex_unlock(&pool.mutex));
-    return 0;
+  if (pool.nidle < MAX_IDLE) {
+    idle = 1;
+    w->job = NULL;
+    w->next = pool.idle;
+    pool.idle = w;
+    pool.nidle++;
   }
-  w->job = NULL;
-  w->next = pool.idle;
-  pool.idle = w;
-  pool.nidle++;
   lg_check(pthread_mutex_unlock(&pool.mutex));
+  done(arg);
+  if (!idle)
+    return 0;
   lg_deadline(IDLE_SECONDS, &dl);
   for (;;) {
-    int r = lg_park(w->ts, &dl);
+    int r = lg_park(w->ts, &dl, 1);
     lg_check(pthread_mutex_lock(&pool.mutex));
     {
       /* lg_worker_start unlinks a worker and gives it a job in one step */
@@ -124,7 +128,7 @@ static int spawn (Worker *w) {
 }
 
 
-int lg_worker_start (lg_Job job, void *arg, size_t stacksize,
+int lg_worker_start (lg_Job job, lg_Job done, void *arg, size_t stacksize,
                      unsigned long *ident, long *native_id) {
   Worker *w = NULL;
   lg_check(pthread_mutex_lock(&pool.mutex));
@@ -134,6 +138,7 @@ int lg_worker_start (lg_Job job, void *arg, size_t stacksize,
       *p = w->next;
       pool.nidle--;
       w->job = job;
+      w->done = done;
       w->arg = arg;
       break;
     }
@@ -152,6 +157,7 @@ int lg_worker_start (lg_Job job, void *arg, size_t stacksize,
       return ENOMEM;
     w->stacksize = stacksize;
     w->job = job;
+    w->done = done;
     w->arg = arg;
     w->starter = lg_tstate_current();
     if ((err = spawn(w)) != 0) {
@@ -159,7 +165,7 @@ int lg_worker_start (lg_Job job, void *arg, size_t stacksize,
       return err;
     }
     while (!atomic_load(&w->ready))  /* its ids are ours to report */
-      if (lg_park(w->starter, NULL) == LG_INTERRUPTED)
+      if (lg_park(w->starter, NULL, 1) == LG_INTERRUPTED)
         sched_yield();
     *ident = w->ts->ident;  /* its job needs the GIL, which we hold */
     *native_id = w->ts->native_id;
