@@ -498,11 +498,6 @@ static int runargs (lua_State *L, char **argv, int n) {
 
 typedef enum ReadResult { READ_LINE, READ_EOF, READ_CANCEL } ReadResult;
 
-/* Where the line handler leaves its result: owner thread only. */
-static char *gotline;
-static int linedone;
-
-
 /*
 ** Wait until stdin is readable (1) or Ctrl-C arrived (0). Called without
 ** the GIL.
@@ -528,6 +523,11 @@ static int waitinput (int sigfd) {
 
 
 #if defined(LUAGIL_USE_LIBEDIT)
+
+/* Where the line handler leaves its result: main thread only. */
+static char *gotline;
+static int linedone;
+
 
 static void online (char *line) {
   gotline = line;
@@ -875,8 +875,13 @@ int main (int argc, char **argv) {
   lua_settop(L, 0);
   /* Python's rule: the program ends when its non-daemon threads do */
   if (luagil_shutdown(L) != LUA_OK) {
+    /* Interrupted (Ctrl-C) while joining: exit now, as Python does.
+       luagil_close would join the threads again, and it must not free a
+       state that threads still running may touch. Holding the GIL, this
+       thread keeps them out of Lua until the process ends. */
     report(L, LUA_ERRRUN);
-    ok = 0;
+    fflush(NULL);
+    return EXIT_FAILURE;
   }
   luagil_close(L);
   return ok ? EXIT_SUCCESS : EXIT_FAILURE;

@@ -108,7 +108,8 @@ check repl_alive_after_interrupt wait_for -x 'after interrupt'
 # line: the line is read with the GIL released.
 typeline 'ok, threading = pcall(require, "threading")'
 typeline 'print("threading:" .. tostring(ok))'
-if wait_for -x 'threading:true'; then
+wait_for -e '^threading:'
+if screen | grep -qx 'threading:true'; then
   typeline 'time = require("time"); n = 0'
   typeline 'function count() for i = 1, 20 do time.sleep(0.01); n = i end end'
   typeline 't = threading.Thread{target = count}; t:start()'
