@@ -253,13 +253,51 @@ run gil "$LUAGIL" -- args.lua --help --preempt=bogus
 check long_options_after_script_are_args \
   test "$(grep -c -x -e '1	--help' -e '2	--preempt=bogus' gil.out)" = 2
 run gil "$LUAGIL" -- --bogus-option=1
-check unknown_long_option_usage \
-  test "$(head -1 gil.err):$(cat gil.rc)" = "lua: unrecognized option '--bogus-option=1':1"
+check unknown_long_option_usage test "$(head -1 gil.err):$(cat gil.rc)" = \
+  "lua: unrecognized option '--bogus-option=1':1"
 
 version=$(sed -n 's/^#define LUAGIL_VERSION *"\(.*\)"/\1/p' \
   "$here/../../interp/luagil.h")
 run gil "$LUAGIL" -- -v
 check version_second_line test "$(sed -n 2p gil.out)" = "$version"
+
+# ---- the end of the program: non-daemon threads are joined ----
+cat >thread.lua <<'EOF'
+local threading, time = require("threading"), require("time")
+threading.Thread{target = function()
+  time.sleep(tonumber(arg[1]))
+  print("thread done")
+end}:start()
+print("main done")
+if arg[2] then error(arg[2]) end
+EOF
+if "$LUAGIL" -e 'require("threading")' 2>/dev/null; then
+  run gil "$LUAGIL" -- thread.lua 0.3
+  check shutdown_joins_threads \
+    test "$(tr '\n' ' ' <gil.out):$(cat gil.rc)" = "main done thread done :0"
+  run gil "$LUAGIL" -- thread.lua 0.3 failing
+  check shutdown_joins_after_error \
+    test "$(tr '\n' ' ' <gil.out):$(cat gil.rc)" = "main done thread done :1"
+  check shutdown_after_error_message grep -q "thread.lua:7: failing" gil.err
+  # Ctrl-C while the program waits for its threads: report and exit at once
+  "$LUAGIL" thread.lua 30 >gil.out 2>gil.err &
+  pid=$!
+  for i in $(seq 100); do
+    grep -q "main done" gil.out && break
+    sleep 0.1
+  done
+  sleep 0.2
+  kill -INT $pid
+  start=$SECONDS
+  wait $pid
+  rc=$?
+  check shutdown_ctrl_c_exit_1 test $rc = 1
+  check shutdown_ctrl_c_message grep -q "interrupted!" gil.err
+  check shutdown_ctrl_c_no_second_wait test $((SECONDS - start)) -lt 10
+  check shutdown_ctrl_c_thread_abandoned test "$(cat gil.out)" = "main done"
+else
+  echo "skip shutdown checks (no threading module)"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
