@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 
 #include <lua.h>
 #include <lauxlib.h>
@@ -498,11 +499,11 @@ static int runargs (lua_State *L, char **argv, int n) {
 
 typedef enum ReadResult { READ_LINE, READ_EOF, READ_CANCEL } ReadResult;
 
-/*
-** Wait until stdin is readable (1) or Ctrl-C arrived (0). Called without
-** the GIL.
-*/
-static int waitinput (int sigfd) {
+typedef enum WaitResult { WAIT_INPUT, WAIT_SIGINT, WAIT_HANGUP } WaitResult;
+
+
+/* Wait for input on stdin or for a Ctrl-C. Called without the GIL. */
+static WaitResult waitinput (int sigfd) {
   for (;;) {
     struct pollfd p[2];
     p[0].fd = STDIN_FILENO;
@@ -512,13 +513,31 @@ static int waitinput (int sigfd) {
     if (poll(p, sigfd >= 0 ? 2 : 1, -1) < 0) {
       if (errno == EINTR)
         continue;
-      return 1;  /* let the read itself report the failure */
+      return WAIT_INPUT;  /* let the read itself report the failure */
     }
     if ((p[1].revents & POLLIN) && luagil_take_sigint())
-      return 0;
+      return WAIT_SIGINT;
+    if (p[0].revents & POLLIN)
+      return WAIT_INPUT;
     if (p[0].revents != 0)
-      return 1;
+      return WAIT_HANGUP;
   }
+}
+
+
+/*
+** True if the terminal on stdin was hung up: it polls readable but holds
+** no byte. libedit does not report this end of input, and would be called
+** again and again.
+*/
+static int hungup (void) {
+  int n = 0;
+  struct pollfd p;
+  p.fd = STDIN_FILENO;
+  p.events = POLLIN;
+  if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR | POLLNVAL)))
+    return 1;
+  return ioctl(STDIN_FILENO, FIONREAD, &n) < 0 || n == 0;
 }
 
 
@@ -544,10 +563,15 @@ static ReadResult editline (const char *prompt, int sigfd, char **line) {
   gotline = NULL;
   rl_callback_handler_install(prompt, online);
   while (!linedone) {
-    if (!waitinput(sigfd)) {
+    WaitResult w = waitinput(sigfd);
+    if (w == WAIT_INPUT && hungup())
+      w = WAIT_HANGUP;
+    if (w != WAIT_INPUT) {
       /* removing the handler leaves raw mode; installing it again (for
          the next line) starts over with an empty buffer */
       rl_callback_handler_remove();
+      if (w == WAIT_HANGUP)
+        return READ_EOF;
       fputs("^C\n", stdout);
       fflush(stdout);
       return READ_CANCEL;
@@ -578,7 +602,7 @@ static ReadResult plainline (const char *prompt, int sigfd, char **line) {
   for (;;) {
     char c;
     ssize_t n;
-    if (!waitinput(sigfd)) {
+    if (waitinput(sigfd) == WAIT_SIGINT) {
       free(buf);
       fputs("^C\n", stdout);
       fflush(stdout);
