@@ -439,8 +439,7 @@ static int handle_script (lua_State *L, char **argv) {
 */
 static void createargtable (lua_State *L, char **argv, int argc, int script) {
   int i;
-  lua_createtable(L, argc - script - 1 > 0 ? argc - script - 1 : 0,
-                  script + 1);
+  lua_createtable(L, argc - script - 1, script + 1);  /* never negative */
   for (i = 0; i < argc; i++) {
     lua_pushstring(L, argv[i]);
     lua_rawseti(L, -2, i - script);
