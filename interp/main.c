@@ -524,6 +524,8 @@ static WaitResult waitinput (int sigfd) {
 }
 
 
+#if defined(LUAGIL_USE_LIBEDIT)
+
 /*
 ** True if the terminal on stdin was hung up: it polls readable but holds
 ** no byte. libedit does not report this end of input, and would be called
@@ -539,8 +541,6 @@ static int hungup (void) {
   return ioctl(STDIN_FILENO, FIONREAD, &n) < 0 || n == 0;
 }
 
-
-#if defined(LUAGIL_USE_LIBEDIT)
 
 /* Where the line handler leaves its result: main thread only. */
 static char *gotline;
@@ -603,7 +603,7 @@ static ReadResult plainline (const char *prompt, int sigfd, char **line) {
     ssize_t n;
     if (waitinput(sigfd) == WAIT_SIGINT) {
       free(buf);
-      fputs("^C\n", stdout);
+      fputs("\n", stdout);  /* a terminal in cooked mode echoed the ^C */
       fflush(stdout);
       return READ_CANCEL;
     }
