@@ -425,6 +425,8 @@ static void createmeta (lua_State *L) {
 int luaopen__thread (lua_State *L) {
   luaL_newlib(L, thread_funcs);
   createmeta(L);
+  lg_open_lock(L);  /* allocate_lock, RLock, ... (stdlib/lock.c, sync.c) */
+  lg_open_sync(L);
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &EXIT_KEY) == LUA_TNIL) {
     lua_newtable(L);  /* a unique value that prints clearly */
     lua_createtable(L, 0, 1);

@@ -7,6 +7,7 @@
 #define lglib_h
 
 #include <lua.h>
+#include <lauxlib.h>
 
 #include "tstate.h"
 
@@ -26,5 +27,41 @@ LG_FUNC int lg_thread_alive (void);
 
 /* An optional timeout argument: nil -> -1 (forever); negative -> error. */
 LG_FUNC double lg_opttimeout (lua_State *L, int arg);
+
+/*
+** Synchronisation objects (stdlib/lock.c: Lock, RLock, Condition;
+** stdlib/sync.c: Semaphore, BoundedSemaphore, Event). Each opener adds its
+** constructors to the table on top of the stack (the '_thread' module).
+*/
+LG_FUNC void lg_open_lock (lua_State *L);
+LG_FUNC void lg_open_sync (lua_State *L);
+
+/* x:guard() and x:with(fn, ...) for any object with acquire and release;
+** a userdata using them keeps uservalue 1 free for the cached guard. */
+LG_FUNC int lg_sync_guard (lua_State *L);
+LG_FUNC int lg_sync_with (lua_State *L);
+
+/* For the methods of those types (stdlib/lock.c). createmeta makes the
+** metatable 'tname' and gives every method the metatable as upvalue 1,
+** which checkself compares with the object's at index 1. acquireargs reads
+** (blocking, timeout) at 2 and 3: returns -1 (for ever), 0 (don't wait) or
+** the timeout; 'nbmsg' is the error for a timeout without blocking. */
+LG_FUNC void lg_sync_createmeta (lua_State *L, const char *tname,
+                                 const luaL_Reg *methods,
+                                 const luaL_Reg *meta);
+LG_FUNC void *lg_sync_checkself (lua_State *L, const char *tname);
+LG_FUNC double lg_sync_acquireargs (lua_State *L, const char *nbmsg);
+
+/*
+** Error objects (stdlib/lgerror.c), for Python's exceptions that scripts
+** catch. A kind is named "<module>.<Kind>" and made on first use; one with
+** a 'parent' kind also matches as that parent in Kind:is(err).
+*/
+LG_FUNC void lg_error_pushkind (lua_State *L, const char *name,
+                                const char *parent);
+LG_FUNC void lg_error_push (lua_State *L, const char *kind, const char *msg);
+LG_FUNC int lg_error_raise (lua_State *L, const char *kind, const char *msg);
+LG_FUNC int lg_error_is (lua_State *L, int idx, const char *kind);
+LG_FUNC int lg_error_kind (lua_State *L);  /* _thread._errorkind */
 
 #endif

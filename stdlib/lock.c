@@ -1,0 +1,789 @@
+/*
+** stdlib/lock.c -- Lock, RLock and Condition (_thread.allocate_lock,
+** _thread.RLock, threading.Condition), and the guard/with helpers.
+** See LICENSE for copyright and licence (MIT).
+**
+** Notes about the implementation
+**
+** State. Lua code and our C functions run with the GIL held, so a lock's
+** state ('locked', 'owner', 'count', 'waiting') is guarded by the GIL: a
+** free lock is taken and given back with a few plain memory operations and
+** no system call. Only the contended path uses the object's mutex and wait
+** queue: a thread that finds the lock taken counts itself in 'waiting',
+** queues and parks (GIL released); a release wakes one queued thread when
+** 'waiting' says there may be one. The woken thread takes the GIL back
+** and looks again. As in Python the lock is not handed over: a third
+** thread may take it first (no lock convoy), and the loser queues again.
+** No wake-up is missed: a waiter queues before it lets the GIL go, and a
+** releaser needs the GIL.
+**
+** Condition. A Condition has its own wait queue. When its lock is ours
+** (Lock or RLock), wait() releases the lock and queues without letting the
+** GIL go in between, so no notify() can come between the two. Any other
+** lock (an object with acquire and release) runs Lua code in its release,
+** where the GIL may switch: such a waiter counts as 'early' until it has
+** queued, and a notify() that finds fewer queued waiters than it must wake
+** leaves 'tokens' that early waiters take instead of queueing. Either way
+** notify(n) wakes exactly min(n, waiters) threads. wait() always returns
+** holding the lock again, even when Ctrl-C interrupted it, as
+** pthread_cond_wait does; it raises "interrupted!" after that.
+*/
+
+#include <limits.h>
+
+#include <lauxlib.h>
+
+#include "breaker.h"
+#include "lglib.h"
+#include "park.h"
+
+#define LOCK   "threading.Lock"
+#define RLOCK  "threading.RLock"
+#define COND   "threading.Condition"
+#define GUARD  "threading._Guard"
+
+/* What lock a Condition wraps. */
+#define LK_LOCK   0
+#define LK_RLOCK  1
+#define LK_OTHER  2
+
+
+typedef struct Lock {
+  int locked;             /* GIL */
+  int waiting;            /* GIL: threads in the slow path of acquire */
+  lg_TState *owner;       /* GIL: RLock only, the holder */
+  lua_Integer count;      /* GIL: RLock only, recursion depth */
+  pthread_mutex_t mutex;
+  lg_WaitQueue waiters;   /* mutex */
+} Lock;
+
+
+typedef struct Cond {
+  int kind;               /* read-only: LK_LOCK, LK_RLOCK or LK_OTHER */
+  Lock *lk;               /* read-only: the lock if it is ours, else NULL */
+  int inwait;             /* GIL: threads inside wait() */
+  int early;              /* mutex: waiters that have not queued yet */
+  int tokens;             /* mutex: notifications owed to early waiters */
+  pthread_mutex_t mutex;
+  lg_WaitQueue waiters;   /* mutex */
+} Cond;
+
+
+/*
+** {======================================================
+** Helpers shared with stdlib/sync.c
+** =======================================================
+*/
+
+/*
+** The object at index 1, checked against the metatable that every method
+** of its type has as upvalue 1: cheaper than luaL_checkudata, which looks
+** the metatable up by name on every call.
+*/
+void *lg_sync_checkself (lua_State *L, const char *tname) {
+  void *p = lua_touserdata(L, 1);
+  if (p != NULL && lua_getmetatable(L, 1)) {
+    int ok = lua_rawequal(L, -1, lua_upvalueindex(1));
+    lua_pop(L, 1);
+    if (ok)
+      return p;
+  }
+  luaL_typeerror(L, 1, tname);
+  return NULL;
+}
+
+
+/*
+** The arguments (blocking, timeout) at 2 and 3 of an acquire: returns the
+** timeout in seconds, -1 to wait for ever, 0 not to wait. 'nbmsg' is the
+** message for a timeout given with blocking == false.
+*/
+double lg_sync_acquireargs (lua_State *L, const char *nbmsg) {
+  int blocking = 1;
+  double timeout;
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TBOOLEAN);
+    blocking = lua_toboolean(L, 2);
+  }
+  timeout = lg_opttimeout(L, 3);
+  if (!blocking) {
+    luaL_argcheck(L, timeout == -1, 3, nbmsg);
+    timeout = 0;
+  }
+  return timeout;
+}
+
+
+/* Call obj:name() for the object at 'obj' with no arguments. */
+static void callmethod (lua_State *L, int obj, const char *name, int nres) {
+  obj = lua_absindex(L, obj);
+  lua_getfield(L, obj, name);
+  lua_pushvalue(L, obj);
+  lua_call(L, 1, nres);
+}
+
+
+/* x:guard() -> a to-be-closed value that releases x */
+int lg_sync_guard (lua_State *L) {
+  lua_settop(L, 1);
+  callmethod(L, 1, "acquire", 0);
+  if (lua_getiuservalue(L, 1, 1) != LUA_TUSERDATA) {  /* made on first use */
+    lua_pop(L, 1);
+    lua_newuserdatauv(L, 0, 1);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, -2, 1);
+    luaL_setmetatable(L, GUARD);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, 1, 1);
+  }
+  return 1;
+}
+
+
+/* x:with(fn, ...) -> the results of fn(...), run holding x */
+int lg_sync_with (lua_State *L) {
+  int status, n = lua_gettop(L);
+  luaL_checkany(L, 2);
+  callmethod(L, 1, "acquire", 0);
+  status = lua_pcall(L, n - 2, LUA_MULTRET, 0);  /* stack: x results|err */
+  callmethod(L, 1, "release", 0);
+  if (status != LUA_OK)
+    return lua_error(L);
+  return lua_gettop(L) - 1;
+}
+
+
+/* guard:__close() releases the object it guards */
+static int guard_close (lua_State *L) {
+  luaL_checkudata(L, 1, GUARD);
+  lua_getiuservalue(L, 1, 1);
+  callmethod(L, -1, "release", 0);
+  return 0;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Taking and giving back a lock (GIL held)
+** =======================================================
+*/
+
+/*
+** Wait (GIL released) until 'lk' is free or 'deadline' (NULL: none)
+** passes; does not take it. Returns LG_WOKEN if it is free now,
+** LG_TIMEDOUT, or LG_INTERRUPTED (Ctrl-C; then the caller must raise).
+*/
+static int waitfree (Lock *lk, const struct timespec *deadline) {
+  int r = LG_WOKEN;
+  lk->waiting++;
+  lg_check(pthread_mutex_lock(&lk->mutex));
+  while (lk->locked && r == LG_WOKEN)
+    r = lg_waitq_wait(&lk->waiters, &lk->mutex, deadline);
+  lg_check(pthread_mutex_unlock(&lk->mutex));
+  lk->waiting--;
+  return r == LG_INTERRUPTED || lk->locked ? r : LG_WOKEN;
+}
+
+
+/* Take 'lk' waiting up to 'timeout' (-1: for ever); false if not taken. */
+static int take (lua_State *L, Lock *lk, double timeout) {
+  if (lk->locked && timeout != 0) {
+    struct timespec dl;
+    if (waitfree(lk, lg_deadline(timeout, &dl)) == LG_INTERRUPTED)
+      lg_breaker_raise_interrupt(L);
+  }
+  if (lk->locked)
+    return 0;
+  lk->locked = 1;
+  return 1;
+}
+
+
+/*
+** Take 'lk' for good, whatever Ctrl-C says: a Condition must hold its
+** lock again when wait() returns. A Ctrl-C is consumed (else every park
+** would return at once) and reported in '*interrupted'.
+*/
+static void retake (Lock *lk, int *interrupted) {
+  while (lk->locked) {
+    if (waitfree(lk, NULL) == LG_INTERRUPTED) {
+      lg_breaker_take_sigint();
+      *interrupted = 1;
+    }
+  }
+  lk->locked = 1;
+}
+
+
+static void give (Lock *lk) {
+  lk->locked = 0;
+  if (lk->waiting > 0) {
+    lg_check(pthread_mutex_lock(&lk->mutex));
+    lg_waitq_wake_locked(&lk->waiters, 1);
+    lg_check(pthread_mutex_unlock(&lk->mutex));
+  }
+}
+
+
+/* RLock: take 'lk' for the calling thread, or count one more level. */
+static int rtake (lua_State *L, Lock *lk, double timeout) {
+  lg_TState *me = lg_tstate_current();
+  if (lk->owner == me) {
+    if (lk->count == LUA_MAXINTEGER)
+      luaL_error(L, "internal lock count overflowed");
+    lk->count++;
+    return 1;
+  }
+  if (!take(L, lk, timeout))
+    return 0;
+  lk->owner = me;
+  lk->count = 1;
+  return 1;
+}
+
+
+static Lock *newlock (lua_State *L, const char *tname) {
+  Lock *lk = lua_newuserdatauv(L, sizeof *lk, 1);
+  lk->locked = lk->waiting = 0;
+  lk->owner = NULL;
+  lk->count = 0;
+  lk->waiters.head = lk->waiters.tail = NULL;
+  lg_mutex_init(&lk->mutex);
+  luaL_setmetatable(L, tname);
+  return lk;
+}
+
+
+static int lock_gc (lua_State *L) {
+  Lock *lk = lua_touserdata(L, 1);
+  pthread_mutex_destroy(&lk->mutex);
+  return 0;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Lock
+** =======================================================
+*/
+
+#define NONBLOCK_LOCK  "can't specify a timeout for a non-blocking call"
+
+
+/* _thread.allocate_lock() -> Lock */
+static int thread_allocate_lock (lua_State *L) {
+  newlock(L, LOCK);
+  return 1;
+}
+
+
+/* lock:acquire([blocking [, timeout]]) -> boolean */
+static int lock_acquire (lua_State *L) {
+  Lock *lk = lg_sync_checkself(L, LOCK);
+  if (!lk->locked && lua_gettop(L) == 1) {  /* the uncontended path */
+    lk->locked = 1;
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  double timeout = lg_sync_acquireargs(L, NONBLOCK_LOCK);
+  lua_pushboolean(L, take(L, lk, timeout));
+  return 1;
+}
+
+
+/* lock:release() */
+static int lock_release (lua_State *L) {
+  Lock *lk = lg_sync_checkself(L, LOCK);
+  if (!lk->locked)
+    return luaL_error(L, "release unlocked lock");
+  give(lk);
+  return 0;
+}
+
+
+/* lock:locked() -> boolean */
+static int lock_locked (lua_State *L) {
+  Lock *lk = lg_sync_checkself(L, LOCK);
+  lua_pushboolean(L, lk->locked);
+  return 1;
+}
+
+
+static int lock_tostring (lua_State *L) {
+  Lock *lk = luaL_checkudata(L, 1, LOCK);
+  lua_pushfstring(L, "<%s %s object at %p>",
+                  lk->locked ? "locked" : "unlocked", LOCK, (void *)lk);
+  return 1;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** RLock
+** =======================================================
+*/
+
+/* _thread.RLock() -> RLock */
+static int thread_rlock (lua_State *L) {
+  newlock(L, RLOCK);
+  return 1;
+}
+
+
+/* rlock:acquire([blocking [, timeout]]) -> boolean */
+static int rlock_acquire (lua_State *L) {
+  Lock *lk = lg_sync_checkself(L, RLOCK);
+  double timeout = 0;
+  if (lua_gettop(L) > 1)
+    timeout = lg_sync_acquireargs(L, NONBLOCK_LOCK);
+  else if (lk->locked)
+    timeout = -1;
+  lua_pushboolean(L, rtake(L, lk, timeout));
+  return 1;
+}
+
+
+/* rlock:release() */
+static int rlock_release (lua_State *L) {
+  Lock *lk = lg_sync_checkself(L, RLOCK);
+  if (lk->owner != lg_tstate_current() || lk->count == 0)
+    return luaL_error(L, "cannot release un-acquired lock");
+  if (--lk->count == 0) {
+    lk->owner = NULL;
+    give(lk);
+  }
+  return 0;
+}
+
+
+/* rlock:locked() -> boolean */
+static int rlock_locked (lua_State *L) {
+  Lock *lk = lg_sync_checkself(L, RLOCK);
+  lua_pushboolean(L, lk->locked);
+  return 1;
+}
+
+
+/* rlock:_is_owned() -> boolean (held by the calling thread) */
+static int rlock_is_owned (lua_State *L) {
+  Lock *lk = lg_sync_checkself(L, RLOCK);
+  lua_pushboolean(L, lk->owner == lg_tstate_current());
+  return 1;
+}
+
+
+static int rlock_tostring (lua_State *L) {
+  Lock *lk = luaL_checkudata(L, 1, RLOCK);
+  lua_pushfstring(L, "<%s %s object owner=%I count=%I at %p>",
+                  lk->locked ? "locked" : "unlocked", RLOCK,
+                  (lua_Integer)(lk->owner ? lk->owner->ident : 0),
+                  lk->count, (void *)lk);
+  return 1;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Condition
+** =======================================================
+*/
+
+/* Push the lock of the Condition at index 1. */
+static void pushlock (lua_State *L) {
+  lua_getiuservalue(L, 1, 2);
+}
+
+
+/* Does the calling thread hold the lock of 'c'? (Python's _is_owned) */
+static int isowned (lua_State *L, Cond *c) {
+  int r;
+  if (c->kind == LK_LOCK)
+    return c->lk->locked;
+  if (c->kind == LK_RLOCK)
+    return c->lk->owner == lg_tstate_current();
+  pushlock(L);  /* stack: lock */
+  if (lua_getfield(L, -1, "_is_owned") != LUA_TNIL) {
+    lua_pushvalue(L, -2);
+    lua_call(L, 1, 1);
+    r = lua_toboolean(L, -1);
+  }
+  else {  /* held if it cannot be taken now */
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "acquire");
+    lua_pushvalue(L, -2);
+    lua_pushboolean(L, 0);
+    lua_call(L, 2, 1);
+    r = !lua_toboolean(L, -1);
+    if (!r)
+      callmethod(L, -2, "release", 0);
+  }
+  lua_pop(L, 2);
+  return r;
+}
+
+
+/*
+** Release the lock of 'c' completely, leaving what it takes to restore it
+** on the stack (an RLock's recursion depth; what a foreign lock's
+** _release_save returned). The caller counted itself early: if the
+** release fails, the count is undone before the error goes on.
+*/
+static void releasesave (lua_State *L, Cond *c) {
+  if (c->kind == LK_LOCK) {
+    lua_pushnil(L);
+    give(c->lk);
+  }
+  else if (c->kind == LK_RLOCK) {
+    lua_pushinteger(L, c->lk->count);
+    c->lk->count = 0;
+    c->lk->owner = NULL;
+    give(c->lk);
+  }
+  else {
+    int status;
+    pushlock(L);
+    if (lua_getfield(L, -1, "_release_save") == LUA_TNIL) {
+      lua_pop(L, 1);
+      lua_getfield(L, -1, "release");
+    }
+    lua_insert(L, -2);
+    status = lua_pcall(L, 1, 1, 0);
+    if (status != LUA_OK) {
+      lg_check(pthread_mutex_lock(&c->mutex));
+      {
+        c->early--;
+        if (c->tokens > c->early)
+          c->tokens = c->early;
+      }
+      lg_check(pthread_mutex_unlock(&c->mutex));
+      c->inwait--;
+      lua_error(L);
+    }
+  }
+}
+
+
+/* Take the lock of 'c' back, from the state at 'saved'. */
+static void acquirerestore (lua_State *L, Cond *c, int saved,
+                            int *interrupted) {
+  if (c->kind == LK_LOCK)
+    retake(c->lk, interrupted);
+  else if (c->kind == LK_RLOCK) {
+    retake(c->lk, interrupted);
+    c->lk->owner = lg_tstate_current();
+    c->lk->count = lua_tointeger(L, saved);
+  }
+  else {
+    pushlock(L);
+    if (lua_getfield(L, -1, "_acquire_restore") != LUA_TNIL) {
+      lua_insert(L, -2);
+      lua_pushvalue(L, saved);
+      lua_call(L, 2, 0);
+    }
+    else {
+      lua_pop(L, 1);
+      callmethod(L, -1, "acquire", 0);
+      lua_pop(L, 1);
+    }
+  }
+}
+
+
+/*
+** Wait on 'c' up to 'timeout' seconds (-1: for ever); true if notified.
+** The caller holds the lock, and holds it again on return, also when
+** Ctrl-C interrupted the wait ("interrupted!" is raised after that).
+*/
+static int condwait (lua_State *L, Cond *c, double timeout) {
+  struct timespec dl, *deadline = lg_deadline(timeout, &dl);
+  int r, interrupted = 0, top = lua_gettop(L);
+  if (!isowned(L, c))
+    luaL_error(L, "cannot wait on un-acquired lock");
+  c->inwait++;
+  lg_check(pthread_mutex_lock(&c->mutex));
+  c->early++;
+  lg_check(pthread_mutex_unlock(&c->mutex));
+  releasesave(L, c);  /* stack: ... saved */
+  lg_check(pthread_mutex_lock(&c->mutex));
+  {
+    c->early--;
+    if (c->tokens > 0) {  /* notified before it could queue */
+      c->tokens--;
+      r = LG_WOKEN;
+    }
+    else if (timeout == 0)
+      r = LG_TIMEDOUT;
+    else
+      r = lg_waitq_wait(&c->waiters, &c->mutex, deadline);
+  }
+  lg_check(pthread_mutex_unlock(&c->mutex));
+  if (r == LG_INTERRUPTED) {
+    lg_breaker_take_sigint();
+    interrupted = 1;
+  }
+  acquirerestore(L, c, top + 1, &interrupted);
+  c->inwait--;
+  lua_settop(L, top);
+  if (interrupted)
+    luaL_error(L, "interrupted!");
+  return r == LG_WOKEN;
+}
+
+
+/* Wake 'n' waiters of 'c' (n < 0: all). */
+static void notify (Cond *c, int n) {
+  if (c->inwait == 0)
+    return;
+  lg_check(pthread_mutex_lock(&c->mutex));
+  {
+    int woken = lg_waitq_wake_locked(&c->waiters, n);
+    int owed = c->early - c->tokens;
+    if (n >= 0 && n - woken < owed)
+      owed = n - woken;
+    c->tokens += owed;
+  }
+  lg_check(pthread_mutex_unlock(&c->mutex));
+}
+
+
+/* Condition([lock]) -> Condition; the default lock is a new RLock */
+static int thread_condition (lua_State *L) {
+  Cond *c;
+  lua_settop(L, 1);
+  if (lua_isnil(L, 1)) {
+    newlock(L, RLOCK);
+    lua_replace(L, 1);
+  }
+  c = lua_newuserdatauv(L, sizeof *c, 2);  /* stack: lock cond */
+  c->kind = LK_OTHER;
+  c->lk = NULL;
+  c->inwait = c->early = c->tokens = 0;
+  c->waiters.head = c->waiters.tail = NULL;
+  lg_mutex_init(&c->mutex);
+  luaL_setmetatable(L, COND);
+  if ((c->lk = luaL_testudata(L, 1, LOCK)) != NULL)
+    c->kind = LK_LOCK;
+  else if ((c->lk = luaL_testudata(L, 1, RLOCK)) != NULL)
+    c->kind = LK_RLOCK;
+  else {
+    int t = lua_type(L, 1);
+    int ok = (t == LUA_TTABLE || (t == LUA_TUSERDATA &&
+              luaL_getmetafield(L, 1, "__index") != LUA_TNIL)) &&
+             lua_getfield(L, 1, "acquire") != LUA_TNIL &&
+             lua_getfield(L, 1, "release") != LUA_TNIL;
+    luaL_argexpected(L, ok, 1, "lock");
+    lua_settop(L, 2);
+  }
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, 2, 2);
+  return 1;
+}
+
+
+/* Call the lock's method 'name' with the arguments of this call. */
+static int forward (lua_State *L, const char *name) {
+  lg_sync_checkself(L, COND);
+  pushlock(L);
+  lua_replace(L, 1);
+  lua_getfield(L, 1, name);
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+
+/* cond:acquire([blocking [, timeout]]) -> boolean */
+static int cond_acquire (lua_State *L) {
+  return forward(L, "acquire");
+}
+
+
+/* cond:release() */
+static int cond_release (lua_State *L) {
+  return forward(L, "release");
+}
+
+
+/* cond:wait([timeout]) -> boolean (false if the timeout passed) */
+static int cond_wait (lua_State *L) {
+  Cond *c = lg_sync_checkself(L, COND);
+  double timeout = lg_opttimeout(L, 2);
+  lua_pushboolean(L, condwait(L, c, timeout));
+  return 1;
+}
+
+
+/* cond:wait_for(predicate [, timeout]) -> the predicate's last value */
+static int cond_wait_for (lua_State *L) {
+  Cond *c = lg_sync_checkself(L, COND);
+  double timeout = lg_opttimeout(L, 3), end = 0, left = timeout;
+  luaL_checkany(L, 2);
+  lua_settop(L, 2);
+  for (int first = 1; ; first = 0) {
+    lua_pushvalue(L, 2);
+    lua_call(L, 0, 1);  /* stack: cond predicate result */
+    if (lua_toboolean(L, -1))
+      return 1;
+    if (timeout >= 0) {
+      if (first)
+        end = lg_clock() + timeout;
+      else if ((left = end - lg_clock()) <= 0)
+        return 1;
+    }
+    lua_pop(L, 1);
+    condwait(L, c, left);
+  }
+}
+
+
+/* cond:notify([n]) */
+static int cond_notify (lua_State *L) {
+  Cond *c = lg_sync_checkself(L, COND);
+  lua_Integer n = luaL_optinteger(L, 2, 1);
+  if (!isowned(L, c))
+    return luaL_error(L, "cannot notify on un-acquired lock");
+  if (n > 0)
+    notify(c, n > INT_MAX ? INT_MAX : (int)n);
+  return 0;
+}
+
+
+/* cond:notify_all() */
+static int cond_notify_all (lua_State *L) {
+  Cond *c = lg_sync_checkself(L, COND);
+  if (!isowned(L, c))
+    return luaL_error(L, "cannot notify on un-acquired lock");
+  notify(c, -1);
+  return 0;
+}
+
+
+/* cond:_is_owned() -> boolean */
+static int cond_is_owned (lua_State *L) {
+  Cond *c = lg_sync_checkself(L, COND);
+  lua_pushboolean(L, isowned(L, c));
+  return 1;
+}
+
+
+static int cond_gc (lua_State *L) {
+  Cond *c = lua_touserdata(L, 1);
+  pthread_mutex_destroy(&c->mutex);
+  return 0;
+}
+
+
+static int cond_tostring (lua_State *L) {
+  Cond *c = luaL_checkudata(L, 1, COND);
+  pushlock(L);
+  lua_pushfstring(L, "<%s(%s, %d)>", COND, luaL_tolstring(L, -1, NULL),
+                  c->inwait);
+  return 1;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Registration
+** =======================================================
+*/
+
+static const luaL_Reg thread_funcs[] = {
+  {"allocate_lock", thread_allocate_lock},
+  {"LockType", thread_allocate_lock},
+  {"RLock", thread_rlock},
+  {"_Condition", thread_condition},
+  {NULL, NULL}
+};
+
+static const luaL_Reg lock_methods[] = {
+  {"acquire", lock_acquire},
+  {"release", lock_release},
+  {"locked", lock_locked},
+  {"guard", lg_sync_guard},
+  {"with", lg_sync_with},
+  {NULL, NULL}
+};
+
+static const luaL_Reg lock_meta[] = {
+  {"__gc", lock_gc},
+  {"__tostring", lock_tostring},
+  {NULL, NULL}
+};
+
+static const luaL_Reg rlock_methods[] = {
+  {"acquire", rlock_acquire},
+  {"release", rlock_release},
+  {"locked", rlock_locked},
+  {"_is_owned", rlock_is_owned},
+  {"guard", lg_sync_guard},
+  {"with", lg_sync_with},
+  {NULL, NULL}
+};
+
+static const luaL_Reg rlock_meta[] = {
+  {"__gc", lock_gc},
+  {"__tostring", rlock_tostring},
+  {NULL, NULL}
+};
+
+static const luaL_Reg cond_methods[] = {
+  {"acquire", cond_acquire},
+  {"release", cond_release},
+  {"wait", cond_wait},
+  {"wait_for", cond_wait_for},
+  {"notify", cond_notify},
+  {"notify_all", cond_notify_all},
+  {"notifyAll", cond_notify_all},
+  {"_is_owned", cond_is_owned},
+  {"guard", lg_sync_guard},
+  {"with", lg_sync_with},
+  {NULL, NULL}
+};
+
+static const luaL_Reg cond_meta[] = {
+  {"__gc", cond_gc},
+  {"__tostring", cond_tostring},
+  {NULL, NULL}
+};
+
+static const luaL_Reg guard_meta[] = {
+  {"__close", guard_close},
+  {NULL, NULL}
+};
+
+
+/* The metatable 'tname'; its methods get it as upvalue 1 (checkself). */
+void lg_sync_createmeta (lua_State *L, const char *tname,
+                         const luaL_Reg *methods, const luaL_Reg *meta) {
+  luaL_newmetatable(L, tname);  /* stack: mt */
+  luaL_setfuncs(L, meta, 0);
+  lua_newtable(L);
+  lua_pushvalue(L, -2);
+  luaL_setfuncs(L, methods, 1);  /* stack: mt methods */
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+}
+
+
+void lg_open_lock (lua_State *L) {
+  lg_sync_createmeta(L, LOCK, lock_methods, lock_meta);
+  lg_sync_createmeta(L, RLOCK, rlock_methods, rlock_meta);
+  lg_sync_createmeta(L, COND, cond_methods, cond_meta);
+  luaL_newmetatable(L, GUARD);
+  luaL_setfuncs(L, guard_meta, 0);
+  lua_pop(L, 1);
+  luaL_setfuncs(L, thread_funcs, 0);
+}
+
+/* }====================================================== */

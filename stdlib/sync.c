@@ -1,0 +1,301 @@
+/*
+** stdlib/sync.c -- Semaphore, BoundedSemaphore and Event (threading).
+** See LICENSE for copyright and licence (MIT).
+**
+** As for locks (stdlib/lock.c): the count and the flag are guarded by the
+** GIL, so the paths that do not wait are plain memory operations; a thread
+** that must wait counts itself in 'waiting', queues on the object's wait
+** queue and parks with the GIL released. A release or set() takes the
+** mutex only when 'waiting' says someone may be queued. A woken thread
+** looks at the count again when it has the GIL back and queues again if
+** another thread took the unit first.
+*/
+
+#include <limits.h>
+
+#include <lauxlib.h>
+
+#include "breaker.h"
+#include "lglib.h"
+#include "park.h"
+
+#define SEM   "threading.Semaphore"
+#define BSEM  "threading.BoundedSemaphore"
+#define EVENT "threading.Event"
+
+
+typedef struct Sem {
+  lua_Integer value;      /* GIL */
+  lua_Integer bound;      /* read-only: BoundedSemaphore's limit, else -1 */
+  int waiting;            /* GIL: threads in the slow path of acquire */
+  pthread_mutex_t mutex;
+  lg_WaitQueue waiters;   /* mutex */
+} Sem;
+
+
+typedef struct Event {
+  int flag;               /* GIL */
+  int waiting;            /* GIL: threads inside wait() */
+  pthread_mutex_t mutex;
+  lg_WaitQueue waiters;   /* mutex */
+} Event;
+
+
+/* Wake up to 'n' of the threads queued on 'q' (n < 0: all). */
+static void wake (pthread_mutex_t *mu, lg_WaitQueue *q, int n) {
+  lg_check(pthread_mutex_lock(mu));
+  lg_waitq_wake_locked(q, n);
+  lg_check(pthread_mutex_unlock(mu));
+}
+
+
+/*
+** {======================================================
+** Semaphore and BoundedSemaphore
+** =======================================================
+*/
+
+#define NONBLOCK_SEM  "can't specify timeout for non-blocking acquire"
+
+
+/* Either type: each method table knows its own metatable. */
+static Sem *checksem (lua_State *L) {
+  return lg_sync_checkself(L, SEM);
+}
+
+
+static int newsem (lua_State *L, const char *tname, int bounded) {
+  lua_Integer v = luaL_optinteger(L, 1, 1);
+  luaL_argcheck(L, v >= 0, 1, "semaphore initial value must be >= 0");
+  Sem *s = lua_newuserdatauv(L, sizeof *s, 1);
+  s->value = v;
+  s->bound = bounded ? v : -1;
+  s->waiting = 0;
+  s->waiters.head = s->waiters.tail = NULL;
+  lg_mutex_init(&s->mutex);
+  luaL_setmetatable(L, tname);
+  return 1;
+}
+
+
+/* Semaphore([value]) -> Semaphore */
+static int thread_semaphore (lua_State *L) {
+  return newsem(L, SEM, 0);
+}
+
+
+/* BoundedSemaphore([value]) -> BoundedSemaphore */
+static int thread_bounded_semaphore (lua_State *L) {
+  return newsem(L, BSEM, 1);
+}
+
+
+/* sem:acquire([blocking [, timeout]]) -> boolean */
+static int sem_acquire (lua_State *L) {
+  Sem *s = checksem(L);
+  if (s->value > 0 && lua_gettop(L) == 1) {  /* the path that never waits */
+    s->value--;
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  double timeout = lg_sync_acquireargs(L, NONBLOCK_SEM);
+  if (s->value == 0 && timeout != 0) {
+    struct timespec dl, *deadline = lg_deadline(timeout, &dl);
+    int r = LG_WOKEN;
+    s->waiting++;
+    lg_check(pthread_mutex_lock(&s->mutex));
+    while (s->value == 0 && r == LG_WOKEN)
+      r = lg_waitq_wait(&s->waiters, &s->mutex, deadline);
+    lg_check(pthread_mutex_unlock(&s->mutex));
+    s->waiting--;
+    if (r == LG_INTERRUPTED)  /* not woken by a release: nothing is lost */
+      return lg_breaker_raise_interrupt(L);
+  }
+  if (s->value == 0)
+    lua_pushboolean(L, 0);
+  else {
+    s->value--;
+    lua_pushboolean(L, 1);
+  }
+  return 1;
+}
+
+
+/* sem:release([n]) */
+static int sem_release (lua_State *L) {
+  Sem *s = checksem(L);
+  lua_Integer n = luaL_optinteger(L, 2, 1);
+  luaL_argcheck(L, n >= 1, 2, "n must be one or more");
+  if (s->bound >= 0 ? s->value > s->bound - n : s->value > LUA_MAXINTEGER - n)
+    return luaL_error(L, "Semaphore released too many times");
+  s->value += n;
+  if (s->waiting > 0)
+    wake(&s->mutex, &s->waiters, n > INT_MAX ? -1 : (int)n);
+  return 0;
+}
+
+
+static int sem_gc (lua_State *L) {
+  Sem *s = lua_touserdata(L, 1);
+  pthread_mutex_destroy(&s->mutex);
+  return 0;
+}
+
+
+static int sem_tostring (lua_State *L) {
+  Sem *s = lua_touserdata(L, 1);
+  luaL_argexpected(L, luaL_testudata(L, 1, SEM) ||
+                      luaL_testudata(L, 1, BSEM), 1, SEM);
+  if (s->bound >= 0)
+    lua_pushfstring(L, "<%s at %p: value=%I/%I>", BSEM, (void *)s, s->value,
+                    s->bound);
+  else
+    lua_pushfstring(L, "<%s at %p: value=%I>", SEM, (void *)s, s->value);
+  return 1;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Event
+** =======================================================
+*/
+
+/* Event() -> Event */
+static int thread_event (lua_State *L) {
+  Event *e = lua_newuserdatauv(L, sizeof *e, 0);
+  e->flag = e->waiting = 0;
+  e->waiters.head = e->waiters.tail = NULL;
+  lg_mutex_init(&e->mutex);
+  luaL_setmetatable(L, EVENT);
+  return 1;
+}
+
+
+/* event:is_set() -> boolean */
+static int event_is_set (lua_State *L) {
+  Event *e = lg_sync_checkself(L, EVENT);
+  lua_pushboolean(L, e->flag);
+  return 1;
+}
+
+
+/* event:set() */
+static int event_set (lua_State *L) {
+  Event *e = lg_sync_checkself(L, EVENT);
+  e->flag = 1;
+  if (e->waiting > 0)
+    wake(&e->mutex, &e->waiters, -1);
+  return 0;
+}
+
+
+/* event:clear() */
+static int event_clear (lua_State *L) {
+  Event *e = lg_sync_checkself(L, EVENT);
+  e->flag = 0;
+  return 0;
+}
+
+
+/* event:wait([timeout]) -> boolean (the flag on return) */
+static int event_wait (lua_State *L) {
+  Event *e = lg_sync_checkself(L, EVENT);
+  double timeout = lg_opttimeout(L, 2);
+  if (!e->flag && timeout != 0) {
+    struct timespec dl, *deadline = lg_deadline(timeout, &dl);
+    int r = LG_WOKEN;
+    e->waiting++;
+    lg_check(pthread_mutex_lock(&e->mutex));
+    while (!e->flag && r == LG_WOKEN)
+      r = lg_waitq_wait(&e->waiters, &e->mutex, deadline);
+    lg_check(pthread_mutex_unlock(&e->mutex));
+    e->waiting--;
+    if (r == LG_INTERRUPTED && !e->flag)
+      return lg_breaker_raise_interrupt(L);
+  }
+  lua_pushboolean(L, e->flag);
+  return 1;
+}
+
+
+/* event:_waiting() -> number of threads inside wait() (for benchmarks) */
+static int event_waiting (lua_State *L) {
+  Event *e = lg_sync_checkself(L, EVENT);
+  lua_pushinteger(L, e->waiting);
+  return 1;
+}
+
+
+static int event_gc (lua_State *L) {
+  Event *e = lua_touserdata(L, 1);
+  pthread_mutex_destroy(&e->mutex);
+  return 0;
+}
+
+
+static int event_tostring (lua_State *L) {
+  Event *e = luaL_checkudata(L, 1, EVENT);
+  lua_pushfstring(L, "<%s at %p: %s>", EVENT, (void *)e,
+                  e->flag ? "set" : "unset");
+  return 1;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Registration
+** =======================================================
+*/
+
+static const luaL_Reg thread_funcs[] = {
+  {"_Semaphore", thread_semaphore},
+  {"_BoundedSemaphore", thread_bounded_semaphore},
+  {"_Event", thread_event},
+  {"_errorkind", lg_error_kind},
+  {NULL, NULL}
+};
+
+static const luaL_Reg sem_methods[] = {
+  {"acquire", sem_acquire},
+  {"release", sem_release},
+  {"guard", lg_sync_guard},
+  {"with", lg_sync_with},
+  {NULL, NULL}
+};
+
+static const luaL_Reg sem_meta[] = {
+  {"__gc", sem_gc},
+  {"__tostring", sem_tostring},
+  {NULL, NULL}
+};
+
+static const luaL_Reg event_methods[] = {
+  {"is_set", event_is_set},
+  {"isSet", event_is_set},
+  {"set", event_set},
+  {"clear", event_clear},
+  {"wait", event_wait},
+  {"_waiting", event_waiting},
+  {NULL, NULL}
+};
+
+static const luaL_Reg event_meta[] = {
+  {"__gc", event_gc},
+  {"__tostring", event_tostring},
+  {NULL, NULL}
+};
+
+
+void lg_open_sync (lua_State *L) {
+  lg_sync_createmeta(L, SEM, sem_methods, sem_meta);
+  lg_sync_createmeta(L, BSEM, sem_methods, sem_meta);
+  lg_sync_createmeta(L, EVENT, event_methods, event_meta);
+  luaL_setfuncs(L, thread_funcs, 0);
+}
+
+/* }====================================================== */
