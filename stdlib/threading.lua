@@ -160,6 +160,7 @@ local function bootstrap (self)
   end
   by_ident[ident] = nil
   active[self] = nil
+  p.locals = nil  -- its threading.local fields
 end
 
 -- t:start()
@@ -278,9 +279,219 @@ end
 
 
 -- {======================================================
--- Synchronisation objects (Lock, RLock, Condition, Semaphore, Event,
--- Barrier, Timer, local): see issue 3
+-- Synchronisation objects. Lock, RLock, Condition, Semaphore,
+-- BoundedSemaphore and Event are C types (stdlib/lock.c, stdlib/sync.c);
+-- Barrier, Timer and local are built on them here.
 -- =======================================================
+
+threading.Lock = _thread.allocate_lock
+threading.RLock = _thread.RLock
+threading.Condition = _thread._Condition
+threading.Semaphore = _thread._Semaphore
+threading.BoundedSemaphore = _thread._BoundedSemaphore
+threading.Event = _thread._Event
+threading.BrokenBarrierError = _thread._errorkind "threading.BrokenBarrierError"
+
+local BrokenBarrierError = threading.BrokenBarrierError
+
+-- Barrier. A cycle fills (threads arrive and wait), then drains (the
+-- last arrival ran the action and woke the others, who leave one by one);
+-- threads of the next cycle wait in enter() until the draining is over.
+-- reset() and abort() make the waiting threads raise BrokenBarrierError:
+-- after reset() the barrier fills again once they have all left; after
+-- abort() it stays broken until reset().
+local FILLING, DRAINING, RESETTING, BROKEN = "filling", "draining",
+                                             "resetting", "broken"
+
+local Barrier = {__name = "threading.Barrier"}
+local barrier_fields = {
+  parties = function (p) return p.parties end,
+  n_waiting = function (p) return p.state == FILLING and p.count or 0 end,
+  broken = function (p) return p.state == BROKEN end,
+}
+Barrier.__index = function (self, k)
+  local get = barrier_fields[k]
+  if get then return get(priv(self)) end
+  return Barrier[k]
+end
+setmetatable(Barrier, {__call = construct})
+
+local function broken ()
+  return BrokenBarrierError "barrier is broken"
+end
+
+-- Barrier(parties [, action [, timeout]])
+function Barrier:new (parties, action, timeout)
+  if math.type(parties) ~= "integer" then
+    error(("bad argument #1 to 'Barrier' (integer expected, got %s)")
+          :format(math.type(parties) or type(parties)), 3)
+  end
+  if parties < 1 then
+    error("bad argument #1 to 'Barrier' (parties must be > 0)", 3)
+  end
+  if action ~= nil and not callable(action) then
+    error("bad argument #2 to 'Barrier' (action must be callable)", 3)
+  end
+  if timeout ~= nil and type(timeout) ~= "number" then
+    error(("bad argument #3 to 'Barrier' (number expected, got %s)")
+          :format(type(timeout)), 3)
+  end
+  local p = priv(self)
+  p.cond = threading.Condition(threading.Lock())
+  p.parties, p.action, p.timeout = parties, action, timeout
+  p.state, p.count = FILLING, 0
+end
+
+local function breakbarrier (p)
+  p.state = BROKEN
+  p.cond:notify_all()
+end
+
+-- The part of wait() between arriving and leaving; the lock is held.
+local function await (p, index, timeout)
+  if index + 1 == p.parties then  -- the last to arrive
+    if p.action then
+      local ok, err = pcall(p.action)
+      if not ok then
+        breakbarrier(p)
+        error(err, 0)
+      end
+    end
+    p.state = DRAINING
+    p.cond:notify_all()
+  elseif not p.cond:wait_for(function () return p.state ~= FILLING end,
+                             timeout) then
+    error(broken(), 0)  -- timed out: breaks the barrier
+  elseif p.state == BROKEN or p.state == RESETTING then
+    error(broken(), 0)
+  end
+end
+
+local function cycle (p, timeout)
+  while p.state == DRAINING or p.state == RESETTING do
+    p.cond:wait()  -- the previous cycle is still leaving
+  end
+  if p.state == BROKEN then error(broken(), 0) end
+  local index = p.count
+  p.count = index + 1
+  local ok, err = pcall(await, p, index, timeout)
+  if not ok and p.state == FILLING then
+    breakbarrier(p)  -- a timeout or an interrupted wait
+  end
+  p.count = p.count - 1
+  if p.count == 0 and (p.state == DRAINING or p.state == RESETTING) then
+    p.state = FILLING  -- the last one out lets the next cycle in
+    p.cond:notify_all()
+  end
+  if not ok then error(err, 0) end
+  return index
+end
+
+-- barrier:wait([timeout]) -> index (0 .. parties-1)
+function Barrier:wait (timeout)
+  local p = priv(self)
+  if timeout == nil then timeout = p.timeout end
+  return p.cond:with(cycle, p, timeout)
+end
+
+-- barrier:reset()
+function Barrier:reset ()
+  local p = priv(self)
+  p.cond:with(function ()
+    if p.count > 0 then
+      if p.state == FILLING or p.state == BROKEN then p.state = RESETTING end
+    else
+      p.state = FILLING
+    end
+    p.cond:notify_all()
+  end)
+end
+
+-- barrier:abort()
+function Barrier:abort ()
+  local p = priv(self)
+  p.cond:with(breakbarrier, p)
+end
+
+function Barrier:__tostring ()
+  local p = priv(self)
+  if p.state == BROKEN then
+    return ("<threading.Barrier: broken>")
+  end
+  return ("<threading.Barrier: waiters=%d/%d>")
+         :format(self.n_waiting, p.parties)
+end
+
+threading.Barrier = Barrier
+
+-- Timer(interval, fn [, args]): a Thread that calls fn(args...) after
+-- 'interval' seconds unless cancel() came first.
+local Timer = Thread:extend()
+Timer.__name = "threading.Timer"
+
+function Timer:new (interval, fn, args)
+  if type(interval) ~= "number" then
+    error(("bad argument #1 to 'Timer' (number expected, got %s)")
+          :format(type(interval)), 3)
+  end
+  if not callable(fn) then
+    error(("bad argument #2 to 'Timer' (function expected, got %s)")
+          :format(type(fn)), 3)
+  end
+  if args ~= nil and type(args) ~= "table" then
+    error(("bad argument #3 to 'Timer' (table expected, got %s)")
+          :format(type(args)), 3)
+  end
+  Timer.super.new(self)
+  self.interval, self["function"], self.args = interval, fn, args or {}
+  self.finished = threading.Event()
+end
+
+-- timer:cancel(): stop the timer if it has not fired yet
+function Timer:cancel ()
+  self.finished:set()
+end
+
+function Timer:run ()
+  self.finished:wait(self.interval)
+  if not self.finished:is_set() then
+    local args = self.args
+    self["function"](table.unpack(args, 1, args.n or #args))
+  end
+  self.finished:set()
+end
+
+threading.Timer = Timer
+
+-- local: each thread sees its own fields. The fields live in the private
+-- state of the running Thread object (not of the OS thread, which a later
+-- Thread may reuse), in a weak table keyed by the local object, and go
+-- when the thread ends.
+local Local = {__name = "threading.local"}
+setmetatable(Local, {__call = function (cls) return setmetatable({}, cls) end})
+
+local function fields (self)
+  local p = priv(threading.current_thread())
+  local all = p.locals
+  if all == nil then
+    all = setmetatable({}, {__mode = "k"})
+    p.locals = all
+  end
+  local f = all[self]
+  if f == nil then
+    f = {}
+    all[self] = f
+  end
+  return f
+end
+
+function Local:__index (k) return fields(self)[k] end
+function Local:__newindex (k, v) fields(self)[k] = v end
+function Local:__pairs () return next, fields(self), nil end
+function Local:__tostring () return ("<threading.local at %p>"):format(self) end
+
+threading["local"] = Local
+threading.Local = Local
 
 -- }======================================================
 
