@@ -18,9 +18,8 @@
 
 
 static lua_State *getco (lua_State *L) {
-  lua_State *co = lua_tothread(L, 1);
-  luaL_argexpected(L, co, 1, "coroutine");
-  return co;
+  luaL_checktype(L, 1, LUA_TTHREAD);  /* stock Lua says "thread expected" */
+  return lua_tothread(L, 1);
 }
 
 

@@ -4,27 +4,32 @@
 **
 ** Notes about the implementation
 **
-** The model is CPython's "new GIL". The GIL is a flag ('locked') guarded
-** by gil.mutex; threads that want it wait on gil.cond.
+** The state: 'locked' and 'holder', and a FIFO queue of the threads that
+** wait for the GIL, all guarded by gil.mutex. A waiter parks on its own
+** token (vm/park.c).
 **
-** - Periodic release. One waiter at a time, the 'timer', waits with a
-**   timeout of one switch interval; the others wait without one, so that
-**   10,000 waiting threads do not wake every interval. When the timer's
-**   interval passes without a switch (gil.switches unchanged), it raises
-**   the drop request (one atomic flag) and signals the holder's OS thread
-**   (vm/breaker.c); the holder's hook then yields. While the holder does
-**   not answer (a request can be lost, or the holder is in a long C call)
-**   the timer signals again after 1, 2, 4, ... 8 intervals. When the timer
-**   gets the GIL it passes the role on by waking one other waiter.
-** - Forced switching. A thread that drops the GIL because it was asked to
-**   waits on gil.switch_cond until another thread has taken the GIL, so a
-**   CPU-bound thread cannot take it straight back.
+** - Handoff. A thread that lets the GIL go hands it straight to the head
+**   of the queue: it sets 'holder' to that thread and unparks it. Nobody
+**   can barge in between, so a thread that drops and at once wants the GIL
+**   again queues behind every waiter: that is forced switching, and it is
+**   also what keeps the GIL fair. (A condition variable cannot do this:
+**   pthread_cond_signal may wake the same few threads every time, and we
+**   saw a waiter starve for ever that way.)
+** - Periodic release. Only the head of the queue times the holder: it
+**   parks for one switch interval; if the interval passed without a switch
+**   (gil.switches unchanged) it raises the drop request (one atomic flag)
+**   and signals the holder's OS thread (vm/breaker.c), whose hook then
+**   yields. While the holder does not answer (a request can be lost, or the
+**   holder is in a long C call) the head signals again after 1, 2, 4, ...
+**   8 intervals, never more often than every 100 us. The other waiters
+**   park without a timeout; a thread that becomes the head is woken to
+**   start timing.
 ** - Shutdown. Once finalizing, every thread but the main one parks for
-**   ever when it wants the GIL, and no request is raised any more.
+**   ever when it wants the GIL and is never handed it; no request is raised
+**   any more.
 **
 ** Lock order: an object's mutex may be taken with the GIL held; gil.mutex
-** is innermost and never held while waiting for anything but gil.cond or
-** gil.switch_cond.
+** is innermost.
 */
 
 #include <errno.h>
@@ -32,6 +37,7 @@
 
 #include "breaker.h"
 #include "gil.h"
+#include "park.h"
 
 #define MAX_BACKOFF  8            /* re-signal after at most 8 intervals */
 #define MIN_RESIGNAL_NS  100000L  /* ... and never more often than 100 us */
@@ -39,34 +45,20 @@
 
 static struct {
   pthread_mutex_t mutex;
-  pthread_cond_t cond;         /* waiters for the GIL */
-  pthread_cond_t switch_cond;  /* a forced dropper waits for a switch */
   pthread_cond_t never;        /* threads parked at shutdown */
   int locked;                  /* gil.mutex */
   lg_TState *_Atomic holder;   /* written under gil.mutex; read atomically */
-  unsigned long switches;      /* gil.mutex: number of takes so far */
-  int waiters;                 /* gil.mutex */
-  lg_TState *timer;            /* gil.mutex: the waiter timing the holder */
+  lg_TState *head, *tail;      /* gil.mutex: waiters, linked by gil_next */
+  unsigned long switches;      /* gil.mutex: number of grants so far */
   int finalizing;              /* gil.mutex */
   atomic_int drop_request;     /* atomic: 1 while a request is outstanding */
   _Atomic long interval_ns;    /* atomic */
 } gil;
 
 
-static void initcond (pthread_cond_t *c) {
-  pthread_condattr_t attr;
-  lg_check(pthread_condattr_init(&attr));
-  lg_check(pthread_condattr_setclock(&attr, CLOCK_MONOTONIC));
-  lg_check(pthread_cond_init(c, &attr));
-  lg_check(pthread_condattr_destroy(&attr));
-}
-
-
 void lg_gil_init (lg_TState *ts) {
   lg_mutex_init(&gil.mutex);
-  initcond(&gil.cond);
-  initcond(&gil.switch_cond);
-  initcond(&gil.never);
+  lg_check(pthread_cond_init(&gil.never, NULL));
   gil.locked = 1;
   atomic_store(&gil.holder, ts);
   gil.switches = 1;
@@ -76,16 +68,35 @@ void lg_gil_init (lg_TState *ts) {
 
 
 /* 'ns' nanoseconds from now on the monotonic clock. */
-static struct timespec after (long ns) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  t.tv_sec += ns / 1000000000L;
-  t.tv_nsec += ns % 1000000000L;
-  if (t.tv_nsec >= 1000000000L) {
-    t.tv_sec++;
-    t.tv_nsec -= 1000000000L;
+static struct timespec *after (long ns, struct timespec *t) {
+  clock_gettime(CLOCK_MONOTONIC, t);
+  t->tv_sec += ns / 1000000000L;
+  t->tv_nsec += ns % 1000000000L;
+  if (t->tv_nsec >= 1000000000L) {
+    t->tv_sec++;
+    t->tv_nsec -= 1000000000L;
   }
   return t;
+}
+
+
+static int must_park (lg_TState *ts) {
+  return gil.finalizing && !ts->is_main;
+}
+
+
+static void park_forever_locked (void) {
+  for (;;)
+    pthread_cond_wait(&gil.never, &gil.mutex);
+}
+
+
+/* released -> running, for 'ts' (not necessarily the caller) */
+static void grant_locked (lg_TState *ts) {
+  gil.locked = 1;
+  atomic_store(&gil.holder, ts);
+  gil.switches++;
+  atomic_store(&gil.drop_request, 0);  /* a new holder starts afresh */
 }
 
 
@@ -97,57 +108,55 @@ static void request_drop_locked (void) {
 }
 
 
-static void park_forever_locked (void) {
-  for (;;)
-    pthread_cond_wait(&gil.never, &gil.mutex);
+static void enqueue_locked (lg_TState *ts) {
+  ts->gil_next = NULL;
+  if (gil.tail)
+    gil.tail->gil_next = ts;
+  else
+    gil.head = ts;
+  gil.tail = ts;
 }
 
 
-static int must_park (lg_TState *ts) {
-  return gil.finalizing && !ts->is_main;
+static lg_TState *dequeue_locked (void) {
+  lg_TState *ts = gil.head;
+  gil.head = ts->gil_next;
+  if (gil.head == NULL)
+    gil.tail = NULL;
+  ts->gil_next = NULL;
+  return ts;
 }
 
 
 /*
-** Wait until the GIL is free. The timer waits one interval (times the
-** backoff) at a time and raises or repeats the drop request when nothing
-** switched meanwhile.
+** waiting: queue up and park until a releasing thread hands us the GIL.
+** The head of the queue times the holder and raises drop requests.
 */
 static void wait_locked (lg_TState *ts) {
   int backoff = 1;
-  gil.waiters++;
-  while (gil.locked || must_park(ts)) {
-    if (must_park(ts)) {
-      gil.waiters--;
+  enqueue_locked(ts);
+  while (atomic_load(&gil.holder) != ts) {
+    if (must_park(ts))
       park_forever_locked();
-    }
-    if (gil.timer == NULL)
-      gil.timer = ts;
-    if (gil.timer != ts) {
-      lg_check(pthread_cond_wait(&gil.cond, &gil.mutex));
-      continue;
-    }
+    int timing = (gil.head == ts);
     unsigned long sw = gil.switches;
-    long wait_ns = atomic_load(&gil.interval_ns) * backoff;
-    if (backoff > 1 && wait_ns < MIN_RESIGNAL_NS)
-      wait_ns = MIN_RESIGNAL_NS;
-    struct timespec deadline = after(wait_ns);
-    int r = pthread_cond_timedwait(&gil.cond, &gil.mutex, &deadline);
-    if (r != 0 && r != ETIMEDOUT)
-      lg_fatal("pthread_cond_timedwait", r);
+    struct timespec dl;
+    if (timing) {
+      long ns = atomic_load(&gil.interval_ns) * backoff;
+      after(backoff > 1 && ns < MIN_RESIGNAL_NS ? MIN_RESIGNAL_NS : ns, &dl);
+    }
+    lg_check(pthread_mutex_unlock(&gil.mutex));
+    int r = lg_park(ts, timing ? &dl : NULL, LG_PARK_SPIN | LG_PARK_NOINTR);
+    lg_check(pthread_mutex_lock(&gil.mutex));
+    if (atomic_load(&gil.holder) == ts)
+      break;
     if (gil.switches != sw)
       backoff = 1;
-    else if (r == ETIMEDOUT && gil.locked && !gil.finalizing) {
+    else if (timing && r == LG_TIMEDOUT && !gil.finalizing) {
       request_drop_locked();
       if (backoff < MAX_BACKOFF)
         backoff *= 2;
     }
-  }
-  gil.waiters--;
-  if (gil.timer == ts) {
-    gil.timer = NULL;
-    if (gil.waiters > 0)  /* wake one to take over the timing */
-      lg_check(pthread_cond_signal(&gil.cond));
   }
 }
 
@@ -157,13 +166,12 @@ void lg_gil_take (lg_TState *ts) {
   int saved = errno;
   lg_check(pthread_mutex_lock(&gil.mutex));
   {
-    if (gil.locked || must_park(ts))
+    if (must_park(ts))
+      park_forever_locked();
+    if (gil.locked)
       wait_locked(ts);
-    gil.locked = 1;
-    atomic_store(&gil.holder, ts);
-    gil.switches++;
-    atomic_store(&gil.drop_request, 0);  /* a new holder starts afresh */
-    lg_check(pthread_cond_broadcast(&gil.switch_cond));
+    else
+      grant_locked(ts);
   }
   lg_check(pthread_mutex_unlock(&gil.mutex));
   atomic_store(&ts->in_lua, 1);
@@ -173,19 +181,29 @@ void lg_gil_take (lg_TState *ts) {
 }
 
 
-/* running -> released; with 'forced', wait until another thread took it */
-static void drop (lg_TState *ts, int forced) {
+/* running -> released: hand the GIL to the first waiter, if any */
+void lg_gil_drop (lg_TState *ts) {
   int saved = errno;
   atomic_store(&ts->in_lua, 0);
   lg_check(pthread_mutex_lock(&gil.mutex));
   {
-    gil.locked = 0;
-    atomic_store(&gil.holder, NULL);
-    lg_check(pthread_cond_signal(&gil.cond));
-    if (forced && gil.waiters > 0) {
-      unsigned long sw = gil.switches;
-      while (gil.switches == sw && gil.waiters > 0)
-        lg_check(pthread_cond_wait(&gil.switch_cond, &gil.mutex));
+    lg_TState *next = NULL;
+    while (gil.head != NULL && next == NULL) {
+      next = dequeue_locked();
+      if (must_park(next)) {  /* it will see that and park for ever */
+        lg_unpark(next);
+        next = NULL;
+      }
+    }
+    if (next != NULL) {
+      grant_locked(next);
+      lg_unpark(next);
+      if (gil.head != NULL)  /* the new head starts timing */
+        lg_unpark(gil.head);
+    }
+    else {
+      gil.locked = 0;
+      atomic_store(&gil.holder, NULL);
     }
   }
   lg_check(pthread_mutex_unlock(&gil.mutex));
@@ -193,13 +211,8 @@ static void drop (lg_TState *ts, int forced) {
 }
 
 
-void lg_gil_drop (lg_TState *ts) {
-  drop(ts, 0);
-}
-
-
 void lg_gil_yield (lg_TState *ts) {
-  drop(ts, 1);
+  lg_gil_drop(ts);
   lg_gil_take(ts);
 }
 
@@ -207,7 +220,7 @@ void lg_gil_yield (lg_TState *ts) {
 void lg_gil_yield_if_waiting (lg_TState *ts) {
   int waiting;
   lg_check(pthread_mutex_lock(&gil.mutex));
-  waiting = gil.waiters > 0 && !gil.finalizing;
+  waiting = gil.head != NULL && !gil.finalizing;
   lg_check(pthread_mutex_unlock(&gil.mutex));
   if (waiting)
     lg_gil_yield(ts);
@@ -255,7 +268,7 @@ int lg_gil_finalizing (void) {
 lg_TState *lg_blocking_begin (void) {
   lg_TState *ts = lg_tstate_current();
   if (ts != NULL)
-    drop(ts, 0);
+    lg_gil_drop(ts);
   return ts;
 }
 

@@ -81,16 +81,17 @@ static int deadline_passed (const struct timespec *deadline) {
 
 
 /* The main thread: poll its eventfd and the Ctrl-C eventfd. */
-static int park_fd (lg_TState *ts, const struct timespec *deadline) {
+static int park_fd (lg_TState *ts, const struct timespec *deadline,
+                    int intr) {
   struct pollfd fds[2] = {
     {ts->park_fd, POLLIN, 0}, {lg_breaker_sigint_fd(), POLLIN, 0}};
   struct timespec left;
   for (;;) {
-    if (lg_breaker_sigint_pending())
+    if (intr && lg_breaker_sigint_pending())
       return LG_INTERRUPTED;
     if (deadline != NULL && !timeleft(deadline, &left))
       return LG_TIMEDOUT;
-    int n = ppoll(fds, 2, deadline ? &left : NULL, NULL);
+    int n = ppoll(fds, intr ? 2 : 1, deadline ? &left : NULL, NULL);
     if (n < 0 && errno != EINTR)
       lg_fatal("ppoll", errno);
     if (n > 0 && (fds[0].revents & POLLIN)) {
@@ -150,11 +151,15 @@ static int spinwait (lg_TState *ts) {
 }
 
 
-int lg_park (lg_TState *ts, const struct timespec *deadline, int spin) {
+int lg_park (lg_TState *ts, const struct timespec *deadline, int flags) {
   int saved = errno;
   int r = LG_WOKEN;
-  if (!atomic_exchange(&ts->park_token, 0) && !(spin && spinwait(ts))) {
-    r = ts->park_fd >= 0 ? park_fd(ts, deadline) : park_futex(ts, deadline);
+  if (!atomic_exchange(&ts->park_token, 0) &&
+      !((flags & LG_PARK_SPIN) && spinwait(ts))) {
+    if (ts->park_fd >= 0)
+      r = park_fd(ts, deadline, !(flags & LG_PARK_NOINTR));
+    else
+      r = park_futex(ts, deadline);
     if (r == LG_WOKEN && !atomic_exchange(&ts->park_token, 0))
       r = deadline_passed(deadline) ? LG_TIMEDOUT : LG_WOKEN;  /* spurious */
   }
@@ -232,7 +237,7 @@ int lg_waitq_wait (lg_WaitQueue *q, pthread_mutex_t *mu,
   lg_check(pthread_mutex_unlock(mu));
   LG_BEGIN_BLOCKING
   for (;;) {
-    r = lg_park(ts, deadline, 1);
+    r = lg_park(ts, deadline, LG_PARK_SPIN);
     if (atomic_load(&ts->wq_on) != q) {  /* a waker chose us */
       r = LG_WOKEN;
       break;

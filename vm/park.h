@@ -35,14 +35,17 @@ LG_FUNC double lg_clock (void);
 */
 LG_FUNC struct timespec *lg_deadline (double timeout, struct timespec *ts);
 
+/* Flags of lg_park. */
+#define LG_PARK_SPIN    1  /* spin a few microseconds before sleeping */
+#define LG_PARK_NOINTR  2  /* Ctrl-C does not end the wait */
+
 /*
 ** Park the calling thread until woken, the deadline (NULL: none) passes,
-** or (main thread) Ctrl-C. May return LG_WOKEN spuriously. Called without
-** the GIL. Retries on EINTR. With 'spin' it first spins a few
-** microseconds, for waits that another thread is about to end.
+** or (main thread, without LG_PARK_NOINTR) Ctrl-C. May return LG_WOKEN
+** spuriously. Called without the GIL. Retries on EINTR.
 */
 LG_FUNC int lg_park (lg_TState *ts, const struct timespec *deadline,
-                     int spin);
+                     int flags);
 
 /* Wake 'ts' (any thread, any time; a token is kept if it is not parked). */
 LG_FUNC void lg_unpark (lg_TState *ts);

@@ -43,6 +43,9 @@ struct lg_TState {
   atomic_uint park_token;
   int park_fd;                 /* eventfd for the main thread, else -1 */
 
+  /* The GIL's queue of waiting threads, guarded by gil.mutex. */
+  lg_TState *gil_next;
+
   /* Wait queue links, guarded by the mutex of the queue's owner. */
   lg_TState *wq_next, *wq_prev;
   void *_Atomic wq_on;         /* the queue it waits on; a waker clears it */

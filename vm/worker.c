@@ -9,7 +9,6 @@
 */
 
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 
 #include "park.h"
@@ -73,7 +72,7 @@ static int next_job (Worker *w) {
     return 0;
   lg_deadline(IDLE_SECONDS, &dl);
   for (;;) {
-    int r = lg_park(w->ts, &dl, 1);
+    int r = lg_park(w->ts, &dl, LG_PARK_SPIN);
     lg_check(pthread_mutex_lock(&pool.mutex));
     {
       /* lg_worker_start unlinks a worker and gives it a job in one step */
@@ -165,8 +164,7 @@ int lg_worker_start (lg_Job job, lg_Job done, void *arg, size_t stacksize,
       return err;
     }
     while (!atomic_load(&w->ready))  /* its ids are ours to report */
-      if (lg_park(w->starter, NULL, 1) == LG_INTERRUPTED)
-        sched_yield();
+      lg_park(w->starter, NULL, LG_PARK_SPIN | LG_PARK_NOINTR);
     *ident = w->ts->ident;  /* its job needs the GIL, which we hold */
     *native_id = w->ts->native_id;
   }
