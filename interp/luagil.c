@@ -18,6 +18,7 @@
 
 
 static lua_State *installed;  /* the one interpreter of this process */
+static int shut_down;         /* luagil_shutdown ran (even if interrupted) */
 
 
 int luagil_install (lua_State *L, const luagil_Options *opts) {
@@ -101,19 +102,28 @@ static int shutdown_threads (lua_State *L) {
 }
 
 
+static int traceback (lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg != NULL)
+    luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+
 int luagil_shutdown (lua_State *L) {
   int status;
+  shut_down = 1;
+  lua_pushcfunction(L, traceback);
   lua_pushcfunction(L, shutdown_threads);
-  status = lua_pcall(L, 0, 0, 0);
-  if (status != LUA_OK)
-    return status;  /* the error is on the stack */
-  return LUA_OK;
+  status = lua_pcall(L, 0, 0, -2);
+  lua_remove(L, status == LUA_OK ? -1 : -2);  /* the handler */
+  return status;  /* on error, the message is on the stack */
 }
 
 
 int luagil_close (lua_State *L) {
-  int status = luagil_shutdown(L);
-  if (status != LUA_OK)
+  /* After an interrupted shutdown, do not wait for the threads again. */
+  if (!shut_down && luagil_shutdown(L) != LUA_OK)
     lua_pop(L, 1);
   /* From here on no other thread runs Lua: one that wants the GIL parks. */
   lg_gil_finalize();

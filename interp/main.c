@@ -897,15 +897,10 @@ int main (int argc, char **argv) {
   report(L, status);
   lua_settop(L, 0);
   /* Python's rule: the program ends when its non-daemon threads do */
-  if (luagil_shutdown(L) != LUA_OK) {
-    /* Interrupted (Ctrl-C) while joining: exit now, as Python does.
-       luagil_close would join the threads again, and it must not free a
-       state that threads still running may touch. Holding the GIL, this
-       thread keeps them out of Lua until the process ends. */
+  if (luagil_shutdown(L) != LUA_OK) {  /* interrupted (Ctrl-C) */
     report(L, LUA_ERRRUN);
-    fflush(NULL);
-    return EXIT_FAILURE;
+    ok = 0;
   }
-  luagil_close(L);
+  luagil_close(L);  /* no second join; leaves L to running daemons */
   return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

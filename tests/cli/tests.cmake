@@ -1,0 +1,6 @@
+# tests/cli/tests.cmake -- the command line compared with stock lua5.4, and
+# the REPL driven through tmux (skipped when tmux is missing).
+add_test(NAME cli COMMAND bash ${SRC}/tests/cli/cli_test.sh ${LUAGIL_BIN})
+add_test(NAME repl COMMAND bash ${SRC}/tests/cli/repl_test.sh ${LUAGIL_BIN})
+set_tests_properties(cli repl PROPERTIES TIMEOUT 300)
+set_tests_properties(repl PROPERTIES SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
