@@ -127,14 +127,22 @@ static int park_futex (lg_TState *ts, const struct timespec *deadline) {
 ** through the scheduler, which on a virtual machine is tens of
 ** microseconds. One processor: no spinning.
 */
-static int spinwait (lg_TState *ts) {
+static int spinwait (lg_TState *ts, const struct timespec *deadline) {
   static int ncpu;
-  struct timespec start, now;
+  struct timespec end, left;
   if (ncpu == 0)
     ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
   if (ncpu < 2)
     return 0;
-  clock_gettime(CLOCK_MONOTONIC, &start);
+  clock_gettime(CLOCK_MONOTONIC, &end);
+  end.tv_nsec += SPIN_NS;
+  if (end.tv_nsec >= 1000000000L) {
+    end.tv_sec++;
+    end.tv_nsec -= 1000000000L;
+  }
+  if (deadline != NULL && (deadline->tv_sec < end.tv_sec ||
+      (deadline->tv_sec == end.tv_sec && deadline->tv_nsec < end.tv_nsec)))
+    end = *deadline;  /* never spin past the deadline */
   for (;;) {
     for (int i = 0; i < 64; i++) {
       if (atomic_load_explicit(&ts->park_token, memory_order_relaxed))
@@ -143,9 +151,7 @@ static int spinwait (lg_TState *ts) {
       __builtin_ia32_pause();
 #endif
     }
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if ((now.tv_sec - start.tv_sec) * 1000000000L +
-        (now.tv_nsec - start.tv_nsec) > SPIN_NS)
+    if (!timeleft(&end, &left))
       return 0;
   }
 }
@@ -155,7 +161,7 @@ int lg_park (lg_TState *ts, const struct timespec *deadline, int flags) {
   int saved = errno;
   int r = LG_WOKEN;
   if (!atomic_exchange(&ts->park_token, 0) &&
-      !((flags & LG_PARK_SPIN) && spinwait(ts))) {
+      !((flags & LG_PARK_SPIN) && spinwait(ts, deadline))) {
     if (ts->park_fd >= 0)
       r = park_fd(ts, deadline, !(flags & LG_PARK_NOINTR));
     else

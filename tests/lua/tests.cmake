@@ -2,3 +2,15 @@ lua_test(lock)
 lua_test(condition)
 lua_test(barrier)
 lua_test(interrupt)
+lua_test(thread)
+lua_test(gil LABELS preempt)
+lua_test(sleep)
+lua_test(lifecycle LABELS preempt ENV ASAN_OPTIONS=detect_leaks=0)
+add_test(NAME lua.race_any COMMAND ${LUAGIL_BIN} --switch-interval=0.000001
+  --preempt=any ${SRC}/tests/lua/race.lua)
+add_test(NAME lua.race_safe COMMAND ${LUAGIL_BIN} --switch-interval=0.000001
+  --preempt=safe ${SRC}/tests/lua/race.lua)
+set_tests_properties(lua.race_any PROPERTIES ENVIRONMENT RACE_EXPECT=lost
+  LABELS preempt RUN_SERIAL TRUE TIMEOUT 300)
+set_tests_properties(lua.race_safe PROPERTIES ENVIRONMENT RACE_EXPECT=none
+  LABELS preempt TIMEOUT 300)

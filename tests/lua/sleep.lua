@@ -1,0 +1,71 @@
+-- tests/lua/sleep.lua -- time.sleep releases the GIL: 50 threads sleeping
+-- 0.2 s end far sooner than the 10 s that sleeping in turn would take, and
+-- a CPU-bound thread does not stop a sleeper from waking.
+print("testing time.sleep")
+
+local threading = require "threading"
+local time = require "time"
+
+local function checkerror (msg, f, ...)
+  local ok, err = pcall(f, ...)
+  assert(not ok and tostring(err):find(msg, 1, true), tostring(err))
+end
+
+do
+  local t0 = time.monotonic()
+  local ts = {}
+  for i = 1, 50 do
+    ts[i] = threading.Thread{target = time.sleep, args = {0.2}}
+    ts[i]:start()
+  end
+  for i = 1, 50 do ts[i]:join() end
+  local elapsed = time.monotonic() - t0
+  assert(elapsed >= 0.2, elapsed)
+  assert(elapsed < 5, ("50 sleepers took %.2f s"):format(elapsed))
+end
+
+-- A sleep lasts at least as long as asked.
+do
+  local t0 = time.monotonic()
+  time.sleep(0.05)
+  assert(time.monotonic() - t0 >= 0.05)
+end
+
+-- A sleeper wakes while another thread spins.
+do
+  local stop = false
+  local spinner = threading.Thread{target = function ()
+    while not stop do end
+  end}
+  spinner:start()
+  local woke = false
+  local sleeper = threading.Thread{target = function ()
+    time.sleep(0.01)
+    woke = true
+    stop = true
+  end}
+  sleeper:start()
+  sleeper:join()
+  spinner:join()
+  assert(woke)
+end
+
+-- Clocks.
+do
+  assert(math.type(time.time_ns()) == "integer")
+  assert(math.abs(time.time() - os.time()) < 2)
+  local a, b = time.monotonic(), time.perf_counter()
+  assert(time.monotonic() >= a and time.perf_counter() >= b)
+  assert(time.monotonic_ns() > 0 and time.perf_counter_ns() > 0)
+  assert(time.process_time() >= 0 and time.thread_time() >= 0)
+  checkerror("sleep length must be non-negative", time.sleep, -1)
+  checkerror("number expected", time.sleep, "x")
+end
+
+-- os additions.
+do
+  assert(math.type(os.getpid()) == "integer" and os.getpid() > 1)
+  assert(math.type(os.cpu_count()) == "integer" and os.cpu_count() >= 1)
+end
+
+print("OK")
