@@ -42,14 +42,17 @@ LG_FUNC int lg_sync_guard (lua_State *L);
 LG_FUNC int lg_sync_with (lua_State *L);
 
 /* For the methods of those types (stdlib/lock.c). createmeta makes the
-** metatable 'tname' and gives every method the metatable as upvalue 1,
-** which checkself compares with the object's at index 1. acquireargs reads
-** (blocking, timeout) at 2 and 3: returns -1 (for ever), 0 (don't wait) or
-** the timeout; 'nbmsg' is the error for a timeout without blocking. */
+** metatable 'tname' with 'methods' as __index. checkself returns the
+** object at index 1 if it is a userdata of 'size' bytes whose first field
+** is 'tag' (a static address per type), else raises a type error naming
+** 'tname'. acquireargs reads (blocking, timeout) at 2 and 3: returns -1
+** (for ever), 0 (don't wait) or the timeout; 'nbmsg' is the error for a
+** timeout without blocking. */
 LG_FUNC void lg_sync_createmeta (lua_State *L, const char *tname,
                                  const luaL_Reg *methods,
                                  const luaL_Reg *meta);
-LG_FUNC void *lg_sync_checkself (lua_State *L, const char *tname);
+LG_FUNC void *lg_sync_checkself (lua_State *L, const void *tag, size_t size,
+                                 const char *tname);
 LG_FUNC double lg_sync_acquireargs (lua_State *L, const char *nbmsg);
 
 /*

@@ -42,6 +42,9 @@
 #define COND   "threading.Condition"
 #define GUARD  "threading._Guard"
 
+/* Type tags: see lg_sync_checkself. */
+static const char LOCKTAG, RLOCKTAG, CONDTAG;
+
 /* What lock a Condition wraps. */
 #define LK_LOCK   0
 #define LK_RLOCK  1
@@ -49,6 +52,7 @@
 
 
 typedef struct Lock {
+  const void *tag;        /* read-only: &LOCKTAG or &RLOCKTAG */
   int locked;             /* GIL */
   int waiting;            /* GIL: threads in the slow path of acquire */
   lg_TState *owner;       /* GIL: RLock only, the holder */
@@ -59,6 +63,7 @@ typedef struct Lock {
 
 
 typedef struct Cond {
+  const void *tag;        /* read-only: &CONDTAG */
   int kind;               /* read-only: LK_LOCK, LK_RLOCK or LK_OTHER */
   Lock *lk;               /* read-only: the lock if it is ours, else NULL */
   int inwait;             /* GIL: threads inside wait() */
@@ -76,20 +81,17 @@ typedef struct Cond {
 */
 
 /*
-** The object at index 1, checked against the metatable that every method
-** of its type has as upvalue 1: cheaper than luaL_checkudata, which looks
-** the metatable up by name on every call.
+** The object at index 1 if it is a full userdata of 'size' bytes that
+** begins with 'tag' (each type's own static address): two loads and a
+** compare. Comparing metatables through the API doubled the cost of an
+** uncontended acquire+release pair (scripts/bench/lock.lua).
 */
-void *lg_sync_checkself (lua_State *L, const char *tname) {
-  void *p = lua_touserdata(L, 1);
-  if (p != NULL && lua_getmetatable(L, 1)) {
-    int ok = lua_rawequal(L, -1, lua_upvalueindex(1));
-    lua_pop(L, 1);
-    if (ok)
-      return p;
-  }
-  luaL_typeerror(L, 1, tname);
-  return NULL;
+void *lg_sync_checkself (lua_State *L, const void *tag, size_t size,
+                         const char *tname) {
+  const void **p = lua_touserdata(L, 1);
+  if (p == NULL || *p != tag || lua_rawlen(L, 1) != size)
+    luaL_typeerror(L, 1, tname);
+  return p;
 }
 
 
@@ -244,8 +246,9 @@ static int rtake (lua_State *L, Lock *lk, double timeout) {
 }
 
 
-static Lock *newlock (lua_State *L, const char *tname) {
+static Lock *newlock (lua_State *L, const void *tag, const char *tname) {
   Lock *lk = lua_newuserdatauv(L, sizeof *lk, 1);
+  lk->tag = tag;
   lk->locked = lk->waiting = 0;
   lk->owner = NULL;
   lk->count = 0;
@@ -276,14 +279,14 @@ static int lock_gc (lua_State *L) {
 
 /* _thread.allocate_lock() -> Lock */
 static int thread_allocate_lock (lua_State *L) {
-  newlock(L, LOCK);
+  newlock(L, &LOCKTAG, LOCK);
   return 1;
 }
 
 
 /* lock:acquire([blocking [, timeout]]) -> boolean */
 static int lock_acquire (lua_State *L) {
-  Lock *lk = lg_sync_checkself(L, LOCK);
+  Lock *lk = lg_sync_checkself(L, &LOCKTAG, sizeof(Lock), LOCK);
   if (!lk->locked && lua_gettop(L) == 1) {  /* the uncontended path */
     lk->locked = 1;
     lua_pushboolean(L, 1);
@@ -297,7 +300,7 @@ static int lock_acquire (lua_State *L) {
 
 /* lock:release() */
 static int lock_release (lua_State *L) {
-  Lock *lk = lg_sync_checkself(L, LOCK);
+  Lock *lk = lg_sync_checkself(L, &LOCKTAG, sizeof(Lock), LOCK);
   if (!lk->locked)
     return luaL_error(L, "release unlocked lock");
   give(lk);
@@ -307,7 +310,7 @@ static int lock_release (lua_State *L) {
 
 /* lock:locked() -> boolean */
 static int lock_locked (lua_State *L) {
-  Lock *lk = lg_sync_checkself(L, LOCK);
+  Lock *lk = lg_sync_checkself(L, &LOCKTAG, sizeof(Lock), LOCK);
   lua_pushboolean(L, lk->locked);
   return 1;
 }
@@ -331,14 +334,14 @@ static int lock_tostring (lua_State *L) {
 
 /* _thread.RLock() -> RLock */
 static int thread_rlock (lua_State *L) {
-  newlock(L, RLOCK);
+  newlock(L, &RLOCKTAG, RLOCK);
   return 1;
 }
 
 
 /* rlock:acquire([blocking [, timeout]]) -> boolean */
 static int rlock_acquire (lua_State *L) {
-  Lock *lk = lg_sync_checkself(L, RLOCK);
+  Lock *lk = lg_sync_checkself(L, &RLOCKTAG, sizeof(Lock), RLOCK);
   double timeout = 0;
   if (lua_gettop(L) > 1)
     timeout = lg_sync_acquireargs(L, NONBLOCK_LOCK);
@@ -351,7 +354,7 @@ static int rlock_acquire (lua_State *L) {
 
 /* rlock:release() */
 static int rlock_release (lua_State *L) {
-  Lock *lk = lg_sync_checkself(L, RLOCK);
+  Lock *lk = lg_sync_checkself(L, &RLOCKTAG, sizeof(Lock), RLOCK);
   if (lk->owner != lg_tstate_current() || lk->count == 0)
     return luaL_error(L, "cannot release un-acquired lock");
   if (--lk->count == 0) {
@@ -364,7 +367,7 @@ static int rlock_release (lua_State *L) {
 
 /* rlock:locked() -> boolean */
 static int rlock_locked (lua_State *L) {
-  Lock *lk = lg_sync_checkself(L, RLOCK);
+  Lock *lk = lg_sync_checkself(L, &RLOCKTAG, sizeof(Lock), RLOCK);
   lua_pushboolean(L, lk->locked);
   return 1;
 }
@@ -372,7 +375,7 @@ static int rlock_locked (lua_State *L) {
 
 /* rlock:_is_owned() -> boolean (held by the calling thread) */
 static int rlock_is_owned (lua_State *L) {
-  Lock *lk = lg_sync_checkself(L, RLOCK);
+  Lock *lk = lg_sync_checkself(L, &RLOCKTAG, sizeof(Lock), RLOCK);
   lua_pushboolean(L, lk->owner == lg_tstate_current());
   return 1;
 }
@@ -559,10 +562,11 @@ static int thread_condition (lua_State *L) {
   Cond *c;
   lua_settop(L, 1);
   if (lua_isnil(L, 1)) {
-    newlock(L, RLOCK);
+    newlock(L, &RLOCKTAG, RLOCK);
     lua_replace(L, 1);
   }
   c = lua_newuserdatauv(L, sizeof *c, 2);  /* stack: lock cond */
+  c->tag = &CONDTAG;
   c->kind = LK_OTHER;
   c->lk = NULL;
   c->inwait = c->early = c->tokens = 0;
@@ -590,7 +594,7 @@ static int thread_condition (lua_State *L) {
 
 /* Call the lock's method 'name' with the arguments of this call. */
 static int forward (lua_State *L, const char *name) {
-  lg_sync_checkself(L, COND);
+  lg_sync_checkself(L, &CONDTAG, sizeof(Cond), COND);
   pushlock(L);
   lua_replace(L, 1);
   lua_getfield(L, 1, name);
@@ -614,7 +618,7 @@ static int cond_release (lua_State *L) {
 
 /* cond:wait([timeout]) -> boolean (false if the timeout passed) */
 static int cond_wait (lua_State *L) {
-  Cond *c = lg_sync_checkself(L, COND);
+  Cond *c = lg_sync_checkself(L, &CONDTAG, sizeof(Cond), COND);
   double timeout = lg_opttimeout(L, 2);
   lua_pushboolean(L, condwait(L, c, timeout));
   return 1;
@@ -623,7 +627,7 @@ static int cond_wait (lua_State *L) {
 
 /* cond:wait_for(predicate [, timeout]) -> the predicate's last value */
 static int cond_wait_for (lua_State *L) {
-  Cond *c = lg_sync_checkself(L, COND);
+  Cond *c = lg_sync_checkself(L, &CONDTAG, sizeof(Cond), COND);
   double timeout = lg_opttimeout(L, 3), end = 0, left = timeout;
   luaL_checkany(L, 2);
   lua_settop(L, 2);
@@ -646,7 +650,7 @@ static int cond_wait_for (lua_State *L) {
 
 /* cond:notify([n]) */
 static int cond_notify (lua_State *L) {
-  Cond *c = lg_sync_checkself(L, COND);
+  Cond *c = lg_sync_checkself(L, &CONDTAG, sizeof(Cond), COND);
   lua_Integer n = luaL_optinteger(L, 2, 1);
   if (!isowned(L, c))
     return luaL_error(L, "cannot notify on un-acquired lock");
@@ -658,7 +662,7 @@ static int cond_notify (lua_State *L) {
 
 /* cond:notify_all() */
 static int cond_notify_all (lua_State *L) {
-  Cond *c = lg_sync_checkself(L, COND);
+  Cond *c = lg_sync_checkself(L, &CONDTAG, sizeof(Cond), COND);
   if (!isowned(L, c))
     return luaL_error(L, "cannot notify on un-acquired lock");
   notify(c, -1);
@@ -668,7 +672,7 @@ static int cond_notify_all (lua_State *L) {
 
 /* cond:_is_owned() -> boolean */
 static int cond_is_owned (lua_State *L) {
-  Cond *c = lg_sync_checkself(L, COND);
+  Cond *c = lg_sync_checkself(L, &CONDTAG, sizeof(Cond), COND);
   lua_pushboolean(L, isowned(L, c));
   return 1;
 }
@@ -763,14 +767,13 @@ static const luaL_Reg guard_meta[] = {
 };
 
 
-/* The metatable 'tname'; its methods get it as upvalue 1 (checkself). */
+/* The metatable 'tname', its methods as __index. */
 void lg_sync_createmeta (lua_State *L, const char *tname,
                          const luaL_Reg *methods, const luaL_Reg *meta) {
   luaL_newmetatable(L, tname);  /* stack: mt */
   luaL_setfuncs(L, meta, 0);
   lua_newtable(L);
-  lua_pushvalue(L, -2);
-  luaL_setfuncs(L, methods, 1);  /* stack: mt methods */
+  luaL_setfuncs(L, methods, 0);  /* stack: mt methods */
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
 }

@@ -24,7 +24,12 @@
 #define EVENT "threading.Event"
 
 
+/* Type tags: see lg_sync_checkself. */
+static const char SEMTAG, EVENTTAG;
+
+
 typedef struct Sem {
+  const void *tag;        /* read-only: &SEMTAG (both types) */
   lua_Integer value;      /* GIL */
   lua_Integer bound;      /* read-only: BoundedSemaphore's limit, else -1 */
   int waiting;            /* GIL: threads in the slow path of acquire */
@@ -34,6 +39,7 @@ typedef struct Sem {
 
 
 typedef struct Event {
+  const void *tag;        /* read-only: &EVENTTAG */
   int flag;               /* GIL */
   int waiting;            /* GIL: threads inside wait() */
   pthread_mutex_t mutex;
@@ -58,9 +64,9 @@ static void wake (pthread_mutex_t *mu, lg_WaitQueue *q, int n) {
 #define NONBLOCK_SEM  "can't specify timeout for non-blocking acquire"
 
 
-/* Either type: each method table knows its own metatable. */
+/* Either type: they share the tag. */
 static Sem *checksem (lua_State *L) {
-  return lg_sync_checkself(L, SEM);
+  return lg_sync_checkself(L, &SEMTAG, sizeof(Sem), SEM);
 }
 
 
@@ -68,6 +74,7 @@ static int newsem (lua_State *L, const char *tname, int bounded) {
   lua_Integer v = luaL_optinteger(L, 1, 1);
   luaL_argcheck(L, v >= 0, 1, "semaphore initial value must be >= 0");
   Sem *s = lua_newuserdatauv(L, sizeof *s, 1);
+  s->tag = &SEMTAG;
   s->value = v;
   s->bound = bounded ? v : -1;
   s->waiting = 0;
@@ -166,6 +173,7 @@ static int sem_tostring (lua_State *L) {
 /* Event() -> Event */
 static int thread_event (lua_State *L) {
   Event *e = lua_newuserdatauv(L, sizeof *e, 0);
+  e->tag = &EVENTTAG;
   e->flag = e->waiting = 0;
   e->waiters.head = e->waiters.tail = NULL;
   lg_mutex_init(&e->mutex);
@@ -176,7 +184,7 @@ static int thread_event (lua_State *L) {
 
 /* event:is_set() -> boolean */
 static int event_is_set (lua_State *L) {
-  Event *e = lg_sync_checkself(L, EVENT);
+  Event *e = lg_sync_checkself(L, &EVENTTAG, sizeof(Event), EVENT);
   lua_pushboolean(L, e->flag);
   return 1;
 }
@@ -184,7 +192,7 @@ static int event_is_set (lua_State *L) {
 
 /* event:set() */
 static int event_set (lua_State *L) {
-  Event *e = lg_sync_checkself(L, EVENT);
+  Event *e = lg_sync_checkself(L, &EVENTTAG, sizeof(Event), EVENT);
   e->flag = 1;
   if (e->waiting > 0)
     wake(&e->mutex, &e->waiters, -1);
@@ -194,7 +202,7 @@ static int event_set (lua_State *L) {
 
 /* event:clear() */
 static int event_clear (lua_State *L) {
-  Event *e = lg_sync_checkself(L, EVENT);
+  Event *e = lg_sync_checkself(L, &EVENTTAG, sizeof(Event), EVENT);
   e->flag = 0;
   return 0;
 }
@@ -202,7 +210,7 @@ static int event_clear (lua_State *L) {
 
 /* event:wait([timeout]) -> boolean (the flag on return) */
 static int event_wait (lua_State *L) {
-  Event *e = lg_sync_checkself(L, EVENT);
+  Event *e = lg_sync_checkself(L, &EVENTTAG, sizeof(Event), EVENT);
   double timeout = lg_opttimeout(L, 2);
   if (!e->flag && timeout != 0) {
     struct timespec dl, *deadline = lg_deadline(timeout, &dl);
@@ -223,7 +231,7 @@ static int event_wait (lua_State *L) {
 
 /* event:_waiting() -> number of threads inside wait() (for benchmarks) */
 static int event_waiting (lua_State *L) {
-  Event *e = lg_sync_checkself(L, EVENT);
+  Event *e = lg_sync_checkself(L, &EVENTTAG, sizeof(Event), EVENT);
   lua_pushinteger(L, e->waiting);
   return 1;
 }
