@@ -232,6 +232,16 @@ int lg_gil_drop_pending_for (lg_TState *ts) {
 }
 
 
+int lg_gil_nwaiting (void) {
+  int n = 0;
+  lg_check(pthread_mutex_lock(&gil.mutex));
+  for (lg_TState *w = gil.head; w != NULL; w = w->gil_next)
+    n++;
+  lg_check(pthread_mutex_unlock(&gil.mutex));
+  return n;
+}
+
+
 int lg_gil_held (lg_TState *ts) {
   return ts != NULL && atomic_load(&gil.holder) == ts;
 }

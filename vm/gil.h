@@ -33,6 +33,9 @@ LG_FUNC void lg_gil_yield_if_waiting (lg_TState *ts);
 /* True if a drop request is outstanding and 'ts' holds the GIL. */
 LG_FUNC int lg_gil_drop_pending_for (lg_TState *ts);
 
+/* Number of threads waiting for the GIL now (any thread). */
+LG_FUNC int lg_gil_nwaiting (void);
+
 /* Does 'ts' hold the GIL? For assertions. */
 LG_FUNC int lg_gil_held (lg_TState *ts);
 
