@@ -1,0 +1,32 @@
+# scripts/deps.sh -- sourced by scripts/demo and scripts/test: installs the
+# Debian packages luagil needs that are missing, and builds one configuration.
+# See LICENSE for copyright and licence (MIT).
+
+# The packages: build tools, Lua 5.4, Criterion, libedit; tmux and valgrind
+# for the REPL test and the stress script.
+LUAGIL_PACKAGES="gcc make cmake pkg-config liblua5.4-dev lua5.4 \
+libcriterion-dev libedit-dev tmux valgrind"
+
+install_missing () {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+      missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+}
+
+# build DIR [cmake options...]: configure and build luagil in DIR.
+build () {
+  local dir=$1
+  shift
+  cmake -S "$ROOT" -B "$ROOT/$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" \
+    > "$ROOT/$dir.configure.log" 2>&1 ||
+    { cat "$ROOT/$dir.configure.log"; return 1; }
+  cmake --build "$ROOT/$dir" -j"$(nproc)"
+}
