@@ -142,16 +142,24 @@ int lg_sync_guard (lua_State *L) {
 }
 
 
-/* x:with(fn, ...) -> the results of fn(...), run holding x */
-int lg_sync_with (lua_State *L) {
-  int status, n = lua_gettop(L);
-  luaL_checkany(L, 2);
-  callmethod(L, 1, "acquire", 0);
-  status = lua_pcall(L, n - 2, LUA_MULTRET, 0);  /* stack: x results|err */
+/* Second half of x:with, also the continuation when fn yielded. */
+static int finishwith (lua_State *L, int status, lua_KContext ctx) {
+  (void)ctx;  /* stack: x results|err */
   callmethod(L, 1, "release", 0);
-  if (status != LUA_OK)
+  if (status != LUA_OK && status != LUA_YIELD)
     return lua_error(L);
   return lua_gettop(L) - 1;
+}
+
+
+/* x:with(fn, ...) -> the results of fn(...), run holding x */
+int lg_sync_with (lua_State *L) {
+  int n = lua_gettop(L);
+  luaL_checkany(L, 2);
+  callmethod(L, 1, "acquire", 0);
+  /* fn may yield (a coroutine inside the block): hence pcallk */
+  return finishwith(L, lua_pcallk(L, n - 2, LUA_MULTRET, 0, 0, finishwith),
+                    0);
 }
 
 

@@ -196,6 +196,18 @@ end
 -- }======================================================
 
 
+-- with: fn may yield (a coroutine inside the block); the lock is held
+-- until fn returns.
+do
+  local l = threading.Lock()
+  local co = coroutine.wrap(function ()
+    return l:with(function (a) return 2 * coroutine.yield(a) end, 5)
+  end)
+  assert(co() == 5 and l:locked())
+  assert(co(21) == 42 and not l:locked())
+end
+
+
 -- {======================================================
 -- Each type's own behaviour
 -- =======================================================
