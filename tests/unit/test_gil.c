@@ -195,14 +195,14 @@ Test(gil, lost_request_is_recovered_by_re_request) {
 /* N threads of CPU work all make progress, the main thread too. */
 Test(gil, cpu_bound_threads_all_progress) {
   enum { N = 4 };
+  static char code[N][128];
   Job *jobs[N];
   run_main("stop = false progress = {}");
   for (int i = 0; i < N; i++) {
-    char code[128];
-    snprintf(code, sizeof code,
+    snprintf(code[i], sizeof code[i],
              "progress[%d] = 0 while not stop do "
              "progress[%d] = progress[%d] + 1 end", i + 1, i + 1, i + 1);
-    jobs[i] = spawn(strdup(code));
+    jobs[i] = spawn(code[i]);
   }
   run_main(
     "repeat\n"
