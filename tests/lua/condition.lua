@@ -203,6 +203,23 @@ do
   assert(tostring(e):find("unset"))
 end
 
+-- A waiting thread lets the GIL go: another thread runs meanwhile.
+do
+  local e, c = threading.Event(), threading.Condition()
+  local n, stop = 0, false
+  local spinner = go(function ()
+    while not stop do n = n + 1; time.sleep(0) end
+  end)
+  local before = n
+  assert(e:wait(0.05) == false and n > before)
+  before = n
+  c:acquire()
+  assert(c:wait(0.05) == false and n > before)
+  c:release()
+  stop = true
+  spinner:join()
+end
+
 -- set() wakes every waiter.
 do
   local e = threading.Event()

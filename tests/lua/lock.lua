@@ -91,6 +91,22 @@ for _, T in ipairs(types) do
     free()
   end
 
+  -- A waiting thread lets the GIL go: another thread runs meanwhile.
+  do
+    local x = T.new()
+    local free = holder(x)
+    local n, stop = 0, false
+    local spinner = go(function ()
+      while not stop do n = n + 1; time.sleep(0) end
+    end)
+    local before = n
+    assert(x:acquire(true, 0.1) == false)
+    assert(n > before)
+    stop = true
+    spinner:join()
+    free()
+  end
+
   -- A blocking acquire waits until another thread releases.
   do
     local x = T.new()
