@@ -28,11 +28,23 @@ local function customlock ()
   }
 end
 
+-- One that lets other threads run between releasing and queueing, so that
+-- notify() finds waiters that have not queued yet.
+local function yieldinglock ()
+  local l = threading.Lock()
+  return {
+    acquire = function (_, ...) return l:acquire(...) end,
+    release = function () l:release(); time.sleep(0) end,
+  }
+end
+
 local kinds = {
   {"RLock (default)", function () return threading.Condition() end},
   {"Lock", function () return threading.Condition(threading.Lock()) end},
   {"RLock", function () return threading.Condition(threading.RLock()) end},
   {"custom lock", function () return threading.Condition(customlock()) end},
+  {"yielding lock",
+   function () return threading.Condition(yieldinglock()) end},
 }
 
 for _, K in ipairs(kinds) do
