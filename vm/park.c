@@ -128,11 +128,14 @@ static int park_futex (lg_TState *ts, const struct timespec *deadline) {
 ** microseconds. One processor: no spinning.
 */
 static int spinwait (lg_TState *ts, const struct timespec *deadline) {
-  static int ncpu;
+  static atomic_int ncpu;  /* 0 until first known */
   struct timespec end, left;
-  if (ncpu == 0)
-    ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
-  if (ncpu < 2)
+  int n = atomic_load_explicit(&ncpu, memory_order_relaxed);
+  if (n == 0) {
+    n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    atomic_store_explicit(&ncpu, n, memory_order_relaxed);
+  }
+  if (n < 2)
     return 0;
   clock_gettime(CLOCK_MONOTONIC, &end);
   end.tv_nsec += SPIN_NS;

@@ -77,6 +77,25 @@ do
   for i = 1, N do ts[i]:join() end
 end
 
+-- A sleeper wakes while another thread spins.
+do
+  local stop = false
+  local spinner = threading.Thread{target = function ()
+    while not stop do end
+  end}
+  spinner:start()
+  local woke = false
+  local sleeper = threading.Thread{target = function ()
+    time.sleep(0.01)
+    woke = true
+    stop = true
+  end}
+  sleeper:start()
+  sleeper:join()
+  spinner:join()
+  assert(woke)
+end
+
 -- time.sleep(0) hands the GIL to a waiting thread.
 do
   local ran = false
