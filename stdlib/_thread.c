@@ -11,6 +11,7 @@
 */
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@ typedef struct Handle {
   lg_WaitQueue joiners;     /* mutex */
   int done;                 /* mutex */
   unsigned long ident;      /* read-only once started */
-  long native_id;           /* read-only once started */
+  atomic_long native_id;    /* set by the thread itself; 0 until then */
   char name[16];            /* OS thread name, truncated */
   lua_State *L;             /* the job's state (GIL) */
   int ref;                  /* registry ref anchoring L (GIL) */
@@ -51,6 +52,18 @@ static void release (Handle *h) {
     pthread_mutex_destroy(&h->mutex);
     free(h);
   }
+}
+
+
+/*
+** The thread's native id: a new OS thread sets it as its first act, so
+** this waits (microseconds, and only for the first reader) until then.
+*/
+static long native_id (Handle *h) {
+  long id;
+  while ((id = atomic_load(&h->native_id)) == 0)
+    sched_yield();
+  return id;
 }
 
 
@@ -103,6 +116,7 @@ static void job (void *arg) {
   Handle *h = arg;
   lg_TState *ts = lg_tstate_current();
   lua_State *L = h->L;
+  atomic_store(&h->native_id, gettid());
   pthread_setname_np(pthread_self(), h->name);
   lg_gil_take(ts);
   lg_tstate_setrunning(ts, L);
@@ -161,7 +175,7 @@ static Handle *start (lua_State *L, int fi, int nargs, const char *name,
   lua_xmove(L, co, nargs + 1);
   h->ref = luaL_ref(L, LUA_REGISTRYINDEX);  /* pops co */
   atomic_fetch_add(&alive, 1);
-  err = lg_worker_start(job, job_done, h, stacksize, &h->ident, &h->native_id);
+  err = lg_worker_start(job, job_done, h, stacksize, &h->ident);
   if (err != 0) {
     atomic_fetch_sub(&alive, 1);
     luaL_unref(L, LUA_REGISTRYINDEX, h->ref);
@@ -242,7 +256,7 @@ static int handle_index (lua_State *L) {
   if (h != NULL && strcmp(k, "ident") == 0)
     lua_pushinteger(L, (lua_Integer)h->ident);
   else if (h != NULL && strcmp(k, "native_id") == 0)
-    lua_pushinteger(L, (lua_Integer)h->native_id);
+    lua_pushinteger(L, (lua_Integer)native_id(h));
   else {
     luaL_getmetafield(L, 1, "methods");
     lua_getfield(L, -1, k);

@@ -177,7 +177,7 @@ function Thread:start ()
     error(handle, 2)
   end
   p.handle = handle
-  p.ident, p.native_id = handle.ident, handle.native_id
+  p.ident = handle.ident  -- native_id is read from the handle when asked
 end
 
 -- t:join([timeout]); a negative timeout polls, as in Python
@@ -227,7 +227,11 @@ end
 
 getters.name = function (self) return priv(self).name end
 getters.ident = function (self) return priv(self).ident end
-getters.native_id = function (self) return priv(self).native_id end
+getters.native_id = function (self)
+  local p = priv(self)
+  if p.native_id == nil and p.handle then p.native_id = p.handle.native_id end
+  return p.native_id
+end
 getters.daemon = function (self) return priv(self).daemon end
 setters.name = function (self, v) priv(self).name = tostring(v) end
 setters.daemon = function (self, v)

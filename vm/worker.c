@@ -19,13 +19,11 @@
 
 
 typedef struct Worker {
-  lg_TState *ts;            /* set by the worker before it reports ready */
+  lg_TState *ts;            /* the worker's; read by others while idle */
   size_t stacksize;
   lg_Job job, done;         /* pool.mutex once the worker runs */
   void *arg;                /* pool.mutex once the worker runs */
   struct Worker *next;      /* pool.mutex: link in the idle list */
-  lg_TState *starter;       /* the thread that waits for 'ready' */
-  atomic_int ready;
 } Worker;
 
 
@@ -93,8 +91,6 @@ static int next_job (Worker *w) {
 static void *worker_main (void *arg) {
   Worker *w = arg;
   w->ts = lg_tstate_register(NULL, 0);
-  atomic_store(&w->ready, 1);
-  lg_unpark(w->starter);  /* the starter waits for us: it is alive */
   do {
     w->job(w->arg);
   } while (next_job(w));
@@ -104,9 +100,8 @@ static void *worker_main (void *arg) {
 }
 
 
-static int spawn (Worker *w) {
+static int spawn (Worker *w, pthread_t *t) {
   pthread_attr_t attr;
-  pthread_t t;
   sigset_t block, saved;
   int err;
   lg_check(pthread_attr_init(&attr));
@@ -120,7 +115,7 @@ static int spawn (Worker *w) {
   sigemptyset(&block);
   sigaddset(&block, SIGINT);
   pthread_sigmask(SIG_BLOCK, &block, &saved);
-  err = pthread_create(&t, &attr, worker_main, w);
+  err = pthread_create(t, &attr, worker_main, w);
   pthread_sigmask(SIG_SETMASK, &saved, NULL);
   pthread_attr_destroy(&attr);
   return err;
@@ -128,7 +123,7 @@ static int spawn (Worker *w) {
 
 
 int lg_worker_start (lg_Job job, lg_Job done, void *arg, size_t stacksize,
-                     unsigned long *ident, long *native_id) {
+                     unsigned long *ident) {
   Worker *w = NULL;
   lg_check(pthread_mutex_lock(&pool.mutex));
   for (Worker **p = &pool.idle; *p != NULL; p = &(*p)->next) {
@@ -144,29 +139,23 @@ int lg_worker_start (lg_Job job, lg_Job done, void *arg, size_t stacksize,
   }
   lg_check(pthread_mutex_unlock(&pool.mutex));
   if (w != NULL) {
-    /* Read the ids first: once woken, 'w' may finish and go away. */
-    *ident = w->ts->ident;
-    *native_id = w->ts->native_id;
+    *ident = w->ts->ident;  /* before the wake: then 'w' may go away */
     lg_unpark(w->ts);
+    return 0;
   }
-  else {
-    int err;
-    w = calloc(1, sizeof *w);
-    if (w == NULL)
-      return ENOMEM;
-    w->stacksize = stacksize;
-    w->job = job;
-    w->done = done;
-    w->arg = arg;
-    w->starter = lg_tstate_current();
-    if ((err = spawn(w)) != 0) {
-      free(w);
-      return err;
-    }
-    while (!atomic_load(&w->ready))  /* its ids are ours to report */
-      lg_park(w->starter, NULL, LG_PARK_SPIN | LG_PARK_NOINTR);
-    *ident = w->ts->ident;  /* its job needs the GIL, which we hold */
-    *native_id = w->ts->native_id;
+  pthread_t t;
+  int err;
+  w = calloc(1, sizeof *w);
+  if (w == NULL)
+    return ENOMEM;
+  w->stacksize = stacksize;
+  w->job = job;
+  w->done = done;
+  w->arg = arg;
+  if ((err = spawn(w, &t)) != 0) {
+    free(w);
+    return err;
   }
+  *ident = (unsigned long)t;
   return 0;
 }

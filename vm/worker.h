@@ -13,17 +13,16 @@
 typedef void (*lg_Job) (void *arg);
 
 /*
-** Run 'job(arg)' then 'done(arg)' on an OS thread: an idle one whose previous job ended, or
-** a new one with 'stacksize' bytes of stack (0: the default). The thread is
-** registered (it has an lg_TState) and does not hold the GIL when the job
-** starts; SIGINT is blocked in it. Between the two calls the
-** thread is already back in the idle pool, so a thread that waits for
-** 'done' and then starts another job finds it there. Sets '*ident' and '*native_id' to the
-** OS thread's ids before returning. Returns 0 or an errno value. Called
-** with the GIL held; does not release it.
+** Run 'job(arg)', then 'done(arg)', on an OS thread: an idle one whose
+** previous job ended, or a new one with 'stacksize' bytes of stack (0: the
+** default). The thread is registered (it has an lg_TState), does not hold
+** the GIL when the job starts, and blocks SIGINT. Between the two calls it
+** is already back in the idle pool, so a thread that waits for 'done' and
+** then starts another job finds it there. Sets '*ident' to the thread's
+** ident (its pthread_self()) without waiting for it to run. Returns 0 or
+** an errno value. Called with the GIL held; does not release it.
 */
 LG_FUNC int lg_worker_start (lg_Job job, lg_Job done, void *arg,
-                             size_t stacksize,
-                             unsigned long *ident, long *native_id);
+                             size_t stacksize, unsigned long *ident);
 
 #endif

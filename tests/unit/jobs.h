@@ -77,11 +77,10 @@ static void job_done (void *arg) {
 static Job *spawn (const char *code) {
   Job *j = calloc(1, sizeof *j);
   unsigned long ident;
-  long native_id;
   j->L = lua_newthread(L);
   luaL_ref(L, LUA_REGISTRYINDEX);
   j->code = code;
-  cr_assert_eq(lg_worker_start(run_job, job_done, j, 0, &ident, &native_id),
+  cr_assert_eq(lg_worker_start(run_job, job_done, j, 0, &ident),
                0);
   return j;
 }
