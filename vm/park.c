@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -122,20 +123,31 @@ static int park_futex (lg_TState *ts, const struct timespec *deadline) {
 
 
 /*
+** The number of CPUs this process may run on: its affinity mask, not the
+** machine's count, so that 'taskset -c 0' means one.
+*/
+static int usable_cpus (void) {
+  static atomic_int ncpu;  /* 0 until first known */
+  int n = atomic_load_explicit(&ncpu, memory_order_relaxed);
+  if (n == 0) {
+    cpu_set_t set;
+    n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+    atomic_store_explicit(&ncpu, n > 0 ? n : 1, memory_order_relaxed);
+  }
+  return n;
+}
+
+
+/*
 ** Before it sleeps, a parker spins for a few microseconds: a wake-up that
 ** comes that soon (a handoff between two busy cores) then costs no trip
 ** through the scheduler, which on a virtual machine is tens of
-** microseconds. One processor: no spinning.
+** microseconds. With one usable CPU the thread that would wake us cannot
+** run while we spin: no spinning then.
 */
 static int spinwait (lg_TState *ts, const struct timespec *deadline) {
-  static atomic_int ncpu;  /* 0 until first known */
   struct timespec end, left;
-  int n = atomic_load_explicit(&ncpu, memory_order_relaxed);
-  if (n == 0) {
-    n = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    atomic_store_explicit(&ncpu, n, memory_order_relaxed);
-  }
-  if (n < 2)
+  if (usable_cpus() < 2)
     return 0;
   clock_gettime(CLOCK_MONOTONIC, &end);
   end.tv_nsec += SPIN_NS;
