@@ -15,6 +15,7 @@
 #include "lglib.h"
 #include "luagil.h"
 #include "park.h"
+#include "stats.h"
 
 
 static lua_State *installed;  /* the one interpreter of this process */
@@ -43,6 +44,7 @@ int luagil_install (lua_State *L, const luagil_Options *opts) {
   }
   installed = L;
   ts = lg_tstate_register(L, 1);
+  ts->stats = lg_stats_new("MainThread", ts->ident);
   lg_gil_init(ts);
   lg_breaker_init(opts->signo > 0 ? opts->signo : SIGURG, ts);
   if (opts->switch_interval > 0)
@@ -74,6 +76,8 @@ static const luaL_Reg modules[] = {
   {"threading", luaopen_threading},
   {"_thread", luaopen__thread},
   {"time", luaopen_time},
+  {"queue", luaopen_queue},
+  {"gil", luaopen_gil},
   {NULL, NULL}
 };
 

@@ -23,6 +23,7 @@
 #include "gil.h"
 #include "lglib.h"
 #include "park.h"
+#include "stats.h"
 #include "worker.h"
 
 #define HANDLE  "_thread._ThreadHandle"
@@ -37,6 +38,7 @@ typedef struct Handle {
   atomic_long native_id;    /* set by the thread itself; 0 until then */
   char name[16];            /* OS thread name, truncated */
   lua_State *L;             /* the job's state (GIL) */
+  lg_Stats *stats;          /* its GIL statistics, kept after it ends */
   int ref;                  /* registry ref anchoring L (GIL) */
   int quiet;                /* don't report an uncaught error */
 } Handle;
@@ -118,6 +120,8 @@ static void job (void *arg) {
   lua_State *L = h->L;
   atomic_store(&h->native_id, gettid());
   pthread_setname_np(pthread_self(), h->name);
+  ts->stats = h->stats;
+  lg_event(ts, LG_EV_STARTED, 0);
   lg_gil_take(ts);
   lg_tstate_setrunning(ts, L);
   {
@@ -128,7 +132,9 @@ static void job (void *arg) {
     luaL_unref(L, LUA_REGISTRYINDEX, h->ref);  /* L may now be collected */
   }
   lg_tstate_setrunning(ts, NULL);
-  lg_gil_drop(ts);
+  lg_gil_drop(ts, LG_DROP_PLAIN);
+  lg_event(ts, LG_EV_EXITED, 0);
+  ts->stats = NULL;
 }
 
 
@@ -174,6 +180,7 @@ static Handle *start (lua_State *L, int fi, int nargs, const char *name,
     lua_pushvalue(L, fi + i);
   lua_xmove(L, co, nargs + 1);
   h->ref = luaL_ref(L, LUA_REGISTRYINDEX);  /* pops co */
+  h->stats = lg_stats_new(name, 0);  /* before the job can start */
   atomic_fetch_add(&alive, 1);
   err = lg_worker_start(job, job_done, h, stacksize, &h->ident);
   if (err != 0) {
@@ -183,6 +190,7 @@ static Handle *start (lua_State *L, int fi, int nargs, const char *name,
     free(h);
     luaL_error(L, "can't start new thread (%s)", strerror(err));
   }
+  h->stats->ident = h->ident;  /* readers of stats hold the GIL, as we do */
   *box = h;
   return h;
 }

@@ -38,6 +38,7 @@
 #include "breaker.h"
 #include "gil.h"
 #include "park.h"
+#include "stats.h"
 
 #define MAX_BACKOFF  8            /* re-signal after at most 8 intervals */
 #define MIN_RESIGNAL_NS  100000L  /* ... and never more often than 100 us */
@@ -63,6 +64,7 @@ void lg_gil_init (lg_TState *ts) {
   atomic_store(&gil.holder, ts);
   gil.switches = 1;
   atomic_store(&gil.interval_ns, (long)(LG_DEFAULT_INTERVAL * 1e9));
+  lg_event(ts, LG_EV_RESUMED, 0);
   atomic_store(&ts->in_lua, 1);
 }
 
@@ -93,6 +95,7 @@ static void park_forever_locked (void) {
 
 /* released -> running, for 'ts' (not necessarily the caller) */
 static void grant_locked (lg_TState *ts) {
+  lg_stats_count_switch();
   gil.locked = 1;
   atomic_store(&gil.holder, ts);
   gil.switches++;
@@ -133,7 +136,7 @@ static lg_TState *dequeue_locked (void) {
 ** The head of the queue times the holder and raises drop requests.
 */
 static void wait_locked (lg_TState *ts) {
-  int backoff = 1;
+  int backoff = 1, requested = 0;
   enqueue_locked(ts);
   while (atomic_load(&gil.holder) != ts) {
     if (must_park(ts))
@@ -146,6 +149,10 @@ static void wait_locked (lg_TState *ts) {
       after(backoff > 1 && ns < MIN_RESIGNAL_NS ? MIN_RESIGNAL_NS : ns, &dl);
     }
     lg_check(pthread_mutex_unlock(&gil.mutex));
+    if (requested) {  /* reported outside gil.mutex */
+      lg_event(ts, LG_EV_REQUEST, 0);
+      requested = 0;
+    }
     int r = lg_park(ts, timing ? &dl : NULL, LG_PARK_SPIN | LG_PARK_NOINTR);
     lg_check(pthread_mutex_lock(&gil.mutex));
     if (atomic_load(&gil.holder) == ts)
@@ -154,6 +161,7 @@ static void wait_locked (lg_TState *ts) {
       backoff = 1;
     else if (timing && r == LG_TIMEDOUT && !gil.finalizing) {
       request_drop_locked();
+      requested = 1;
       if (backoff < MAX_BACKOFF)
         backoff *= 2;
     }
@@ -163,17 +171,26 @@ static void wait_locked (lg_TState *ts) {
 
 /* waiting -> running */
 void lg_gil_take (lg_TState *ts) {
-  int saved = errno;
+  int saved = errno, busy;
   lg_check(pthread_mutex_lock(&gil.mutex));
   {
     if (must_park(ts))
       park_forever_locked();
+    busy = gil.locked;
+    if (!busy)
+      grant_locked(ts);
+  }
+  lg_check(pthread_mutex_unlock(&gil.mutex));
+  if (busy) {  /* say so outside gil.mutex, then queue up */
+    lg_event(ts, LG_EV_READY, 0);
+    lg_check(pthread_mutex_lock(&gil.mutex));
     if (gil.locked)
       wait_locked(ts);
     else
       grant_locked(ts);
+    lg_check(pthread_mutex_unlock(&gil.mutex));
   }
-  lg_check(pthread_mutex_unlock(&gil.mutex));
+  lg_event(ts, LG_EV_RESUMED, 0);
   atomic_store(&ts->in_lua, 1);
   if (ts->is_main && lg_breaker_sigint_pending())
     lg_breaker_arm_self(ts);  /* Ctrl-C came while we were away */
@@ -182,9 +199,10 @@ void lg_gil_take (lg_TState *ts) {
 
 
 /* running -> released: hand the GIL to the first waiter, if any */
-void lg_gil_drop (lg_TState *ts) {
+void lg_gil_drop (lg_TState *ts, int reason) {
   int saved = errno;
   atomic_store(&ts->in_lua, 0);
+  lg_event(ts, LG_EV_SUSPENDED, reason);
   lg_check(pthread_mutex_lock(&gil.mutex));
   {
     lg_TState *next = NULL;
@@ -212,7 +230,7 @@ void lg_gil_drop (lg_TState *ts) {
 
 
 void lg_gil_yield (lg_TState *ts) {
-  lg_gil_drop(ts);
+  lg_gil_drop(ts, LG_DROP_FORCED);
   lg_gil_take(ts);
 }
 
@@ -278,7 +296,7 @@ int lg_gil_finalizing (void) {
 lg_TState *lg_blocking_begin (void) {
   lg_TState *ts = lg_tstate_current();
   if (ts != NULL)
-    lg_gil_drop(ts);
+    lg_gil_drop(ts, LG_DROP_BLOCKING);
   return ts;
 }
 

@@ -18,8 +18,9 @@ LG_FUNC void lg_gil_init (lg_TState *ts);
 /* waiting -> running: block until 'ts' holds the GIL. Preserves errno. */
 LG_FUNC void lg_gil_take (lg_TState *ts);
 
-/* running -> released. Preserves errno. */
-LG_FUNC void lg_gil_drop (lg_TState *ts);
+/* running -> released, for 'reason' (LG_DROP_* in vm/stats.h). Preserves
+** errno. */
+LG_FUNC void lg_gil_drop (lg_TState *ts, int reason);
 
 /*
 ** running -> released -> running, for a drop request: does not take the

@@ -30,6 +30,7 @@ struct lg_TState {
   int is_main;                 /* read-only after registration */
 
   /* Owner thread only. */
+  struct lg_Stats *stats;      /* the record of the Lua thread it runs */
   int stage;                   /* preempt=any: 1 while counting down */
   uint32_t rng;                /* xorshift state for the 1-8 jitter */
   int forced;                  /* set by the hook: this drop was requested */

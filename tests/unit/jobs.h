@@ -25,6 +25,7 @@
 #include "gil.h"
 #include "luagil.h"
 #include "park.h"
+#include "stats.h"
 #include "worker.h"
 
 static lua_State *L;
@@ -64,7 +65,7 @@ static void run_job (void *arg) {
   lg_tstate_setrunning(ts, j->L);
   j->status = luaL_dostring(j->L, j->code);
   lg_tstate_setrunning(ts, NULL);
-  lg_gil_drop(ts);
+  lg_gil_drop(ts, LG_DROP_PLAIN);
 }
 
 

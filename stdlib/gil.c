@@ -1,0 +1,120 @@
+/*
+** stdlib/gil.c -- the 'gil' module: the GIL's settings and statistics.
+** See LICENSE for copyright and licence (MIT).
+*/
+
+#include <stdio.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "breaker.h"
+#include "gil.h"
+#include "lglib.h"
+#include "stats.h"
+
+
+/* gil.getswitchinterval() -> seconds */
+static int gil_getswitchinterval (lua_State *L) {
+  lua_pushnumber(L, lg_gil_getinterval());
+  return 1;
+}
+
+
+/* gil.setswitchinterval(seconds) */
+static int gil_setswitchinterval (lua_State *L) {
+  lua_Number s = luaL_checknumber(L, 1);
+  luaL_argcheck(L, s > 0, 1, "switch interval must be strictly positive");
+  lg_gil_setinterval(s);
+  return 0;
+}
+
+
+/* gil.setpreempt("any" | "safe") */
+static int gil_setpreempt (lua_State *L) {
+  static const char *const modes[] = {"any", "safe", NULL};
+  int m = luaL_checkoption(L, 1, NULL, modes);
+  lg_breaker_setpreempt(m == 0 ? LG_PREEMPT_ANY : LG_PREEMPT_SAFE);
+  return 0;
+}
+
+
+/* gil.getpreempt() -> "any" | "safe" */
+static int gil_getpreempt (lua_State *L) {
+  lua_pushstring(L, lg_breaker_getpreempt() == LG_PREEMPT_ANY ? "any"
+                                                              : "safe");
+  return 1;
+}
+
+
+#define ms(ns)  ((lua_Number)(ns) * 1e-9)
+
+/* One thread's entry of gil.stats(), appended to the table on top. */
+static void pushthread (const lg_Stats *st, void *ud) {
+  lua_State *L = ud;
+  lua_createtable(L, 0, 11);
+  lua_pushstring(L, st->name);
+  lua_setfield(L, -2, "name");
+  lua_pushinteger(L, (lua_Integer)st->ident);
+  lua_setfield(L, -2, "ident");
+  lua_pushboolean(L, st->alive);
+  lua_setfield(L, -2, "alive");
+  lua_pushinteger(L, atomic_load(&st->acquisitions));
+  lua_setfield(L, -2, "acquisitions");
+  lua_pushnumber(L, ms(atomic_load(&st->hold_ns)));
+  lua_setfield(L, -2, "hold_s");
+  lua_pushnumber(L, ms(atomic_load(&st->wait_ns)));
+  lua_setfield(L, -2, "wait_s");
+  lua_pushnumber(L, ms(atomic_load(&st->wait_max_ns)));
+  lua_setfield(L, -2, "wait_max_s");
+  lua_pushinteger(L, atomic_load(&st->forced_drops));
+  lua_setfield(L, -2, "forced_drops");
+  lua_pushinteger(L, atomic_load(&st->blocking_drops));
+  lua_setfield(L, -2, "blocking_drops");
+  lua_pushinteger(L, atomic_load(&st->requests));
+  lua_setfield(L, -2, "requests");
+  lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
+}
+
+
+/*
+** gil.stats() -> {threads = {{name=, ident=, alive=, acquisitions=,
+**   hold_s=, wait_s=, wait_max_s=, forced_drops=, blocking_drops=,
+**   requests=}, ...}, switches=, requests=}; oldest thread first.
+*/
+static int gil_stats (lua_State *L) {
+  long switches, requests;
+  lua_createtable(L, 0, 3);
+  lua_newtable(L);
+  lg_stats_foreach(pushthread, L);
+  /* the records come newest first: reverse */
+  for (lua_Integer i = 1, j = luaL_len(L, -1); i < j; i++, j--) {
+    lua_rawgeti(L, -1, i);
+    lua_rawgeti(L, -2, j);
+    lua_rawseti(L, -3, i);
+    lua_rawseti(L, -2, j);
+  }
+  lua_setfield(L, -2, "threads");
+  lg_stats_totals(&switches, &requests);
+  lua_pushinteger(L, switches);
+  lua_setfield(L, -2, "switches");
+  lua_pushinteger(L, requests);
+  lua_setfield(L, -2, "requests");
+  return 1;
+}
+
+
+static const luaL_Reg gil_funcs[] = {
+  {"getswitchinterval", gil_getswitchinterval},
+  {"setswitchinterval", gil_setswitchinterval},
+  {"setpreempt", gil_setpreempt},
+  {"getpreempt", gil_getpreempt},
+  {"stats", gil_stats},
+  {NULL, NULL}
+};
+
+
+int luaopen_gil (lua_State *L) {
+  luaL_newlib(L, gil_funcs);
+  return 1;
+}

@@ -1,0 +1,81 @@
+/*
+** vm/stats.h -- per-thread GIL statistics and GIL events.
+** See LICENSE for copyright and licence (MIT).
+**
+** Every Lua thread (a job on a worker, the main thread, a host thread that
+** entered Lua) has one lg_Stats record, kept after the thread ends so that
+** gil.stats() lists exited threads too. The GIL reports each transition of
+** a thread as an event (lg_event); the event updates the record and, when
+** someone listens (the trace, a host's hook), is passed on to them.
+*/
+
+#ifndef lg_stats_h
+#define lg_stats_h
+
+#include "tstate.h"
+
+/* Events, Ruby 3.2's set plus what the trace draws. */
+#define LG_EV_STARTED    0  /* a thread began */
+#define LG_EV_READY      1  /* it wants the GIL (and must wait) */
+#define LG_EV_RESUMED    2  /* it got the GIL */
+#define LG_EV_SUSPENDED  3  /* it let the GIL go */
+#define LG_EV_EXITED     4  /* it ended */
+#define LG_EV_REQUEST    5  /* it asked the holder to drop the GIL */
+
+/* Why a thread let the GIL go (the 'reason' of LG_EV_SUSPENDED). */
+#define LG_DROP_PLAIN     0  /* the end of a job, a host's release */
+#define LG_DROP_FORCED    1  /* a drop request, or a voluntary yield */
+#define LG_DROP_BLOCKING  2  /* around a blocking call */
+
+
+typedef struct lg_Stats lg_Stats;
+
+struct lg_Stats {
+  lg_Stats *next;              /* stats_mutex: all records, newest first */
+  char name[64];               /* stats_mutex */
+  unsigned long ident;         /* set once, under the GIL */
+  int alive;                   /* stats_mutex */
+  /* Counters: written by the owner thread, read by anyone (atomic). */
+  atomic_long acquisitions, hold_ns, wait_ns, wait_max_ns;
+  atomic_long forced_drops, blocking_drops, requests;
+  /* Owner thread only. */
+  long t_acquired;             /* when it last got the GIL */
+  long t_ready;                /* when it began to wait, or 0 */
+};
+
+
+/* Monotonic time in nanoseconds. */
+LG_FUNC long lg_now_ns (void);
+
+/* A new record for thread 'name' (copied), alive, kept for good. */
+LG_FUNC lg_Stats *lg_stats_new (const char *name, unsigned long ident);
+LG_FUNC void lg_stats_setname (lg_Stats *st, const char *name);
+
+/* Call 'fn' on every record, newest first, under the records' mutex:
+** 'fn' must not call back into this file. */
+LG_FUNC void lg_stats_foreach (void (*fn) (const lg_Stats *st, void *ud),
+                               void *ud);
+
+/* Totals: GIL switches (grants) and drop requests so far. */
+LG_FUNC void lg_stats_totals (long *switches, long *requests);
+LG_FUNC void lg_stats_count_switch (void);
+
+/*
+** Report event 'ev' of thread 'ts' (with 'reason' for LG_EV_SUSPENDED):
+** updates its record and calls the listeners. Called by the thread itself,
+** with or without the GIL as the event implies.
+*/
+LG_FUNC void lg_event (lg_TState *ts, int ev, int reason);
+
+/*
+** A listener: called for every event, without the GIL where the event
+** happens without it, on the thread the event is about.
+*/
+typedef void (*lg_Listener) (int ev, int reason, const lg_Stats *st,
+                             long t_ns, void *ud);
+
+/* Add or remove a listener; at most a few at once. Returns 0 if full. */
+LG_FUNC int lg_listen (lg_Listener fn, void *ud);
+LG_FUNC void lg_unlisten (lg_Listener fn, void *ud);
+
+#endif
