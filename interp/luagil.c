@@ -16,10 +16,12 @@
 #include "luagil.h"
 #include "park.h"
 #include "stats.h"
+#include "trace.h"
 
 
 static lua_State *installed;  /* the one interpreter of this process */
 static int shut_down;         /* luagil_shutdown ran (even if interrupted) */
+static int print_stats;       /* --gil-stats */
 
 
 int luagil_install (lua_State *L, const luagil_Options *opts) {
@@ -53,6 +55,9 @@ int luagil_install (lua_State *L, const luagil_Options *opts) {
     luagil_setpreempt(opts->preempt);
   if (opts->catch_sigint)
     lg_breaker_catch_sigint(1);
+  print_stats = opts->print_stats;
+  if (opts->trace != NULL)
+    lg_trace_start(opts->trace);
   return LUA_OK;
 }
 
@@ -132,6 +137,10 @@ int luagil_close (lua_State *L) {
   /* From here on no other thread runs Lua: one that wants the GIL parks. */
   lg_gil_finalize();
   luagil_catch_sigint(0);
+  if (lg_trace_stop() < 0)
+    perror("luagil: cannot write the GIL trace");
+  if (print_stats)
+    lg_stats_print(stderr);
   if (lg_thread_alive() > 0) {  /* a daemon may still touch L: leave it */
     fflush(NULL);
     return 0;

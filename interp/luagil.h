@@ -34,6 +34,10 @@ typedef struct luagil_Options {
   const char *preempt;      /* "any" (default) or "safe" */
   int signo;                /* signal used to reach the GIL holder (SIGURG) */
   int catch_sigint;         /* 1: Ctrl-C interrupts the main thread */
+  int print_stats;          /* 1: a table of GIL statistics on stderr at
+                               luagil_close */
+  const char *trace;        /* record GIL events into this .json or .html
+                               file, written at luagil_close */
 } luagil_Options;
 
 

@@ -59,6 +59,8 @@ typedef struct Settings {
   int help;                /* --help */
   double switch_interval;  /* --switch-interval; 0: default */
   const char *preempt;     /* --preempt; NULL: default */
+  int gil_stats;           /* --gil-stats */
+  const char *gil_trace;   /* --gil-trace; NULL: none */
 } Settings;
 
 
@@ -66,7 +68,8 @@ typedef struct Settings {
 typedef enum OptKind {
   OPT_FLAG,      /* no value; stores 1 in an int */
   OPT_POSNUM,    /* a number > 0, stored in a double */
-  OPT_CHOICE     /* one of the words in 'choices', stored as a string */
+  OPT_CHOICE,    /* one of the words in 'choices', stored as a string */
+  OPT_STRING     /* any non-empty value, stored as a string */
 } OptKind;
 
 
@@ -87,6 +90,10 @@ static const LongOpt longopts[] = {
    "SECONDS", "GIL switch interval (default 0.005)"},
   {"preempt", OPT_CHOICE, offsetof(Settings, preempt),
    "any|safe", "where threads may be switched (default any)"},
+  {"gil-stats", OPT_FLAG, offsetof(Settings, gil_stats),
+   NULL, "print per-thread GIL statistics on stderr at exit"},
+  {"gil-trace", OPT_STRING, offsetof(Settings, gil_trace),
+   "FILE.json|FILE.html", "record a GIL timeline (Perfetto JSON or HTML)"},
   {"help", OPT_FLAG, offsetof(Settings, help),
    NULL, "show this help and exit"},
   {NULL, OPT_FLAG, 0, NULL, NULL}
@@ -214,6 +221,14 @@ static int set_longopt (Settings *s, const LongOpt *o, const char *value) {
       }
       fprintf(stderr, "%s: bad value '%s' for option '--%s' "
               "(expected one of: %s)\n", progname, value, o->name, o->choices);
+      return 0;
+    case OPT_STRING:
+      if (*value != '\0') {
+        *(const char **)dest = value;
+        return 1;
+      }
+      fprintf(stderr, "%s: option '--%s' needs a value: --%s=%s\n",
+              progname, o->name, o->name, o->choices);
       return 0;
     default:
       return 0;
@@ -883,6 +898,8 @@ int main (int argc, char **argv) {
   }
   o.switch_interval = s.switch_interval;
   o.preempt = s.preempt;
+  o.print_stats = s.gil_stats;
+  o.trace = s.gil_trace;
   o.catch_sigint = 1;
   L = luagil_newstate(&o);
   if (L == NULL)

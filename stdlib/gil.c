@@ -12,6 +12,7 @@
 #include "gil.h"
 #include "lglib.h"
 #include "stats.h"
+#include "trace.h"
 
 
 /* gil.getswitchinterval() -> seconds */
@@ -104,12 +105,34 @@ static int gil_stats (lua_State *L) {
 }
 
 
+/* gil.trace_start(path): record GIL events for a .json or .html file */
+static int gil_trace_start (lua_State *L) {
+  lg_trace_start(luaL_checkstring(L, 1));
+  return 0;
+}
+
+
+/* gil.trace_stop() -> true | fail, message: stop and write the file */
+static int gil_trace_stop (lua_State *L) {
+  int r;
+  LG_BEGIN_BLOCKING  /* writing may take a while */
+  r = lg_trace_stop();
+  LG_END_BLOCKING
+  if (r < 0)
+    return luaL_fileresult(L, 0, NULL);
+  lua_pushboolean(L, r == 0);
+  return 1;
+}
+
+
 static const luaL_Reg gil_funcs[] = {
   {"getswitchinterval", gil_getswitchinterval},
   {"setswitchinterval", gil_setswitchinterval},
   {"setpreempt", gil_setpreempt},
   {"getpreempt", gil_getpreempt},
   {"stats", gil_stats},
+  {"trace_start", gil_trace_start},
+  {"trace_stop", gil_trace_stop},
   {NULL, NULL}
 };
 

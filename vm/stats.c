@@ -74,6 +74,24 @@ void lg_stats_foreach (void (*fn) (const lg_Stats *st, void *ud), void *ud) {
 }
 
 
+static void printone (const lg_Stats *st, void *ud) {
+  fprintf(ud, "%-20.20s %7ld %9.3f %9.3f %9.3f %7ld %7ld %7ld%s\n", st->name,
+          get(st->acquisitions), get(st->hold_ns) * 1e-9,
+          get(st->wait_ns) * 1e-9, get(st->wait_max_ns) * 1e-9,
+          get(st->forced_drops), get(st->blocking_drops), get(st->requests),
+          st->alive ? "" : "  (exited)");
+}
+
+
+void lg_stats_print (FILE *f) {
+  fprintf(f, "%-20s %7s %9s %9s %9s %7s %7s %7s\n", "thread", "acq",
+          "hold_s", "wait_s", "wait_max", "forced", "block", "req");
+  lg_stats_foreach(printone, f);
+  fprintf(f, "switches %ld, drop requests %ld\n", get(stats.switches),
+          get(stats.requests));
+}
+
+
 void lg_stats_totals (long *switches, long *requests) {
   *switches = get(stats.switches);
   *requests = get(stats.requests);

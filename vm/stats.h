@@ -12,6 +12,8 @@
 #ifndef lg_stats_h
 #define lg_stats_h
 
+#include <stdio.h>
+
 #include "tstate.h"
 
 /* Events, Ruby 3.2's set plus what the trace draws. */
@@ -55,6 +57,9 @@ LG_FUNC void lg_stats_setname (lg_Stats *st, const char *name);
 ** 'fn' must not call back into this file. */
 LG_FUNC void lg_stats_foreach (void (*fn) (const lg_Stats *st, void *ud),
                                void *ud);
+
+/* Print a table of every thread's statistics (--gil-stats). */
+LG_FUNC void lg_stats_print (FILE *f);
 
 /* Totals: GIL switches (grants) and drop requests so far. */
 LG_FUNC void lg_stats_totals (long *switches, long *requests);
