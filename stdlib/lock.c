@@ -89,7 +89,7 @@ typedef struct Cond {
 void *lg_sync_checkself (lua_State *L, const void *tag, size_t size,
                          const char *tname) {
   const void **p = lua_touserdata(L, 1);
-  if (p == NULL || *p != tag || lua_rawlen(L, 1) != size)
+  if (p == NULL || lua_rawlen(L, 1) != size || *p != tag)  /* size first */
     luaL_typeerror(L, 1, tname);
   return p;
 }
