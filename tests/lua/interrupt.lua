@@ -87,6 +87,36 @@ do
   assert(b.broken)
 end
 
+-- A real SIGINT, sent to the process by another program, does the same.
+do
+  local function sigint ()
+    -- Not os.execute: system() ignores SIGINT in the whole process
+    -- while its child runs, which would swallow the signal.
+    assert(io.popen("kill -INT " .. os.getpid())):close()
+  end
+  local function interrupted_by_kill (block)
+    local about = threading.Event()
+    local helper = threading.Thread{target = function ()
+      about:wait()
+      sigint()
+    end}
+    helper:start()
+    local ok, err = pcall(function () about:set(); block() end)
+    helper:join()
+    assert(not ok and tostring(err):find("interrupted!", 1, true), err)
+  end
+  local l = threading.Lock()
+  l:acquire()
+  interrupted_by_kill(function () l:acquire() end)
+  local e = threading.Event()
+  interrupted_by_kill(function () e:wait() end)
+  local c = threading.Condition()
+  c:acquire()
+  interrupted_by_kill(function () c:wait() end)
+  assert(c:_is_owned())
+  c:release()
+end
+
 -- The program goes on normally afterwards.
 do
   local l = threading.Lock()
