@@ -82,6 +82,8 @@ static const luaL_Reg modules[] = {
   {"_thread", luaopen__thread},
   {"time", luaopen_time},
   {"queue", luaopen_queue},
+  {"concurrent.futures", luaopen_concurrent_futures},
+  {"logging", luaopen_logging},
   {"gil", luaopen_gil},
   {NULL, NULL}
 };

@@ -16,6 +16,8 @@ LG_FUNC int luaopen_threading (lua_State *L);
 LG_FUNC int luaopen__thread (lua_State *L);
 LG_FUNC int luaopen_time (lua_State *L);
 LG_FUNC int luaopen_queue (lua_State *L);
+LG_FUNC int luaopen_concurrent_futures (lua_State *L);
+LG_FUNC int luaopen_logging (lua_State *L);
 LG_FUNC int luaopen_gil (lua_State *L);
 
 /* GIL-aware replacements, installed in place into Lua's own tables. */

@@ -560,9 +560,20 @@ end
 
 threading.getswitchinterval = _thread._getswitchinterval
 
+-- Functions that _shutdown calls first, newest first, before it joins the
+-- threads (Python's threading._register_atexit): concurrent.futures tells
+-- its idle pool workers to finish there.
+local atexits = {}
+function threading._register_atexit (fn)
+  atexits[#atexits + 1] = fn
+end
+
 -- Called when the main chunk ends: join every non-daemon thread, newest
 -- arrivals included, as Python does.
 function threading._shutdown ()
+  for i = #atexits, 1, -1 do
+    atexits[i]()
+  end
   while true do
     local pending = {}
     for t in pairs(active) do
