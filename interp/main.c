@@ -59,6 +59,7 @@ typedef struct Settings {
   int help;                /* --help */
   double switch_interval;  /* --switch-interval; 0: default */
   const char *preempt;     /* --preempt; NULL: default */
+  int dis;                 /* --dis: list the script instead of running it */
   int gil_stats;           /* --gil-stats */
   const char *gil_trace;   /* --gil-trace; NULL: none */
 } Settings;
@@ -94,6 +95,8 @@ static const LongOpt longopts[] = {
    NULL, "print per-thread GIL statistics on stderr at exit"},
   {"gil-trace", OPT_STRING, offsetof(Settings, gil_trace),
    "FILE.json|FILE.html", "record a GIL timeline (Perfetto JSON or HTML)"},
+  {"dis", OPT_FLAG, offsetof(Settings, dis),
+   NULL, "list the script's bytecode instead of running it"},
   {"help", OPT_FLAG, offsetof(Settings, help),
    NULL, "show this help and exit"},
   {NULL, OPT_FLAG, 0, NULL, NULL}
@@ -432,14 +435,30 @@ static int pushargs (lua_State *L) {
 }
 
 
-static int handle_script (lua_State *L, char **argv) {
+/* --dis: push require("dis").dis below the loaded script on top. */
+static int dis_script (lua_State *L) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "dis");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "dis");
+  lua_remove(L, -2);  /* the module */
+  lua_insert(L, -2);  /* dis.dis, f */
+  return 1;
+}
+
+
+static int handle_script (lua_State *L, char **argv, int dis) {
   int status;
   const char *fname = argv[0];
   /* "-" is stdin, except after "--", where it names a file */
   if (strcmp(fname, "-") == 0 && strcmp(argv[-1], "--") != 0)
     fname = NULL;
   status = luaL_loadfile(L, fname);
-  if (status == LUA_OK) {
+  if (status == LUA_OK && dis) {
+    dis_script(L);
+    status = docall(L, 1, 0);
+  }
+  else if (status == LUA_OK) {
     int n = pushargs(L);
     status = docall(L, n, LUA_MULTRET);
   }
@@ -861,7 +880,7 @@ static int pmain (lua_State *L) {
     return 0;
   if (!runargs(L, argv, optlim))
     return 0;
-  if (s->script > 0 && handle_script(L, argv + s->script) != LUA_OK)
+  if (s->script > 0 && handle_script(L, argv + s->script, s->dis) != LUA_OK)
     return 0;
   if (s->has_i)
     doREPL(L);
@@ -895,6 +914,10 @@ int main (int argc, char **argv) {
   if (s.help) {
     print_help();
     return EXIT_SUCCESS;
+  }
+  if (s.dis && s.script == 0) {
+    fprintf(stderr, "%s: option '--dis' needs a script\n", progname);
+    return EXIT_FAILURE;
   }
   o.switch_interval = s.switch_interval;
   o.preempt = s.preempt;

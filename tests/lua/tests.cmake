@@ -14,3 +14,4 @@ set_tests_properties(lua.race_any PROPERTIES ENVIRONMENT RACE_EXPECT=lost
   LABELS preempt RUN_SERIAL TRUE TIMEOUT 300)
 set_tests_properties(lua.race_safe PROPERTIES ENVIRONMENT RACE_EXPECT=none
   LABELS preempt TIMEOUT 300)
+lua_test(dis)
