@@ -95,6 +95,7 @@ void luagil_openlibs (lua_State *L) {
   lg_open_coroutine(L);
   lg_open_debug(L);
   lg_open_os(L);
+  lg_open_io(L);
   lg_open_require(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   for (const luaL_Reg *m = modules; m->name != NULL; m++) {

@@ -25,6 +25,7 @@ LG_FUNC int luaopen_gil (lua_State *L);
 LG_FUNC void lg_open_coroutine (lua_State *L);
 LG_FUNC void lg_open_debug (lua_State *L);
 LG_FUNC void lg_open_os (lua_State *L);
+LG_FUNC void lg_open_io (lua_State *L);    /* io and print */
 LG_FUNC void lg_open_require (lua_State *L);
 
 /* Threads still running a job (threading.Thread or _thread). */

@@ -1,13 +1,133 @@
 /*
-** stdlib/os.c -- additions to Lua's 'os' library: getpid, cpu_count.
+** stdlib/os.c -- Lua's 'os' library made GIL-aware: the functions that can
+** block (execute, remove, rename, tmpname) release the GIL, exit knows
+** about threads; plus getpid and cpu_count. The others (getenv, time,
+** clock, date, difftime, setlocale) never block and stay Lua's own.
 ** See LICENSE for copyright and licence (MIT).
 */
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
 
+#include "gil.h"
 #include "lglib.h"
+#include "luagil.h"
+
+
+/* os.execute([command]) -> true | fail, "exit" | "signal", code */
+static int os_execute (lua_State *L) {
+  const char *cmd = luaL_optstring(L, 1, NULL);
+  char *copy = NULL;
+  int stat, err;
+  if (cmd != NULL && (copy = strdup(cmd)) == NULL)
+    return luaL_error(L, "not enough memory");
+  LG_BEGIN_BLOCKING
+  errno = 0;
+  stat = system(copy);
+  err = errno;
+  LG_END_BLOCKING
+  free(copy);
+  errno = err;
+  if (cmd != NULL)
+    return luaL_execresult(L, stat);
+  lua_pushboolean(L, stat);  /* true if there is a shell */
+  return 1;
+}
+
+
+/* Copies of the string arguments 1 and 2, for use without the GIL. */
+static int copynames (lua_State *L, int n, char **names) {
+  int i;
+  for (i = 0; i < n; i++)
+    names[i] = NULL;
+  for (i = 0; i < n; i++)
+    if ((names[i] = strdup(luaL_checkstring(L, i + 1))) == NULL) {
+      while (i-- > 0)
+        free(names[i]);
+      return luaL_error(L, "not enough memory");
+    }
+  return 0;
+}
+
+
+/* os.remove(filename) -> true | fail, message, errno */
+static int os_remove (lua_State *L) {
+  char *name[1];
+  int ok, err;
+  copynames(L, 1, name);
+  LG_BEGIN_BLOCKING
+  ok = remove(name[0]) == 0;
+  err = errno;
+  LG_END_BLOCKING
+  free(name[0]);
+  errno = err;
+  return luaL_fileresult(L, ok, lua_tostring(L, 1));
+}
+
+
+/* os.rename(oldname, newname) -> true | fail, message, errno */
+static int os_rename (lua_State *L) {
+  char *names[2];
+  int ok, err;
+  copynames(L, 2, names);
+  LG_BEGIN_BLOCKING
+  ok = rename(names[0], names[1]) == 0;
+  err = errno;
+  LG_END_BLOCKING
+  free(names[0]);
+  free(names[1]);
+  errno = err;
+  return luaL_fileresult(L, ok, NULL);
+}
+
+
+/* os.tmpname() -> name of a new empty file in /tmp */
+static int os_tmpname (lua_State *L) {
+  char name[] = "/tmp/lua_XXXXXX";
+  int fd;
+  LG_BEGIN_BLOCKING
+  fd = mkstemp(name);
+  if (fd != -1)
+    close(fd);
+  LG_END_BLOCKING
+  if (fd == -1)
+    return luaL_error(L, "unable to generate a unique filename");
+  lua_pushstring(L, name);
+  return 1;
+}
+
+
+/*
+** os.exit([code [, close]]): ends the process at once from any thread, as
+** stock Lua does (stdio buffers are flushed, other threads just stop).
+** With 'close' on the main thread, non-daemon threads are joined and the
+** state closed first; another thread cannot do that: it would close the
+** state under the main thread's feet, or join itself.
+*/
+static int os_exit (lua_State *L) {
+  int status;
+  if (lua_isboolean(L, 1))
+    status = lua_toboolean(L, 1) ? EXIT_SUCCESS : EXIT_FAILURE;
+  else
+    status = (int)luaL_optinteger(L, 1, EXIT_SUCCESS);
+  if (lua_toboolean(L, 2)) {
+    lg_TState *ts = lg_tstate_current();
+    if (ts != NULL && !ts->is_main)
+      return luaL_error(L, "os.exit with close=true can only be called "
+                           "from the main thread");
+    if (ts != NULL)
+      luagil_close(L);
+    else
+      lua_close(L);
+  }
+  exit(status);
+  return 0;
+}
 
 
 /* os.getpid() -> integer */
@@ -29,6 +149,11 @@ static int os_cpu_count (lua_State *L) {
 
 
 static const luaL_Reg os_funcs[] = {
+  {"execute", os_execute},
+  {"exit", os_exit},
+  {"remove", os_remove},
+  {"rename", os_rename},
+  {"tmpname", os_tmpname},
   {"getpid", os_getpid},
   {"cpu_count", os_cpu_count},
   {NULL, NULL}

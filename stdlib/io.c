@@ -1,0 +1,1228 @@
+/*
+** stdlib/io.c -- Lua's 'io' library, installed in place of the stock one,
+** releasing the GIL around every stdio call.
+** See LICENSE for copyright and licence (MIT).
+**
+** Handles. A file is still Lua's own kind of object: a luaL_Stream
+** userdata with the LUA_FILEHANDLE metatable and a real FILE*, so C modules
+** that take Lua files keep working. Ours are an LGStream, which follows the
+** luaL_Stream with a tag and a malloc'd mutex, the handle lock; a handle
+** made by another C module (a plain luaL_Stream) uses one of a few shared
+** "stripe" mutexes chosen by its address instead.
+**
+** The protocol of one call (read with all its formats, write with all its
+** arguments, seek, flush, setvbuf, close):
+**   1. With the GIL: check the arguments and copy what will be written
+**      into a C buffer. Nothing Lua owns is touched after step 1 except
+**      the handle's two fields, below.
+**   2. Release the GIL, then take the handle lock, then (inside stdio) the
+**      FILE's own lock. So no thread waits for the GIL while it holds a
+**      stdio lock, and no thread waits for a handle lock while it holds
+**      the GIL: neither lock can deadlock against the GIL.
+**   3. Under the handle lock, see whether another thread closed the file
+**      meanwhile (closef == NULL), then do the whole call on the FILE*.
+**   4. Release the handle lock, take the GIL, push the results.
+** The handle's closef and f are written only by a thread that holds both
+** the GIL and the handle lock (close does its fclose without the GIL, takes
+** the GIL back while still holding the handle lock, then marks the handle
+** closed), so they may be read with either one. The userdata itself cannot
+** go away during a call: it is on the caller's stack.
+**
+** __gc closes a forgotten file without releasing the GIL (releasing it in
+** the middle of a garbage collection is not safe), as stock Lua does.
+*/
+
+#include <ctype.h>
+#include <errno.h>
+#include <locale.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "gil.h"
+#include "lglib.h"
+
+
+/* Registry keys of the default files: the same as stock Lua's. */
+#define IO_PREFIX   "_IO_"
+#define IO_INPUT    IO_PREFIX "input"
+#define IO_OUTPUT   IO_PREFIX "output"
+
+#define MAXARGLINE  250    /* most formats io.lines accepts, as stock */
+#define MAXLENNUM   200    /* longest numeral "n" reads, as stock */
+#define CHUNK       16384  /* read("a") grows its buffer by this much */
+
+typedef struct LGStream {
+  luaL_Stream s;           /* first: C modules see a plain luaL_Stream */
+  const void *tag;         /* &streamtag: made by this file */
+  pthread_mutex_t *lock;   /* the handle lock (malloc'd); freed by __gc */
+} LGStream;
+
+static const char streamtag = 0;
+
+#define NSTRIPES  16
+static pthread_mutex_t stripes[NSTRIPES] = {
+  [0 ... NSTRIPES - 1] = PTHREAD_MUTEX_INITIALIZER
+};
+
+
+/* {====================================================================
+** Handles and their locks
+** =====================================================================*/
+
+static int io_fclose (lua_State *L);
+static int io_pclose (lua_State *L);
+static int io_noclose (lua_State *L);
+
+
+#define isclosed(p)  ((p)->closef == NULL)
+#define tolstream(L)  ((luaL_Stream *)luaL_checkudata(L, 1, LUA_FILEHANDLE))
+
+
+/* The LGStream at 'idx' if it is one of ours, else NULL. */
+static LGStream *ownstream (lua_State *L, int idx) {
+  LGStream *p = (LGStream *)lua_touserdata(L, idx);
+  if (p != NULL && lua_rawlen(L, idx) == sizeof(LGStream) &&
+      p->tag == &streamtag)
+    return p;
+  return NULL;
+}
+
+
+/* The lock of the handle at 'idx' (a checked file handle). */
+static pthread_mutex_t *lockof (lua_State *L, int idx) {
+  LGStream *own = ownstream(L, idx);
+  if (own != NULL && own->lock != NULL)
+    return own->lock;
+  return &stripes[((uintptr_t)lua_touserdata(L, idx) >> 4) % NSTRIPES];
+}
+
+
+/* A new handle, closed until 'f' is set; its __gc is safe from the start. */
+static luaL_Stream *newprefile (lua_State *L) {
+  LGStream *p = (LGStream *)lua_newuserdatauv(L, sizeof(LGStream), 0);
+  p->s.f = NULL;
+  p->s.closef = NULL;
+  p->tag = &streamtag;
+  p->lock = NULL;
+  luaL_setmetatable(L, LUA_FILEHANDLE);
+  p->lock = (pthread_mutex_t *)malloc(sizeof(pthread_mutex_t));
+  if (p->lock == NULL)
+    luaL_error(L, "not enough memory");
+  lg_mutex_init(p->lock);
+  return &p->s;
+}
+
+
+static luaL_Stream *newfile (lua_State *L) {
+  luaL_Stream *p = newprefile(L);
+  p->closef = &io_fclose;
+  return p;
+}
+
+
+static FILE *tofile (lua_State *L) {
+  luaL_Stream *p = tolstream(L);
+  if (isclosed(p))
+    luaL_error(L, "attempt to use a closed file");
+  return p->f;
+}
+
+
+static int closederror (lua_State *L) {
+  return luaL_error(L, "attempt to use a closed file");
+}
+
+
+/* The FILE* of default file 'key' (IO_INPUT or IO_OUTPUT), pushed. */
+static luaL_Stream *getiofile (lua_State *L, const char *key) {
+  luaL_Stream *p;
+  lua_getfield(L, LUA_REGISTRYINDEX, key);
+  p = (luaL_Stream *)lua_touserdata(L, -1);
+  if (isclosed(p))
+    luaL_error(L, "default %s file is closed", key + strlen(IO_PREFIX));
+  return p;
+}
+
+
+/* }==================================================================== */
+
+
+/* {====================================================================
+** C buffers: what is read or written without the GIL
+** =====================================================================*/
+
+typedef struct Buf {
+  char *b;
+  size_t n, size;
+  int oom;      /* an allocation failed: the call raises "not enough memory" */
+} Buf;
+
+
+static int buf_reserve (Buf *B, size_t more) {
+  size_t want;
+  char *nb;
+  if (B->oom)
+    return 0;
+  if (B->size - B->n >= more)
+    return 1;
+  want = B->size ? B->size : 256;
+  while (want - B->n < more) {
+    if (want > SIZE_MAX / 2) {
+      B->oom = 1;
+      return 0;
+    }
+    want *= 2;
+  }
+  nb = (char *)realloc(B->b, want);
+  if (nb == NULL) {
+    B->oom = 1;
+    return 0;
+  }
+  B->b = nb;
+  B->size = want;
+  return 1;
+}
+
+
+static void buf_add (Buf *B, const char *s, size_t l) {
+  if (buf_reserve(B, l)) {
+    memcpy(B->b + B->n, s, l);
+    B->n += l;
+  }
+}
+
+
+/* Frees the buffer; raises "not enough memory" if an allocation failed. */
+static void buf_done (lua_State *L, Buf *B) {
+  int oom = B->oom;
+  free(B->b);
+  B->b = NULL;
+  if (oom)
+    luaL_error(L, "not enough memory");
+}
+
+
+/* }==================================================================== */
+
+
+/* {====================================================================
+** One call on a handle (steps 2 to 4 of the protocol)
+** =====================================================================*/
+
+enum { OP_READ, OP_WRITE, OP_FLUSH, OP_SEEK, OP_SETVBUF, OP_CLOSE };
+
+/* Read formats, parsed with the GIL. */
+enum { F_NUMBER, F_LINE, F_LINENL, F_ALL, F_COUNT, F_EOF };
+
+typedef struct Fmt {
+  int kind;
+  size_t count;       /* F_COUNT */
+  size_t off, len;    /* the result in the job's buffer */
+  int ok;
+} Fmt;
+
+typedef struct Job {
+  luaL_Stream *p;
+  pthread_mutex_t *mu;
+  int op;
+  int closed;         /* another thread had closed the file */
+  int ok;             /* the operation succeeded */
+  int err;            /* errno after it */
+  int ferr;           /* OP_READ: ferror() after it */
+  Buf buf;            /* OP_READ: results; OP_WRITE: the data */
+  Fmt *fmts;          /* OP_READ */
+  int nfmts, ndone;
+  int whence, mode;   /* OP_SEEK, OP_SETVBUF */
+  long long offset;   /* OP_SEEK in, result out */
+  size_t size;        /* OP_SETVBUF */
+} Job;
+
+
+/*
+** The numeral "n" reads: the longest prefix of the input (after spaces)
+** that can begin a Lua numeral, at most MAXLENNUM characters, as stock
+** Lua's reader accepts it. Called with the FILE locked.
+*/
+typedef struct NumReader {
+  FILE *f;
+  int c;                  /* look-ahead character */
+  int n;
+  char text[MAXLENNUM + 1];
+} NumReader;
+
+
+static int num_take (NumReader *r) {
+  if (r->n >= MAXLENNUM) {
+    r->text[0] = '\0';    /* too long: invalid */
+    return 0;
+  }
+  r->text[r->n++] = (char)r->c;
+  r->c = getc_unlocked(r->f);
+  return 1;
+}
+
+
+static int num_accept (NumReader *r, char a, char b) {
+  return (r->c == a || r->c == b) ? num_take(r) : 0;
+}
+
+
+static int num_digits (NumReader *r, int hex) {
+  int k = 0;
+  while ((hex ? isxdigit(r->c) : isdigit(r->c)) && num_take(r))
+    k++;
+  return k;
+}
+
+
+/* Reads a numeral into 'B'; returns whether it is a valid one. */
+static int read_numeral (FILE *f, Buf *B) {
+  NumReader r;
+  char point = localeconv()->decimal_point[0];
+  int hex = 0, count = 0;
+  char *end;
+  r.f = f;
+  r.n = 0;
+  do
+    r.c = getc_unlocked(f);
+  while (isspace(r.c));
+  num_accept(&r, '-', '+');
+  if (num_accept(&r, '0', '0')) {
+    if (num_accept(&r, 'x', 'X'))
+      hex = 1;
+    else
+      count = 1;  /* the leading 0 is a digit */
+  }
+  count += num_digits(&r, hex);
+  if (num_accept(&r, point, '.'))
+    count += num_digits(&r, hex);
+  if (count > 0 && num_accept(&r, hex ? 'p' : 'e', hex ? 'P' : 'E')) {
+    num_accept(&r, '-', '+');
+    num_digits(&r, 0);
+  }
+  ungetc(r.c, f);
+  r.text[r.n] = '\0';
+  buf_add(B, r.text, strlen(r.text) + 1);
+  /* What the lexer took is a numeral iff strtod takes all of it (Lua's
+  ** own conversion is strtod plus integers, a subset of what it takes). */
+  return r.text[0] != '\0' && (strtod(r.text, &end), *end == '\0');
+}
+
+
+static int read_line (FILE *f, Buf *B, int keepnl) {
+  int c = EOF;
+  size_t start = B->n;
+  while (buf_reserve(B, 1) && (c = getc_unlocked(f)) != EOF && c != '\n')
+    B->b[B->n++] = (char)c;
+  if (c == '\n' && keepnl && buf_reserve(B, 1))
+    B->b[B->n++] = '\n';
+  return c == '\n' || B->n > start;
+}
+
+
+static void read_all (FILE *f, Buf *B) {
+  size_t nr;
+  do {
+    if (!buf_reserve(B, CHUNK))
+      return;
+    nr = fread_unlocked(B->b + B->n, 1, CHUNK, f);
+    B->n += nr;
+  } while (nr == CHUNK);
+}
+
+
+static int read_chars (FILE *f, Buf *B, size_t n) {
+  size_t nr;
+  if (!buf_reserve(B, n))
+    return 0;
+  nr = fread_unlocked(B->b + B->n, 1, n, f);
+  B->n += nr;
+  return nr > 0;
+}
+
+
+static int test_eof (FILE *f) {
+  int c = getc_unlocked(f);
+  ungetc(c, f);
+  return c != EOF;
+}
+
+
+/* All the formats of one read, stopping at the first that fails. */
+static void do_read (Job *j) {
+  FILE *f = j->p->f;
+  int ok = 1;
+  flockfile(f);
+  clearerr(f);
+  for (j->ndone = 0; j->ndone < j->nfmts && ok && !j->buf.oom; j->ndone++) {
+    Fmt *fm = &j->fmts[j->ndone];
+    fm->off = j->buf.n;
+    switch (fm->kind) {
+      case F_NUMBER: ok = read_numeral(f, &j->buf); break;
+      case F_LINE: ok = read_line(f, &j->buf, 0); break;
+      case F_LINENL: ok = read_line(f, &j->buf, 1); break;
+      case F_ALL: read_all(f, &j->buf); ok = 1; break;
+      case F_COUNT: ok = read_chars(f, &j->buf, fm->count); break;
+      default: ok = test_eof(f); break;
+    }
+    fm->len = j->buf.n - fm->off;
+    fm->ok = ok;
+  }
+  j->ferr = ferror(f);
+  j->err = errno;
+  funlockfile(f);
+}
+
+
+static void do_op (Job *j) {
+  FILE *f = j->p->f;
+  errno = 0;
+  switch (j->op) {
+    case OP_READ:
+      do_read(j);
+      return;
+    case OP_WRITE:
+      j->ok = fwrite(j->buf.b, 1, j->buf.n, f) == j->buf.n;
+      break;
+    case OP_FLUSH:
+      j->ok = fflush(f) == 0;
+      break;
+    case OP_SEEK:
+      j->ok = fseeko(f, (off_t)j->offset, j->whence) == 0;
+      if (j->ok)
+        j->offset = (long long)ftello(f);
+      break;
+    case OP_SETVBUF:
+      j->ok = setvbuf(f, NULL, j->mode, j->size) == 0;
+      break;
+    case OP_CLOSE:
+      j->ok = (j->p->closef == &io_pclose) ? pclose(f) : fclose(f) == 0;
+      break;
+  }
+  j->err = errno;
+}
+
+
+/*
+** Runs the job on the handle at stack index 1 (already checked open) with
+** the GIL released and the handle lock held. For OP_CLOSE the GIL is taken
+** back before the handle lock is released, and the handle marked closed.
+** Sets j->closed if another thread closed the file first: the caller frees
+** what it allocated, then calls checkjob.
+*/
+static void runjob (Job *j) {
+  pthread_mutex_t *mu = j->mu;
+  LG_BEGIN_BLOCKING
+  lg_check(pthread_mutex_lock(mu));
+  if (isclosed(j->p))
+    j->closed = 1;
+  else
+    do_op(j);
+  if (j->op != OP_CLOSE)
+    lg_check(pthread_mutex_unlock(mu));
+  LG_END_BLOCKING
+  if (j->op == OP_CLOSE) {
+    if (!j->closed)
+      j->p->closef = NULL;
+    lg_check(pthread_mutex_unlock(mu));
+  }
+}
+
+
+static void checkjob (lua_State *L, Job *j) {
+  if (j->closed)
+    closederror(L);
+}
+
+
+static void initjob (lua_State *L, Job *j, int op, luaL_Stream *p, int idx) {
+  memset(j, 0, sizeof *j);
+  j->p = p;
+  j->mu = lockof(L, idx);
+  j->op = op;
+}
+
+
+/* Results of an operation, as luaL_fileresult with the job's errno. */
+static int jobresult (lua_State *L, Job *j) {
+  errno = j->err;
+  return luaL_fileresult(L, j->ok, NULL);
+}
+
+
+/* }==================================================================== */
+
+
+/* {====================================================================
+** Closing
+** =====================================================================*/
+
+/* The handle at index 1 (open): closes it and pushes close's results. */
+static int aux_close (lua_State *L) {
+  luaL_Stream *p = tolstream(L);
+  lua_CFunction cf = p->closef;
+  if (cf == &io_noclose)
+    return io_noclose(L);
+  if (cf == &io_fclose || cf == &io_pclose) {
+    Job j;
+    initjob(L, &j, OP_CLOSE, p, 1);
+    runjob(&j);
+    checkjob(L, &j);
+    if (cf == &io_pclose) {
+      errno = j.err;
+      return luaL_execresult(L, j.ok);
+    }
+    return jobresult(L, &j);
+  }
+  else {  /* another module's file: its closef runs with the GIL */
+    pthread_mutex_t *mu = lockof(L, 1);
+    int n;
+    if (pthread_mutex_trylock(mu) != 0) {
+      LG_BEGIN_BLOCKING
+      lg_check(pthread_mutex_lock(mu));
+      LG_END_BLOCKING
+    }
+    if (isclosed(p)) {
+      lg_check(pthread_mutex_unlock(mu));
+      return closederror(L);
+    }
+    p->closef = NULL;
+    n = (*cf)(L);
+    lg_check(pthread_mutex_unlock(mu));
+    return n;
+  }
+}
+
+
+/* The closef of our files; only called by another module's code. */
+static int io_fclose (lua_State *L) {
+  luaL_Stream *p = tolstream(L);
+  errno = 0;
+  return luaL_fileresult(L, fclose(p->f) == 0, NULL);
+}
+
+
+static int io_pclose (lua_State *L) {
+  luaL_Stream *p = tolstream(L);
+  errno = 0;
+  return luaL_execresult(L, pclose(p->f));
+}
+
+
+/* The standard files cannot be closed. */
+static int io_noclose (lua_State *L) {
+  luaL_Stream *p = tolstream(L);
+  p->closef = &io_noclose;  /* keep the file open */
+  luaL_pushfail(L);
+  lua_pushliteral(L, "cannot close standard file");
+  return 2;
+}
+
+
+/* file:close() -> true | fail, message, errno */
+static int f_close (lua_State *L) {
+  tofile(L);
+  return aux_close(L);
+}
+
+
+/* io.close([file]) -> true | fail, message, errno */
+static int io_close (lua_State *L) {
+  if (lua_isnone(L, 1))
+    lua_getfield(L, LUA_REGISTRYINDEX, IO_OUTPUT);
+  return f_close(L);
+}
+
+
+/* __close: a to-be-closed file going out of scope */
+static int f_tbc (lua_State *L) {
+  luaL_Stream *p = tolstream(L);
+  if (!isclosed(p) && p->f != NULL)
+    aux_close(L);
+  return 0;
+}
+
+
+/* __gc: closes a forgotten file, holding the GIL throughout */
+static int f_gc (lua_State *L) {
+  luaL_Stream *p = tolstream(L);
+  LGStream *own = ownstream(L, 1);
+  if (!isclosed(p) && p->f != NULL) {
+    lua_CFunction cf = p->closef;
+    p->closef = NULL;
+    if (own == NULL)
+      (*cf)(L);  /* another module's: as stock Lua */
+    else if (cf == &io_fclose)
+      fclose(p->f);
+    else if (cf == &io_pclose)
+      pclose(p->f);
+    else
+      p->closef = cf;  /* a standard file stays open */
+  }
+  if (own != NULL && own->lock != NULL) {
+    pthread_mutex_destroy(own->lock);
+    free(own->lock);
+    own->lock = NULL;
+  }
+  return 0;
+}
+
+
+/* tostring(file) -> "file (0x...)" | "file (closed)" */
+static int f_tostring (lua_State *L) {
+  luaL_Stream *p = tolstream(L);
+  if (isclosed(p))
+    lua_pushliteral(L, "file (closed)");
+  else
+    lua_pushfstring(L, "file (%p)", (void *)p->f);
+  return 1;
+}
+
+
+/* }==================================================================== */
+
+
+/* {====================================================================
+** Opening
+** =====================================================================*/
+
+/* Is 'mode' one that fopen accepts: [rwa]+?b* */
+static int checkmode (const char *mode) {
+  if (*mode == '\0' || strchr("rwa", *mode++) == NULL)
+    return 0;
+  if (*mode == '+')
+    mode++;
+  return strspn(mode, "b") == strlen(mode);
+}
+
+
+/* fopen with the GIL released; 'fname' and 'mode' are copied first. */
+static FILE *openfile (const char *fname, const char *mode, int *err) {
+  char *fn = strdup(fname), *md = strdup(mode);
+  FILE *f = NULL;
+  *err = ENOMEM;
+  if (fn != NULL && md != NULL) {
+    LG_BEGIN_BLOCKING
+    f = fopen(fn, md);
+    *err = errno;
+    LG_END_BLOCKING
+  }
+  free(fn);
+  free(md);
+  return f;
+}
+
+
+/* io.open(filename [, mode]) -> file | fail, message, errno */
+static int io_open (lua_State *L) {
+  const char *filename = luaL_checkstring(L, 1);
+  const char *mode = luaL_optstring(L, 2, "r");
+  luaL_Stream *p = newfile(L);
+  int err;
+  luaL_argcheck(L, checkmode(mode), 2, "invalid mode");
+  p->f = openfile(filename, mode, &err);
+  if (p->f == NULL) {
+    p->closef = NULL;
+    errno = err;
+    return luaL_fileresult(L, 0, filename);
+  }
+  return 1;
+}
+
+
+/* Pushes the file 'fname' opened in 'mode', or raises an error. */
+static void opencheckfile (lua_State *L, const char *fname, const char *mode) {
+  luaL_Stream *p = newfile(L);
+  int err;
+  p->f = openfile(fname, mode, &err);
+  if (p->f == NULL) {
+    p->closef = NULL;
+    luaL_error(L, "cannot open file '%s' (%s)", fname, strerror(err));
+  }
+}
+
+
+/* io.popen(prog [, mode]) -> file | fail, message, errno */
+static int io_popen (lua_State *L) {
+  const char *prog = luaL_checkstring(L, 1);
+  const char *mode = luaL_optstring(L, 2, "r");
+  luaL_Stream *p = newprefile(L);
+  char *cmd;
+  FILE *f = NULL;
+  int err = ENOMEM;
+  luaL_argcheck(L, (mode[0] == 'r' || mode[0] == 'w') && mode[1] == '\0',
+                2, "invalid mode");
+  if ((cmd = strdup(prog)) != NULL) {
+    char md[2] = {mode[0], '\0'};
+    LG_BEGIN_BLOCKING
+    /* The command's output follows what this process wrote before. */
+    fflush(stdout);
+    fflush(stderr);
+    f = popen(cmd, md);
+    err = errno;
+    LG_END_BLOCKING
+    free(cmd);
+  }
+  if (f == NULL) {
+    errno = err;
+    return luaL_fileresult(L, 0, prog);
+  }
+  p->f = f;
+  p->closef = &io_pclose;
+  return 1;
+}
+
+
+/* io.tmpfile() -> file | fail, message, errno */
+static int io_tmpfile (lua_State *L) {
+  luaL_Stream *p = newfile(L);
+  FILE *f;
+  int err;
+  LG_BEGIN_BLOCKING
+  f = tmpfile();
+  err = errno;
+  LG_END_BLOCKING
+  p->f = f;
+  if (f == NULL) {
+    p->closef = NULL;
+    errno = err;
+    return luaL_fileresult(L, 0, NULL);
+  }
+  return 1;
+}
+
+
+/* io.type(x) -> "file" | "closed file" | fail */
+static int io_type (lua_State *L) {
+  luaL_Stream *p;
+  luaL_checkany(L, 1);
+  p = (luaL_Stream *)luaL_testudata(L, 1, LUA_FILEHANDLE);
+  if (p == NULL)
+    luaL_pushfail(L);
+  else if (isclosed(p))
+    lua_pushliteral(L, "closed file");
+  else
+    lua_pushliteral(L, "file");
+  return 1;
+}
+
+
+static int g_iofile (lua_State *L, const char *key, const char *mode) {
+  if (!lua_isnoneornil(L, 1)) {
+    const char *filename = lua_tostring(L, 1);
+    if (filename != NULL)
+      opencheckfile(L, filename, mode);
+    else {
+      tofile(L);
+      lua_pushvalue(L, 1);
+    }
+    lua_setfield(L, LUA_REGISTRYINDEX, key);
+  }
+  lua_getfield(L, LUA_REGISTRYINDEX, key);
+  return 1;
+}
+
+
+/* io.input([file | filename]) -> file */
+static int io_input (lua_State *L) {
+  return g_iofile(L, IO_INPUT, "r");
+}
+
+
+/* io.output([file | filename]) -> file */
+static int io_output (lua_State *L) {
+  return g_iofile(L, IO_OUTPUT, "w");
+}
+
+
+/* }==================================================================== */
+
+
+/* {====================================================================
+** Reading
+** =====================================================================*/
+
+/*
+** Parses the format at 'arg' into 'fm'; returns 0 if it is not a valid
+** format (the error is raised later, as stock Lua raises it only when it
+** reaches that format).
+*/
+static int parsefmt (lua_State *L, int arg, Fmt *fm) {
+  if (lua_type(L, arg) == LUA_TNUMBER) {
+    lua_Integer n;
+    if (!lua_isinteger(L, arg)) {
+      int isint;
+      n = lua_tointegerx(L, arg, &isint);
+      if (!isint)
+        return 0;
+    }
+    else
+      n = lua_tointeger(L, arg);
+    fm->count = (size_t)n;
+    fm->kind = (n == 0) ? F_EOF : F_COUNT;
+    return 1;
+  }
+  else {
+    const char *p = lua_tostring(L, arg);
+    if (p == NULL)
+      return 0;
+    if (*p == '*')
+      p++;
+    switch (*p) {
+      case 'n': fm->kind = F_NUMBER; return 1;
+      case 'l': fm->kind = F_LINE; return 1;
+      case 'L': fm->kind = F_LINENL; return 1;
+      case 'a': fm->kind = F_ALL; return 1;
+      default: return 0;
+    }
+  }
+}
+
+
+/* Raises the error stock Lua gives for the bad format at 'arg'. */
+static int fmterror (lua_State *L, int arg) {
+  if (lua_type(L, arg) == LUA_TNUMBER)
+    luaL_checkinteger(L, arg);
+  luaL_checkstring(L, arg);
+  return luaL_argerror(L, arg, "invalid format");
+}
+
+
+/*
+** Reads from the handle 'p' (stack index 'fidx') the formats at 'first'
+** up to the top; pushes one result per format tried and returns how many.
+*/
+static int g_read (lua_State *L, luaL_Stream *p, int fidx, int first) {
+  int nargs = lua_gettop(L) - first + 1;
+  int bad = 0, i, n;
+  Fmt small[8], *fmts = small;
+  Job j;
+  if (nargs > 8) {
+    fmts = (Fmt *)malloc(sizeof(Fmt) * (size_t)nargs);
+    if (fmts == NULL)
+      return luaL_error(L, "not enough memory");
+  }
+  initjob(L, &j, OP_READ, p, fidx);
+  j.fmts = fmts;
+  if (nargs == 0) {
+    fmts[0].kind = F_LINE;
+    j.nfmts = 1;
+  }
+  for (i = 0; i < nargs && !bad; i++) {
+    if (parsefmt(L, first + i, &fmts[i]))
+      j.nfmts++;
+    else
+      bad = first + i;
+  }
+  runjob(&j);
+  if (j.closed || j.buf.oom || j.ferr) {
+    if (fmts != small)
+      free(fmts);
+    if (j.closed) {
+      free(j.buf.b);
+      j.buf.b = NULL;
+      checkjob(L, &j);
+    }
+    buf_done(L, &j.buf);
+    errno = j.err;
+    return luaL_fileresult(L, 0, NULL);
+  }
+  luaL_checkstack(L, j.ndone, "too many arguments");
+  for (n = 0; n < j.ndone; n++) {
+    Fmt *fm = &fmts[n];
+    if (!fm->ok)
+      luaL_pushfail(L);
+    else if (fm->kind == F_NUMBER) {
+      if (lua_stringtonumber(L, j.buf.b + fm->off) == 0)
+        luaL_pushfail(L);  /* not reached: read_numeral checked it */
+    }
+    else
+      lua_pushlstring(L, j.buf.b + fm->off, fm->len);
+  }
+  if (fmts != small)
+    free(fmts);
+  free(j.buf.b);
+  if (bad && n == j.nfmts && (n == 0 || lua_toboolean(L, -1)))
+    return fmterror(L, bad);  /* every format before the bad one worked */
+  return n;
+}
+
+
+/* io.read(...) -> values */
+static int io_read (lua_State *L) {
+  luaL_Stream *p = getiofile(L, IO_INPUT);
+  lua_insert(L, 1);  /* the file below the formats */
+  return g_read(L, p, 1, 2);
+}
+
+
+/* file:read(...) -> values */
+static int f_read (lua_State *L) {
+  tofile(L);
+  return g_read(L, tolstream(L), 1, 2);
+}
+
+
+/* The iterator of io.lines and file:lines. */
+static int io_readline (lua_State *L) {
+  luaL_Stream *p = (luaL_Stream *)lua_touserdata(L, lua_upvalueindex(1));
+  int i, n = (int)lua_tointeger(L, lua_upvalueindex(2));
+  if (isclosed(p))
+    return luaL_error(L, "file is already closed");
+  lua_settop(L, 1);
+  luaL_checkstack(L, n, "too many arguments");
+  for (i = 1; i <= n; i++)
+    lua_pushvalue(L, lua_upvalueindex(3 + i));
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_replace(L, 1);  /* the file at 1, the formats from 2 */
+  n = g_read(L, p, 1, 2);
+  if (lua_toboolean(L, -n))
+    return n;
+  if (n > 1)  /* an error: its message is the second result */
+    return luaL_error(L, "%s", lua_tostring(L, -n + 1));
+  if (lua_toboolean(L, lua_upvalueindex(3))) {  /* io.lines opened it */
+    lua_settop(L, 0);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    aux_close(L);
+  }
+  return 0;
+}
+
+
+/* The iterator over the file at 1 with the formats above it. */
+static void aux_lines (lua_State *L, int toclose) {
+  int n = lua_gettop(L) - 1;
+  luaL_argcheck(L, n <= MAXARGLINE, MAXARGLINE + 2, "too many arguments");
+  lua_pushvalue(L, 1);
+  lua_pushinteger(L, n);
+  lua_pushboolean(L, toclose);
+  lua_rotate(L, 2, 3);  /* file, n, toclose, formats... */
+  lua_pushcclosure(L, io_readline, 3 + n);
+}
+
+
+/* file:lines(...) -> iterator */
+static int f_lines (lua_State *L) {
+  tofile(L);
+  aux_lines(L, 0);
+  return 1;
+}
+
+
+/* io.lines([filename, ...]) -> iterator [, nil, nil, file] */
+static int io_lines (lua_State *L) {
+  int toclose;
+  if (lua_isnone(L, 1))
+    lua_pushnil(L);
+  if (lua_isnil(L, 1)) {
+    lua_getfield(L, LUA_REGISTRYINDEX, IO_INPUT);
+    lua_replace(L, 1);
+    tofile(L);
+    toclose = 0;
+  }
+  else {
+    const char *filename = luaL_checkstring(L, 1);
+    opencheckfile(L, filename, "r");
+    lua_replace(L, 1);
+    toclose = 1;
+  }
+  aux_lines(L, toclose);
+  if (toclose) {
+    lua_pushnil(L);
+    lua_pushnil(L);
+    lua_pushvalue(L, 1);  /* the to-be-closed 4th result */
+    return 4;
+  }
+  return 1;
+}
+
+
+/* }==================================================================== */
+
+
+/* {====================================================================
+** Writing and the other operations
+** =====================================================================*/
+
+/*
+** Writes the arguments from 'arg' to the top into the handle 'p' (stack
+** index 'fidx') as one fwrite; the handle is on the top of the stack, to
+** be returned. As stock Lua, the arguments before a bad one are written
+** before the error is raised.
+*/
+static int g_write (lua_State *L, luaL_Stream *p, int fidx, int arg) {
+  int last = lua_gettop(L) - 1, bad = 0;
+  Job j;
+  initjob(L, &j, OP_WRITE, p, fidx);
+  for (; arg <= last && !bad; arg++) {
+    if (lua_type(L, arg) == LUA_TNUMBER) {
+      char num[64];
+      int len = lua_isinteger(L, arg)
+        ? snprintf(num, sizeof num, LUA_INTEGER_FMT,
+                   (LUAI_UACINT)lua_tointeger(L, arg))
+        : snprintf(num, sizeof num, LUA_NUMBER_FMT,
+                   (LUAI_UACNUMBER)lua_tonumber(L, arg));
+      buf_add(&j.buf, num, (size_t)len);
+    }
+    else if (lua_type(L, arg) == LUA_TSTRING) {
+      size_t l;
+      const char *s = lua_tolstring(L, arg, &l);
+      buf_add(&j.buf, s, l);
+    }
+    else
+      bad = arg;
+  }
+  if (j.buf.oom)
+    buf_done(L, &j.buf);
+  runjob(&j);
+  free(j.buf.b);
+  j.buf.b = NULL;
+  checkjob(L, &j);
+  if (bad)
+    luaL_checklstring(L, bad, NULL);
+  if (j.ok)
+    return 1;
+  return jobresult(L, &j);
+}
+
+
+/* io.write(...) -> file | fail, message, errno */
+static int io_write (lua_State *L) {
+  luaL_Stream *p = getiofile(L, IO_OUTPUT);  /* on top, to be returned */
+  return g_write(L, p, lua_gettop(L), 1);
+}
+
+
+/* file:write(...) -> file | fail, message, errno */
+static int f_write (lua_State *L) {
+  tofile(L);
+  lua_pushvalue(L, 1);
+  return g_write(L, tolstream(L), 1, 2);
+}
+
+
+static int g_flush (lua_State *L, luaL_Stream *p, int fidx) {
+  Job j;
+  initjob(L, &j, OP_FLUSH, p, fidx);
+  runjob(&j);
+  checkjob(L, &j);
+  return jobresult(L, &j);
+}
+
+
+/* io.flush() -> true | fail, message, errno */
+static int io_flush (lua_State *L) {
+  luaL_Stream *p = getiofile(L, IO_OUTPUT);
+  return g_flush(L, p, lua_gettop(L));
+}
+
+
+/* file:flush() -> true | fail, message, errno */
+static int f_flush (lua_State *L) {
+  tofile(L);
+  return g_flush(L, tolstream(L), 1);
+}
+
+
+/* file:seek([whence [, offset]]) -> position | fail, message, errno */
+static int f_seek (lua_State *L) {
+  static const int mode[] = {SEEK_SET, SEEK_CUR, SEEK_END};
+  static const char *const modenames[] = {"set", "cur", "end", NULL};
+  luaL_Stream *p = tolstream(L);
+  int op;
+  lua_Integer off;
+  Job j;
+  tofile(L);
+  op = luaL_checkoption(L, 2, "cur", modenames);
+  off = luaL_optinteger(L, 3, 0);
+  luaL_argcheck(L, (lua_Integer)(off_t)off == off, 3,
+                "not an integer in proper range");
+  initjob(L, &j, OP_SEEK, p, 1);
+  j.whence = mode[op];
+  j.offset = off;
+  runjob(&j);
+  checkjob(L, &j);
+  if (!j.ok)
+    return jobresult(L, &j);
+  lua_pushinteger(L, (lua_Integer)j.offset);
+  return 1;
+}
+
+
+/* file:setvbuf(mode [, size]) -> true | fail, message, errno */
+static int f_setvbuf (lua_State *L) {
+  static const int mode[] = {_IONBF, _IOFBF, _IOLBF};
+  static const char *const modenames[] = {"no", "full", "line", NULL};
+  luaL_Stream *p = tolstream(L);
+  int op;
+  lua_Integer sz;
+  Job j;
+  tofile(L);
+  op = luaL_checkoption(L, 2, NULL, modenames);
+  sz = luaL_optinteger(L, 3, LUAL_BUFFERSIZE);
+  initjob(L, &j, OP_SETVBUF, p, 1);
+  j.mode = mode[op];
+  j.size = (size_t)sz;
+  runjob(&j);
+  checkjob(L, &j);
+  return jobresult(L, &j);
+}
+
+
+/* }==================================================================== */
+
+
+/* {====================================================================
+** print
+** =====================================================================*/
+
+/* Converts the value at 1 with tostring (for a __tostring that may fail). */
+static int tostring1 (lua_State *L) {
+  luaL_tolstring(L, 1, NULL);
+  return 1;
+}
+
+
+static void writeout (const char *s, size_t n) {
+  LG_BEGIN_BLOCKING
+  fwrite(s, 1, n, stdout);
+  fflush(stdout);
+  LG_END_BLOCKING
+}
+
+
+/*
+** print(...): the whole line is built first and written with one fwrite,
+** so lines of different threads never mix. If a __tostring fails, what
+** came before it is written before the error goes on, as stock print
+** would have written it.
+*/
+static int lg_print (lua_State *L) {
+  int n = lua_gettop(L), i;
+  Buf B = {NULL, 0, 0, 0};
+  for (i = 1; i <= n; i++) {
+    size_t l;
+    const char *s;
+    if (i > 1)
+      buf_add(&B, "\t", 1);
+    if (luaL_getmetafield(L, i, "__tostring") == LUA_TNIL)
+      s = luaL_tolstring(L, i, &l);  /* cannot call Lua code */
+    else {
+      lua_pop(L, 1);
+      lua_pushcfunction(L, tostring1);
+      lua_pushvalue(L, i);
+      if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        writeout(B.b, B.n);
+        free(B.b);
+        return lua_error(L);
+      }
+      s = lua_tolstring(L, -1, &l);
+    }
+    buf_add(&B, s, l);
+    lua_pop(L, 1);
+  }
+  buf_add(&B, "\n", 1);
+  if (B.oom)
+    buf_done(L, &B);
+  writeout(B.b, B.n);
+  free(B.b);
+  return 0;
+}
+
+
+/* }==================================================================== */
+
+
+static const luaL_Reg io_funcs[] = {
+  {"close", io_close},
+  {"flush", io_flush},
+  {"input", io_input},
+  {"lines", io_lines},
+  {"open", io_open},
+  {"output", io_output},
+  {"popen", io_popen},
+  {"read", io_read},
+  {"tmpfile", io_tmpfile},
+  {"type", io_type},
+  {"write", io_write},
+  {NULL, NULL}
+};
+
+
+static const luaL_Reg file_methods[] = {
+  {"read", f_read},
+  {"write", f_write},
+  {"lines", f_lines},
+  {"flush", f_flush},
+  {"seek", f_seek},
+  {"close", f_close},
+  {"setvbuf", f_setvbuf},
+  {NULL, NULL}
+};
+
+
+static const luaL_Reg file_meta[] = {
+  {"__gc", f_gc},
+  {"__close", f_tbc},
+  {"__tostring", f_tostring},
+  {NULL, NULL}
+};
+
+
+/* Our handle for a standard file, set as io[name] and registry[key]. */
+static void stdfile (lua_State *L, FILE *f, const char *key,
+                     const char *name) {
+  luaL_Stream *p = newprefile(L);
+  p->f = f;
+  p->closef = &io_noclose;
+  if (key != NULL) {
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, key);
+  }
+  lua_setfield(L, -2, name);
+}
+
+
+/*
+** Installs this library in place of the stock one: in Lua's own 'io'
+** table and file metatable (so code holding either sees the new
+** functions), with new standard files; and the new 'print'.
+*/
+void lg_open_io (lua_State *L) {
+  luaL_getmetatable(L, LUA_FILEHANDLE);
+  if (lua_isnil(L, -1)) {  /* the stock library was not opened */
+    lua_pop(L, 1);
+    luaL_newmetatable(L, LUA_FILEHANDLE);
+  }
+  luaL_setfuncs(L, file_meta, 0);
+  if (lua_getfield(L, -1, "__index") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "__index");
+  }
+  luaL_setfuncs(L, file_methods, 0);
+  lua_pop(L, 2);  /* __index, metatable */
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, LUA_IOLIBNAME) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, LUA_IOLIBNAME);
+    lua_pushvalue(L, -1);
+    lua_setglobal(L, LUA_IOLIBNAME);
+  }
+  luaL_setfuncs(L, io_funcs, 0);
+  stdfile(L, stdin, IO_INPUT, "stdin");
+  stdfile(L, stdout, IO_OUTPUT, "stdout");
+  stdfile(L, stderr, NULL, "stderr");
+  lua_pop(L, 2);  /* io, package.loaded */
+  lua_pushcfunction(L, lg_print);
+  lua_setglobal(L, "print");
+}
