@@ -15,7 +15,12 @@ set_tests_properties(lua.race_any PROPERTIES ENVIRONMENT RACE_EXPECT=lost
 set_tests_properties(lua.race_safe PROPERTIES ENVIRONMENT RACE_EXPECT=none
   LABELS preempt TIMEOUT 300)
 lua_test(dis)
+lua_test(io)
 lua_test(queue)
 lua_test(futures)
 lua_test(logging)
-lua_test(io)
+lua_test(gilstats LABELS preempt)
+add_test(NAME lua.giltrace COMMAND bash ${SRC}/tests/lua/giltrace.sh ${LUAGIL_BIN})
+add_test(NAME lua.gilhtml COMMAND bash ${SRC}/tests/lua/gilhtml.sh ${LUAGIL_BIN} 8)
+set_tests_properties(lua.giltrace lua.gilhtml PROPERTIES TIMEOUT 300
+  SKIP_RETURN_CODE 77)
