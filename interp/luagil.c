@@ -81,6 +81,7 @@ static const luaL_Reg modules[] = {
   {"threading", luaopen_threading},
   {"_thread", luaopen__thread},
   {"time", luaopen_time},
+  {"socket", luaopen_socket},
   {"dis", luaopen_dis},
   {"queue", luaopen_queue},
   {"concurrent.futures", luaopen_concurrent_futures},

@@ -15,6 +15,7 @@
 LG_FUNC int luaopen_threading (lua_State *L);
 LG_FUNC int luaopen__thread (lua_State *L);
 LG_FUNC int luaopen_time (lua_State *L);
+LG_FUNC int luaopen_socket (lua_State *L);
 LG_FUNC int luaopen_dis (lua_State *L);
 LG_FUNC int luaopen_queue (lua_State *L);
 LG_FUNC int luaopen_concurrent_futures (lua_State *L);

@@ -1,0 +1,1283 @@
+/*
+** stdlib/socket.c -- the 'socket' module: the TCP part of LuaSocket's API
+** (plus socketpair), releasing the GIL whenever a call has to wait.
+** See LICENSE for copyright and licence (MIT).
+**
+** Objects. A Lua object (userdata, touched only with the GIL) holds its
+** class (master, client, server), its timeouts and a pointer to a Sock,
+** which is C memory (malloc'd, freed by __gc) and is all that a call
+** touches without the GIL: the descriptor and the receive buffer.
+**
+** Calls. Descriptors are non-blocking. A call first tries its system call
+** with the GIL held (it cannot block), and only if it would block
+** releases the GIL and waits in poll() against a monotonic deadline,
+** then finishes without the GIL (receive and send copy into and out of C
+** buffers). The main thread's waits also watch the Ctrl-C descriptor.
+**
+** Threads. One receiver and one sender at a time per socket (rlock,
+** wlock: taken without the GIL when contended, held for a whole call), so
+** one thread can receive while another sends. 'busy' counts the calls
+** using the descriptor; close() by another thread shuts the socket down
+** (waking those calls, which then see "closed") and the last of them
+** closes the descriptor, so a number in use is never reused under them.
+*/
+
+#include <errno.h>
+#include <math.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <lauxlib.h>
+
+#include "breaker.h"
+#include "gil.h"
+#include "lglib.h"
+#include "park.h"
+
+
+#define SOCKET_T   "socket.tcp"
+#define BUFSIZE    8192
+#define BACKLOG    32
+
+/* Classes, as LuaSocket names them in tostring and errors. */
+enum { MASTER = 1, CLIENT = 2, SERVER = 4 };
+
+/* Results of the C side of a call. */
+enum { IO_DONE = 0, IO_TIMEOUT = -1, IO_CLOSED = -2, IO_INTR = -3 };
+
+/* Options that a master without a descriptor remembers. */
+enum { OPT_NODELAY = 1, OPT_REUSEADDR = 2, OPT_KEEPALIVE = 4,
+       OPT_REUSEPORT = 8 };
+
+typedef struct Sock {
+  pthread_mutex_t mu;      /* guards fd, busy, closing */
+  pthread_mutex_t rlock;   /* one receiver at a time; guards the buffer */
+  pthread_mutex_t wlock;   /* one sender at a time */
+  int fd;
+  int busy;                /* calls using fd */
+  int closing;             /* closed: the last call out closes fd */
+  size_t first, last;      /* rlock: unread data is buf[first..last) */
+  char buf[BUFSIZE];
+} Sock;
+
+typedef struct TCP {       /* the userdata; GIL only */
+  Sock *s;
+  int cls;
+  int closed;
+  double block, total;     /* timeouts in seconds; < 0: none */
+  int opts, optvals;       /* a master's remembered options */
+} TCP;
+
+
+/* {====================================================================
+** Errors and waiting
+** =====================================================================*/
+
+static const char *errstr (int err) {
+  switch (err) {
+    case IO_DONE: return NULL;
+    case IO_TIMEOUT: return "timeout";
+    case IO_CLOSED: return "closed";
+    case EAGAIN: return "timeout";
+    case ETIMEDOUT: return "timeout";
+    case EPIPE: case ECONNRESET: case ECONNABORTED: return "closed";
+    case ECONNREFUSED: return "connection refused";
+    case EADDRINUSE: return "address already in use";
+    case EISCONN: return "already connected";
+    case EACCES: return "permission denied";
+    default: return strerror(err);
+  }
+}
+
+
+/* Maps errno after a failed call to our codes (EAGAIN: try again). */
+static int ioerr (int err) {
+  if (err == EPIPE || err == ECONNRESET || err == ECONNABORTED)
+    return IO_CLOSED;
+  return err;
+}
+
+
+/* The deadline of a call starting now: block and total both bound it. */
+static double deadline_of (TCP *t) {
+  double d = -1;
+  if (t->block >= 0)
+    d = t->block;
+  if (t->total >= 0 && (d < 0 || t->total < d))
+    d = t->total;
+  return d < 0 ? -1 : lg_clock() + d;
+}
+
+
+/*
+** Waits without the GIL until 'fd' has 'events', or 'deadline' passes
+** (< 0: never), or (main thread) Ctrl-C comes. Returns IO_DONE, IO_TIMEOUT
+** or IO_INTR.
+*/
+static int waitfd (int fd, short events, double deadline, int intr) {
+  struct pollfd p[2] = {{fd, events, 0}, {lg_breaker_sigint_fd(), POLLIN, 0}};
+  int n = (intr && p[1].fd >= 0) ? 2 : 1;
+  for (;;) {
+    struct timespec left, *lp = NULL;
+    int r;
+    if (intr && lg_breaker_sigint_pending())
+      return IO_INTR;
+    if (deadline >= 0) {
+      double l = deadline - lg_clock();
+      if (l <= 0)
+        return IO_TIMEOUT;
+      left.tv_sec = (time_t)l;
+      left.tv_nsec = (long)((l - (double)left.tv_sec) * 1e9);
+      lp = &left;
+    }
+    r = ppoll(p, (nfds_t)n, lp, NULL);
+    if (r > 0 && p[0].revents != 0)
+      return IO_DONE;
+  }
+}
+
+
+static int is_main (void) {
+  lg_TState *ts = lg_tstate_current();
+  return ts != NULL && ts->is_main;
+}
+
+
+/* }==================================================================== */
+
+
+/* {====================================================================
+** Objects
+** =====================================================================*/
+
+static const char *clsname (int cls) {
+  return cls == CLIENT ? "tcp{client}" : cls == SERVER ? "tcp{server}"
+                                                       : "tcp{master}";
+}
+
+
+static TCP *checktcp (lua_State *L, int classes, const char *expected) {
+  TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
+  if (!(t->cls & classes)) {
+    const char *msg = lua_pushfstring(L, "%s expected, got %s", expected,
+                                      clsname(t->cls));
+    luaL_argerror(L, 1, msg);
+  }
+  return t;
+}
+
+
+/* A new object of class 'cls' over 'fd' (-1: none yet); fd is closed on
+** failure. */
+static TCP *newtcp (lua_State *L, int cls, int fd) {
+  TCP *t = (TCP *)lua_newuserdatauv(L, sizeof(TCP), 0);
+  memset(t, 0, sizeof *t);
+  t->block = t->total = -1;
+  t->cls = cls;
+  luaL_setmetatable(L, SOCKET_T);
+  t->s = (Sock *)malloc(sizeof(Sock));
+  if (t->s == NULL) {
+    if (fd >= 0)
+      close(fd);
+    luaL_error(L, "not enough memory");
+  }
+  lg_mutex_init(&t->s->mu);
+  lg_mutex_init(&t->s->rlock);
+  lg_mutex_init(&t->s->wlock);
+  t->s->fd = fd;
+  t->s->busy = t->s->closing = 0;
+  t->s->first = t->s->last = 0;
+  return t;
+}
+
+
+/* Begin a call on the descriptor: its number, or -1 if closed. */
+static int enter (Sock *s) {
+  int fd;
+  lg_check(pthread_mutex_lock(&s->mu));
+  {
+    fd = s->closing ? -1 : s->fd;
+    if (fd >= 0)
+      s->busy++;
+  }
+  lg_check(pthread_mutex_unlock(&s->mu));
+  return fd;
+}
+
+
+static void leave (Sock *s) {
+  lg_check(pthread_mutex_lock(&s->mu));
+  {
+    if (--s->busy == 0 && s->closing && s->fd >= 0) {
+      close(s->fd);
+      s->fd = -1;
+    }
+  }
+  lg_check(pthread_mutex_unlock(&s->mu));
+}
+
+
+/* Take 'mu' without ever waiting for it while holding the GIL. */
+static void takelock (pthread_mutex_t *mu) {
+  if (pthread_mutex_trylock(mu) != 0) {
+    LG_BEGIN_BLOCKING
+    lg_check(pthread_mutex_lock(mu));
+    LG_END_BLOCKING
+  }
+}
+
+
+static void sock_close (Sock *s) {
+  lg_check(pthread_mutex_lock(&s->mu));
+  {
+    if (!s->closing && s->fd >= 0) {
+      s->closing = 1;
+      if (s->busy > 0)
+        shutdown(s->fd, SHUT_RDWR);  /* wakes the calls in poll */
+      else {
+        close(s->fd);
+        s->fd = -1;
+      }
+    }
+  }
+  lg_check(pthread_mutex_unlock(&s->mu));
+}
+
+
+/* sock:close() -> 1 */
+static int tcp_close (lua_State *L) {
+  TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
+  if (t->s != NULL)
+    sock_close(t->s);
+  t->closed = 1;
+  lua_pushinteger(L, 1);
+  return 1;
+}
+
+
+static int tcp_gc (lua_State *L) {
+  TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
+  if (t->s != NULL) {  /* unreachable: no call is using it */
+    if (t->s->fd >= 0)
+      close(t->s->fd);
+    pthread_mutex_destroy(&t->s->mu);
+    pthread_mutex_destroy(&t->s->rlock);
+    pthread_mutex_destroy(&t->s->wlock);
+    free(t->s);
+    t->s = NULL;
+  }
+  return 0;
+}
+
+
+/* tostring(sock) -> "tcp{client}: 0x..." */
+static int tcp_tostring (lua_State *L) {
+  TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
+  lua_pushfstring(L, "%s: %p", clsname(t->cls), (void *)t);
+  return 1;
+}
+
+
+/* Pushes nil and the message of 'err'; returns 2. */
+static int pusherr (lua_State *L, int err) {
+  lua_pushnil(L);
+  lua_pushstring(L, errstr(err));
+  return 2;
+}
+
+
+/* }==================================================================== */
+
+
+/* {====================================================================
+** Receiving
+** =====================================================================*/
+
+typedef struct Out {  /* what a receive has gathered, in C memory */
+  char *b;
+  size_t n, size;
+} Out;
+
+
+static int out_add (Out *o, const char *s, size_t l) {
+  if (o->size - o->n < l) {
+    size_t want = o->size ? o->size : 256;
+    char *nb;
+    while (want - o->n < l)
+      want *= 2;
+    if ((nb = (char *)realloc(o->b, want)) == NULL)
+      return 0;
+    o->b = nb;
+    o->size = want;
+  }
+  memcpy(o->b + o->n, s, l);
+  o->n += l;
+  return 1;
+}
+
+
+enum { PAT_LINE, PAT_ALL, PAT_COUNT };
+
+typedef struct Recv {
+  Sock *s;
+  int fd;
+  int pat;
+  size_t want;     /* PAT_COUNT: bytes still wanted */
+  Out out;
+  int oom;
+} Recv;
+
+
+/* Moves what the pattern takes from the buffer to 'out'; 1 if complete. */
+static int consume (Recv *r) {
+  Sock *s = r->s;
+  while (s->first < s->last) {
+    char *p = s->buf + s->first;
+    size_t avail = s->last - s->first, take;
+    if (r->pat == PAT_COUNT) {
+      take = avail < r->want ? avail : r->want;
+      if (!out_add(&r->out, p, take))
+        return r->oom = 1;
+      s->first += take;
+      r->want -= take;
+      return r->want == 0;
+    }
+    if (r->pat == PAT_ALL) {
+      if (!out_add(&r->out, p, avail))
+        return r->oom = 1;
+      s->first = s->last;
+      return 0;
+    }
+    for (take = 0; take < avail && p[take] != '\n'; take++)
+      if (p[take] != '\r' && !out_add(&r->out, p + take, 1))
+        return r->oom = 1;
+    s->first += take;
+    if (take < avail) {  /* the newline */
+      s->first++;
+      return 1;
+    }
+  }
+  return r->pat == PAT_COUNT && r->want == 0;
+}
+
+
+/*
+** Reads until the pattern is complete. With 'wait' false it never blocks
+** (called with the GIL); with 'wait' true it is called without the GIL and
+** waits until 'deadline'.
+*/
+static int recvloop (Recv *r, int wait, double deadline, int intr) {
+  Sock *s = r->s;
+  for (;;) {
+    ssize_t n;
+    if (consume(r) || r->oom)
+      return IO_DONE;
+    s->first = s->last = 0;
+    n = recv(r->fd, s->buf, BUFSIZE, 0);
+    if (n > 0)
+      s->last = (size_t)n;
+    else if (n == 0)
+      return IO_CLOSED;
+    else if (errno == EINTR)
+      continue;
+    else if (errno != EAGAIN && errno != EWOULDBLOCK)
+      return ioerr(errno);
+    else if (!wait)
+      return IO_TIMEOUT;
+    else {
+      int w = waitfd(r->fd, POLLIN, deadline, intr);
+      if (w != IO_DONE)
+        return w;
+    }
+  }
+}
+
+
+/* client:receive([pattern [, prefix]]) -> data | nil, err, partial */
+static int tcp_receive (lua_State *L) {
+  TCP *t = checktcp(L, CLIENT, "tcp{client}");
+  size_t plen;
+  const char *prefix = luaL_optlstring(L, 3, "", &plen);
+  Recv r;
+  int err;
+  memset(&r, 0, sizeof r);
+  if (lua_type(L, 2) == LUA_TNUMBER) {
+    lua_Number n = lua_tonumber(L, 2);
+    luaL_argcheck(L, n >= 0, 2, "invalid receive pattern");
+    r.pat = PAT_COUNT;
+    r.want = (size_t)n > plen ? (size_t)n - plen : 0;
+    if (plen == 0)
+      r.want = (size_t)n;
+  }
+  else {
+    const char *p = luaL_optstring(L, 2, "*l");
+    if (*p == '*')
+      p++;
+    if (*p == 'l')
+      r.pat = PAT_LINE;
+    else if (*p == 'a')
+      r.pat = PAT_ALL;
+    else
+      return luaL_argerror(L, 2, "invalid receive pattern");
+  }
+  r.s = t->s;
+  if (t->closed || (r.fd = enter(r.s)) < 0) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "closed");
+    lua_pushlstring(L, prefix, plen);
+    return 3;
+  }
+  takelock(&r.s->rlock);
+  if (r.pat == PAT_COUNT && r.want == 0)
+    err = IO_DONE;
+  else {
+    err = recvloop(&r, 0, 0, 0);
+    if (err == IO_TIMEOUT && (t->block != 0 && t->total != 0)) {
+      double deadline = deadline_of(t);
+      int intr = is_main();
+      LG_BEGIN_BLOCKING
+      err = recvloop(&r, 1, deadline, intr);
+      LG_END_BLOCKING
+    }
+  }
+  lg_check(pthread_mutex_unlock(&r.s->rlock));
+  leave(r.s);
+  if (r.oom) {
+    free(r.out.b);
+    return luaL_error(L, "not enough memory");
+  }
+  if (err == IO_INTR) {
+    free(r.out.b);
+    return lg_breaker_raise_interrupt(L);
+  }
+  if (r.pat == PAT_ALL && err == IO_CLOSED && r.out.n > 0)
+    err = IO_DONE;
+  {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, prefix, plen);
+    luaL_addlstring(&b, r.out.b ? r.out.b : "", r.out.n);
+    free(r.out.b);
+    if (err == IO_DONE) {
+      luaL_pushresult(&b);
+      lua_pushnil(L);
+      lua_pushnil(L);
+    }
+    else {
+      luaL_pushresult(&b);
+      lua_pushnil(L);
+      lua_pushstring(L, errstr(err));
+      lua_rotate(L, -3, -1);  /* nil, err, partial */
+    }
+  }
+  return 3;
+}
+
+
+/* }==================================================================== */
+
+
+/* {====================================================================
+** Sending
+** =====================================================================*/
+
+/* Sends all of 'data'; '*sent' counts what went. Never waits unless
+** 'wait' (then called without the GIL). */
+static int sendloop (int fd, const char *data, size_t len, size_t *sent,
+                     int wait, double deadline, int intr) {
+  while (*sent < len) {
+    ssize_t n = send(fd, data + *sent, len - *sent,
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0)
+      *sent += (size_t)n;
+    else if (errno == EINTR)
+      continue;
+    else if (errno != EAGAIN && errno != EWOULDBLOCK)
+      return ioerr(errno);
+    else if (!wait)
+      return IO_TIMEOUT;
+    else {
+      int w = waitfd(fd, POLLOUT, deadline, intr);
+      if (w != IO_DONE)
+        return w;
+    }
+  }
+  return IO_DONE;
+}
+
+
+/* client:send(data [, i [, j]]) -> last | nil, err, last */
+static int tcp_send (lua_State *L) {
+  TCP *t = checktcp(L, CLIENT, "tcp{client}");
+  size_t size, sent = 0, len = 0;
+  const char *data = luaL_checklstring(L, 2, &size);
+  lua_Integer i = (lua_Integer)luaL_optnumber(L, 3, 1);
+  lua_Integer j = (lua_Integer)luaL_optnumber(L, 4, -1);
+  int err = IO_DONE, fd;
+  if (i < 0) i = (lua_Integer)size + i + 1;
+  if (i < 1) i = 1;
+  if (j < 0) j = (lua_Integer)size + j + 1;
+  if (j > (lua_Integer)size) j = (lua_Integer)size;
+  if (t->closed || (fd = enter(t->s)) < 0)
+    err = IO_CLOSED;
+  else {
+    takelock(&t->s->wlock);
+    if (i <= j) {
+      len = (size_t)(j - i + 1);
+      data += i - 1;
+      err = sendloop(fd, data, len, &sent, 0, 0, 0);
+      if (err == IO_TIMEOUT && t->block != 0 && t->total != 0) {
+        char *copy = (char *)malloc(len - sent);
+        double deadline = deadline_of(t);
+        int intr = is_main();
+        if (copy == NULL) {
+          lg_check(pthread_mutex_unlock(&t->s->wlock));
+          leave(t->s);
+          return luaL_error(L, "not enough memory");
+        }
+        memcpy(copy, data + sent, len - sent);
+        {
+          size_t more = 0;
+          LG_BEGIN_BLOCKING
+          err = sendloop(fd, copy, len - sent, &more, 1, deadline, intr);
+          LG_END_BLOCKING
+          sent += more;
+        }
+        free(copy);
+      }
+    }
+    lg_check(pthread_mutex_unlock(&t->s->wlock));
+    leave(t->s);
+  }
+  if (err == IO_INTR)
+    return lg_breaker_raise_interrupt(L);
+  if (err == IO_DONE) {
+    lua_pushinteger(L, (lua_Integer)sent + i - 1);
+    lua_pushnil(L);
+    lua_pushnil(L);
+  }
+  else {
+    lua_pushnil(L);
+    lua_pushstring(L, errstr(err));
+    lua_pushinteger(L, (lua_Integer)sent + i - 1);
+  }
+  return 3;
+}
+
+
+/* }==================================================================== */
+
+
+/* {====================================================================
+** Addresses, connecting, binding, accepting
+** =====================================================================*/
+
+static void applyopts (int fd, int opts, int vals) {
+  static const struct { int bit, level, name; } map[] = {
+    {OPT_NODELAY, IPPROTO_TCP, TCP_NODELAY},
+    {OPT_REUSEADDR, SOL_SOCKET, SO_REUSEADDR},
+    {OPT_KEEPALIVE, SOL_SOCKET, SO_KEEPALIVE},
+    {OPT_REUSEPORT, SOL_SOCKET, SO_REUSEPORT}};
+  size_t k;
+  for (k = 0; k < sizeof map / sizeof map[0]; k++)
+    if (opts & map[k].bit) {
+      int v = (vals & map[k].bit) != 0;
+      setsockopt(fd, map[k].level, map[k].name, &v, sizeof v);
+    }
+}
+
+
+typedef struct Addr {      /* a bind or connect, done without the GIL */
+  char *host, *port;
+  int passive;
+  int fd;                  /* in: existing descriptor or -1; out: result */
+  int opts, optvals;
+  int backlog;             /* bind: listen too if > 0 */
+  double deadline;
+  int intr;
+  int err;                 /* errno or IO_*; gai errors in 'gai' */
+  int gai;
+} Addr;
+
+
+/* Connects a non-blocking 'fd' to 'ai', waiting until the deadline. */
+static int connect1 (int fd, struct addrinfo *ai, double deadline, int intr) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+    return 0;
+  if (errno != EINPROGRESS && errno != EINTR)
+    return errno;
+  err = waitfd(fd, POLLOUT, deadline, intr);
+  if (err != IO_DONE)
+    return err;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+    return errno;
+  return err;
+}
+
+
+/* Resolves and connects or binds (without the GIL); sets a->fd, a->err. */
+static void doaddr (Addr *a) {
+  struct addrinfo hints, *res, *ai;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = a->passive ? AI_PASSIVE : 0;
+  a->gai = getaddrinfo(a->host, a->port, &hints, &res);
+  if (a->gai != 0) {
+    a->err = EINVAL;
+    return;
+  }
+  a->err = ECONNREFUSED;
+  for (ai = res; ai != NULL; ai = ai->ai_next) {
+    int fd = a->fd, own = 0;
+    if (fd < 0) {
+      fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                  0);
+      if (fd < 0) {
+        a->err = errno;
+        continue;
+      }
+      own = 1;
+      applyopts(fd, a->opts, a->optvals);
+    }
+    if (a->passive) {
+      a->err = bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno;
+      if (a->err == 0 && a->backlog > 0 && listen(fd, a->backlog) != 0)
+        a->err = errno;
+    }
+    else
+      a->err = connect1(fd, ai, a->deadline, a->intr);
+    if (a->err == 0) {
+      a->fd = fd;
+      break;
+    }
+    if (own)
+      close(fd);
+    if (a->err == IO_TIMEOUT || a->err == IO_INTR || !own)
+      break;
+  }
+  freeaddrinfo(res);
+}
+
+
+/* Runs 'a' for host at 2 and port at 3 without the GIL. */
+static void runaddr (lua_State *L, Addr *a, int passive) {
+  const char *host = luaL_checkstring(L, 2);
+  char port[32];
+  lua_Integer p = luaL_checkinteger(L, 3);
+  snprintf(port, sizeof port, "%lld", (long long)p);
+  if (passive && strcmp(host, "*") == 0)
+    host = NULL;  /* any address */
+  a->passive = passive;
+  a->host = host ? strdup(host) : NULL;
+  a->port = strdup(port);
+  if ((host != NULL && a->host == NULL) || a->port == NULL) {
+    free(a->host);
+    free(a->port);
+    luaL_error(L, "not enough memory");
+  }
+  LG_BEGIN_BLOCKING
+  doaddr(a);
+  LG_END_BLOCKING
+  free(a->host);
+  free(a->port);
+  if (a->err == IO_INTR)
+    lg_breaker_raise_interrupt(L);
+}
+
+
+static int addrerror (lua_State *L, Addr *a) {
+  lua_pushnil(L);
+  if (a->gai != 0)
+    lua_pushstring(L, a->gai == EAI_NONAME
+                      ? "host or service not provided, or not known"
+                      : gai_strerror(a->gai));
+  else
+    lua_pushstring(L, errstr(a->err));
+  return 2;
+}
+
+
+/* Installs the descriptor 'a' got into master 't'. */
+static void setfd (TCP *t, int fd) {
+  lg_check(pthread_mutex_lock(&t->s->mu));
+  t->s->fd = fd;
+  lg_check(pthread_mutex_unlock(&t->s->mu));
+}
+
+
+/* master:connect(address, port) -> 1 | nil, err */
+static int tcp_connect (lua_State *L) {
+  TCP *t = checktcp(L, MASTER, "tcp{master}");
+  Addr a;
+  memset(&a, 0, sizeof a);
+  if (t->closed)
+    return pusherr(L, IO_CLOSED);
+  a.fd = t->s->fd;
+  a.opts = t->opts;
+  a.optvals = t->optvals;
+  a.deadline = deadline_of(t);
+  a.intr = is_main();
+  if (t->block == 0 || t->total == 0)
+    a.deadline = lg_clock();  /* try once */
+  runaddr(L, &a, 0);
+  if (a.err != 0)
+    return addrerror(L, &a);
+  setfd(t, a.fd);
+  t->cls = CLIENT;
+  lua_pushinteger(L, 1);
+  return 1;
+}
+
+
+/* master:bind(address, port) -> 1 | nil, err */
+static int tcp_bind (lua_State *L) {
+  TCP *t = checktcp(L, MASTER, "tcp{master}");
+  Addr a;
+  memset(&a, 0, sizeof a);
+  if (t->closed)
+    return pusherr(L, IO_CLOSED);
+  a.fd = t->s->fd;
+  a.opts = t->opts;
+  a.optvals = t->optvals;
+  runaddr(L, &a, 1);
+  if (a.err != 0)
+    return addrerror(L, &a);
+  setfd(t, a.fd);
+  lua_pushinteger(L, 1);
+  return 1;
+}
+
+
+/* master:listen([backlog]) -> 1 | nil, err */
+static int tcp_listen (lua_State *L) {
+  TCP *t = checktcp(L, MASTER, "tcp{master}");
+  int backlog = (int)luaL_optinteger(L, 2, BACKLOG);
+  if (t->closed)
+    return pusherr(L, IO_CLOSED);
+  if (t->s->fd < 0) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+      return pusherr(L, errno);
+    applyopts(fd, t->opts, t->optvals);
+    setfd(t, fd);
+  }
+  if (listen(t->s->fd, backlog) != 0)
+    return pusherr(L, errno);
+  t->cls = SERVER;
+  lua_pushinteger(L, 1);
+  return 1;
+}
+
+
+/* server:accept() -> client | nil, err */
+static int tcp_accept (lua_State *L) {
+  TCP *t = checktcp(L, SERVER, "tcp{server}");
+  int fd, c, err = IO_DONE;
+  if (t->closed || (fd = enter(t->s)) < 0)
+    return pusherr(L, IO_CLOSED);
+  c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (c < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    if (t->block == 0 || t->total == 0)
+      err = IO_TIMEOUT;
+    else {
+      double deadline = deadline_of(t);
+      int intr = is_main();
+      LG_BEGIN_BLOCKING
+      for (;;) {
+        c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+                       errno != EINTR && errno != ECONNABORTED)) {
+          err = c >= 0 ? IO_DONE : errno;
+          break;
+        }
+        if ((err = waitfd(fd, POLLIN, deadline, intr)) != IO_DONE)
+          break;
+      }
+      LG_END_BLOCKING
+    }
+  }
+  else if (c < 0)
+    err = errno;
+  leave(t->s);
+  if (err == IO_INTR)
+    return lg_breaker_raise_interrupt(L);
+  if (err != IO_DONE) {
+    if (err == EINVAL)  /* shut down by close() in another thread */
+      err = IO_CLOSED;
+    return pusherr(L, err);
+  }
+  newtcp(L, CLIENT, c);
+  return 1;
+}
+
+
+/* Pushes address, port, family of 'sa'; returns 3, or pusherr. */
+static int pushaddr (lua_State *L, struct sockaddr_storage *sa,
+                     socklen_t len) {
+  char host[INET6_ADDRSTRLEN + 1], serv[16];
+  int r;
+  if (sa->ss_family != AF_INET && sa->ss_family != AF_INET6) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "unsupported address family");
+    return 2;
+  }
+  r = getnameinfo((struct sockaddr *)sa, len, host, sizeof host, serv,
+                  sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV);
+  if (r != 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, gai_strerror(r));
+    return 2;
+  }
+  lua_pushstring(L, host);
+  lua_pushinteger(L, strtol(serv, NULL, 10));
+  lua_pushstring(L, sa->ss_family == AF_INET ? "inet" : "inet6");
+  return 3;
+}
+
+
+static int getname (lua_State *L, int peer) {
+  TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
+  struct sockaddr_storage sa;
+  socklen_t len = sizeof sa;
+  int r, fd;
+  if (t->closed || (fd = enter(t->s)) < 0)
+    return pusherr(L, IO_CLOSED);
+  r = peer ? getpeername(fd, (struct sockaddr *)&sa, &len)
+           : getsockname(fd, (struct sockaddr *)&sa, &len);
+  leave(t->s);
+  if (r != 0)
+    return pusherr(L, errno);
+  return pushaddr(L, &sa, len);
+}
+
+
+/* sock:getsockname() -> address, port, family | nil, err */
+static int tcp_getsockname (lua_State *L) {
+  return getname(L, 0);
+}
+
+
+/* client:getpeername() -> address, port, family | nil, err */
+static int tcp_getpeername (lua_State *L) {
+  checktcp(L, CLIENT, "tcp{client}");
+  return getname(L, 1);
+}
+
+
+/* }==================================================================== */
+
+
+/* {====================================================================
+** Options, timeouts, shutdown
+** =====================================================================*/
+
+static int optbit (lua_State *L, int arg) {
+  static const char *const names[] = {"tcp-nodelay", "reuseaddr",
+                                      "keepalive", "reuseport", NULL};
+  static const int bits[] = {OPT_NODELAY, OPT_REUSEADDR, OPT_KEEPALIVE,
+                             OPT_REUSEPORT};
+  return bits[luaL_checkoption(L, arg, NULL, names)];
+}
+
+
+/* sock:setoption(name, value) -> 1 | nil, err */
+static int tcp_setoption (lua_State *L) {
+  TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
+  int bit = optbit(L, 2), fd;
+  int on = lua_toboolean(L, 3);
+  if (t->closed)
+    return pusherr(L, IO_CLOSED);
+  t->opts |= bit;  /* remembered for a master's future descriptor */
+  t->optvals = on ? (t->optvals | bit) : (t->optvals & ~bit);
+  if ((fd = enter(t->s)) >= 0) {
+    int ok;
+    applyopts(fd, bit, on ? bit : 0);
+    {
+      int v;
+      socklen_t len = sizeof v;
+      ok = bit == OPT_NODELAY
+        ? getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len) == 0
+        : getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) == 0;
+    }
+    leave(t->s);
+    if (!ok)
+      return pusherr(L, errno);
+  }
+  lua_pushinteger(L, 1);
+  return 1;
+}
+
+
+/* sock:getoption(name) -> value | nil, err */
+static int tcp_getoption (lua_State *L) {
+  TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
+  int bit = optbit(L, 2), fd, v = 0;
+  socklen_t len = sizeof v;
+  if (t->closed)
+    return pusherr(L, IO_CLOSED);
+  if ((fd = enter(t->s)) < 0) {
+    lua_pushboolean(L, (t->optvals & bit) != 0);
+    return 1;
+  }
+  if (bit == OPT_NODELAY)
+    getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len);
+  else
+    getsockopt(fd, SOL_SOCKET, bit == OPT_REUSEADDR ? SO_REUSEADDR
+               : bit == OPT_KEEPALIVE ? SO_KEEPALIVE : SO_REUSEPORT,
+               &v, &len);
+  leave(t->s);
+  lua_pushboolean(L, v != 0);
+  return 1;
+}
+
+
+/* sock:settimeout(value [, mode]) -> 1 */
+static int tcp_settimeout (lua_State *L) {
+  TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
+  double v = luaL_optnumber(L, 2, -1);
+  const char *mode = luaL_optstring(L, 3, "b");
+  if (v < 0 || isnan(v))
+    v = -1;
+  switch (*mode) {
+    case 'b': t->block = v; break;
+    case 'r': case 't': t->total = v; break;
+    default: return luaL_argerror(L, 3, "invalid timeout mode");
+  }
+  lua_pushinteger(L, 1);
+  return 1;
+}
+
+
+/* client:shutdown(["both" | "send" | "receive"]) -> 1 */
+static int tcp_shutdown (lua_State *L) {
+  static const char *const names[] = {"receive", "send", "both", NULL};
+  static const int how[] = {SHUT_RD, SHUT_WR, SHUT_RDWR};
+  TCP *t = checktcp(L, CLIENT, "tcp{client}");
+  int k = luaL_checkoption(L, 2, "both", names), fd;
+  if (!t->closed && (fd = enter(t->s)) >= 0) {
+    shutdown(fd, how[k]);
+    leave(t->s);
+  }
+  lua_pushinteger(L, 1);
+  return 1;
+}
+
+
+/* sock:getfd() -> integer (-1 when closed) */
+static int tcp_getfd (lua_State *L) {
+  TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
+  lua_pushinteger(L, t->closed ? -1 : t->s->fd);
+  return 1;
+}
+
+
+/* sock:dirty() -> boolean: received data waits in the buffer */
+static int tcp_dirty (lua_State *L) {
+  TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
+  int dirty = 0;
+  if (!t->closed && pthread_mutex_trylock(&t->s->rlock) == 0) {
+    dirty = t->s->first < t->s->last;
+    lg_check(pthread_mutex_unlock(&t->s->rlock));
+  }
+  lua_pushboolean(L, dirty);
+  return 1;
+}
+
+
+/* }==================================================================== */
+
+
+/* {====================================================================
+** Module functions
+** =====================================================================*/
+
+/* socket.tcp() -> master */
+static int socket_tcp (lua_State *L) {
+  newtcp(L, MASTER, -1);
+  return 1;
+}
+
+
+/* socket.socketpair() -> client, client (AF_UNIX stream sockets) */
+static int socket_socketpair (lua_State *L) {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+                 fds) != 0)
+    return pusherr(L, errno);
+  lua_pushcfunction(L, socket_tcp);  /* a slot in case newtcp fails */
+  newtcp(L, CLIENT, fds[0]);
+  newtcp(L, CLIENT, fds[1]);
+  return 2;
+}
+
+
+/* socket.connect(address, port) -> client | nil, err */
+static int socket_connect (lua_State *L) {
+  Addr a;
+  TCP *t;
+  luaL_checkstring(L, 1);
+  luaL_checkinteger(L, 2);
+  t = newtcp(L, MASTER, -1);
+  lua_insert(L, 1);  /* the object at 1, address at 2, port at 3 */
+  memset(&a, 0, sizeof a);
+  a.fd = -1;
+  a.deadline = -1;
+  a.intr = is_main();
+  runaddr(L, &a, 0);
+  if (a.err != 0)
+    return addrerror(L, &a);
+  setfd(t, a.fd);
+  t->cls = CLIENT;
+  lua_settop(L, 1);
+  return 1;
+}
+
+
+/* socket.bind(address, port [, backlog]) -> server | nil, err */
+static int socket_bind (lua_State *L) {
+  Addr a;
+  TCP *t;
+  luaL_checkstring(L, 1);
+  luaL_checkinteger(L, 2);
+  t = newtcp(L, MASTER, -1);
+  lua_insert(L, 1);
+  memset(&a, 0, sizeof a);
+  a.fd = -1;
+  a.opts = a.optvals = OPT_REUSEADDR;  /* as LuaSocket's socket.bind */
+  a.backlog = (int)luaL_optinteger(L, 4, BACKLOG);
+  runaddr(L, &a, 1);
+  if (a.err != 0)
+    return addrerror(L, &a);
+  setfd(t, a.fd);
+  t->cls = SERVER;
+  lua_settop(L, 1);
+  return 1;
+}
+
+
+/* socket.gettime() -> seconds since the epoch */
+static int socket_gettime (lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec * 1e-9);
+  return 1;
+}
+
+
+/* socket.sleep(seconds): releases the GIL */
+static int socket_sleep (lua_State *L) {
+  double s = luaL_checknumber(L, 1);
+  struct timespec deadline;
+  lg_TState *ts = lg_tstate_current();
+  int r = LG_TIMEDOUT;
+  if (!(s > 0) || ts == NULL)
+    return 0;
+  lg_deadline(s, &deadline);
+  LG_BEGIN_BLOCKING
+  do
+    r = lg_park(ts, &deadline, 0);
+  while (r == LG_WOKEN);
+  LG_END_BLOCKING
+  if (r == LG_INTERRUPTED)
+    return lg_breaker_raise_interrupt(L);
+  return 0;
+}
+
+
+/*
+** The descriptor of a select() entry at the top (popped): a socket of
+** ours, or anything with a getfd method (as LuaSocket). -1 to skip it;
+** '*dirty' tells whether it has buffered data.
+*/
+static int entryfd (lua_State *L, int *dirty) {
+  TCP *t = (TCP *)luaL_testudata(L, -1, SOCKET_T);
+  int fd = -1;
+  *dirty = 0;
+  if (t != NULL) {
+    if (!t->closed) {
+      fd = t->s->fd;
+      if (pthread_mutex_trylock(&t->s->rlock) == 0) {
+        *dirty = t->s->first < t->s->last;
+        lg_check(pthread_mutex_unlock(&t->s->rlock));
+      }
+    }
+  }
+  else if (luaL_getmetafield(L, -1, "__index") != LUA_TNIL) {
+    lua_pop(L, 1);
+    if (lua_getfield(L, -1, "getfd") == LUA_TFUNCTION) {
+      lua_pushvalue(L, -2);
+      lua_call(L, 1, 1);
+      fd = (int)luaL_optinteger(L, -1, -1);
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, -1, "dirty") == LUA_TFUNCTION) {
+      lua_pushvalue(L, -2);
+      lua_call(L, 1, 1);
+      *dirty = lua_toboolean(L, -1);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return fd;
+}
+
+
+/* Adds value 'v' (stack index) to the result set at 'res'. */
+static void addresult (lua_State *L, int res, int v) {
+  lua_Integer n = (lua_Integer)lua_rawlen(L, res) + 1;
+  lua_pushvalue(L, v);
+  lua_rawseti(L, res, n);
+  lua_pushvalue(L, v);
+  lua_pushinteger(L, n);
+  lua_rawset(L, res);
+}
+
+
+/* socket.select(recvt, sendt [, timeout]) -> readable, writable, err */
+static int socket_select (lua_State *L) {
+  double timeout = luaL_optnumber(L, 3, -1);
+  int nr = lua_istable(L, 1) ? (int)lua_rawlen(L, 1) : 0;
+  int ns = lua_istable(L, 2) ? (int)lua_rawlen(L, 2) : 0;
+  struct pollfd *fds;
+  int i, k, ndirty = 0, ready = 0, res;
+  lua_settop(L, 3);
+  fds = (struct pollfd *)lua_newuserdatauv(L,
+          sizeof(struct pollfd) * (size_t)(nr + ns + 1), 0);
+  for (i = 0; i < nr + ns; i++) {
+    int dirty;
+    lua_rawgeti(L, i < nr ? 1 : 2, i < nr ? i + 1 : i - nr + 1);
+    fds[i].fd = entryfd(L, &dirty);
+    fds[i].events = i < nr ? POLLIN : POLLOUT;
+    fds[i].revents = 0;
+    if (i < nr && dirty && fds[i].fd >= 0) {
+      fds[i].revents = POLLIN;
+      ndirty++;
+    }
+  }
+  if (ndirty == 0) {
+    /* poll() reads the array without the GIL: copy it to C memory. */
+    struct pollfd *c = (struct pollfd *)malloc(
+        sizeof(struct pollfd) * (size_t)(nr + ns + 1));
+    int intr = is_main(), n = nr + ns, r = 0;
+    if (c == NULL)
+      return luaL_error(L, "not enough memory");
+    memcpy(c, fds, sizeof(struct pollfd) * (size_t)n);
+    c[n].fd = lg_breaker_sigint_fd();
+    c[n].events = POLLIN;
+    c[n].revents = 0;
+    if (!intr)
+      c[n].fd = -1;
+    {
+      double deadline = (timeout < 0) ? -1 : lg_clock() + timeout;
+      LG_BEGIN_BLOCKING
+      for (;;) {
+        struct timespec left, *lp = NULL;
+        if (intr && lg_breaker_sigint_pending()) {
+          r = -2;
+          break;
+        }
+        if (deadline >= 0) {
+          double l = deadline - lg_clock();
+          if (l < 0)
+            l = 0;
+          left.tv_sec = (time_t)l;
+          left.tv_nsec = (long)((l - (double)left.tv_sec) * 1e9);
+          lp = &left;
+        }
+        r = ppoll(c, (nfds_t)n + 1, lp, NULL);
+        if (r >= 0 || errno != EINTR)
+          break;
+      }
+      LG_END_BLOCKING
+    }
+    memcpy(fds, c, sizeof(struct pollfd) * (size_t)n);
+    free(c);
+    if (r == -2)
+      return lg_breaker_raise_interrupt(L);
+  }
+  lua_newtable(L);
+  lua_newtable(L);
+  res = lua_gettop(L) - 1;  /* readable at res, writable at res + 1 */
+  for (i = 0; i < nr + ns; i++) {
+    if (fds[i].fd < 0 || fds[i].revents == 0)
+      continue;
+    k = i < nr ? res : res + 1;
+    lua_rawgeti(L, i < nr ? 1 : 2, i < nr ? i + 1 : i - nr + 1);
+    addresult(L, k, lua_gettop(L));
+    lua_pop(L, 1);
+    ready++;
+  }
+  if (ready == 0)
+    lua_pushliteral(L, "timeout");
+  else
+    lua_pushnil(L);
+  return 3;
+}
+
+
+/* }==================================================================== */
+
+
+static const luaL_Reg socket_funcs[] = {
+  {"tcp", socket_tcp},
+  {"socketpair", socket_socketpair},
+  {"connect", socket_connect},
+  {"bind", socket_bind},
+  {"gettime", socket_gettime},
+  {"sleep", socket_sleep},
+  {"select", socket_select},
+  {NULL, NULL}
+};
+
+
+static const luaL_Reg tcp_methods[] = {
+  {"accept", tcp_accept},
+  {"bind", tcp_bind},
+  {"close", tcp_close},
+  {"connect", tcp_connect},
+  {"dirty", tcp_dirty},
+  {"getfd", tcp_getfd},
+  {"getoption", tcp_getoption},
+  {"getpeername", tcp_getpeername},
+  {"getsockname", tcp_getsockname},
+  {"listen", tcp_listen},
+  {"receive", tcp_receive},
+  {"send", tcp_send},
+  {"setoption", tcp_setoption},
+  {"settimeout", tcp_settimeout},
+  {"shutdown", tcp_shutdown},
+  {NULL, NULL}
+};
+
+
+static const luaL_Reg tcp_meta[] = {
+  {"__gc", tcp_gc},
+  {"__close", tcp_close},
+  {"__tostring", tcp_tostring},
+  {NULL, NULL}
+};
+
+
+int luaopen_socket (lua_State *L) {
+  if (luaL_newmetatable(L, SOCKET_T)) {
+    luaL_setfuncs(L, tcp_meta, 0);
+    luaL_newlib(L, tcp_methods);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
+  luaL_newlib(L, socket_funcs);
+  lua_pushliteral(L, "LuaSocket 3.0 (luagil)");
+  lua_setfield(L, -2, "_VERSION");
+  return 1;
+}
