@@ -32,80 +32,83 @@ local tmp = os.tmpname()
 -- they reach every opcode.
 -- ===================================================================
 
+local function R (s) return "return function " .. s end
+
 local corpus = {
   -- loads and moves
-  "return function (a) local b = a; return b end",
-  "return function () local i, f, k, s = 1, 1.0, 1e10, 's'; return i, f, k, s end",
-  "return function () local x, y = false, true; return x, y end",
-  "return function () local x, y, z; return x end",
-  "return function (a, b) local x = a < b; return x end",
-  "return function () return -32768, 65536, 1e300, -1.5, 2^63, 3 // 0.0 end",
-  "return function () return 9223372036854775807, math.mininteger, -0.0 end",
+  R"(a) local b = a; return b end",
+  R"() local i, f, k, s = 1, 1.0, 1e10, 's'; return i, f, k, s end",
+  R"() local x, y = false, true; return x, y end",
+  R"() local x, y, z; return x end",
+  R"(a, b) local x = a < b; return x end",
+  R"() return -32768, 65536, 1e300, -1.5, 2^63, 3 // 0.0 end",
+  R"() return 9223372036854775807, math.mininteger, -0.0 end",
   -- globals, tables, fields, upvalues
-  "return function () g = g + 1 end",
-  "return function (t, k, v) t[k] = t[k] or v; return t[1], t.x end",
-  "return function (t, v) t[1] = v; t.x = v; t.y = 'k'; t[v] = 3 end",
-  "return function () return {}, {1, 2}, {x = 1, y = 2}, {1, x = 2, [3] = 4} end",
-  "return function (o) return o:m(1), o.f(o), o:n() end",
-  "return function () local u = 0; return function () u = u + 1; return u end end",
-  "return function (a) return function () return function () return a end end end",
+  R"() g = g + 1 end",
+  R"(t, k, v) t[k] = t[k] or v; return t[1], t.x end",
+  R"(t, v) t[1] = v; t.x = v; t.y = 'k'; t[v] = 3 end",
+  R"() return {}, {1, 2}, {x = 1, y = 2}, {1, x = 2, [3] = 4} end",
+  R"(o) return o:m(1), o.f(o), o:n() end",
+  R"() local u = 0; return function () u = u + 1; return u end end",
+  R"(a) return function () return function () return a end end end",
   "local u = 0; return function (v) local old = u; u = v; return old end",
   -- arithmetic with immediates and constants
-  "return function (a) return a + 1, a - 1, a + 300, a - 300 end",
-  "return function (a) return a + 0.5, a - 0.5, a * 2, a % 3, a ^ 2 end",
-  "return function (a) return a / 2, a // 2, a & 0xff, a | 1, a ~ 1 end",
-  "return function (a) return a >> 1, a << 1, 1 << a, 1 >> a end",
-  "return function (a, b) return a + b, a - b, a * b, a % b, a ^ b end",
-  "return function (a, b) return a / b, a // b, a & b, a | b, a ~ b end",
-  "return function (a, b) return a << b, a >> b end",
-  "return function (a) return 1 + a, 2.5 * a, 'x' .. a, 1 - a end",
-  "return function (a) return -a, ~a, not a, #a end",
-  "return function (a, b, c) return a .. b .. c .. 'd' end",
-  "return function () return 2^53 + 1, 7 // 2, 7 % -3, 1 / 0, -(1 / 0) end",
+  R"(a) return a + 1, a - 1, a + 300, a - 300 end",
+  R"(a) return a + 0.5, a - 0.5, a * 2, a % 3, a ^ 2 end",
+  R"(a) return a / 2, a // 2, a & 0xff, a | 1, a ~ 1 end",
+  R"(a) return a >> 1, a << 1, 1 << a, 1 >> a end",
+  R"(a, b) return a + b, a - b, a * b, a % b, a ^ b end",
+  R"(a, b) return a / b, a // b, a & b, a | b, a ~ b end",
+  R"(a, b) return a << b, a >> b end",
+  R"(a) return 1 + a, 2.5 * a, 'x' .. a, 1 - a end",
+  R"(a) return -a, ~a, not a, #a end",
+  R"(a, b, c) return a .. b .. c .. 'd' end",
+  R"() return 2^53 + 1, 7 // 2, 7 % -3, 1 / 0, -(1 / 0) end",
   -- comparisons and tests
-  "return function (a, b) if a == b then return 1 elseif a < b then return 2 "
+  R"(a, b) if a == b then return 1 elseif a < b then return 2 "
     .. "elseif a <= b then return 3 end end",
-  "return function (a) if a == 'x' then return 1 end if a ~= 2.5 then return 2 end end",
-  "return function (a) return a == 1, a < 1, a <= 1, a > 1, a >= 1 end",
-  "return function (a) return 1 == a, 1 < a, 1 <= a, 1 > a, 1 >= a end",
-  "return function (a, b) if a then return b end if not b then return a end end",
-  "return function (a, b, c) local x; x = a or b; c = a and b; return x, c end",
-  "return function (a, b) while a < b do a = a + 1 end return a end",
-  "return function (a) repeat a = a - 1 until a <= 0 return a end",
+  R"(a) if a == 'x' then return 1 end if a ~= 2.5 then return 2 end end",
+  R"(a) return a == 1, a < 1, a <= 1, a > 1, a >= 1 end",
+  R"(a) return 1 == a, 1 < a, 1 <= a, 1 > a, 1 >= a end",
+  R"(a, b) if a then return b end if not b then return a end end",
+  R"(a, b, c) local x; x = a or b; c = a and b; return x, c end",
+  R"(a, b) while a < b do a = a + 1 end return a end",
+  R"(a) repeat a = a - 1 until a <= 0 return a end",
   -- calls and returns
-  "return function (f, ...) return f(...) end",
-  "return function (f, a) f(a, a); local x = f(); local y, z = f() end",
-  "return function (...) return ... end",
-  "return function (...) local a, b = ...; local t = {...}; return select('#', ...) end",
-  "return function () return end",
-  "return function (a) return a end",
-  "return function (a, b) return a, b end",
-  "return function (f) return (f()) end",
+  R"(f, ...) return f(...) end",
+  R"(f, a) f(a, a); local x = f(); local y, z = f() end",
+  R"(...) return ... end",
+  R"(...) local a, b = ...; local t = {...}; return select('#', ...) end",
+  R"() return end",
+  R"(a) return a end",
+  R"(a, b) return a, b end",
+  R"(f) return (f()) end",
   -- loops
-  "return function () local s = 0; for i = 1, 10 do s = s + i end return s end",
-  "return function (n) for i = n, 1, -1 do print(i) end end",
-  "return function () for x = 0.5, 2.5, 0.5 do g = x end end",
-  "return function (t) for k, v in pairs(t) do t[k] = v end end",
-  "return function (t) local n = 0; for _, v in ipairs(t) do n = n + v end return n end",
-  "return function (t) for i = 1, #t do if t[i] then break end end end",
+  R"() local s = 0; for i = 1, 10 do s = s + i end return s end",
+  R"(n) for i = n, 1, -1 do print(i) end end",
+  R"() for x = 0.5, 2.5, 0.5 do g = x end end",
+  R"(t) for k, v in pairs(t) do t[k] = v end end",
+  R"(t) local n = 0; for _, v in ipairs(t) do n = n + v end return n end",
+  R"(t) for i = 1, #t do if t[i] then break end end end",
   -- blocks, upvalues closed, to-be-closed variables, goto
-  "return function (a) do local x = a; g = function () return x end end return 1 end",
-  "return function (a) while a do local x = a; g = function () return x end; a = g() end end",
-  "return function (r) local x <close> = r; return 1 end",
-  "return function (r) do local x <close> = r; local y <close> = r end end",
-  "return function (a) ::top:: a = a - 1; if a > 0 then goto top end return a end",
-  "return function () local k <const> = 10; return k * 2 end",
+  R"(a) do local x = a; g = function () return x end end return 1 end",
+  R"(a) while a do local x = a; g = function () return x end; a = g() end end",
+  R"(r) local x <close> = r; return 1 end",
+  R"(r) do local x <close> = r; local y <close> = r end end",
+  R"(a) ::top:: a = a - 1; if a > 0 then goto top end return a end",
+  R"() local k <const> = 10; return k * 2 end",
   -- strings: escapes, long strings, non-printable bytes
-  "return function () return 'a\\0b\\n\\t\\\"\\\\\\a\\b\\f\\v\\r\\200\\127' end",
-  "return function () return '" .. string.rep("long", 20) .. "' end",
-  "return function (s) return s:upper(), s:sub(2, 3), #s, s .. s end",
+  R"() return 'a\\0b\\n\\t\\\"\\\\\\a\\b\\f\\v\\r\\200\\127' end",
+  R"() return '" .. string.rep("long", 20) .. "' end",
+  R"(s) return s:upper(), s:sub(2, 3), #s, s .. s end",
   -- methods, varargs, multiple assignment
-  "local M = {}; function M.f (a) return a end; function M:g (b) return self, b end\n"
+  "local M = {}; function M.f (a) return a end\n"
+    .. "function M:g (b) return self, b end\n"
     .. "return function () return M.f(1), M:g(2) end",
-  "return function (a, b) a, b = b, a; return a, b end",
-  "return function (t, i, j) t[i], t[j] = t[j], t[i] end",
-  "return function (...) local t = table.pack(...); return t.n, t end",
-  "return function (a) local t = {f = function (x) return x end, a, a + 1}; return t end",
+  R"(a, b) a, b = b, a; return a, b end",
+  R"(t, i, j) t[i], t[j] = t[j], t[i] end",
+  R"(...) local t = table.pack(...); return t.n, t end",
+  R"(a) local t = {f = function (x) return x end, a, a + 1}; return t end",
 }
 
 -- Generated: a table constructor large enough for NEWTABLE's and
@@ -114,8 +117,7 @@ local corpus = {
 do
   local items = {}
   for i = 1, 600 do items[i] = tostring(i) end
-  corpus[#corpus + 1] = "return function () return {" .. table.concat(items, ", ")
-                        .. "} end"
+  corpus[#corpus + 1] = R"() return {" .. table.concat(items, ", ") .. "} end"
   local lines = {"return function () local x"}
   for i = 1, 131100 do lines[#lines + 1] = "x = " .. i .. ".5" end
   lines[#lines + 1] = "return x end"
@@ -164,7 +166,9 @@ local function parsecode (listing)
       local op, args = line:match("^\t%d+\t%[[^%]]*%]\t(%u[%u%d]*) *\t([^\t]*)")
       if op then
         local ins = {op = op, args = {}, k = args:match("k$") ~= nil}
-        for n in args:gmatch("%-?%d+") do ins.args[#ins.args + 1] = tonumber(n) end
+        for n in args:gmatch("%-?%d+") do
+          ins.args[#ins.args + 1] = tonumber(n)
+        end
         cur[#cur + 1] = ins
       end
     end
@@ -242,7 +246,8 @@ local function checkfields (ins)
     local want = (" " .. fmts .. " "):find(" " .. fmt .. " ", 1, true) ~= nil
     assert((ins[field] ~= nil) == want, ins.opname .. ": field " .. field)
   end
-  assert(math.type(ins.line) == "integer" and math.type(ins.offset) == "integer")
+  assert(math.type(ins.line) == "integer")
+  assert(math.type(ins.offset) == "integer")
   if ins.k ~= nil then assert(type(ins.k) == "boolean") end
 end
 
@@ -312,13 +317,15 @@ dis.get_instructions("ran = true")
 assert(ran == false)
 
 -- source names as luac shows them
-assert(dis.code_info("return 1"):find("^\nmain <%(string%):0,0> %(4 instructions at F0%)\n"))
+assert(dis.code_info("return 1"):find(
+  "^\nmain <%(string%):0,0> %(4 instructions at F0%)\n"))
 assert(dis.code_info("return 1", "=stdin"):find("^\nmain <stdin:0,0>"))
 assert(dis.code_info("return 1", "@x.lua"):find("^\nmain <x.lua:0,0>"))
 
 -- a stripped chunk has no lines, names or source
 do
-  local f = load("local a = 1\nlocal b = a\nreturn function (x) return x + a end")
+  local f = load("local a = 1\nlocal b = a\n"
+                 .. "return function (x) return x + a end")
   local s = dis.code_info(string.dump(f, true))
   assert(s:find("^\nmain <%?:0,0>"), s)
   assert(s:find("\t1\t%[%-%]\tVARARGPREP\t0\n"), s)
@@ -327,7 +334,9 @@ do
     assert(ins.line == -1)
   end
   local lines = {}
-  for _, ins in ipairs(dis.get_instructions(f)) do lines[#lines + 1] = ins.line end
+  for _, ins in ipairs(dis.get_instructions(f)) do
+    lines[#lines + 1] = ins.line
+  end
   assert(table.concat(lines, " ") == "1 1 2 3 3 3", table.concat(lines, " "))
 end
 
@@ -418,7 +427,8 @@ checkbad(header .. "\x80\x80\x80\0\1\2\x81" .. "\127\0\0\0", "bad opcode 127")
 checkbad(header .. "\x80\x80\x80\0\1\2\x80\x81\x42", "bad constant type 66")
 checkbad(header .. ("\x80\x80\x80\0\0\2\x80\x80\x80\x81"):rep(1000),
          "functions nested too deeply")
-checkbad(header .. "\x80\x80\x80\0\0\2\x80\x80\x80\x80" .. "\x80\x80\x80\x81\x81",
+checkbad(header .. "\x80\x80\x80\0\0\2\x80\x80\x80\x80"
+         .. "\x80\x80\x80\x81\x81",
          "more upvalue names than upvalues")
 checkbad(header .. "\x80\x80\x80\0\0\2\x81\0\0\0\0\x80\x80\x80" .. "\x83\0\0\0",
          "bad line info")
@@ -439,7 +449,9 @@ for _ = 1, 400 do
 end
 for _ = 1, 200 do  -- random bytes after a good header
   local bytes = {}
-  for i = 1, math.random(0, 64) do bytes[i] = string.char(math.random(0, 255)) end
+  for i = 1, math.random(0, 64) do
+    bytes[i] = string.char(math.random(0, 255))
+  end
   survives(header .. table.concat(bytes))
 end
 print(string.format("  %d prefixes and %d bit-flipped chunks (%d still "
@@ -454,8 +466,8 @@ print(string.format("  %d prefixes and %d bit-flipped chunks (%d still "
 
 if LUAGIL then
   local f = assert(io.open(tmp, "w"))
-  f:write("print('this must ' .. 'not run')\nlocal function sq (x) return x * x end\n"
-          .. "return sq(3)\n")
+  f:write("print('this must ' .. 'not run')\n"
+          .. "local function sq (x) return x * x end\nreturn sq(3)\n")
   f:close()
   local out = readcmd(LUAGIL .. " --dis " .. tmp .. " 2>&1")
   assert(not out:find("must not run", 1, true), out)
@@ -475,8 +487,8 @@ if LUAGIL then
   f:write("x = = 1\n")
   f:close()
   out = readcmd(LUAGIL .. " --dis " .. tmp .. " 2>&1; echo status=$?")
-  assert(out:find("unexpected symbol", 1, true) and out:find("status=1", 1, true),
-         out)
+  assert(out:find("unexpected symbol", 1, true), out)
+  assert(out:find("status=1", 1, true), out)
 end
 
 -- }==================================================================
