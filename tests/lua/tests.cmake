@@ -25,3 +25,4 @@ add_test(NAME lua.gilhtml COMMAND bash ${SRC}/tests/lua/gilhtml.sh ${LUAGIL_BIN}
 set_tests_properties(lua.giltrace lua.gilhtml PROPERTIES TIMEOUT 300
   SKIP_RETURN_CODE 77)
 lua_test(socket)
+lua_test(gallery LABELS preempt)

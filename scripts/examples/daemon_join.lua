@@ -1,0 +1,25 @@
+-- scripts/examples/daemon_join.lua -- join waits for a daemon thread, so
+-- this time its "exiting..." is printed.
+local threading = require "threading"
+local logging = require "logging"
+local time = require "time"
+
+local function daemon ()
+  logging.debug("starting...")
+  time.sleep(0.2)
+  logging.debug("exiting...")
+end
+
+local function non_daemon ()
+  logging.debug("starting...")
+  logging.debug("exiting...")
+end
+
+logging.basicConfig{level = logging.DEBUG,
+                    format = "%(threadName)s %(message)s"}
+local d = threading.Thread{target = daemon, name = "daemon", daemon = true}
+local t = threading.Thread{target = non_daemon, name = "non daemon"}
+d:start()
+t:start()
+d:join()
+t:join()
