@@ -245,7 +245,7 @@ static void readupvalues (Reader *R, Proto *f) {
 /*
 ** Line of each instruction. lineinfo holds one signed delta per
 ** instruction from the line before (the function's first line before the
-** first one); a delta of ABSLINEINFO says the line is given whole, in the
+** first one); a delta of -128 says the line is given whole, in the
 ** abslineinfo entry for that pc.
 */
 static void readlines (Reader *R, Proto *f) {
