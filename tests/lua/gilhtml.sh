@@ -13,7 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 fail () { echo "FAIL $*"; exit 1; }
 
 CHROMIUM=$(command -v chromium || command -v chromium-browser) ||
-  { echo "skip: chromium is not installed (scripts/test installs it)"; exit 77; }
+  { echo "skip: no chromium (scripts/test installs it)"; exit 77; }
 
 "$LUAGIL" --gil-trace="$tmp/t.html" "$here/gilstats.lua" --workload "$N" \
   >/dev/null || fail "traced run"

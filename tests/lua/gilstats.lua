@@ -225,27 +225,27 @@ local function stats_tests ()
   end
 
   -- Two CPU-bound threads: each spins until it has seen the other make
-  -- progress several times, which needs the other to run, which needs this
-  -- one to be asked to drop: both raise requests and both are forced off.
+  -- progress several times (or the other is done), which needs the other
+  -- to run, which needs this one to be asked to drop: both raise requests
+  -- and both are forced off.
   do
     gil.setswitchinterval(0.0005)
     local progress = {a = 0, b = 0}
+    local finished = {}
     local function spin (me, other)
       local seen, last = 0, progress[other]
-      while seen < 5 do
+      while seen < 5 and not finished[other] do
         progress[me] = progress[me] + 1
         if progress[other] ~= last then
           seen, last = seen + 1, progress[other]
         end
       end
-      progress[me] = progress[me] + 1  -- the other may still be counting us
-      local t0 = time.monotonic()
-      while progress[other] == last and time.monotonic() - t0 < 1 do
-        progress[me] = progress[me] + 1
-      end
+      finished[me] = true
     end
-    local a = threading.Thread{name = "spin-a", target = spin, args = {"a", "b"}}
-    local b = threading.Thread{name = "spin-b", target = spin, args = {"b", "a"}}
+    local a = threading.Thread{name = "spin-a", target = spin,
+                               args = {"a", "b"}}
+    local b = threading.Thread{name = "spin-b", target = spin,
+                               args = {"b", "a"}}
     a:start(); b:start()
     a:join(); b:join()
     gil.setswitchinterval(0.005)
