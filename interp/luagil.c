@@ -5,12 +5,14 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
 
 #include "breaker.h"
+#include "embed.h"
 #include "gil.h"
 #include "lglib.h"
 #include "luagil.h"
@@ -20,8 +22,41 @@
 
 
 static lua_State *installed;  /* the one interpreter of this process */
+static const void *installed_main;  /* its main thread */
 static int shut_down;         /* luagil_shutdown ran (even if interrupted) */
 static int print_stats;       /* --gil-stats */
+static char *only;            /* luagil_Options.modules, or NULL: all */
+static int has_seed;          /* --seed: math.random is seeded from it */
+static long long seed;
+
+
+/* "name" or "name:N" -> a policy and its count (0: the default). */
+static int parsepolicy (const char *spec, int *policy, long *count) {
+  static const char *const names[] = {
+    "interval", "ticks", "priority-io", "deterministic"};
+  const char *colon = strchr(spec, ':');
+  size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
+  long n = 0;
+  if (colon != NULL) {
+    char *end;
+    n = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || *end != '\0' || n <= 0 || n > 1000000000)
+      return 0;
+  }
+  for (int p = 0; p < 4; p++) {
+    if (strlen(names[p]) == len && strncmp(spec, names[p], len) == 0) {
+      if (colon != NULL && p != LG_POLICY_TICKS &&
+          p != LG_POLICY_DETERMINISTIC)
+        return 0;  /* only the counting policies take N */
+      if (policy != NULL) {
+        *policy = p;
+        *count = n;
+      }
+      return 1;
+    }
+  }
+  return 0;
+}
 
 
 int luagil_install (lua_State *L, const luagil_Options *opts) {
@@ -38,13 +73,25 @@ int luagil_install (lua_State *L, const luagil_Options *opts) {
     lua_pushliteral(L, "switch interval must be strictly positive");
     return LUA_ERRRUN;
   }
+  if (opts->policy != NULL && !parsepolicy(opts->policy, NULL, NULL)) {
+    lua_pushfstring(L, "bad GIL policy '%s' (interval, ticks[:N], "
+                    "priority-io, deterministic[:N])", opts->policy);
+    return LUA_ERRRUN;
+  }
   if (opts->preempt != NULL && strcmp(opts->preempt, "any") != 0 &&
       strcmp(opts->preempt, "safe") != 0) {
     lua_pushfstring(L, "unknown preemption mode '%s' (any or safe)",
                     opts->preempt);
     return LUA_ERRRUN;
   }
+  if (opts->modules != NULL && (only = strdup(opts->modules)) == NULL) {
+    lua_pushliteral(L, "not enough memory");
+    return LUA_ERRMEM;
+  }
   installed = L;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  installed_main = lua_topointer(L, -1);
+  lua_pop(L, 1);
   ts = lg_tstate_register(L, 1);
   ts->stats = lg_stats_new("MainThread", ts->ident);
   lg_gil_init(ts);
@@ -53,12 +100,19 @@ int luagil_install (lua_State *L, const luagil_Options *opts) {
     lg_gil_setinterval(opts->switch_interval);
   if (opts->preempt != NULL)
     luagil_setpreempt(opts->preempt);
+  if (opts->has_seed) {
+    lg_gil_seed((unsigned long)opts->seed);
+    has_seed = 1;
+    seed = opts->seed;
+  }
+  if (opts->policy != NULL)
+    luagil_setpolicy(opts->policy);
   if (opts->catch_sigint)
     lg_breaker_catch_sigint(1);
   print_stats = opts->print_stats;
   if (opts->trace != NULL)
     lg_trace_start(opts->trace);
-  return LUA_OK;
+  return lg_embed_init(L);
 }
 
 
@@ -87,8 +141,44 @@ static const luaL_Reg modules[] = {
   {"concurrent.futures", luaopen_concurrent_futures},
   {"logging", luaopen_logging},
   {"gil", luaopen_gil},
+  {"multiprocessing", luaopen_multiprocessing},
+  {"_multiprocessing", luaopen__multiprocessing},
   {NULL, NULL}
 };
+
+
+/* The opener of "luagil.<name>", upvalue 1: require "<name>". */
+static int alias (lua_State *L) {
+  const char *name = lua_tostring(L, lua_upvalueindex(1));
+  lua_getglobal(L, "require");
+  lua_pushstring(L, name + sizeof("luagil.") - 1);
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+
+int lg_interp_owns (lua_State *L) {
+  int owns;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  owns = installed != NULL && lua_topointer(L, -1) == installed_main;
+  lua_pop(L, 1);
+  return owns;
+}
+
+
+/* Is module 'name' in luagil_Options.modules (a word of it)? */
+static int wanted (const char *name) {
+  size_t len = strlen(name);
+  if (only == NULL || strcmp(name, "_thread") == 0)
+    return 1;
+  for (const char *p = only; (p = strstr(p, name)) != NULL; p += len) {
+    int starts = (p == only || p[-1] == ' ' || p[-1] == ',');
+    int ends = (p[len] == '\0' || p[len] == ' ' || p[len] == ',');
+    if (starts && ends)
+      return 1;
+  }
+  return 0;
+}
 
 
 void luagil_openlibs (lua_State *L) {
@@ -98,11 +188,27 @@ void luagil_openlibs (lua_State *L) {
   lg_open_os(L);
   lg_open_io(L);
   lg_open_require(L);
+  if (has_seed) {  /* --seed makes math.random reproducible too */
+    lua_getglobal(L, "math");
+    lua_getfield(L, -1, "randomseed");
+    lua_pushinteger(L, (lua_Integer)seed);
+    lua_call(L, 1, 0);
+    lua_pop(L, 1);
+  }
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   for (const luaL_Reg *m = modules; m->name != NULL; m++) {
+    if (!wanted(m->name))
+      continue;
     lua_pushcfunction(L, m->func);
     lua_setfield(L, -2, m->name);
+    lua_pushfstring(L, "luagil.%s", m->name);  /* one table, two names */
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, alias, 1);
+    lua_setfield(L, -3, lua_tostring(L, -2));
+    lua_pop(L, 1);
   }
+  lua_pushcfunction(L, luagil_openmodule);
+  lua_setfield(L, -2, "luagil");
   lua_pop(L, 1);
 }
 
@@ -139,6 +245,8 @@ int luagil_close (lua_State *L) {
   /* After an interrupted shutdown, do not wait for the threads again. */
   if (!shut_down && luagil_shutdown(L) != LUA_OK)
     lua_pop(L, 1);
+  /* Host threads already in luagil_ensure get through; later ones fail. */
+  lg_embed_closing(lg_tstate_current());
   /* From here on no other thread runs Lua: one that wants the GIL parks. */
   lg_gil_finalize();
   luagil_catch_sigint(0);
@@ -146,7 +254,9 @@ int luagil_close (lua_State *L) {
     perror("luagil: cannot write the GIL trace");
   if (print_stats)
     lg_stats_print(stderr);
-  if (lg_thread_alive() > 0) {  /* a daemon may still touch L: leave it */
+  lg_embed_closed();
+  /* A daemon or a host thread may still touch L: leave it. */
+  if (lg_thread_alive() > 0 || lg_embed_inside() > 0) {
     fflush(NULL);
     return 0;
   }
@@ -195,6 +305,16 @@ int luagil_setpreempt (const char *mode) {
     lg_breaker_setpreempt(LG_PREEMPT_SAFE);
   else
     return 0;
+  return 1;
+}
+
+
+int luagil_setpolicy (const char *spec) {
+  int policy;
+  long n;
+  if (!parsepolicy(spec, &policy, &n))
+    return 0;
+  lg_gil_setpolicy(policy, n);
   return 1;
 }
 

@@ -32,12 +32,19 @@
 typedef struct luagil_Options {
   double switch_interval;   /* seconds, > 0; default 0.005 */
   const char *preempt;      /* "any" (default) or "safe" */
+  const char *policy;       /* "interval" (default), "ticks", "priority-io",
+                               "deterministic", optionally ":N" */
+  long long seed;           /* with has_seed: seeds the deterministic
+                               policy, 'any' preemption and math.random */
+  int has_seed;
   int signo;                /* signal used to reach the GIL holder (SIGURG) */
   int catch_sigint;         /* 1: Ctrl-C interrupts the main thread */
   int print_stats;          /* 1: a table of GIL statistics on stderr at
                                luagil_close */
   const char *trace;        /* record GIL events into this .json or .html
                                file, written at luagil_close */
+  const char *modules;      /* the modules luagil_openlibs registers, as
+                               "threading queue time"; NULL: all of them */
 } luagil_Options;
 
 
@@ -58,9 +65,29 @@ LUAGIL_API lua_State *luagil_newstate (const luagil_Options *opts);
 /*
 ** Open Lua's standard libraries, replace 'coroutine', 'debug', 'os' and
 ** 'require' by their GIL-aware versions and register luagil's modules in
-** package.preload ('threading', '_thread', 'time', ...).
+** package.preload ('threading', '_thread', 'time', ...; only those named
+** in luagil_Options.modules if it was set, plus '_thread', which every
+** other module needs).
 */
 LUAGIL_API void luagil_openlibs (lua_State *L);
+
+/*
+** The opener of the 'luagil' module, for luaL_requiref or package.preload
+** (luagil_openlibs registers it). In a Lua that luagil does not run yet
+** (stock lua5.4 loading luagil.so, whose luaopen_luagil calls this) it
+** installs luagil on the requiring state -- that thread becomes the main
+** thread and holds the GIL --, opens the libraries and registers the
+** modules as "luagil.<name>" and under their short names, but for
+** 'socket' and 'logging', which stay "luagil.socket" and "luagil.logging"
+** so that LuaSocket and lualogging are not shadowed; lua_close then joins
+** the non-daemon threads before the state goes away. Daemon threads still
+** alive then are abandoned: they park when they want the GIL, but one
+** that is blocked in a wait with a timeout on a luagil object may touch
+** that object's memory after lua_close freed it, before the process
+** exits; a host that cannot accept that joins its threads itself.
+** Returns the module table: luagil.threading is require "luagil.threading".
+*/
+LUAGIL_API int luagil_openmodule (lua_State *L);
 
 /*
 ** Join every non-daemon thread, as Python does when the main module ends.
@@ -70,10 +97,18 @@ LUAGIL_API void luagil_openlibs (lua_State *L);
 LUAGIL_API int luagil_shutdown (lua_State *L);
 
 /*
-** luagil_shutdown, then free everything: lua_close when no daemon thread is
-** alive; otherwise 'L' is left allocated on purpose, because a daemon
-** thread may still touch it. After this call 'L' must not be used. Returns
-** 1 if 'L' was closed, 0 if it was left.
+** luagil_shutdown, then free everything. Main thread, GIL held.
+**
+** In order: non-daemon threads are joined; from then on luagil_ensure
+** fails with LUAGIL_ECLOSED, host threads already waiting in it are let
+** through; the GIL is finalized, so any other thread that wants it from
+** now on parks for ever; then 'L' is closed with lua_close -- but only if
+** no daemon thread is alive and no host thread is between luagil_ensure
+** and luagil_release. Otherwise 'L' is left allocated on purpose (a
+** deliberate leak, as Python does not tear down under daemon threads):
+** such a thread may be blocked in a call that will touch the state once
+** it returns, and freeing it would be a use after free. After this call
+** 'L' must not be used. Returns 1 if 'L' was closed, 0 if it was left.
 */
 LUAGIL_API int luagil_close (lua_State *L);
 
@@ -103,10 +138,18 @@ LUAGIL_API int luagil_setswitchinterval (double s);
 /* Preemption mode, "any" or "safe"; returns 0 for an unknown name. */
 LUAGIL_API int luagil_setpreempt (const char *mode);
 
+/* Switching policy, "name" or "name:N"; returns 0 for a bad one. */
+LUAGIL_API int luagil_setpolicy (const char *spec);
+
 
 /*
-** Releasing the GIL around blocking work. Between the two halves the thread
-** must not touch any lua_State. Both halves preserve errno.
+** Releasing the GIL around blocking work, for hosts and for C modules
+** written for luagil (a C function called from Lua holds the GIL). Between
+** the two halves the thread must not touch any lua_State, nor memory owned
+** by Lua (read and write into buffers of its own). Both halves preserve
+** errno. Called with the GIL held; a thread luagil does not know passes
+** through unchanged, so a C module still works under a plain Lua. The two
+** halves must be in one block of one function, on one thread.
 **
 **   LUAGIL_BEGIN_ALLOW_THREADS
 **   n = read(fd, buf, sizeof buf);
@@ -121,5 +164,102 @@ LUAGIL_API void luagil_restore_thread (luagil_Thread *t);
   { luagil_Thread *luagil_save_ = luagil_save_thread();
 #define LUAGIL_END_ALLOW_THREADS \
   luagil_restore_thread(luagil_save_); }
+
+
+/*
+** Host threads calling into Lua (CPython's PyGILState_Ensure/Release).
+**
+** Any OS thread may call luagil_ensure: one the host made itself, one
+** running a Lua thread of luagil (e.g. inside LUAGIL_BEGIN_ALLOW_THREADS),
+** or the main thread. It takes the GIL (waiting for it if need be) and
+** sets '*L' to a lua_State the calling thread may use until its matching
+** luagil_release:
+**   - a thread luagil did not create is registered on its first call: it
+**     gets its own lua_State (a Lua thread of the interpreter, kept until
+**     the OS thread exits), and appears in threading.enumerate() as a
+**     dummy thread named "Dummy-N", as in Python;
+**   - a thread of luagil gets the state it is running.
+** Calls nest: each successful luagil_ensure is paired with one
+** luagil_release, innermost first, on the same thread. A nested call made
+** while the GIL is held just counts; one made inside the allow-threads
+** pair takes the GIL again, and its release lets it go again. Values left
+** on a host thread's own state are dropped at its outermost release.
+**
+** Returns LUAGIL_OK, or (and then '*L' is NULL, the GIL is not held, and
+** luagil_release must not be called):
+**   LUAGIL_ENOTREADY  no interpreter was installed yet;
+**   LUAGIL_ECLOSED    the interpreter is shutting down or closed;
+**   LUAGIL_EDEPTH     more than LUAGIL_MAXDEPTH nested calls;
+**   LUAGIL_ENOMEM     no memory for the thread's state.
+** It never hangs or kills the calling thread for those, but a thread that
+** already waits for the GIL when luagil_close finalizes it, or that takes
+** the GIL back (LUAGIL_END_ALLOW_THREADS) after that, parks for ever, like
+** a daemon thread: close the interpreter after the host's threads are
+** done with it.
+**
+** Signals: the thread should not block the signal luagil uses to ask the
+** GIL holder to let go (luagil_Options.signo, SIGURG by default); if it
+** does, Lua code it runs is not preempted, it only lets the GIL go at its
+** release or in blocking calls.
+*/
+#define LUAGIL_OK          0
+#define LUAGIL_ENOTREADY   1
+#define LUAGIL_ECLOSED     2
+#define LUAGIL_EDEPTH      3
+#define LUAGIL_ENOMEM      4
+
+#define LUAGIL_MAXDEPTH    64
+
+LUAGIL_API int luagil_ensure (lua_State **L);
+LUAGIL_API void luagil_release (void);
+
+
+/*
+** GIL event hooks (Ruby 3.2's rb_internal_thread_add_event_hook). The hook
+** is called for every event of every thread, on the thread the event is
+** about, with the GIL held or not as the event says:
+**
+**   LUAGIL_EVENT_STARTED    a thread began (GIL not held)
+**   LUAGIL_EVENT_READY      it wants the GIL and must wait (not held)
+**   LUAGIL_EVENT_RESUMED    it got the GIL (held)
+**   LUAGIL_EVENT_SUSPENDED  it let the GIL go (not held any more)
+**   LUAGIL_EVENT_EXITED     it ended (not held)
+**   LUAGIL_EVENT_REQUEST    it asked the holder to let go (not held)
+**
+** Every RESUMED of a thread is followed by one SUSPENDED of that thread
+** before its next RESUMED, except that a hook set by a thread that holds
+** the GIL sees that thread's SUSPENDED first. The hook must be quick, must
+** not call the Lua API or any luagil function, and must not block: it runs
+** in the middle of a GIL handoff. 'name' is valid during the call only.
+*/
+#define LUAGIL_EVENT_STARTED    0
+#define LUAGIL_EVENT_READY      1
+#define LUAGIL_EVENT_RESUMED    2
+#define LUAGIL_EVENT_SUSPENDED  3
+#define LUAGIL_EVENT_EXITED     4
+#define LUAGIL_EVENT_REQUEST    5
+
+/* Why a thread let the GIL go (luagil_Event.reason of SUSPENDED). */
+#define LUAGIL_DROP_PLAIN     0  /* end of a thread, a luagil_release */
+#define LUAGIL_DROP_FORCED    1  /* asked to (switch interval, policy) */
+#define LUAGIL_DROP_BLOCKING  2  /* around a blocking call */
+
+typedef struct luagil_Event {
+  int event;              /* LUAGIL_EVENT_* */
+  int reason;             /* LUAGIL_DROP_* for SUSPENDED, else 0 */
+  unsigned long ident;    /* the thread: threading's ident (pthread_self) */
+  const char *name;       /* and its name ("MainThread", "Dummy-1", ...) */
+  long long t_ns;         /* CLOCK_MONOTONIC, nanoseconds */
+} luagil_Event;
+
+typedef void (*luagil_EventHook) (const luagil_Event *ev, void *ud);
+
+/*
+** Set the hook ('fn' NULL: none). Any thread, GIL held or not. A call of
+** the previous hook that is under way when this returns may still finish.
+** Returns 1, or 0 if no more hooks can listen (the trace and the gil
+** module's listeners count too).
+*/
+LUAGIL_API int luagil_set_event_hook (luagil_EventHook fn, void *ud);
 
 #endif

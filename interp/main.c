@@ -61,6 +61,8 @@ typedef struct Settings {
   const char *preempt;     /* --preempt; NULL: default */
   int dis;                 /* --dis: list the script instead of running it */
   int gil_stats;           /* --gil-stats */
+  const char *gil_policy;  /* --gil-policy; NULL: default */
+  const char *seed;        /* --seed; NULL: none */
   const char *gil_trace;   /* --gil-trace; NULL: none */
 } Settings;
 
@@ -91,6 +93,11 @@ static const LongOpt longopts[] = {
    "SECONDS", "GIL switch interval (default 0.005)"},
   {"preempt", OPT_CHOICE, offsetof(Settings, preempt),
    "any|safe", "where threads may be switched (default any)"},
+  {"gil-policy", OPT_STRING, offsetof(Settings, gil_policy),
+   "interval|ticks[:N]|priority-io|deterministic[:N]",
+   "GIL switching policy (default interval)"},
+  {"seed", OPT_STRING, offsetof(Settings, seed),
+   "N", "seed the deterministic policy, 'any' and math.random"},
   {"gil-stats", OPT_FLAG, offsetof(Settings, gil_stats),
    NULL, "print per-thread GIL statistics on stderr at exit"},
   {"gil-trace", OPT_STRING, offsetof(Settings, gil_trace),
@@ -922,6 +929,17 @@ int main (int argc, char **argv) {
   o.switch_interval = s.switch_interval;
   o.preempt = s.preempt;
   o.print_stats = s.gil_stats;
+  o.policy = s.gil_policy;
+  if (s.seed != NULL) {
+    char *end;
+    o.seed = strtoll(s.seed, &end, 10);
+    if (end == s.seed || *end != '\0') {
+      fprintf(stderr, "%s: bad value '%s' for option '--seed' "
+              "(an integer expected)\n", progname, s.seed);
+      return EXIT_FAILURE;
+    }
+    o.has_seed = 1;
+  }
   o.trace = s.gil_trace;
   o.catch_sigint = 1;
   L = luagil_newstate(&o);

@@ -41,6 +41,7 @@ typedef struct Handle {
   lg_Stats *stats;          /* its GIL statistics, kept after it ends */
   int ref;                  /* registry ref anchoring L (GIL) */
   int quiet;                /* don't report an uncaught error */
+  int expected;             /* the GIL awaits its first take */
 } Handle;
 
 
@@ -114,6 +115,7 @@ static void report (lua_State *L, Handle *h) {
 }
 
 
+/* Run the job's function on its own state; returns holding the GIL. */
 static void job (void *arg) {
   Handle *h = arg;
   lg_TState *ts = lg_tstate_current();
@@ -121,9 +123,11 @@ static void job (void *arg) {
   atomic_store(&h->native_id, gettid());
   pthread_setname_np(pthread_self(), h->name);
   ts->stats = h->stats;
+  ts->expected = h->expected;
   lg_event(ts, LG_EV_STARTED, 0);
   lg_gil_take(ts);
   lg_tstate_setrunning(ts, L);
+  lg_breaker_follow(ts);
   {
     int status = lua_pcall(L, lua_gettop(L) - 1, 0, 0);  /* stack: f args */
     if (status != LUA_OK && !h->quiet && !isexit(L, -1))
@@ -132,21 +136,27 @@ static void job (void *arg) {
     luaL_unref(L, LUA_REGISTRYINDEX, h->ref);  /* L may now be collected */
   }
   lg_tstate_setrunning(ts, NULL);
-  lg_gil_drop(ts, LG_DROP_PLAIN);
-  lg_event(ts, LG_EV_EXITED, 0);
-  ts->stats = NULL;
 }
 
 
-/* After 'job', with the worker back in the pool: wake the joiners. */
+/*
+** After 'job', with the worker already back in the pool (so a joiner that
+** starts another thread finds it there): wake the joiners, still holding
+** the GIL, so that under the deterministic policy the wake-up is ordered
+** like every other; then let the GIL go.
+*/
 static void job_done (void *arg) {
   Handle *h = arg;
+  lg_TState *ts = lg_tstate_current();
   lg_check(pthread_mutex_lock(&h->mutex));
   {
     h->done = 1;
     lg_waitq_wake_locked(&h->joiners, -1);
   }
   lg_check(pthread_mutex_unlock(&h->mutex));
+  lg_gil_drop(ts, LG_DROP_PLAIN);
+  lg_event(ts, LG_EV_EXITED, 0);
+  ts->stats = NULL;
   atomic_fetch_sub(&alive, 1);
   release(h);
 }
@@ -182,8 +192,11 @@ static Handle *start (lua_State *L, int fi, int nargs, const char *name,
   h->ref = luaL_ref(L, LUA_REGISTRYINDEX);  /* pops co */
   h->stats = lg_stats_new(name, 0);  /* before the job can start */
   atomic_fetch_add(&alive, 1);
+  h->expected = lg_gil_expect(NULL);
   err = lg_worker_start(job, job_done, h, stacksize, &h->ident);
   if (err != 0) {
+    if (h->expected)
+      lg_gil_unexpect();
     atomic_fetch_sub(&alive, 1);
     luaL_unref(L, LUA_REGISTRYINDEX, h->ref);
     pthread_mutex_destroy(&h->mutex);

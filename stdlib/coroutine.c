@@ -14,6 +14,7 @@
 
 #include <lauxlib.h>
 
+#include "breaker.h"
 #include "lglib.h"
 
 
@@ -45,6 +46,8 @@ static const char *statusof (lua_State *L, lua_State *co) {
 static int tracked_resume (lua_State *L, lua_State *co, int narg, int *nres) {
   lg_TState *ts = lg_tstate_current();
   lua_State *prev = ts ? lg_tstate_setrunning(ts, co) : NULL;
+  if (ts != NULL)
+    lg_breaker_follow(ts);  /* counting policies count inside it too */
   int status = lua_resume(co, L, narg, nres);
   if (ts != NULL)
     lg_tstate_setrunning(ts, prev);

@@ -31,6 +31,57 @@ static int gil_setswitchinterval (lua_State *L) {
 }
 
 
+static const char *const policies[] = {
+  "interval", "ticks", "priority-io", "deterministic", NULL};
+
+
+/*
+** gil.setpolicy(name [, {n=, seed=}]): "interval", "ticks" (n: instructions
+** between drops, default 100), "priority-io", "deterministic" (n: average
+** instructions between switches, default 100; seed)
+*/
+static int gil_setpolicy (lua_State *L) {
+  int policy = luaL_checkoption(L, 1, NULL, policies);
+  lua_Integer n = 0;
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    if (lua_getfield(L, 2, "n") != LUA_TNIL) {
+      n = luaL_checkinteger(L, -1);
+      luaL_argcheck(L, n > 0 && n <= 1000000000, 2,
+                    "n must be a positive number of instructions");
+    }
+    if (lua_getfield(L, 2, "seed") != LUA_TNIL)
+      lg_gil_seed((unsigned long)luaL_checkinteger(L, -1));
+    lua_pop(L, 2);
+  }
+  lg_gil_setpolicy(policy, (long)n);
+  return 0;
+}
+
+
+/* gil.getpolicy() -> name, n */
+static int gil_getpolicy (lua_State *L) {
+  long n;
+  int policy = lg_gil_getpolicy(&n);
+  lua_pushstring(L, policies[policy]);
+  lua_pushinteger(L, n);
+  return 2;
+}
+
+
+/* gil.seed(n): seeds the deterministic policy and math.random */
+static int gil_seed (lua_State *L) {
+  lua_Integer seed = luaL_checkinteger(L, 1);
+  lg_gil_seed((unsigned long)seed);
+  lua_getglobal(L, "math");
+  if (lua_getfield(L, -1, "randomseed") == LUA_TFUNCTION) {
+    lua_pushinteger(L, seed);
+    lua_call(L, 1, 0);
+  }
+  return 0;
+}
+
+
 /* gil.setpreempt("any" | "safe") */
 static int gil_setpreempt (lua_State *L) {
   static const char *const modes[] = {"any", "safe", NULL};
@@ -130,6 +181,9 @@ static const luaL_Reg gil_funcs[] = {
   {"setswitchinterval", gil_setswitchinterval},
   {"setpreempt", gil_setpreempt},
   {"getpreempt", gil_getpreempt},
+  {"setpolicy", gil_setpolicy},
+  {"getpolicy", gil_getpolicy},
+  {"seed", gil_seed},
   {"stats", gil_stats},
   {"trace_start", gil_trace_start},
   {"trace_stop", gil_trace_stop},

@@ -24,6 +24,11 @@
 ** creator's hook: a count event that is not ours nor the user's just
 ** restores the user's settings (usually: no hook).
 **
+** Under a policy that counts instructions (ticks, deterministic) the hook
+** stays armed with the policy's count instead: each time the thread takes
+** the GIL or enters a coroutine it arms the state it runs (follow), and
+** each count event is a switch point.
+**
 ** Ctrl-C sets an atomic flag, writes an eventfd (which the main thread's
 ** waits watch, see vm/park.c) and arms the main thread's hook like a drop
 ** request; the hook raises "interrupted!".
@@ -76,6 +81,21 @@ static void arm (lg_TState *ts) {
     return;
   ts->armed = 1;
   lua_sethook(L, lg_breaker_hook, lua_gethookmask(L) | LUA_MASKCOUNT, 1);
+}
+
+
+void lg_breaker_follow (lg_TState *ts) {
+  long n = lg_gil_count(ts);
+  lua_State *L = atomic_load(&ts->running);
+  if (n <= 0 || L == NULL)
+    return;
+  sigset_t saved;
+  lg_breaker_block(1, &saved);
+  ts->armed = 1;
+  ts->stage = 0;
+  lua_sethook(L, lg_breaker_hook, lua_gethookmask(L) | LUA_MASKCOUNT,
+              (int)n);
+  lg_breaker_block(0, &saved);
 }
 
 
@@ -282,8 +302,20 @@ static int jitter (lg_TState *ts) {  /* 1..8, xorshift32 */
 }
 
 
+static int counting (void) {
+  int policy = lg_gil_getpolicy(NULL);
+  return policy == LG_POLICY_TICKS || policy == LG_POLICY_DETERMINISTIC;
+}
+
+
 static void on_break (lua_State *L, lg_TState *ts) {
   int interrupt = ts->is_main && atomic_load(&sigint_pending);
+  if (!interrupt && counting()) {  /* a switch point of the policy */
+    ts->armed = 0;
+    restore(L, L, 0);
+    lg_gil_policy_switch(ts);  /* takes the GIL back, then re-arms */
+    return;
+  }
   if (!interrupt && ts->stage == 0 && lg_gil_drop_pending_for(ts) &&
       atomic_load(&preempt) == LG_PREEMPT_ANY) {
     int count;

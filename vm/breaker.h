@@ -25,6 +25,12 @@ LG_FUNC void lg_breaker_signal (lg_TState *ts);
 /* Arm the hook on the state the calling thread runs (GIL held). */
 LG_FUNC void lg_breaker_arm_self (lg_TState *ts);
 
+/*
+** The thread now runs 'ts->running' holding the GIL: under a policy that
+** counts instructions (ticks, deterministic), arm the count hook there.
+*/
+LG_FUNC void lg_breaker_follow (lg_TState *ts);
+
 /* The one C hook luagil sets; it also calls the user's debug hooks. */
 LG_FUNC void lg_breaker_hook (lua_State *L, lua_Debug *ar);
 

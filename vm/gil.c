@@ -4,13 +4,13 @@
 **
 ** Notes about the implementation
 **
-** The state: 'locked' and 'holder', and a FIFO queue of the threads that
-** wait for the GIL, all guarded by gil.mutex. A waiter parks on its own
-** token (vm/park.c).
+** The state: 'locked' and 'holder', and a queue of the threads that wait
+** for the GIL, all guarded by gil.mutex. A waiter parks on its own token
+** (vm/park.c).
 **
-** - Handoff. A thread that lets the GIL go hands it straight to the head
-**   of the queue: it sets 'holder' to that thread and unparks it. Nobody
-**   can barge in between, so a thread that drops and at once wants the GIL
+** - Handoff. A thread that lets the GIL go hands it straight to the next
+**   waiter: it sets 'holder' to that thread and unparks it. Nobody can
+**   barge in between, so a thread that drops and at once wants the GIL
 **   again queues behind every waiter: that is forced switching, and it is
 **   also what keeps the GIL fair. (A condition variable cannot do this:
 **   pthread_cond_signal may wake the same few threads every time, and we
@@ -24,6 +24,18 @@
 **   8 intervals, never more often than every 100 us. The other waiters
 **   park without a timeout; a thread that becomes the head is woken to
 **   start timing.
+** - Policies. 'interval' is the above. 'ticks' (Python 2's GIL): the
+**   holder's count hook drops the GIL every N instructions without a
+**   handoff: it wakes the head of the queue and takes the GIL straight
+**   back, usually before the woken thread runs, so CPU-bound threads
+**   thrash as they did on multicore Python 2. 'priority-io': a thread whose
+**   blocking call really waited (its voluntary context switches rose, or
+**   the caller said so) queues at the front and requests a drop at once.
+**   'deterministic': the holder's count hook switches every N +- jitter
+**   instructions (seeded); the next holder is the queued thread after the
+**   holder in creation order, chosen only once every thread the holder
+**   made runnable (started, woken, or itself after a yield) has queued, so
+**   the OS's wake-up order never decides who runs.
 ** - Shutdown. Once finalizing, every thread but the main one parks for
 **   ever when it wants the GIL and is never handed it; no request is raised
 **   any more.
@@ -33,6 +45,7 @@
 */
 
 #include <errno.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "breaker.h"
@@ -42,28 +55,38 @@
 
 #define MAX_BACKOFF  8            /* re-signal after at most 8 intervals */
 #define MIN_RESIGNAL_NS  100000L  /* ... and never more often than 100 us */
+#define TICKS_COUNT  100          /* default N of ticks, as Python 2 */
+#define DET_COUNT    1000         /* default N of deterministic */
 
 
 static struct {
   pthread_mutex_t mutex;
   pthread_cond_t never;        /* threads parked at shutdown */
+  pthread_cond_t arrived;      /* awaited threads have queued */
   int locked;                  /* gil.mutex */
   lg_TState *_Atomic holder;   /* written under gil.mutex; read atomically */
   lg_TState *head, *tail;      /* gil.mutex: waiters, linked by gil_next */
   unsigned long switches;      /* gil.mutex: number of grants so far */
   int finalizing;              /* gil.mutex */
+  int expected;                /* gil.mutex: awaited takes (deterministic) */
   atomic_int drop_request;     /* atomic: 1 while a request is outstanding */
   _Atomic long interval_ns;    /* atomic */
+  atomic_int policy;           /* atomic: LG_POLICY_* */
+  _Atomic long count;          /* atomic: N of ticks and deterministic */
+  uint64_t rng;                /* GIL held: the deterministic jitter */
 } gil;
 
 
 void lg_gil_init (lg_TState *ts) {
   lg_mutex_init(&gil.mutex);
   lg_check(pthread_cond_init(&gil.never, NULL));
+  lg_check(pthread_cond_init(&gil.arrived, NULL));
   gil.locked = 1;
   atomic_store(&gil.holder, ts);
   gil.switches = 1;
   atomic_store(&gil.interval_ns, (long)(LG_DEFAULT_INTERVAL * 1e9));
+  atomic_store(&gil.count, TICKS_COUNT);
+  gil.rng = 0x9e3779b97f4a7c15u;
   lg_event(ts, LG_EV_RESUMED, 0);
   atomic_store(&ts->in_lua, 1);
 }
@@ -111,7 +134,20 @@ static void request_drop_locked (void) {
 }
 
 
-static void enqueue_locked (lg_TState *ts) {
+/*
+** {======================================================
+** The queue
+** =======================================================
+*/
+
+static void enqueue_locked (lg_TState *ts, int front) {
+  if (front) {
+    ts->gil_next = gil.head;
+    gil.head = ts;
+    if (gil.tail == NULL)
+      gil.tail = ts;
+    return;
+  }
   ts->gil_next = NULL;
   if (gil.tail)
     gil.tail->gil_next = ts;
@@ -121,27 +157,86 @@ static void enqueue_locked (lg_TState *ts) {
 }
 
 
-static lg_TState *dequeue_locked (void) {
-  lg_TState *ts = gil.head;
-  gil.head = ts->gil_next;
-  if (gil.head == NULL)
-    gil.tail = NULL;
+/* Remove 'ts', which is queued. */
+static void unlink_locked (lg_TState *ts) {
+  lg_TState *prev = NULL;
+  for (lg_TState *w = gil.head; w != ts; w = w->gil_next)
+    prev = w;
+  if (prev)
+    prev->gil_next = ts->gil_next;
+  else
+    gil.head = ts->gil_next;
+  if (gil.tail == ts)
+    gil.tail = prev;
   ts->gil_next = NULL;
-  return ts;
+}
+
+
+static long seqof (lg_TState *ts) {
+  return ts->stats ? ts->stats->seq : 0;
 }
 
 
 /*
-** waiting: queue up and park until a releasing thread hands us the GIL.
-** The head of the queue times the holder and raises drop requests.
+** Take the next holder off the queue: its head, or under the deterministic
+** policy the queued thread that follows 'from' in creation order.
 */
-static void wait_locked (lg_TState *ts) {
+static lg_TState *dequeue_locked (lg_TState *from) {
+  lg_TState *next = gil.head;
+  if (atomic_load(&gil.policy) == LG_POLICY_DETERMINISTIC) {
+    lg_TState *first = NULL;
+    long after = seqof(from);
+    next = NULL;
+    for (lg_TState *w = gil.head; w != NULL; w = w->gil_next) {
+      if (first == NULL || seqof(w) < seqof(first))
+        first = w;
+      if (seqof(w) > after && (next == NULL || seqof(w) < seqof(next)))
+        next = w;
+    }
+    if (next == NULL)
+      next = first;
+  }
+  unlink_locked(next);
+  return next;
+}
+
+
+/* A thread the holder awaited has queued (deterministic policy). */
+static void arrive_locked (lg_TState *ts) {
+  if (ts->expected) {
+    ts->expected = 0;
+    if (--gil.expected == 0)
+      lg_check(pthread_cond_broadcast(&gil.arrived));
+  }
+}
+
+/* }====================================================== */
+
+
+/*
+** waiting: queue up and park until a releasing thread hands us the GIL,
+** or (ticks) finds it free. The head of the queue times the holder and
+** raises drop requests.
+*/
+static void wait_locked (lg_TState *ts, int front) {
   int backoff = 1, requested = 0;
-  enqueue_locked(ts);
+  enqueue_locked(ts, front);
+  arrive_locked(ts);
+  if (front) {  /* priority-io: ask for it now */
+    request_drop_locked();
+    requested = 1;
+  }
   while (atomic_load(&gil.holder) != ts) {
     if (must_park(ts))
       park_forever_locked();
-    int timing = (gil.head == ts);
+    if (!gil.locked) {  /* ticks: the holder let it go without a handoff */
+      unlink_locked(ts);
+      grant_locked(ts);
+      break;
+    }
+    int policy = atomic_load(&gil.policy);
+    int timing = gil.head == ts && (policy == LG_POLICY_INTERVAL ||
+                                    policy == LG_POLICY_PRIORITY_IO);
     unsigned long sw = gil.switches;
     struct timespec dl;
     if (timing) {
@@ -169,59 +264,87 @@ static void wait_locked (lg_TState *ts) {
 }
 
 
-/* waiting -> running */
-void lg_gil_take (lg_TState *ts) {
+/* waiting -> running; 'front': priority-io's jump to the head */
+static void take (lg_TState *ts, int front) {
   int saved = errno, busy;
   lg_check(pthread_mutex_lock(&gil.mutex));
   {
     if (must_park(ts))
       park_forever_locked();
     busy = gil.locked;
-    if (!busy)
+    if (!busy) {
+      arrive_locked(ts);
       grant_locked(ts);
+    }
   }
   lg_check(pthread_mutex_unlock(&gil.mutex));
   if (busy) {  /* say so outside gil.mutex, then queue up */
     lg_event(ts, LG_EV_READY, 0);
     lg_check(pthread_mutex_lock(&gil.mutex));
     if (gil.locked)
-      wait_locked(ts);
-    else
+      wait_locked(ts, front);
+    else {
+      arrive_locked(ts);
       grant_locked(ts);
+    }
     lg_check(pthread_mutex_unlock(&gil.mutex));
   }
   lg_event(ts, LG_EV_RESUMED, 0);
   atomic_store(&ts->in_lua, 1);
+  lg_breaker_follow(ts);  /* a counting policy re-arms its hook */
   if (ts->is_main && lg_breaker_sigint_pending())
     lg_breaker_arm_self(ts);  /* Ctrl-C came while we were away */
   errno = saved;
 }
 
 
-/* running -> released: hand the GIL to the first waiter, if any */
+void lg_gil_take (lg_TState *ts) {
+  take(ts, 0);
+}
+
+
+/*
+** running -> released: hand the GIL to the next waiter, if any. Under
+** 'ticks' a forced drop hands nothing: it only wakes the head to compete.
+*/
 void lg_gil_drop (lg_TState *ts, int reason) {
   int saved = errno;
+  int policy = atomic_load(&gil.policy);
   atomic_store(&ts->in_lua, 0);
   lg_event(ts, LG_EV_SUSPENDED, reason);
   lg_check(pthread_mutex_lock(&gil.mutex));
   {
     lg_TState *next = NULL;
-    while (gil.head != NULL && next == NULL) {
-      next = dequeue_locked();
-      if (must_park(next)) {  /* it will see that and park for ever */
-        lg_unpark(next);
-        next = NULL;
+    if (policy == LG_POLICY_DETERMINISTIC)
+      while (gil.expected > 0 && !gil.finalizing)  /* see the notes */
+        lg_check(pthread_cond_wait(&gil.arrived, &gil.mutex));
+    if (policy == LG_POLICY_TICKS && reason == LG_DROP_FORCED) {
+      if (gil.head != NULL)
+        lg_unpark(gil.head);
+    }
+    else {
+      while (gil.head != NULL && next == NULL) {
+        next = dequeue_locked(ts);
+        if (must_park(next)) {  /* it will see that and park for ever */
+          lg_unpark(next);
+          next = NULL;
+        }
       }
     }
     if (next != NULL) {
       grant_locked(next);
       lg_unpark(next);
-      if (gil.head != NULL)  /* the new head starts timing */
-        lg_unpark(gil.head);
+      if (gil.head != NULL && policy != LG_POLICY_DETERMINISTIC)
+        lg_unpark(gil.head);  /* the new head starts timing */
     }
     else {
       gil.locked = 0;
       atomic_store(&gil.holder, NULL);
+    }
+    if (policy == LG_POLICY_DETERMINISTIC && reason == LG_DROP_FORCED &&
+        !ts->expected) {  /* it queues again at once: await it too */
+      ts->expected = 1;
+      gil.expected++;
     }
   }
   lg_check(pthread_mutex_unlock(&gil.mutex));
@@ -238,7 +361,7 @@ void lg_gil_yield (lg_TState *ts) {
 void lg_gil_yield_if_waiting (lg_TState *ts) {
   int waiting;
   lg_check(pthread_mutex_lock(&gil.mutex));
-  waiting = gil.head != NULL && !gil.finalizing;
+  waiting = (gil.head != NULL || gil.expected > 0) && !gil.finalizing;
   lg_check(pthread_mutex_unlock(&gil.mutex));
   if (waiting)
     lg_gil_yield(ts);
@@ -276,10 +399,95 @@ void lg_gil_setinterval (double seconds) {
 }
 
 
+/*
+** {======================================================
+** Policies
+** =======================================================
+*/
+
+void lg_gil_setpolicy (int policy, long n) {
+  if (n <= 0)
+    n = policy == LG_POLICY_DETERMINISTIC ? DET_COUNT : TICKS_COUNT;
+  atomic_store(&gil.count, n);
+  atomic_store(&gil.policy, policy);
+  lg_TState *ts = lg_tstate_current();
+  if (lg_gil_held(ts))
+    lg_breaker_follow(ts);  /* the caller switches as the policy says */
+}
+
+
+int lg_gil_getpolicy (long *n) {
+  if (n != NULL)
+    *n = atomic_load(&gil.count);
+  return atomic_load(&gil.policy);
+}
+
+
+void lg_gil_seed (unsigned long seed) {
+  gil.rng = seed * 0x9e3779b97f4a7c15u + 1;  /* never 0 */
+}
+
+
+long lg_gil_count (lg_TState *ts) {
+  long n = atomic_load(&gil.count);
+  (void)ts;
+  switch (atomic_load(&gil.policy)) {
+    case LG_POLICY_TICKS:
+      return n;
+    case LG_POLICY_DETERMINISTIC: {  /* n/2 .. 3n/2, xorshift64 */
+      uint64_t x = gil.rng;
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      gil.rng = x;
+      return n / 2 + 1 + (long)(x % (uint64_t)(n + 1));
+    }
+    default:
+      return 0;
+  }
+}
+
+
+void lg_gil_policy_switch (lg_TState *ts) {
+  if (atomic_load(&gil.policy) == LG_POLICY_TICKS ||
+      atomic_load(&gil.policy) == LG_POLICY_DETERMINISTIC)
+    lg_gil_yield(ts);
+}
+
+
+int lg_gil_expect (lg_TState *ts) {
+  int counted = 0;
+  if (atomic_load(&gil.policy) != LG_POLICY_DETERMINISTIC)
+    return 0;
+  lg_check(pthread_mutex_lock(&gil.mutex));
+  if (ts == NULL || !ts->expected) {
+    gil.expected++;
+    counted = 1;
+    if (ts != NULL)
+      ts->expected = 1;
+  }
+  lg_check(pthread_mutex_unlock(&gil.mutex));
+  return counted;
+}
+
+
+void lg_gil_unexpect (void) {
+  if (atomic_load(&gil.policy) != LG_POLICY_DETERMINISTIC)
+    return;
+  lg_check(pthread_mutex_lock(&gil.mutex));
+  if (gil.expected > 0 && --gil.expected == 0)
+    lg_check(pthread_cond_broadcast(&gil.arrived));
+  lg_check(pthread_mutex_unlock(&gil.mutex));
+}
+
+/* }====================================================== */
+
+
 void lg_gil_finalize (void) {
   lg_check(pthread_mutex_lock(&gil.mutex));
   gil.finalizing = 1;
   atomic_store(&gil.drop_request, 0);
+  lg_check(pthread_cond_broadcast(&gil.arrived));
   lg_check(pthread_mutex_unlock(&gil.mutex));
 }
 
@@ -293,15 +501,46 @@ int lg_gil_finalizing (void) {
 }
 
 
+/*
+** {======================================================
+** Blocking calls
+** =======================================================
+*/
+
+static long voluntary_switches (void) {
+  struct rusage ru;
+  return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw : 0;
+}
+
+
 lg_TState *lg_blocking_begin (void) {
   lg_TState *ts = lg_tstate_current();
-  if (ts != NULL)
+  if (ts != NULL) {
+    if (atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO) {
+      ts->waited = 0;
+      ts->nvcsw = voluntary_switches();
+    }
     lg_gil_drop(ts, LG_DROP_BLOCKING);
+  }
   return ts;
 }
 
 
-void lg_blocking_end (lg_TState *ts) {
+void lg_blocking_waited (void) {
+  lg_TState *ts = lg_tstate_current();
   if (ts != NULL)
-    lg_gil_take(ts);
+    ts->waited = 1;
 }
+
+
+void lg_blocking_end (lg_TState *ts) {
+  if (ts == NULL)
+    return;
+  int saved = errno;
+  int front = atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO &&
+              (ts->waited || voluntary_switches() != ts->nvcsw);
+  errno = saved;
+  take(ts, front);
+}
+
+/* }====================================================== */

@@ -11,6 +11,12 @@
 /* Default switch interval, in seconds. */
 #define LG_DEFAULT_INTERVAL  0.005
 
+/* Switching policies. */
+#define LG_POLICY_INTERVAL       0  /* drop requests after an interval */
+#define LG_POLICY_TICKS          1  /* Python 2: drop every N instructions */
+#define LG_POLICY_PRIORITY_IO    2  /* returning from I/O jumps the queue */
+#define LG_POLICY_DETERMINISTIC  3  /* round-robin every N +- jitter */
+
 
 /* Create the GIL; the calling thread 'ts' (the main thread) holds it. */
 LG_FUNC void lg_gil_init (lg_TState *ts);
@@ -43,6 +49,41 @@ LG_FUNC int lg_gil_held (lg_TState *ts);
 /* The switch interval in seconds (any thread). */
 LG_FUNC double lg_gil_getinterval (void);
 LG_FUNC void lg_gil_setinterval (double seconds);
+
+/*
+** The policy and its instruction count 'n' (ticks, deterministic; 0 for
+** the default of 100). Any thread; takes effect at each thread's next
+** take or switch.
+*/
+LG_FUNC void lg_gil_setpolicy (int policy, long n);
+LG_FUNC int lg_gil_getpolicy (long *n);
+
+/* Seed of the deterministic policy's jitter (and of 'any' preemption). */
+LG_FUNC void lg_gil_seed (unsigned long seed);
+
+/*
+** For a policy that counts instructions: the count until this holder's
+** next switch, or 0 if the policy does not count. GIL held.
+*/
+LG_FUNC long lg_gil_count (lg_TState *ts);
+
+/* A switch point of a counting policy, from the hook. GIL held. */
+LG_FUNC void lg_gil_policy_switch (lg_TState *ts);
+
+/*
+** Deterministic policy: the caller (GIL held) has made 'ts' runnable, or
+** (ts NULL) is starting a thread; the next handoff waits until it has
+** queued for the GIL, so the order in which the OS wakes threads never
+** decides who runs next. No effect under other policies.
+*/
+LG_FUNC int lg_gil_expect (lg_TState *ts);  /* true if it counted */
+LG_FUNC void lg_gil_unexpect (void);  /* a start that failed */
+
+/*
+** priority-io: the blocking call that is ending really waited (got EAGAIN
+** before, say), even if the thread did not sleep in the kernel.
+*/
+LG_FUNC void lg_blocking_waited (void);
 
 /*
 ** Interpreter shutdown, called by the main thread holding the GIL: from

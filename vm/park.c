@@ -287,6 +287,7 @@ int lg_waitq_wake_locked (lg_WaitQueue *q, int n) {
   while (q->head != NULL && (n < 0 || woken < n)) {
     lg_TState *ts = q->head;
     dequeue(q, ts);
+    lg_gil_expect(ts);  /* deterministic policy: it will want the GIL */
     lg_unpark(ts);
     woken++;
   }

@@ -26,6 +26,7 @@ static pthread_mutex_t stats_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 static struct {
   lg_Stats *all;                        /* stats_mutex */
+  long seq;                             /* stats_mutex */
   atomic_long switches, requests;
   atomic_int nlisteners;                /* written under stats_mutex */
   struct {
@@ -51,6 +52,7 @@ lg_Stats *lg_stats_new (const char *name, unsigned long ident) {
   lg_check(pthread_mutex_lock(&stats_mutex));
   {
     strncpy(st->name, name, sizeof st->name - 1);
+    st->seq = ++stats.seq;
     st->next = stats.all;
     stats.all = st;
   }

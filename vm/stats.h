@@ -36,6 +36,7 @@ struct lg_Stats {
   lg_Stats *next;              /* stats_mutex: all records, newest first */
   char name[64];               /* stats_mutex */
   unsigned long ident;         /* set once, under the GIL */
+  long seq;                    /* creation order, from 1 (read-only) */
   int alive;                   /* stats_mutex */
   /* Counters: written by the owner thread, read by anyone (atomic). */
   atomic_long acquisitions, hold_ns, wait_ns, wait_max_ns;

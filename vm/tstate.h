@@ -33,7 +33,9 @@ struct lg_TState {
   struct lg_Stats *stats;      /* the record of the Lua thread it runs */
   int stage;                   /* preempt=any: 1 while counting down */
   uint32_t rng;                /* xorshift state for the 1-8 jitter */
-  int forced;                  /* set by the hook: this drop was requested */
+  int expected;                /* deterministic: its next take was awaited */
+  int waited;                  /* priority-io: its blocking call waited */
+  long nvcsw;                  /* priority-io: voluntary switches before */
 
   /* Read-only after registration. */
   pthread_t pthread;

@@ -18,7 +18,8 @@ typedef void (*lg_Job) (void *arg);
 ** default). The thread is registered (it has an lg_TState), does not hold
 ** the GIL when the job starts, and blocks SIGINT. Between the two calls it
 ** is already back in the idle pool, so a thread that waits for 'done' and
-** then starts another job finds it there. Sets '*ident' to the thread's
+** then starts another job finds it there. 'job' may return holding the
+** GIL if 'done' lets it go. Sets '*ident' to the thread's
 ** ident (its pthread_self()) without waiting for it to run. Returns 0 or
 ** an errno value. Called with the GIL held; does not release it.
 */
