@@ -1,9 +1,14 @@
 /*
-** stdlib/time.c -- the 'time' module: clocks and sleep.
+** stdlib/time.c -- the 'time' module: clocks, sleep, and calendar time
+** (localtime, gmtime, mktime, ctime, asctime, strftime) with Python's
+** struct_time as a table: fields tm_year .. tm_isdst, tm_zone, tm_gmtoff,
+** and the first nine also at 1 .. 9 as Python's tuple.
 ** See LICENSE for copyright and licence (MIT).
 */
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <lauxlib.h>
@@ -93,6 +98,206 @@ static int time_thread_time (lua_State *L) {
 }
 
 
+/* {====================================================================
+** Calendar time
+** =====================================================================*/
+
+static const char *const fields[] = {
+  "tm_year", "tm_mon", "tm_mday", "tm_hour", "tm_min", "tm_sec",
+  "tm_wday", "tm_yday", "tm_isdst", NULL
+};
+
+
+/* Seconds at 'arg', or now if none; the error Python gives otherwise. */
+static time_t checkseconds (lua_State *L, int arg) {
+  lua_Number s;
+  if (lua_isnoneornil(L, arg))
+    return time(NULL);
+  s = luaL_checknumber(L, arg);
+  luaL_argcheck(L, s >= -67768040609740800.0 && s <= 67768036191676799.0,
+                arg, "timestamp out of range for platform time_t");
+  return (time_t)s;
+}
+
+
+/* Pushes 'tm' as a struct_time table: Python's numbering (months from 1,
+** weekdays from 0 = Monday, year days from 1). */
+static void pushtm (lua_State *L, const struct tm *tm) {
+  lua_Integer v[9];
+  int i;
+  v[0] = (lua_Integer)tm->tm_year + 1900;
+  v[1] = tm->tm_mon + 1;
+  v[2] = tm->tm_mday;
+  v[3] = tm->tm_hour;
+  v[4] = tm->tm_min;
+  v[5] = tm->tm_sec;
+  v[6] = (tm->tm_wday + 6) % 7;
+  v[7] = tm->tm_yday + 1;
+  v[8] = tm->tm_isdst;
+  lua_createtable(L, 9, 11);
+  for (i = 0; i < 9; i++) {
+    lua_pushinteger(L, v[i]);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, -3, i + 1);
+    lua_setfield(L, -2, fields[i]);
+  }
+  lua_pushstring(L, tm->tm_zone != NULL ? tm->tm_zone : "");
+  lua_setfield(L, -2, "tm_zone");
+  lua_pushinteger(L, tm->tm_gmtoff);
+  lua_setfield(L, -2, "tm_gmtoff");
+}
+
+
+/* A struct_time table at 'arg' (named fields, else 1 .. 9) into '*tm'. */
+static void checktm (lua_State *L, int arg, struct tm *tm) {
+  lua_Integer v[9];
+  int i;
+  luaL_checktype(L, arg, LUA_TTABLE);
+  for (i = 0; i < 9; i++) {
+    int isnum;
+    if (lua_getfield(L, arg, fields[i]) == LUA_TNIL) {
+      lua_pop(L, 1);
+      lua_rawgeti(L, arg, i + 1);
+    }
+    v[i] = lua_tointegerx(L, -1, &isnum);
+    lua_pop(L, 1);
+    if (!isnum)
+      luaL_error(L, "struct_time field '%s' must be an integer", fields[i]);
+  }
+  memset(tm, 0, sizeof *tm);
+  tm->tm_year = (int)(v[0] - 1900);
+  tm->tm_mon = (int)v[1] - 1;
+  tm->tm_mday = (int)v[2];
+  tm->tm_hour = (int)v[3];
+  tm->tm_min = (int)v[4];
+  tm->tm_sec = (int)v[5];
+  tm->tm_wday = (int)((v[6] + 1) % 7);
+  tm->tm_yday = (int)v[7] - 1;
+  tm->tm_isdst = (int)v[8];
+}
+
+
+/* The struct tm at 'arg' (a table), or local time now if none. */
+static void opttm (lua_State *L, int arg, struct tm *tm) {
+  if (lua_isnoneornil(L, arg)) {
+    time_t now = time(NULL);
+    localtime_r(&now, tm);
+  }
+  else
+    checktm(L, arg, tm);
+}
+
+
+/* time.localtime([seconds]) -> struct_time */
+static int time_localtime (lua_State *L) {
+  time_t t = checkseconds(L, 1);
+  struct tm tm;
+  if (localtime_r(&t, &tm) == NULL)
+    return luaL_error(L, "timestamp out of range for platform time_t");
+  pushtm(L, &tm);
+  return 1;
+}
+
+
+/* time.gmtime([seconds]) -> struct_time */
+static int time_gmtime (lua_State *L) {
+  time_t t = checkseconds(L, 1);
+  struct tm tm;
+  if (gmtime_r(&t, &tm) == NULL)
+    return luaL_error(L, "timestamp out of range for platform time_t");
+  pushtm(L, &tm);
+  return 1;
+}
+
+
+/* time.mktime(struct_time) -> seconds (local time) */
+static int time_mktime (lua_State *L) {
+  struct tm tm;
+  time_t t;
+  checktm(L, 1, &tm);
+  tm.tm_wday = -1;  /* mktime leaves it alone only on failure */
+  t = mktime(&tm);
+  if (t == (time_t)-1 && tm.tm_wday == -1)
+    return luaL_error(L, "mktime argument out of range");
+  lua_pushnumber(L, (lua_Number)t);
+  return 1;
+}
+
+
+/* Python's asctime format: "Sun Jun 20 23:21:05 1993". */
+static void pushasctime (lua_State *L, const struct tm *tm) {
+  static const char days[] = "MonTueWedThuFriSatSun";
+  static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  char buf[64];
+  int wd = (tm->tm_wday + 6) % 7, mon = tm->tm_mon;
+  if (wd < 0 || wd > 6) wd = 0;
+  if (mon < 0 || mon > 11) mon = 0;
+  snprintf(buf, sizeof buf, "%.3s %.3s%3d %.2d:%.2d:%.2d %d",
+           days + 3 * wd, months + 3 * mon, tm->tm_mday, tm->tm_hour,
+           tm->tm_min, tm->tm_sec, tm->tm_year + 1900);
+  lua_pushstring(L, buf);
+}
+
+
+/* time.ctime([seconds]) -> string */
+static int time_ctime (lua_State *L) {
+  time_t t = checkseconds(L, 1);
+  struct tm tm;
+  if (localtime_r(&t, &tm) == NULL)
+    return luaL_error(L, "timestamp out of range for platform time_t");
+  pushasctime(L, &tm);
+  return 1;
+}
+
+
+/* time.asctime([struct_time]) -> string */
+static int time_asctime (lua_State *L) {
+  struct tm tm;
+  opttm(L, 1, &tm);
+  pushasctime(L, &tm);
+  return 1;
+}
+
+
+/* time.strftime(format [, struct_time]) -> string */
+static int time_strftime (lua_State *L) {
+  size_t flen;
+  const char *fmt = luaL_checklstring(L, 1, &flen);
+  struct tm tm;
+  luaL_Buffer b;
+  size_t size = 256;
+  opttm(L, 2, &tm);
+  if (flen == 0) {
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  for (;;) {
+    /* strftime cannot tell "empty result" from "too small": a space
+    ** appended to the format makes every result non-empty. */
+    char *fmt2 = (char *)lua_newuserdatauv(L, flen + 2, 0);
+    char *out;
+    size_t n;
+    memcpy(fmt2, fmt, flen);
+    fmt2[flen] = ' ';
+    fmt2[flen + 1] = '\0';
+    luaL_buffinit(L, &b);
+    out = luaL_prepbuffsize(&b, size);
+    n = strftime(out, size, fmt2, &tm);
+    if (n > 0) {
+      luaL_addsize(&b, n - 1);  /* without the space */
+      luaL_pushresult(&b);
+      return 1;
+    }
+    lua_settop(L, 2);
+    luaL_argcheck(L, size < 1024 * flen + 4096, 1, "format too long");
+    size *= 4;
+  }
+}
+
+
+/* }==================================================================== */
+
+
 static const luaL_Reg time_funcs[] = {
   {"sleep", time_sleep},
   {"time", time_time},
@@ -103,6 +308,12 @@ static const luaL_Reg time_funcs[] = {
   {"perf_counter_ns", time_monotonic_ns},
   {"process_time", time_process_time},
   {"thread_time", time_thread_time},
+  {"localtime", time_localtime},
+  {"gmtime", time_gmtime},
+  {"mktime", time_mktime},
+  {"ctime", time_ctime},
+  {"asctime", time_asctime},
+  {"strftime", time_strftime},
   {NULL, NULL}
 };
 
