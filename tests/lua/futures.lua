@@ -86,9 +86,14 @@ do
   local seen = {}
   first:add_done_callback(function (f) seen[#seen + 1] = f:result() end)
   first:add_done_callback(function () error("callback error") end)
-  first:add_done_callback(function (f) seen[#seen + 1] = -f:result() end)
+  local called = threading.Event()
+  first:add_done_callback(function (f)
+    seen[#seen + 1] = -f:result()
+    called:set()
+  end)
   gate:set()
   assert(first:result() == 1)
+  called:wait()  -- callbacks run after waiters are woken
   assert(#seen == 2 and seen[1] == 1 and seen[2] == -1)
   first:add_done_callback(function (f) seen[#seen + 1] = 99 end)
   assert(seen[3] == 99)  -- already done: runs at once
@@ -124,11 +129,12 @@ do
   done, not_done = futures.wait(fs)
   assert(#done == 4 and #not_done == 0 and done[1] == fs[1])
   local bad = ex:submit(error, "x")
-  local slow = ex:submit(time.sleep, 5)
+  local hold = threading.Event()
+  local slow = ex:submit(hold.wait, hold)
   done, not_done = futures.wait({slow, bad},
                                 {return_when = futures.FIRST_EXCEPTION})
-  assert(#done == 1 and done[1] == bad)
-  slow:cancel()
+  assert(#done == 1 and done[1] == bad and not_done[1] == slow)
+  hold:set()
 end
 
 -- map: results in input order, several lists, first error raised
