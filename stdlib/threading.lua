@@ -517,6 +517,16 @@ function threading.current_thread ()
   return t
 end
 
+-- A host thread that entered Lua through luagil_ensure has exited
+-- (interp/embed.c): forget its dummy, as its ident may be reused.
+function threading._forget_dummy (ident)
+  local t = by_ident[ident]
+  if t ~= nil and getmetatable(t) == DummyThread then
+    by_ident[ident] = nil
+    active[t] = nil
+  end
+end
+
 function threading.main_thread ()
   return main
 end
