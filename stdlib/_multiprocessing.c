@@ -1,0 +1,762 @@
+/*
+** stdlib/_multiprocessing.c -- the C half of 'multiprocessing': fork,
+** child process handles, Pipe connections, and waits on descriptors.
+** See LICENSE for copyright and licence (MIT).
+**
+** Notes about the implementation
+**
+** Children. A child is reaped only through its own pid (never
+** waitpid(-1)) and SIGCHLD is left alone, so a host program's own
+** children and handlers are not disturbed. Waiting for one child polls its
+** pidfd (Linux 5.3), which becomes readable when the child ends; with the
+** GIL released, the main thread's poll also watches the Ctrl-C descriptor.
+** Without pidfds the wait polls waitpid(WNOHANG) with a growing sleep.
+**
+** Connections. A Pipe is a pair of AF_UNIX stream sockets (send with
+** MSG_NOSIGNAL: a closed peer is an error, never a SIGPIPE); a one-way
+** Pipe shuts down the unused direction. A message is its length (size_t)
+** and its bytes. Only the wait for a message's first byte can be
+** interrupted by Ctrl-C: a message is never half read or half sent.
+** Blocking calls read and write C buffers this thread owns, never a Lua
+** string, so nothing here touches Lua memory while the GIL is released.
+*/
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "breaker.h"
+#include "gil.h"
+#include "lglib.h"
+#include "mp.h"
+#include "park.h"
+
+#define CONN     "multiprocessing.Connection"
+#define HANDLE   "multiprocessing.ProcessHandle"
+#define EOFERR   "multiprocessing.EOFError"
+
+
+/*
+** {======================================================
+** Waiting on descriptors
+** =======================================================
+*/
+
+/* Time left until 'deadline' in '*left'; false if it passed. */
+static int timeleft (const struct timespec *deadline, struct timespec *left) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  left->tv_sec = deadline->tv_sec - now.tv_sec;
+  left->tv_nsec = deadline->tv_nsec - now.tv_nsec;
+  if (left->tv_nsec < 0) {
+    left->tv_nsec += 1000000000L;
+    left->tv_sec--;
+  }
+  if (left->tv_sec < 0) {
+    left->tv_sec = left->tv_nsec = 0;
+    return 0;
+  }
+  return 1;
+}
+
+
+/*
+** Poll 'n' descriptors (GIL released by the caller) until one is ready,
+** the deadline, or (if 'intr') Ctrl-C; 'fds' has room for n + 1 entries.
+*/
+static int pollfds (struct pollfd *fds, int n, const struct timespec *deadline,
+                    int intr) {
+  if (intr) {
+    fds[n].fd = lg_breaker_sigint_fd();
+    fds[n].events = POLLIN;
+    fds[n].revents = 0;
+  }
+  for (;;) {
+    struct timespec left;
+    int more = deadline == NULL || timeleft(deadline, &left);
+    int r = ppoll(fds, (nfds_t)(n + (intr ? 1 : 0)),
+                  deadline != NULL ? &left : NULL, NULL);
+    if (r < 0 && errno != EINTR)
+      lg_fatal("ppoll", errno);
+    if (intr && (fds[n].revents & POLLIN))
+      return LG_INTERRUPTED;
+    if (r > 0)
+      return LG_WOKEN;
+    if (!more || (r == 0 && deadline != NULL))
+      return LG_TIMEDOUT;
+  }
+}
+
+
+static int intrallowed (void) {
+  lg_TState *ts = lg_tstate_current();
+  return ts != NULL && ts->is_main;
+}
+
+
+int lg_mp_waitfd (int fd, short events, const struct timespec *deadline) {
+  struct pollfd fds[2] = {{fd, events, 0}, {-1, 0, 0}};
+  int intr = intrallowed(), r;
+  if (intr && lg_breaker_sigint_pending())
+    return LG_INTERRUPTED;
+  LG_BEGIN_BLOCKING
+  r = pollfds(fds, 1, deadline, intr);
+  LG_END_BLOCKING
+  return r;
+}
+
+
+int lg_mp_sendall (int fd, const char *buf, size_t len) {
+  size_t done = 0;
+  int r = 0, intr = intrallowed();
+  LG_BEGIN_BLOCKING
+  while (done < len) {
+    ssize_t k = send(fd, buf + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (k > 0)
+      done += (size_t)k;
+    else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      struct pollfd fds[2] = {{fd, POLLOUT, 0}, {-1, 0, 0}};
+      if (pollfds(fds, 1, NULL, intr && done == 0) == LG_INTERRUPTED) {
+        r = LG_INTERRUPTED;
+        break;
+      }
+    }
+    else if (errno != EINTR) {
+      r = -1;
+      break;
+    }
+  }
+  LG_END_BLOCKING
+  return r;
+}
+
+
+int lg_mp_recvall (int fd, char *buf, size_t len, int interruptible,
+                   const struct timespec *deadline) {
+  size_t done = 0;
+  int r = 0, intr = interruptible && intrallowed();
+  LG_BEGIN_BLOCKING
+  while (done < len) {
+    ssize_t k = recv(fd, buf + done, len - done, MSG_DONTWAIT);
+    if (k > 0)
+      done += (size_t)k;
+    else if (k == 0) {
+      errno = 0;
+      r = -1;
+      break;
+    }
+    else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      struct pollfd fds[2] = {{fd, POLLIN, 0}, {-1, 0, 0}};
+      int w = pollfds(fds, 1, done == 0 ? deadline : NULL, intr && done == 0);
+      if (w != LG_WOKEN) {
+        r = w;
+        break;
+      }
+    }
+    else if (errno != EINTR) {
+      r = -1;
+      break;
+    }
+  }
+  LG_END_BLOCKING
+  return r;
+}
+
+
+/* An optional timeout at 'arg' as a deadline in '*ts' (NULL: none). */
+static struct timespec *optdeadline (lua_State *L, int arg,
+                                     struct timespec *ts) {
+  return lg_deadline(lg_opttimeout(L, arg), ts);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Connections
+** =======================================================
+*/
+
+typedef struct Conn {
+  int fd;               /* -1 once closed */
+  int readable, writable;
+} Conn;
+
+
+static Conn *checkconn (lua_State *L) {
+  Conn *c = luaL_checkudata(L, 1, CONN);
+  if (c->fd < 0)
+    luaL_error(L, "handle is closed");
+  return c;
+}
+
+
+static void newconn (lua_State *L, int fd, int readable, int writable) {
+  Conn *c = lua_newuserdatauv(L, sizeof *c, 0);
+  c->fd = fd;
+  c->readable = readable;
+  c->writable = writable;
+  luaL_setmetatable(L, CONN);
+}
+
+
+/* Send the bytes of 'm' as one message and free them; raise on failure. */
+static void sendmsg_ (lua_State *L, Conn *c, lg_MpMsg m) {
+  size_t len = m.len;
+  char *buf = malloc(sizeof len + len);
+  int r;
+  if (buf == NULL) {
+    free(m.data);
+    luaL_error(L, "not enough memory");
+  }
+  memcpy(buf, &len, sizeof len);
+  memcpy(buf + sizeof len, m.data, len);
+  free(m.data);
+  r = lg_mp_sendall(c->fd, buf, sizeof len + len);
+  free(buf);
+  if (r == LG_INTERRUPTED)
+    lg_breaker_raise_interrupt(L);
+  else if (r != 0)
+    luaL_error(L, "cannot send: %s", strerror(errno));
+}
+
+
+/* Read one message and push it as a string; raise EOFError at the end. */
+static void recvmsg_ (lua_State *L, Conn *c) {
+  size_t len;
+  char *buf;
+  int r = lg_mp_recvall(c->fd, (char *)&len, sizeof len, 1, NULL);
+  if (r == LG_INTERRUPTED)
+    lg_breaker_raise_interrupt(L);
+  if (r != 0) {
+    if (errno == 0)
+      lg_error_raise(L, EOFERR, "the other end of the pipe is closed");
+    luaL_error(L, "cannot receive: %s", strerror(errno));
+  }
+  buf = malloc(len ? len : 1);
+  if (buf == NULL)
+    luaL_error(L, "not enough memory");
+  r = lg_mp_recvall(c->fd, buf, len, 0, NULL);
+  if (r != 0) {
+    free(buf);
+    luaL_error(L, "cannot receive: %s", errno ? strerror(errno)
+                                              : "connection closed mid-message");
+  }
+  lua_pushlstring(L, buf, len);  /* on a memory error 'buf' leaks */
+  free(buf);
+}
+
+
+/* conn:send(v) */
+static int conn_send (lua_State *L) {
+  Conn *c = checkconn(L);
+  luaL_checkany(L, 2);
+  if (!c->writable)
+    return luaL_error(L, "connection is read-only");
+  sendmsg_(L, c, lg_mp_dump(L, 2, 0));
+  return 0;
+}
+
+
+/* conn:recv() -> v */
+static int conn_recv (lua_State *L) {
+  Conn *c = checkconn(L);
+  if (!c->readable)
+    return luaL_error(L, "connection is write-only");
+  recvmsg_(L, c);
+  lg_mp_load(L, lua_tostring(L, -1), lua_rawlen(L, -1));
+  return 1;
+}
+
+
+/* conn:send_bytes(s) */
+static int conn_send_bytes (lua_State *L) {
+  Conn *c = checkconn(L);
+  size_t len;
+  const char *s = luaL_checklstring(L, 2, &len);
+  lg_MpMsg m;
+  if (!c->writable)
+    return luaL_error(L, "connection is read-only");
+  m.data = malloc(len ? len : 1);
+  if (m.data == NULL)
+    return luaL_error(L, "not enough memory");
+  memcpy(m.data, s, len);
+  m.len = len;
+  sendmsg_(L, c, m);
+  return 0;
+}
+
+
+/* conn:recv_bytes() -> string */
+static int conn_recv_bytes (lua_State *L) {
+  Conn *c = checkconn(L);
+  if (!c->readable)
+    return luaL_error(L, "connection is write-only");
+  recvmsg_(L, c);
+  return 1;
+}
+
+
+/* conn:poll([timeout]) -> boolean: is there something to read? */
+static int conn_poll (lua_State *L) {
+  Conn *c = checkconn(L);
+  struct timespec ts, *deadline;
+  int r;
+  if (lua_isnoneornil(L, 2)) {  /* Python: no timeout means 0 */
+    lua_settop(L, 1);
+    lua_pushnumber(L, 0);
+  }
+  deadline = optdeadline(L, 2, &ts);
+  r = lg_mp_waitfd(c->fd, POLLIN, deadline);
+  if (r == LG_INTERRUPTED)
+    return lg_breaker_raise_interrupt(L);
+  lua_pushboolean(L, r == LG_WOKEN);
+  return 1;
+}
+
+
+/* conn:close() */
+static int conn_close (lua_State *L) {
+  Conn *c = luaL_checkudata(L, 1, CONN);
+  if (c->fd >= 0) {
+    close(c->fd);
+    c->fd = -1;
+  }
+  return 0;
+}
+
+
+/* conn:fileno() -> integer */
+static int conn_fileno (lua_State *L) {
+  lua_pushinteger(L, checkconn(L)->fd);
+  return 1;
+}
+
+
+/* conn.closed, conn.readable, conn.writable, and the methods */
+static int conn_index (lua_State *L) {
+  Conn *c = luaL_checkudata(L, 1, CONN);
+  const char *k;
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
+    return 1;
+  k = lua_tostring(L, 2);
+  if (k == NULL)
+    return 1;
+  if (strcmp(k, "closed") == 0)
+    lua_pushboolean(L, c->fd < 0);
+  else if (strcmp(k, "readable") == 0)
+    lua_pushboolean(L, c->readable);
+  else if (strcmp(k, "writable") == 0)
+    lua_pushboolean(L, c->writable);
+  return 1;
+}
+
+
+static int conn_tostring (lua_State *L) {
+  Conn *c = luaL_checkudata(L, 1, CONN);
+  lua_pushfstring(L, "<%s at %p: %s>", CONN, (void *)c,
+                  c->fd < 0 ? "closed" : c->readable && c->writable
+                  ? "duplex" : c->readable ? "read" : "write");
+  return 1;
+}
+
+
+/* Pipe([duplex]) -> conn1, conn2 (one-way: conn1 reads, conn2 writes) */
+static int mp_pipe (lua_State *L) {
+  int duplex = lua_isnoneornil(L, 1) || lua_toboolean(L, 1);
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+    return luaL_error(L, "cannot create a pipe: %s", strerror(errno));
+  if (!duplex) {
+    shutdown(sv[0], SHUT_WR);
+    shutdown(sv[1], SHUT_RD);
+  }
+  newconn(L, sv[0], 1, duplex);
+  newconn(L, sv[1], duplex, 1);
+  return 2;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Child processes
+** =======================================================
+*/
+
+typedef struct Handle {
+  pid_t pid;
+  int pidfd;            /* -1 if closed or unavailable */
+  int done;             /* reaped: 'status' is valid */
+  int status;
+} Handle;
+
+
+static Handle *checkhandle (lua_State *L) {
+  return luaL_checkudata(L, 1, HANDLE);
+}
+
+
+/* Python's exitcode: the exit status, or minus the signal number. */
+static int exitcode (int status) {
+  if (WIFSIGNALED(status))
+    return -WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
+
+/* Reap 'h' if it has ended; true if it is done. */
+static int reap (Handle *h, int options) {
+  if (!h->done) {
+    int st;
+    pid_t r;
+    do
+      r = waitpid(h->pid, &st, options);
+    while (r < 0 && errno == EINTR);
+    if (r == h->pid) {
+      h->done = 1;
+      h->status = st;
+    }
+    else if (r < 0) {  /* ECHILD: not ours (any more); call it ended */
+      h->done = 1;
+      h->status = 0;
+    }
+    if (h->done && h->pidfd >= 0) {
+      close(h->pidfd);
+      h->pidfd = -1;
+    }
+  }
+  return h->done;
+}
+
+
+/* Wait with the GIL released, without pidfds: waitpid with backoff. */
+static int waitslow (Handle *h, const struct timespec *deadline) {
+  long ns = 100000;
+  int intr = intrallowed(), r = LG_WOKEN;
+  LG_BEGIN_BLOCKING
+  while (!reap(h, WNOHANG)) {
+    struct timespec left, nap = {0, ns};
+    if (intr && lg_breaker_sigint_pending()) {
+      r = LG_INTERRUPTED;
+      break;
+    }
+    if (deadline != NULL && !timeleft(deadline, &left)) {
+      r = LG_TIMEDOUT;
+      break;
+    }
+    nanosleep(&nap, NULL);
+    if (ns < 20000000)
+      ns *= 2;
+  }
+  LG_END_BLOCKING
+  return r;
+}
+
+
+/*
+** Until vm/ has lg_fork (a fork that re-initialises the GIL in the child),
+** a plain fork: the child must not wait for threads of the parent.
+*/
+static pid_t dofork (void) {
+  fflush(NULL);
+  return fork();
+}
+
+
+/* _multiprocessing.fork() -> pid (0 in the child) */
+static int mp_fork (lua_State *L) {
+  pid_t pid = dofork();
+  if (pid < 0)
+    return luaL_error(L, "cannot fork: %s", strerror(errno));
+  lua_pushinteger(L, pid);
+  return 1;
+}
+
+
+/* _multiprocessing.handle(pid) -> ProcessHandle of a child */
+static int mp_handle (lua_State *L) {
+  pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+  Handle *h = lua_newuserdatauv(L, sizeof *h, 0);
+  h->pid = pid;
+  h->done = h->status = 0;
+  h->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  luaL_setmetatable(L, HANDLE);
+  return 1;
+}
+
+
+/* h:wait([timeout]) -> exitcode, or nil on timeout */
+static int handle_wait (lua_State *L) {
+  Handle *h = checkhandle(L);
+  struct timespec ts, *deadline = optdeadline(L, 2, &ts);
+  int r = LG_WOKEN;
+  if (!h->done) {
+    if (h->pidfd >= 0) {
+      r = lg_mp_waitfd(h->pidfd, POLLIN, deadline);
+      if (r == LG_WOKEN)
+        reap(h, 0);  /* readable: it has ended, this does not block */
+    }
+    else
+      r = waitslow(h, deadline);
+  }
+  if (r == LG_INTERRUPTED)
+    return lg_breaker_raise_interrupt(L);
+  if (!h->done)
+    return 0;
+  lua_pushinteger(L, exitcode(h->status));
+  return 1;
+}
+
+
+/* h:poll() -> exitcode, or nil if it runs */
+static int handle_poll (lua_State *L) {
+  Handle *h = checkhandle(L);
+  if (!reap(h, WNOHANG))
+    return 0;
+  lua_pushinteger(L, exitcode(h->status));
+  return 1;
+}
+
+
+/* h:signal(signo): nothing if it was reaped already */
+static int handle_signal (lua_State *L) {
+  Handle *h = checkhandle(L);
+  int sig = (int)luaL_checkinteger(L, 2);
+  if (!h->done && kill(h->pid, sig) < 0 && errno != ESRCH)
+    return luaL_error(L, "cannot signal process %d: %s", (int)h->pid,
+                      strerror(errno));
+  return 0;
+}
+
+
+/* h:fileno() -> the pidfd, or nil (for _multiprocessing.wait) */
+static int handle_fileno (lua_State *L) {
+  Handle *h = checkhandle(L);
+  if (h->pidfd < 0)
+    return 0;
+  lua_pushinteger(L, h->pidfd);
+  return 1;
+}
+
+
+static int handle_gc (lua_State *L) {
+  Handle *h = checkhandle(L);
+  if (h->pidfd >= 0) {
+    close(h->pidfd);
+    h->pidfd = -1;
+  }
+  return 0;
+}
+
+
+/* h:forget(): in a forked child, the parent's children are not ours */
+static int handle_forget (lua_State *L) {
+  Handle *h = checkhandle(L);
+  handle_gc(L);
+  h->done = 1;
+  h->status = 0;
+  return 0;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Module functions
+** =======================================================
+*/
+
+/* The descriptor of a Connection, a ProcessHandle or an integer at 'i'. */
+static int tofd (lua_State *L, int i) {
+  Conn *c;
+  Handle *h;
+  if ((c = luaL_testudata(L, i, CONN)) != NULL)
+    return c->fd;
+  if ((h = luaL_testudata(L, i, HANDLE)) != NULL)
+    return h->pidfd;
+  return (int)luaL_checkinteger(L, i);
+}
+
+
+/*
+** _multiprocessing.wait(list [, timeout]) -> list of the ready ones (maybe
+** empty): connections with something to read (or closed), handles of
+** children that ended, integers as descriptors.
+*/
+static int mp_wait (lua_State *L) {
+  struct timespec ts, *deadline;
+  lua_Integer n;
+  struct pollfd *fds;
+  int r, intr = intrallowed();
+  luaL_checktype(L, 1, LUA_TTABLE);
+  deadline = optdeadline(L, 2, &ts);
+  n = luaL_len(L, 1);
+  luaL_argcheck(L, n < 100000, 1, "too many objects");
+  fds = malloc(sizeof *fds * (size_t)(n + 1));
+  if (fds == NULL)
+    return luaL_error(L, "not enough memory");
+  for (lua_Integer i = 0; i < n; i++) {
+    lua_geti(L, 1, i + 1);
+    fds[i].fd = lua_isnil(L, -1) ? -1 : tofd(L, -1);  /* may leak 'fds' */
+    fds[i].events = POLLIN;
+    fds[i].revents = 0;
+    lua_pop(L, 1);
+  }
+  if (intr && lg_breaker_sigint_pending())
+    r = LG_INTERRUPTED;
+  else {
+    LG_BEGIN_BLOCKING
+    r = pollfds(fds, (int)n, deadline, intr);
+    LG_END_BLOCKING
+  }
+  if (r == LG_INTERRUPTED) {
+    free(fds);
+    return lg_breaker_raise_interrupt(L);
+  }
+  lua_newtable(L);
+  for (lua_Integer i = 0, k = 0; i < n; i++)
+    if (fds[i].fd >= 0 && fds[i].revents != 0) {
+      lua_geti(L, 1, i + 1);
+      lua_rawseti(L, -2, ++k);
+    }
+  free(fds);
+  return 1;
+}
+
+
+/* _multiprocessing._exit(code): flush queues and stdio, end the process */
+static int mp_exit (lua_State *L) {
+  int code = (int)luaL_optinteger(L, 1, 0);
+  lg_mp_flush_feeders();
+  fflush(NULL);
+  _exit(code);
+  return 0;
+}
+
+
+/* _multiprocessing.flush_feeders(): write what every Queue put holds */
+static int mp_flush_feeders (lua_State *L) {
+  (void)L;
+  lg_mp_flush_feeders();
+  return 0;
+}
+
+
+/* _multiprocessing.getpid() -> integer */
+static int mp_getpid (lua_State *L) {
+  lua_pushinteger(L, getpid());
+  return 1;
+}
+
+
+/* _multiprocessing.getppid() -> integer */
+static int mp_getppid (lua_State *L) {
+  lua_pushinteger(L, getppid());
+  return 1;
+}
+
+
+/* cpu_count() -> integer: the CPUs online */
+static int mp_cpu_count (lua_State *L) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  lua_pushinteger(L, n > 0 ? n : 1);
+  return 1;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Registration
+** =======================================================
+*/
+
+static const luaL_Reg mp_funcs[] = {
+  {"fork", mp_fork},
+  {"handle", mp_handle},
+  {"wait", mp_wait},
+  {"_exit", mp_exit},
+  {"flush_feeders", mp_flush_feeders},
+  {"getpid", mp_getpid},
+  {"getppid", mp_getppid},
+  {"cpu_count", mp_cpu_count},
+  {"Pipe", mp_pipe},
+  {NULL, NULL}
+};
+
+static const luaL_Reg conn_methods[] = {
+  {"send", conn_send},
+  {"recv", conn_recv},
+  {"send_bytes", conn_send_bytes},
+  {"recv_bytes", conn_recv_bytes},
+  {"poll", conn_poll},
+  {"close", conn_close},
+  {"fileno", conn_fileno},
+  {NULL, NULL}
+};
+
+static const luaL_Reg conn_meta[] = {
+  {"__gc", conn_close},
+  {"__close", conn_close},
+  {"__tostring", conn_tostring},
+  {NULL, NULL}
+};
+
+static const luaL_Reg handle_methods[] = {
+  {"wait", handle_wait},
+  {"poll", handle_poll},
+  {"signal", handle_signal},
+  {"fileno", handle_fileno},
+  {"forget", handle_forget},
+  {NULL, NULL}
+};
+
+static const luaL_Reg handle_meta[] = {
+  {"__gc", handle_gc},
+  {NULL, NULL}
+};
+
+
+int luaopen__multiprocessing (lua_State *L) {
+  luaL_newmetatable(L, CONN);
+  luaL_setfuncs(L, conn_meta, 0);
+  luaL_newlib(L, conn_methods);
+  lua_pushcclosure(L, conn_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, HANDLE);
+  luaL_setfuncs(L, handle_meta, 0);
+  luaL_newlib(L, handle_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_newlib(L, mp_funcs);
+  lg_mp_open_pickle(L);
+  lg_mp_open_shared(L);
+  lg_mp_open_queue(L);
+  lg_error_pushkind(L, EOFERR, NULL);
+  lua_setfield(L, -2, "EOFError");
+  lg_error_pushkind(L, "multiprocessing.TimeoutError", NULL);
+  lua_setfield(L, -2, "TimeoutError");
+  lua_pushinteger(L, SIGTERM);
+  lua_setfield(L, -2, "SIGTERM");
+  lua_pushinteger(L, SIGKILL);
+  lua_setfield(L, -2, "SIGKILL");
+  return 1;
+}
+
+/* }====================================================== */

@@ -1,0 +1,617 @@
+/*
+** stdlib/mp_pickle.c -- multiprocessing's serializer: Lua values to bytes
+** and back, for Queue, Pipe and the Pool's tasks.
+** See LICENSE for copyright and licence (MIT).
+**
+** The format is private to one program and its forks (the two ends are
+** always the same binary on the same machine), so numbers and lengths are
+** in native byte order. A value is a tag byte and its payload:
+**
+**   'n' nil   'f' false   't' true   'i' int64   'd' double
+**   's' size_t length, bytes
+**   'T' uint32 array-size hint, then (key, value)* and 'e'
+** and, for the Pool's tasks only (funcs = 1):
+**   'F' uint32 id, size_t length, string.dump bytes, uint32 nups, upvalues
+**   'R' uint32 id        a function sent earlier in the same message
+**   'C' lua_CFunction    a C function without upvalues, by address
+**   'c' lua_CFunction, uint32 n, upvalues
+**   'G'                  the globals table (so _ENV means the worker's)
+**   'M' a string         package.loaded[name] (a module, by name)
+**
+** Tables are sent by value: metatables are not sent, a table reached
+** twice is sent twice, a table inside itself is an error. Functions are
+** numbered, so a recursive local function (its own upvalue) comes back as
+** itself. The encoder writes into a userdata buffer, so an error halfway
+** frees it with the rest of the garbage.
+*/
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "lglib.h"
+#include "mp.h"
+
+#define BUFFER    "multiprocessing.Buffer"
+#define MAXDEPTH  100
+
+
+/*
+** {======================================================
+** Output buffer
+** =======================================================
+*/
+
+typedef struct Buffer {
+  char *p;
+  size_t n, cap;
+} Buffer;
+
+
+static int buffer_gc (lua_State *L) {
+  Buffer *b = luaL_checkudata(L, 1, BUFFER);
+  free(b->p);
+  b->p = NULL;
+  return 0;
+}
+
+
+static void reserve (lua_State *L, Buffer *b, size_t more) {
+  if (b->cap - b->n < more) {
+    size_t cap = b->cap ? b->cap : 256;
+    char *p;
+    while (cap - b->n < more)
+      cap *= 2;
+    p = realloc(b->p, cap);
+    if (p == NULL)
+      luaL_error(L, "not enough memory");
+    b->p = p;
+    b->cap = cap;
+  }
+}
+
+
+static void put (lua_State *L, Buffer *b, const void *x, size_t len) {
+  reserve(L, b, len);
+  memcpy(b->p + b->n, x, len);
+  b->n += len;
+}
+
+
+static void putc_ (lua_State *L, Buffer *b, char c) {
+  put(L, b, &c, 1);
+}
+
+
+static void putu32 (lua_State *L, Buffer *b, uint32_t u) {
+  put(L, b, &u, sizeof u);
+}
+
+
+static int dumpwriter (lua_State *L, const void *p, size_t sz, void *ud) {
+  put(L, ud, p, sz);
+  return 0;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Encoder
+** =======================================================
+*/
+
+/* One step of the path to the value being encoded, for error messages. */
+typedef struct Step {
+  int key;              /* stack index of a table key, or 0 */
+  const char *upname;   /* or an upvalue's name ... */
+  int func;             /* ... of the function at this stack index */
+} Step;
+
+typedef struct Enc {
+  lua_State *L;
+  Buffer *b;
+  int funcs;            /* functions allowed */
+  int seen;             /* stack index: table -> true, function -> id */
+  int mods;             /* stack index: module table -> name, or 0 */
+  uint32_t nfuncs;
+  int depth;
+  Step path[MAXDEPTH + 1];
+} Enc;
+
+
+/* Push a description of the path to the value at the current depth. */
+static void pushpath (Enc *e) {
+  lua_State *L = e->L;
+  luaL_Buffer B;
+  luaL_buffinit(L, &B);
+  for (int d = 0; d < e->depth; d++) {
+    Step *s = &e->path[d];
+    if (s->upname != NULL) {
+      lua_Debug ar;
+      lua_pushvalue(L, s->func);
+      lua_getinfo(L, ">S", &ar);
+      lua_pushfstring(L, "%supvalue '%s' of the function at %s:%d",
+                      d > 0 ? " in " : "", s->upname, ar.short_src,
+                      ar.linedefined);
+      luaL_addvalue(&B);
+    }
+    else if (lua_type(L, s->key) == LUA_TSTRING)
+      lua_pushfstring(L, "[\"%s\"]", lua_tostring(L, s->key));
+    else if (lua_isinteger(L, s->key))
+      lua_pushfstring(L, "[%I]", lua_tointeger(L, s->key));
+    else
+      lua_pushfstring(L, "[<%s>]", luaL_typename(L, s->key));
+    if (s->upname == NULL)
+      luaL_addvalue(&B);
+  }
+  luaL_pushresult(&B);
+}
+
+
+static int encerror (Enc *e, const char *what) {
+  lua_State *L = e->L;
+  if (e->depth > 0) {
+    pushpath(e);
+    return luaL_error(L, "cannot send %s (at %s)", what, lua_tostring(L, -1));
+  }
+  return luaL_error(L, "cannot send %s", what);
+}
+
+
+static void encode (Enc *e, int idx);
+
+
+static void enctable (Enc *e, int idx) {
+  lua_State *L = e->L;
+  lua_pushvalue(L, idx);
+  if (lua_rawget(L, e->seen) != LUA_TNIL)
+    encerror(e, "a table that contains itself");
+  lua_pop(L, 1);
+  if (e->depth >= MAXDEPTH)
+    encerror(e, "a table nested too deeply");
+  lua_pushvalue(L, idx);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, e->seen);
+  putc_(L, e->b, 'T');
+  putu32(L, e->b, (uint32_t)lua_rawlen(L, idx));
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {  /* stack: key value */
+    int top = lua_gettop(L);
+    e->path[e->depth++] = (Step){top - 1, NULL, 0};
+    encode(e, top - 1);
+    encode(e, top);
+    e->depth--;
+    lua_pop(L, 1);
+  }
+  putc_(L, e->b, 'e');
+  lua_pushvalue(L, idx);  /* no longer on the path: may appear again */
+  lua_pushnil(L);
+  lua_rawset(L, e->seen);
+}
+
+
+/* Encode the upvalues of the function at 'idx' (count first). */
+static void encupvalues (Enc *e, int idx) {
+  lua_State *L = e->L;
+  uint32_t n = 0;
+  while (lua_getupvalue(L, idx, (int)n + 1) != NULL) {
+    lua_pop(L, 1);
+    n++;
+  }
+  putu32(L, e->b, n);
+  if (e->depth >= MAXDEPTH)
+    encerror(e, "functions nested too deeply");
+  for (uint32_t i = 1; i <= n; i++) {
+    const char *name = lua_getupvalue(L, idx, (int)i);
+    e->path[e->depth++] = (Step){0, *name ? name : "?", idx};
+    encode(e, lua_gettop(L));
+    e->depth--;
+    lua_pop(L, 1);
+  }
+}
+
+
+static void encfunction (Enc *e, int idx) {
+  lua_State *L = e->L;
+  if (!e->funcs)
+    encerror(e, "a function");
+  if (lua_iscfunction(L, idx)) {
+    lua_CFunction f = lua_tocfunction(L, idx);
+    if (lua_getupvalue(L, idx, 1) == NULL) {
+      putc_(L, e->b, 'C');
+      put(L, e->b, &f, sizeof f);
+      return;
+    }
+    lua_pop(L, 1);
+    putc_(L, e->b, 'c');
+    put(L, e->b, &f, sizeof f);
+    encupvalues(e, idx);
+    return;
+  }
+  lua_pushvalue(L, idx);
+  if (lua_rawget(L, e->seen) == LUA_TNUMBER) {  /* sent already */
+    putc_(L, e->b, 'R');
+    putu32(L, e->b, (uint32_t)lua_tointeger(L, -1));
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pop(L, 1);
+  lua_pushvalue(L, idx);
+  lua_pushinteger(L, ++e->nfuncs);
+  lua_rawset(L, e->seen);
+  putc_(L, e->b, 'F');
+  putu32(L, e->b, e->nfuncs);
+  {
+    size_t at, len;
+    reserve(L, e->b, sizeof len);
+    at = e->b->n;
+    e->b->n += sizeof len;  /* the length, patched below */
+    lua_pushvalue(L, idx);
+    lua_dump(L, dumpwriter, e->b, 0);
+    lua_pop(L, 1);
+    len = e->b->n - at - sizeof len;
+    memcpy(e->b->p + at, &len, sizeof len);
+  }
+  encupvalues(e, idx);
+}
+
+
+/* Is the table at 'idx' the globals or a module? Then encode a reference. */
+static int encref (Enc *e, int idx) {
+  lua_State *L = e->L;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+  if (lua_rawequal(L, -1, idx)) {
+    lua_pop(L, 1);
+    putc_(L, e->b, 'G');
+    return 1;
+  }
+  lua_pop(L, 1);
+  lua_pushvalue(L, idx);
+  if (lua_rawget(L, e->mods) == LUA_TSTRING) {
+    size_t len;
+    const char *name = lua_tolstring(L, -1, &len);
+    putc_(L, e->b, 'M');
+    putc_(L, e->b, 's');
+    put(L, e->b, &len, sizeof len);
+    put(L, e->b, name, len);
+    lua_pop(L, 1);
+    return 1;
+  }
+  lua_pop(L, 1);
+  return 0;
+}
+
+
+static void encode (Enc *e, int idx) {
+  lua_State *L = e->L;
+  luaL_checkstack(L, 8, "value nested too deeply");
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+      putc_(L, e->b, 'n');
+      break;
+    case LUA_TBOOLEAN:
+      putc_(L, e->b, lua_toboolean(L, idx) ? 't' : 'f');
+      break;
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, idx)) {
+        int64_t i = lua_tointeger(L, idx);
+        putc_(L, e->b, 'i');
+        put(L, e->b, &i, sizeof i);
+      }
+      else {
+        double d = lua_tonumber(L, idx);
+        putc_(L, e->b, 'd');
+        put(L, e->b, &d, sizeof d);
+      }
+      break;
+    case LUA_TSTRING: {
+      size_t len;
+      const char *s = lua_tolstring(L, idx, &len);
+      putc_(L, e->b, 's');
+      put(L, e->b, &len, sizeof len);
+      put(L, e->b, s, len);
+      break;
+    }
+    case LUA_TTABLE:
+      if (!e->funcs || !encref(e, idx))
+        enctable(e, idx);
+      break;
+    case LUA_TFUNCTION:
+      encfunction(e, idx);
+      break;
+    case LUA_TUSERDATA:
+    case LUA_TLIGHTUSERDATA:
+      encerror(e, "a userdata");
+      break;
+    default:
+      encerror(e, lua_pushfstring(L, "a %s", luaL_typename(L, idx)));
+  }
+}
+
+
+/* Push package.loaded inverted (table -> name), without _G. */
+static void pushmodules (lua_State *L) {
+  lua_newtable(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {  /* stack: inv loaded name module */
+    if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1) &&
+        strcmp(lua_tostring(L, -2), "_G") != 0) {
+      lua_pushvalue(L, -2);
+      lua_rawset(L, -5);
+    }
+    else
+      lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+
+lg_MpMsg lg_mp_dump (lua_State *L, int idx, int funcs) {
+  Enc e;
+  lg_MpMsg m;
+  int top = lua_gettop(L);
+  idx = lua_absindex(L, idx);
+  e.L = L;
+  e.funcs = funcs;
+  e.nfuncs = 0;
+  e.depth = 0;
+  e.b = lua_newuserdatauv(L, sizeof(Buffer), 0);
+  memset(e.b, 0, sizeof(Buffer));
+  luaL_setmetatable(L, BUFFER);
+  lua_newtable(L);
+  e.seen = lua_gettop(L);
+  if (funcs) {
+    pushmodules(L);
+    e.mods = lua_gettop(L);
+  }
+  else
+    e.mods = 0;
+  encode(&e, idx);
+  m.data = e.b->p;  /* the caller owns it now */
+  m.len = e.b->n;
+  e.b->p = NULL;
+  lua_settop(L, top);
+  return m;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Decoder
+** =======================================================
+*/
+
+typedef struct Dec {
+  lua_State *L;
+  const char *p, *end;
+  int funcs;
+  int ids;              /* stack index: id -> function */
+  int depth;
+} Dec;
+
+
+static void corrupt (Dec *d) {
+  luaL_error(d->L, "cannot receive: corrupt message");
+}
+
+
+static void get (Dec *d, void *x, size_t len) {
+  if ((size_t)(d->end - d->p) < len)
+    corrupt(d);
+  memcpy(x, d->p, len);
+  d->p += len;
+}
+
+
+static uint32_t getu32 (Dec *d) {
+  uint32_t u;
+  get(d, &u, sizeof u);
+  return u;
+}
+
+
+/* A length-prefixed run of bytes, returned in place. */
+static const char *getbytes (Dec *d, size_t *len) {
+  const char *s;
+  get(d, len, sizeof *len);
+  if ((size_t)(d->end - d->p) < *len)
+    corrupt(d);
+  s = d->p;
+  d->p += *len;
+  return s;
+}
+
+
+static void decode (Dec *d);
+
+
+static void decupvalues (Dec *d, int f) {
+  uint32_t n = getu32(d);
+  for (uint32_t i = 1; i <= n; i++) {
+    decode(d);
+    if (lua_setupvalue(d->L, f, (int)i) == NULL)
+      corrupt(d);
+  }
+}
+
+
+static void decmodule (Dec *d) {
+  lua_State *L = d->L;
+  size_t len;
+  const char *name;
+  if (d->p >= d->end || *d->p++ != 's')
+    corrupt(d);
+  name = getbytes(d, &len);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_pushlstring(L, name, len);
+  if (lua_rawget(L, -2) == LUA_TNIL) {  /* not loaded here: require it */
+    lua_pop(L, 1);
+    lua_getglobal(L, "require");
+    lua_pushlstring(L, name, len);
+    lua_call(L, 1, 1);
+  }
+  lua_remove(L, -2);
+}
+
+
+static void decode (Dec *d) {
+  lua_State *L = d->L;
+  char tag;
+  luaL_checkstack(L, 8, "value nested too deeply");
+  get(d, &tag, 1);
+  switch (tag) {
+    case 'n': lua_pushnil(L); break;
+    case 'f': lua_pushboolean(L, 0); break;
+    case 't': lua_pushboolean(L, 1); break;
+    case 'i': {
+      int64_t i;
+      get(d, &i, sizeof i);
+      lua_pushinteger(L, (lua_Integer)i);
+      break;
+    }
+    case 'd': {
+      double x;
+      get(d, &x, sizeof x);
+      lua_pushnumber(L, x);
+      break;
+    }
+    case 's': {
+      size_t len;
+      const char *s = getbytes(d, &len);
+      lua_pushlstring(L, s, len);
+      break;
+    }
+    case 'T': {
+      uint32_t narr = getu32(d);
+      if (++d->depth > MAXDEPTH)
+        corrupt(d);
+      lua_createtable(L, narr > (1u << 24) ? 0 : (int)narr, 0);
+      while (d->p < d->end && *d->p != 'e') {
+        decode(d);
+        decode(d);
+        if (lua_isnil(L, -2) || (lua_type(L, -2) == LUA_TNUMBER &&
+                                 lua_tonumber(L, -2) != lua_tonumber(L, -2)))
+          corrupt(d);
+        lua_rawset(L, -3);
+      }
+      if (d->p++ >= d->end)
+        corrupt(d);
+      d->depth--;
+      break;
+    }
+    default:
+      if (!d->funcs)
+        corrupt(d);
+      switch (tag) {
+        case 'F': {
+          uint32_t id = getu32(d);
+          size_t len;
+          const char *code = getbytes(d, &len);
+          if (++d->depth > MAXDEPTH)
+            corrupt(d);
+          if (luaL_loadbufferx(L, code, len, "=?", "b") != LUA_OK)
+            lua_error(L);
+          lua_pushvalue(L, -1);
+          lua_rawseti(L, d->ids, id);
+          decupvalues(d, lua_gettop(L));
+          d->depth--;
+          break;
+        }
+        case 'R':
+          if (lua_rawgeti(L, d->ids, getu32(d)) != LUA_TFUNCTION)
+            corrupt(d);
+          break;
+        case 'C': case 'c': {
+          lua_CFunction f;
+          get(d, &f, sizeof f);
+          if (tag == 'C')
+            lua_pushcfunction(L, f);
+          else {
+            uint32_t n = getu32(d);
+            for (uint32_t i = 0; i < n; i++)
+              decode(d);
+            lua_pushcclosure(L, f, (int)n);
+          }
+          break;
+        }
+        case 'G':
+          lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+          break;
+        case 'M':
+          decmodule(d);
+          break;
+        default:
+          corrupt(d);
+      }
+  }
+}
+
+
+void lg_mp_load (lua_State *L, const char *data, size_t len) {
+  Dec d;
+  d.L = L;
+  d.p = data;
+  d.end = data + len;
+  d.funcs = 1;
+  d.depth = 0;
+  lua_newtable(L);
+  d.ids = lua_gettop(L);
+  decode(&d);
+  if (d.p != d.end)
+    corrupt(&d);
+  lua_remove(L, d.ids);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Lua functions
+** =======================================================
+*/
+
+/* _multiprocessing.dumps(v [, funcs]) -> string */
+static int mp_dumps (lua_State *L) {
+  lg_MpMsg m;
+  luaL_checkany(L, 1);
+  m = lg_mp_dump(L, 1, lua_toboolean(L, 2));
+  lua_pushlstring(L, m.data, m.len);  /* may fail: then m leaks, rarely */
+  free(m.data);
+  return 1;
+}
+
+
+/* _multiprocessing.loads(s) -> v */
+static int mp_loads (lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lua_settop(L, 1);  /* keeps 's' alive */
+  lg_mp_load(L, s, len);
+  return 1;
+}
+
+
+static const luaL_Reg pickle_funcs[] = {
+  {"dumps", mp_dumps},
+  {"loads", mp_loads},
+  {NULL, NULL}
+};
+
+
+void lg_mp_open_pickle (lua_State *L) {
+  luaL_newmetatable(L, BUFFER);
+  lua_pushcfunction(L, buffer_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_setfuncs(L, pickle_funcs, 0);
+}
+
+/* }====================================================== */

@@ -1,0 +1,631 @@
+/*
+** stdlib/mp_queue.c -- multiprocessing.Queue: a queue between processes,
+** over a socket pair, with a feeder thread per process that puts.
+** See LICENSE for copyright and licence (MIT).
+**
+** Notes about the implementation
+**
+** Shared state (one shared mapping, seen by every process forked after the
+** queue was made): 'rlock' makes a reader's message whole, 'wlock' a
+** writer's (two processes' feeders write to the same socket); 'slots', a
+** process-shared semaphore of maxsize, makes put block when the queue is
+** full; 'count' is the number of items put and not yet got (qsize).
+**
+** put serializes the item at once (so an unsupported value fails in the
+** caller, and later changes to a table do not travel), takes a slot, and
+** hands the bytes to this process's feeder: a plain pthread, outside the
+** GIL, that writes buffered messages to the socket. So put never blocks on
+** a full socket buffer, only on maxsize, as in Python. A feeder belongs to
+** the process that started it: a forked child starts its own, and never
+** touches its parent's (a copy of which it inherited, with no thread).
+**
+** get waits until the socket is readable (GIL released; Ctrl-C in the main
+** thread), then takes 'rlock' and reads one message if the socket is still
+** readable, else lets go and waits again: a reader holds 'rlock' only
+** while a message is arriving, never while the queue is empty.
+**
+** At exit (multiprocessing's atexit, and a Process child's _exit) every
+** feeder of this process first writes what it holds, as Python's
+** Queue.join_thread does; cancel_join_thread opts a queue out.
+*/
+
+#include <errno.h>
+#include <poll.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "breaker.h"
+#include "gil.h"
+#include "lglib.h"
+#include "mp.h"
+#include "park.h"
+
+#define QUEUE  "multiprocessing.Queue"
+#define EMPTY  "queue.Empty"
+#define FULL   "queue.Full"
+
+
+typedef struct QShared {
+  pthread_mutex_t rlock, wlock;  /* robust, process-shared */
+  sem_t slots;                   /* if maxsize > 0 */
+  atomic_long count;
+} QShared;
+
+typedef struct Msg {
+  struct Msg *next;
+  size_t len;                    /* bytes after this header, length first */
+  char data[];
+} Msg;
+
+/* This process's writer of one queue; freed by whichever of the Queue
+** (its __gc) and the thread lets go last. */
+typedef struct Feeder {
+  pthread_mutex_t mu;
+  pthread_cond_t more;           /* a message or 'closing' arrived */
+  pthread_cond_t drained;        /* the buffer became empty */
+  Msg *head, *tail;              /* mu */
+  int busy;                      /* mu: the thread is writing a message */
+  int running;                   /* mu: the thread exists */
+  int closing;                   /* mu: write what is left, then end */
+  int cancel;                    /* mu: not flushed at exit */
+  int refs;                      /* mu: the Queue and the thread */
+  int fd;                        /* its own copy of the write end */
+  QShared *sh;                   /* unmapped by the last of the two */
+  pid_t pid;                     /* read-only: the process it belongs to */
+  struct Feeder *next, *prev;    /* feeders_mu */
+} Feeder;
+
+typedef struct Queue {
+  QShared *sh;                   /* NULL once collected */
+  int rfd, wfd;
+  long maxsize;                  /* <= 0: unbounded */
+  int closed;                    /* close() was called in this process */
+  Feeder *f;                     /* valid only if f->pid == getpid() */
+} Queue;
+
+
+/* Every feeder of this process. */
+static pthread_mutex_t feeders_mu = PTHREAD_MUTEX_INITIALIZER;
+static Feeder *feeders;
+
+
+/*
+** {======================================================
+** Feeders
+** =======================================================
+*/
+
+static void prepare (void) { pthread_mutex_lock(&feeders_mu); }
+static void parent (void) { pthread_mutex_unlock(&feeders_mu); }
+
+/* A forked child has no feeder thread: the list is the parent's. */
+static void child (void) {
+  pthread_mutex_init(&feeders_mu, NULL);
+  feeders = NULL;
+}
+
+static void install_atfork (void) {
+  pthread_atfork(prepare, parent, child);
+}
+
+
+/* Drop a reference ('f->mu' held); frees 'f' at the last one. */
+static void release (Feeder *f) {
+  int last = --f->refs == 0;
+  pthread_mutex_unlock(&f->mu);
+  if (last) {
+    lg_check(pthread_mutex_lock(&feeders_mu));
+    if (f->prev) f->prev->next = f->next; else feeders = f->next;
+    if (f->next) f->next->prev = f->prev;
+    lg_check(pthread_mutex_unlock(&feeders_mu));
+    while (f->head) {
+      Msg *m = f->head;
+      f->head = m->next;
+      free(m);
+    }
+    close(f->fd);
+    munmap(f->sh, sizeof(QShared));
+    pthread_mutex_destroy(&f->mu);
+    pthread_cond_destroy(&f->more);
+    pthread_cond_destroy(&f->drained);
+    free(f);
+  }
+}
+
+
+/* Write all of 'buf' to the blocking socket 'fd'; false on failure. */
+static int writeall (int fd, const char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t k = send(fd, buf, len, MSG_NOSIGNAL);
+    if (k < 0) {
+      if (errno == EINTR)
+        continue;
+      return 0;
+    }
+    buf += k;
+    len -= (size_t)k;
+  }
+  return 1;
+}
+
+
+static void *feed (void *arg) {
+  Feeder *f = arg;
+  lg_check(pthread_mutex_lock(&f->mu));
+  for (;;) {
+    Msg *m;
+    while (f->head == NULL && !f->closing)
+      lg_check(pthread_cond_wait(&f->more, &f->mu));
+    if ((m = f->head) == NULL)
+      break;
+    f->head = m->next;
+    f->busy = 1;
+    lg_check(pthread_mutex_unlock(&f->mu));
+    {
+      int r = pthread_mutex_lock(&f->sh->wlock);
+      if (r == EOWNERDEAD)  /* a writer died: its message is lost anyway */
+        pthread_mutex_consistent(&f->sh->wlock);
+      writeall(f->fd, m->data, m->len);  /* a reader-less queue drops */
+      pthread_mutex_unlock(&f->sh->wlock);
+    }
+    free(m);
+    lg_check(pthread_mutex_lock(&f->mu));
+    f->busy = 0;
+    if (f->head == NULL)
+      pthread_cond_broadcast(&f->drained);
+  }
+  f->running = 0;
+  pthread_cond_broadcast(&f->drained);
+  release(f);
+  return NULL;
+}
+
+
+/* The feeder of 'q' in this process, made on first use. */
+static Feeder *getfeeder (lua_State *L, Queue *q) {
+  Feeder *f = q->f;
+  if (f != NULL && f->pid == getpid())
+    return f;
+  f = calloc(1, sizeof *f);
+  if (f == NULL)
+    luaL_error(L, "not enough memory");
+  f->fd = dup(q->wfd);
+  if (f->fd < 0) {
+    free(f);
+    luaL_error(L, "cannot start the queue's feeder: %s", strerror(errno));
+  }
+  lg_mutex_init(&f->mu);
+  lg_check(pthread_cond_init(&f->more, NULL));
+  lg_check(pthread_cond_init(&f->drained, NULL));
+  f->refs = 1;  /* the Queue */
+  f->sh = q->sh;
+  f->pid = getpid();
+  lg_check(pthread_mutex_lock(&feeders_mu));
+  f->next = feeders;
+  if (feeders) feeders->prev = f;
+  feeders = f;
+  lg_check(pthread_mutex_unlock(&feeders_mu));
+  q->f = f;
+  return f;
+}
+
+
+/* Queue 'm' on 'f', starting its thread if needed ('f->mu' not held). */
+static int enqueue (Feeder *f, Msg *m) {
+  int err = 0;
+  lg_check(pthread_mutex_lock(&f->mu));
+  m->next = NULL;
+  if (f->tail && f->head) f->tail->next = m; else f->head = m;
+  f->tail = m;
+  if (!f->running) {
+    pthread_t t;
+    pthread_attr_t a;
+    sigset_t all, saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &saved);  /* the thread inherits it */
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&a, 64 * 1024);
+    err = pthread_create(&t, &a, feed, f);
+    pthread_attr_destroy(&a);
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    if (err == 0) {
+      f->running = 1;
+      f->refs++;
+    }
+    else {  /* take it back out */
+      f->head = f->tail = NULL;
+    }
+  }
+  else
+    pthread_cond_signal(&f->more);
+  lg_check(pthread_mutex_unlock(&f->mu));
+  return err;
+}
+
+
+/* Wait until 'f' has written everything ('f->mu' held). */
+static void drain_locked (Feeder *f) {
+  while ((f->head != NULL || f->busy) && f->running)
+    lg_check(pthread_cond_wait(&f->drained, &f->mu));
+}
+
+
+void lg_mp_flush_feeders (void) {
+  pid_t me = getpid();
+  LG_BEGIN_BLOCKING
+  lg_check(pthread_mutex_lock(&feeders_mu));
+  for (Feeder *f = feeders; f != NULL; f = f->next) {
+    if (f->pid != me)
+      continue;
+    lg_check(pthread_mutex_lock(&f->mu));
+    if (!f->cancel)
+      drain_locked(f);
+    lg_check(pthread_mutex_unlock(&f->mu));
+  }
+  lg_check(pthread_mutex_unlock(&feeders_mu));
+  LG_END_BLOCKING
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Queue
+** =======================================================
+*/
+
+static Queue *checkqueue (lua_State *L) {
+  Queue *q = luaL_checkudata(L, 1, QUEUE);
+  if (q->sh == NULL)
+    luaL_error(L, "queue is closed");
+  return q;
+}
+
+
+/* Queue([maxsize]) -> Queue */
+static int mp_queue (lua_State *L) {
+  lua_Integer maxsize = luaL_optinteger(L, 1, 0);
+  int sv[2];
+  Queue *q = lua_newuserdatauv(L, sizeof *q, 0);
+  memset(q, 0, sizeof *q);
+  q->rfd = q->wfd = -1;
+  luaL_setmetatable(L, QUEUE);
+  luaL_argcheck(L, maxsize < SEM_VALUE_MAX, 1, "maxsize too large");
+  q->maxsize = maxsize > 0 ? (long)maxsize : 0;
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+    return luaL_error(L, "cannot create a queue: %s", strerror(errno));
+  q->rfd = sv[0];
+  q->wfd = sv[1];
+  shutdown(sv[0], SHUT_WR);
+  shutdown(sv[1], SHUT_RD);
+  q->sh = mmap(NULL, sizeof(QShared), PROT_READ | PROT_WRITE,
+               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (q->sh == MAP_FAILED) {
+    q->sh = NULL;
+    return luaL_error(L, "cannot allocate shared memory: %s",
+                      strerror(errno));
+  }
+  lg_mp_mutex_init(&q->sh->rlock, 0);
+  lg_mp_mutex_init(&q->sh->wlock, 0);
+  if (sem_init(&q->sh->slots, 1, (unsigned)q->maxsize) < 0)
+    return luaL_error(L, "cannot create a queue: %s", strerror(errno));
+  atomic_init(&q->sh->count, 0);
+  return 1;
+}
+
+
+/* (block, timeout) at 'arg', 'arg' + 1: -1 forever, 0 no wait, or seconds */
+static double waitargs (lua_State *L, int arg) {
+  int block = 1;
+  double timeout = -1;
+  if (!lua_isnoneornil(L, arg)) {
+    luaL_checktype(L, arg, LUA_TBOOLEAN);
+    block = lua_toboolean(L, arg);
+  }
+  if (!lua_isnoneornil(L, arg + 1)) {
+    timeout = luaL_checknumber(L, arg + 1);
+    luaL_argcheck(L, timeout >= 0, arg + 1,
+                  "'timeout' must be a non-negative number");
+  }
+  return block ? timeout : 0;
+}
+
+
+/* Take a slot of a bounded queue: LG_WOKEN, LG_TIMEDOUT, LG_INTERRUPTED. */
+static int takeslot (Queue *q, double timeout) {
+  struct timespec ts, *deadline = lg_deadline(timeout, &ts);
+  lg_TState *me = lg_tstate_current();
+  int intr = me != NULL && me->is_main, r = LG_WOKEN;
+  if (sem_trywait(&q->sh->slots) == 0)
+    return LG_WOKEN;
+  if (timeout == 0)
+    return LG_TIMEDOUT;
+  LG_BEGIN_BLOCKING
+  for (;;) {
+    int k = deadline ? sem_clockwait(&q->sh->slots, CLOCK_MONOTONIC, deadline)
+                     : sem_wait(&q->sh->slots);
+    if (k == 0)
+      break;
+    if (errno == ETIMEDOUT) {
+      r = LG_TIMEDOUT;
+      break;
+    }
+    if (intr && lg_breaker_sigint_pending()) {  /* EINTR from Ctrl-C */
+      r = LG_INTERRUPTED;
+      break;
+    }
+  }
+  LG_END_BLOCKING
+  return r;
+}
+
+
+/* q:put(item [, block [, timeout]]) */
+static int queue_put (lua_State *L) {
+  Queue *q = checkqueue(L);
+  double timeout;
+  lg_MpMsg m;
+  Msg *msg;
+  Feeder *f;
+  luaL_checkany(L, 2);
+  timeout = waitargs(L, 3);
+  if (q->closed)
+    return luaL_error(L, "queue is closed");
+  f = getfeeder(L, q);
+  m = lg_mp_dump(L, 2, 0);
+  msg = malloc(sizeof *msg + sizeof m.len + m.len);
+  if (msg == NULL) {
+    free(m.data);
+    return luaL_error(L, "not enough memory");
+  }
+  msg->len = sizeof m.len + m.len;
+  memcpy(msg->data, &m.len, sizeof m.len);
+  memcpy(msg->data + sizeof m.len, m.data, m.len);
+  free(m.data);
+  if (q->maxsize > 0) {
+    int r = takeslot(q, timeout);
+    if (r != LG_WOKEN) {
+      free(msg);
+      if (r == LG_INTERRUPTED)
+        return lg_breaker_raise_interrupt(L);
+      return lg_error_raise(L, FULL, "queue is full");
+    }
+  }
+  atomic_fetch_add(&q->sh->count, 1);
+  if (enqueue(f, msg) != 0) {
+    free(msg);
+    atomic_fetch_sub(&q->sh->count, 1);
+    if (q->maxsize > 0)
+      sem_post(&q->sh->slots);
+    return luaL_error(L, "cannot start the queue's feeder thread");
+  }
+  return 0;
+}
+
+
+/* q:put_nowait(item) */
+static int queue_put_nowait (lua_State *L) {
+  lua_settop(L, 2);
+  lua_pushboolean(L, 0);
+  return queue_put(L);
+}
+
+
+/* Is 'fd' readable now? (no wait, GIL kept) */
+static int readable (int fd) {
+  struct pollfd p = {fd, POLLIN, 0};
+  return poll(&p, 1, 0) > 0;
+}
+
+
+/* q:get([block [, timeout]]) -> item */
+static int queue_get (lua_State *L) {
+  Queue *q = checkqueue(L);
+  double timeout = waitargs(L, 2);
+  struct timespec ts, *deadline = lg_deadline(timeout, &ts);
+  size_t len;
+  char *buf;
+  int r;
+  if (timeout == 0)
+    deadline = lg_deadline(0, &ts);  /* "now": the polls do not wait */
+  for (;;) {
+    r = lg_mp_waitfd(q->rfd, POLLIN, deadline);
+    if (r == LG_WOKEN)
+      r = lg_mp_mutex_lock(&q->sh->rlock, deadline);
+    if (r == LG_INTERRUPTED)
+      return lg_breaker_raise_interrupt(L);
+    if (r == LG_TIMEDOUT)
+      return lg_error_raise(L, EMPTY, "queue is empty");
+    if (readable(q->rfd))
+      break;
+    pthread_mutex_unlock(&q->sh->rlock);  /* another reader took it */
+  }
+  r = lg_mp_recvall(q->rfd, (char *)&len, sizeof len, 0, NULL);
+  buf = r == 0 ? malloc(len ? len : 1) : NULL;
+  if (buf != NULL)
+    r = lg_mp_recvall(q->rfd, buf, len, 0, NULL);
+  pthread_mutex_unlock(&q->sh->rlock);
+  if (buf == NULL || r != 0) {
+    free(buf);
+    return luaL_error(L, "cannot read from the queue: %s",
+                      r == 0 ? "not enough memory" : strerror(errno));
+  }
+  atomic_fetch_sub(&q->sh->count, 1);
+  if (q->maxsize > 0)
+    sem_post(&q->sh->slots);
+  lua_pushlstring(L, buf, len);
+  free(buf);
+  lg_mp_load(L, lua_tostring(L, -1), len);
+  return 1;
+}
+
+
+/* q:get_nowait() -> item */
+static int queue_get_nowait (lua_State *L) {
+  lua_settop(L, 1);
+  lua_pushboolean(L, 0);
+  return queue_get(L);
+}
+
+
+/* q:qsize() -> integer: items put and not yet got, in all processes */
+static int queue_qsize (lua_State *L) {
+  lua_pushinteger(L, atomic_load(&checkqueue(L)->sh->count));
+  return 1;
+}
+
+
+/* q:empty() -> boolean */
+static int queue_empty (lua_State *L) {
+  lua_pushboolean(L, atomic_load(&checkqueue(L)->sh->count) <= 0);
+  return 1;
+}
+
+
+/* q:full() -> boolean */
+static int queue_full (lua_State *L) {
+  Queue *q = checkqueue(L);
+  lua_pushboolean(L, q->maxsize > 0 &&
+                     atomic_load(&q->sh->count) >= q->maxsize);
+  return 1;
+}
+
+
+/* q:close(): no more puts from this process; the feeder writes what it
+** holds and ends */
+static int queue_close (lua_State *L) {
+  Queue *q = checkqueue(L);
+  q->closed = 1;
+  if (q->f != NULL && q->f->pid == getpid()) {
+    lg_check(pthread_mutex_lock(&q->f->mu));
+    q->f->closing = 1;
+    pthread_cond_signal(&q->f->more);
+    lg_check(pthread_mutex_unlock(&q->f->mu));
+  }
+  return 0;
+}
+
+
+/* q:join_thread(): wait until this process's feeder wrote everything */
+static int queue_join_thread (lua_State *L) {
+  Queue *q = checkqueue(L);
+  Feeder *f = q->f;
+  if (!q->closed)
+    return luaL_error(L, "Queue.join_thread() called before close()");
+  if (f != NULL && f->pid == getpid()) {
+    LG_BEGIN_BLOCKING
+    lg_check(pthread_mutex_lock(&f->mu));
+    drain_locked(f);
+    lg_check(pthread_mutex_unlock(&f->mu));
+    LG_END_BLOCKING
+  }
+  return 0;
+}
+
+
+/* q:cancel_join_thread(): do not wait for this queue's feeder at exit */
+static int queue_cancel_join_thread (lua_State *L) {
+  Queue *q = checkqueue(L);
+  Feeder *f = getfeeder(L, q);
+  lg_check(pthread_mutex_lock(&f->mu));
+  f->cancel = 1;
+  lg_check(pthread_mutex_unlock(&f->mu));
+  return 0;
+}
+
+
+static int queue_gc (lua_State *L) {
+  Queue *q = luaL_checkudata(L, 1, QUEUE);
+  Feeder *f = q->f;
+  if (q->sh == NULL)
+    return 0;
+  if (f != NULL && f->pid == getpid()) {  /* the feeder unmaps */
+    lg_check(pthread_mutex_lock(&f->mu));
+    f->closing = 1;
+    pthread_cond_signal(&f->more);
+    release(f);
+  }
+  else  /* other processes may still use the semaphore: no sem_destroy */
+    munmap(q->sh, sizeof(QShared));
+  q->sh = NULL;
+  q->f = NULL;
+  close(q->rfd);
+  close(q->wfd);
+  return 0;
+}
+
+
+static int queue_tostring (lua_State *L) {
+  Queue *q = luaL_checkudata(L, 1, QUEUE);
+  if (q->sh == NULL)
+    lua_pushfstring(L, "<%s (closed)>", QUEUE);
+  else
+    lua_pushfstring(L, "<%s at %p: %d items>", QUEUE, (void *)q->sh,
+                    (int)atomic_load(&q->sh->count));
+  return 1;
+}
+
+
+/* q.maxsize, and the methods */
+static int queue_index (lua_State *L) {
+  Queue *q = luaL_checkudata(L, 1, QUEUE);
+  const char *k;
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
+    return 1;
+  k = lua_tostring(L, 2);
+  if (k != NULL && strcmp(k, "maxsize") == 0)
+    lua_pushinteger(L, q->maxsize);
+  return 1;
+}
+
+/* }====================================================== */
+
+
+static const luaL_Reg queue_funcs[] = {
+  {"Queue", mp_queue},
+  {NULL, NULL}
+};
+
+static const luaL_Reg queue_methods[] = {
+  {"put", queue_put},
+  {"put_nowait", queue_put_nowait},
+  {"get", queue_get},
+  {"get_nowait", queue_get_nowait},
+  {"qsize", queue_qsize},
+  {"empty", queue_empty},
+  {"full", queue_full},
+  {"close", queue_close},
+  {"join_thread", queue_join_thread},
+  {"cancel_join_thread", queue_cancel_join_thread},
+  {NULL, NULL}
+};
+
+static const luaL_Reg queue_meta[] = {
+  {"__gc", queue_gc},
+  {"__tostring", queue_tostring},
+  {NULL, NULL}
+};
+
+
+void lg_mp_open_queue (lua_State *L) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, install_atfork);
+  luaL_newmetatable(L, QUEUE);
+  luaL_setfuncs(L, queue_meta, 0);
+  luaL_newlib(L, queue_methods);
+  lua_pushcclosure(L, queue_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_setfuncs(L, queue_funcs, 0);
+}

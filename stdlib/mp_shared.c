@@ -1,0 +1,627 @@
+/*
+** stdlib/mp_shared.c -- multiprocessing's shared memory: Lock, RLock,
+** Value and Array, visible to every process forked after they were made.
+** See LICENSE for copyright and licence (MIT).
+**
+** Notes about the implementation
+**
+** Each object is one anonymous shared mapping (mmap MAP_SHARED), which a
+** fork shares instead of copying: a header with a process-shared mutex,
+** then the elements. The mutex is robust: when a process dies holding it
+** (killed in the middle of an update), the next locker gets EOWNERDEAD,
+** marks it consistent and goes on, as Python's semaphore-based locks do
+** when their holder dies; the data may be half updated, but no one hangs.
+** Value's and Array's lock is recursive (Python gives them an RLock), so
+** v.value can be read inside v:get_lock():guard().
+**
+** A wait for a lock releases the GIL. A process-shared mutex cannot watch
+** the Ctrl-C descriptor, so the main thread waits in slices of 50 ms and
+** looks for a pending Ctrl-C between them; other threads wait in one go.
+** Every process unmaps its own view when the object is collected.
+*/
+
+#include <errno.h>
+#include <stdalign.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include <lauxlib.h>
+
+#include "breaker.h"
+#include "gil.h"
+#include "lglib.h"
+#include "mp.h"
+#include "park.h"
+
+#define LOCK    "multiprocessing.Lock"
+#define RLOCK   "multiprocessing.RLock"
+#define VALUE   "multiprocessing.Value"
+#define ARRAY   "multiprocessing.Array"
+
+#define SLICE_NS  50000000L  /* the main thread's wait slice */
+
+static const char LOCKTAG;  /* type tag of Lock and RLock */
+
+
+/*
+** {======================================================
+** Robust process-shared mutexes
+** =======================================================
+*/
+
+void lg_mp_mutex_init (pthread_mutex_t *m, int recursive) {
+  pthread_mutexattr_t a;
+  lg_check(pthread_mutexattr_init(&a));
+  lg_check(pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED));
+  lg_check(pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST));
+  lg_check(pthread_mutexattr_settype(&a, recursive ? PTHREAD_MUTEX_RECURSIVE
+                                                   : PTHREAD_MUTEX_NORMAL));
+  lg_check(pthread_mutex_init(m, &a));
+  pthread_mutexattr_destroy(&a);
+}
+
+
+/* 0 when 'r' (a lock result) means "held now"; repairs a dead owner's. */
+static int held (pthread_mutex_t *m, int r) {
+  if (r == EOWNERDEAD) {
+    pthread_mutex_consistent(m);
+    return 1;
+  }
+  return r == 0;
+}
+
+
+/* The earlier of 'deadline' (NULL: none) and now + SLICE_NS. */
+static void slice (const struct timespec *deadline, struct timespec *out) {
+  clock_gettime(CLOCK_MONOTONIC, out);
+  out->tv_nsec += SLICE_NS;
+  if (out->tv_nsec >= 1000000000L) {
+    out->tv_nsec -= 1000000000L;
+    out->tv_sec++;
+  }
+  if (deadline != NULL && (deadline->tv_sec < out->tv_sec ||
+      (deadline->tv_sec == out->tv_sec && deadline->tv_nsec < out->tv_nsec)))
+    *out = *deadline;
+}
+
+
+int lg_mp_mutex_lock (pthread_mutex_t *m, const struct timespec *deadline) {
+  lg_TState *ts = lg_tstate_current();
+  int intr = ts != NULL && ts->is_main;
+  int r = pthread_mutex_trylock(m), res = LG_WOKEN;
+  if (held(m, r))
+    return LG_WOKEN;
+  if (r != EBUSY)
+    lg_fatal("pthread_mutex_trylock", r);
+  LG_BEGIN_BLOCKING
+  for (;;) {
+    struct timespec until;
+    if (intr) {
+      if (lg_breaker_sigint_pending()) {
+        res = LG_INTERRUPTED;
+        break;
+      }
+      slice(deadline, &until);
+      r = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &until);
+    }
+    else if (deadline != NULL)
+      r = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, deadline);
+    else
+      r = pthread_mutex_lock(m);
+    if (r == EOWNERDEAD || r == 0)
+      break;
+    if (r != ETIMEDOUT && r != EINTR)
+      lg_fatal("pthread_mutex_clocklock", r);
+    if (deadline != NULL && r == ETIMEDOUT && (!intr ||
+        (until.tv_sec == deadline->tv_sec &&
+         until.tv_nsec == deadline->tv_nsec))) {
+      res = LG_TIMEDOUT;
+      break;
+    }
+  }
+  LG_END_BLOCKING
+  if (res == LG_WOKEN)
+    held(m, r);
+  return res;
+}
+
+
+/* Lock 'm' with no timeout; Ctrl-C raises in 'L'. */
+static void lockor (lua_State *L, pthread_mutex_t *m) {
+  if (lg_mp_mutex_lock(m, NULL) == LG_INTERRUPTED)
+    lg_breaker_raise_interrupt(L);
+}
+
+
+/* A shared mapping of 'size' bytes; raises on failure. */
+static void *newmap (lua_State *L, size_t size) {
+  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    luaL_error(L, "cannot allocate shared memory: %s", strerror(errno));
+  return p;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Lock and RLock
+** =======================================================
+*/
+
+typedef struct Lock {
+  const void *tag;      /* &LOCKTAG */
+  pthread_mutex_t *mu;  /* in shared memory */
+  void *map;            /* the mapping it owns, or NULL (uservalue 2 does) */
+  int recursive;
+} Lock;
+
+
+static Lock *checklock (lua_State *L) {
+  Lock *lk = lua_touserdata(L, 1);
+  if (lk == NULL || lua_rawlen(L, 1) != sizeof(Lock) || lk->tag != &LOCKTAG)
+    luaL_typeerror(L, 1, LOCK);
+  return lk;
+}
+
+
+/* Push a lock on 'mu'; 'owner' (a stack index or 0) keeps 'mu' alive. */
+static Lock *pushlock (lua_State *L, pthread_mutex_t *mu, int owner,
+                       int recursive) {
+  Lock *lk;
+  if (owner)
+    owner = lua_absindex(L, owner);
+  lk = lua_newuserdatauv(L, sizeof *lk, 2);
+  lk->tag = &LOCKTAG;
+  lk->mu = mu;
+  lk->map = NULL;
+  lk->recursive = recursive;
+  luaL_setmetatable(L, recursive ? RLOCK : LOCK);
+  if (owner) {
+    lua_pushvalue(L, owner);
+    lua_setiuservalue(L, -2, 2);
+  }
+  return lk;
+}
+
+
+static int newlock (lua_State *L, int recursive) {
+  Lock *lk = pushlock(L, NULL, 0, recursive);
+  lk->map = newmap(L, sizeof(pthread_mutex_t));
+  lk->mu = lk->map;
+  lg_mp_mutex_init(lk->mu, recursive);
+  return 1;
+}
+
+
+/* Lock() -> a lock shared with the processes forked after it */
+static int mp_lock (lua_State *L) {
+  return newlock(L, 0);
+}
+
+
+/* RLock() -> a recursive lock shared with later processes */
+static int mp_rlock (lua_State *L) {
+  return newlock(L, 1);
+}
+
+
+/* lock:acquire([blocking [, timeout]]) -> boolean */
+static int lock_acquire (lua_State *L) {
+  Lock *lk = checklock(L);
+  double timeout = lg_sync_acquireargs(L, "can't specify a timeout for a "
+                                          "non-blocking call");
+  struct timespec ts, *deadline = lg_deadline(timeout, &ts);
+  int r;
+  if (timeout == 0)
+    r = held(lk->mu, pthread_mutex_trylock(lk->mu)) ? LG_WOKEN : LG_TIMEDOUT;
+  else
+    r = lg_mp_mutex_lock(lk->mu, deadline);
+  if (r == LG_INTERRUPTED)
+    return lg_breaker_raise_interrupt(L);
+  lua_pushboolean(L, r == LG_WOKEN);
+  return 1;
+}
+
+
+/* lock:release() */
+static int lock_release (lua_State *L) {
+  Lock *lk = checklock(L);
+  if (pthread_mutex_unlock(lk->mu) != 0)
+    return luaL_error(L, "cannot release un-acquired lock");
+  return 0;
+}
+
+
+static int lock_gc (lua_State *L) {
+  Lock *lk = checklock(L);
+  if (lk->map != NULL) {
+    munmap(lk->map, sizeof(pthread_mutex_t));
+    lk->map = NULL;
+  }
+  return 0;
+}
+
+
+static int lock_tostring (lua_State *L) {
+  Lock *lk = checklock(L);
+  lua_pushfstring(L, "<%s at %p>", lk->recursive ? RLOCK : LOCK, lk->mu);
+  return 1;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Value and Array
+** =======================================================
+*/
+
+typedef struct Header {
+  pthread_mutex_t mu;   /* if 'locked' */
+  alignas(16) char data[];
+} Header;
+
+typedef struct Shared {
+  Header *h;
+  size_t maplen;
+  size_t n;             /* elements */
+  size_t size;          /* bytes per element */
+  char code;            /* typecode */
+  int locked;           /* has a lock */
+} Shared;
+
+
+/* Bytes per element of typecode 'c', or 0 if unknown. */
+static size_t elemsize (char c) {
+  switch (c) {
+    case 'b': case 'B': return 1;
+    case 'h': case 'H': return 2;
+    case 'i': case 'I': case 'f': return 4;
+    case 'l': case 'L': case 'q': case 'Q': case 'd': return 8;
+    default: return 0;
+  }
+}
+
+
+static void pushelem (lua_State *L, Shared *s, size_t i) {
+  void *p = s->h->data + i * s->size;
+  switch (s->code) {
+    case 'b': lua_pushinteger(L, *(int8_t *)p); break;
+    case 'B': lua_pushinteger(L, *(uint8_t *)p); break;
+    case 'h': lua_pushinteger(L, *(int16_t *)p); break;
+    case 'H': lua_pushinteger(L, *(uint16_t *)p); break;
+    case 'i': lua_pushinteger(L, *(int32_t *)p); break;
+    case 'I': lua_pushinteger(L, *(uint32_t *)p); break;
+    case 'l': case 'q': lua_pushinteger(L, *(int64_t *)p); break;
+    case 'L': case 'Q': lua_pushinteger(L, (lua_Integer)*(uint64_t *)p); break;
+    case 'f': lua_pushnumber(L, *(float *)p); break;
+    default: lua_pushnumber(L, *(double *)p); break;
+  }
+}
+
+
+/* Store the number at 'arg' into element 'i' (C conversions, as ctypes). */
+static void setelem (lua_State *L, Shared *s, size_t i, int arg) {
+  void *p = s->h->data + i * s->size;
+  if (s->code == 'f' || s->code == 'd') {
+    lua_Number x = luaL_checknumber(L, arg);
+    if (s->code == 'f')
+      *(float *)p = (float)x;
+    else
+      *(double *)p = x;
+    return;
+  }
+  lua_Integer v = luaL_checkinteger(L, arg);
+  switch (s->code) {
+    case 'b': case 'B': *(uint8_t *)p = (uint8_t)v; break;
+    case 'h': case 'H': *(uint16_t *)p = (uint16_t)v; break;
+    case 'i': case 'I': *(uint32_t *)p = (uint32_t)v; break;
+    default: *(uint64_t *)p = (uint64_t)v; break;
+  }
+}
+
+
+static void slock (lua_State *L, Shared *s) {
+  if (s->locked)
+    lockor(L, &s->h->mu);
+}
+
+
+static void sunlock (Shared *s) {
+  if (s->locked)
+    pthread_mutex_unlock(&s->h->mu);
+}
+
+
+/* The 'lock' option at 'arg': a boolean, or a table with field 'lock'. */
+static int lockopt (lua_State *L, int arg) {
+  if (lua_istable(L, arg)) {
+    int r;
+    lua_getfield(L, arg, "lock");
+    r = lua_isnil(L, -1) || lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return r;
+  }
+  return lua_isnoneornil(L, arg) || lua_toboolean(L, arg);
+}
+
+
+/* Make a shared object of 'n' elements of the typecode at 1. */
+static Shared *newshared (lua_State *L, const char *tname, size_t n,
+                          int locked) {
+  size_t len;
+  const char *code = luaL_checklstring(L, 1, &len);
+  size_t size = len == 1 ? elemsize(code[0]) : 0;
+  Shared *s;
+  if (size == 0)
+    luaL_argerror(L, 1, lua_pushfstring(L, "unknown typecode '%s' (b, B, h, "
+                  "H, i, I, l, L, q, Q, f or d expected)", code));
+  if (n > ((size_t)1 << 40) / size)
+    luaL_argerror(L, 2, "array too large");
+  s = lua_newuserdatauv(L, sizeof *s, 1);
+  memset(s, 0, sizeof *s);  /* valid-but-empty for __gc */
+  luaL_setmetatable(L, tname);
+  s->maplen = sizeof(Header) + n * size;
+  s->h = newmap(L, s->maplen);  /* zero-filled */
+  s->n = n;
+  s->size = size;
+  s->code = code[0];
+  s->locked = locked;
+  if (locked)
+    lg_mp_mutex_init(&s->h->mu, 1);
+  return s;
+}
+
+
+static int shared_gc (lua_State *L) {
+  Shared *s = lua_touserdata(L, 1);
+  if (s->h != NULL) {
+    munmap(s->h, s->maplen);
+    s->h = NULL;
+  }
+  return 0;
+}
+
+
+/* x:get_lock() -> RLock */
+static int shared_get_lock (lua_State *L) {
+  Shared *s = lua_touserdata(L, 1);
+  if (lua_type(L, 1) != LUA_TUSERDATA || (!luaL_testudata(L, 1, VALUE) &&
+                                          !luaL_testudata(L, 1, ARRAY)))
+    return luaL_typeerror(L, 1, "multiprocessing.Value or Array");
+  if (!s->locked)
+    return luaL_error(L, "object has no lock (made with lock=false)");
+  if (lua_getiuservalue(L, 1, 1) == LUA_TUSERDATA)
+    return 1;
+  pushlock(L, &s->h->mu, 1, 1);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, 1, 1);
+  return 1;
+}
+
+
+/* Value(typecode [, init [, lock]]) -> Value */
+static int mp_value (lua_State *L) {
+  Shared *s = newshared(L, VALUE, 1, lockopt(L, 3));
+  if (!lua_isnoneornil(L, 2))
+    setelem(L, s, 0, 2);
+  return 1;
+}
+
+
+/* v.value, and the methods */
+static int value_index (lua_State *L) {
+  Shared *s = luaL_checkudata(L, 1, VALUE);
+  if (lua_type(L, 2) == LUA_TSTRING &&
+      strcmp(lua_tostring(L, 2), "value") == 0) {
+    slock(L, s);
+    pushelem(L, s, 0);
+    sunlock(s);
+    return 1;
+  }
+  lua_pushvalue(L, 2);
+  lua_rawget(L, lua_upvalueindex(1));
+  return 1;
+}
+
+
+/* v.value = x */
+static int value_newindex (lua_State *L) {
+  Shared *s = luaL_checkudata(L, 1, VALUE);
+  const char *k = lua_tostring(L, 2);
+  if (k == NULL || strcmp(k, "value") != 0)
+    return luaL_error(L, "cannot set field '%s' of a Value",
+                      k ? k : luaL_typename(L, 2));
+  luaL_checknumber(L, 3);  /* no error while locked */
+  if (s->code != 'f' && s->code != 'd')
+    luaL_checkinteger(L, 3);
+  slock(L, s);
+  setelem(L, s, 0, 3);
+  sunlock(s);
+  return 0;
+}
+
+
+static int value_tostring (lua_State *L) {
+  Shared *s = luaL_checkudata(L, 1, VALUE);
+  pushelem(L, s, 0);
+  lua_pushfstring(L, "<%s('%c', %s)>", VALUE, s->code, luaL_tolstring(L, -1,
+                  NULL));
+  return 1;
+}
+
+
+/* Array(typecode, size_or_list [, lock]) -> Array */
+static int mp_array (lua_State *L) {
+  int locked = lockopt(L, 3);
+  Shared *s;
+  if (lua_istable(L, 2)) {
+    lua_Integer n = luaL_len(L, 2);
+    s = newshared(L, ARRAY, (size_t)n, locked);
+    for (lua_Integer i = 0; i < n; i++) {
+      lua_geti(L, 2, i + 1);
+      if (!lua_isnumber(L, -1))
+        return luaL_argerror(L, 2, lua_pushfstring(L, "number expected at "
+                             "[%I], got %s", i + 1, luaL_typename(L, -1)));
+      setelem(L, s, (size_t)i, -1);
+      lua_pop(L, 1);
+    }
+  }
+  else {
+    lua_Integer n = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, n >= 0, 2, "negative array size");
+    s = newshared(L, ARRAY, (size_t)n, locked);
+  }
+  return 1;
+}
+
+
+/* a[i] (1-based; nil outside, so ipairs works), and the methods */
+static int array_index (lua_State *L) {
+  Shared *s = luaL_checkudata(L, 1, ARRAY);
+  if (lua_isinteger(L, 2)) {
+    lua_Integer i = lua_tointeger(L, 2);
+    if (i < 1 || (size_t)i > s->n)
+      return 0;
+    slock(L, s);
+    pushelem(L, s, (size_t)i - 1);
+    sunlock(s);
+    return 1;
+  }
+  lua_pushvalue(L, 2);
+  lua_rawget(L, lua_upvalueindex(1));
+  return 1;
+}
+
+
+/* a[i] = x */
+static int array_newindex (lua_State *L) {
+  Shared *s = luaL_checkudata(L, 1, ARRAY);
+  lua_Integer i = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, i >= 1 && (size_t)i <= s->n, 2, "array index out of range");
+  luaL_checknumber(L, 3);
+  if (s->code != 'f' && s->code != 'd')
+    luaL_checkinteger(L, 3);
+  slock(L, s);
+  setelem(L, s, (size_t)i - 1, 3);
+  sunlock(s);
+  return 0;
+}
+
+
+static int array_len (lua_State *L) {
+  Shared *s = luaL_checkudata(L, 1, ARRAY);
+  lua_pushinteger(L, (lua_Integer)s->n);
+  return 1;
+}
+
+
+/* a:totable() -> table: a copy, taken under the lock */
+static int array_totable (lua_State *L) {
+  Shared *s = luaL_checkudata(L, 1, ARRAY);
+  lua_createtable(L, s->n > INT32_MAX ? 0 : (int)s->n, 0);
+  luaL_checkstack(L, 2, NULL);
+  slock(L, s);
+  for (size_t i = 0; i < s->n; i++) {  /* a memory error leaves it locked */
+    pushelem(L, s, i);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  sunlock(s);
+  return 1;
+}
+
+
+static int array_tostring (lua_State *L) {
+  Shared *s = luaL_checkudata(L, 1, ARRAY);
+  lua_pushfstring(L, "<%s('%c', %d items) at %p>", ARRAY, s->code, (int)s->n,
+                  (void *)s->h);
+  return 1;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Registration
+** =======================================================
+*/
+
+static const luaL_Reg shared_funcs[] = {
+  {"Lock", mp_lock},
+  {"RLock", mp_rlock},
+  {"Value", mp_value},
+  {"Array", mp_array},
+  {NULL, NULL}
+};
+
+static const luaL_Reg lock_methods[] = {
+  {"acquire", lock_acquire},
+  {"release", lock_release},
+  {"guard", lg_sync_guard},
+  {"with", lg_sync_with},
+  {NULL, NULL}
+};
+
+static const luaL_Reg lock_meta[] = {
+  {"__gc", lock_gc},
+  {"__tostring", lock_tostring},
+  {NULL, NULL}
+};
+
+static const luaL_Reg value_methods[] = {
+  {"get_lock", shared_get_lock},
+  {NULL, NULL}
+};
+
+static const luaL_Reg value_meta[] = {
+  {"__newindex", value_newindex},
+  {"__gc", shared_gc},
+  {"__tostring", value_tostring},
+  {NULL, NULL}
+};
+
+static const luaL_Reg array_methods[] = {
+  {"get_lock", shared_get_lock},
+  {"totable", array_totable},
+  {NULL, NULL}
+};
+
+static const luaL_Reg array_meta[] = {
+  {"__newindex", array_newindex},
+  {"__len", array_len},
+  {"__gc", shared_gc},
+  {"__tostring", array_tostring},
+  {NULL, NULL}
+};
+
+
+/* The metatable 'tname' whose __index is 'index' over 'methods'. */
+static void createmeta (lua_State *L, const char *tname,
+                        const luaL_Reg *methods, const luaL_Reg *meta,
+                        lua_CFunction index) {
+  luaL_newmetatable(L, tname);
+  luaL_setfuncs(L, meta, 0);
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  lua_pushcclosure(L, index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+}
+
+
+void lg_mp_open_shared (lua_State *L) {
+  lg_sync_createmeta(L, LOCK, lock_methods, lock_meta);
+  lg_sync_createmeta(L, RLOCK, lock_methods, lock_meta);
+  createmeta(L, VALUE, value_methods, value_meta, value_index);
+  createmeta(L, ARRAY, array_methods, array_meta, array_index);
+  luaL_setfuncs(L, shared_funcs, 0);
+}
+
+/* }====================================================== */
