@@ -286,7 +286,8 @@ end
 
 checks.demo = function () end  -- checks itself
 
--- Every example has a check, and every check an example.
+-- Every check has its example; an example without a check here (one not
+-- from the tutorials) is only smoke-tested, as example.<name>.
 local names = {}
 local p = io.popen(('ls "%s"'):format(DIR))
 for f in p:lines() do
@@ -298,7 +299,7 @@ assert(#names > 0, "no examples in " .. DIR)
 local seen = {}
 for _, name in ipairs(names) do
   local check = checks[name]
-  assert(check, "no check for example " .. name)
+  if check == nil then goto continue end
   seen[name] = true
   local f = io.popen(('"%s" "%s/%s.lua" 2>&1'):format(LUAGIL, DIR, name))
   local out = f:read("a")
@@ -308,6 +309,7 @@ for _, name in ipairs(names) do
   if not cok then
     error(("example %s: %s\n-- output:\n%s"):format(name, err, out), 0)
   end
+  ::continue::
 end
 for name in pairs(checks) do
   assert(seen[name], "check without an example: " .. name)
