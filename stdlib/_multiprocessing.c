@@ -752,6 +752,8 @@ int luaopen__multiprocessing (lua_State *L) {
   lua_setfield(L, -2, "EOFError");
   lg_error_pushkind(L, "multiprocessing.TimeoutError", NULL);
   lua_setfield(L, -2, "TimeoutError");
+  lua_pushboolean(L, 0);  /* a fork keeps only the forking thread's GIL */
+  lua_setfield(L, -2, "fork_resets_gil");
   lua_pushinteger(L, SIGTERM);
   lua_setfield(L, -2, "SIGTERM");
   lua_pushinteger(L, SIGKILL);

@@ -408,7 +408,9 @@ static int shared_get_lock (lua_State *L) {
 
 /* Value(typecode [, init [, lock]]) -> Value */
 static int mp_value (lua_State *L) {
-  Shared *s = newshared(L, VALUE, 1, lockopt(L, 3));
+  Shared *s;
+  lua_settop(L, 3);
+  s = newshared(L, VALUE, 1, lockopt(L, 3));
   if (!lua_isnoneornil(L, 2))
     setelem(L, s, 0, 2);
   return 1;
@@ -461,6 +463,7 @@ static int value_tostring (lua_State *L) {
 static int mp_array (lua_State *L) {
   int locked = lockopt(L, 3);
   Shared *s;
+  lua_settop(L, 3);
   if (lua_istable(L, 2)) {
     lua_Integer n = luaL_len(L, 2);
     s = newshared(L, ARRAY, (size_t)n, locked);

@@ -17,7 +17,7 @@ extern const size_t lg_embedded_multiprocessing_size;
 int luaopen_multiprocessing (lua_State *L) {
   if (luaL_loadbuffer(L, lg_embedded_multiprocessing,
                       lg_embedded_multiprocessing_size,
-                      "=multiprocessing.lua") != LUA_OK)
+                      "=stdlib/multiprocessing.lua") != LUA_OK)
     return lua_error(L);
   lua_call(L, 0, 1);
   return 1;

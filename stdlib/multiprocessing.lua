@@ -57,7 +57,7 @@ local function traceback (err)
   -- Cut the frames of the machinery below the user's code.
   local cut = tb:find("\n\t[^\n]*%(%.%.%.tail calls%.%.%.%)\n\t%[C%]: in function 'xpcall'")
               or tb:find("\n\t%[C%]: in function 'xpcall'")
-  local own = tb:find("\n\tmultiprocessing%.lua:")
+  local own = tb:find("\n\tstdlib/multiprocessing%.lua:")
   if own and (not cut or own < cut) then cut = own end
   return cut and tb:sub(1, cut - 1) or tb
 end
