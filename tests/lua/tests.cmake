@@ -24,6 +24,7 @@ add_test(NAME lua.giltrace COMMAND bash ${SRC}/tests/lua/giltrace.sh ${LUAGIL_BI
 add_test(NAME lua.gilhtml COMMAND bash ${SRC}/tests/lua/gilhtml.sh ${LUAGIL_BIN} 8)
 set_tests_properties(lua.giltrace lua.gilhtml PROPERTIES TIMEOUT 300
   SKIP_RETURN_CODE 77)
+lua_test(socket)
 lua_test(gallery LABELS preempt)
 # The GIL lab (scripts/lab/) at small sizes, as smoke tests; the timelines
 # go to the build tree. All but io_bound spin in pure Lua: 'preempt'.
@@ -36,4 +37,6 @@ foreach(lab atomic cpu_bound io_bound convoy ticks deterministic)
     set_tests_properties(lab.${lab} PROPERTIES LABELS preempt)
   endif()
 endforeach()
+lua_test(time)
+lua_test(io_threads)
 lua_test(multiprocessing LABELS fork)
