@@ -349,6 +349,30 @@ static void draw (Html *h) {
 /* }====================================================== */
 
 
+/*
+** Leave out the lanes of threads that were in no state at all during the
+** recording: a thread that only ended (its last event came after the
+** recording began) has nothing to draw.
+*/
+static void drop_empty (Html *h) {
+  int n = 0;
+  for (int k = 0; k < h->nlanes; k++) {
+    Lane *l = &h->lanes[k];
+    int empty = l->total[0] + l->total[1] + l->total[2] <= 0;
+    for (int b = 0; b < h->nbuckets && empty; b++)
+      empty = !l->request[b];
+    if (empty) {
+      free(l->name);
+      free(l->time);
+      free(l->request);
+    }
+    else
+      h->lanes[n++] = *l;
+  }
+  h->nlanes = n;
+}
+
+
 int lg_trace_write_html (FILE *f) {
   Html h = {f, 0, 0, 0, 0, NULL, 0, 0};
   lg_TraceVisitor v = {on_thread, on_span, on_instant, &h};
@@ -367,8 +391,10 @@ int lg_trace_write_html (FILE *f) {
     h.pass = 1;
     lg_trace_visit(&v);
   }
-  if (!h.failed)
+  if (!h.failed) {
+    drop_empty(&h);
     draw(&h);
+  }
   for (int k = 0; k < h.nlanes; k++) {
     free(h.lanes[k].name);
     free(h.lanes[k].time);

@@ -67,9 +67,24 @@ local channel = have_socket and socket_channel or fifo_channel
 -- One measurement: round trips per second over DURATION, with a spinner
 -- beside the pair or not; and the spinner's loops per second.
 local function measure (spin)
-  local echo_end, client_end, kind = channel()
   local stop = false
   local trips, loops = 0, 0
+  local function spinner ()
+    local t = threading.Thread{name = "spinner", target = function ()
+      while not stop do loops = loops + 1 end
+    end}
+    t:start()
+    return t
+  end
+  if spin == "alone" then  -- the spinner alone, no I/O pair
+    local t0 = time.monotonic()
+    local t = spinner()
+    time.sleep(DURATION)
+    stop = true
+    t:join()
+    return nil, loops / (time.monotonic() - t0)
+  end
+  local echo_end, client_end, kind = channel()
   local echo = threading.Thread{name = "echo", target = function ()
     while true do
       local c = echo_end.recv()
@@ -86,30 +101,20 @@ local function measure (spin)
     end
     client_end.send("q")
   end}
-  local spinner = threading.Thread{name = "spinner", target = function ()
-    while not stop do loops = loops + 1 end
-  end}
-  if spin == "alone" then
-    local t0 = time.monotonic()  -- the spinner alone, no I/O pair
-    spinner:start()
-    time.sleep(DURATION)
-    stop = true
-    spinner:join()
-    return nil, loops / (time.monotonic() - t0), kind
-  end
   echo:start()
   client:start()
   local t0 = time.monotonic()
-  if spin then spinner:start() end
+  local spinning = spin and spinner()
   client:join()
   local dt = time.monotonic() - t0
   stop = true
-  if spin then spinner:join() end
+  if spinning then spinning:join() end
   echo:join()
   echo_end.close()
   client_end.close()
   return trips / DURATION, spin and loops / dt or nil, kind
 end
+
 
 local rows = {}
 local kind
@@ -128,7 +133,7 @@ for _, policy in ipairs{"interval", "priority-io"} do
                        string.format("%.0f%%", 100 * spin_with / spin_solo)}
   end
 end
-if lab.policy("interval") then end
+lab.policy("interval")
 print(("== 1-byte round trips over %s for %g s (switch interval %g ms)")
       :format(kind or "?", DURATION, gil.getswitchinterval() * 1e3))
 lab.table({"policy", "trips/s alone", "trips/s + spinner", "kept",
