@@ -1,0 +1,392 @@
+/*
+** tests/unit/test_embed.c -- the embedding API (interp/luagil.h): a
+** host-made state, host threads through luagil_ensure/luagil_release,
+** the allow-threads pair, the event hooks, close with threads running.
+** See LICENSE for copyright and licence (MIT).
+**
+** Criterion runs each test in its own process, so each may install the
+** one interpreter of its process.
+*/
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "luagil.h"
+
+
+static lua_State *L;
+
+
+static void setup (void) {
+  L = luagil_newstate(NULL);
+  cr_assert_not_null(L);
+  luagil_openlibs(L);
+}
+
+
+static void teardown (void) {
+  if (L != NULL)
+    luagil_close(L);
+}
+
+
+static void run (lua_State *S, const char *code) {
+  if (luaL_dostring(S, code) != LUA_OK)
+    cr_assert_fail("%s", lua_tostring(S, -1));
+}
+
+
+static lua_Integer getint (lua_State *S, const char *global) {
+  lua_Integer n;
+  lua_getglobal(S, global);
+  n = lua_tointeger(S, -1);
+  lua_pop(S, 1);
+  return n;
+}
+
+
+/* Run 'fn' on 'n' native threads and join them, GIL released meanwhile. */
+static void onthreads (int n, void *(*fn) (void *), void *arg) {
+  pthread_t t[16];
+  LUAGIL_BEGIN_ALLOW_THREADS
+  for (int i = 0; i < n; i++)
+    cr_assert_eq(pthread_create(&t[i], NULL, fn, arg), 0);
+  for (int i = 0; i < n; i++)
+    pthread_join(t[i], NULL);
+  LUAGIL_END_ALLOW_THREADS
+}
+
+
+/*
+** {======================================================
+** A state the host made
+** =======================================================
+*/
+
+static atomic_int marks;
+
+static int host_mark (lua_State *S) {
+  (void)S;
+  atomic_fetch_add(&marks, 1);
+  return 0;
+}
+
+
+Test(embed, adopted_state_closes_joining_non_daemon_threads,
+     .timeout = 60) {
+  lua_State *S = luaL_newstate();
+  cr_assert_eq(luagil_install(S, NULL), LUA_OK);
+  luagil_openlibs(S);
+  lua_register(S, "host_mark", host_mark);
+  run(S, "local threading, time = require 'threading', require 'time'\n"
+         "threading.Thread{target = function ()\n"
+         "  time.sleep(0.05); host_mark() end}:start()");
+  cr_assert_eq(luagil_close(S), 1, "no daemon: the state is freed");
+  cr_assert_eq(atomic_load(&marks), 1, "the non-daemon thread was joined");
+}
+
+
+Test(embed, close_leaves_state_to_running_daemons, .timeout = 60) {
+  lua_State *S = luaL_newstate();
+  cr_assert_eq(luagil_install(S, NULL), LUA_OK);
+  luagil_openlibs(S);
+  lua_register(S, "host_mark", host_mark);
+  run(S, "local threading, time = require 'threading', require 'time'\n"
+         "local ev = threading.Event()\n"
+         "threading.Thread{daemon = true, target = function ()\n"
+         "  ev:set(); while true do host_mark(); time.sleep(0.001) end\n"
+         "end}:start()\n"
+         "threading.Thread{daemon = true, target = function ()\n"
+         "  local x = 0; while true do x = x + 1 end end}:start()\n"
+         "threading.Thread{target = function () time.sleep(0.05)\n"
+         "  host_mark() end}:start()\n"
+         "ev:wait()");
+  cr_assert_eq(luagil_close(S), 0, "daemons alive: the state is left");
+  int seen = atomic_load(&marks);
+  usleep(50000);  /* the daemons park when they want the GIL: no crash */
+  cr_assert_eq(atomic_load(&marks), seen, "no Lua runs after close");
+}
+
+
+Test(embed, second_interpreter_is_refused) {
+  lua_State *a = luaL_newstate(), *b = luaL_newstate();
+  cr_assert_eq(luagil_install(a, NULL), LUA_OK);
+  cr_assert_neq(luagil_install(b, NULL), LUA_OK);
+  cr_assert(strstr(lua_tostring(b, -1), "one interpreter per process"));
+  lua_close(b);
+  luagil_close(a);
+}
+
+
+Test(embed, ensure_before_install_fails) {
+  lua_State *S = (lua_State *)&S;
+  cr_assert_eq(luagil_ensure(&S), LUAGIL_ENOTREADY);
+  cr_assert_null(S);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Host threads
+** =======================================================
+*/
+
+TestSuite(ensure, .init = setup, .fini = teardown, .timeout = 120);
+
+#define NCALLS  10000
+
+static void *bumper (void *arg) {
+  (void)arg;
+  for (int i = 0; i < NCALLS; i++) {
+    lua_State *S;
+    cr_assert_eq(luagil_ensure(&S), LUAGIL_OK);
+    lua_getglobal(S, "bump");
+    cr_assert_eq(lua_pcall(S, 0, 0, 0), LUA_OK);
+    luagil_release();
+  }
+  return NULL;
+}
+
+
+Test(ensure, eight_threads_make_the_exact_total) {
+  run(L, "local lock = require('threading').Lock()\n"
+         "total = 0\n"
+         "function bump () lock:acquire(); total = total + 1;"
+         " lock:release() end");
+  onthreads(8, bumper, NULL);
+  cr_assert_eq(getint(L, "total"), 8 * NCALLS);
+}
+
+
+static void *nester (void *arg) {
+  lua_State *a, *b, *c;
+  (void)arg;
+  cr_assert_eq(luagil_ensure(&a), LUAGIL_OK);
+  cr_assert_eq(luagil_ensure(&b), LUAGIL_OK);
+  cr_assert_eq(a, b, "a nested call gives the same state");
+  luagil_release();
+  lua_pushinteger(a, 42);  /* still held after the inner release */
+  lua_setglobal(a, "fromhost");
+  LUAGIL_BEGIN_ALLOW_THREADS
+  cr_assert_eq(luagil_ensure(&c), LUAGIL_OK);  /* takes the GIL again */
+  cr_assert_eq(c, a);
+  run(c, "nested = (nested or 0) + 1");
+  luagil_release();
+  LUAGIL_END_ALLOW_THREADS
+  run(a, "nested = nested + 1");
+  luagil_release();
+  return NULL;
+}
+
+
+Test(ensure, calls_nest) {
+  lua_State *S;
+  cr_assert_eq(luagil_ensure(&S), LUAGIL_OK, "the main thread, GIL held");
+  cr_assert_eq(S, L);
+  luagil_release();
+  onthreads(1, nester, NULL);
+  cr_assert_eq(getint(L, "fromhost"), 42);
+  cr_assert_eq(getint(L, "nested"), 2);
+}
+
+
+static void *namer (void *arg) {
+  lua_State *S;
+  (void)arg;
+  cr_assert_eq(luagil_ensure(&S), LUAGIL_OK);
+  run(S, "local threading = require 'threading'\n"
+         "local me = threading.current_thread()\n"
+         "names[#names + 1] = me.name\n"
+         "counts[#counts + 1] = #threading.enumerate()\n"
+         "assert(me.daemon)");
+  luagil_release();
+  return NULL;
+}
+
+
+Test(ensure, host_thread_is_a_dummy_thread) {
+  run(L, "names, counts = {}, {}");
+  onthreads(1, namer, NULL);
+  onthreads(1, namer, NULL);  /* the first one has exited by now */
+  run(L, "assert(names[1] == 'Dummy-1' and names[2] == 'Dummy-2',"
+         "  table.concat(names, ' '))\n"
+         "assert(counts[1] == 2 and counts[2] == 2,"
+         "  'exited dummies are forgotten')\n"
+         "local gil = require 'gil'\n"
+         "local seen = {}\n"
+         "for _, st in ipairs(gil.stats().threads) do seen[st.name] = true end\n"
+         "assert(seen['Dummy-1'] and seen['Dummy-2'])");
+}
+
+
+static void *closed_ensure (void *arg) {
+  lua_State *S = (lua_State *)&S;
+  (void)arg;
+  cr_assert_eq(luagil_ensure(&S), LUAGIL_ECLOSED);
+  cr_assert_null(S);
+  return NULL;
+}
+
+
+Test(ensure, ensure_after_close_fails) {
+  lua_State *S;
+  pthread_t t;
+  run(L, "names, counts = {}, {}");
+  onthreads(1, namer, NULL);  /* a registered host thread, now gone */
+  luagil_close(L);
+  L = NULL;
+  cr_assert_eq(luagil_ensure(&S), LUAGIL_ECLOSED);
+  cr_assert_eq(pthread_create(&t, NULL, closed_ensure, NULL), 0);
+  pthread_join(t, NULL);
+}
+
+
+static atomic_int hold;
+
+static void *holder (void *arg) {
+  lua_State *S;
+  (void)arg;
+  cr_assert_eq(luagil_ensure(&S), LUAGIL_OK);
+  atomic_store(&hold, 1);
+  while (atomic_load(&hold) == 1)  /* holds the GIL until told */
+    sched_yield();
+  luagil_release();
+  return NULL;
+}
+
+
+Test(ensure, close_waits_for_no_host_thread_but_leaks) {
+  pthread_t t;
+  lua_State *S;
+  run(L, "names, counts = {}, {}");
+  LUAGIL_BEGIN_ALLOW_THREADS
+  cr_assert_eq(pthread_create(&t, NULL, holder, NULL), 0);
+  while (atomic_load(&hold) == 0)
+    sched_yield();
+  atomic_store(&hold, 2);  /* it releases; we take the GIL back */
+  LUAGIL_END_ALLOW_THREADS
+  pthread_join(t, NULL);
+  cr_assert_eq(luagil_ensure(&S), LUAGIL_OK);
+  luagil_release();
+  cr_assert_eq(luagil_close(L), 1, "no host thread inside: freed");
+  L = NULL;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Allow-threads and event hooks
+** =======================================================
+*/
+
+Test(ensure, allow_threads_around_a_host_sleep_lets_lua_threads_run) {
+  run(L, "local threading = require 'threading'\n"
+         "count, stop = 0, false\n"
+         "local started = threading.Event()\n"
+         "worker = threading.Thread{target = function ()\n"
+         "  started:set()\n"
+         "  while not stop do count = count + 1 end end}\n"
+         "worker:start(); started:wait()");
+  lua_Integer before = getint(L, "count");
+  usleep(20000);  /* holding the GIL: the worker cannot run */
+  cr_assert_eq(getint(L, "count"), before);
+  LUAGIL_BEGIN_ALLOW_THREADS
+  usleep(50000);
+  LUAGIL_END_ALLOW_THREADS
+  cr_assert_gt(getint(L, "count"), before);
+  run(L, "stop = true; worker:join()");
+}
+
+
+#define MAXT  64
+
+typedef struct Seen {
+  pthread_mutex_t mutex;
+  unsigned long ident[MAXT];
+  int holding[MAXT];
+  long resumed[MAXT], suspended[MAXT];
+  int started[MAXT], exited[MAXT];
+  int n, errors;
+  atomic_int holders;
+} Seen;
+
+
+static int slot (Seen *s, unsigned long ident) {
+  for (int i = 0; i < s->n; i++)
+    if (s->ident[i] == ident)
+      return i;
+  cr_assert_lt(s->n, MAXT);
+  s->ident[s->n] = ident;
+  return s->n++;
+}
+
+
+static void record (const luagil_Event *ev, void *ud) {
+  Seen *s = ud;
+  pthread_mutex_lock(&s->mutex);
+  {
+    int i = slot(s, ev->ident);
+    switch (ev->event) {
+      case LUAGIL_EVENT_RESUMED:
+        if (s->holding[i] || atomic_fetch_add(&s->holders, 1) != 0)
+          s->errors++;
+        s->holding[i] = 1;
+        s->resumed[i]++;
+        break;
+      case LUAGIL_EVENT_SUSPENDED:
+        if (!s->holding[i] || atomic_fetch_sub(&s->holders, 1) != 1)
+          s->errors++;
+        s->holding[i] = 0;
+        s->suspended[i]++;
+        break;
+      case LUAGIL_EVENT_STARTED: s->started[i]++; break;
+      case LUAGIL_EVENT_EXITED: s->exited[i]++; break;
+    }
+    if (ev->t_ns <= 0 || ev->name == NULL)
+      s->errors++;
+  }
+  pthread_mutex_unlock(&s->mutex);
+}
+
+
+Test(ensure, event_hooks_see_balanced_pairs_per_thread) {
+  static Seen s = {.mutex = PTHREAD_MUTEX_INITIALIZER};
+  run(L, "local lock = require('threading').Lock()\n"
+         "total = 0\n"
+         "function bump () lock:acquire(); total = total + 1;"
+         " lock:release() end");
+  pthread_mutex_lock(&s.mutex);
+  s.holding[slot(&s, (unsigned long)pthread_self())] = 1;  /* we hold it */
+  atomic_store(&s.holders, 1);
+  pthread_mutex_unlock(&s.mutex);
+  cr_assert(luagil_set_event_hook(record, &s));
+  run(L, "local threading = require 'threading'\n"
+         "local ts = {}\n"
+         "for i = 1, 4 do\n"
+         "  ts[i] = threading.Thread{target = function ()\n"
+         "    for _ = 1, 2000 do bump() end end}\n"
+         "  ts[i]:start()\n"
+         "end\n"
+         "for i = 1, 4 do ts[i]:join() end");
+  onthreads(2, bumper, NULL);
+  cr_assert(luagil_set_event_hook(NULL, NULL));
+  cr_assert_eq(getint(L, "total"), 4 * 2000 + 2 * NCALLS);
+  cr_assert_eq(s.errors, 0, "one holder at a time, pairs alternate");
+  cr_assert_geq(s.n, 7, "main, 4 Lua threads, 2 host threads");
+  for (int i = 0; i < s.n; i++) {
+    cr_assert_eq(s.resumed[i], s.suspended[i], "thread %lu", s.ident[i]);
+  }
+}
+
+/* }====================================================== */
