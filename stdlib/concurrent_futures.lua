@@ -61,8 +61,10 @@ local function callable (v)
   return type(mt) == "table" and mt.__call ~= nil
 end
 
+-- "luagil.logging": under stock lua5.4 (luagil.so) 'logging' may be
+-- lualogging's.
 local function logger ()
-  return require("logging").getLogger("concurrent.futures")
+  return require("luagil.logging").getLogger("concurrent.futures")
 end
 
 
