@@ -1,0 +1,42 @@
+#!/bin/sh
+# tests/embed/install_test.sh -- install luagil into a prefix inside the
+# build tree, then build the examples of scripts/embed against it with
+# pkg-config and with find_package, and run them; the installed program and
+# the installed module (under stock lua5.4) run too.
+# usage: install_test.sh BUILD_DIR SOURCE_DIR CMAKE CC "SANITIZER_FLAGS"
+# See LICENSE for copyright and licence (MIT).
+set -eu
+build=$1 src=$2 cmake=$3 cc=$4 san=$5
+prefix=$build/embed-prefix
+rm -rf "$prefix" "$build/embed-pc" "$build/embed-cmake"
+"$cmake" --install "$build" --prefix "$prefix" >/dev/null
+pc=$(find "$prefix" -name luagil.pc)
+libdir=$(dirname "$(dirname "$pc")")
+examples="blocking_callback native_workers handoffs"
+
+echo "== pkg-config"
+export PKG_CONFIG_PATH="$(dirname "$pc")"
+mkdir -p "$build/embed-pc"
+for ex in $examples; do
+  # shellcheck disable=SC2046,SC2086
+  "$cc" $san -Wall -Wextra -Werror $(pkg-config --cflags luagil) \
+    -o "$build/embed-pc/$ex" "$src/scripts/embed/$ex.c" \
+    $(pkg-config --libs luagil) -pthread -Wl,-rpath,"$libdir"
+  "$build/embed-pc/$ex"
+done
+
+echo "== find_package"
+"$cmake" -S "$src/scripts/embed" -B "$build/embed-cmake" \
+  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" \
+  -DCMAKE_C_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" >/dev/null
+"$cmake" --build "$build/embed-cmake" >/dev/null
+for ex in $examples; do
+  "$build/embed-cmake/$ex"
+done
+
+echo "== installed program and module"
+"$prefix/bin/luagil" -e "assert(require('luagil.threading').active_count() == 1)"
+if command -v lua5.4 >/dev/null; then
+  LUA_CPATH="$libdir/lua/5.4/?.so" lua5.4 -l luagil \
+    -e "assert(require('luagil.queue') == require('queue')); print('module OK')"
+fi
