@@ -4,9 +4,10 @@
 # pkg-config and with find_package, and run them; the installed program and
 # the installed module (under stock lua5.4) run too.
 # usage: install_test.sh BUILD_DIR SOURCE_DIR CMAKE CC "SANITIZER_FLAGS"
+#        [SANITIZER_RUNTIME]  (preloaded into stock lua5.4 only)
 # See LICENSE for copyright and licence (MIT).
 set -eu
-build=$1 src=$2 cmake=$3 cc=$4 san=$5
+build=$1 src=$2 cmake=$3 cc=$4 san=$5 preload=${6:-}
 prefix=$build/embed-prefix
 rm -rf "$prefix" "$build/embed-pc" "$build/embed-cmake"
 "$cmake" --install "$build" --prefix "$prefix" >/dev/null
@@ -37,6 +38,6 @@ done
 echo "== installed program and module"
 "$prefix/bin/luagil" -e "assert(require('luagil.threading').active_count() == 1)"
 if command -v lua5.4 >/dev/null; then
-  LUA_CPATH="$libdir/lua/5.4/?.so" lua5.4 -l luagil \
+  LD_PRELOAD="$preload" LUA_CPATH="$libdir/lua/5.4/?.so" lua5.4 -l luagil \
     -e "assert(require('luagil.queue') == require('queue')); print('module OK')"
 fi
