@@ -139,8 +139,8 @@ static int waitfd (int fd, short events, double deadline, int intr) {
       lp = &left;
     }
     r = ppoll(p, (nfds_t)n, lp, NULL);
-    if (r > 0 && p[0].revents != 0)
-      return IO_DONE;
+    if ((r > 0 && p[0].revents != 0) || (r < 0 && errno != EINTR))
+      return IO_DONE;  /* ready, or an error the next call will report */
   }
 }
 
@@ -371,11 +371,16 @@ static int consume (Recv *r) {
 
 /*
 ** Reads until the pattern is complete. With 'wait' false it never blocks
-** (called with the GIL); with 'wait' true it is called without the GIL and
-** waits until 'deadline'.
+** (called with the GIL); with 'wait' true it is called without the GIL,
+** right after a recv that would have blocked, and waits until 'deadline'.
 */
 static int recvloop (Recv *r, int wait, double deadline, int intr) {
   Sock *s = r->s;
+  if (wait) {  /* the last recv found nothing: wait before the next */
+    int w = waitfd(r->fd, POLLIN, deadline, intr);
+    if (w != IO_DONE)
+      return w;
+  }
   for (;;) {
     ssize_t n;
     if (consume(r) || r->oom)
