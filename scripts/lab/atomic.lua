@@ -100,9 +100,8 @@ print("== " .. NTHREADS .. " threads, " .. N .. " each, switch interval 1 us")
 lab.table({"statement", "preempt", "instructions", "updates per trial",
            "lost in each trial", "switches"}, rows)
 
--- The timeline: one small 'any' trial, drawn.
+-- The timeline: one more 'any' trial, drawn.
 gil.setpreempt("any")
-N = 20000
 lab.traced(o.html, counter_trial)
 gil.setswitchinterval(interval)
 
