@@ -191,7 +191,7 @@ static int buf_reserve (Buf *B, size_t more) {
 
 
 static void buf_add (Buf *B, const char *s, size_t l) {
-  if (buf_reserve(B, l)) {
+  if (l > 0 && buf_reserve(B, l)) {
     memcpy(B->b + B->n, s, l);
     B->n += l;
   }
@@ -388,7 +388,8 @@ static void do_op (Job *j) {
       do_read(j);
       return;
     case OP_WRITE:
-      j->ok = fwrite(j->buf.b, 1, j->buf.n, f) == j->buf.n;
+      j->ok = j->buf.n == 0 ||
+              fwrite(j->buf.b, 1, j->buf.n, f) == j->buf.n;
       break;
     case OP_FLUSH:
       j->ok = fflush(f) == 0;
@@ -843,7 +844,7 @@ static int g_read (lua_State *L, luaL_Stream *p, int fidx, int first) {
         luaL_pushfail(L);  /* not reached: read_numeral checked it */
     }
     else
-      lua_pushlstring(L, j.buf.b + fm->off, fm->len);
+      lua_pushlstring(L, fm->len ? j.buf.b + fm->off : "", fm->len);
   }
   if (fmts != small)
     free(fmts);
@@ -1090,6 +1091,8 @@ static int tostring1 (lua_State *L) {
 
 
 static void writeout (const char *s, size_t n) {
+  if (n == 0)
+    return;
   LG_BEGIN_BLOCKING
   fwrite(s, 1, n, stdout);
   fflush(stdout);
