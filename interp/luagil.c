@@ -13,6 +13,7 @@
 
 #include "breaker.h"
 #include "embed.h"
+#include "fork.h"
 #include "gil.h"
 #include "lglib.h"
 #include "luagil.h"
@@ -92,6 +93,7 @@ int luagil_install (lua_State *L, const luagil_Options *opts) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
   installed_main = lua_topointer(L, -1);
   lua_pop(L, 1);
+  lg_fork_init();
   ts = lg_tstate_register(L, 1);
   ts->stats = lg_stats_new("MainThread", ts->ident);
   lg_gil_init(ts);

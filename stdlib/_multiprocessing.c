@@ -466,19 +466,10 @@ static int waitslow (Handle *h, const struct timespec *deadline) {
 }
 
 
-/*
-** Until vm/ has lg_fork (a fork that re-initialises the GIL in the child),
-** a plain fork: the child must not wait for threads of the parent.
-*/
-static pid_t dofork (void) {
-  fflush(NULL);
-  return fork();
-}
-
-
-/* _multiprocessing.fork() -> pid (0 in the child) */
+/* _multiprocessing.fork() -> pid (0 in the child, where the calling
+** thread is the only one and holds the GIL: see vm/fork.c) */
 static int mp_fork (lua_State *L) {
-  pid_t pid = dofork();
+  pid_t pid = lg_thread_fork(L);
   if (pid < 0)
     return luaL_error(L, "cannot fork: %s", strerror(errno));
   lua_pushinteger(L, pid);
@@ -752,7 +743,7 @@ int luaopen__multiprocessing (lua_State *L) {
   lua_setfield(L, -2, "EOFError");
   lg_error_pushkind(L, "multiprocessing.TimeoutError", NULL);
   lua_setfield(L, -2, "TimeoutError");
-  lua_pushboolean(L, 0);  /* a fork keeps only the forking thread's GIL */
+  lua_pushboolean(L, 1);  /* lg_fork: the child's GIL is the forker's */
   lua_setfield(L, -2, "fork_resets_gil");
   lua_pushinteger(L, SIGTERM);
   lua_setfield(L, -2, "SIGTERM");

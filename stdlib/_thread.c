@@ -20,6 +20,7 @@
 #include <lauxlib.h>
 
 #include "breaker.h"
+#include "fork.h"
 #include "gil.h"
 #include "lglib.h"
 #include "park.h"
@@ -30,6 +31,7 @@
 
 
 typedef struct Handle {
+  struct Handle *prev, *next;  /* handles.mutex: every live handle */
   atomic_int refs;          /* the userdata and the running job */
   pthread_mutex_t mutex;
   lg_WaitQueue joiners;     /* mutex */
@@ -46,15 +48,88 @@ typedef struct Handle {
 
 
 static atomic_int alive;    /* jobs started and not yet done */
+static struct {             /* every live handle, for fork() */
+  pthread_mutex_t mutex;
+  Handle *all;              /* handles.mutex */
+} handles = {PTHREAD_MUTEX_INITIALIZER, NULL};
 static size_t stacksize;    /* _thread.stack_size(), guarded by the GIL */
 static char EXIT_KEY;       /* registry key of the _thread.exit() marker */
 
 
+static void link_handle (Handle *h) {
+  lg_check(pthread_mutex_lock(&handles.mutex));
+  h->prev = NULL;
+  h->next = handles.all;
+  if (handles.all)
+    handles.all->prev = h;
+  handles.all = h;
+  lg_check(pthread_mutex_unlock(&handles.mutex));
+}
+
+
 static void release (Handle *h) {
   if (atomic_fetch_sub(&h->refs, 1) == 1) {
+    lg_check(pthread_mutex_lock(&handles.mutex));
+    if (h->prev)
+      h->prev->next = h->next;
+    else
+      handles.all = h->next;
+    if (h->next)
+      h->next->prev = h->prev;
+    lg_check(pthread_mutex_unlock(&handles.mutex));
     pthread_mutex_destroy(&h->mutex);
     free(h);
   }
+}
+
+
+/*
+** fork() handlers: in the child only the forking thread exists, so every
+** other thread's handle is done (joining it returns at once) and its
+** mutex, which a vanished thread may have held, is made anew.
+*/
+static void fork_prepare (void) {
+  lg_check(pthread_mutex_lock(&handles.mutex));
+}
+
+
+static void fork_parent (void) {
+  lg_check(pthread_mutex_unlock(&handles.mutex));
+}
+
+
+static void fork_child (void) {
+  int running = 0;
+  for (Handle *h = handles.all; h != NULL; h = h->next) {
+    lg_mutex_init(&h->mutex);
+    h->joiners.head = h->joiners.tail = NULL;
+    if (!h->done && h->ident == (unsigned long)pthread_self())
+      running++;  /* the forking thread's own job */
+    else
+      h->done = 1;
+  }
+  atomic_store(&alive, running);
+  lg_check(pthread_mutex_unlock(&handles.mutex));
+}
+
+
+static void install_fork_handlers (void) {
+  lg_check(pthread_atfork(fork_prepare, fork_parent, fork_child));
+}
+
+
+int lg_thread_fork (lua_State *L) {
+  pid_t pid = lg_fork();
+  if (pid == 0) {  /* tell threading that the other threads are gone */
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, "threading") == LUA_TTABLE &&
+        lua_getfield(L, -1, "_after_fork") == LUA_TFUNCTION)
+      lua_call(L, 0, 0);
+    else
+      lua_pop(L, 1);
+    lua_pop(L, 2);
+  }
+  return (int)pid;
 }
 
 
@@ -204,6 +279,7 @@ static Handle *start (lua_State *L, int fi, int nargs, const char *name,
     luaL_error(L, "can't start new thread (%s)", strerror(err));
   }
   h->stats->ident = h->ident;  /* readers of stats hold the GIL, as we do */
+  link_handle(h);
   *box = h;
   return h;
 }
@@ -387,6 +463,16 @@ static int thread_is_exit (lua_State *L) {
 }
 
 
+/* _thread._fork() -> pid (0 in the child), or fail, message, errno */
+static int thread_fork (lua_State *L) {
+  int pid = lg_thread_fork(L);
+  if (pid < 0)
+    return luaL_fileresult(L, 0, NULL);
+  lua_pushinteger(L, pid);
+  return 1;
+}
+
+
 /* _thread.interrupt_main(): as if Ctrl-C were pressed */
 static int thread_interrupt_main (lua_State *L) {
   (void)L;
@@ -428,6 +514,7 @@ static const luaL_Reg thread_funcs[] = {
   {"exit", thread_exit},
   {"is_exit", thread_is_exit},
   {"interrupt_main", thread_interrupt_main},
+  {"_fork", thread_fork},
   {"_count", thread_count},
   {"_getswitchinterval", thread_getswitchinterval},
   {"_setswitchinterval", thread_setswitchinterval},
@@ -458,6 +545,8 @@ static void createmeta (lua_State *L) {
 
 
 int luaopen__thread (lua_State *L) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  lg_check(pthread_once(&once, install_fork_handlers));
   luaL_newlib(L, thread_funcs);
   createmeta(L);
   lg_open_lock(L);  /* allocate_lock, RLock, ... (stdlib/lock.c, sync.c) */

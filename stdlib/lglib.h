@@ -31,6 +31,12 @@ LG_FUNC void lg_open_os (lua_State *L);
 LG_FUNC void lg_open_io (lua_State *L);    /* io and print */
 LG_FUNC void lg_open_require (lua_State *L);
 
+/*
+** fork() for Lua (GIL held): lg_fork, then in the child threading's
+** _after_fork. Returns like fork().
+*/
+LG_FUNC int lg_thread_fork (lua_State *L);
+
 /* Threads still running a job (threading.Thread or _thread). */
 LG_FUNC int lg_thread_alive (void);
 

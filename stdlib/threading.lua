@@ -600,6 +600,16 @@ function threading._shutdown ()
   end
 end
 
+-- In the child of a fork only the forking thread exists: it becomes the
+-- main thread, as in Python. Called by _thread's fork.
+function threading._after_fork ()
+  local me = threading.current_thread()
+  for t in pairs(active) do active[t] = nil end
+  by_ident = {[_thread.get_ident()] = me}
+  priv(me).native_id = _thread.get_native_id()
+  main = me
+end
+
 -- The Python 2 era spellings.
 threading.currentThread = threading.current_thread
 threading.activeCount = threading.active_count

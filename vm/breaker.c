@@ -43,6 +43,7 @@
 #include <lauxlib.h>
 
 #include "breaker.h"
+#include "fork.h"
 #include "gil.h"
 
 
@@ -403,6 +404,14 @@ int lg_breaker_sigint_fd (void) {
 
 void lg_breaker_interrupt_main (void) {
   on_sigint(SIGINT);
+}
+
+
+void lg_breaker_atfork (int phase) {
+  if (phase == LG_FORK_CHILD) {  /* Ctrl-C now goes to the forking thread */
+    main_ts = lg_tstate_tls;
+    lg_breaker_take_sigint();
+  }
 }
 
 

@@ -49,6 +49,7 @@
 #include <time.h>
 
 #include "breaker.h"
+#include "fork.h"
 #include "gil.h"
 #include "park.h"
 #include "stats.h"
@@ -310,6 +311,8 @@ void lg_gil_take (lg_TState *ts) {
 void lg_gil_drop (lg_TState *ts, int reason) {
   int saved = errno;
   int policy = atomic_load(&gil.policy);
+  lg_TState *wake[3] = {NULL, NULL, NULL};  /* unparked after the unlock */
+  int nwake = 0;
   atomic_store(&ts->in_lua, 0);
   lg_event(ts, LG_EV_SUSPENDED, reason);
   lg_check(pthread_mutex_lock(&gil.mutex));
@@ -318,10 +321,8 @@ void lg_gil_drop (lg_TState *ts, int reason) {
     if (policy == LG_POLICY_DETERMINISTIC)
       while (gil.expected > 0 && !gil.finalizing)  /* see the notes */
         lg_check(pthread_cond_wait(&gil.arrived, &gil.mutex));
-    if (policy == LG_POLICY_TICKS && reason == LG_DROP_FORCED) {
-      if (gil.head != NULL)
-        lg_unpark(gil.head);
-    }
+    if (policy == LG_POLICY_TICKS && reason == LG_DROP_FORCED)
+      wake[nwake++] = gil.head;  /* no handoff: it competes */
     else {
       while (gil.head != NULL && next == NULL) {
         next = dequeue_locked(ts);
@@ -333,9 +334,9 @@ void lg_gil_drop (lg_TState *ts, int reason) {
     }
     if (next != NULL) {
       grant_locked(next);
-      lg_unpark(next);
-      if (gil.head != NULL && policy != LG_POLICY_DETERMINISTIC)
-        lg_unpark(gil.head);  /* the new head starts timing */
+      wake[nwake++] = next;
+      if (policy != LG_POLICY_DETERMINISTIC)
+        wake[nwake++] = gil.head;  /* the new head starts timing */
     }
     else {
       gil.locked = 0;
@@ -348,6 +349,12 @@ void lg_gil_drop (lg_TState *ts, int reason) {
     }
   }
   lg_check(pthread_mutex_unlock(&gil.mutex));
+  /* Woken after the unlock: on one core a woken thread runs at once and
+     would only block on gil.mutex. States are never freed, so a thread
+     that already went on only finds a stray token. */
+  for (int i = 0; i < nwake; i++)
+    if (wake[i] != NULL)
+      lg_unpark(wake[i]);
   errno = saved;
 }
 
@@ -481,6 +488,29 @@ void lg_gil_unexpect (void) {
 }
 
 /* }====================================================== */
+
+
+void lg_gil_atfork (int phase) {
+  if (phase == LG_FORK_PREPARE) {
+    lg_check(pthread_mutex_lock(&gil.mutex));
+    return;
+  }
+  if (phase == LG_FORK_CHILD) {  /* the forking thread holds the GIL */
+    lg_TState *ts = lg_tstate_tls;
+    gil.head = gil.tail = NULL;
+    gil.expected = 0;
+    atomic_store(&gil.drop_request, 0);
+    gil.locked = ts != NULL;
+    atomic_store(&gil.holder, ts);
+    if (ts != NULL) {
+      ts->gil_next = NULL;
+      ts->expected = 0;
+    }
+    lg_check(pthread_cond_init(&gil.arrived, NULL));
+    lg_check(pthread_cond_init(&gil.never, NULL));
+  }
+  lg_check(pthread_mutex_unlock(&gil.mutex));
+}
 
 
 void lg_gil_finalize (void) {

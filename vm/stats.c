@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fork.h"
 #include "stats.h"
 
 #define MAX_LISTENERS  4
@@ -156,6 +157,18 @@ void lg_event (lg_TState *ts, int ev, int reason) {
     lg_Listener fn = atomic_load(&stats.listeners[i].fn);
     if (fn != NULL)
       fn(ev, reason, st, now, atomic_load(&stats.listeners[i].ud));
+  }
+}
+
+
+void lg_stats_atfork (int phase) {
+  if (phase == LG_FORK_PREPARE)
+    lg_check(pthread_mutex_lock(&stats_mutex));
+  else {
+    if (phase == LG_FORK_CHILD)  /* only the forking thread lives on */
+      for (lg_Stats *st = stats.all; st != NULL; st = st->next)
+        st->alive = (lg_tstate_tls != NULL && st == lg_tstate_tls->stats);
+    lg_check(pthread_mutex_unlock(&stats_mutex));
   }
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fork.h"
 #include "trace.h"
 
 
@@ -84,6 +85,14 @@ int lg_trace_stop (void) {
   if (fclose(f) != 0)
     r = -1;
   return r;
+}
+
+
+void lg_trace_atfork (int phase) {
+  if (phase == LG_FORK_PREPARE)
+    lg_check(pthread_mutex_lock(&trace_mutex));
+  else
+    lg_check(pthread_mutex_unlock(&trace_mutex));
 }
 
 

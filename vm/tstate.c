@@ -10,6 +10,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "fork.h"
 #include "tstate.h"
 
 
@@ -93,6 +94,27 @@ void lg_tstate_unregister (lg_TState *ts) {
 
 pthread_t lg_main_pthread (void) {
   return main_pthread;
+}
+
+
+void lg_tstate_atfork (int phase) {
+  if (phase == LG_FORK_PREPARE)
+    lg_check(pthread_mutex_lock(&states.mutex));
+  else
+    lg_check(pthread_mutex_unlock(&states.mutex));
+  if (phase == LG_FORK_CHILD) {  /* the forking thread is the main one */
+    lg_TState *ts = lg_tstate_tls;
+    if (ts != NULL) {
+      main_pthread = ts->pthread = pthread_self();
+      ts->native_id = gettid();
+      if (!ts->is_main) {
+        ts->is_main = 1;
+        ts->park_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (ts->park_fd < 0)
+          lg_fatal("eventfd", errno);
+      }
+    }
+  }
 }
 
 

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "fork.h"
 #include "park.h"
 #include "worker.h"
 
@@ -119,6 +120,19 @@ static int spawn (Worker *w, pthread_t *t) {
   pthread_sigmask(SIG_SETMASK, &saved, NULL);
   pthread_attr_destroy(&attr);
   return err;
+}
+
+
+void lg_worker_atfork (int phase) {
+  if (phase == LG_FORK_PREPARE)
+    lg_check(pthread_mutex_lock(&pool.mutex));
+  else {
+    if (phase == LG_FORK_CHILD) {  /* the idle threads are gone */
+      pool.idle = NULL;
+      pool.nidle = 0;
+    }
+    lg_check(pthread_mutex_unlock(&pool.mutex));
+  }
 }
 
 
