@@ -52,8 +52,7 @@ threading.Thread{name = "late", target = function ()
   io.write("late thread done\n")
 end}:start()
 started:wait()
--- abandoned at exit: blocked for ever, and busy sleeping
-threading.Thread{daemon = true, target = function () queue.Queue():get() end}:start()
+-- abandoned at exit, busy sleeping: parks when it wants the GIL back
 threading.Thread{daemon = true, target = function ()
   while true do time.sleep(0.01) end
 end}:start()
