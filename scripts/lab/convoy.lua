@@ -7,8 +7,8 @@
 -- GIL): the round trips collapse to a few hundred. Under 'priority-io' a
 -- thread that really waited in the kernel gets the GIL at the holder's
 -- next instruction boundary, and the round trips come back.
--- The channel is socket.socketpair() where luagil has it, else two named
--- pipes (FIFOs).
+-- The channel is socket.socketpair() where luagil has it, else (or with
+-- LUAGIL_LAB_CHANNEL=fifo) two named pipes (FIFOs).
 -- Usage: luagil scripts/lab/convoy.lua [--small] [--html=PATH]
 --        (the timelines: PATH for 'interval', PATH-priority-io for the cure)
 package.path = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/?.lua;"
@@ -59,7 +59,8 @@ local function fifo_channel ()
   return side(up_r, down_w), side(down_r, up_w), "FIFOs"
 end
 
-local channel = have_socket and socket_channel or fifo_channel
+local channel = have_socket and os.getenv("LUAGIL_LAB_CHANNEL") ~= "fifo"
+                and socket_channel or fifo_channel
 
 -- }======================================================
 
