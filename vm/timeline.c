@@ -86,16 +86,19 @@ static void on_thread (void *ud, int tid, const char *name) {
   Html *h = ud;
   if (h->pass != 0 || h->failed)
     return;
-  Lane *l = realloc(h->lanes, (size_t)tid * sizeof *l);
-  if (l == NULL) {
-    h->failed = 1;
-    return;
+  if (tid > h->nlanes) {  /* tids come as 1, 2, 3...: grow to fit */
+    Lane *l = realloc(h->lanes, (size_t)tid * sizeof *l);
+    if (l == NULL) {
+      h->failed = 1;
+      return;
+    }
+    h->lanes = l;
+    for (; h->nlanes < tid; h->nlanes++)
+      l[h->nlanes] = (Lane){NULL, h->nlanes + 1, {0, 0, 0}, NULL, NULL};
   }
-  h->lanes = l;
-  for (; h->nlanes < tid; h->nlanes++)
-    l[h->nlanes] = (Lane){NULL, h->nlanes + 1, {0, 0, 0}, NULL, NULL};
-  l[tid - 1].name = strdup(name);
-  if (l[tid - 1].name == NULL)
+  free(h->lanes[tid - 1].name);
+  h->lanes[tid - 1].name = strdup(name);
+  if (h->lanes[tid - 1].name == NULL)
     h->failed = 1;
 }
 

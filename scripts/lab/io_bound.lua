@@ -3,8 +3,9 @@
 -- wait at the same time. The same total work -- 16 waits of D seconds,
 -- either time.sleep(D) or reading a line from a pipe whose writer (one
 -- child process per thread) writes one every D -- split over 1, 2, 4 and
--- 8 threads: the wall time falls about T times. The timeline of the 8-thread pipe run shows the
--- threads blocked (grey) side by side, each holding the GIL only briefly.
+-- 8 threads: the wall time falls about T times. The timeline of the
+-- 8-thread pipe run shows the threads blocked (grey) side by side, each
+-- holding the GIL only briefly.
 -- Usage: luagil scripts/lab/io_bound.lua [--small] [--html=PATH]
 package.path = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/?.lua;"
                .. package.path
