@@ -199,6 +199,16 @@ static TCP *newtcp (lua_State *L, int cls, int fd) {
 }
 
 
+/* The descriptor now (-1: none or closed); calls use enter instead. */
+static int curfd (Sock *s) {
+  int fd;
+  lg_check(pthread_mutex_lock(&s->mu));
+  fd = s->closing ? -1 : s->fd;
+  lg_check(pthread_mutex_unlock(&s->mu));
+  return fd;
+}
+
+
 /* Begin a call on the descriptor: its number, or -1 if closed. */
 static int enter (Sock *s) {
   int fd;
@@ -494,8 +504,8 @@ static int tcp_receive (lua_State *L) {
 ** Sending
 ** =====================================================================*/
 
-/* Sends all of 'data'; '*sent' counts what went. Never waits unless
-** 'wait' (then called without the GIL). */
+/* Sends all of 'data' (called without the GIL); '*sent' counts what
+** went. Never waits unless 'wait'. */
 static int sendloop (int fd, const char *data, size_t len, size_t *sent,
                      int wait, double deadline, int intr) {
   while (*sent < len) {
@@ -536,28 +546,25 @@ static int tcp_send (lua_State *L) {
   else {
     takelock(&t->s->wlock);
     if (i <= j) {
+      /* The send itself runs without the GIL, as CPython's does: it wakes
+      ** the peer's thread at once, which then finds the GIL free instead
+      ** of queueing behind us (the convoy workload's round trips). */
+      char small[4096], *copy = small;
+      int wait = t->block != 0 && t->total != 0;
+      double deadline = wait ? deadline_of(t) : 0;
+      int intr = is_main();
       len = (size_t)(j - i + 1);
-      data += i - 1;
-      err = sendloop(fd, data, len, &sent, 0, 0, 0);
-      if (err == IO_TIMEOUT && t->block != 0 && t->total != 0) {
-        char *copy = (char *)malloc(len - sent);
-        double deadline = deadline_of(t);
-        int intr = is_main();
-        if (copy == NULL) {
-          lg_check(pthread_mutex_unlock(&t->s->wlock));
-          leave(t->s);
-          return luaL_error(L, "not enough memory");
-        }
-        memcpy(copy, data + sent, len - sent);
-        {
-          size_t more = 0;
-          LG_BEGIN_BLOCKING
-          err = sendloop(fd, copy, len - sent, &more, 1, deadline, intr);
-          LG_END_BLOCKING
-          sent += more;
-        }
-        free(copy);
+      if (len > sizeof small && (copy = (char *)malloc(len)) == NULL) {
+        lg_check(pthread_mutex_unlock(&t->s->wlock));
+        leave(t->s);
+        return luaL_error(L, "not enough memory");
       }
+      memcpy(copy, data + i - 1, len);
+      LG_BEGIN_BLOCKING
+      err = sendloop(fd, copy, len, &sent, wait, deadline, intr);
+      LG_END_BLOCKING
+      if (copy != small)
+        free(copy);
     }
     lg_check(pthread_mutex_unlock(&t->s->wlock));
     leave(t->s);
@@ -728,7 +735,7 @@ static int tcp_connect (lua_State *L) {
   memset(&a, 0, sizeof a);
   if (t->closed)
     return pusherr(L, IO_CLOSED);
-  a.fd = t->s->fd;
+  a.fd = curfd(t->s);
   a.opts = t->opts;
   a.optvals = t->optvals;
   a.deadline = deadline_of(t);
@@ -752,7 +759,7 @@ static int tcp_bind (lua_State *L) {
   memset(&a, 0, sizeof a);
   if (t->closed)
     return pusherr(L, IO_CLOSED);
-  a.fd = t->s->fd;
+  a.fd = curfd(t->s);
   a.opts = t->opts;
   a.optvals = t->optvals;
   runaddr(L, &a, 1);
@@ -770,14 +777,14 @@ static int tcp_listen (lua_State *L) {
   int backlog = (int)luaL_optinteger(L, 2, BACKLOG);
   if (t->closed)
     return pusherr(L, IO_CLOSED);
-  if (t->s->fd < 0) {
+  if (curfd(t->s) < 0) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
       return pusherr(L, errno);
     applyopts(fd, t->opts, t->optvals);
     setfd(t, fd);
   }
-  if (listen(t->s->fd, backlog) != 0)
+  if (listen(curfd(t->s), backlog) != 0)
     return pusherr(L, errno);
   t->cls = SERVER;
   lua_pushinteger(L, 1);
@@ -982,7 +989,7 @@ static int tcp_shutdown (lua_State *L) {
 /* sock:getfd() -> integer (-1 when closed) */
 static int tcp_getfd (lua_State *L) {
   TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
-  lua_pushinteger(L, t->closed ? -1 : t->s->fd);
+  lua_pushinteger(L, t->closed ? -1 : curfd(t->s));
   return 1;
 }
 
@@ -1111,7 +1118,7 @@ static int entryfd (lua_State *L, int *dirty) {
   *dirty = 0;
   if (t != NULL) {
     if (!t->closed) {
-      fd = t->s->fd;
+      fd = curfd(t->s);
       if (pthread_mutex_trylock(&t->s->rlock) == 0) {
         *dirty = t->s->first < t->s->last;
         lg_check(pthread_mutex_unlock(&t->s->rlock));
