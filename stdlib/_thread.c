@@ -278,7 +278,7 @@ static Handle *start (lua_State *L, int fi, int nargs, const char *name,
     free(h);
     luaL_error(L, "can't start new thread (%s)", strerror(err));
   }
-  h->stats->ident = h->ident;  /* readers of stats hold the GIL, as we do */
+  atomic_store(&h->stats->ident, h->ident);
   link_handle(h);
   *box = h;
   return h;

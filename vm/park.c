@@ -21,8 +21,10 @@
 #include "breaker.h"
 #include "gil.h"
 #include "park.h"
+#include "stats.h"
 
-#define SPIN_NS  50000L  /* how long a parker spins before it sleeps */
+#define SPIN_NS  50000L    /* how long a parker spins before it sleeps */
+#define SHORT_NS  200000L  /* a park woken sooner makes the next one spin */
 
 
 /*
@@ -84,8 +86,9 @@ static int deadline_passed (const struct timespec *deadline) {
 /* The main thread: poll its eventfd and the Ctrl-C eventfd. */
 static int park_fd (lg_TState *ts, const struct timespec *deadline,
                     int intr) {
+  int fd = atomic_load(&ts->park_fd);
   struct pollfd fds[2] = {
-    {ts->park_fd, POLLIN, 0}, {lg_breaker_sigint_fd(), POLLIN, 0}};
+    {fd, POLLIN, 0}, {lg_breaker_sigint_fd(), POLLIN, 0}};
   struct timespec left;
   for (;;) {
     if (intr && lg_breaker_sigint_pending())
@@ -97,7 +100,7 @@ static int park_fd (lg_TState *ts, const struct timespec *deadline,
       lg_fatal("ppoll", errno);
     if (n > 0 && (fds[0].revents & POLLIN)) {
       uint64_t drain;
-      while (read(ts->park_fd, &drain, sizeof drain) < 0 && errno == EINTR)
+      while (read(fd, &drain, sizeof drain) < 0 && errno == EINTR)
         ;
       return LG_WOKEN;
     }
@@ -143,12 +146,22 @@ static int usable_cpus (void) {
 ** comes that soon (a handoff between two busy cores) then costs no trip
 ** through the scheduler, which on a virtual machine is tens of
 ** microseconds. With one usable CPU the thread that would wake us cannot
-** run while we spin: no spinning then.
+** run while we spin: no spinning then. At most one CPU fewer than usable
+** spin at once, so that many parking threads do not burn the CPU the
+** waker needs; and a thread spins only if its last park was woken soon
+** (a ping-pong does, a thread waiting long for an event does not).
 */
+static atomic_int spinners;
+
 static int spinwait (lg_TState *ts, const struct timespec *deadline) {
   struct timespec end, left;
-  if (usable_cpus() < 2)
+  int got = 0, ncpu = usable_cpus();
+  if (ncpu < 2)
     return 0;
+  if (atomic_fetch_add(&spinners, 1) >= ncpu - 1) {
+    atomic_fetch_sub(&spinners, 1);
+    return 0;
+  }
   clock_gettime(CLOCK_MONOTONIC, &end);
   end.tv_nsec += SPIN_NS;
   if (end.tv_nsec >= 1000000000L) {
@@ -160,30 +173,40 @@ static int spinwait (lg_TState *ts, const struct timespec *deadline) {
     end = *deadline;  /* never spin past the deadline */
   for (;;) {
     for (int i = 0; i < 64; i++) {
-      if (atomic_load_explicit(&ts->park_token, memory_order_relaxed))
-        return atomic_exchange(&ts->park_token, 0);
+      if (atomic_load_explicit(&ts->park_token, memory_order_relaxed)) {
+        got = atomic_exchange(&ts->park_token, 0);
+        goto done;
+      }
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
 #endif
     }
     if (!timeleft(&end, &left))
-      return 0;
+      break;
   }
+done:
+  atomic_fetch_sub(&spinners, 1);
+  return got;
 }
 
 
 int lg_park (lg_TState *ts, const struct timespec *deadline, int flags) {
   int saved = errno;
   int r = LG_WOKEN;
-  if (!atomic_exchange(&ts->park_token, 0) &&
-      !((flags & LG_PARK_SPIN) && spinwait(ts, deadline))) {
-    if (ts->park_fd >= 0)
+  long t0;
+  if (atomic_exchange(&ts->park_token, 0))
+    return LG_WOKEN;
+  t0 = lg_now_ns();
+  if (!((flags & LG_PARK_SPIN) && ts->spin && spinwait(ts, deadline))) {
+    if (atomic_load(&ts->park_fd) >= 0)
       r = park_fd(ts, deadline, !(flags & LG_PARK_NOINTR));
     else
       r = park_futex(ts, deadline);
     if (r == LG_WOKEN && !atomic_exchange(&ts->park_token, 0))
       r = deadline_passed(deadline) ? LG_TIMEDOUT : LG_WOKEN;  /* spurious */
   }
+  if (r == LG_WOKEN)
+    ts->spin = lg_now_ns() - t0 < SHORT_NS;
   errno = saved;
   return r;
 }
@@ -191,7 +214,7 @@ int lg_park (lg_TState *ts, const struct timespec *deadline, int flags) {
 
 void lg_unpark (lg_TState *ts) {
   int saved = errno;
-  int fd = ts->park_fd;  /* read before the token: see lg_waitq_wait */
+  int fd = atomic_load(&ts->park_fd);  /* before the token: lg_waitq_wait */
   atomic_store(&ts->park_token, 1);
   if (fd >= 0) {
     uint64_t one = 1;
@@ -242,11 +265,13 @@ static void dequeue (lg_WaitQueue *q, lg_TState *ts) {
 /*
 ** The queue entry says whether we were woken: a waker dequeues before it
 ** unparks, so "no longer queued" means "woken", whatever the park said.
-** A woken waiter sees that in the atomic 'wq_on' without taking 'mu',
-** which its waker still holds while it unparks: taking it there would
-** cost a second sleep. The waker may then store the token into our state
-** after we left; states are never freed (vm/tstate.c), so that only
-** leaves a stray token.
+** A waiter sees that in the atomic 'wq_on' without taking 'mu', which its
+** waker still holds while it unparks: taking it there would cost a second
+** sleep. The waker may then store the token into our state after we left;
+** states are never freed (vm/tstate.c), so that only leaves a stray token.
+** A waiter that timed out takes the GIL back before it touches 'mu' to
+** leave the queue: 'mu' may be Lua-owned memory, and after shutdown a
+** thread that wants the GIL parks for ever instead of touching it.
 ** Lock order: the GIL may be held while taking 'mu', never the reverse, so
 ** the GIL is dropped and retaken with 'mu' unlocked.
 */
@@ -257,27 +282,15 @@ int lg_waitq_wait (lg_WaitQueue *q, pthread_mutex_t *mu,
   enqueue(q, ts);
   lg_check(pthread_mutex_unlock(mu));
   LG_BEGIN_BLOCKING
-  for (;;) {
+  do  /* until woken, timed out or interrupted; no mutex is touched here */
     r = lg_park(ts, deadline, LG_PARK_SPIN);
-    if (atomic_load(&ts->wq_on) != q) {  /* a waker chose us */
-      r = LG_WOKEN;
-      break;
-    }
-    lg_check(pthread_mutex_lock(mu));
-    {
-      if (atomic_load(&ts->wq_on) != q)
-        r = LG_WOKEN;
-      else if (r != LG_WOKEN)  /* timed out or interrupted: leave */
-        dequeue(q, ts);
-      else
-        r = -1;  /* spurious: park again */
-    }
-    lg_check(pthread_mutex_unlock(mu));
-    if (r >= 0)
-      break;
-  }
+  while (r == LG_WOKEN && atomic_load(&ts->wq_on) == q);
   LG_END_BLOCKING
   lg_check(pthread_mutex_lock(mu));
+  if (atomic_load(&ts->wq_on) == q)  /* timed out or interrupted: leave */
+    dequeue(q, ts);
+  else
+    r = LG_WOKEN;  /* a waker chose us, maybe just as we timed out */
   return r;
 }
 

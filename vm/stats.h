@@ -35,7 +35,7 @@ typedef struct lg_Stats lg_Stats;
 struct lg_Stats {
   lg_Stats *next;              /* stats_mutex: all records, newest first */
   char name[64];               /* stats_mutex */
-  unsigned long ident;         /* set once, under the GIL */
+  _Atomic unsigned long ident; /* set once, early (atomic) */
   long seq;                    /* creation order, from 1 (read-only) */
   int alive;                   /* stats_mutex */
   /* Counters: written by the owner thread, read by anyone (atomic). */

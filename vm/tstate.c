@@ -4,6 +4,7 @@
 */
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,11 @@ void lg_mutex_init (pthread_mutex_t *m) {
 }
 
 
+/*
+** A cleared state, recycled if one is free. A waker that comes too late
+** may still store into a recycled state's token, or read its park_fd: so
+** those two are set with atomics, never by memset.
+*/
 static lg_TState *newstate (void) {
   lg_TState *ts;
   lg_check(pthread_mutex_lock(&states.mutex));
@@ -50,9 +56,18 @@ static lg_TState *newstate (void) {
   if (ts != NULL)
     states.free = ts->wq_next;
   lg_check(pthread_mutex_unlock(&states.mutex));
-  if (ts == NULL && (ts = malloc(sizeof *ts)) == NULL)
-    lg_fatal("malloc", ENOMEM);
-  memset(ts, 0, sizeof *ts);  /* a stray token from a late waker goes too */
+  if (ts == NULL) {
+    if ((ts = calloc(1, sizeof *ts)) == NULL)
+      lg_fatal("calloc", ENOMEM);
+  }
+  else {
+    lg_TState fresh = {0};
+    size_t head = offsetof(lg_TState, park_token);
+    size_t tail = offsetof(lg_TState, park_fd) + sizeof ts->park_fd;
+    memcpy(ts, &fresh, head);
+    memcpy((char *)ts + tail, (char *)&fresh + tail, sizeof *ts - tail);
+    atomic_store(&ts->park_token, 0);  /* a stray token goes too */
+  }
   return ts;
 }
 
@@ -68,12 +83,13 @@ lg_TState *lg_tstate_register (lua_State *L, int is_main) {
   ts->rng = (uint32_t)((uintptr_t)ts >> 4) ^ 0x9e3779b9u;
   if (ts->rng == 0)
     ts->rng = 1;
-  ts->park_fd = -1;
-  if (is_main) {
-    main_pthread = ts->pthread;  /* the main thread's waits also watch Ctrl-C */
-    ts->park_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (ts->park_fd < 0)
+  atomic_store(&ts->park_fd, -1);
+  if (is_main) {  /* the main thread's waits also watch Ctrl-C */
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0)
       lg_fatal("eventfd", errno);
+    main_pthread = ts->pthread;
+    atomic_store(&ts->park_fd, fd);
   }
   lg_tstate_tls = ts;
   return ts;
@@ -82,9 +98,9 @@ lg_TState *lg_tstate_register (lua_State *L, int is_main) {
 
 void lg_tstate_unregister (lg_TState *ts) {
   lg_tstate_tls = NULL;  /* first, so a late signal finds nothing */
-  if (ts->park_fd >= 0)
-    close(ts->park_fd);
-  ts->park_fd = -1;
+  int fd = atomic_exchange(&ts->park_fd, -1);
+  if (fd >= 0)
+    close(fd);
   lg_check(pthread_mutex_lock(&states.mutex));
   ts->wq_next = states.free;
   states.free = ts;
@@ -109,9 +125,10 @@ void lg_tstate_atfork (int phase) {
       ts->native_id = gettid();
       if (!ts->is_main) {
         ts->is_main = 1;
-        ts->park_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (ts->park_fd < 0)
+        int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (fd < 0)
           lg_fatal("eventfd", errno);
+        atomic_store(&ts->park_fd, fd);
       }
     }
   }

@@ -34,6 +34,7 @@ struct lg_TState {
   int stage;                   /* preempt=any: 1 while counting down */
   uint32_t rng;                /* xorshift state for the 1-8 jitter */
   int expected;                /* deterministic: its next take was awaited */
+  int spin;                    /* its last park ended soon: spin next time */
   int waited;                  /* priority-io: its blocking call waited */
   long nvcsw;                  /* priority-io: voluntary switches before */
 
@@ -43,8 +44,8 @@ struct lg_TState {
   long native_id;              /* gettid() */
 
   /* The parker: one wake-up token (see vm/park.c). */
-  atomic_uint park_token;
-  int park_fd;                 /* eventfd for the main thread, else -1 */
+  atomic_uint park_token;      /* a late waker may still set it (atomic) */
+  atomic_int park_fd;          /* eventfd for the main thread, else -1 */
 
   /* The GIL's queue of waiting threads, guarded by gil.mutex. */
   lg_TState *gil_next;
