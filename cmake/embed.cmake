@@ -1,5 +1,6 @@
-# cmake/embed.cmake -- writes the Lua source IN as a C string array NAME in OUT.
-# Usage: cmake -DIN=file.lua -DOUT=file.c -DNAME=symbol -P embed.cmake
+# cmake/embed.cmake -- turns the Lua module IN into the C file OUT: the
+# source as an array, and luaopen_NAME, which runs it (stdlib/lglib.c).
+# Usage: cmake -DIN=file.lua -DOUT=file.c -DNAME=name -P embed.cmake
 file(READ ${IN} hex HEX)
 string(LENGTH "${hex}" len)
 math(EXPR size "${len} / 2")
@@ -8,6 +9,8 @@ string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x
        "\\1\n" bytes "${bytes}")
 get_filename_component(base ${IN} NAME)
 file(WRITE ${OUT} "/* Generated from ${base} by cmake/embed.cmake. */\n"
-  "#include <stddef.h>\n"
-  "const char ${NAME}[] = {\n${bytes}0};\n"
-  "const size_t ${NAME}_size = ${size};\n")
+  "#include \"lglib.h\"\n\n"
+  "static const char source[] = {\n${bytes}0};\n\n"
+  "int luaopen_${NAME} (lua_State *L) {\n"
+  "  return lg_openchunk(L, source, ${size}, \"=${base}\");\n"
+  "}\n")

@@ -488,22 +488,6 @@ static int thread_count (lua_State *L) {
 }
 
 
-/* _thread._getswitchinterval() -> seconds */
-static int thread_getswitchinterval (lua_State *L) {
-  lua_pushnumber(L, lg_gil_getinterval());
-  return 1;
-}
-
-
-/* _thread._setswitchinterval(seconds) */
-static int thread_setswitchinterval (lua_State *L) {
-  lua_Number s = luaL_checknumber(L, 1);
-  luaL_argcheck(L, s > 0, 1, "switch interval must be strictly positive");
-  lg_gil_setinterval(s);
-  return 0;
-}
-
-
 static const luaL_Reg thread_funcs[] = {
   {"start_joinable_thread", thread_start_joinable},
   {"start_new_thread", thread_start_new},
@@ -516,8 +500,6 @@ static const luaL_Reg thread_funcs[] = {
   {"interrupt_main", thread_interrupt_main},
   {"_fork", thread_fork},
   {"_count", thread_count},
-  {"_getswitchinterval", thread_getswitchinterval},
-  {"_setswitchinterval", thread_setswitchinterval},
   {NULL, NULL}
 };
 

@@ -6,6 +6,8 @@
 #ifndef lglib_h
 #define lglib_h
 
+#include <stddef.h>
+
 #include <lua.h>
 #include <lauxlib.h>
 
@@ -39,6 +41,13 @@ LG_FUNC int lg_thread_fork (lua_State *L);
 
 /* Threads still running a job (threading.Thread or _thread). */
 LG_FUNC int lg_thread_alive (void);
+
+/*
+** The opener of a module written in Lua and compiled into the binary
+** (cmake/embed.cmake): runs 'source' and returns its result.
+*/
+LG_FUNC int lg_openchunk (lua_State *L, const char *source, size_t size,
+                          const char *chunkname);
 
 /* An optional timeout argument: nil -> -1 (forever); negative -> error. */
 LG_FUNC double lg_opttimeout (lua_State *L, int arg);

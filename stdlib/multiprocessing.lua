@@ -79,37 +79,8 @@ end
 
 local getters, setters = {}, {}
 
-local function index (self, k)
-  local get = getters[k]
-  if get then return get(self) end
-  return getmetatable(self)[k]
-end
-
-local function newindex (self, k, v)
-  local set = setters[k]
-  if set then set(self, v) else rawset(self, k, v) end
-end
-
-local function construct (cls, ...)
-  local obj = setmetatable({[PRIV] = {}}, cls)
-  obj:new(...)
-  return obj
-end
-
-local function extend (parent)
-  local cls = {
-    __index = index, __newindex = newindex,
-    __tostring = parent.__tostring, __name = parent.__name,
-    super = parent,
-  }
-  return setmetatable(cls, {__index = parent, __call = construct})
-end
-
-local Process = {
-  __index = index, __newindex = newindex, __name = "multiprocessing.Process",
-}
-setmetatable(Process, {__call = construct})
-Process.extend = extend
+local Process = threading._class("multiprocessing.Process", PRIV, getters,
+                                 setters)
 
 local function state (self, fname)
   local p = type(self) == "table" and rawget(self, PRIV)
@@ -289,7 +260,7 @@ setters.pid, setters.ident, setters.exitcode, setters.sentinel =
   readonly "pid", readonly "ident", readonly "exitcode", readonly "sentinel"
 
 -- The main process.
-current = construct(Process, {name = "MainProcess", daemon = false})
+current = Process{name = "MainProcess", daemon = false}
 counter = 0
 rawget(current, PRIV).identity = {}
 rawget(current, PRIV).pid = getpid()
@@ -386,7 +357,7 @@ local function spawn (self, i)
   local pc, cc = _mp.Pipe(true)
   poolcount = poolcount + 1
   local w = {conn = pc, name = "ForkPoolWorker-" .. poolcount}
-  local proc = construct(Process, {name = w.name, daemon = true})
+  local proc = Process{name = w.name, daemon = true}
   local pid = _mp.fork()
   if pid == 0 then
     pc:close()
@@ -761,7 +732,7 @@ mp.Empty, mp.Full = queue.Empty, queue.Full
 -- parent_process() -> a Process for the parent, or nil in the main process
 function mp.parent_process ()
   if #identity == 0 then return nil end
-  local p = construct(Process, {name = "Parent"})
+  local p = Process{name = "Parent"}
   rawget(p, PRIV).pid = _mp.getppid()
   return p
 end

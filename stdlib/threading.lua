@@ -10,6 +10,7 @@
 -- metatable is their class; classes chain to their parents with __index.
 
 local _thread = require "_thread"
+local gil = require "gil"
 
 local threading = {}
 
@@ -27,36 +28,41 @@ local dummies = 0     -- for "Dummy-N"
 -- Classes
 -- =======================================================
 
--- Fields computed from the private state (Python's properties).
+-- class(name, key, getters, setters) -> a root class. Its instances keep
+-- their private state in a table under 'key'; the fields named in
+-- 'getters' and 'setters' are computed (Python's properties); calling a
+-- class makes an instance and runs its 'new'; cls:extend() makes a
+-- subclass. Shared with multiprocessing (threading._class).
+local function class (name, key, getters, setters)
+  local function index (self, k)
+    local get = getters[k]
+    if get then return get(self) end
+    return getmetatable(self)[k]
+  end
+  local function newindex (self, k, v)
+    local set = setters[k]
+    if set then set(self, v) else rawset(self, k, v) end
+  end
+  local function construct (cls, ...)
+    local obj = setmetatable({[key] = {}}, cls)
+    obj:new(...)
+    return obj
+  end
+  local function extend (parent)
+    local cls = {
+      __index = index, __newindex = newindex,
+      __tostring = parent.__tostring, __name = parent.__name,
+      super = parent,
+    }
+    return setmetatable(cls, {__index = parent, __call = construct})
+  end
+  local root = {__index = index, __newindex = newindex, __name = name,
+                extend = extend}
+  return setmetatable(root, {__call = construct})
+end
+threading._class = class
+
 local getters, setters = {}, {}
-
-local function index (self, k)
-  local get = getters[k]
-  if get then return get(self) end
-  return getmetatable(self)[k]
-end
-
-local function newindex (self, k, v)
-  local set = setters[k]
-  if set then set(self, v) else rawset(self, k, v) end
-end
-
--- Calling a class makes an instance and runs its 'new' method.
-local function construct (cls, ...)
-  local obj = setmetatable({[PRIV] = {}}, cls)
-  obj:new(...)
-  return obj
-end
-
--- cls:extend() -> a subclass; instances of it are instances of cls too.
-local function extend (parent)
-  local cls = {
-    __index = index, __newindex = newindex,
-    __tostring = parent.__tostring, __name = parent.__name,
-    super = parent,
-  }
-  return setmetatable(cls, {__index = parent, __call = construct})
-end
 
 -- The private state of a Thread, with Python's error for a subclass
 -- whose 'new' did not call its parent's.
@@ -76,11 +82,7 @@ end
 -- Thread
 -- =======================================================
 
-local Thread = {
-  __index = index, __newindex = newindex, __name = "threading.Thread",
-}
-setmetatable(Thread, {__call = construct})
-Thread.extend = extend
+local Thread = class("threading.Thread", PRIV, getters, setters)
 
 local function callable (v)
   if type(v) == "function" then return true end
@@ -307,18 +309,14 @@ local BrokenBarrierError = threading.BrokenBarrierError
 local FILLING, DRAINING, RESETTING, BROKEN = "filling", "draining",
                                              "resetting", "broken"
 
-local Barrier = {__name = "threading.Barrier"}
-local barrier_fields = {
-  parties = function (p) return p.parties end,
-  n_waiting = function (p) return p.state == FILLING and p.count or 0 end,
-  broken = function (p) return p.state == BROKEN end,
-}
-Barrier.__index = function (self, k)
-  local get = barrier_fields[k]
-  if get then return get(priv(self)) end
-  return Barrier[k]
-end
-setmetatable(Barrier, {__call = construct})
+local Barrier = class("threading.Barrier", PRIV, {
+  parties = function (self) return priv(self).parties end,
+  n_waiting = function (self)
+    local p = priv(self)
+    return p.state == FILLING and p.count or 0
+  end,
+  broken = function (self) return priv(self).state == BROKEN end,
+}, {})
 
 local function broken ()
   return BrokenBarrierError "barrier is broken"
@@ -556,19 +554,8 @@ function threading.excepthook (args)
   io.stderr:flush()
 end
 
-function threading.setswitchinterval (s)
-  if type(s) ~= "number" then
-    error(("bad argument #1 to 'setswitchinterval' (number expected, got %s)")
-          :format(type(s)), 2)
-  end
-  if not (s > 0) then
-    error("bad argument #1 to 'setswitchinterval' "
-          .. "(switch interval must be strictly positive)", 2)
-  end
-  _thread._setswitchinterval(s)
-end
-
-threading.getswitchinterval = _thread._getswitchinterval
+threading.setswitchinterval = gil.setswitchinterval
+threading.getswitchinterval = gil.getswitchinterval
 
 -- Functions that _shutdown calls first, newest first, before it joins the
 -- threads (Python's threading._register_atexit): concurrent.futures tells
