@@ -2,11 +2,13 @@
 # Debian packages luagil needs that are missing, and builds one configuration.
 # See LICENSE for copyright and licence (MIT).
 
-# The packages: build tools, Lua 5.4, Criterion, libedit; tmux and valgrind
-# for the REPL test and the stress script; chromium for the test that opens
-# the HTML GIL timeline (installing it took 53 s on a loaded 2-core machine).
+# The packages to build and run: build tools, Lua 5.4, Criterion, libedit.
 LUAGIL_PACKAGES="gcc make cmake pkg-config liblua5.4-dev lua5.4 \
-libcriterion-dev libedit-dev tmux valgrind chromium"
+libcriterion-dev libedit-dev"
+# ... and to test: tmux for the REPL test, valgrind for the stress script,
+# chromium for the test that opens the HTML GIL timeline (installing it took
+# 53 s on a loaded 2-core machine).
+LUAGIL_TEST_PACKAGES="$LUAGIL_PACKAGES tmux valgrind chromium"
 
 install_missing () {
   local missing=()
