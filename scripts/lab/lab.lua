@@ -75,6 +75,7 @@ end
 -- if this luagil does not have it.
 function lab.policy (policy, opts)
   if gil.setpolicy == nil then
+    if policy == "interval" then return true end  -- the only one there is
     print("policy " .. policy .. " not available")
     return false
   end
