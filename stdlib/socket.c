@@ -459,6 +459,7 @@ static int tcp_receive (lua_State *L) {
       double deadline = deadline_of(t);
       int intr = is_main();
       LG_BEGIN_BLOCKING
+      lg_blocking_waited();  /* recv said EAGAIN: priority-io's waiting */
       err = recvloop(&r, 1, deadline, intr);
       LG_END_BLOCKING
     }
@@ -545,7 +546,21 @@ static int tcp_send (lua_State *L) {
     err = IO_CLOSED;
   else {
     takelock(&t->s->wlock);
-    if (i <= j) {
+    len = i <= j ? (size_t)(j - i + 1) : 0;
+    if (len > 0 && lg_gil_getpolicy(NULL) == LG_POLICY_PRIORITY_IO) {
+      /* Under priority-io a send that need not wait keeps the GIL: giving
+      ** it up would put us behind a CPU-bound thread for a whole interval
+      ** (the convoy effect), and the peer we wake gets the GIL promptly
+      ** anyway, by its own priority. Only a send that must wait goes on. */
+      err = sendloop(fd, data + i - 1, len, &sent, 0, 0, 0);
+      if (err == IO_DONE || (err == IO_TIMEOUT && t->block == 0))
+        len = 0;
+      else if (err == IO_TIMEOUT)
+        err = IO_DONE;
+      else
+        len = 0;
+    }
+    if (sent < len) {
       /* The send itself runs without the GIL, as CPython's does: it wakes
       ** the peer's thread at once, which then finds the GIL free instead
       ** of queueing behind us (the convoy workload's round trips). */
@@ -553,18 +568,21 @@ static int tcp_send (lua_State *L) {
       int wait = t->block != 0 && t->total != 0;
       double deadline = wait ? deadline_of(t) : 0;
       int intr = is_main();
-      len = (size_t)(j - i + 1);
+      size_t done = sent;
+      len -= done;
+      sent = 0;
       if (len > sizeof small && (copy = (char *)malloc(len)) == NULL) {
         lg_check(pthread_mutex_unlock(&t->s->wlock));
         leave(t->s);
         return luaL_error(L, "not enough memory");
       }
-      memcpy(copy, data + i - 1, len);
+      memcpy(copy, data + i - 1 + done, len);
       LG_BEGIN_BLOCKING
       err = sendloop(fd, copy, len, &sent, wait, deadline, intr);
       LG_END_BLOCKING
       if (copy != small)
         free(copy);
+      sent += done;
     }
     lg_check(pthread_mutex_unlock(&t->s->wlock));
     leave(t->s);
@@ -806,6 +824,7 @@ static int tcp_accept (lua_State *L) {
       double deadline = deadline_of(t);
       int intr = is_main();
       LG_BEGIN_BLOCKING
+      lg_blocking_waited();  /* accept said EAGAIN: priority-io's waiting */
       for (;;) {
         c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&

@@ -30,12 +30,16 @@
 **   back, usually before the woken thread runs, so CPU-bound threads
 **   thrash as they did on multicore Python 2. 'priority-io': a thread whose
 **   blocking call really waited (its voluntary context switches rose, or
-**   the caller said so) queues at the front and requests a drop at once.
+**   the caller said so) queues at the front and requests a drop at once;
+**   the thread that yields for it queues at the front too (behind it), so
+**   that an I/O-bound thread preempted by another does not then wait a
+**   whole interval behind a CPU-bound one.
 **   'deterministic': the holder's count hook switches every N +- jitter
 **   instructions (seeded); the next holder is the queued thread after the
 **   holder in creation order, chosen only once every thread the holder
-**   made runnable (started, woken, or itself after a yield) has queued, so
-**   the OS's wake-up order never decides who runs.
+**   made runnable (started, woken) has queued, so the OS's wake-up order
+**   never decides who runs. (A yielding thread queues up again under the
+**   same lock as its handoff, so it is never missing either.)
 ** - Shutdown. Once finalizing, every thread but the main one parks for
 **   ever when it wants the GIL and is never handed it; no request is raised
 **   any more.
@@ -73,6 +77,7 @@ static struct {
   atomic_int drop_request;     /* atomic: 1 while a request is outstanding */
   _Atomic long interval_ns;    /* atomic */
   atomic_int policy;           /* atomic: LG_POLICY_* */
+  atomic_int priority_request; /* atomic: the request is priority-io's */
   _Atomic long count;          /* atomic: N of ticks and deterministic */
   uint64_t rng;                /* GIL held: the deterministic jitter */
 } gil;
@@ -219,14 +224,27 @@ static void arrive_locked (lg_TState *ts) {
 ** or (ticks) finds it free. The head of the queue times the holder and
 ** raises drop requests.
 */
-static void wait_locked (lg_TState *ts, int front) {
-  int backoff = 1, requested = 0;
-  enqueue_locked(ts, front);
+#define QUEUE_BACK     0  /* an ordinary wait */
+#define QUEUE_PRIORITY 1  /* priority-io: at the front, asking at once */
+#define QUEUE_FRONT    2  /* priority-io: at the front, yielded for one */
+
+static void enter_queue_locked (lg_TState *ts, int where) {
+  enqueue_locked(ts, where != QUEUE_BACK);
   arrive_locked(ts);
-  if (front) {  /* priority-io: ask for it now */
+  if (where == QUEUE_PRIORITY) {  /* ask for it now */
+    atomic_store(&gil.priority_request, 1);
     request_drop_locked();
-    requested = 1;
   }
+}
+
+
+/*
+** waiting: park (queued already) until a releasing thread hands us the
+** GIL, or (ticks) finds it free. The head of the queue times the holder
+** and raises drop requests.
+*/
+static void wait_locked (lg_TState *ts, int requested) {
+  int backoff = 1;
   while (atomic_load(&gil.holder) != ts) {
     if (must_park(ts))
       park_forever_locked();
@@ -265,8 +283,22 @@ static void wait_locked (lg_TState *ts, int front) {
 }
 
 
-/* waiting -> running; 'front': priority-io's jump to the head */
-static void take (lg_TState *ts, int front) {
+/* The GIL is ours: what every take ends with. */
+static void resumed (lg_TState *ts, int saved_errno) {
+  lg_event(ts, LG_EV_RESUMED, 0);
+  atomic_store(&ts->in_lua, 1);
+  lg_breaker_follow(ts);  /* a counting policy re-arms its hook */
+  /* A request or a Ctrl-C may have come while we were still waking up
+  ** (in_lua was 0: the signal handler left us alone); see to it now. */
+  if (lg_gil_drop_pending_for(ts) ||
+      (ts->is_main && lg_breaker_sigint_pending()))
+    lg_breaker_arm_self(ts);
+  errno = saved_errno;
+}
+
+
+/* waiting -> running; 'where': QUEUE_* */
+static void take (lg_TState *ts, int where) {
   int saved = errno, busy;
   lg_check(pthread_mutex_lock(&gil.mutex));
   {
@@ -282,86 +314,121 @@ static void take (lg_TState *ts, int front) {
   if (busy) {  /* say so outside gil.mutex, then queue up */
     lg_event(ts, LG_EV_READY, 0);
     lg_check(pthread_mutex_lock(&gil.mutex));
-    if (gil.locked)
-      wait_locked(ts, front);
+    if (gil.locked) {
+      enter_queue_locked(ts, where);
+      wait_locked(ts, where == QUEUE_PRIORITY);
+    }
     else {
       arrive_locked(ts);
       grant_locked(ts);
     }
     lg_check(pthread_mutex_unlock(&gil.mutex));
   }
-  lg_event(ts, LG_EV_RESUMED, 0);
-  atomic_store(&ts->in_lua, 1);
-  lg_breaker_follow(ts);  /* a counting policy re-arms its hook */
-  if (ts->is_main && lg_breaker_sigint_pending())
-    lg_breaker_arm_self(ts);  /* Ctrl-C came while we were away */
-  errno = saved;
+  resumed(ts, saved);
 }
 
 
 void lg_gil_take (lg_TState *ts) {
-  take(ts, 0);
+  take(ts, QUEUE_BACK);
 }
 
 
 /*
-** running -> released: hand the GIL to the next waiter, if any. Under
-** 'ticks' a forced drop hands nothing: it only wakes the head to compete.
+** running -> released, under gil.mutex: hand the GIL to the next waiter,
+** if any; the threads to unpark once gil.mutex is let go are added to
+** 'wake'. Under 'ticks' a forced drop hands nothing: it only wakes the
+** head to compete.
 */
+static int handoff_locked (lg_TState *ts, int reason, lg_TState **wake) {
+  int policy = atomic_load(&gil.policy), nwake = 0;
+  lg_TState *next = NULL;
+  if (policy == LG_POLICY_DETERMINISTIC)
+    while (gil.expected > 0 && !gil.finalizing)  /* see the notes */
+      lg_check(pthread_cond_wait(&gil.arrived, &gil.mutex));
+  if (policy == LG_POLICY_TICKS && reason == LG_DROP_FORCED)
+    wake[nwake++] = gil.head;  /* no handoff: it competes */
+  else {
+    while (gil.head != NULL && next == NULL) {
+      next = dequeue_locked(ts);
+      if (must_park(next)) {  /* it will see that and park for ever */
+        lg_unpark(next);
+        next = NULL;
+      }
+    }
+  }
+  if (next != NULL) {
+    grant_locked(next);
+    wake[nwake++] = next;
+    if (policy != LG_POLICY_DETERMINISTIC)
+      wake[nwake++] = gil.head;  /* the new head starts timing */
+  }
+  else {
+    gil.locked = 0;
+    atomic_store(&gil.holder, NULL);
+  }
+  return nwake;
+}
+
+
+/*
+** Wake the threads handoff_locked chose, after the unlock: on one core a
+** woken thread runs at once and would only block on gil.mutex. States are
+** never freed, so a thread that already went on only finds a stray token.
+*/
+static void wakeall (lg_TState **wake, int n) {
+  for (int i = 0; i < n; i++)
+    if (wake[i] != NULL)
+      lg_unpark(wake[i]);
+}
+
+
 void lg_gil_drop (lg_TState *ts, int reason) {
-  int saved = errno;
-  int policy = atomic_load(&gil.policy);
-  lg_TState *wake[3] = {NULL, NULL, NULL};  /* unparked after the unlock */
-  int nwake = 0;
+  int saved = errno, nwake;
+  lg_TState *wake[2];
   atomic_store(&ts->in_lua, 0);
   lg_event(ts, LG_EV_SUSPENDED, reason);
   lg_check(pthread_mutex_lock(&gil.mutex));
-  {
-    lg_TState *next = NULL;
-    if (policy == LG_POLICY_DETERMINISTIC)
-      while (gil.expected > 0 && !gil.finalizing)  /* see the notes */
-        lg_check(pthread_cond_wait(&gil.arrived, &gil.mutex));
-    if (policy == LG_POLICY_TICKS && reason == LG_DROP_FORCED)
-      wake[nwake++] = gil.head;  /* no handoff: it competes */
-    else {
-      while (gil.head != NULL && next == NULL) {
-        next = dequeue_locked(ts);
-        if (must_park(next)) {  /* it will see that and park for ever */
-          lg_unpark(next);
-          next = NULL;
-        }
-      }
-    }
-    if (next != NULL) {
-      grant_locked(next);
-      wake[nwake++] = next;
-      if (policy != LG_POLICY_DETERMINISTIC)
-        wake[nwake++] = gil.head;  /* the new head starts timing */
-    }
-    else {
-      gil.locked = 0;
-      atomic_store(&gil.holder, NULL);
-    }
-    if (policy == LG_POLICY_DETERMINISTIC && reason == LG_DROP_FORCED &&
-        !ts->expected) {  /* it queues again at once: await it too */
-      ts->expected = 1;
-      gil.expected++;
-    }
-  }
+  nwake = handoff_locked(ts, reason, wake);
   lg_check(pthread_mutex_unlock(&gil.mutex));
-  /* Woken after the unlock: on one core a woken thread runs at once and
-     would only block on gil.mutex. States are never freed, so a thread
-     that already went on only finds a stray token. */
-  for (int i = 0; i < nwake; i++)
-    if (wake[i] != NULL)
-      lg_unpark(wake[i]);
+  wakeall(wake, nwake);
   errno = saved;
 }
 
 
+/*
+** running -> waiting -> running, for a drop request or a counting policy.
+** The handoff and the queueing up happen under one lock, so no other
+** thread can run a turn and hand the GIL on before we are back in line.
+** After a priority-io request the yielder queues at the front (behind the
+** thread that asked), so an I/O thread preempted by another does not then
+** wait a whole interval behind a CPU-bound one.
+*/
 void lg_gil_yield (lg_TState *ts) {
-  lg_gil_drop(ts, LG_DROP_FORCED);
-  lg_gil_take(ts);
+  int saved = errno, nwake, queued;
+  int where = atomic_exchange(&gil.priority_request, 0) &&
+              atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO
+              ? QUEUE_FRONT : QUEUE_BACK;
+  lg_TState *wake[2];
+  atomic_store(&ts->in_lua, 0);
+  lg_event(ts, LG_EV_SUSPENDED, LG_DROP_FORCED);
+  lg_check(pthread_mutex_lock(&gil.mutex));
+  {
+    nwake = handoff_locked(ts, LG_DROP_FORCED, wake);
+    queued = gil.locked;
+    if (queued)
+      enter_queue_locked(ts, where);
+    else  /* nobody wanted it (or ticks): take it straight back */
+      grant_locked(ts);
+  }
+  lg_check(pthread_mutex_unlock(&gil.mutex));
+  wakeall(wake, nwake);
+  if (queued) {
+    lg_event(ts, LG_EV_READY, 0);
+    lg_check(pthread_mutex_lock(&gil.mutex));
+    wait_locked(ts, 0);
+    lg_check(pthread_mutex_unlock(&gil.mutex));
+  }
+  resumed(ts, saved);
 }
 
 
@@ -570,7 +637,7 @@ void lg_blocking_end (lg_TState *ts) {
   int front = atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO &&
               (ts->waited || voluntary_switches() != ts->nvcsw);
   errno = saved;
-  take(ts, front);
+  take(ts, front ? QUEUE_PRIORITY : QUEUE_BACK);
 }
 
 /* }====================================================== */
