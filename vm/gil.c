@@ -62,6 +62,8 @@
 #define MIN_RESIGNAL_NS  100000L  /* ... and never more often than 100 us */
 #define TICKS_COUNT  100          /* default N of ticks, as Python 2 */
 #define DET_COUNT    1000         /* default N of deterministic */
+#define PRIORITY_DIV 64           /* priority-io: the least a holder keeps
+                                     the GIL is 1/64 of the interval */
 
 
 static struct {
@@ -72,6 +74,7 @@ static struct {
   lg_TState *_Atomic holder;   /* written under gil.mutex; read atomically */
   lg_TState *head, *tail;      /* gil.mutex: waiters, linked by gil_next */
   unsigned long switches;      /* gil.mutex: number of grants so far */
+  long t_grant;                /* gil.mutex: when the holder got the GIL */
   int finalizing;              /* gil.mutex */
   int expected;                /* gil.mutex: awaited takes (deterministic) */
   atomic_int drop_request;     /* atomic: 1 while a request is outstanding */
@@ -125,6 +128,7 @@ static void park_forever_locked (void) {
 /* released -> running, for 'ts' (not necessarily the caller) */
 static void grant_locked (lg_TState *ts) {
   lg_stats_count_switch();
+  gil.t_grant = lg_now_ns();
   gil.locked = 1;
   atomic_store(&gil.holder, ts);
   gil.switches++;
@@ -231,20 +235,21 @@ static void arrive_locked (lg_TState *ts) {
 static void enter_queue_locked (lg_TState *ts, int where) {
   enqueue_locked(ts, where != QUEUE_BACK);
   arrive_locked(ts);
-  if (where == QUEUE_PRIORITY) {  /* ask for it now */
-    atomic_store(&gil.priority_request, 1);
-    request_drop_locked();
-  }
 }
 
 
 /*
 ** waiting: park (queued already) until a releasing thread hands us the
 ** GIL, or (ticks) finds it free. The head of the queue times the holder
-** and raises drop requests.
+** and raises drop requests. With 'priority' (priority-io) the first
+** request comes as soon as the holder has had the GIL for 1/64 of the
+** interval, not after a whole one: soon enough that an I/O-bound thread
+** makes thousands of round trips a second beside a CPU-bound one, seldom
+** enough that the CPU-bound one keeps most of its speed. On one CPU the
+** holder does not run while we do anyway: ask at once.
 */
-static void wait_locked (lg_TState *ts, int requested) {
-  int backoff = 1;
+static void wait_locked (lg_TState *ts, int priority) {
+  int backoff = 1, requested = 0;
   while (atomic_load(&gil.holder) != ts) {
     if (must_park(ts))
       park_forever_locked();
@@ -260,6 +265,18 @@ static void wait_locked (lg_TState *ts, int requested) {
     struct timespec dl;
     if (timing) {
       long ns = atomic_load(&gil.interval_ns) * backoff;
+      if (priority) {
+        ns = lg_usable_cpus() < 2 ? 0 :
+             atomic_load(&gil.interval_ns) / PRIORITY_DIV -
+             (lg_now_ns() - gil.t_grant);
+        if (ns <= 0) {  /* held long enough already: ask now */
+          atomic_store(&gil.priority_request, 1);
+          request_drop_locked();
+          requested = 1;
+          priority = 0;
+          ns = atomic_load(&gil.interval_ns);
+        }
+      }
       after(backoff > 1 && ns < MIN_RESIGNAL_NS ? MIN_RESIGNAL_NS : ns, &dl);
     }
     lg_check(pthread_mutex_unlock(&gil.mutex));
@@ -274,10 +291,13 @@ static void wait_locked (lg_TState *ts, int requested) {
     if (gil.switches != sw)
       backoff = 1;
     else if (timing && r == LG_TIMEDOUT && !gil.finalizing) {
+      if (priority)  /* the yielder will queue at the front, behind us */
+        atomic_store(&gil.priority_request, 1);
       request_drop_locked();
       requested = 1;
-      if (backoff < MAX_BACKOFF)
+      if (!priority && backoff < MAX_BACKOFF)
         backoff *= 2;
+      priority = 0;
     }
   }
 }

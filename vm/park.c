@@ -129,7 +129,7 @@ static int park_futex (lg_TState *ts, const struct timespec *deadline) {
 ** The number of CPUs this process may run on: its affinity mask, not the
 ** machine's count, so that 'taskset -c 0' means one.
 */
-static int usable_cpus (void) {
+int lg_usable_cpus (void) {
   static atomic_int ncpu;  /* 0 until first known */
   int n = atomic_load_explicit(&ncpu, memory_order_relaxed);
   if (n == 0) {
@@ -155,7 +155,7 @@ static atomic_int spinners;
 
 static int spinwait (lg_TState *ts, const struct timespec *deadline) {
   struct timespec end, left;
-  int got = 0, ncpu = usable_cpus();
+  int got = 0, ncpu = lg_usable_cpus();
   if (ncpu < 2)
     return 0;
   if (atomic_fetch_add(&spinners, 1) >= ncpu - 1) {

@@ -26,6 +26,9 @@
 #define LG_TIMEOUT_MAX  9223372036.0
 
 
+/* The number of CPUs this process may run on (its affinity mask). */
+LG_FUNC int lg_usable_cpus (void);
+
 /* Monotonic clock, in seconds and as a timespec. */
 LG_FUNC double lg_clock (void);
 
