@@ -303,14 +303,20 @@ static void wait_locked (lg_TState *ts, int priority) {
 }
 
 
-/* The GIL is ours: what every take ends with. */
-static void resumed (lg_TState *ts, int saved_errno) {
+/*
+** The GIL is ours: what every take ends with. A request or a Ctrl-C may
+** have come while we were still waking up (in_lua was 0: the signal
+** handler left us alone); we see to it now. Not for a request after a
+** yield under preemption 'safe', though: we are inside the hook, where
+** arming it again makes it fire at the very next instruction, not where
+** Lua looks; the waiter's re-request will reach us there instead.
+*/
+static void resumed (lg_TState *ts, int saved_errno, int in_hook) {
   lg_event(ts, LG_EV_RESUMED, 0);
   atomic_store(&ts->in_lua, 1);
   lg_breaker_follow(ts);  /* a counting policy re-arms its hook */
-  /* A request or a Ctrl-C may have come while we were still waking up
-  ** (in_lua was 0: the signal handler left us alone); see to it now. */
-  if (lg_gil_drop_pending_for(ts) ||
+  if ((lg_gil_drop_pending_for(ts) &&
+       !(in_hook && lg_breaker_getpreempt() == LG_PREEMPT_SAFE)) ||
       (ts->is_main && lg_breaker_sigint_pending()))
     lg_breaker_arm_self(ts);
   errno = saved_errno;
@@ -344,7 +350,7 @@ static void take (lg_TState *ts, int where) {
     }
     lg_check(pthread_mutex_unlock(&gil.mutex));
   }
-  resumed(ts, saved);
+  resumed(ts, saved, 0);
 }
 
 
@@ -448,7 +454,7 @@ void lg_gil_yield (lg_TState *ts) {
     wait_locked(ts, 0);
     lg_check(pthread_mutex_unlock(&gil.mutex));
   }
-  resumed(ts, saved);
+  resumed(ts, saved, 1);
 }
 
 
