@@ -312,9 +312,7 @@ static int counting (void) {
 static void on_break (lua_State *L, lg_TState *ts) {
   int interrupt = ts->is_main && atomic_load(&sigint_pending);
   if (!interrupt && counting()) {  /* a switch point of the policy */
-    ts->armed = 0;
-    restore(L, L, 0);
-    lg_gil_policy_switch(ts);  /* takes the GIL back, then re-arms */
+    lg_gil_policy_switch(ts);  /* or, nobody waiting, the count goes on */
     return;
   }
   if (!interrupt && ts->stage == 0 && lg_gil_drop_pending_for(ts) &&

@@ -73,6 +73,7 @@ static struct {
   int locked;                  /* gil.mutex */
   lg_TState *_Atomic holder;   /* written under gil.mutex; read atomically */
   lg_TState *head, *tail;      /* gil.mutex: waiters, linked by gil_next */
+  atomic_int nqueued;          /* written under gil.mutex: queue length */
   unsigned long switches;      /* gil.mutex: number of grants so far */
   long t_grant;                /* gil.mutex: when the holder got the GIL */
   int finalizing;              /* gil.mutex */
@@ -151,6 +152,7 @@ static void request_drop_locked (void) {
 */
 
 static void enqueue_locked (lg_TState *ts, int front) {
+  atomic_fetch_add(&gil.nqueued, 1);
   if (front) {
     ts->gil_next = gil.head;
     gil.head = ts;
@@ -170,6 +172,7 @@ static void enqueue_locked (lg_TState *ts, int front) {
 /* Remove 'ts', which is queued. */
 static void unlink_locked (lg_TState *ts) {
   lg_TState *prev = NULL;
+  atomic_fetch_sub(&gil.nqueued, 1);
   for (lg_TState *w = gil.head; w != ts; w = w->gil_next)
     prev = w;
   if (prev)
@@ -548,10 +551,15 @@ long lg_gil_count (lg_TState *ts) {
 }
 
 
-void lg_gil_policy_switch (lg_TState *ts) {
-  if (atomic_load(&gil.policy) == LG_POLICY_TICKS ||
-      atomic_load(&gil.policy) == LG_POLICY_DETERMINISTIC)
+int lg_gil_policy_switch (lg_TState *ts) {
+  int policy = atomic_load(&gil.policy);
+  if (policy == LG_POLICY_TICKS && atomic_load(&gil.nqueued) == 0)
+    return 0;  /* nobody to compete with: keep counting */
+  if (policy == LG_POLICY_TICKS || policy == LG_POLICY_DETERMINISTIC) {
     lg_gil_yield(ts);
+    return 1;
+  }
+  return 0;
 }
 
 
@@ -591,6 +599,7 @@ void lg_gil_atfork (int phase) {
   if (phase == LG_FORK_CHILD) {  /* the forking thread holds the GIL */
     lg_TState *ts = lg_tstate_tls;
     gil.head = gil.tail = NULL;
+    atomic_store(&gil.nqueued, 0);
     gil.expected = 0;
     atomic_store(&gil.drop_request, 0);
     gil.locked = ts != NULL;

@@ -67,8 +67,12 @@ LG_FUNC void lg_gil_seed (unsigned long seed);
 */
 LG_FUNC long lg_gil_count (lg_TState *ts);
 
-/* A switch point of a counting policy, from the hook. GIL held. */
-LG_FUNC void lg_gil_policy_switch (lg_TState *ts);
+/*
+** A switch point of a counting policy, from the hook (GIL held). Returns 0
+** if it did not switch (ticks with nobody waiting): the hook keeps its
+** count then.
+*/
+LG_FUNC int lg_gil_policy_switch (lg_TState *ts);
 
 /*
 ** Deterministic policy: the caller (GIL held) has made 'ts' runnable, or
