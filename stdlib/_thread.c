@@ -481,13 +481,6 @@ static int thread_interrupt_main (lua_State *L) {
 }
 
 
-/* _thread._count() -> number of threads still running */
-static int thread_count (lua_State *L) {
-  lua_pushinteger(L, lg_thread_alive());
-  return 1;
-}
-
-
 static const luaL_Reg thread_funcs[] = {
   {"start_joinable_thread", thread_start_joinable},
   {"start_new_thread", thread_start_new},
@@ -499,7 +492,6 @@ static const luaL_Reg thread_funcs[] = {
   {"is_exit", thread_is_exit},
   {"interrupt_main", thread_interrupt_main},
   {"_fork", thread_fork},
-  {"_count", thread_count},
   {NULL, NULL}
 };
 

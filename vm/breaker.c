@@ -108,15 +108,31 @@ void lg_breaker_arm_self (lg_TState *ts) {
 }
 
 
+/*
+** Inside the hook Lua's trap is live, so a hook armed there fires at the
+** very next instruction, not where Lua looks: under preemption 'safe' a
+** request that lands there is left to the waiter's re-request.
+*/
+static int may_arm_for_request (lg_TState *ts) {
+  return !(ts->in_hook && atomic_load(&preempt) == LG_PREEMPT_SAFE);
+}
+
+
 static void on_request (int sig) {
   lg_TState *ts = lg_tstate_tls;
   int saved = errno;
   (void)sig;
   if (ts != NULL && atomic_load(&ts->in_lua) &&
-      (lg_gil_drop_pending_for(ts) ||
+      ((lg_gil_drop_pending_for(ts) && may_arm_for_request(ts)) ||
        (ts->is_main && atomic_load(&sigint_pending))))
     arm(ts);
   errno = saved;
+}
+
+
+void lg_breaker_arm_for_request (lg_TState *ts) {
+  if (may_arm_for_request(ts))
+    lg_breaker_arm_self(ts);
 }
 
 
@@ -329,8 +345,10 @@ static void on_break (lua_State *L, lg_TState *ts) {
   ts->armed = 0;
   ts->stage = 0;
   restore(L, L, 0);
-  if (interrupt)
+  if (interrupt) {
+    ts->in_hook = 0;  /* the error leaves the hook */
     lg_breaker_raise_interrupt(L);
+  }
   if (lg_gil_drop_pending_for(ts))
     lg_gil_yield(ts);
 }
@@ -338,8 +356,11 @@ static void on_break (lua_State *L, lg_TState *ts) {
 
 void lg_breaker_hook (lua_State *L, lua_Debug *ar) {
   lg_TState *ts = lg_tstate_current();
-  if (ar->event == LUA_HOOKCOUNT && ts != NULL && ts->armed)
+  if (ar->event == LUA_HOOKCOUNT && ts != NULL && ts->armed) {
+    ts->in_hook = 1;  /* on_break clears it too before it raises */
     on_break(L, ts);
+    ts->in_hook = 0;
+  }
   else
     calluser(L, ar);
 }

@@ -25,6 +25,10 @@ LG_FUNC void lg_breaker_signal (lg_TState *ts);
 /* Arm the hook on the state the calling thread runs (GIL held). */
 LG_FUNC void lg_breaker_arm_self (lg_TState *ts);
 
+/* The same for a pending drop request, unless the thread is inside the
+** hook under preemption 'safe' (see breaker.c). */
+LG_FUNC void lg_breaker_arm_for_request (lg_TState *ts);
+
 /*
 ** The thread now runs 'ts->running' holding the GIL: under a policy that
 ** counts instructions (ticks, deterministic), arm the count hook there.

@@ -74,8 +74,9 @@ static struct {
   lg_TState *_Atomic holder;   /* written under gil.mutex; read atomically */
   lg_TState *head, *tail;      /* gil.mutex: waiters, linked by gil_next */
   atomic_int nqueued;          /* written under gil.mutex: queue length */
-  unsigned long switches;      /* gil.mutex: number of grants so far */
-  long t_grant;                /* gil.mutex: when the holder got the GIL */
+  atomic_ulong switches;       /* written under gil.mutex: grants so far */
+  long t_grant;                /* gil.mutex: when the holder got the GIL
+                                  (priority-io only) */
   int finalizing;              /* gil.mutex */
   int expected;                /* gil.mutex: awaited takes (deterministic) */
   atomic_int drop_request;     /* atomic: 1 while a request is outstanding */
@@ -93,25 +94,12 @@ void lg_gil_init (lg_TState *ts) {
   lg_check(pthread_cond_init(&gil.arrived, NULL));
   gil.locked = 1;
   atomic_store(&gil.holder, ts);
-  gil.switches = 1;
+  atomic_store(&gil.switches, 0);
   atomic_store(&gil.interval_ns, (long)(LG_DEFAULT_INTERVAL * 1e9));
   atomic_store(&gil.count, TICKS_COUNT);
   gil.rng = 0x9e3779b97f4a7c15u;
   lg_event(ts, LG_EV_RESUMED, 0);
   atomic_store(&ts->in_lua, 1);
-}
-
-
-/* 'ns' nanoseconds from now on the monotonic clock. */
-static struct timespec *after (long ns, struct timespec *t) {
-  clock_gettime(CLOCK_MONOTONIC, t);
-  t->tv_sec += ns / 1000000000L;
-  t->tv_nsec += ns % 1000000000L;
-  if (t->tv_nsec >= 1000000000L) {
-    t->tv_sec++;
-    t->tv_nsec -= 1000000000L;
-  }
-  return t;
 }
 
 
@@ -128,11 +116,11 @@ static void park_forever_locked (void) {
 
 /* released -> running, for 'ts' (not necessarily the caller) */
 static void grant_locked (lg_TState *ts) {
-  lg_stats_count_switch();
-  gil.t_grant = lg_now_ns();
+  if (atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO)
+    gil.t_grant = lg_now_ns();  /* only priority-io asks how long */
   gil.locked = 1;
   atomic_store(&gil.holder, ts);
-  gil.switches++;
+  atomic_fetch_add(&gil.switches, 1);
   atomic_store(&gil.drop_request, 0);  /* a new holder starts afresh */
 }
 
@@ -264,7 +252,7 @@ static void wait_locked (lg_TState *ts, int priority) {
     int policy = atomic_load(&gil.policy);
     int timing = gil.head == ts && (policy == LG_POLICY_INTERVAL ||
                                     policy == LG_POLICY_PRIORITY_IO);
-    unsigned long sw = gil.switches;
+    unsigned long sw = atomic_load(&gil.switches);
     struct timespec dl;
     if (timing) {
       long ns = atomic_load(&gil.interval_ns) * backoff;
@@ -280,7 +268,8 @@ static void wait_locked (lg_TState *ts, int priority) {
           ns = atomic_load(&gil.interval_ns);
         }
       }
-      after(backoff > 1 && ns < MIN_RESIGNAL_NS ? MIN_RESIGNAL_NS : ns, &dl);
+      lg_deadline((backoff > 1 && ns < MIN_RESIGNAL_NS ? MIN_RESIGNAL_NS : ns)
+                  * 1e-9, &dl);
     }
     lg_check(pthread_mutex_unlock(&gil.mutex));
     if (requested) {  /* reported outside gil.mutex */
@@ -291,7 +280,7 @@ static void wait_locked (lg_TState *ts, int priority) {
     lg_check(pthread_mutex_lock(&gil.mutex));
     if (atomic_load(&gil.holder) == ts)
       break;
-    if (gil.switches != sw)
+    if (atomic_load(&gil.switches) != sw)
       backoff = 1;
     else if (timing && r == LG_TIMEDOUT && !gil.finalizing) {
       if (priority)  /* the yielder will queue at the front, behind us */
@@ -309,19 +298,16 @@ static void wait_locked (lg_TState *ts, int priority) {
 /*
 ** The GIL is ours: what every take ends with. A request or a Ctrl-C may
 ** have come while we were still waking up (in_lua was 0: the signal
-** handler left us alone); we see to it now. Not for a request after a
-** yield under preemption 'safe', though: we are inside the hook, where
-** arming it again makes it fire at the very next instruction, not where
-** Lua looks; the waiter's re-request will reach us there instead.
+** handler left us alone); we see to it now.
 */
-static void resumed (lg_TState *ts, int saved_errno, int in_hook) {
+static void resumed (lg_TState *ts, int saved_errno) {
   lg_event(ts, LG_EV_RESUMED, 0);
   atomic_store(&ts->in_lua, 1);
   lg_breaker_follow(ts);  /* a counting policy re-arms its hook */
-  if ((lg_gil_drop_pending_for(ts) &&
-       !(in_hook && lg_breaker_getpreempt() == LG_PREEMPT_SAFE)) ||
-      (ts->is_main && lg_breaker_sigint_pending()))
+  if (ts->is_main && lg_breaker_sigint_pending())
     lg_breaker_arm_self(ts);
+  else if (lg_gil_drop_pending_for(ts))
+    lg_breaker_arm_for_request(ts);
   errno = saved_errno;
 }
 
@@ -353,7 +339,7 @@ static void take (lg_TState *ts, int where) {
     }
     lg_check(pthread_mutex_unlock(&gil.mutex));
   }
-  resumed(ts, saved, 0);
+  resumed(ts, saved);
 }
 
 
@@ -457,7 +443,7 @@ void lg_gil_yield (lg_TState *ts) {
     wait_locked(ts, 0);
     lg_check(pthread_mutex_unlock(&gil.mutex));
   }
-  resumed(ts, saved, 1);
+  resumed(ts, saved);
 }
 
 
@@ -477,12 +463,12 @@ int lg_gil_drop_pending_for (lg_TState *ts) {
 
 
 int lg_gil_nwaiting (void) {
-  int n = 0;
-  lg_check(pthread_mutex_lock(&gil.mutex));
-  for (lg_TState *w = gil.head; w != NULL; w = w->gil_next)
-    n++;
-  lg_check(pthread_mutex_unlock(&gil.mutex));
-  return n;
+  return atomic_load(&gil.nqueued);
+}
+
+
+unsigned long lg_gil_switches (void) {
+  return atomic_load(&gil.switches);
 }
 
 

@@ -43,6 +43,9 @@ LG_FUNC int lg_gil_drop_pending_for (lg_TState *ts);
 /* Number of threads waiting for the GIL now (any thread). */
 LG_FUNC int lg_gil_nwaiting (void);
 
+/* Number of times the GIL was granted so far (any thread). */
+LG_FUNC unsigned long lg_gil_switches (void);
+
 /* Does 'ts' hold the GIL? For assertions. */
 LG_FUNC int lg_gil_held (lg_TState *ts);
 

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "fork.h"
+#include "gil.h"
 #include "stats.h"
 
 #define MAX_LISTENERS  4
@@ -28,7 +29,7 @@ static pthread_mutex_t stats_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct {
   lg_Stats *all;                        /* stats_mutex */
   long seq;                             /* stats_mutex */
-  atomic_long switches, requests;
+  atomic_long requests;
   atomic_int nlisteners;                /* written under stats_mutex */
   struct {
     _Atomic lg_Listener fn;
@@ -90,19 +91,14 @@ void lg_stats_print (FILE *f) {
   fprintf(f, "%-20s %7s %9s %9s %9s %7s %7s %7s\n", "thread", "acq",
           "hold_s", "wait_s", "wait_max", "forced", "block", "req");
   lg_stats_foreach(printone, f);
-  fprintf(f, "switches %ld, drop requests %ld\n", get(stats.switches),
+  fprintf(f, "switches %lu, drop requests %ld\n", lg_gil_switches(),
           get(stats.requests));
 }
 
 
 void lg_stats_totals (long *switches, long *requests) {
-  *switches = get(stats.switches);
+  *switches = (long)lg_gil_switches();
   *requests = get(stats.requests);
-}
-
-
-void lg_stats_count_switch (void) {
-  add(stats.switches, 1);
 }
 
 

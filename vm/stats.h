@@ -64,7 +64,6 @@ LG_FUNC void lg_stats_print (FILE *f);
 
 /* Totals: GIL switches (grants) and drop requests so far. */
 LG_FUNC void lg_stats_totals (long *switches, long *requests);
-LG_FUNC void lg_stats_count_switch (void);
 
 /*
 ** Report event 'ev' of thread 'ts' (with 'reason' for LG_EV_SUSPENDED):

@@ -96,11 +96,6 @@ void lg_trace_atfork (int phase) {
 }
 
 
-int lg_trace_on (void) {
-  return atomic_load(&trace.on);
-}
-
-
 /*
 ** {======================================================
 ** Spans

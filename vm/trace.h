@@ -28,9 +28,6 @@ LG_FUNC void lg_trace_start (const char *path);
 */
 LG_FUNC int lg_trace_stop (void);
 
-/* Is a recording on? */
-LG_FUNC int lg_trace_on (void);
-
 /*
 ** The recording as spans: calls 'span' for each interval in which thread
 ** 'tid' (a small number, 1 for the first thread seen) named 'name' was in
