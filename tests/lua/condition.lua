@@ -5,12 +5,7 @@ print("testing threading.Condition and threading.Event")
 local threading = require "threading"
 local time = require "time"
 
-local function checkerror (msg, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "no error; expected '" .. msg .. "'")
-  assert(string.find(tostring(err), msg, 1, true),
-         "expected '" .. msg .. "', got '" .. tostring(err) .. "'")
-end
+local checkerror = require("testlib").checkerror
 
 local function go (f, ...)
   local t = threading.Thread{target = f, args = table.pack(...)}

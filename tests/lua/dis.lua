@@ -7,12 +7,7 @@ print("testing dis")
 
 local dis = require "dis"
 
-local function checkerror (msg, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "no error; expected '" .. msg .. "'")
-  assert(string.find(tostring(err), msg, 1, true),
-         "expected '" .. msg .. "', got '" .. tostring(err) .. "'")
-end
+local checkerror = require("testlib").checkerror
 
 local function readcmd (cmd)
   local p = assert(io.popen(cmd, "r"))

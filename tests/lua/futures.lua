@@ -3,12 +3,7 @@ local futures = require "concurrent.futures"
 local threading = require "threading"
 local time = require "time"
 
-local function checkerror (msg, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "no error")
-  err = tostring(err)
-  assert(err:find(msg, 1, true), "unexpected error: " .. err)
-end
+local checkerror = require("testlib").checkerror
 
 -- submit, result, several results, errors
 do

@@ -9,11 +9,7 @@ local gil = require "gil"
 local threading = require "threading"
 local time = require "time"
 
-local function checkerror (msg, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "no error")
-  assert(string.find(tostring(err), msg, 1, true), err)
-end
+local checkerror = require("testlib").checkerror
 
 -- The entry of gil.stats() for the thread named 'name'.
 local function entry (name)

@@ -7,12 +7,7 @@ local threading = require "threading"
 local _thread = require "_thread"
 local time = require "time"
 
-local function checkerror (msg, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "no error; expected '" .. msg .. "'")
-  assert(string.find(tostring(err), msg, 1, true),
-         "expected '" .. msg .. "', got '" .. tostring(err) .. "'")
-end
+local checkerror = require("testlib").checkerror
 
 -- Run f in a new thread; returns the Thread (joined by the caller).
 local function go (f, ...)

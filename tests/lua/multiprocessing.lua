@@ -8,12 +8,7 @@ local threading = require "threading"
 local time = require "time"
 local queue = require "queue"
 
-local function checkerror (msg, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "no error")
-  err = tostring(err)
-  assert(err:find(msg, 1, true), ("'%s' not in '%s'"):format(msg, err))
-end
+local checkerror = require("testlib").checkerror
 
 local function run (target, ...)
   local p = mp.Process{target = target, args = table.pack(...)}

@@ -7,10 +7,7 @@ print("testing time.sleep")
 local threading = require "threading"
 local time = require "time"
 
-local function checkerror (msg, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok and tostring(err):find(msg, 1, true), tostring(err))
-end
+local checkerror = require("testlib").checkerror
 
 do
   local t0 = time.monotonic()

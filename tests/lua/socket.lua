@@ -8,10 +8,7 @@ local socket = require "socket"
 local threading = require "threading"
 local time = require "time"
 
-local function checkerror (msg, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok and tostring(err):find(msg, 1, true), tostring(err))
-end
+local checkerror = require("testlib").checkerror
 
 local function spawn (f, ...)
   local t = threading.Thread{target = f, args = table.pack(...)}

@@ -20,8 +20,10 @@ lua_test(queue)
 lua_test(futures)
 lua_test(logging)
 lua_test(gilstats LABELS preempt)
-add_test(NAME lua.giltrace COMMAND bash ${SRC}/tests/lua/giltrace.sh ${LUAGIL_BIN})
-add_test(NAME lua.gilhtml COMMAND bash ${SRC}/tests/lua/gilhtml.sh ${LUAGIL_BIN} 8)
+add_test(NAME lua.giltrace COMMAND bash ${SRC}/tests/lua/giltrace.sh ${LUAGIL_BIN}
+  WORKING_DIRECTORY ${SRC}/tests/lua)
+add_test(NAME lua.gilhtml COMMAND bash ${SRC}/tests/lua/gilhtml.sh ${LUAGIL_BIN} 8
+  WORKING_DIRECTORY ${SRC}/tests/lua)
 set_tests_properties(lua.giltrace lua.gilhtml PROPERTIES TIMEOUT 300
   SKIP_RETURN_CODE 77)
 lua_test(socket)

@@ -6,12 +6,7 @@ local threading = require "threading"
 local _thread = require "_thread"
 local time = require "time"
 
-local function checkerror (msg, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "no error; expected '" .. msg .. "'")
-  assert(string.find(tostring(err), msg, 1, true),
-         "expected '" .. msg .. "', got '" .. tostring(err) .. "'")
-end
+local checkerror = require("testlib").checkerror
 
 -- A thread runs its target with its args, and start() returns with the
 -- thread alive and its ids set.

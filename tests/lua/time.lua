@@ -3,10 +3,7 @@ print("testing time")
 
 local time = require "time"
 
-local function checkerror (msg, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok and tostring(err):find(msg, 1, true), tostring(err))
-end
+local checkerror = require("testlib").checkerror
 
 checkerror("sleep length must be non-negative", time.sleep, -1)
 checkerror("number expected", time.sleep, "x")
