@@ -155,15 +155,6 @@ int lg_thread_alive (void) {
 }
 
 
-double lg_opttimeout (lua_State *L, int arg) {
-  if (lua_isnoneornil(L, arg))
-    return -1;
-  double t = luaL_checknumber(L, arg);
-  luaL_argcheck(L, t >= 0 || t == -1, arg, "timeout value must be positive");
-  return t;
-}
-
-
 /* Is the value at 'arg' the marker that _thread.exit() raises? */
 static int isexit (lua_State *L, int arg) {
   int r;

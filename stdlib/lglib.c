@@ -15,3 +15,28 @@ int lg_openchunk (lua_State *L, const char *source, size_t size,
   lua_call(L, 0, 1);
   return 1;
 }
+
+
+double lg_opttimeout (lua_State *L, int arg) {
+  if (lua_isnoneornil(L, arg))
+    return -1;
+  double t = luaL_checknumber(L, arg);
+  luaL_argcheck(L, t >= 0 || t == -1, arg, "timeout value must be positive");
+  return t;
+}
+
+
+double lg_waitargs (lua_State *L, int arg) {
+  int block = 1;
+  double timeout = -1;
+  if (!lua_isnoneornil(L, arg)) {
+    luaL_checktype(L, arg, LUA_TBOOLEAN);
+    block = lua_toboolean(L, arg);
+  }
+  if (!lua_isnoneornil(L, arg + 1)) {
+    timeout = luaL_checknumber(L, arg + 1);
+    luaL_argcheck(L, timeout >= 0, arg + 1,
+                  "'timeout' must be a non-negative number");
+  }
+  return block ? timeout : 0;
+}

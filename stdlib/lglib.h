@@ -53,6 +53,13 @@ LG_FUNC int lg_openchunk (lua_State *L, const char *source, size_t size,
 LG_FUNC double lg_opttimeout (lua_State *L, int arg);
 
 /*
+** The (block, timeout) arguments of queue-like waits at 'arg' and 'arg'+1:
+** -1 to wait for ever, 0 not to wait, else the timeout. As in Python, the
+** timeout is ignored when block is false.
+*/
+LG_FUNC double lg_waitargs (lua_State *L, int arg);
+
+/*
 ** Synchronisation objects (stdlib/lock.c: Lock, RLock, Condition;
 ** stdlib/sync.c: Semaphore, BoundedSemaphore, Event). Each opener adds its
 ** constructors to the table on top of the stack (the '_thread' module).

@@ -324,23 +324,6 @@ static int mp_queue (lua_State *L) {
 }
 
 
-/* (block, timeout) at 'arg', 'arg' + 1: -1 forever, 0 no wait, or seconds */
-static double waitargs (lua_State *L, int arg) {
-  int block = 1;
-  double timeout = -1;
-  if (!lua_isnoneornil(L, arg)) {
-    luaL_checktype(L, arg, LUA_TBOOLEAN);
-    block = lua_toboolean(L, arg);
-  }
-  if (!lua_isnoneornil(L, arg + 1)) {
-    timeout = luaL_checknumber(L, arg + 1);
-    luaL_argcheck(L, timeout >= 0, arg + 1,
-                  "'timeout' must be a non-negative number");
-  }
-  return block ? timeout : 0;
-}
-
-
 /* Take a slot of a bounded queue: LG_WOKEN, LG_TIMEDOUT, LG_INTERRUPTED. */
 static int takeslot (Queue *q, double timeout) {
   struct timespec ts, *deadline = lg_deadline(timeout, &ts);
@@ -378,7 +361,7 @@ static int queue_put (lua_State *L) {
   Msg *msg;
   Feeder *f;
   luaL_checkany(L, 2);
-  timeout = waitargs(L, 3);
+  timeout = lg_waitargs(L, 3);
   if (q->closed)
     return luaL_error(L, "queue is closed");
   f = getfeeder(L, q);
@@ -431,7 +414,7 @@ static int readable (int fd) {
 /* q:get([block [, timeout]]) -> item */
 static int queue_get (lua_State *L) {
   Queue *q = checkqueue(L);
-  double timeout = waitargs(L, 2);
+  double timeout = lg_waitargs(L, 2);
   struct timespec ts, *deadline = lg_deadline(timeout, &ts);
   size_t len;
   char *buf;

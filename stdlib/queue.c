@@ -90,27 +90,6 @@ static Queue *checkqueue (lua_State *L) {
 
 
 /*
-** (block, timeout) at 'arg' and 'arg' + 1: returns -1 to wait for ever,
-** 0 not to wait, else the timeout. As in Python, a timeout is ignored
-** when block is false.
-*/
-static double waitargs (lua_State *L, int arg) {
-  int block = 1;
-  double timeout = -1;
-  if (!lua_isnoneornil(L, arg)) {
-    luaL_checktype(L, arg, LUA_TBOOLEAN);
-    block = lua_toboolean(L, arg);
-  }
-  if (!lua_isnoneornil(L, arg + 1)) {
-    timeout = luaL_checknumber(L, arg + 1);
-    luaL_argcheck(L, timeout >= 0, arg + 1,
-                  "'timeout' must be a non-negative number");
-  }
-  return block ? timeout : 0;
-}
-
-
-/*
 ** Park on 'wq' until woken, 'deadline' (NULL: none) or Ctrl-C; '*n' is
 ** its count of parked threads (see the notes above).
 */
@@ -377,7 +356,7 @@ static int queue_put (lua_State *L) {
     lua_settop(L, 2);
     return finishput(L, q);
   }
-  double timeout = waitargs(L, 3);
+  double timeout = lg_waitargs(L, 3);
   lua_settop(L, 2);
   if (q->shutdown)
     return lg_error_raise(L, SHUTDOWN, "queue is shut down");
@@ -419,7 +398,7 @@ static int queue_get (lua_State *L) {
   Queue *q = checkqueue(L);
   if (q->count > 0 && lua_gettop(L) == 1)  /* never waits */
     return finishget(L, q);
-  double timeout = waitargs(L, 2);
+  double timeout = lg_waitargs(L, 2);
   lua_settop(L, 1);
   if (q->count == 0) {
     struct timespec dl, *deadline = lg_deadline(timeout, &dl);
