@@ -78,7 +78,9 @@ end
 
 -- abort() gives the waiting threads BrokenBarrierError; the barrier stays
 -- broken until reset().
-do
+-- Two threads wait at a Barrier of 3, then 'action' is done to it; returns
+-- the barrier and the errors the two waits raised.
+local function two_waiters_then (action)
   local b = threading.Barrier(3)
   local errs, threads = {}, {}
   for i = 1, 2 do
@@ -88,9 +90,14 @@ do
     end)
   end
   waiting(b, 2)
-  b:abort()
+  action(b)
   for _, t in ipairs(threads) do t:join() end
   assert(#errs == 2 and Broken:is(errs[1]) and Broken:is(errs[2]))
+  return b, errs
+end
+
+do
+  local b, errs = two_waiters_then(function (b) b:abort() end)
   assert(tostring(errs[1]):find("^threading.BrokenBarrierError"))
   assert(b.broken)
   checkerror("threading.BrokenBarrierError", b.wait, b)
@@ -106,19 +113,9 @@ end
 -- reset() gives the waiting threads BrokenBarrierError, and the barrier
 -- works again at once.
 do
-  local b = threading.Barrier(3)
-  local errs, threads = {}, {}
-  for i = 1, 2 do
-    threads[i] = go(function ()
-      local ok, err = pcall(b.wait, b)
-      errs[#errs + 1] = not ok and err
-    end)
-  end
-  waiting(b, 2)
-  b:reset()
-  for _, t in ipairs(threads) do t:join() end
-  assert(#errs == 2 and Broken:is(errs[1]) and Broken:is(errs[2]))
+  local b = two_waiters_then(function (b) b:reset() end)
   assert(not b.broken)
+  local threads = {}
   local n = 0
   for i = 1, 2 do threads[i] = go(function () b:wait(); n = n + 1 end) end
   b:wait()
