@@ -76,8 +76,6 @@ do
   assert(not b.broken and b.n_waiting == 0)
 end
 
--- abort() gives the waiting threads BrokenBarrierError; the barrier stays
--- broken until reset().
 -- Two threads wait at a Barrier of 3, then 'action' is done to it; returns
 -- the barrier and the errors the two waits raised.
 local function two_waiters_then (action)
@@ -96,6 +94,8 @@ local function two_waiters_then (action)
   return b, errs
 end
 
+-- abort() gives the waiting threads BrokenBarrierError; the barrier stays
+-- broken until reset().
 do
   local b, errs = two_waiters_then(function (b) b:abort() end)
   assert(tostring(errs[1]):find("^threading.BrokenBarrierError"))
