@@ -65,6 +65,11 @@ LG_FUNC double lg_waitargs (lua_State *L, int arg);
 ** constructors to the table on top of the stack (the '_thread' module).
 */
 LG_FUNC void lg_open_lock (lua_State *L);
+
+/* RLocks for C code (require's per-module locks); see stdlib/lock.c. */
+LG_FUNC void *lg_rlock_new (lua_State *L);
+LG_FUNC void lg_rlock_take (lua_State *L, void *lock);
+LG_FUNC void lg_rlock_give (void *lock);
 LG_FUNC void lg_open_sync (lua_State *L);
 
 /* x:guard() and x:with(fn, ...) for any object with acquire and release;

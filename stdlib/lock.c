@@ -267,6 +267,30 @@ static Lock *newlock (lua_State *L, const void *tag, const char *tname) {
 }
 
 
+/*
+** For C: the per-module locks of 'require' (stdlib/package.c) are RLocks.
+** lg_rlock_new pushes a new one; lg_rlock_take waits for ever (raising
+** "interrupted!" on Ctrl-C); lg_rlock_give releases one level.
+*/
+void *lg_rlock_new (lua_State *L) {
+  return newlock(L, &RLOCKTAG, RLOCK);
+}
+
+
+void lg_rlock_take (lua_State *L, void *lock) {
+  rtake(L, lock, -1);
+}
+
+
+void lg_rlock_give (void *lock) {
+  Lock *lk = lock;
+  if (--lk->count == 0) {
+    lk->owner = NULL;
+    give(lk);
+  }
+}
+
+
 static int lock_gc (lua_State *L) {
   Lock *lk = lua_touserdata(L, 1);
   pthread_mutex_destroy(&lk->mutex);
