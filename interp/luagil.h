@@ -217,7 +217,8 @@ LUAGIL_API void luagil_release (void);
 /*
 ** GIL event hooks (Ruby 3.2's rb_internal_thread_add_event_hook). The hook
 ** is called for every event of every thread, on the thread the event is
-** about, with the GIL held or not as the event says:
+** about (except REQUEST, which comes from the GIL's timer thread when the
+** switch interval ran out), with the GIL held or not as the event says:
 **
 **   LUAGIL_EVENT_STARTED    a thread began (GIL not held)
 **   LUAGIL_EVENT_READY      it wants the GIL and must wait (not held)

@@ -15,15 +15,19 @@
 **   also what keeps the GIL fair. (A condition variable cannot do this:
 **   pthread_cond_signal may wake the same few threads every time, and we
 **   saw a waiter starve for ever that way.)
-** - Periodic release. Only the head of the queue times the holder: it
-**   parks for one switch interval; if the interval passed without a switch
-**   (gil.switches unchanged) it raises the drop request (one atomic flag)
-**   and signals the holder's OS thread (vm/breaker.c), whose hook then
-**   yields. While the holder does not answer (a request can be lost, or the
-**   holder is in a long C call) the head signals again after 1, 2, 4, ...
-**   8 intervals, never more often than every 100 us. The other waiters
-**   park without a timeout; a thread that becomes the head is woken to
-**   start timing.
+** - Periodic release. One timer thread (created when a thread first
+**   queues) times the holder for the head of the queue: once the head has
+**   waited a whole switch interval without a switch, the timer raises the
+**   drop request (one atomic flag) and signals the holder's OS thread
+**   (vm/breaker.c), whose hook then yields. While the holder does not
+**   answer (a request can be lost, or the holder is in a long C call) the
+**   timer signals again after 1, 2, 4, ... 8 intervals, never more often
+**   than every 100 us. Waiters park without a timeout, so a handoff wakes
+**   one thread, the next holder, whatever the length of the queue (Ruby's
+**   design; in CPython every waiter times out each interval). While the
+**   queue is empty the timer looks again every interval, so a thread that
+**   queues need not wake it, and after a second with nobody waiting it
+**   sleeps until a thread queues.
 ** - Policies. 'interval' is the above. 'ticks' (Python 2's GIL): the
 **   holder's count hook drops the GIL every N instructions without a
 **   handoff: it wakes the head of the queue and takes the GIL straight
@@ -49,8 +53,13 @@
 */
 
 #include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "breaker.h"
 #include "fork.h"
@@ -60,6 +69,11 @@
 
 #define MAX_BACKOFF  8            /* re-signal after at most 8 intervals */
 #define MIN_RESIGNAL_NS  100000L  /* ... and never more often than 100 us */
+#define POLL_MIN_NS  1000000L     /* the idle timer looks every interval, at
+                                     most every 1 ms ... */
+#define IDLE_NS      1000000000L  /* ... and sleeps after 1 s with nobody
+                                     waiting */
+#define TIMER_STACK  (64 * 1024) /* enough for a host's event hook */
 #define TICKS_COUNT  100          /* default N of ticks, as Python 2 */
 #define DET_COUNT    1000         /* default N of deterministic */
 #define PRIORITY_DIV 64           /* priority-io: the least a holder keeps
@@ -76,7 +90,11 @@ static struct {
   atomic_int nqueued;          /* written under gil.mutex: queue length */
   atomic_ulong switches;       /* written under gil.mutex: grants so far */
   long t_grant;                /* gil.mutex: when the holder got the GIL
-                                  (priority-io only) */
+                                  if a thread waited then, else 0 */
+  pthread_cond_t timer_cv;     /* the timer sleeps on it */
+  long timer_due;              /* gil.mutex: when it wakes; 0 if it is
+                                  awake, LONG_MAX if it sleeps until told */
+  int timer_on;                /* gil.mutex: it was started */
   int finalizing;              /* gil.mutex */
   int expected;                /* gil.mutex: awaited takes (deterministic) */
   atomic_int drop_request;     /* atomic: 1 while a request is outstanding */
@@ -88,10 +106,21 @@ static struct {
 } gil;
 
 
+/* The timer's condition variable waits against CLOCK_MONOTONIC. */
+static void init_timer_cv (void) {
+  pthread_condattr_t attr;
+  lg_check(pthread_condattr_init(&attr));
+  lg_check(pthread_condattr_setclock(&attr, CLOCK_MONOTONIC));
+  lg_check(pthread_cond_init(&gil.timer_cv, &attr));
+  pthread_condattr_destroy(&attr);
+}
+
+
 void lg_gil_init (lg_TState *ts) {
   lg_mutex_init(&gil.mutex);
   lg_check(pthread_cond_init(&gil.never, NULL));
   lg_check(pthread_cond_init(&gil.arrived, NULL));
+  init_timer_cv();
   gil.locked = 1;
   atomic_store(&gil.holder, ts);
   atomic_store(&gil.switches, 0);
@@ -116,8 +145,10 @@ static void park_forever_locked (void) {
 
 /* released -> running, for 'ts' (not necessarily the caller) */
 static void grant_locked (lg_TState *ts) {
-  if (atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO)
-    gil.t_grant = lg_now_ns();  /* only priority-io asks how long */
+  /* the timer measures from a grant only if a thread waits already */
+  gil.t_grant = gil.head != NULL ||
+                atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO
+                ? lg_now_ns() : 0;
   gil.locked = 1;
   atomic_store(&gil.holder, ts);
   atomic_fetch_add(&gil.switches, 1);
@@ -135,11 +166,139 @@ static void request_drop_locked (void) {
 
 /*
 ** {======================================================
+** The timer
+** =======================================================
+*/
+
+/*
+** Ask the scheduler for a short time slice (100 us) for the calling
+** thread. Since Linux 6.6 (EEVDF) a thread woken on a busy CPU may wait
+** for the running thread's whole slice, ~3 ms: the timer, woken beside a
+** CPU-bound holder, asked 3.5 ms late every few switches. Linux 6.12 and
+** later take sched_runtime as the slice of an ordinary thread; older
+** kernels ignore or refuse it, and need it less. No privilege is needed.
+** The struct is the kernel's sched_attr (not in glibc's headers).
+*/
+static void short_slice (void) {
+  struct {
+    uint32_t size, policy;
+    uint64_t flags;
+    int32_t nice;
+    uint32_t priority;
+    uint64_t runtime, deadline, period;
+  } attr = {.size = sizeof attr, .policy = SCHED_OTHER, .runtime = 100000};
+  (void)syscall(SYS_sched_setattr, 0, &attr, 0);
+}
+
+
+/* Does the timer time the holder under the current policy? */
+static int timed_locked (void) {
+  int policy = atomic_load(&gil.policy);
+  return gil.head != NULL && gil.locked && !gil.finalizing &&
+         (policy == LG_POLICY_INTERVAL || policy == LG_POLICY_PRIORITY_IO);
+}
+
+
+/*
+** The timer's loop, under gil.mutex. 'since' is when the head began to
+** wait without a switch; after a request, 'asked' is when the timer last
+** asked and 'backoff' how many intervals it waits before it asks again.
+*/
+static void *timer_main (void *arg) {
+  unsigned long sw = 0;
+  long asked = 0, idle_since = lg_now_ns();
+  int backoff = 1;
+  (void)arg;
+  short_slice();
+  lg_check(pthread_mutex_lock(&gil.mutex));
+  for (;;) {
+    long now = lg_now_ns(), interval = atomic_load(&gil.interval_ns), due;
+    if (!timed_locked()) {
+      asked = 0;
+      if (now - idle_since >= IDLE_NS)
+        due = LONG_MAX;  /* until a thread queues (enqueue_locked) */
+      else
+        due = now + (interval > POLL_MIN_NS ? interval : POLL_MIN_NS);
+    }
+    else {
+      idle_since = now;
+      if (atomic_load(&gil.switches) != sw) {  /* a new holder */
+        sw = atomic_load(&gil.switches);
+        asked = 0;
+      }
+      if (asked == 0) {
+        long since = gil.head->gil_since > gil.t_grant ? gil.head->gil_since
+                                                         : gil.t_grant;
+        backoff = 1;
+        due = since + interval;
+      }
+      else {
+        long wait = interval * backoff;
+        due = asked + (wait > MIN_RESIGNAL_NS ? wait : MIN_RESIGNAL_NS);
+      }
+      if (now >= due) {
+        lg_Stats *st = gil.head->stats;  /* records live for good */
+        if (asked != 0 && backoff < MAX_BACKOFF)
+          backoff *= 2;
+        asked = now;
+        request_drop_locked();
+        lg_check(pthread_mutex_unlock(&gil.mutex));
+        lg_stats_event(st, LG_EV_REQUEST, 0);  /* for the head */
+        lg_check(pthread_mutex_lock(&gil.mutex));
+        continue;
+      }
+    }
+    gil.timer_due = due;
+    if (due == LONG_MAX)
+      lg_check(pthread_cond_wait(&gil.timer_cv, &gil.mutex));
+    else {
+      struct timespec dl = {due / 1000000000L, due % 1000000000L};
+      int r = pthread_cond_timedwait(&gil.timer_cv, &gil.mutex, &dl);
+      if (r != 0 && r != ETIMEDOUT)
+        lg_fatal("pthread_cond_timedwait", r);
+    }
+    gil.timer_due = 0;
+  }
+  return NULL;
+}
+
+
+/*
+** A thread has queued at 'now': start the timer if it is not running, or
+** wake it if it would look too late.
+*/
+static void tell_timer_locked (long now) {
+  if (!gil.timer_on) {
+    pthread_attr_t attr;
+    pthread_t t;
+    sigset_t all, saved;
+    lg_check(pthread_attr_init(&attr));
+    lg_check(pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED));
+    lg_check(pthread_attr_setstacksize(&attr, TIMER_STACK));
+    sigfillset(&all);  /* signals are for the threads that run Lua */
+    pthread_sigmask(SIG_BLOCK, &all, &saved);
+    /* if it fails (out of threads), the next thread that queues retries */
+    gil.timer_on = pthread_create(&t, &attr, timer_main, NULL) == 0;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    pthread_attr_destroy(&attr);
+  }
+  else if (gil.timer_due > now + atomic_load(&gil.interval_ns))
+    lg_check(pthread_cond_signal(&gil.timer_cv));
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
 ** The queue
 ** =======================================================
 */
 
 static void enqueue_locked (lg_TState *ts, int front) {
+  ts->gil_since = lg_now_ns();
+  if (gil.head == NULL)  /* the timer had nobody to time */
+    tell_timer_locked(ts->gil_since);
   atomic_fetch_add(&gil.nqueued, 1);
   if (front) {
     ts->gil_next = gil.head;
@@ -231,17 +390,18 @@ static void enter_queue_locked (lg_TState *ts, int where) {
 
 /*
 ** waiting: park (queued already) until a releasing thread hands us the
-** GIL, or (ticks) finds it free. The head of the queue times the holder
-** and raises drop requests. With 'priority' (priority-io) the first
-** request comes as soon as the holder has had the GIL for 1/64 of the
-** interval, not after a whole one: soon enough that an I/O-bound thread
-** makes thousands of round trips a second beside a CPU-bound one, seldom
-** enough that the CPU-bound one keeps most of its speed. On one CPU the
-** holder does not run while we do anyway: ask at once.
+** GIL, or (ticks) finds it free. The timer raises the drop requests, but
+** a thread with 'priority' (priority-io) asks for itself, as soon as the
+** holder has had the GIL for 1/64 of the interval, not after a whole one:
+** soon enough that an I/O-bound thread makes thousands of round trips a
+** second beside a CPU-bound one, seldom enough that the CPU-bound one
+** keeps most of its speed. On one CPU the holder does not run while we do
+** anyway: it asks at once.
 */
 static void wait_locked (lg_TState *ts, int priority) {
-  int backoff = 1, requested = 0;
   while (atomic_load(&gil.holder) != ts) {
+    struct timespec dl, *deadline = NULL;
+    int requested = 0;
     if (must_park(ts))
       park_forever_locked();
     if (!gil.locked) {  /* ticks: the holder let it go without a handoff */
@@ -249,48 +409,24 @@ static void wait_locked (lg_TState *ts, int priority) {
       grant_locked(ts);
       break;
     }
-    int policy = atomic_load(&gil.policy);
-    int timing = gil.head == ts && (policy == LG_POLICY_INTERVAL ||
-                                    policy == LG_POLICY_PRIORITY_IO);
-    unsigned long sw = atomic_load(&gil.switches);
-    struct timespec dl;
-    if (timing) {
-      long ns = atomic_load(&gil.interval_ns) * backoff;
-      if (priority) {
-        ns = lg_usable_cpus() < 2 ? 0 :
-             atomic_load(&gil.interval_ns) / PRIORITY_DIV -
-             (lg_now_ns() - gil.t_grant);
-        if (ns <= 0) {  /* held long enough already: ask now */
-          atomic_store(&gil.priority_request, 1);
-          request_drop_locked();
-          requested = 1;
-          priority = 0;
-          ns = atomic_load(&gil.interval_ns);
-        }
+    if (priority) {
+      long ns = lg_usable_cpus() < 2 ? 0 :
+                atomic_load(&gil.interval_ns) / PRIORITY_DIV -
+                (lg_now_ns() - gil.t_grant);
+      if (ns <= 0) {  /* held long enough already: ask now */
+        atomic_store(&gil.priority_request, 1);
+        request_drop_locked();
+        requested = 1;
+        priority = 0;
       }
-      lg_deadline((backoff > 1 && ns < MIN_RESIGNAL_NS ? MIN_RESIGNAL_NS : ns)
-                  * 1e-9, &dl);
+      else
+        deadline = lg_deadline(ns * 1e-9, &dl);
     }
     lg_check(pthread_mutex_unlock(&gil.mutex));
-    if (requested) {  /* reported outside gil.mutex */
+    if (requested)  /* reported outside gil.mutex */
       lg_event(ts, LG_EV_REQUEST, 0);
-      requested = 0;
-    }
-    int r = lg_park(ts, timing ? &dl : NULL, LG_PARK_SPIN | LG_PARK_NOINTR);
+    lg_park(ts, deadline, LG_PARK_SPIN | LG_PARK_NOINTR);
     lg_check(pthread_mutex_lock(&gil.mutex));
-    if (atomic_load(&gil.holder) == ts)
-      break;
-    if (atomic_load(&gil.switches) != sw)
-      backoff = 1;
-    else if (timing && r == LG_TIMEDOUT && !gil.finalizing) {
-      if (priority)  /* the yielder will queue at the front, behind us */
-        atomic_store(&gil.priority_request, 1);
-      request_drop_locked();
-      requested = 1;
-      if (!priority && backoff < MAX_BACKOFF)
-        backoff *= 2;
-      priority = 0;
-    }
   }
 }
 
@@ -350,62 +486,55 @@ void lg_gil_take (lg_TState *ts) {
 
 /*
 ** running -> released, under gil.mutex: hand the GIL to the next waiter,
-** if any; the threads to unpark once gil.mutex is let go are added to
-** 'wake'. Under 'ticks' a forced drop hands nothing: it only wakes the
-** head to compete.
+** if any. Returns the thread to unpark once gil.mutex is let go (on one
+** core a woken thread runs at once and would only block on gil.mutex), or
+** NULL. Under 'ticks' a forced drop hands nothing: it only wakes the head
+** to compete. States are never freed, so a thread that already went on
+** when we unpark it only finds a stray token.
 */
-static int handoff_locked (lg_TState *ts, int reason, lg_TState **wake) {
-  int policy = atomic_load(&gil.policy), nwake = 0;
+static lg_TState *handoff_locked (lg_TState *ts, int reason) {
+  int policy = atomic_load(&gil.policy);
   lg_TState *next = NULL;
   if (policy == LG_POLICY_DETERMINISTIC)
     while (gil.expected > 0 && !gil.finalizing)  /* see the notes */
       lg_check(pthread_cond_wait(&gil.arrived, &gil.mutex));
-  if (policy == LG_POLICY_TICKS && reason == LG_DROP_FORCED)
-    wake[nwake++] = gil.head;  /* no handoff: it competes */
-  else {
-    while (gil.head != NULL && next == NULL) {
-      next = dequeue_locked(ts);
-      if (must_park(next)) {  /* it will see that and park for ever */
-        lg_unpark(next);
-        next = NULL;
-      }
+  if (policy == LG_POLICY_TICKS && reason == LG_DROP_FORCED) {
+    gil.locked = 0;
+    atomic_store(&gil.holder, NULL);
+    return gil.head;  /* no handoff: it competes */
+  }
+  while (gil.head != NULL && next == NULL) {
+    next = dequeue_locked(ts);
+    if (must_park(next)) {  /* it will see that and park for ever */
+      lg_unpark(next);
+      next = NULL;
     }
   }
-  if (next != NULL) {
+  if (next != NULL)
     grant_locked(next);
-    wake[nwake++] = next;
-    if (policy != LG_POLICY_DETERMINISTIC)
-      wake[nwake++] = gil.head;  /* the new head starts timing */
-  }
   else {
     gil.locked = 0;
     atomic_store(&gil.holder, NULL);
   }
-  return nwake;
+  return next;
 }
 
 
-/*
-** Wake the threads handoff_locked chose, after the unlock: on one core a
-** woken thread runs at once and would only block on gil.mutex. States are
-** never freed, so a thread that already went on only finds a stray token.
-*/
-static void wakeall (lg_TState **wake, int n) {
-  for (int i = 0; i < n; i++)
-    if (wake[i] != NULL)
-      lg_unpark(wake[i]);
+static void wake (lg_TState *ts) {
+  if (ts != NULL)
+    lg_unpark(ts);
 }
 
 
 void lg_gil_drop (lg_TState *ts, int reason) {
-  int saved = errno, nwake;
-  lg_TState *wake[2];
+  int saved = errno;
+  lg_TState *next;
   atomic_store(&ts->in_lua, 0);
   lg_event(ts, LG_EV_SUSPENDED, reason);
   lg_check(pthread_mutex_lock(&gil.mutex));
-  nwake = handoff_locked(ts, reason, wake);
+  next = handoff_locked(ts, reason);
   lg_check(pthread_mutex_unlock(&gil.mutex));
-  wakeall(wake, nwake);
+  wake(next);
   errno = saved;
 }
 
@@ -419,16 +548,16 @@ void lg_gil_drop (lg_TState *ts, int reason) {
 ** wait a whole interval behind a CPU-bound one.
 */
 void lg_gil_yield (lg_TState *ts) {
-  int saved = errno, nwake, queued;
+  int saved = errno, queued;
   int where = atomic_exchange(&gil.priority_request, 0) &&
               atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO
               ? QUEUE_FRONT : QUEUE_BACK;
-  lg_TState *wake[2];
+  lg_TState *next;
   atomic_store(&ts->in_lua, 0);
   lg_event(ts, LG_EV_SUSPENDED, LG_DROP_FORCED);
   lg_check(pthread_mutex_lock(&gil.mutex));
   {
-    nwake = handoff_locked(ts, LG_DROP_FORCED, wake);
+    next = handoff_locked(ts, LG_DROP_FORCED);
     queued = gil.locked;
     if (queued)
       enter_queue_locked(ts, where);
@@ -436,7 +565,7 @@ void lg_gil_yield (lg_TState *ts) {
       grant_locked(ts);
   }
   lg_check(pthread_mutex_unlock(&gil.mutex));
-  wakeall(wake, nwake);
+  wake(next);
   if (queued) {
     lg_event(ts, LG_EV_READY, 0);
     lg_check(pthread_mutex_lock(&gil.mutex));
@@ -485,6 +614,10 @@ double lg_gil_getinterval (void) {
 void lg_gil_setinterval (double seconds) {
   long ns = (long)(seconds * 1e9);
   atomic_store(&gil.interval_ns, ns > 0 ? ns : 1);
+  lg_check(pthread_mutex_lock(&gil.mutex));
+  if (gil.timer_on && gil.timer_due > lg_now_ns() + ns)
+    lg_check(pthread_cond_signal(&gil.timer_cv));  /* a shorter one: look now */
+  lg_check(pthread_mutex_unlock(&gil.mutex));
 }
 
 
@@ -596,6 +729,9 @@ void lg_gil_atfork (int phase) {
     }
     lg_check(pthread_cond_init(&gil.arrived, NULL));
     lg_check(pthread_cond_init(&gil.never, NULL));
+    init_timer_cv();
+    gil.timer_on = 0;  /* the next thread that queues starts one */
+    gil.timer_due = 0;
   }
   lg_check(pthread_mutex_unlock(&gil.mutex));
 }

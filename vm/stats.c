@@ -140,7 +140,11 @@ static void update (lg_Stats *st, int ev, int reason, long now) {
 
 
 void lg_event (lg_TState *ts, int ev, int reason) {
-  lg_Stats *st = ts->stats;
+  lg_stats_event(ts->stats, ev, reason);
+}
+
+
+void lg_stats_event (lg_Stats *st, int ev, int reason) {
   int n = atomic_load(&stats.nlisteners);
   long now;
   if (st == NULL)

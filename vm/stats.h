@@ -72,9 +72,14 @@ LG_FUNC void lg_stats_totals (long *switches, long *requests);
 */
 LG_FUNC void lg_event (lg_TState *ts, int ev, int reason);
 
+/* The same for the thread whose record is 'st' (NULL: none). The GIL's
+** timer reports LG_EV_REQUEST so for the thread it asks for. */
+LG_FUNC void lg_stats_event (lg_Stats *st, int ev, int reason);
+
 /*
 ** A listener: called for every event, without the GIL where the event
-** happens without it, on the thread the event is about.
+** happens without it, on the thread the event is about (LG_EV_REQUEST may
+** come from the GIL's timer thread).
 */
 typedef void (*lg_Listener) (int ev, int reason, const lg_Stats *st,
                              long t_ns, void *ud);
