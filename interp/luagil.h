@@ -217,8 +217,10 @@ LUAGIL_API void luagil_release (void);
 /*
 ** GIL event hooks (Ruby 3.2's rb_internal_thread_add_event_hook). The hook
 ** is called for every event of every thread, on the thread the event is
-** about (except REQUEST, which comes from the GIL's timer thread when the
-** switch interval ran out), with the GIL held or not as the event says:
+** about, with the GIL held or not as the event says. Two come from another
+** thread: REQUEST when the switch interval ran out (from the GIL's timer
+** thread), and READY of a thread that a lock, Event, Condition, queue or
+** join woke (from the thread that woke it, which queued it for the GIL):
 **
 **   LUAGIL_EVENT_STARTED    a thread began (GIL not held)
 **   LUAGIL_EVENT_READY      it wants the GIL and must wait (not held)

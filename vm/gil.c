@@ -296,6 +296,7 @@ static void tell_timer_locked (long now) {
 */
 
 static void enqueue_locked (lg_TState *ts, int front) {
+  ts->gil_queued = 1;
   ts->gil_since = lg_now_ns();
   if (gil.head == NULL)  /* the timer had nobody to time */
     tell_timer_locked(ts->gil_since);
@@ -329,6 +330,7 @@ static void unlink_locked (lg_TState *ts) {
   if (gil.tail == ts)
     gil.tail = prev;
   ts->gil_next = NULL;
+  ts->gil_queued = 0;
 }
 
 
@@ -448,17 +450,29 @@ static void resumed (lg_TState *ts, int saved_errno) {
 }
 
 
-/* waiting -> running; 'where': QUEUE_* */
+/*
+** waiting -> running; 'where': QUEUE_*. A thread that lg_gil_wake_into
+** queued while it was blocked is in the queue already, or even holds the
+** GIL.
+*/
 static void take (lg_TState *ts, int where) {
   int saved = errno, busy;
   lg_check(pthread_mutex_lock(&gil.mutex));
   {
     if (must_park(ts))
       park_forever_locked();
-    busy = gil.locked;
-    if (!busy) {
-      arrive_locked(ts);
-      grant_locked(ts);
+    if (atomic_load(&gil.holder) == ts)  /* granted while blocked */
+      busy = 0;
+    else if (ts->gil_queued) {  /* queued while blocked */
+      wait_locked(ts, 0);
+      busy = 0;
+    }
+    else {
+      busy = gil.locked;
+      if (!busy) {
+        arrive_locked(ts);
+        grant_locked(ts);
+      }
     }
   }
   lg_check(pthread_mutex_unlock(&gil.mutex));
@@ -481,6 +495,22 @@ static void take (lg_TState *ts, int where) {
 
 void lg_gil_take (lg_TState *ts) {
   take(ts, QUEUE_BACK);
+}
+
+
+int lg_gil_wake_into (lg_TState *waiter) {
+  int queued;
+  if (atomic_load(&gil.policy) != LG_POLICY_INTERVAL ||
+      !lg_gil_held(lg_tstate_current()))
+    return 0;
+  lg_check(pthread_mutex_lock(&gil.mutex));
+  queued = !gil.finalizing;
+  if (queued)
+    enqueue_locked(waiter, 0);
+  lg_check(pthread_mutex_unlock(&gil.mutex));
+  if (queued)  /* for it: it waits for the GIL from now; we hold it, so */
+    lg_event(waiter, LG_EV_READY, 0);  /* it cannot resume before this */
+  return queued;
 }
 
 

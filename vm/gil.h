@@ -24,6 +24,15 @@ LG_FUNC void lg_gil_init (lg_TState *ts);
 /* waiting -> running: block until 'ts' holds the GIL. Preserves errno. */
 LG_FUNC void lg_gil_take (lg_TState *ts);
 
+/*
+** The caller holds the GIL and wakes 'waiter', which is parked in a
+** blocking call (lg_waitq_wait): queue it for the GIL now, without waking
+** it; the handoff that grants it the GIL wakes it, once. Returns false
+** (nothing done) where the waker must unpark it itself: under another
+** policy than 'interval', or if the caller does not hold the GIL.
+*/
+LG_FUNC int lg_gil_wake_into (lg_TState *waiter);
+
 /* running -> released, for 'reason' (LG_DROP_* in vm/stats.h). Preserves
 ** errno. */
 LG_FUNC void lg_gil_drop (lg_TState *ts, int reason);

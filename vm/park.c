@@ -274,6 +274,9 @@ static void dequeue (lg_WaitQueue *q, lg_TState *ts) {
 ** thread that wants the GIL parks for ever instead of touching it.
 ** Lock order: the GIL may be held while taking 'mu', never the reverse, so
 ** the GIL is dropped and retaken with 'mu' unlocked.
+** A waker that holds the GIL does not wake us: it queues us for the GIL
+** (lg_gil_wake_into), so the park ends only when the GIL is handed to us,
+** one wake-up instead of two, and LG_END_BLOCKING finds the GIL ours.
 */
 int lg_waitq_wait (lg_WaitQueue *q, pthread_mutex_t *mu,
                    const struct timespec *deadline) {
@@ -300,8 +303,10 @@ int lg_waitq_wake_locked (lg_WaitQueue *q, int n) {
   while (q->head != NULL && (n < 0 || woken < n)) {
     lg_TState *ts = q->head;
     dequeue(q, ts);
-    lg_gil_expect(ts);  /* deterministic policy: it will want the GIL */
-    lg_unpark(ts);
+    if (!lg_gil_wake_into(ts)) {
+      lg_gil_expect(ts);  /* deterministic policy: it will want the GIL */
+      lg_unpark(ts);
+    }
     woken++;
   }
   return woken;

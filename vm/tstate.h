@@ -51,6 +51,7 @@ struct lg_TState {
   /* The GIL's queue of waiting threads, guarded by gil.mutex. */
   lg_TState *gil_next;
   long gil_since;              /* when it queued (ns) */
+  int gil_queued;              /* in the queue now */
 
   /* Wait queue links, guarded by the mutex of the queue's owner. */
   lg_TState *wq_next, *wq_prev;

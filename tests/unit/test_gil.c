@@ -83,3 +83,30 @@ Test(gil, switch_interval_set_and_checked) {
   cr_assert(luagil_setpreempt("safe") && luagil_setpreempt("any"));
   cr_assert(!luagil_setpreempt("sometimes"));
 }
+
+
+/*
+** A waiter that an Event wakes is woken even if its timeout then passes
+** before it gets the GIL: under 'interval' it waits in the GIL's queue
+** from the set() on (lg_gil_wake_into), under the other policies it wakes
+** and queues itself.
+*/
+Test(gil, woken_waiter_stays_woken_past_its_timeout) {
+  const int policies[] = {LG_POLICY_INTERVAL, LG_POLICY_TICKS,
+                          LG_POLICY_PRIORITY_IO};
+  run_main("threading = require 'threading'\n"
+           "time = require 'time'");
+  for (int i = 0; i < 3; i++) {
+    lg_gil_setpolicy(policies[i], 0);
+    run_main("ev = threading.Event(); got = nil");
+    Job *j = spawn("got = ev:wait(0.05)");
+    run_main("while ev:_waiting() == 0 do time.sleep(0.001) end\n"
+             "ev:set()");
+    if (policies[i] == LG_POLICY_INTERVAL)
+      cr_assert_eq(lg_gil_nwaiting(), 1, "queued for the GIL at set()");
+    usleep(100000);  /* holding the GIL past the waiter's timeout */
+    finish(j);
+    run_main("assert(got == true, 'wait() said ' .. tostring(got))");
+  }
+  lg_gil_setpolicy(LG_POLICY_INTERVAL, 0);
+}
