@@ -458,8 +458,8 @@ static int tcp_receive (lua_State *L) {
     if (err == IO_TIMEOUT && (t->block != 0 && t->total != 0)) {
       double deadline = deadline_of(t);
       int intr = is_main();
-      LG_BEGIN_BLOCKING
       lg_blocking_waited();  /* recv said EAGAIN: priority-io's waiting */
+      LG_BEGIN_BLOCKING
       err = recvloop(&r, 1, deadline, intr);
       LG_END_BLOCKING
     }
@@ -823,8 +823,8 @@ static int tcp_accept (lua_State *L) {
     else {
       double deadline = deadline_of(t);
       int intr = is_main();
-      LG_BEGIN_BLOCKING
       lg_blocking_waited();  /* accept said EAGAIN: priority-io's waiting */
+      LG_BEGIN_BLOCKING
       for (;;) {
         c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&

@@ -398,7 +398,10 @@ static void enter_queue_locked (lg_TState *ts, int where) {
 ** soon enough that an I/O-bound thread makes thousands of round trips a
 ** second beside a CPU-bound one, seldom enough that the CPU-bound one
 ** keeps most of its speed. On one CPU the holder does not run while we do
-** anyway: it asks at once.
+** anyway: it asks at once, unless the holder last let the GIL go for a
+** blocking call. That holder is an I/O-bound thread that the OS preempted
+** (it woke us, say, by writing to our socket) and it lets go again as soon
+** as it runs, unasked; asking would cost it a signal per round trip.
 */
 static void wait_locked (lg_TState *ts, int priority) {
   while (atomic_load(&gil.holder) != ts) {
@@ -411,6 +414,9 @@ static void wait_locked (lg_TState *ts, int priority) {
       grant_locked(ts);
       break;
     }
+    if (priority && lg_usable_cpus() < 2 &&
+        atomic_load(&gil.holder)->gil_dropped == LG_DROP_BLOCKING)
+      priority = 0;  /* see above */
     if (priority) {
       long ns = lg_usable_cpus() < 2 ? 0 :
                 atomic_load(&gil.interval_ns) / PRIORITY_DIV -
@@ -519,16 +525,22 @@ int lg_gil_wake_into (lg_TState *waiter) {
 ** if any. Returns the thread to unpark once gil.mutex is let go (on one
 ** core a woken thread runs at once and would only block on gil.mutex), or
 ** NULL. Under 'ticks' a forced drop hands nothing: it only wakes the head
-** to compete. States are never freed, so a thread that already went on
-** when we unpark it only finds a stray token.
+** to compete. So does a blocking drop under 'priority-io' on one CPU: the
+** head is then mostly a CPU-bound thread, and the thread that wakes first
+** is mostly an I/O-bound one, whose reply is what the blocked thread waits
+** for. States are never freed, so a thread that already went on when we
+** unpark it only finds a stray token.
 */
 static lg_TState *handoff_locked (lg_TState *ts, int reason) {
   int policy = atomic_load(&gil.policy);
   lg_TState *next = NULL;
+  ts->gil_dropped = reason;
   if (policy == LG_POLICY_DETERMINISTIC)
     while (gil.expected > 0 && !gil.finalizing)  /* see the notes */
       lg_check(pthread_cond_wait(&gil.arrived, &gil.mutex));
-  if (policy == LG_POLICY_TICKS && reason == LG_DROP_FORCED) {
+  if ((policy == LG_POLICY_TICKS && reason == LG_DROP_FORCED) ||
+      (policy == LG_POLICY_PRIORITY_IO && reason == LG_DROP_BLOCKING &&
+       lg_usable_cpus() < 2)) {
     gil.locked = 0;
     atomic_store(&gil.holder, NULL);
     return gil.head;  /* no handoff: it competes */
@@ -797,13 +809,16 @@ static long voluntary_switches (void) {
 }
 
 
+/*
+** priority-io asks the kernel whether the call slept (its count of
+** voluntary context switches, ~1 us a call) only if the caller did not
+** say beforehand that it will wait (lg_blocking_waited).
+*/
 lg_TState *lg_blocking_begin (void) {
   lg_TState *ts = lg_tstate_current();
   if (ts != NULL) {
-    if (atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO) {
-      ts->waited = 0;
+    if (atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO && !ts->waited)
       ts->nvcsw = voluntary_switches();
-    }
     lg_gil_drop(ts, LG_DROP_BLOCKING);
   }
   return ts;
@@ -812,7 +827,7 @@ lg_TState *lg_blocking_begin (void) {
 
 void lg_blocking_waited (void) {
   lg_TState *ts = lg_tstate_current();
-  if (ts != NULL)
+  if (ts != NULL && lg_gil_held(ts))
     ts->waited = 1;
 }
 
@@ -823,6 +838,7 @@ void lg_blocking_end (lg_TState *ts) {
   int saved = errno;
   int front = atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO &&
               (ts->waited || voluntary_switches() != ts->nvcsw);
+  ts->waited = 0;
   errno = saved;
   take(ts, front ? QUEUE_PRIORITY : QUEUE_BACK);
 }

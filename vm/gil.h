@@ -96,8 +96,9 @@ LG_FUNC int lg_gil_expect (lg_TState *ts);  /* true if it counted */
 LG_FUNC void lg_gil_unexpect (void);  /* a start that failed */
 
 /*
-** priority-io: the blocking call that is ending really waited (got EAGAIN
-** before, say), even if the thread did not sleep in the kernel.
+** priority-io: the blocking call about to begin (LG_BEGIN_BLOCKING next)
+** will wait: it got EAGAIN already, say. Its thread then asks for the GIL
+** with priority when the call ends, even if it did not sleep in the kernel.
 */
 LG_FUNC void lg_blocking_waited (void);
 

@@ -52,6 +52,7 @@ struct lg_TState {
   lg_TState *gil_next;
   long gil_since;              /* when it queued (ns) */
   int gil_queued;              /* in the queue now */
+  int gil_dropped;             /* why it last let the GIL go (LG_DROP_*) */
 
   /* Wait queue links, guarded by the mutex of the queue's owner. */
   lg_TState *wq_next, *wq_prev;
