@@ -231,4 +231,23 @@ do
   while not done do time.sleep(0.001) end
 end
 
+-- A thread's default C stack holds what Lua's own limits allow: gsub
+-- callbacks nested 190 deep (~1.3 KiB of C stack a level) and nested
+-- pcalls up to "C stack overflow" (a 256 KiB stack crashed on the gsub).
+do
+  local function g (s, d)
+    if d == 0 then return s end
+    return (s:gsub(".", function (c) return g(c, d - 1) end))
+  end
+  local function nest (n) return pcall(nest, n + 1) end
+  local deep, nested
+  local t = threading.Thread{target = function ()
+    deep = g("ab", 190)
+    nested = nest(0)
+  end}
+  t:start()
+  t:join()
+  assert(deep == "ab" and nested == true)
+end
+
 print("OK")
