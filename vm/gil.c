@@ -84,8 +84,8 @@ static struct {
   pthread_mutex_t mutex;
   pthread_cond_t never;        /* threads parked at shutdown */
   pthread_cond_t arrived;      /* awaited threads have queued */
-  int locked;                  /* gil.mutex */
-  lg_TState *_Atomic holder;   /* written under gil.mutex; read atomically */
+  lg_TState *_Atomic holder;   /* written under gil.mutex; read atomically;
+                                  NULL while nobody holds the GIL */
   lg_TState *head, *tail;      /* gil.mutex: waiters, linked by gil_next */
   atomic_int nqueued;          /* written under gil.mutex: queue length */
   atomic_ulong switches;       /* written under gil.mutex: grants so far */
@@ -121,7 +121,6 @@ void lg_gil_init (lg_TState *ts) {
   lg_check(pthread_cond_init(&gil.never, NULL));
   lg_check(pthread_cond_init(&gil.arrived, NULL));
   init_timer_cv();
-  gil.locked = 1;
   atomic_store(&gil.holder, ts);
   atomic_store(&gil.switches, 0);
   atomic_store(&gil.interval_ns, (long)(LG_DEFAULT_INTERVAL * 1e9));
@@ -143,13 +142,17 @@ static void park_forever_locked (void) {
 }
 
 
+static int busy_locked (void) {
+  return atomic_load(&gil.holder) != NULL;
+}
+
+
 /* released -> running, for 'ts' (not necessarily the caller) */
 static void grant_locked (lg_TState *ts) {
   /* the timer measures from a grant only if a thread waits already */
   gil.t_grant = gil.head != NULL ||
                 atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO
                 ? lg_now_ns() : 0;
-  gil.locked = 1;
   atomic_store(&gil.holder, ts);
   atomic_fetch_add(&gil.switches, 1);
   atomic_store(&gil.drop_request, 0);  /* a new holder starts afresh */
@@ -194,7 +197,7 @@ static void short_slice (void) {
 /* Does the timer time the holder under the current policy? */
 static int timed_locked (void) {
   int policy = atomic_load(&gil.policy);
-  return gil.head != NULL && gil.locked && !gil.finalizing &&
+  return gil.head != NULL && busy_locked() && !gil.finalizing &&
          (policy == LG_POLICY_INTERVAL || policy == LG_POLICY_PRIORITY_IO);
 }
 
@@ -375,11 +378,7 @@ static void arrive_locked (lg_TState *ts) {
 /* }====================================================== */
 
 
-/*
-** waiting: queue up and park until a releasing thread hands us the GIL,
-** or (ticks) finds it free. The head of the queue times the holder and
-** raises drop requests.
-*/
+/* Where a thread queues for the GIL. */
 #define QUEUE_BACK     0  /* an ordinary wait */
 #define QUEUE_PRIORITY 1  /* priority-io: at the front, asking at once */
 #define QUEUE_FRONT    2  /* priority-io: at the front, yielded for one */
@@ -409,19 +408,18 @@ static void wait_locked (lg_TState *ts, int priority) {
     int requested = 0;
     if (must_park(ts))
       park_forever_locked();
-    if (!gil.locked) {  /* ticks: the holder let it go without a handoff */
+    if (!busy_locked()) {  /* let go without a handoff (handoff_locked) */
       unlink_locked(ts);
       grant_locked(ts);
       break;
     }
-    if (priority && lg_usable_cpus() < 2 &&
-        atomic_load(&gil.holder)->gil_dropped == LG_DROP_BLOCKING)
-      priority = 0;  /* see above */
     if (priority) {
-      long ns = lg_usable_cpus() < 2 ? 0 :
-                atomic_load(&gil.interval_ns) / PRIORITY_DIV -
-                (lg_now_ns() - gil.t_grant);
-      if (ns <= 0) {  /* held long enough already: ask now */
+      int one_cpu = lg_usable_cpus() < 2;
+      long ns = one_cpu ? 0 : atomic_load(&gil.interval_ns) / PRIORITY_DIV -
+                              (lg_now_ns() - gil.t_grant);
+      if (one_cpu && atomic_load(&gil.holder)->gil_dropped == LG_DROP_BLOCKING)
+        priority = 0;  /* see above: wait unasked */
+      else if (ns <= 0) {  /* held long enough already: ask now */
         atomic_store(&gil.priority_request, 1);
         request_drop_locked();
         requested = 1;
@@ -474,7 +472,7 @@ static void take (lg_TState *ts, int where) {
       busy = 0;
     }
     else {
-      busy = gil.locked;
+      busy = busy_locked();
       if (!busy) {
         arrive_locked(ts);
         grant_locked(ts);
@@ -485,7 +483,7 @@ static void take (lg_TState *ts, int where) {
   if (busy) {  /* say so outside gil.mutex, then queue up */
     lg_event(ts, LG_EV_READY, 0);
     lg_check(pthread_mutex_lock(&gil.mutex));
-    if (gil.locked) {
+    if (busy_locked()) {
       enter_queue_locked(ts, where);
       wait_locked(ts, where == QUEUE_PRIORITY);
     }
@@ -538,27 +536,22 @@ static lg_TState *handoff_locked (lg_TState *ts, int reason) {
   if (policy == LG_POLICY_DETERMINISTIC)
     while (gil.expected > 0 && !gil.finalizing)  /* see the notes */
       lg_check(pthread_cond_wait(&gil.arrived, &gil.mutex));
-  if ((policy == LG_POLICY_TICKS && reason == LG_DROP_FORCED) ||
-      (policy == LG_POLICY_PRIORITY_IO && reason == LG_DROP_BLOCKING &&
-       lg_usable_cpus() < 2)) {
-    gil.locked = 0;
-    atomic_store(&gil.holder, NULL);
-    return gil.head;  /* no handoff: it competes */
-  }
-  while (gil.head != NULL && next == NULL) {
+  int compete = (policy == LG_POLICY_TICKS && reason == LG_DROP_FORCED) ||
+                (policy == LG_POLICY_PRIORITY_IO &&
+                 reason == LG_DROP_BLOCKING && lg_usable_cpus() < 2);
+  while (!compete && gil.head != NULL && next == NULL) {
     next = dequeue_locked(ts);
     if (must_park(next)) {  /* it will see that and park for ever */
       lg_unpark(next);
       next = NULL;
     }
   }
-  if (next != NULL)
+  if (next != NULL) {
     grant_locked(next);
-  else {
-    gil.locked = 0;
-    atomic_store(&gil.holder, NULL);
+    return next;
   }
-  return next;
+  atomic_store(&gil.holder, NULL);
+  return compete ? gil.head : NULL;  /* no handoff: the head competes */
 }
 
 
@@ -600,7 +593,7 @@ void lg_gil_yield (lg_TState *ts) {
   lg_check(pthread_mutex_lock(&gil.mutex));
   {
     next = handoff_locked(ts, LG_DROP_FORCED);
-    queued = gil.locked;
+    queued = busy_locked();
     if (queued)
       enter_queue_locked(ts, where);
     else  /* nobody wanted it (or ticks): take it straight back */
@@ -763,7 +756,6 @@ void lg_gil_atfork (int phase) {
     atomic_store(&gil.nqueued, 0);
     gil.expected = 0;
     atomic_store(&gil.drop_request, 0);
-    gil.locked = ts != NULL;
     atomic_store(&gil.holder, ts);
     if (ts != NULL) {
       ts->gil_next = NULL;
