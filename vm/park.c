@@ -54,6 +54,23 @@ struct timespec *lg_deadline (double timeout, struct timespec *ts) {
   return ts;
 }
 
+
+int lg_timeleft (const struct timespec *deadline, struct timespec *left) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  left->tv_sec = deadline->tv_sec - now.tv_sec;
+  left->tv_nsec = deadline->tv_nsec - now.tv_nsec;
+  if (left->tv_nsec < 0) {
+    left->tv_sec--;
+    left->tv_nsec += 1000000000L;
+  }
+  if (left->tv_sec < 0) {
+    left->tv_sec = left->tv_nsec = 0;
+    return 0;
+  }
+  return 1;
+}
+
 /* }====================================================== */
 
 
@@ -63,23 +80,9 @@ struct timespec *lg_deadline (double timeout, struct timespec *ts) {
 ** =======================================================
 */
 
-/* Time left until 'deadline' as a relative timespec; 0 if passed. */
-static int timeleft (const struct timespec *deadline, struct timespec *left) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  left->tv_sec = deadline->tv_sec - now.tv_sec;
-  left->tv_nsec = deadline->tv_nsec - now.tv_nsec;
-  if (left->tv_nsec < 0) {
-    left->tv_sec--;
-    left->tv_nsec += 1000000000L;
-  }
-  return left->tv_sec >= 0;
-}
-
-
 static int deadline_passed (const struct timespec *deadline) {
   struct timespec left;
-  return deadline != NULL && !timeleft(deadline, &left);
+  return deadline != NULL && !lg_timeleft(deadline, &left);
 }
 
 
@@ -93,7 +96,7 @@ static int park_fd (lg_TState *ts, const struct timespec *deadline,
   for (;;) {
     if (intr && lg_breaker_sigint_pending())
       return LG_INTERRUPTED;
-    if (deadline != NULL && !timeleft(deadline, &left))
+    if (deadline != NULL && !lg_timeleft(deadline, &left))
       return LG_TIMEDOUT;
     int n = ppoll(fds, intr ? 2 : 1, deadline ? &left : NULL, NULL);
     if (n < 0 && errno != EINTR)
@@ -162,12 +165,7 @@ static int spinwait (lg_TState *ts, const struct timespec *deadline) {
     atomic_fetch_sub(&spinners, 1);
     return 0;
   }
-  clock_gettime(CLOCK_MONOTONIC, &end);
-  end.tv_nsec += SPIN_NS;
-  if (end.tv_nsec >= 1000000000L) {
-    end.tv_sec++;
-    end.tv_nsec -= 1000000000L;
-  }
+  lg_deadline(SPIN_NS * 1e-9, &end);
   if (deadline != NULL && (deadline->tv_sec < end.tv_sec ||
       (deadline->tv_sec == end.tv_sec && deadline->tv_nsec < end.tv_nsec)))
     end = *deadline;  /* never spin past the deadline */
@@ -181,7 +179,7 @@ static int spinwait (lg_TState *ts, const struct timespec *deadline) {
       __builtin_ia32_pause();
 #endif
     }
-    if (!timeleft(&end, &left))
+    if (!lg_timeleft(&end, &left))
       break;
   }
 done:

@@ -38,6 +38,11 @@ LG_FUNC double lg_clock (void);
 */
 LG_FUNC struct timespec *lg_deadline (double timeout, struct timespec *ts);
 
+/* Time left until 'deadline' in '*left' (0 if it passed); false if it
+** passed. */
+LG_FUNC int lg_timeleft (const struct timespec *deadline,
+                         struct timespec *left);
+
 /* Flags of lg_park. */
 #define LG_PARK_SPIN    1  /* spin a few microseconds before sleeping */
 #define LG_PARK_NOINTR  2  /* Ctrl-C does not end the wait */
