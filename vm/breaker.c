@@ -37,7 +37,6 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
@@ -85,18 +84,26 @@ static void arm (lg_TState *ts) {
 }
 
 
+/*
+** lua_sethook from the thread itself, outside a handler: with the request
+** signal and SIGINT blocked, so that a handler's arm() cannot interleave.
+*/
+static void sethook (lua_State *L, lua_Hook f, int mask, int count) {
+  sigset_t saved;
+  lg_breaker_block(1, &saved);
+  lua_sethook(L, f, mask, count);
+  lg_breaker_block(0, &saved);
+}
+
+
 void lg_breaker_follow (lg_TState *ts) {
   long n = lg_gil_count(ts);
   lua_State *L = atomic_load(&ts->running);
   if (n <= 0 || L == NULL)
     return;
-  sigset_t saved;
-  lg_breaker_block(1, &saved);
   ts->armed = 1;
   ts->stage = 0;
-  lua_sethook(L, lg_breaker_hook, lua_gethookmask(L) | LUA_MASKCOUNT,
-              (int)n);
-  lg_breaker_block(0, &saved);
+  sethook(L, lg_breaker_hook, lua_gethookmask(L) | LUA_MASKCOUNT, (int)n);
 }
 
 
@@ -111,7 +118,7 @@ void lg_breaker_arm_self (lg_TState *ts) {
 /*
 ** Inside the hook Lua's trap is live, so a hook armed there fires at the
 ** very next instruction, not where Lua looks: under preemption 'safe' a
-** request that lands there is left to the waiter's re-request.
+** request that lands there is left to the re-request (vm/gil.c).
 */
 static int may_arm_for_request (lg_TState *ts) {
   return !(ts->in_hook && atomic_load(&preempt) == LG_PREEMPT_SAFE);
@@ -150,9 +157,7 @@ void lg_breaker_init (int signo, lg_TState *main) {
   sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
   sigaction(signo, &sa, NULL);
-  sigint_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (sigint_fd < 0)
-    lg_fatal("eventfd", errno);
+  sigint_fd = lg_eventfd();
 }
 
 
@@ -214,16 +219,14 @@ static int usermask (lua_State *L, lua_State *co, int *count) {
 static void restore (lua_State *L, lua_State *co, int keep_armed) {
   int count;
   int mask = usermask(L, co, &count);
+  lg_TState *ts = lg_tstate_current();
   sigset_t saved;
-  lg_breaker_block(1, &saved);
-  {
-    lg_TState *ts = lg_tstate_current();
-    if (keep_armed && ts != NULL && ts->armed &&
-        atomic_load(&ts->running) == co)
-      lua_sethook(co, lg_breaker_hook, mask | LUA_MASKCOUNT, 1);
-    else
-      lua_sethook(co, mask ? lg_breaker_hook : NULL, mask, count);
-  }
+  lg_breaker_block(1, &saved);  /* ts->armed is read with arm() kept out */
+  if (keep_armed && ts != NULL && ts->armed &&
+      atomic_load(&ts->running) == co)
+    lua_sethook(co, lg_breaker_hook, mask | LUA_MASKCOUNT, 1);
+  else
+    lua_sethook(co, mask ? lg_breaker_hook : NULL, mask, count);
   lg_breaker_block(0, &saved);
 }
 
@@ -335,11 +338,8 @@ static void on_break (lua_State *L, lg_TState *ts) {
       atomic_load(&preempt) == LG_PREEMPT_ANY) {
     int count;
     int mask = usermask(L, L, &count);
-    sigset_t saved;
     ts->stage = 1;  /* switch after 1-8 more instructions */
-    lg_breaker_block(1, &saved);
-    lua_sethook(L, lg_breaker_hook, mask | LUA_MASKCOUNT, jitter(ts));
-    lg_breaker_block(0, &saved);
+    sethook(L, lg_breaker_hook, mask | LUA_MASKCOUNT, jitter(ts));
     return;
   }
   ts->armed = 0;
