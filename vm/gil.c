@@ -66,6 +66,7 @@
 #include "gil.h"
 #include "park.h"
 #include "stats.h"
+#include "worker.h"
 
 #define MAX_BACKOFF  8            /* re-signal after at most 8 intervals */
 #define MIN_RESIGNAL_NS  100000L  /* ... and never more often than 100 us */
@@ -272,18 +273,11 @@ static void *timer_main (void *arg) {
 */
 static void tell_timer_locked (long now) {
   if (!gil.timer_on) {
-    pthread_attr_t attr;
     pthread_t t;
-    sigset_t all, saved;
-    lg_check(pthread_attr_init(&attr));
-    lg_check(pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED));
-    lg_check(pthread_attr_setstacksize(&attr, TIMER_STACK));
+    sigset_t all;
     sigfillset(&all);  /* signals are for the threads that run Lua */
-    pthread_sigmask(SIG_BLOCK, &all, &saved);
     /* if it fails (out of threads), the next thread that queues retries */
-    gil.timer_on = pthread_create(&t, &attr, timer_main, NULL) == 0;
-    pthread_sigmask(SIG_SETMASK, &saved, NULL);
-    pthread_attr_destroy(&attr);
+    gil.timer_on = lg_spawn(timer_main, NULL, TIMER_STACK, &all, &t) == 0;
   }
   else if (gil.timer_due > now + atomic_load(&gil.interval_ns))
     lg_check(pthread_cond_signal(&gil.timer_cv));

@@ -44,6 +44,14 @@ void lg_mutex_init (pthread_mutex_t *m) {
 }
 
 
+int lg_eventfd (void) {
+  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0)
+    lg_fatal("eventfd", errno);
+  return fd;
+}
+
+
 /*
 ** A cleared state, recycled if one is free. A waker that comes too late
 ** may still store into a recycled state's token, or read its park_fd: so
@@ -85,11 +93,8 @@ lg_TState *lg_tstate_register (lua_State *L, int is_main) {
     ts->rng = 1;
   atomic_store(&ts->park_fd, -1);
   if (is_main) {  /* the main thread's waits also watch Ctrl-C */
-    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (fd < 0)
-      lg_fatal("eventfd", errno);
     main_pthread = ts->pthread;
-    atomic_store(&ts->park_fd, fd);
+    atomic_store(&ts->park_fd, lg_eventfd());
   }
   lg_tstate_tls = ts;
   return ts;
@@ -125,10 +130,7 @@ void lg_tstate_atfork (int phase) {
       ts->native_id = gettid();
       if (!ts->is_main) {
         ts->is_main = 1;
-        int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (fd < 0)
-          lg_fatal("eventfd", errno);
-        atomic_store(&ts->park_fd, fd);
+        atomic_store(&ts->park_fd, lg_eventfd());
       }
     }
   }

@@ -90,6 +90,9 @@ LG_FUNC lua_State *lg_tstate_setrunning (lg_TState *ts, lua_State *L);
 ** error-checking in debug builds. */
 LG_FUNC void lg_mutex_init (pthread_mutex_t *m);
 
+/* A new non-blocking, close-on-exec eventfd; aborts if there is none. */
+LG_FUNC int lg_eventfd (void);
+
 /* Abort naming a pthread call that cannot fail but did. */
 LG_FUNC void lg_fatal (const char *what, int err) __attribute__((noreturn));
 

@@ -101,22 +101,20 @@ static void *worker_main (void *arg) {
 }
 
 
-static int spawn (Worker *w, pthread_t *t) {
+int lg_spawn (void *(*fn) (void *), void *arg, size_t stacksize,
+              const sigset_t *block, pthread_t *t) {
   pthread_attr_t attr;
-  sigset_t block, saved;
+  sigset_t saved;
   int err;
   lg_check(pthread_attr_init(&attr));
   lg_check(pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED));
-  if (w->stacksize != 0 &&
-      (err = pthread_attr_setstacksize(&attr, w->stacksize)) != 0) {
+  if (stacksize != 0 &&
+      (err = pthread_attr_setstacksize(&attr, stacksize)) != 0) {
     pthread_attr_destroy(&attr);
     return err;
   }
-  /* The new thread inherits our mask: SIGINT goes to the main thread. */
-  sigemptyset(&block);
-  sigaddset(&block, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &block, &saved);
-  err = pthread_create(t, &attr, worker_main, w);
+  pthread_sigmask(SIG_BLOCK, block, &saved);  /* the new thread's mask */
+  err = pthread_create(t, &attr, fn, arg);
   pthread_sigmask(SIG_SETMASK, &saved, NULL);
   pthread_attr_destroy(&attr);
   return err;
@@ -158,6 +156,7 @@ int lg_worker_start (lg_Job job, lg_Job done, void *arg, size_t stacksize,
     return 0;
   }
   pthread_t t;
+  sigset_t block;
   int err;
   w = calloc(1, sizeof *w);
   if (w == NULL)
@@ -166,7 +165,9 @@ int lg_worker_start (lg_Job job, lg_Job done, void *arg, size_t stacksize,
   w->job = job;
   w->done = done;
   w->arg = arg;
-  if ((err = spawn(w, &t)) != 0) {
+  sigemptyset(&block);  /* SIGINT goes to the main thread */
+  sigaddset(&block, SIGINT);
+  if ((err = lg_spawn(worker_main, w, stacksize, &block, &t)) != 0) {
     free(w);
     return err;
   }

@@ -6,6 +6,7 @@
 #ifndef lg_worker_h
 #define lg_worker_h
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "tstate.h"
@@ -25,5 +26,13 @@ typedef void (*lg_Job) (void *arg);
 */
 LG_FUNC int lg_worker_start (lg_Job job, lg_Job done, void *arg,
                              size_t stacksize, unsigned long *ident);
+
+/*
+** Start a detached OS thread running 'fn(arg)', with 'stacksize' bytes of
+** stack (0: the default) and the signals in 'block' blocked. Returns 0 or
+** an errno value.
+*/
+LG_FUNC int lg_spawn (void *(*fn) (void *), void *arg, size_t stacksize,
+                      const sigset_t *block, pthread_t *t);
 
 #endif
