@@ -770,9 +770,9 @@ static int tcp_connect (lua_State *L) {
 }
 
 
-/* master:bind(address, port) -> 1 | nil, err */
-static int tcp_bind (lua_State *L) {
-  TCP *t = checktcp(L, MASTER, "tcp{master}");
+/* Binds master 't' to the address at 2 and port at 3, and listens too if
+** 'backlog' > 0: 1 | nil, err. */
+static int bindto (lua_State *L, TCP *t, int backlog) {
   Addr a;
   memset(&a, 0, sizeof a);
   if (t->closed)
@@ -780,12 +780,19 @@ static int tcp_bind (lua_State *L) {
   a.fd = curfd(t->s);
   a.opts = t->opts;
   a.optvals = t->optvals;
+  a.backlog = backlog;
   runaddr(L, &a, 1);
   if (a.err != 0)
     return addrerror(L, &a);
   setfd(t, a.fd);
   lua_pushinteger(L, 1);
   return 1;
+}
+
+
+/* master:bind(address, port) -> 1 | nil, err */
+static int tcp_bind (lua_State *L) {
+  return bindto(L, checktcp(L, MASTER, "tcp{master}"), 0);
 }
 
 
@@ -1053,23 +1060,26 @@ static int socket_socketpair (lua_State *L) {
 }
 
 
-/* socket.connect(address, port) -> client | nil, err */
-static int socket_connect (lua_State *L) {
-  Addr a;
+/*
+** A new master at 1, for a module function that then runs a method on it:
+** its (address, port) move to 2 and 3, where the methods read them. They
+** are checked first, so that an error numbers them as the caller does.
+*/
+static TCP *pushmaster (lua_State *L) {
   TCP *t;
   luaL_checkstring(L, 1);
   luaL_checkinteger(L, 2);
   t = newtcp(L, MASTER, -1);
-  lua_insert(L, 1);  /* the object at 1, address at 2, port at 3 */
-  memset(&a, 0, sizeof a);
-  a.fd = -1;
-  a.deadline = -1;
-  a.intr = is_main();
-  runaddr(L, &a, 0);
-  if (a.err != 0)
-    return addrerror(L, &a);
-  setfd(t, a.fd);
-  t->cls = CLIENT;
+  lua_insert(L, 1);
+  return t;
+}
+
+
+/* socket.connect(address, port) -> client | nil, err */
+static int socket_connect (lua_State *L) {
+  pushmaster(L);
+  if (tcp_connect(L) == 2)  /* nil, err */
+    return 2;
   lua_settop(L, 1);
   return 1;
 }
@@ -1077,20 +1087,10 @@ static int socket_connect (lua_State *L) {
 
 /* socket.bind(address, port [, backlog]) -> server | nil, err */
 static int socket_bind (lua_State *L) {
-  Addr a;
-  TCP *t;
-  luaL_checkstring(L, 1);
-  luaL_checkinteger(L, 2);
-  t = newtcp(L, MASTER, -1);
-  lua_insert(L, 1);
-  memset(&a, 0, sizeof a);
-  a.fd = -1;
-  a.opts = a.optvals = OPT_REUSEADDR;  /* as LuaSocket's socket.bind */
-  a.backlog = (int)luaL_optinteger(L, 4, BACKLOG);
-  runaddr(L, &a, 1);
-  if (a.err != 0)
-    return addrerror(L, &a);
-  setfd(t, a.fd);
+  TCP *t = pushmaster(L);
+  t->opts = t->optvals = OPT_REUSEADDR;  /* as LuaSocket's socket.bind */
+  if (bindto(L, t, (int)luaL_optinteger(L, 4, BACKLOG)) == 2)  /* nil, err */
+    return 2;
   t->cls = SERVER;
   lua_settop(L, 1);
   return 1;
