@@ -127,14 +127,23 @@ static Host *newhost (void) {
 }
 
 
+/* Empty the zombie list; returns what it held, now the caller's. */
+static Host *takezombies (void) {
+  Host *list;
+  lg_check(pthread_mutex_lock(&zombies.mutex));
+  {
+    list = zombies.list;
+    zombies.list = NULL;
+  }
+  lg_check(pthread_mutex_unlock(&zombies.mutex));
+  return list;
+}
+
+
 /* Release the Lua threads of exited host threads; forget their dummies.
 ** GIL held. */
 static void bury (lua_State *A) {
-  Host *list;
-  lg_check(pthread_mutex_lock(&zombies.mutex));
-  list = zombies.list;
-  zombies.list = NULL;
-  lg_check(pthread_mutex_unlock(&zombies.mutex));
+  Host *list = takezombies();
   while (list != NULL) {
     Host *h = list;
     list = h->next;
@@ -336,11 +345,7 @@ int lg_embed_inside (void) {
 
 
 void lg_embed_closed (void) {
-  Host *list;
-  lg_check(pthread_mutex_lock(&zombies.mutex));
-  list = zombies.list;
-  zombies.list = NULL;
-  lg_check(pthread_mutex_unlock(&zombies.mutex));
+  Host *list = takezombies();
   while (list != NULL) {
     Host *h = list;
     list = h->next;
