@@ -6,13 +6,8 @@ local threading = require "threading"
 local _thread = require "_thread"
 local time = require "time"
 
-local checkerror = require("testlib").checkerror
-
-local function go (f, ...)
-  local t = threading.Thread{target = f, args = table.pack(...)}
-  t:start()
-  return t
-end
+local testlib = require "testlib"
+local checkerror, go = testlib.checkerror, testlib.go
 
 local Broken = threading.BrokenBarrierError
 

@@ -5,13 +5,8 @@ print("testing threading.Condition and threading.Event")
 local threading = require "threading"
 local time = require "time"
 
-local checkerror = require("testlib").checkerror
-
-local function go (f, ...)
-  local t = threading.Thread{target = f, args = table.pack(...)}
-  t:start()
-  return t
-end
+local testlib = require "testlib"
+local checkerror, go = testlib.checkerror, testlib.go
 
 
 -- A lock of another kind: any object with acquire and release.

@@ -7,14 +7,8 @@ local threading = require "threading"
 local _thread = require "_thread"
 local time = require "time"
 
-local checkerror = require("testlib").checkerror
-
--- Run f in a new thread; returns the Thread (joined by the caller).
-local function go (f, ...)
-  local t = threading.Thread{target = f, args = table.pack(...)}
-  t:start()
-  return t
-end
+local testlib = require "testlib"
+local checkerror, go = testlib.checkerror, testlib.go
 
 -- Make a thread take x and hold it; returns a function that lets it
 -- release x and joins it.

@@ -5,16 +5,10 @@
 print("testing socket")
 
 local socket = require "socket"
-local threading = require "threading"
 local time = require "time"
 
-local checkerror = require("testlib").checkerror
-
-local function spawn (f, ...)
-  local t = threading.Thread{target = f, args = table.pack(...)}
-  t:start()
-  return t
-end
+local testlib = require "testlib"
+local checkerror, go = testlib.checkerror, testlib.go
 
 -- A client and a server in two threads.
 do
@@ -23,7 +17,7 @@ do
   local ip, port, family = srv:getsockname()
   assert(ip == "127.0.0.1" and math.type(port) == "integer" and port > 0)
   assert(family == "inet")
-  local t = spawn(function ()
+  local t = go(function ()
     local c = assert(srv:accept())
     assert(tostring(c):find("^tcp{client}: "))
     c:send("hello\r\n")
@@ -123,7 +117,7 @@ do
   r = socket.select({a}, nil, 0)
   assert(r[1] == a)                            -- buffered data counts
   -- A thread blocked in select wakes when data comes.
-  local t = spawn(function () time.sleep(0.05); b:send("z") end)
+  local t = go(function () time.sleep(0.05); b:send("z") end)
   assert(a:receive() == "y")
   r = socket.select({a}, nil)
   assert(r[1] == a)
@@ -152,14 +146,14 @@ do
   -- close() from another thread wakes a blocked receive and accept.
   a, b = socket.socketpair()
   local got = {}
-  local t = spawn(function () got[1], got[2] = a:receive() end)
+  local t = go(function () got[1], got[2] = a:receive() end)
   time.sleep(0.05)
   a:close()
   t:join()
   assert(got[1] == nil and got[2] == "closed")
   b:close()
   srv = assert(socket.bind("127.0.0.1", 0))
-  t = spawn(function () got[3], got[4] = srv:accept() end)
+  t = go(function () got[3], got[4] = srv:accept() end)
   time.sleep(0.05)
   srv:close()
   t:join()
@@ -218,10 +212,10 @@ do
   local srv = assert(socket.bind("127.0.0.1", 0, 64))
   local _, port = srv:getsockname()
   local handlers = {}
-  local acceptor = spawn(function ()
+  local acceptor = go(function ()
     for i = 1, NCLIENTS do
       local c = assert(srv:accept())
-      handlers[i] = spawn(function ()
+      handlers[i] = go(function ()
         while true do
           local line, err = c:receive()
           if not line then assert(err == "closed", err) break end
@@ -234,7 +228,7 @@ do
   local bad = 0
   local clients = {}
   for k = 1, NCLIENTS do
-    clients[k] = spawn(function ()
+    clients[k] = go(function ()
       local c = assert(socket.connect("127.0.0.1", port))
       for i = 1, NLINES do
         local msg = ("client %d line %d"):format(k, i)

@@ -12,4 +12,12 @@ function testlib.checkerror (msg, f, ...)
          "expected '" .. msg .. "', got '" .. tostring(err) .. "'")
 end
 
+-- go(f, ...): f(...) in a new threading.Thread, started; returns the
+-- Thread (joined by the caller).
+function testlib.go (f, ...)
+  local t = require("threading").Thread{target = f, args = table.pack(...)}
+  t:start()
+  return t
+end
+
 return testlib
