@@ -1020,15 +1020,20 @@ static int tcp_getfd (lua_State *L) {
 }
 
 
-/* sock:dirty() -> boolean: received data waits in the buffer */
-static int tcp_dirty (lua_State *L) {
-  TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
+/* Does received data wait in the buffer? (false while a receive runs) */
+static int isdirty (TCP *t) {
   int dirty = 0;
   if (!t->closed && pthread_mutex_trylock(&t->s->rlock) == 0) {
     dirty = t->s->first < t->s->last;
     lg_check(pthread_mutex_unlock(&t->s->rlock));
   }
-  lua_pushboolean(L, dirty);
+  return dirty;
+}
+
+
+/* sock:dirty() -> boolean: received data waits in the buffer */
+static int tcp_dirty (lua_State *L) {
+  lua_pushboolean(L, isdirty((TCP *)luaL_checkudata(L, 1, SOCKET_T)));
   return 1;
 }
 
@@ -1136,13 +1141,8 @@ static int entryfd (lua_State *L, int *dirty) {
   int fd = -1;
   *dirty = 0;
   if (t != NULL) {
-    if (!t->closed) {
-      fd = curfd(t->s);
-      if (pthread_mutex_trylock(&t->s->rlock) == 0) {
-        *dirty = t->s->first < t->s->last;
-        lg_check(pthread_mutex_unlock(&t->s->rlock));
-      }
-    }
+    fd = t->closed ? -1 : curfd(t->s);
+    *dirty = isdirty(t);
   }
   else if (luaL_getmetafield(L, -1, "__index") != LUA_TNIL) {
     lua_pop(L, 1);
