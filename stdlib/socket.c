@@ -53,9 +53,17 @@ enum { MASTER = 1, CLIENT = 2, SERVER = 4 };
 /* Results of the C side of a call. */
 enum { IO_DONE = 0, IO_TIMEOUT = -1, IO_CLOSED = -2, IO_INTR = -3 };
 
-/* Options that a master without a descriptor remembers. */
+/* Options that a master without a descriptor remembers: bit 1 << k is
+** the option named optnames[k], which is sockopts[k]. */
 enum { OPT_NODELAY = 1, OPT_REUSEADDR = 2, OPT_KEEPALIVE = 4,
        OPT_REUSEPORT = 8 };
+
+static const char *const optnames[] = {"tcp-nodelay", "reuseaddr",
+                                       "keepalive", "reuseport", NULL};
+
+static const struct { int level, name; } sockopts[] = {
+  {IPPROTO_TCP, TCP_NODELAY}, {SOL_SOCKET, SO_REUSEADDR},
+  {SOL_SOCKET, SO_KEEPALIVE}, {SOL_SOCKET, SO_REUSEPORT}};
 
 typedef struct Sock {
   pthread_mutex_t mu;      /* guards fd, busy, closing */
@@ -610,17 +618,12 @@ static int tcp_send (lua_State *L) {
 ** Addresses, connecting, binding, accepting
 ** =====================================================================*/
 
+/* Sets the options of 'opts' on 'fd', each on if its bit is in 'vals'. */
 static void applyopts (int fd, int opts, int vals) {
-  static const struct { int bit, level, name; } map[] = {
-    {OPT_NODELAY, IPPROTO_TCP, TCP_NODELAY},
-    {OPT_REUSEADDR, SOL_SOCKET, SO_REUSEADDR},
-    {OPT_KEEPALIVE, SOL_SOCKET, SO_KEEPALIVE},
-    {OPT_REUSEPORT, SOL_SOCKET, SO_REUSEPORT}};
-  size_t k;
-  for (k = 0; k < sizeof map / sizeof map[0]; k++)
-    if (opts & map[k].bit) {
-      int v = (vals & map[k].bit) != 0;
-      setsockopt(fd, map[k].level, map[k].name, &v, sizeof v);
+  for (int k = 0; optnames[k] != NULL; k++)
+    if (opts & (1 << k)) {
+      int v = (vals & (1 << k)) != 0;
+      setsockopt(fd, sockopts[k].level, sockopts[k].name, &v, sizeof v);
     }
 }
 
@@ -920,19 +923,10 @@ static int tcp_getpeername (lua_State *L) {
 ** Options, timeouts, shutdown
 ** =====================================================================*/
 
-static int optbit (lua_State *L, int arg) {
-  static const char *const names[] = {"tcp-nodelay", "reuseaddr",
-                                      "keepalive", "reuseport", NULL};
-  static const int bits[] = {OPT_NODELAY, OPT_REUSEADDR, OPT_KEEPALIVE,
-                             OPT_REUSEPORT};
-  return bits[luaL_checkoption(L, arg, NULL, names)];
-}
-
-
 /* sock:setoption(name, value) -> 1 | nil, err */
 static int tcp_setoption (lua_State *L) {
   TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
-  int bit = optbit(L, 2), fd;
+  int bit = 1 << luaL_checkoption(L, 2, NULL, optnames), fd;
   int on = lua_toboolean(L, 3);
   if (t->closed)
     return pusherr(L, IO_CLOSED);
@@ -960,20 +954,15 @@ static int tcp_setoption (lua_State *L) {
 /* sock:getoption(name) -> value | nil, err */
 static int tcp_getoption (lua_State *L) {
   TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
-  int bit = optbit(L, 2), fd, v = 0;
+  int k = luaL_checkoption(L, 2, NULL, optnames), fd, v = 0;
   socklen_t len = sizeof v;
   if (t->closed)
     return pusherr(L, IO_CLOSED);
   if ((fd = enter(t->s)) < 0) {
-    lua_pushboolean(L, (t->optvals & bit) != 0);
+    lua_pushboolean(L, (t->optvals & (1 << k)) != 0);
     return 1;
   }
-  if (bit == OPT_NODELAY)
-    getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len);
-  else
-    getsockopt(fd, SOL_SOCKET, bit == OPT_REUSEADDR ? SO_REUSEADDR
-               : bit == OPT_KEEPALIVE ? SO_KEEPALIVE : SO_REUSEPORT,
-               &v, &len);
+  getsockopt(fd, sockopts[k].level, sockopts[k].name, &v, &len);
   leave(t->s);
   lua_pushboolean(L, v != 0);
   return 1;
