@@ -5,7 +5,10 @@
 
 #include <lauxlib.h>
 
+#include "breaker.h"
+#include "gil.h"
 #include "lglib.h"
+#include "park.h"
 
 
 int lg_openchunk (lua_State *L, const char *source, size_t size,
@@ -39,4 +42,20 @@ double lg_waitargs (lua_State *L, int arg) {
                   "'timeout' must be a non-negative number");
   }
   return block ? timeout : 0;
+}
+
+
+void lg_sleep (lua_State *L, double seconds) {
+  lg_TState *ts = lg_tstate_current();
+  struct timespec dl, *deadline = lg_deadline(seconds, &dl);
+  int r = LG_TIMEDOUT;
+  if (ts == NULL)
+    return;
+  LG_BEGIN_BLOCKING
+  do  /* a stray wake-up token only shortens one park */
+    r = lg_park(ts, deadline, 0);
+  while (r == LG_WOKEN);
+  LG_END_BLOCKING
+  if (r == LG_INTERRUPTED)
+    lg_breaker_raise_interrupt(L);
 }

@@ -60,6 +60,13 @@ LG_FUNC double lg_opttimeout (lua_State *L, int arg);
 LG_FUNC double lg_waitargs (lua_State *L, int arg);
 
 /*
+** Sleep 'seconds' (> 0; over TIMEOUT_MAX: for ever) with the GIL released.
+** Ctrl-C (main thread) raises. Returns at once in a thread that is not
+** registered.
+*/
+LG_FUNC void lg_sleep (lua_State *L, double seconds);
+
+/*
 ** Synchronisation objects (stdlib/lock.c: Lock, RLock, Condition;
 ** stdlib/sync.c: Semaphore, BoundedSemaphore, Event). Each opener adds its
 ** constructors to the table on top of the stack (the '_thread' module).

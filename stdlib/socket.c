@@ -1103,19 +1103,8 @@ static int socket_gettime (lua_State *L) {
 /* socket.sleep(seconds): releases the GIL */
 static int socket_sleep (lua_State *L) {
   double s = luaL_checknumber(L, 1);
-  struct timespec deadline;
-  lg_TState *ts = lg_tstate_current();
-  int r = LG_TIMEDOUT;
-  if (!(s > 0) || ts == NULL)
-    return 0;
-  lg_deadline(s, &deadline);
-  LG_BEGIN_BLOCKING
-  do
-    r = lg_park(ts, &deadline, 0);
-  while (r == LG_WOKEN);
-  LG_END_BLOCKING
-  if (r == LG_INTERRUPTED)
-    return lg_breaker_raise_interrupt(L);
+  if (s > 0)
+    lg_sleep(L, s);
   return 0;
 }
 

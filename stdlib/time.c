@@ -13,10 +13,8 @@
 
 #include <lauxlib.h>
 
-#include "breaker.h"
 #include "gil.h"
 #include "lglib.h"
-#include "park.h"
 
 
 static lua_Number seconds (clockid_t id) {
@@ -36,22 +34,11 @@ static lua_Integer nanoseconds (clockid_t id) {
 /* time.sleep(seconds): releases the GIL; sleep(0) yields it */
 static int time_sleep (lua_State *L) {
   lua_Number s = luaL_checknumber(L, 1);
-  lg_TState *ts = lg_tstate_current();
-  struct timespec deadline;
-  int r = LG_TIMEDOUT;
   luaL_argcheck(L, s >= 0, 1, "sleep length must be non-negative");
-  if (s == 0) {
-    lg_gil_yield_if_waiting(ts);
-    return 0;
-  }
-  lg_deadline(s, &deadline);
-  LG_BEGIN_BLOCKING
-  do  /* a stray wake-up token only shortens one park */
-    r = lg_park(ts, &deadline, 0);
-  while (r == LG_WOKEN);
-  LG_END_BLOCKING
-  if (r == LG_INTERRUPTED)
-    return lg_breaker_raise_interrupt(L);
+  if (s == 0)
+    lg_gil_yield_if_waiting(lg_tstate_current());
+  else
+    lg_sleep(L, s);
   return 0;
 }
 
