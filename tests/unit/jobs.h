@@ -1,10 +1,9 @@
 /*
-** tests/unit/jobs.h -- fixtures shared by the vm/ unit tests: a fresh
-** interpreter per test, and Lua code run as jobs on worker threads.
+** tests/unit/jobs.h -- fixtures shared by the vm/ unit tests: the fresh
+** interpreter of fixture.h, and Lua code run as jobs on worker threads.
 ** See LICENSE for copyright and licence (MIT).
 **
-** Each test runs in its own process (Criterion forks), with a fresh
-** interpreter whose main thread is the test's thread. Jobs run Lua on
+** The interpreter's main thread is the test's thread. Jobs run Lua on
 ** worker threads (vm/worker.c), each on its own lua_State.
 */
 
@@ -23,26 +22,12 @@
 #include <lauxlib.h>
 
 #include "breaker.h"
+#include "fixture.h"
 #include "gil.h"
 #include "luagil.h"
 #include "park.h"
 #include "stats.h"
 #include "worker.h"
-
-static lua_State *L;
-
-
-static void setup (void) {
-  luagil_Options o = {0};
-  L = luagil_newstate(&o);
-  cr_assert_not_null(L);
-  luagil_openlibs(L);
-}
-
-
-static void teardown (void) {
-  luagil_close(L);
-}
 
 
 /*

@@ -5,7 +5,7 @@
 ** See LICENSE for copyright and licence (MIT).
 **
 ** Criterion runs each test in its own process, so each may install the
-** one interpreter of its process.
+** one interpreter of its process (fixture.h).
 */
 
 #include <criterion/criterion.h>
@@ -18,23 +18,8 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "fixture.h"
 #include "luagil.h"
-
-
-static lua_State *L;
-
-
-static void setup (void) {
-  L = luagil_newstate(NULL);
-  cr_assert_not_null(L);
-  luagil_openlibs(L);
-}
-
-
-static void teardown (void) {
-  if (L != NULL)
-    luagil_close(L);
-}
 
 
 static void run (lua_State *S, const char *code) {

@@ -4,28 +4,8 @@
 ** See LICENSE for copyright and licence (MIT).
 */
 
-#include <criterion/criterion.h>
-
-#include <lauxlib.h>
-#include <lualib.h>
-
+#include "fixture.h"
 #include "lglib.h"
-#include "luagil.h"
-
-static lua_State *L;
-
-
-static void setup (void) {
-  luagil_Options o = {0};
-  L = luagil_newstate(&o);
-  cr_assert_not_null(L);
-  luagil_openlibs(L);
-}
-
-
-static void teardown (void) {
-  luagil_close(L);
-}
 
 
 static int raise_empty (lua_State *l) {
