@@ -116,12 +116,22 @@ void lg_breaker_arm_self (lg_TState *ts) {
 
 
 /*
-** Inside the hook Lua's trap is live, so a hook armed there fires at the
-** very next instruction, not where Lua looks: under preemption 'safe' a
-** request that lands there is left to the re-request (vm/gil.c).
+** Inside the hook, and until Lua fetches the next instruction after it,
+** Lua's trap is live, so a hook armed there fires at the very next
+** instruction, not where Lua looks: under preemption 'safe' a request that
+** lands there is left to the re-request (vm/gil.c sends it 100 us later).
+** The thread cannot tell when that next instruction has run: the first
+** request after the hook is always left, then the thread is past it.
+** Any take of the GIL outside the hook is past it too (resumed()).
 */
 static int may_arm_for_request (lg_TState *ts) {
-  return !(ts->in_hook && atomic_load(&preempt) == LG_PREEMPT_SAFE);
+  if (atomic_load(&preempt) != LG_PREEMPT_SAFE)
+    return 1;
+  if (ts->in_hook == LG_HOOK_LEAVING) {
+    ts->in_hook = LG_HOOK_OUT;
+    return 0;
+  }
+  return ts->in_hook == LG_HOOK_OUT;
 }
 
 
@@ -346,7 +356,7 @@ static void on_break (lua_State *L, lg_TState *ts) {
   ts->stage = 0;
   restore(L, L, 0);
   if (interrupt) {
-    ts->in_hook = 0;  /* the error leaves the hook */
+    ts->in_hook = LG_HOOK_OUT;  /* the error leaves the hook: a C call */
     lg_breaker_raise_interrupt(L);
   }
   if (lg_gil_drop_pending_for(ts))
@@ -357,9 +367,9 @@ static void on_break (lua_State *L, lg_TState *ts) {
 void lg_breaker_hook (lua_State *L, lua_Debug *ar) {
   lg_TState *ts = lg_tstate_current();
   if (ar->event == LUA_HOOKCOUNT && ts != NULL && ts->armed) {
-    ts->in_hook = 1;  /* on_break clears it too before it raises */
+    ts->in_hook = LG_HOOK_IN;  /* on_break clears it too before it raises */
     on_break(L, ts);
-    ts->in_hook = 0;
+    ts->in_hook = LG_HOOK_LEAVING;
   }
   else
     calluser(L, ar);

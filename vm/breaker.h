@@ -66,4 +66,10 @@ LG_FUNC int lg_breaker_raise_interrupt (lua_State *L);
 /* Block (1) or restore (0) the signals whose handlers arm hooks. */
 LG_FUNC void lg_breaker_block (int block, sigset_t *saved);
 
+/* lg_TState.in_hook: where the thread is with respect to luagil's hook. */
+#define LG_HOOK_OUT      0  /* not in it */
+#define LG_HOOK_IN       1  /* running it */
+#define LG_HOOK_LEAVING  2  /* left it; Lua may still check for hooks at
+                               the very next instruction */
+
 #endif

@@ -20,9 +20,9 @@
 **   waited a whole switch interval without a switch, the timer raises the
 **   drop request (one atomic flag) and signals the holder's OS thread
 **   (vm/breaker.c), whose hook then yields. While the holder does not
-**   answer (a request can be lost, or the holder is in a long C call) the
-**   timer signals again after 1, 2, 4, ... 8 intervals, never more often
-**   than every 100 us. Waiters park without a timeout, so a handoff wakes
+**   answer (a request can be lost, or the holder is in a long C call, or
+**   under preempt=safe it was just leaving the hook) the timer signals
+**   again after 100 us, then after 1, 2, 4, ... 8 intervals. Waiters park without a timeout, so a handoff wakes
 **   one thread, the next holder, whatever the length of the queue (Ruby's
 **   design; in CPython every waiter times out each interval). While the
 **   queue is empty the timer looks again every interval, so a thread that
@@ -69,7 +69,7 @@
 #include "worker.h"
 
 #define MAX_BACKOFF  8            /* re-signal after at most 8 intervals */
-#define MIN_RESIGNAL_NS  100000L  /* ... and never more often than 100 us */
+#define MIN_RESIGNAL_NS  100000L  /* the first re-signal, after 100 us */
 #define POLL_MIN_NS  1000000L     /* the idle timer looks every interval, at
                                      most every 1 ms ... */
 #define IDLE_NS      1000000000L  /* ... and sleeps after 1 s with nobody
@@ -204,9 +204,29 @@ static int timed_locked (void) {
 
 
 /*
-** The timer's loop, under gil.mutex. 'since' is when the head began to
-** wait without a switch; after a request, 'asked' is when the timer last
-** asked and 'backoff' how many intervals it waits before it asks again.
+** Since when the head of the queue has waited without a switch: since it
+** queued or since the holder got the GIL, whichever is later; and not
+** before the holder really runs: a holder still waking up gets its whole
+** interval from when it resumes.
+*/
+static long since_locked (long now) {
+  lg_Stats *st = atomic_load(&gil.holder)->stats;
+  long since = gil.head->gil_since > gil.t_grant ? gil.head->gil_since
+                                                 : gil.t_grant;
+  if (st != NULL) {
+    long resumed = atomic_load_explicit(&st->t_acquired,
+                                        memory_order_relaxed);
+    since = resumed >= gil.t_grant ? (resumed > since ? resumed : since)
+                                   : now;  /* not yet: look again */
+  }
+  return since;
+}
+
+
+/*
+** The timer's loop, under gil.mutex. After a request, 'asked' is when the
+** timer last asked and 'backoff' how many intervals it waits before it
+** asks again (0: MIN_RESIGNAL_NS).
 */
 static void *timer_main (void *arg) {
   unsigned long sw = 0;
@@ -230,20 +250,18 @@ static void *timer_main (void *arg) {
         sw = atomic_load(&gil.switches);
         asked = 0;
       }
-      if (asked == 0) {
-        long since = gil.head->gil_since > gil.t_grant ? gil.head->gil_since
-                                                         : gil.t_grant;
-        backoff = 1;
-        due = since + interval;
-      }
+      if (asked == 0)
+        due = since_locked(now) + interval;
       else {
         long wait = interval * backoff;
         due = asked + (wait > MIN_RESIGNAL_NS ? wait : MIN_RESIGNAL_NS);
       }
       if (now >= due) {
         lg_Stats *st = gil.head->stats;  /* records live for good */
-        if (asked != 0 && backoff < MAX_BACKOFF)
-          backoff *= 2;
+        if (asked == 0)
+          backoff = 0;  /* the first re-signal comes after 100 us */
+        else if (backoff < MAX_BACKOFF)
+          backoff = backoff ? backoff * 2 : 1;
         asked = now;
         request_drop_locked();
         lg_check(pthread_mutex_unlock(&gil.mutex));
@@ -438,6 +456,8 @@ static void wait_locked (lg_TState *ts, int priority) {
 */
 static void resumed (lg_TState *ts, int saved_errno) {
   lg_event(ts, LG_EV_RESUMED, 0);
+  if (ts->in_hook == LG_HOOK_LEAVING)  /* a take in a C call: it is past */
+    ts->in_hook = LG_HOOK_OUT;         /* the instruction after the hook */
   atomic_store(&ts->in_lua, 1);
   lg_breaker_follow(ts);  /* a counting policy re-arms its hook */
   if (ts->is_main && lg_breaker_sigint_pending())
@@ -496,18 +516,23 @@ void lg_gil_take (lg_TState *ts) {
 }
 
 
+/*
+** A waiter whose wait timed out just before we chose it may have queued
+** for the GIL itself already: it must not be queued twice.
+*/
 int lg_gil_wake_into (lg_TState *waiter) {
-  int queued;
+  int queued, already;
   if (atomic_load(&gil.policy) != LG_POLICY_INTERVAL ||
       !lg_gil_held(lg_tstate_current()))
     return 0;
   lg_check(pthread_mutex_lock(&gil.mutex));
+  already = waiter->gil_queued;
   queued = !gil.finalizing;
-  if (queued)
+  if (queued && !already)
     enqueue_locked(waiter, 0);
   lg_check(pthread_mutex_unlock(&gil.mutex));
-  if (queued)  /* for it: it waits for the GIL from now; we hold it, so */
-    lg_event(waiter, LG_EV_READY, 0);  /* it cannot resume before this */
+  if (queued && !already)  /* for it: it waits for the GIL from now; we */
+    lg_event(waiter, LG_EV_READY, 0);  /* hold it, so it cannot resume first */
   return queued;
 }
 

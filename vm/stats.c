@@ -117,10 +117,10 @@ static void update (lg_Stats *st, int ev, int reason, long now) {
                                 memory_order_relaxed);
         st->t_ready = 0;
       }
-      st->t_acquired = now;
+      atomic_store_explicit(&st->t_acquired, now, memory_order_relaxed);
       break;
     case LG_EV_SUSPENDED:
-      add(st->hold_ns, now - st->t_acquired);
+      add(st->hold_ns, now - get(st->t_acquired));
       if (reason == LG_DROP_FORCED)
         add(st->forced_drops, 1);
       else if (reason == LG_DROP_BLOCKING)

@@ -27,7 +27,7 @@ struct lg_TState {
   lua_State *_Atomic running;  /* owner writes: the lua_State it runs now */
   atomic_int in_lua;           /* owner writes: 1 while running Lua with GIL */
   volatile sig_atomic_t armed; /* handler sets, hook clears: GIL hook set */
-  volatile sig_atomic_t in_hook; /* owner: inside luagil's hook */
+  volatile sig_atomic_t in_hook; /* owner and its handler: LG_HOOK_* */
   int is_main;                 /* read-only after registration */
 
   /* Owner thread only. */
