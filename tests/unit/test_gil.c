@@ -110,3 +110,23 @@ Test(gil, woken_waiter_stays_woken_past_its_timeout) {
   }
   lg_gil_setpolicy(LG_POLICY_INTERVAL, 0);
 }
+
+
+/*
+** A waiter whose timeout passed while the waker held the GIL queues for
+** the GIL by itself; when the waker then chooses it (it is still on the
+** Event's queue), it must not be queued a second time.
+*/
+Test(gil, waiter_that_timed_out_is_not_queued_twice) {
+  run_main("threading = require 'threading'\n"
+           "time = require 'time'\n"
+           "ev = threading.Event(); got = nil");
+  Job *j = spawn("got = ev:wait(0.02)");
+  run_main("while ev:_waiting() == 0 do time.sleep(0.001) end");
+  while (lg_gil_nwaiting() == 0)  /* holding the GIL: its timeout */
+    usleep(1000);                  /* passes and it queues for the GIL */
+  run_main("ev:set()");
+  cr_assert_eq(lg_gil_nwaiting(), 1, "queued once");
+  finish(j);
+  run_main("assert(got == true, 'wait() said ' .. tostring(got))");
+}
