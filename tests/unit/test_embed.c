@@ -64,12 +64,19 @@ static int host_mark (lua_State *S) {
 }
 
 
-Test(embed, adopted_state_closes_joining_non_daemon_threads,
-     .timeout = 60) {
+/* A state made by the host, then installed, with host_mark registered. */
+static lua_State *hoststate (void) {
   lua_State *S = luaL_newstate();
   cr_assert_eq(luagil_install(S, NULL), LUA_OK);
   luagil_openlibs(S);
   lua_register(S, "host_mark", host_mark);
+  return S;
+}
+
+
+Test(embed, adopted_state_closes_joining_non_daemon_threads,
+     .timeout = 60) {
+  lua_State *S = hoststate();
   run(S, "local threading, time = require 'threading', require 'time'\n"
          "threading.Thread{target = function ()\n"
          "  time.sleep(0.05); host_mark() end}:start()");
@@ -79,10 +86,7 @@ Test(embed, adopted_state_closes_joining_non_daemon_threads,
 
 
 Test(embed, close_leaves_state_to_running_daemons, .timeout = 60) {
-  lua_State *S = luaL_newstate();
-  cr_assert_eq(luagil_install(S, NULL), LUA_OK);
-  luagil_openlibs(S);
-  lua_register(S, "host_mark", host_mark);
+  lua_State *S = hoststate();
   run(S, "local threading, time = require 'threading', require 'time'\n"
          "local ev = threading.Event()\n"
          "threading.Thread{daemon = true, target = function ()\n"
