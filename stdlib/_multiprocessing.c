@@ -51,24 +51,6 @@
 ** =======================================================
 */
 
-/* Time left until 'deadline' in '*left'; false if it passed. */
-static int timeleft (const struct timespec *deadline, struct timespec *left) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  left->tv_sec = deadline->tv_sec - now.tv_sec;
-  left->tv_nsec = deadline->tv_nsec - now.tv_nsec;
-  if (left->tv_nsec < 0) {
-    left->tv_nsec += 1000000000L;
-    left->tv_sec--;
-  }
-  if (left->tv_sec < 0) {
-    left->tv_sec = left->tv_nsec = 0;
-    return 0;
-  }
-  return 1;
-}
-
-
 /*
 ** Poll 'n' descriptors (GIL released by the caller) until one is ready,
 ** the deadline, or (if 'intr') Ctrl-C; 'fds' has room for n + 1 entries.
@@ -82,7 +64,7 @@ static int pollfds (struct pollfd *fds, int n, const struct timespec *deadline,
   }
   for (;;) {
     struct timespec left;
-    int more = deadline == NULL || timeleft(deadline, &left);
+    int more = deadline == NULL || lg_timeleft(deadline, &left);
     int r = ppoll(fds, (nfds_t)(n + (intr ? 1 : 0)),
                   deadline != NULL ? &left : NULL, NULL);
     if (r < 0 && errno != EINTR)
@@ -453,7 +435,7 @@ static int waitslow (Handle *h, const struct timespec *deadline) {
       r = LG_INTERRUPTED;
       break;
     }
-    if (deadline != NULL && !timeleft(deadline, &left)) {
+    if (deadline != NULL && !lg_timeleft(deadline, &left)) {
       r = LG_TIMEDOUT;
       break;
     }
