@@ -97,47 +97,30 @@ int lg_mp_waitfd (int fd, short events, const struct timespec *deadline) {
 }
 
 
-int lg_mp_sendall (int fd, const char *buf, size_t len) {
+/*
+** Send ('out') or receive all 'len' bytes of 'buf' on the stream socket
+** 'fd', GIL released; only the wait for the first byte watches 'deadline'
+** and (if 'intr') Ctrl-C. Returns as lg_mp_sendall and lg_mp_recvall.
+** A send only reads 'buf'.
+*/
+static int transfer (int fd, char *buf, size_t len, int out, int intr,
+                     const struct timespec *deadline) {
   size_t done = 0;
-  int r = 0, intr = intrallowed();
+  int r = 0;
   LG_BEGIN_BLOCKING
   while (done < len) {
-    ssize_t k = send(fd, buf + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t k = out ? send(fd, buf + done, len - done,
+                           MSG_NOSIGNAL | MSG_DONTWAIT)
+                    : recv(fd, buf + done, len - done, MSG_DONTWAIT);
     if (k > 0)
       done += (size_t)k;
-    else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      struct pollfd fds[2] = {{fd, POLLOUT, 0}, {-1, 0, 0}};
-      if (pollfds(fds, 1, NULL, intr && done == 0) == LG_INTERRUPTED) {
-        r = LG_INTERRUPTED;
-        break;
-      }
-    }
-    else if (errno != EINTR) {
-      r = -1;
-      break;
-    }
-  }
-  LG_END_BLOCKING
-  return r;
-}
-
-
-int lg_mp_recvall (int fd, char *buf, size_t len, int interruptible,
-                   const struct timespec *deadline) {
-  size_t done = 0;
-  int r = 0, intr = interruptible && intrallowed();
-  LG_BEGIN_BLOCKING
-  while (done < len) {
-    ssize_t k = recv(fd, buf + done, len - done, MSG_DONTWAIT);
-    if (k > 0)
-      done += (size_t)k;
-    else if (k == 0) {
+    else if (k == 0 && !out) {  /* end of file */
       errno = 0;
       r = -1;
       break;
     }
     else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      struct pollfd fds[2] = {{fd, POLLIN, 0}, {-1, 0, 0}};
+      struct pollfd fds[2] = {{fd, out ? POLLOUT : POLLIN, 0}, {-1, 0, 0}};
       int w = pollfds(fds, 1, done == 0 ? deadline : NULL, intr && done == 0);
       if (w != LG_WOKEN) {
         r = w;
@@ -151,6 +134,17 @@ int lg_mp_recvall (int fd, char *buf, size_t len, int interruptible,
   }
   LG_END_BLOCKING
   return r;
+}
+
+
+int lg_mp_sendall (int fd, const char *buf, size_t len) {
+  return transfer(fd, (char *)buf, len, 1, intrallowed(), NULL);
+}
+
+
+int lg_mp_recvall (int fd, char *buf, size_t len, int interruptible,
+                   const struct timespec *deadline) {
+  return transfer(fd, buf, len, 0, interruptible && intrallowed(), deadline);
 }
 
 
@@ -231,8 +225,8 @@ static void recvmsg_ (lua_State *L, Conn *c) {
   r = lg_mp_recvall(c->fd, buf, len, 0, NULL);
   if (r != 0) {
     free(buf);
-    luaL_error(L, "cannot receive: %s", errno ? strerror(errno)
-                                              : "connection closed mid-message");
+    luaL_error(L, "cannot receive: %s",
+               errno ? strerror(errno) : "connection closed mid-message");
   }
   lua_pushlstring(L, buf, len);  /* on a memory error 'buf' leaks */
   free(buf);
