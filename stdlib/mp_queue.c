@@ -47,6 +47,7 @@
 #include "lglib.h"
 #include "mp.h"
 #include "park.h"
+#include "worker.h"
 
 #define QUEUE  "multiprocessing.Queue"
 #define EMPTY  "queue.Empty"
@@ -227,16 +228,9 @@ static int enqueue (Feeder *f, Msg *m) {
   f->tail = m;
   if (!f->running) {
     pthread_t t;
-    pthread_attr_t a;
-    sigset_t all, saved;
+    sigset_t all;
     sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &saved);  /* the thread inherits it */
-    pthread_attr_init(&a);
-    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&a, 64 * 1024);
-    err = pthread_create(&t, &a, feed, f);
-    pthread_attr_destroy(&a);
-    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    err = lg_spawn(feed, f, 64 * 1024, &all, &t);
     if (err == 0) {
       f->running = 1;
       f->refs++;
