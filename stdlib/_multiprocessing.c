@@ -700,17 +700,8 @@ static const luaL_Reg handle_meta[] = {
 
 
 int luaopen__multiprocessing (lua_State *L) {
-  luaL_newmetatable(L, CONN);
-  luaL_setfuncs(L, conn_meta, 0);
-  luaL_newlib(L, conn_methods);
-  lua_pushcclosure(L, conn_index, 1);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, HANDLE);
-  luaL_setfuncs(L, handle_meta, 0);
-  luaL_newlib(L, handle_methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  lg_createmeta(L, CONN, conn_methods, conn_meta, conn_index);
+  lg_createmeta(L, HANDLE, handle_methods, handle_meta, NULL);
   luaL_newlib(L, mp_funcs);
   lg_mp_open_pickle(L);
   lg_mp_open_shared(L);

@@ -20,6 +20,20 @@ int lg_openchunk (lua_State *L, const char *source, size_t size,
 }
 
 
+void lg_createmeta (lua_State *L, const char *tname,
+                    const luaL_Reg *methods, const luaL_Reg *meta,
+                    lua_CFunction index) {
+  luaL_newmetatable(L, tname);  /* stack: mt */
+  luaL_setfuncs(L, meta, 0);
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);  /* stack: mt methods */
+  if (index != NULL)
+    lua_pushcclosure(L, index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+}
+
+
 double lg_opttimeout (lua_State *L, int arg) {
   if (lua_isnoneornil(L, arg))
     return -1;

@@ -53,6 +53,16 @@ LG_FUNC int lg_openchunk (lua_State *L, const char *source, size_t size,
 LG_FUNC double lg_opttimeout (lua_State *L, int arg);
 
 /*
+** The metatable 'tname' of a userdata type, with the metamethods 'meta'.
+** Its __index is the table of 'methods' or, if 'index' is not NULL, the C
+** function 'index' with that table as its upvalue, for a type that also
+** has fields.
+*/
+LG_FUNC void lg_createmeta (lua_State *L, const char *tname,
+                            const luaL_Reg *methods, const luaL_Reg *meta,
+                            lua_CFunction index);
+
+/*
 ** The (block, timeout) arguments of queue-like waits at 'arg' and 'arg'+1:
 ** -1 to wait for ever, 0 not to wait, else the timeout. As in Python, the
 ** timeout is ignored when block is false.
@@ -84,16 +94,12 @@ LG_FUNC void lg_open_sync (lua_State *L);
 LG_FUNC int lg_sync_guard (lua_State *L);
 LG_FUNC int lg_sync_with (lua_State *L);
 
-/* For the methods of those types (stdlib/lock.c). createmeta makes the
-** metatable 'tname' with 'methods' as __index. checkself returns the
+/* For the methods of those types (stdlib/lock.c). checkself returns the
 ** object at index 1 if it is a userdata of 'size' bytes whose first field
 ** is 'tag' (a static address per type), else raises a type error naming
 ** 'tname'. acquireargs reads (blocking, timeout) at 2 and 3: returns -1
 ** (for ever), 0 (don't wait) or the timeout; 'nbmsg' is the error for a
 ** timeout without blocking. */
-LG_FUNC void lg_sync_createmeta (lua_State *L, const char *tname,
-                                 const luaL_Reg *methods,
-                                 const luaL_Reg *meta);
 LG_FUNC void *lg_sync_checkself (lua_State *L, const void *tag, size_t size,
                                  const char *tname);
 LG_FUNC double lg_sync_acquireargs (lua_State *L, const char *nbmsg);

@@ -799,22 +799,10 @@ static const luaL_Reg guard_meta[] = {
 };
 
 
-/* The metatable 'tname', its methods as __index. */
-void lg_sync_createmeta (lua_State *L, const char *tname,
-                         const luaL_Reg *methods, const luaL_Reg *meta) {
-  luaL_newmetatable(L, tname);  /* stack: mt */
-  luaL_setfuncs(L, meta, 0);
-  lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);  /* stack: mt methods */
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-}
-
-
 void lg_open_lock (lua_State *L) {
-  lg_sync_createmeta(L, LOCK, lock_methods, lock_meta);
-  lg_sync_createmeta(L, RLOCK, rlock_methods, rlock_meta);
-  lg_sync_createmeta(L, COND, cond_methods, cond_meta);
+  lg_createmeta(L, LOCK, lock_methods, lock_meta, NULL);
+  lg_createmeta(L, RLOCK, rlock_methods, rlock_meta, NULL);
+  lg_createmeta(L, COND, cond_methods, cond_meta, NULL);
   luaL_newmetatable(L, GUARD);
   luaL_setfuncs(L, guard_meta, 0);
   lua_pop(L, 1);

@@ -598,11 +598,6 @@ static const luaL_Reg queue_meta[] = {
 void lg_mp_open_queue (lua_State *L) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, install_atfork);
-  luaL_newmetatable(L, QUEUE);
-  luaL_setfuncs(L, queue_meta, 0);
-  luaL_newlib(L, queue_methods);
-  lua_pushcclosure(L, queue_index, 1);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  lg_createmeta(L, QUEUE, queue_methods, queue_meta, queue_index);
   luaL_setfuncs(L, queue_funcs, 0);
 }

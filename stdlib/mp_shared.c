@@ -605,25 +605,11 @@ static const luaL_Reg array_meta[] = {
 };
 
 
-/* The metatable 'tname' whose __index is 'index' over 'methods'. */
-static void createmeta (lua_State *L, const char *tname,
-                        const luaL_Reg *methods, const luaL_Reg *meta,
-                        lua_CFunction index) {
-  luaL_newmetatable(L, tname);
-  luaL_setfuncs(L, meta, 0);
-  lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
-  lua_pushcclosure(L, index, 1);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-}
-
-
 void lg_mp_open_shared (lua_State *L) {
-  lg_sync_createmeta(L, LOCK, lock_methods, lock_meta);
-  lg_sync_createmeta(L, RLOCK, lock_methods, lock_meta);
-  createmeta(L, VALUE, value_methods, value_meta, value_index);
-  createmeta(L, ARRAY, array_methods, array_meta, array_index);
+  lg_createmeta(L, LOCK, lock_methods, lock_meta, NULL);
+  lg_createmeta(L, RLOCK, lock_methods, lock_meta, NULL);
+  lg_createmeta(L, VALUE, value_methods, value_meta, value_index);
+  lg_createmeta(L, ARRAY, array_methods, array_meta, array_index);
   luaL_setfuncs(L, shared_funcs, 0);
 }
 

@@ -578,22 +578,10 @@ static const luaL_Reg queue_meta[] = {
 };
 
 
-/* The metatable 'tname': __index finds 'methods', then the fields. */
-static void createmeta (lua_State *L, const char *tname,
-                        const luaL_Reg *methods) {
-  luaL_newmetatable(L, tname);  /* stack: mt */
-  luaL_setfuncs(L, queue_meta, 0);
-  lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
-  lua_pushcclosure(L, queue_index, 1);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-}
-
-
 int luaopen_queue (lua_State *L) {
   for (int k = K_FIFO; k <= K_SIMPLE; k++)
-    createmeta(L, tnames[k], k == K_SIMPLE ? simple_methods : queue_methods);
+    lg_createmeta(L, tnames[k], k == K_SIMPLE ? simple_methods : queue_methods,
+                  queue_meta, queue_index);
   luaL_newlib(L, queue_funcs);
   lg_error_pushkind(L, EMPTY, NULL);
   lua_setfield(L, -2, "Empty");

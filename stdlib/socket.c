@@ -1279,12 +1279,7 @@ static const luaL_Reg tcp_meta[] = {
 
 
 int luaopen_socket (lua_State *L) {
-  if (luaL_newmetatable(L, SOCKET_T)) {
-    luaL_setfuncs(L, tcp_meta, 0);
-    luaL_newlib(L, tcp_methods);
-    lua_setfield(L, -2, "__index");
-  }
-  lua_pop(L, 1);
+  lg_createmeta(L, SOCKET_T, tcp_methods, tcp_meta, NULL);
   luaL_newlib(L, socket_funcs);
   lua_pushliteral(L, "LuaSocket 3.0 (luagil)");
   lua_setfield(L, -2, "_VERSION");

@@ -300,9 +300,9 @@ static const luaL_Reg event_meta[] = {
 
 
 void lg_open_sync (lua_State *L) {
-  lg_sync_createmeta(L, SEM, sem_methods, sem_meta);
-  lg_sync_createmeta(L, BSEM, sem_methods, sem_meta);
-  lg_sync_createmeta(L, EVENT, event_methods, event_meta);
+  lg_createmeta(L, SEM, sem_methods, sem_meta, NULL);
+  lg_createmeta(L, BSEM, sem_methods, sem_meta, NULL);
+  lg_createmeta(L, EVENT, event_methods, event_meta, NULL);
   luaL_setfuncs(L, thread_funcs, 0);
 }
 
