@@ -57,13 +57,16 @@ do
   assert(status == 0 and out == "hook\tt1\t42\n", out)
 end
 
--- The program ends only when its non-daemon threads have.
+-- The program ends only when its non-daemon threads have. The thread
+-- goes on only once the main chunk has ended: shutdown runs the hooks of
+-- threading._register_atexit before it joins.
 do
   local out, status = run([[
     local threading = require "threading"
-    local time = require "time"
+    local ended = threading.Event()
+    threading._register_atexit(function () ended:set() end)
     threading.Thread{target = function ()
-      time.sleep(0.2)
+      ended:wait()
       print("thread done")
     end}:start()
     print("main done")
@@ -75,9 +78,10 @@ end
 do
   local out, status = run([[
     local threading = require "threading"
-    local time = require "time"
+    local ended = threading.Event()
+    threading._register_atexit(function () ended:set() end)
     threading.Thread{target = function ()
-      time.sleep(0.1)
+      ended:wait()
       print("thread done")
     end}:start()
     error("main failed")
