@@ -322,11 +322,7 @@ static int conn_fileno (lua_State *L) {
 /* conn.closed, conn.readable, conn.writable, and the methods */
 static int conn_index (lua_State *L) {
   Conn *c = luaL_checkudata(L, 1, CONN);
-  const char *k;
-  lua_pushvalue(L, 2);
-  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
-    return 1;
-  k = lua_tostring(L, 2);
+  const char *k = lg_fieldname(L);
   if (k == NULL)
     return 1;
   if (strcmp(k, "closed") == 0)

@@ -34,6 +34,14 @@ void lg_createmeta (lua_State *L, const char *tname,
 }
 
 
+const char *lg_fieldname (lua_State *L) {
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
+    return NULL;
+  return lua_tostring(L, 2);
+}
+
+
 double lg_opttimeout (lua_State *L, int arg) {
   if (lua_isnoneornil(L, arg))
     return -1;

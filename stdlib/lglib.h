@@ -63,6 +63,13 @@ LG_FUNC void lg_createmeta (lua_State *L, const char *tname,
                             lua_CFunction index);
 
 /*
+** The start of such an 'index' function: pushes the method named by the
+** key at 2, or nil. Returns NULL if it found one or the key is no string,
+** else the key, for the caller to push the field over the nil.
+*/
+LG_FUNC const char *lg_fieldname (lua_State *L);
+
+/*
 ** The (block, timeout) arguments of queue-like waits at 'arg' and 'arg'+1:
 ** -1 to wait for ever, 0 not to wait, else the timeout. As in Python, the
 ** timeout is ignored when block is false.

@@ -556,11 +556,7 @@ static int queue_tostring (lua_State *L) {
 /* q.maxsize, and the methods */
 static int queue_index (lua_State *L) {
   Queue *q = luaL_checkudata(L, 1, QUEUE);
-  const char *k;
-  lua_pushvalue(L, 2);
-  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
-    return 1;
-  k = lua_tostring(L, 2);
+  const char *k = lg_fieldname(L);
   if (k != NULL && strcmp(k, "maxsize") == 0)
     lua_pushinteger(L, q->maxsize);
   return 1;

@@ -494,11 +494,7 @@ static int queue_shutdown (lua_State *L) {
 */
 static int queue_index (lua_State *L) {
   Queue *q = lua_touserdata(L, 1);
-  const char *k;
-  lua_pushvalue(L, 2);
-  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
-    return 1;
-  k = lua_tostring(L, 2);
+  const char *k = lg_fieldname(L);
   if (k == NULL)
     return 1;
   if (strcmp(k, "maxsize") == 0 && q->kind != K_SIMPLE)
