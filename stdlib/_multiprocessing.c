@@ -85,15 +85,23 @@ static int intrallowed (void) {
 }
 
 
-int lg_mp_waitfd (int fd, short events, const struct timespec *deadline) {
-  struct pollfd fds[2] = {{fd, events, 0}, {-1, 0, 0}};
+/* pollfds for the calling thread, which holds the GIL: released while
+** it waits. */
+static int waitfds (struct pollfd *fds, int n,
+                    const struct timespec *deadline) {
   int intr = intrallowed(), r;
   if (intr && lg_breaker_sigint_pending())
     return LG_INTERRUPTED;
   LG_BEGIN_BLOCKING
-  r = pollfds(fds, 1, deadline, intr);
+  r = pollfds(fds, n, deadline, intr);
   LG_END_BLOCKING
   return r;
+}
+
+
+int lg_mp_waitfd (int fd, short events, const struct timespec *deadline) {
+  struct pollfd fds[2] = {{fd, events, 0}, {-1, 0, 0}};
+  return waitfds(fds, 1, deadline);
 }
 
 
@@ -564,7 +572,7 @@ static int mp_wait (lua_State *L) {
   struct timespec ts, *deadline;
   lua_Integer n;
   struct pollfd *fds;
-  int r, intr = intrallowed();
+  int r;
   luaL_checktype(L, 1, LUA_TTABLE);
   deadline = optdeadline(L, 2, &ts);
   n = luaL_len(L, 1);
@@ -579,13 +587,7 @@ static int mp_wait (lua_State *L) {
     fds[i].revents = 0;
     lua_pop(L, 1);
   }
-  if (intr && lg_breaker_sigint_pending())
-    r = LG_INTERRUPTED;
-  else {
-    LG_BEGIN_BLOCKING
-    r = pollfds(fds, (int)n, deadline, intr);
-    LG_END_BLOCKING
-  }
+  r = waitfds(fds, (int)n, deadline);
   if (r == LG_INTERRUPTED) {
     free(fds);
     return lg_breaker_raise_interrupt(L);
