@@ -40,7 +40,7 @@
 #define VALUE   "multiprocessing.Value"
 #define ARRAY   "multiprocessing.Array"
 
-#define SLICE_NS  50000000L  /* the main thread's wait slice */
+#define SLICE  0.05  /* the main thread's wait slice, in seconds */
 
 static const char LOCKTAG;  /* type tag of Lock and RLock */
 
@@ -73,14 +73,9 @@ static int held (pthread_mutex_t *m, int r) {
 }
 
 
-/* The earlier of 'deadline' (NULL: none) and now + SLICE_NS. */
+/* The earlier of 'deadline' (NULL: none) and now + SLICE. */
 static void slice (const struct timespec *deadline, struct timespec *out) {
-  clock_gettime(CLOCK_MONOTONIC, out);
-  out->tv_nsec += SLICE_NS;
-  if (out->tv_nsec >= 1000000000L) {
-    out->tv_nsec -= 1000000000L;
-    out->tv_sec++;
-  }
+  lg_deadline(SLICE, out);
   if (deadline != NULL && (deadline->tv_sec < out->tv_sec ||
       (deadline->tv_sec == out->tv_sec && deadline->tv_nsec < out->tv_nsec)))
     *out = *deadline;
