@@ -114,39 +114,35 @@ static int ioerr (int err) {
 }
 
 
-/* The deadline of a call starting now: block and total both bound it. */
-static double deadline_of (TCP *t) {
+/* The deadline of a call starting now, in '*ts' (NULL: none): block and
+** total both bound it. */
+static struct timespec *deadline_of (TCP *t, struct timespec *ts) {
   double d = -1;
   if (t->block >= 0)
     d = t->block;
   if (t->total >= 0 && (d < 0 || t->total < d))
     d = t->total;
-  return d < 0 ? -1 : lg_clock() + d;
+  return lg_deadline(d, ts);
 }
 
 
 /*
 ** Waits without the GIL until 'fd' has 'events', or 'deadline' passes
-** (< 0: never), or (main thread) Ctrl-C comes. Returns IO_DONE, IO_TIMEOUT
-** or IO_INTR.
+** (NULL: never), or (main thread) Ctrl-C comes. Returns IO_DONE,
+** IO_TIMEOUT or IO_INTR.
 */
-static int waitfd (int fd, short events, double deadline, int intr) {
+static int waitfd (int fd, short events, const struct timespec *deadline,
+                   int intr) {
   struct pollfd p[2] = {{fd, events, 0}, {lg_breaker_sigint_fd(), POLLIN, 0}};
   int n = (intr && p[1].fd >= 0) ? 2 : 1;
   for (;;) {
-    struct timespec left, *lp = NULL;
+    struct timespec left;
     int r;
     if (intr && lg_breaker_sigint_pending())
       return IO_INTR;
-    if (deadline >= 0) {
-      double l = deadline - lg_clock();
-      if (l <= 0)
-        return IO_TIMEOUT;
-      left.tv_sec = (time_t)l;
-      left.tv_nsec = (long)((l - (double)left.tv_sec) * 1e9);
-      lp = &left;
-    }
-    r = ppoll(p, (nfds_t)n, lp, NULL);
+    if (deadline != NULL && !lg_timeleft(deadline, &left))
+      return IO_TIMEOUT;
+    r = ppoll(p, (nfds_t)n, deadline != NULL ? &left : NULL, NULL);
     if ((r > 0 && p[0].revents != 0) || (r < 0 && errno != EINTR))
       return IO_DONE;  /* ready, or an error the next call will report */
   }
@@ -392,7 +388,8 @@ static int consume (Recv *r) {
 ** (called with the GIL); with 'wait' true it is called without the GIL,
 ** right after a recv that would have blocked, and waits until 'deadline'.
 */
-static int recvloop (Recv *r, int wait, double deadline, int intr) {
+static int recvloop (Recv *r, int wait, const struct timespec *deadline,
+                     int intr) {
   Sock *s = r->s;
   if (wait) {  /* the last recv found nothing: wait before the next */
     int w = waitfd(r->fd, POLLIN, deadline, intr);
@@ -462,9 +459,9 @@ static int tcp_receive (lua_State *L) {
   if (r.pat == PAT_COUNT && r.want == 0)
     err = IO_DONE;
   else {
-    err = recvloop(&r, 0, 0, 0);
+    err = recvloop(&r, 0, NULL, 0);
     if (err == IO_TIMEOUT && (t->block != 0 && t->total != 0)) {
-      double deadline = deadline_of(t);
+      struct timespec dl, *deadline = deadline_of(t, &dl);
       int intr = is_main();
       lg_blocking_waited();  /* recv said EAGAIN: priority-io's waiting */
       LG_BEGIN_BLOCKING
@@ -516,7 +513,7 @@ static int tcp_receive (lua_State *L) {
 /* Sends all of 'data' (called without the GIL); '*sent' counts what
 ** went. Never waits unless 'wait'. */
 static int sendloop (int fd, const char *data, size_t len, size_t *sent,
-                     int wait, double deadline, int intr) {
+                     int wait, const struct timespec *deadline, int intr) {
   while (*sent < len) {
     ssize_t n = send(fd, data + *sent, len - *sent,
                      MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -560,7 +557,7 @@ static int tcp_send (lua_State *L) {
       ** it up would put us behind a CPU-bound thread for a whole interval
       ** (the convoy effect), and the peer we wake gets the GIL promptly
       ** anyway, by its own priority. Only a send that must wait goes on. */
-      err = sendloop(fd, data + i - 1, len, &sent, 0, 0, 0);
+      err = sendloop(fd, data + i - 1, len, &sent, 0, NULL, 0);
       if (err == IO_DONE || (err == IO_TIMEOUT && t->block == 0))
         len = 0;
       else if (err == IO_TIMEOUT)
@@ -574,7 +571,7 @@ static int tcp_send (lua_State *L) {
       ** of queueing behind us (the convoy workload's round trips). */
       char small[4096], *copy = small;
       int wait = t->block != 0 && t->total != 0;
-      double deadline = wait ? deadline_of(t) : 0;
+      struct timespec dl, *deadline = wait ? deadline_of(t, &dl) : NULL;
       int intr = is_main();
       size_t done = sent;
       len -= done;
@@ -634,7 +631,7 @@ typedef struct Addr {      /* a bind or connect, done without the GIL */
   int fd;                  /* in: existing descriptor or -1; out: result */
   int opts, optvals;
   int backlog;             /* bind: listen too if > 0 */
-  double deadline;
+  struct timespec dl, *deadline;  /* connect: 'deadline' is NULL or &dl */
   int intr;
   int err;                 /* errno or IO_*; gai errors in 'gai' */
   int gai;
@@ -642,7 +639,8 @@ typedef struct Addr {      /* a bind or connect, done without the GIL */
 
 
 /* Connects a non-blocking 'fd' to 'ai', waiting until the deadline. */
-static int connect1 (int fd, struct addrinfo *ai, double deadline, int intr) {
+static int connect1 (int fd, struct addrinfo *ai,
+                     const struct timespec *deadline, int intr) {
   int err = 0;
   socklen_t len = sizeof err;
   if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
@@ -759,10 +757,10 @@ static int tcp_connect (lua_State *L) {
   a.fd = curfd(t->s);
   a.opts = t->opts;
   a.optvals = t->optvals;
-  a.deadline = deadline_of(t);
+  a.deadline = deadline_of(t, &a.dl);
   a.intr = is_main();
   if (t->block == 0 || t->total == 0)
-    a.deadline = lg_clock();  /* try once */
+    a.deadline = lg_deadline(0, &a.dl);  /* now: try once */
   runaddr(L, &a, 0);
   if (a.err != 0)
     return addrerror(L, &a);
@@ -831,7 +829,7 @@ static int tcp_accept (lua_State *L) {
     if (t->block == 0 || t->total == 0)
       err = IO_TIMEOUT;
     else {
-      double deadline = deadline_of(t);
+      struct timespec dl, *deadline = deadline_of(t, &dl);
       int intr = is_main();
       lg_blocking_waited();  /* accept said EAGAIN: priority-io's waiting */
       LG_BEGIN_BLOCKING
@@ -1188,23 +1186,18 @@ static int socket_select (lua_State *L) {
     if (!intr)
       c[n].fd = -1;
     {
-      double deadline = (timeout < 0) ? -1 : lg_clock() + timeout;
+      struct timespec dl, *deadline;
+      deadline = lg_deadline(timeout >= 0 ? timeout : -1, &dl);  /* NaN: none */
       LG_BEGIN_BLOCKING
       for (;;) {
-        struct timespec left, *lp = NULL;
+        struct timespec left;
         if (intr && lg_breaker_sigint_pending()) {
           r = -2;
           break;
         }
-        if (deadline >= 0) {
-          double l = deadline - lg_clock();
-          if (l < 0)
-            l = 0;
-          left.tv_sec = (time_t)l;
-          left.tv_nsec = (long)((l - (double)left.tv_sec) * 1e9);
-          lp = &left;
-        }
-        r = ppoll(c, (nfds_t)n + 1, lp, NULL);
+        if (deadline != NULL)
+          lg_timeleft(deadline, &left);  /* 0 once passed: poll once more */
+        r = ppoll(c, (nfds_t)n + 1, deadline != NULL ? &left : NULL, NULL);
         if (r >= 0 || errno != EINTR)
           break;
       }
