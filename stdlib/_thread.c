@@ -209,11 +209,14 @@ static void job (void *arg) {
 ** After 'job', with the worker already back in the pool (so a joiner that
 ** starts another thread finds it there): wake the joiners, still holding
 ** the GIL, so that under the deterministic policy the wake-up is ordered
-** like every other; then let the GIL go.
+** like every other; then let the GIL go. The thread stops counting as
+** alive first: it touches no Lua state any more, and a joiner that then
+** closes the interpreter must not think it might.
 */
 static void job_done (void *arg) {
   Handle *h = arg;
   lg_TState *ts = lg_tstate_current();
+  atomic_fetch_sub(&alive, 1);
   lg_check(pthread_mutex_lock(&h->mutex));
   {
     h->done = 1;
@@ -223,7 +226,6 @@ static void job_done (void *arg) {
   lg_gil_drop(ts, LG_DROP_PLAIN);
   lg_event(ts, LG_EV_EXITED, 0);
   ts->stats = NULL;
-  atomic_fetch_sub(&alive, 1);
   release(h);
 }
 
