@@ -79,17 +79,11 @@ static int pollfds (struct pollfd *fds, int n, const struct timespec *deadline,
 }
 
 
-static int intrallowed (void) {
-  lg_TState *ts = lg_tstate_current();
-  return ts != NULL && ts->is_main;
-}
-
-
 /* pollfds for the calling thread, which holds the GIL: released while
 ** it waits. */
 static int waitfds (struct pollfd *fds, int n,
                     const struct timespec *deadline) {
-  int intr = intrallowed(), r;
+  int intr = lg_tstate_is_main(), r;
   if (intr && lg_breaker_sigint_pending())
     return LG_INTERRUPTED;
   LG_BEGIN_BLOCKING
@@ -146,13 +140,13 @@ static int transfer (int fd, char *buf, size_t len, int out, int intr,
 
 
 int lg_mp_sendall (int fd, const char *buf, size_t len) {
-  return transfer(fd, (char *)buf, len, 1, intrallowed(), NULL);
+  return transfer(fd, (char *)buf, len, 1, lg_tstate_is_main(), NULL);
 }
 
 
 int lg_mp_recvall (int fd, char *buf, size_t len, int interruptible,
                    const struct timespec *deadline) {
-  return transfer(fd, buf, len, 0, interruptible && intrallowed(), deadline);
+  return transfer(fd, buf, len, 0, interruptible && lg_tstate_is_main(), deadline);
 }
 
 
@@ -425,7 +419,7 @@ static int reap (Handle *h, int options) {
 /* Wait with the GIL released, without pidfds: waitpid with backoff. */
 static int waitslow (Handle *h, const struct timespec *deadline) {
   long ns = 100000;
-  int intr = intrallowed(), r = LG_WOKEN;
+  int intr = lg_tstate_is_main(), r = LG_WOKEN;
   LG_BEGIN_BLOCKING
   while (!reap(h, WNOHANG)) {
     struct timespec left, nap = {0, ns};

@@ -321,8 +321,7 @@ static int mp_queue (lua_State *L) {
 /* Take a slot of a bounded queue: LG_WOKEN, LG_TIMEDOUT, LG_INTERRUPTED. */
 static int takeslot (Queue *q, double timeout) {
   struct timespec ts, *deadline = lg_deadline(timeout, &ts);
-  lg_TState *me = lg_tstate_current();
-  int intr = me != NULL && me->is_main, r = LG_WOKEN;
+  int intr = lg_tstate_is_main(), r = LG_WOKEN;
   if (sem_trywait(&q->sh->slots) == 0)
     return LG_WOKEN;
   if (timeout == 0)

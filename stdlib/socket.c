@@ -149,12 +149,6 @@ static int waitfd (int fd, short events, const struct timespec *deadline,
 }
 
 
-static int is_main (void) {
-  lg_TState *ts = lg_tstate_current();
-  return ts != NULL && ts->is_main;
-}
-
-
 /* }==================================================================== */
 
 
@@ -462,7 +456,7 @@ static int tcp_receive (lua_State *L) {
     err = recvloop(&r, 0, NULL, 0);
     if (err == IO_TIMEOUT && (t->block != 0 && t->total != 0)) {
       struct timespec dl, *deadline = deadline_of(t, &dl);
-      int intr = is_main();
+      int intr = lg_tstate_is_main();
       lg_blocking_waited();  /* recv said EAGAIN: priority-io's waiting */
       LG_BEGIN_BLOCKING
       err = recvloop(&r, 1, deadline, intr);
@@ -572,7 +566,7 @@ static int tcp_send (lua_State *L) {
       char small[4096], *copy = small;
       int wait = t->block != 0 && t->total != 0;
       struct timespec dl, *deadline = wait ? deadline_of(t, &dl) : NULL;
-      int intr = is_main();
+      int intr = lg_tstate_is_main();
       size_t done = sent;
       len -= done;
       sent = 0;
@@ -758,7 +752,7 @@ static int tcp_connect (lua_State *L) {
   a.opts = t->opts;
   a.optvals = t->optvals;
   a.deadline = deadline_of(t, &a.dl);
-  a.intr = is_main();
+  a.intr = lg_tstate_is_main();
   if (t->block == 0 || t->total == 0)
     a.deadline = lg_deadline(0, &a.dl);  /* now: try once */
   runaddr(L, &a, 0);
@@ -830,7 +824,7 @@ static int tcp_accept (lua_State *L) {
       err = IO_TIMEOUT;
     else {
       struct timespec dl, *deadline = deadline_of(t, &dl);
-      int intr = is_main();
+      int intr = lg_tstate_is_main();
       lg_blocking_waited();  /* accept said EAGAIN: priority-io's waiting */
       LG_BEGIN_BLOCKING
       for (;;) {
@@ -1176,7 +1170,7 @@ static int socket_select (lua_State *L) {
     /* poll() reads the array without the GIL: copy it to C memory. */
     struct pollfd *c = (struct pollfd *)malloc(
         sizeof(struct pollfd) * (size_t)(nr + ns + 1));
-    int intr = is_main(), n = nr + ns, r = 0;
+    int intr = lg_tstate_is_main(), n = nr + ns, r = 0;
     if (c == NULL)
       return luaL_error(L, "not enough memory");
     memcpy(c, fds, sizeof(struct pollfd) * (size_t)n);

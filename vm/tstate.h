@@ -68,6 +68,11 @@ static inline lg_TState *lg_tstate_current (void) {
   return lg_tstate_tls;
 }
 
+/* Is the calling thread luagil's main thread, the one Ctrl-C interrupts? */
+static inline int lg_tstate_is_main (void) {
+  return lg_tstate_tls != NULL && lg_tstate_tls->is_main;
+}
+
 /*
 ** Register the calling OS thread and make it current; 'L' is the state it
 ** starts running. Aborts if memory runs out.
