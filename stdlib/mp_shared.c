@@ -73,18 +73,8 @@ static int held (pthread_mutex_t *m, int r) {
 }
 
 
-/* The earlier of 'deadline' (NULL: none) and now + SLICE. */
-static void slice (const struct timespec *deadline, struct timespec *out) {
-  lg_deadline(SLICE, out);
-  if (deadline != NULL && (deadline->tv_sec < out->tv_sec ||
-      (deadline->tv_sec == out->tv_sec && deadline->tv_nsec < out->tv_nsec)))
-    *out = *deadline;
-}
-
-
 int lg_mp_mutex_lock (pthread_mutex_t *m, const struct timespec *deadline) {
-  lg_TState *ts = lg_tstate_current();
-  int intr = ts != NULL && ts->is_main;
+  int intr = lg_tstate_is_main();
   int r = pthread_mutex_trylock(m), res = LG_WOKEN;
   if (held(m, r))
     return LG_WOKEN;
@@ -98,7 +88,7 @@ int lg_mp_mutex_lock (pthread_mutex_t *m, const struct timespec *deadline) {
         res = LG_INTERRUPTED;
         break;
       }
-      slice(deadline, &until);
+      lg_deadline_within(SLICE, deadline, &until);
       r = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &until);
     }
     else if (deadline != NULL)

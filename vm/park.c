@@ -41,7 +41,7 @@ double lg_clock (void) {
 
 
 struct timespec *lg_deadline (double timeout, struct timespec *ts) {
-  if (timeout < 0 || timeout > LG_TIMEOUT_MAX)
+  if (!(timeout >= 0) || timeout > LG_TIMEOUT_MAX)  /* NaN too */
     return NULL;
   clock_gettime(CLOCK_MONOTONIC, ts);
   double whole = (double)(time_t)timeout;
@@ -52,6 +52,19 @@ struct timespec *lg_deadline (double timeout, struct timespec *ts) {
     ts->tv_nsec -= 1000000000L;
   }
   return ts;
+}
+
+
+struct timespec *lg_deadline_within (double timeout,
+                                     const struct timespec *cap,
+                                     struct timespec *ts) {
+  struct timespec *d = lg_deadline(timeout, ts);
+  if (cap != NULL && (d == NULL || cap->tv_sec < d->tv_sec ||
+      (cap->tv_sec == d->tv_sec && cap->tv_nsec < d->tv_nsec))) {
+    *ts = *cap;
+    return ts;
+  }
+  return d;
 }
 
 
@@ -165,10 +178,8 @@ static int spinwait (lg_TState *ts, const struct timespec *deadline) {
     atomic_fetch_sub(&spinners, 1);
     return 0;
   }
-  lg_deadline(SPIN_NS * 1e-9, &end);
-  if (deadline != NULL && (deadline->tv_sec < end.tv_sec ||
-      (deadline->tv_sec == end.tv_sec && deadline->tv_nsec < end.tv_nsec)))
-    end = *deadline;  /* never spin past the deadline */
+  lg_deadline_within(SPIN_NS * 1e-9, deadline, &end);  /* never spin past
+                                                          the deadline */
   for (;;) {
     for (int i = 0; i < 64; i++) {
       if (atomic_load_explicit(&ts->park_token, memory_order_relaxed)) {

@@ -38,6 +38,11 @@ LG_FUNC double lg_clock (void);
 */
 LG_FUNC struct timespec *lg_deadline (double timeout, struct timespec *ts);
 
+/* The same, but never later than 'cap' (NULL: no cap). */
+LG_FUNC struct timespec *lg_deadline_within (double timeout,
+                                             const struct timespec *cap,
+                                             struct timespec *ts);
+
 /* Time left until 'deadline' in '*left' (0 if it passed); false if it
 ** passed. */
 LG_FUNC int lg_timeleft (const struct timespec *deadline,
