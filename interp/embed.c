@@ -383,8 +383,7 @@ static void dispatch (int ev, int reason, const lg_Stats *st, long t_ns,
     return;
   e.event = ev;
   e.reason = ev == LG_EV_SUSPENDED ? reason : 0;
-  e.ident = (unsigned long)pthread_self();  /* the thread it is about;
-    st->ident of a new Lua thread is written by its starter meanwhile */
+  e.ident = atomic_load(&st->ident);  /* the thread it is about */
   e.name = st->name;
   e.t_ns = t_ns;
   hk->fn(&e, hk->ud);

@@ -250,7 +250,7 @@ LUAGIL_API void luagil_release (void);
 typedef struct luagil_Event {
   int event;              /* LUAGIL_EVENT_* */
   int reason;             /* LUAGIL_DROP_* for SUSPENDED, else 0 */
-  unsigned long ident;    /* the thread: threading's ident (pthread_self) */
+  unsigned long ident;    /* the thread: its threading.get_ident() */
   const char *name;       /* and its name ("MainThread", "Dummy-1", ...) */
   long long t_ns;         /* CLOCK_MONOTONIC, nanoseconds */
 } luagil_Event;

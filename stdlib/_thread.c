@@ -6,8 +6,9 @@
 ** starter holds and the OS thread running the job. It is malloc'ed and
 ** reference-counted, never Lua memory, because the job reads and writes it
 ** after it has let the GIL go, when a collection may free any Lua object.
-** Each job runs on its own lua_State made with lua_newthread and anchored
-** in the registry until the job ends.
+** Each thread is a task (vm/task.h) that runs on its own lua_State, made
+** with lua_newthread and anchored in the registry until the thread ends.
+** The handle is the task: it starts with one.
 */
 
 #include <errno.h>
@@ -25,25 +26,21 @@
 #include "lglib.h"
 #include "park.h"
 #include "stats.h"
-#include "worker.h"
+#include "task.h"
 
 #define HANDLE  "_thread._ThreadHandle"
 
 
 typedef struct Handle {
+  lg_Task task;             /* first: a task is its handle */
   struct Handle *prev, *next;  /* handles.mutex: every live handle */
-  atomic_int refs;          /* the userdata and the running job */
+  atomic_int refs;          /* the userdata and the running thread */
   pthread_mutex_t mutex;
   lg_WaitQueue joiners;     /* mutex */
   int done;                 /* mutex */
-  unsigned long ident;      /* read-only once started */
-  atomic_long native_id;    /* set by the thread itself; 0 until then */
-  char name[16];            /* OS thread name, truncated */
-  lua_State *L;             /* the job's state (GIL) */
-  lg_Stats *stats;          /* its GIL statistics, kept after it ends */
-  int ref;                  /* registry ref anchoring L (GIL) */
+  int ref;                  /* registry ref anchoring task.L (GIL) */
   int quiet;                /* don't report an uncaught error */
-  int expected;             /* the GIL awaits its first take */
+  int begun;                /* its function was called (GIL) */
 } Handle;
 
 
@@ -54,6 +51,8 @@ static struct {             /* every live handle, for fork() */
 } handles = {PTHREAD_MUTEX_INITIALIZER, NULL};
 static size_t stacksize;    /* _thread.stack_size(), guarded by the GIL */
 static char EXIT_KEY;       /* registry key of the _thread.exit() marker */
+static char BASES_KEY;      /* registry key of the set of running threads'
+                               base states, by address */
 
 
 static void link_handle (Handle *h) {
@@ -103,10 +102,12 @@ static void fork_child (void) {
   for (Handle *h = handles.all; h != NULL; h = h->next) {
     lg_mutex_init(&h->mutex);
     h->joiners.head = h->joiners.tail = NULL;
-    if (!h->done && h->ident == (unsigned long)pthread_self())
-      running++;  /* the forking thread's own job */
-    else
+    if (!h->done && h->task.ident == lg_self_ident())
+      running++;  /* the forking thread's own */
+    else {
       h->done = 1;
+      lg_task_forget(&h->task);
+    }
   }
   atomic_store(&alive, running);
   lg_check(pthread_mutex_unlock(&handles.mutex));
@@ -139,9 +140,33 @@ int lg_thread_fork (lua_State *L) {
 */
 static long native_id (Handle *h) {
   long id;
-  while ((id = atomic_load(&h->native_id)) == 0)
+  while ((id = atomic_load(&h->task.native_id)) == 0)
     sched_yield();
   return id;
+}
+
+
+/* Is 'co' the base state of a running thread? Not a coroutine, then. */
+int lg_thread_isbase (lua_State *L, lua_State *co) {
+  int r = 0;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &BASES_KEY) == LUA_TTABLE) {
+    r = lua_rawgetp(L, -1, co) != LUA_TNIL;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return r;
+}
+
+
+/* Add (b true) or remove 'co' from the set of base states. */
+static void setbase (lua_State *L, lua_State *co, int b) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &BASES_KEY);
+  if (b)
+    lua_pushboolean(L, 1);
+  else
+    lua_pushnil(L);
+  lua_rawsetp(L, -2, co);
+  lua_pop(L, 1);
 }
 
 
@@ -175,47 +200,53 @@ static void report (lua_State *L, Handle *h) {
   const char *msg = luaL_tolstring(L, -1, NULL);
   fflush(stdout);
   fprintf(stderr, "Unhandled error in thread started by %s:\n%s\n",
-          h->name, msg);
+          h->task.name, msg);
   fflush(stderr);
   lua_pop(L, 1);
 }
 
 
-/* Run the job's function on its own state; returns holding the GIL. */
-static void job (void *arg) {
-  Handle *h = arg;
-  lg_TState *ts = lg_tstate_current();
-  lua_State *L = h->L;
-  atomic_store(&h->native_id, gettid());
-  pthread_setname_np(pthread_self(), h->name);
-  ts->stats = h->stats;
-  ts->expected = h->expected;
-  lg_event(ts, LG_EV_STARTED, 0);
-  lg_gil_take(ts);
-  lg_tstate_setrunning(ts, L);
-  lg_breaker_follow(ts);
-  {
-    int status = lua_pcall(L, lua_gettop(L) - 1, 0, 0);  /* stack: f args */
-    if (status != LUA_OK && !h->quiet && !isexit(L, -1))
-      report(L, h);
-    lua_settop(L, 0);
-    luaL_unref(L, LUA_REGISTRYINDEX, h->ref);  /* L may now be collected */
+/*
+** Run the thread's function, or go on with it after a wait that yielded
+** (vm/task.h). A yield that no lg_task_* made came from a C module at the
+** thread's top level: that is an error, as outside any coroutine. An
+** error leaves the state as it failed; resetting it then closes its
+** pending to-be-closed variables, as a pcall would have.
+*/
+static int run (lg_Task *t) {
+  Handle *h = (Handle *)t;
+  lua_State *L = t->L;
+  int nargs = h->begun ? 0 : lua_gettop(L) - 1;  /* stack: f args */
+  int nres, status;
+  h->begun = 1;
+  status = lua_resume(L, NULL, nargs, &nres);
+  if (status == LUA_YIELD && t->yielding) {
+    t->yielding = 0;
+    return LG_TASK_WAITING;
   }
-  lg_tstate_setrunning(ts, NULL);
+  if (status == LUA_YIELD) {
+    status = LUA_ERRRUN;
+    lua_pushliteral(L, "attempt to yield from outside a coroutine");
+  }
+  if (status != LUA_OK && !h->quiet && !isexit(L, -1))
+    report(L, h);
+  if (status != LUA_OK)
+    lua_resetthread(L);
+  lua_settop(L, 0);
+  setbase(L, L, 0);
+  luaL_unref(L, LUA_REGISTRYINDEX, h->ref);  /* L may now be collected */
+  return LG_TASK_DONE;
 }
 
 
 /*
-** After 'job', with the worker already back in the pool (so a joiner that
-** starts another thread finds it there): wake the joiners, still holding
-** the GIL, so that under the deterministic policy the wake-up is ordered
-** like every other; then let the GIL go. The thread stops counting as
-** alive first: it touches no Lua state any more, and a joiner that then
-** closes the interpreter must not think it might.
+** The thread has ended; its worker still holds the GIL, so that under the
+** deterministic policy the wake-up is ordered like every other. It stops
+** counting as alive first: it touches no Lua state any more, and a joiner
+** that then closes the interpreter must not think it might.
 */
-static void job_done (void *arg) {
-  Handle *h = arg;
-  lg_TState *ts = lg_tstate_current();
+static void done (lg_Task *t) {
+  Handle *h = (Handle *)t;
   atomic_fetch_sub(&alive, 1);
   lg_check(pthread_mutex_lock(&h->mutex));
   {
@@ -223,10 +254,11 @@ static void job_done (void *arg) {
     lg_waitq_wake_locked(&h->joiners, -1);
   }
   lg_check(pthread_mutex_unlock(&h->mutex));
-  lg_gil_drop(ts, LG_DROP_PLAIN);
-  lg_event(ts, LG_EV_EXITED, 0);
-  ts->stats = NULL;
-  release(h);
+}
+
+
+static void release_task (lg_Task *t) {
+  release((Handle *)t);
 }
 
 
@@ -249,29 +281,36 @@ static Handle *start (lua_State *L, int fi, int nargs, const char *name,
     luaL_error(L, "can't start new thread");
   atomic_init(&h->refs, 2);
   lg_mutex_init(&h->mutex);
-  snprintf(h->name, sizeof h->name, "%s", name);
+  lg_task_init(&h->task);
+  h->task.run = run;
+  h->task.done = done;
+  h->task.release = release_task;
+  snprintf(h->task.name, sizeof h->task.name, "%s", name);
+  h->task.stacksize = stacksize;
+  h->task.ident = (unsigned long)h;  /* unique while it runs */
   h->quiet = quiet;
   co = lua_newthread(L);
-  h->L = co;
+  h->task.L = co;
   lua_pushvalue(L, fi);
   for (int i = 1; i <= nargs; i++)
     lua_pushvalue(L, fi + i);
   lua_xmove(L, co, nargs + 1);
+  setbase(L, co, 1);
   h->ref = luaL_ref(L, LUA_REGISTRYINDEX);  /* pops co */
-  h->stats = lg_stats_new(name, 0);  /* before the job can start */
+  h->task.stats = lg_stats_new(name, h->task.ident);
   atomic_fetch_add(&alive, 1);
-  h->expected = lg_gil_expect(NULL);
-  err = lg_worker_start(job, job_done, h, stacksize, &h->ident);
+  h->task.expected = lg_gil_expect(NULL);
+  err = lg_task_start(&h->task);
   if (err != 0) {
-    if (h->expected)
+    if (h->task.expected)
       lg_gil_unexpect();
     atomic_fetch_sub(&alive, 1);
+    setbase(L, co, 0);
     luaL_unref(L, LUA_REGISTRYINDEX, h->ref);
     pthread_mutex_destroy(&h->mutex);
     free(h);
     luaL_error(L, "can't start new thread (%s)", strerror(err));
   }
-  atomic_store(&h->stats->ident, h->ident);
   link_handle(h);
   *box = h;
   return h;
@@ -306,14 +345,20 @@ static int thread_start_joinable (lua_State *L) {
 }
 
 
-/* handle:join([timeout]) -> boolean (true once the thread has ended) */
-static int handle_join (lua_State *L) {
-  Handle *h = tohandle(L, 1);
-  double timeout = lg_opttimeout(L, 2);
-  struct timespec dl, *deadline = lg_deadline(timeout, &dl);
-  int done, r = LG_WOKEN;
-  luaL_argcheck(L, h != NULL, 1, "thread was never started");
-  lg_check(pthread_mutex_lock(&h->mutex));
+static int join_k (lua_State *L, int status, lua_KContext ctx);
+
+
+/*
+** Join, from 'r' on (LG_WOKEN to begin), with h->mutex locked; a thread
+** that can yields to wait (vm/task.h), and goes on in join_k.
+*/
+static int joining (lua_State *L, Handle *h, const struct timespec *deadline,
+                    int r) {
+  int done;
+  lg_Task *t;
+  if (!h->done && r == LG_WOKEN && (t = lg_task_yieldable(L)) != NULL)
+    return lg_task_wait(L, t, &h->joiners, &h->mutex, deadline,
+                        lg_task_ctx(deadline), join_k);
   while (!h->done && r == LG_WOKEN)
     r = lg_waitq_wait(&h->joiners, &h->mutex, deadline);
   done = h->done;
@@ -322,6 +367,26 @@ static int handle_join (lua_State *L) {
     return lg_breaker_raise_interrupt(L);
   lua_pushboolean(L, done);
   return 1;
+}
+
+
+static int join_k (lua_State *L, int status, lua_KContext ctx) {
+  Handle *h = tohandle(L, 1);
+  struct timespec dl;
+  int r = lg_task_waited(lg_tstate_current()->task, &h->joiners, &h->mutex);
+  (void)status;
+  return joining(L, h, lg_task_deadline(ctx, &dl), r);
+}
+
+
+/* handle:join([timeout]) -> boolean (true once the thread has ended) */
+static int handle_join (lua_State *L) {
+  Handle *h = tohandle(L, 1);
+  double timeout = lg_opttimeout(L, 2);
+  struct timespec dl, *deadline = lg_deadline(timeout, &dl);
+  luaL_argcheck(L, h != NULL, 1, "thread was never started");
+  lg_check(pthread_mutex_lock(&h->mutex));
+  return joining(L, h, deadline, LG_WOKEN);
 }
 
 
@@ -344,7 +409,7 @@ static int handle_index (lua_State *L) {
   Handle *h = tohandle(L, 1);
   const char *k = luaL_checkstring(L, 2);
   if (h != NULL && strcmp(k, "ident") == 0)
-    lua_pushinteger(L, (lua_Integer)h->ident);
+    lua_pushinteger(L, (lua_Integer)h->task.ident);
   else if (h != NULL && strcmp(k, "native_id") == 0)
     lua_pushinteger(L, (lua_Integer)native_id(h));
   else {
@@ -370,7 +435,7 @@ static int handle_tostring (lua_State *L) {
   if (h == NULL)
     lua_pushfstring(L, "<%s (empty) %p>", HANDLE, (void *)h);
   else
-    lua_pushfstring(L, "<%s %I %s>", HANDLE, (lua_Integer)h->ident,
+    lua_pushfstring(L, "<%s %I %s>", HANDLE, (lua_Integer)h->task.ident,
                     h->done ? "done" : "running");
   return 1;
 }
@@ -402,21 +467,29 @@ static int thread_start_new (lua_State *L) {
   lua_pushvalue(L, 1);
   lua_replace(L, 2);    /* stack: f f a1..an */
   Handle *h = start(L, 2, n, "Dummy", 0);
-  lua_pushinteger(L, (lua_Integer)h->ident);
+  lua_pushinteger(L, (lua_Integer)h->task.ident);
   return 1;
 }
 
 
 /* _thread.get_ident() -> integer */
 static int thread_get_ident (lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)(unsigned long)pthread_self());
+  lua_pushinteger(L, (lua_Integer)lg_self_ident());
   return 1;
 }
 
 
-/* _thread.get_native_id() -> integer */
+/*
+** _thread.get_native_id() -> integer: a thread keeps the native id of the
+** OS thread it began on, as its Thread.native_id says, even if it went on
+** on another after a wait (vm/task.h).
+*/
 static int thread_get_native_id (lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)gettid());
+  lg_TState *ts = lg_tstate_current();
+  if (ts != NULL && ts->task != NULL)
+    lua_pushinteger(L, (lua_Integer)atomic_load(&ts->task->native_id));
+  else
+    lua_pushinteger(L, (lua_Integer)gettid());
   return 1;
 }
 
@@ -525,6 +598,11 @@ int luaopen__thread (lua_State *L) {
     lua_setfield(L, -2, "__name");
     lua_setmetatable(L, -2);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &EXIT_KEY);
+  }
+  lua_pop(L, 1);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &BASES_KEY) == LUA_TNIL) {
+    lua_newtable(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &BASES_KEY);
   }
   lua_pop(L, 1);
   lua_pushnumber(L, LG_TIMEOUT_MAX);

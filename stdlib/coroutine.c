@@ -8,6 +8,11 @@
 ** the resume. A C module that calls lua_resume itself is not seen: its
 ** coroutine is preempted only once it yields or returns (or when it next
 ** resumes a coroutine through these functions).
+**
+** A thread's base state yields when the thread waits at its top level
+** (vm/task.h), but it is no coroutine: yield and isyieldable say so, as in
+** the main thread, and a waiting one is "normal" to status, resume and
+** close, as when it runs.
 */
 
 #include <string.h>
@@ -16,11 +21,19 @@
 
 #include "breaker.h"
 #include "lglib.h"
+#include "task.h"
 
 
 static lua_State *getco (lua_State *L) {
   luaL_checktype(L, 1, LUA_TTHREAD);  /* stock Lua says "thread expected" */
   return lua_tothread(L, 1);
+}
+
+
+/* Is 'L' the base state of the thread running it? */
+static int isownbase (lua_State *L) {
+  lg_TState *ts = lg_tstate_current();
+  return ts != NULL && ts->task != NULL && ts->task->L == L;
 }
 
 
@@ -30,8 +43,8 @@ static const char *statusof (lua_State *L, lua_State *co) {
   if (L == co)
     return "running";
   switch (lua_status(co)) {
-    case LUA_YIELD:
-      return "suspended";
+    case LUA_YIELD:  /* a waiting thread's base state is busy elsewhere */
+      return lg_thread_isbase(L, co) ? "normal" : "suspended";
     case LUA_OK:
       if (lua_getstack(co, 0, &ar))  /* it resumed another: active */
         return "normal";
@@ -156,8 +169,35 @@ static int co_close (lua_State *L) {
 }
 
 
+/* coroutine.status(co) */
+static int co_status (lua_State *L) {
+  lua_pushstring(L, statusof(L, getco(L)));
+  return 1;
+}
+
+
+/* coroutine.yield(...) */
+static int co_yield (lua_State *L) {
+  if (isownbase(L))
+    return luaL_error(L, "attempt to yield from outside a coroutine");
+  return lua_yield(L, lua_gettop(L));
+}
+
+
+/* coroutine.isyieldable([co]) */
+static int co_isyieldable (lua_State *L) {
+  lua_State *co = lua_isnone(L, 1) ? L : getco(L);
+  int base = co == L ? isownbase(L) : lg_thread_isbase(L, co);
+  lua_pushboolean(L, lua_isyieldable(co) && !base);
+  return 1;
+}
+
+
 static const luaL_Reg co_funcs[] = {
   {"resume", co_resume},
+  {"status", co_status},
+  {"yield", co_yield},
+  {"isyieldable", co_isyieldable},
   {"wrap", co_wrap},
   {"close", co_close},
   {NULL, NULL}

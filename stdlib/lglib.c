@@ -9,6 +9,7 @@
 #include "gil.h"
 #include "lglib.h"
 #include "park.h"
+#include "task.h"
 
 
 int lg_openchunk (lua_State *L, const char *source, size_t size,
@@ -67,12 +68,21 @@ double lg_waitargs (lua_State *L, int arg) {
 }
 
 
-void lg_sleep (lua_State *L, double seconds) {
+static int slept (lua_State *L, int status, lua_KContext ctx) {
+  (void)L; (void)status; (void)ctx;
+  return 0;
+}
+
+
+int lg_sleep (lua_State *L, double seconds) {
   lg_TState *ts = lg_tstate_current();
   struct timespec dl, *deadline = lg_deadline(seconds, &dl);
+  lg_Task *t;
   int r = LG_TIMEDOUT;
   if (ts == NULL)
-    return;
+    return 0;
+  if ((t = lg_task_yieldable(L)) != NULL)
+    return lg_task_sleep(L, t, deadline, 0, slept);
   LG_BEGIN_BLOCKING
   do  /* a stray wake-up token only shortens one park */
     r = lg_park(ts, deadline, 0);
@@ -80,4 +90,5 @@ void lg_sleep (lua_State *L, double seconds) {
   LG_END_BLOCKING
   if (r == LG_INTERRUPTED)
     lg_breaker_raise_interrupt(L);
+  return 0;
 }

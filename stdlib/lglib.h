@@ -39,8 +39,11 @@ LG_FUNC void lg_open_require (lua_State *L);
 */
 LG_FUNC int lg_thread_fork (lua_State *L);
 
-/* Threads still running a job (threading.Thread or _thread). */
+/* Threads still running (threading.Thread or _thread). */
 LG_FUNC int lg_thread_alive (void);
+
+/* Is 'co' the base state of a running thread (so not a coroutine)? */
+LG_FUNC int lg_thread_isbase (lua_State *L, lua_State *co);
 
 /*
 ** The opener of a module written in Lua and compiled into the binary
@@ -79,9 +82,10 @@ LG_FUNC double lg_waitargs (lua_State *L, int arg);
 /*
 ** Sleep 'seconds' (> 0; over TIMEOUT_MAX: for ever) with the GIL released.
 ** Ctrl-C (main thread) raises. Returns at once in a thread that is not
-** registered.
+** registered. A thread at its top level yields to sleep (vm/task.h), so a
+** C function calls this as 'return lg_sleep(L, s)'; it returns no values.
 */
-LG_FUNC void lg_sleep (lua_State *L, double seconds);
+LG_FUNC int lg_sleep (lua_State *L, double seconds);
 
 /*
 ** Synchronisation objects (stdlib/lock.c: Lock, RLock, Condition;

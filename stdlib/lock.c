@@ -55,7 +55,8 @@ typedef struct Lock {
   const void *tag;        /* read-only: &LOCKTAG or &RLOCKTAG */
   int locked;             /* GIL */
   int waiting;            /* GIL: threads in the slow path of acquire */
-  lg_TState *owner;       /* GIL: RLock only, the holder */
+  const void *owner;      /* GIL: RLock only, the holder (lg_self) */
+  unsigned long owner_ident;  /* GIL: its ident */
   lua_Integer count;      /* GIL: RLock only, recursion depth */
   pthread_mutex_t mutex;
   lg_WaitQueue waiters;   /* mutex */
@@ -239,7 +240,7 @@ static void give (Lock *lk) {
 
 /* RLock: take 'lk' for the calling thread, or count one more level. */
 static int rtake (lua_State *L, Lock *lk, double timeout) {
-  lg_TState *me = lg_tstate_current();
+  const void *me = lg_self();
   if (lk->owner == me) {
     if (lk->count == LUA_MAXINTEGER)
       luaL_error(L, "internal lock count overflowed");
@@ -249,6 +250,7 @@ static int rtake (lua_State *L, Lock *lk, double timeout) {
   if (!take(L, lk, timeout))
     return 0;
   lk->owner = me;
+  lk->owner_ident = lg_self_ident();
   lk->count = 1;
   return 1;
 }
@@ -387,7 +389,7 @@ static int rlock_acquire (lua_State *L) {
 /* rlock:release() */
 static int rlock_release (lua_State *L) {
   Lock *lk = lg_sync_checkself(L, &RLOCKTAG, sizeof(Lock), RLOCK);
-  if (lk->owner != lg_tstate_current() || lk->count == 0)
+  if (lk->owner != lg_self() || lk->count == 0)
     return luaL_error(L, "cannot release un-acquired lock");
   if (--lk->count == 0) {
     lk->owner = NULL;
@@ -408,7 +410,7 @@ static int rlock_locked (lua_State *L) {
 /* rlock:_is_owned() -> boolean (held by the calling thread) */
 static int rlock_is_owned (lua_State *L) {
   Lock *lk = lg_sync_checkself(L, &RLOCKTAG, sizeof(Lock), RLOCK);
-  lua_pushboolean(L, lk->owner == lg_tstate_current());
+  lua_pushboolean(L, lk->owner == lg_self());
   return 1;
 }
 
@@ -417,7 +419,7 @@ static int rlock_tostring (lua_State *L) {
   Lock *lk = luaL_checkudata(L, 1, RLOCK);
   lua_pushfstring(L, "<%s %s object owner=%I count=%I at %p>",
                   lk->locked ? "locked" : "unlocked", RLOCK,
-                  (lua_Integer)(lk->owner ? lk->owner->ident : 0),
+                  (lua_Integer)(lk->owner ? lk->owner_ident : 0),
                   lk->count, (void *)lk);
   return 1;
 }
@@ -443,7 +445,7 @@ static int isowned (lua_State *L, Cond *c) {
   if (c->kind == LK_LOCK)
     return c->lk->locked;
   if (c->kind == LK_RLOCK)
-    return c->lk->owner == lg_tstate_current();
+    return c->lk->owner == lg_self();
   pushlock(L);  /* stack: lock */
   if (lua_getfield(L, -1, "_is_owned") != LUA_TNIL) {
     lua_pushvalue(L, -2);
@@ -513,7 +515,8 @@ static void acquirerestore (lua_State *L, Cond *c, int saved,
     retake(c->lk, interrupted);
   else if (c->kind == LK_RLOCK) {
     retake(c->lk, interrupted);
-    c->lk->owner = lg_tstate_current();
+    c->lk->owner = lg_self();
+    c->lk->owner_ident = lg_self_ident();
     c->lk->count = lua_tointeger(L, saved);
   }
   else {

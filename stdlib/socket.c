@@ -1095,9 +1095,7 @@ static int socket_gettime (lua_State *L) {
 /* socket.sleep(seconds): releases the GIL */
 static int socket_sleep (lua_State *L) {
   double s = luaL_checknumber(L, 1);
-  if (s > 0)
-    lg_sleep(L, s);
-  return 0;
+  return s > 0 ? lg_sleep(L, s) : 0;
 }
 
 

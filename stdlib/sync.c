@@ -18,6 +18,7 @@
 #include "breaker.h"
 #include "lglib.h"
 #include "park.h"
+#include "task.h"
 
 #define SEM   "threading.Semaphore"
 #define BSEM  "threading.BoundedSemaphore"
@@ -208,21 +209,49 @@ static int event_clear (lua_State *L) {
 }
 
 
+static int event_wait_k (lua_State *L, int status, lua_KContext ctx);
+
+
+/*
+** Wait for the flag, from 'r' on (LG_WOKEN to begin), with e->mutex
+** locked; a thread that can yields to wait (vm/task.h), and goes on in
+** event_wait_k.
+*/
+static int event_waiting_for (lua_State *L, Event *e,
+                              const struct timespec *deadline, int r) {
+  lg_Task *t;
+  if (!e->flag && r == LG_WOKEN && (t = lg_task_yieldable(L)) != NULL)
+    return lg_task_wait(L, t, &e->waiters, &e->mutex, deadline,
+                        lg_task_ctx(deadline), event_wait_k);
+  while (!e->flag && r == LG_WOKEN)
+    r = lg_waitq_wait(&e->waiters, &e->mutex, deadline);
+  lg_check(pthread_mutex_unlock(&e->mutex));
+  e->waiting--;
+  if (r == LG_INTERRUPTED && !e->flag)
+    return lg_breaker_raise_interrupt(L);
+  lua_pushboolean(L, e->flag);
+  return 1;
+}
+
+
+static int event_wait_k (lua_State *L, int status, lua_KContext ctx) {
+  Event *e = lua_touserdata(L, 1);  /* checked before the wait */
+  struct timespec dl;
+  int r = lg_task_waited(lg_tstate_current()->task, &e->waiters, &e->mutex);
+  (void)status;
+  return event_waiting_for(L, e, lg_task_deadline(ctx, &dl), r);
+}
+
+
 /* event:wait([timeout]) -> boolean (the flag on return) */
 static int event_wait (lua_State *L) {
   Event *e = lg_sync_checkself(L, &EVENTTAG, sizeof(Event), EVENT);
   double timeout = lg_opttimeout(L, 2);
   if (!e->flag && timeout != 0) {
     struct timespec dl, *deadline = lg_deadline(timeout, &dl);
-    int r = LG_WOKEN;
     e->waiting++;
     lg_check(pthread_mutex_lock(&e->mutex));
-    while (!e->flag && r == LG_WOKEN)
-      r = lg_waitq_wait(&e->waiters, &e->mutex, deadline);
-    lg_check(pthread_mutex_unlock(&e->mutex));
-    e->waiting--;
-    if (r == LG_INTERRUPTED && !e->flag)
-      return lg_breaker_raise_interrupt(L);
+    return event_waiting_for(L, e, deadline, LG_WOKEN);
   }
   lua_pushboolean(L, e->flag);
   return 1;

@@ -35,10 +35,9 @@ static lua_Integer nanoseconds (clockid_t id) {
 static int time_sleep (lua_State *L) {
   lua_Number s = luaL_checknumber(L, 1);
   luaL_argcheck(L, s >= 0, 1, "sleep length must be non-negative");
-  if (s == 0)
-    lg_gil_yield_if_waiting(lg_tstate_current());
-  else
-    lg_sleep(L, s);
+  if (s > 0)
+    return lg_sleep(L, s);
+  lg_gil_yield_if_waiting(lg_tstate_current());
   return 0;
 }
 

@@ -128,6 +128,7 @@ void lg_gil_init (lg_TState *ts) {
   atomic_store(&gil.count, TICKS_COUNT);
   gil.rng = 0x9e3779b97f4a7c15u;
   lg_event(ts, LG_EV_RESUMED, 0);
+  atomic_store(&ts->gil_resumed, lg_now_ns());
   atomic_store(&ts->in_lua, 1);
 }
 
@@ -210,16 +211,12 @@ static int timed_locked (void) {
 ** interval from when it resumes.
 */
 static long since_locked (long now) {
-  lg_Stats *st = atomic_load(&gil.holder)->stats;
+  long resumed = atomic_load_explicit(&atomic_load(&gil.holder)->gil_resumed,
+                                      memory_order_relaxed);
   long since = gil.head->gil_since > gil.t_grant ? gil.head->gil_since
                                                  : gil.t_grant;
-  if (st != NULL) {
-    long resumed = atomic_load_explicit(&st->t_acquired,
-                                        memory_order_relaxed);
-    since = resumed >= gil.t_grant ? (resumed > since ? resumed : since)
-                                   : now;  /* not yet: look again */
-  }
-  return since;
+  return resumed >= gil.t_grant ? (resumed > since ? resumed : since)
+                                : now;  /* not yet: look again */
 }
 
 
@@ -450,11 +447,12 @@ static void wait_locked (lg_TState *ts, int priority) {
 
 
 /*
-** The GIL is ours: what every take ends with. A request or a Ctrl-C may
-** have come while we were still waking up (in_lua was 0: the signal
-** handler left us alone); we see to it now.
+** The holder runs Lua again, now or after lg_gil_pause; its interval runs
+** from 'gil_resumed'. A request or a Ctrl-C may have come while it was not
+** running Lua (in_lua was 0: the signal handler left it alone); it sees to
+** that now.
 */
-static void resumed (lg_TState *ts, int saved_errno) {
+static void running (lg_TState *ts, int saved_errno) {
   lg_event(ts, LG_EV_RESUMED, 0);
   if (ts->in_hook == LG_HOOK_LEAVING)  /* a take in a C call: it is past */
     ts->in_hook = LG_HOOK_OUT;         /* the instruction after the hook */
@@ -465,6 +463,13 @@ static void resumed (lg_TState *ts, int saved_errno) {
   else if (lg_gil_drop_pending_for(ts))
     lg_breaker_arm_for_request(ts);
   errno = saved_errno;
+}
+
+
+/* The GIL is ours: what every take ends with. */
+static void resumed (lg_TState *ts, int saved_errno) {
+  atomic_store_explicit(&ts->gil_resumed, lg_now_ns(), memory_order_relaxed);
+  running(ts, saved_errno);
 }
 
 
@@ -590,6 +595,17 @@ void lg_gil_drop (lg_TState *ts, int reason) {
   lg_check(pthread_mutex_unlock(&gil.mutex));
   wake(next);
   errno = saved;
+}
+
+
+void lg_gil_pause (lg_TState *ts, int reason) {
+  atomic_store(&ts->in_lua, 0);
+  lg_event(ts, LG_EV_SUSPENDED, reason);
+}
+
+
+void lg_gil_unpause (lg_TState *ts) {
+  running(ts, errno);
 }
 
 

@@ -22,6 +22,7 @@
 #include "gil.h"
 #include "park.h"
 #include "stats.h"
+#include "task.h"
 
 #define SPIN_NS  50000L    /* how long a parker spins before it sleeps */
 #define SHORT_NS  200000L  /* a park woken sooner makes the next one spin */
@@ -245,36 +246,51 @@ void lg_unpark (lg_TState *ts) {
 ** =======================================================
 */
 
-static void enqueue (lg_WaitQueue *q, lg_TState *ts) {
-  atomic_store(&ts->wq_on, q);
-  ts->wq_next = NULL;
-  ts->wq_prev = q->tail;
+static void enqueue (lg_WaitQueue *q, lg_WaitNode *n) {
+  atomic_store(&n->on, q);
+  n->next = NULL;
+  n->prev = q->tail;
   if (q->tail)
-    q->tail->wq_next = ts;
+    q->tail->next = n;
   else
-    q->head = ts;
-  q->tail = ts;
+    q->head = n;
+  q->tail = n;
 }
 
 
-static void dequeue (lg_WaitQueue *q, lg_TState *ts) {
-  if (ts->wq_prev)
-    ts->wq_prev->wq_next = ts->wq_next;
+static void dequeue (lg_WaitQueue *q, lg_WaitNode *n) {
+  if (n->prev)
+    n->prev->next = n->next;
   else
-    q->head = ts->wq_next;
-  if (ts->wq_next)
-    ts->wq_next->wq_prev = ts->wq_prev;
+    q->head = n->next;
+  if (n->next)
+    n->next->prev = n->prev;
   else
-    q->tail = ts->wq_prev;
-  ts->wq_next = ts->wq_prev = NULL;
-  atomic_store(&ts->wq_on, NULL);  /* last: the waiter reads it unlocked */
+    q->tail = n->prev;
+  n->next = n->prev = NULL;
+  atomic_store(&n->on, NULL);  /* last: the waiter reads it unlocked */
+}
+
+
+/*
+** Back from a wait on 'q' that ended with 'r': lock 'mu', leave 'q' if
+** still on it, and say whether a waker chose 'n'.
+*/
+static int left (lg_WaitQueue *q, lg_WaitNode *n, pthread_mutex_t *mu,
+                 int r) {
+  lg_check(pthread_mutex_lock(mu));
+  if (atomic_load(&n->on) == q)  /* timed out or interrupted: leave */
+    dequeue(q, n);
+  else
+    r = LG_WOKEN;  /* a waker chose us, maybe just as we timed out */
+  return r;
 }
 
 
 /*
 ** The queue entry says whether we were woken: a waker dequeues before it
 ** unparks, so "no longer queued" means "woken", whatever the park said.
-** A waiter sees that in the atomic 'wq_on' without taking 'mu', which its
+** A waiter sees that in the atomic 'wq.on' without taking 'mu', which its
 ** waker still holds while it unparks: taking it there would cost a second
 ** sleep. The waker may then store the token into our state after we left;
 ** states are never freed (vm/tstate.c), so that only leaves a stray token.
@@ -291,28 +307,47 @@ int lg_waitq_wait (lg_WaitQueue *q, pthread_mutex_t *mu,
                    const struct timespec *deadline) {
   lg_TState *ts = lg_tstate_current();
   int r;
-  enqueue(q, ts);
+  enqueue(q, &ts->wq);
   lg_check(pthread_mutex_unlock(mu));
   LG_BEGIN_BLOCKING
   do  /* until woken, timed out or interrupted; no mutex is touched here */
     r = lg_park(ts, deadline, LG_PARK_SPIN);
-  while (r == LG_WOKEN && atomic_load(&ts->wq_on) == q);
+  while (r == LG_WOKEN && atomic_load(&ts->wq.on) == q);
   LG_END_BLOCKING
-  lg_check(pthread_mutex_lock(mu));
-  if (atomic_load(&ts->wq_on) == q)  /* timed out or interrupted: leave */
-    dequeue(q, ts);
-  else
-    r = LG_WOKEN;  /* a waker chose us, maybe just as we timed out */
-  return r;
+  return left(q, &ts->wq, mu, r);
+}
+
+
+/*
+** A task waits the same way, but yields instead of parking (vm/task.h):
+** the timer, or a waker, puts it back on a worker, which runs 'k'. The
+** GIL orders the two halves: the task still holds it when it queues, and
+** a waker or the worker that runs 'k' must have it.
+*/
+int lg_task_wait (lua_State *L, lg_Task *t, lg_WaitQueue *q,
+                  pthread_mutex_t *mu, const struct timespec *deadline,
+                  lua_KContext ctx, lua_KFunction k) {
+  lg_task_arm(t, deadline);
+  enqueue(q, &t->wq);
+  lg_check(pthread_mutex_unlock(mu));
+  return lua_yieldk(L, 0, ctx, k);
+}
+
+
+int lg_task_waited (lg_Task *t, lg_WaitQueue *q, pthread_mutex_t *mu) {
+  return left(q, &t->wq, mu, LG_TIMEDOUT);
 }
 
 
 int lg_waitq_wake_locked (lg_WaitQueue *q, int n) {
   int woken = 0;
   while (q->head != NULL && (n < 0 || woken < n)) {
-    lg_TState *ts = q->head;
-    dequeue(q, ts);
-    if (!lg_gil_wake_into(ts)) {
+    lg_WaitNode *node = q->head;
+    lg_TState *ts = node->ts;
+    dequeue(q, node);
+    if (node->task != NULL)
+      lg_task_wake(node->task);
+    else if (!lg_gil_wake_into(ts)) {
       lg_gil_expect(ts);  /* deterministic policy: it will want the GIL */
       lg_unpark(ts);
     }

@@ -66,7 +66,7 @@ LG_FUNC void lg_unpark (lg_TState *ts);
 
 /* A FIFO of parked threads, guarded by its owner's mutex. */
 typedef struct lg_WaitQueue {
-  lg_TState *head, *tail;
+  lg_WaitNode *head, *tail;
 } lg_WaitQueue;
 
 /*

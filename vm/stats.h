@@ -41,8 +41,7 @@ struct lg_Stats {
   /* Counters: written by the owner thread, read by anyone (atomic). */
   atomic_long acquisitions, hold_ns, wait_ns, wait_max_ns;
   atomic_long forced_drops, blocking_drops, requests;
-  atomic_long t_acquired;      /* when it last got the GIL (for the GIL's
-                                  timer too) */
+  atomic_long t_acquired;      /* when it last got the GIL */
   /* The owner's, or the waker's of a parked owner (lg_gil_wake_into). */
   long t_ready;                /* when it began to wait, or 0 */
 };

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fork.h"
+#include "task.h"
 #include "tstate.h"
 
 
@@ -21,7 +22,7 @@ static pthread_t main_pthread;  /* written once, before any other thread */
 
 static struct {
   pthread_mutex_t mutex;
-  lg_TState *free;              /* recycled states, linked by wq_next */
+  lg_TState *free;              /* recycled states */
 } states = {PTHREAD_MUTEX_INITIALIZER, NULL};
 
 
@@ -62,7 +63,7 @@ static lg_TState *newstate (void) {
   lg_check(pthread_mutex_lock(&states.mutex));
   ts = states.free;
   if (ts != NULL)
-    states.free = ts->wq_next;
+    states.free = ts->free_next;
   lg_check(pthread_mutex_unlock(&states.mutex));
   if (ts == NULL) {
     if ((ts = calloc(1, sizeof *ts)) == NULL)
@@ -87,6 +88,7 @@ lg_TState *lg_tstate_register (lua_State *L, int is_main) {
   ts->pthread = pthread_self();
   ts->ident = (unsigned long)ts->pthread;
   ts->native_id = gettid();
+  ts->wq.ts = ts;
   /* Any non-zero seed will do; the address differs between threads. */
   ts->rng = (uint32_t)((uintptr_t)ts >> 4) ^ 0x9e3779b9u;
   if (ts->rng == 0)
@@ -107,7 +109,7 @@ void lg_tstate_unregister (lg_TState *ts) {
   if (fd >= 0)
     close(fd);
   lg_check(pthread_mutex_lock(&states.mutex));
-  ts->wq_next = states.free;
+  ts->free_next = states.free;
   states.free = ts;
   lg_check(pthread_mutex_unlock(&states.mutex));
 }
@@ -134,6 +136,14 @@ void lg_tstate_atfork (int phase) {
       }
     }
   }
+}
+
+
+unsigned long lg_self_ident (void) {
+  lg_TState *ts = lg_tstate_tls;
+  if (ts != NULL && ts->task != NULL)
+    return ts->task->ident;
+  return (unsigned long)pthread_self();
 }
 
 

@@ -21,6 +21,18 @@
 #define LG_FUNC  __attribute__((visibility("hidden"))) extern
 
 typedef struct lg_TState lg_TState;
+struct lg_Task;
+
+/*
+** A node of a wait queue (vm/park.h): a parked thread's, or a task's that
+** yielded to wait (vm/task.h). Guarded by the mutex of the queue's owner.
+*/
+typedef struct lg_WaitNode {
+  struct lg_WaitNode *next, *prev;
+  void *_Atomic on;            /* the queue it waits on; a waker clears it */
+  lg_TState *ts;               /* the parked thread, or NULL */
+  struct lg_Task *task;        /* the yielded task, or NULL */
+} lg_WaitNode;
 
 struct lg_TState {
   /* Read by this thread's signal handlers. */
@@ -54,9 +66,13 @@ struct lg_TState {
   int gil_queued;              /* in the queue now */
   int gil_dropped;             /* why it last let the GIL go (LG_DROP_*) */
 
-  /* Wait queue links, guarded by the mutex of the queue's owner. */
-  lg_TState *wq_next, *wq_prev;
-  void *_Atomic wq_on;         /* the queue it waits on; a waker clears it */
+  /* Its node on a wait queue, while it waits on one. */
+  lg_WaitNode wq;
+
+  /* Owner thread only: the task it runs now (vm/task.h), or NULL. */
+  struct lg_Task *task;
+  _Atomic long gil_resumed;    /* when it last got the GIL and ran (ns) */
+  lg_TState *free_next;        /* states.mutex: link in the free list */
 };
 
 
@@ -72,6 +88,19 @@ static inline lg_TState *lg_tstate_current (void) {
 static inline int lg_tstate_is_main (void) {
   return lg_tstate_tls != NULL && lg_tstate_tls->is_main;
 }
+
+/*
+** The luagil thread the caller is: the task it runs (vm/task.h), or else
+** the OS thread. What owns an RLock. NULL if not registered.
+*/
+static inline const void *lg_self (void) {
+  lg_TState *ts = lg_tstate_tls;
+  return ts != NULL && ts->task != NULL ? (const void *)ts->task
+                                        : (const void *)ts;
+}
+
+/* Its ident, as _thread.get_ident() returns it. */
+LG_FUNC unsigned long lg_self_ident (void);
 
 /*
 ** Register the calling OS thread and make it current; 'L' is the state it

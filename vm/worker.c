@@ -1,38 +1,494 @@
 /*
-** vm/worker.c -- a pool of OS threads for luagil's threads.
+** vm/worker.c -- the OS threads that run tasks, and their scheduler.
 ** See LICENSE for copyright and licence (MIT).
 **
-** Creating and joining an OS thread costs ~50 us here; a thread whose job
-** has ended therefore waits a while (IDLE_SECONDS) for another job before
-** it exits. Idents repeat, as Python allows. An idle worker holds no Lua
-** resources, so the interpreter may close while workers idle.
+** A worker runs one task at a time (vm/task.h). When its task ends or
+** yields to wait, the worker takes the next ready task, keeping the GIL
+** (lg_gil_pause), or idles for a while (IDLE_SECONDS) before it exits:
+** creating an OS thread costs 80-150 us on this machine, a handoff to an
+** idle worker a few.
+**
+** A ready task goes to an idle worker if there is one. Otherwise it waits
+** in the ready queue for a busy worker to finish its task, unless no
+** worker is busy: then a new one is made for it. A busy worker may not
+** finish soon (a CPU-bound task, a blocking call), so the monitor thread
+** watches the queue: when it has not moved for STALL_NS, it makes a new
+** worker for its head. The monitor also keeps the timer heap of tasks that
+** wait with a deadline, and wakes them when it passes.
+**
+** Tasks with their own stack size (_thread.stack_size) never queue or
+** yield: each gets an idle worker of that size or a new one, as before.
+** Nor do they under the deterministic policy, whose order must not depend
+** on which worker comes free first.
 */
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fork.h"
+#include "gil.h"
 #include "park.h"
+#include "stats.h"
+#include "task.h"
 #include "worker.h"
 
 #define MAX_IDLE      64
 #define IDLE_SECONDS  2.0
+#define STALL_NS      1000000L  /* a ready queue stuck this long: a worker */
 
 
 typedef struct Worker {
   lg_TState *ts;            /* the worker's; read by others while idle */
   size_t stacksize;
-  lg_Job job, done;         /* pool.mutex once the worker runs */
-  void *arg;                /* pool.mutex once the worker runs */
+  lg_Task *task;            /* pool.mutex: given to it while idle */
+  int listed;               /* own: it put itself on the idle list */
+  char name[16];            /* own: the OS thread's name now */
   struct Worker *next;      /* pool.mutex: link in the idle list */
 } Worker;
 
 
 static struct {
   pthread_mutex_t mutex;
-  Worker *idle;             /* pool.mutex */
-  int nidle;                /* pool.mutex */
-} pool = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
+  Worker *idle;             /* idle workers, newest first */
+  int nidle;
+  int nbusy;                /* workers of the default stack size not idle */
+  lg_Task *head, *tail;     /* the ready queue */
+  unsigned long taken;      /* tasks taken off the ready queue so far */
+  lg_Task **heap;           /* tasks in a timed wait, earliest first */
+  int nheap, heapsize;
+  pthread_cond_t tick;      /* the monitor sleeps on it */
+  int monitor;              /* the monitor was started */
+  long monitor_due;         /* when it wakes: 0 awake, LONG_MAX untimed */
+} pool = {.mutex = PTHREAD_MUTEX_INITIALIZER};
+
+
+static long ts_ns (const struct timespec *t) {
+  return (long)t->tv_sec * 1000000000L + t->tv_nsec;
+}
+
+
+/*
+** {======================================================
+** The timer heap (pool.mutex)
+** =======================================================
+*/
+
+static void heap_put (int i, lg_Task *t) {
+  pool.heap[i] = t;
+  t->heap_at = i;
+}
+
+
+static void sift_up (int i) {
+  lg_Task *t = pool.heap[i];
+  while (i > 0 && pool.heap[(i - 1) / 2]->deadline_ns > t->deadline_ns) {
+    heap_put(i, pool.heap[(i - 1) / 2]);
+    i = (i - 1) / 2;
+  }
+  heap_put(i, t);
+}
+
+
+static void sift_down (int i) {
+  lg_Task *t = pool.heap[i];
+  for (;;) {
+    int c = 2 * i + 1;
+    if (c >= pool.nheap)
+      break;
+    if (c + 1 < pool.nheap &&
+        pool.heap[c + 1]->deadline_ns < pool.heap[c]->deadline_ns)
+      c++;
+    if (pool.heap[c]->deadline_ns >= t->deadline_ns)
+      break;
+    heap_put(i, pool.heap[c]);
+    i = c;
+  }
+  heap_put(i, t);
+}
+
+
+static void heap_push (lg_Task *t) {
+  if (pool.nheap == pool.heapsize) {
+    int size = pool.heapsize ? 2 * pool.heapsize : 64;
+    lg_Task **h = realloc(pool.heap, (size_t)size * sizeof *h);
+    if (h == NULL)
+      lg_fatal("realloc", ENOMEM);
+    pool.heap = h;
+    pool.heapsize = size;
+  }
+  heap_put(pool.nheap++, t);
+  sift_up(t->heap_at);
+}
+
+
+static void heap_remove (lg_Task *t) {
+  int i = t->heap_at;
+  lg_Task *last = pool.heap[--pool.nheap];
+  t->heap_at = -1;
+  if (last != t) {
+    heap_put(i, last);
+    sift_up(i);
+    sift_down(last->heap_at);
+  }
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Placing ready tasks
+** =======================================================
+*/
+
+static void *worker_main (void *arg);
+static void *monitor_main (void *arg);
+
+
+/* Wake the monitor if it sleeps past 'due' (starting it the first time). */
+static void tell_monitor_locked (long due) {
+  if (!pool.monitor) {
+    pthread_condattr_t attr;
+    pthread_t t;
+    sigset_t all;
+    lg_check(pthread_condattr_init(&attr));
+    lg_check(pthread_condattr_setclock(&attr, CLOCK_MONOTONIC));
+    lg_check(pthread_cond_init(&pool.tick, &attr));
+    pthread_condattr_destroy(&attr);
+    sigfillset(&all);
+    pool.monitor_due = 0;  /* it looks at everything first */
+    if (lg_spawn(monitor_main, NULL, 0, &all, &t) != 0)
+      lg_fatal("pthread_create (the task monitor)", EAGAIN);
+    pool.monitor = 1;
+  }
+  else if (due < pool.monitor_due)
+    lg_check(pthread_cond_signal(&pool.tick));
+}
+
+
+static void append_locked (lg_Task *t) {
+  t->next = NULL;
+  if (pool.tail != NULL)
+    pool.tail->next = t;
+  else {
+    pool.head = t;
+    tell_monitor_locked(lg_now_ns() + STALL_NS);
+  }
+  pool.tail = t;
+}
+
+
+static void push_front_locked (lg_Task *t) {
+  t->next = pool.head;
+  pool.head = t;
+  if (pool.tail == NULL)
+    pool.tail = t;
+}
+
+
+static lg_Task *pop_locked (void) {
+  lg_Task *t = pool.head;
+  if (t != NULL) {
+    pool.head = t->next;
+    if (pool.head == NULL)
+      pool.tail = NULL;
+    pool.taken++;
+  }
+  return t;
+}
+
+
+static int mayqueue (const lg_Task *t) {
+  return t->stacksize == 0 &&
+         lg_gil_getpolicy(NULL) != LG_POLICY_DETERMINISTIC;
+}
+
+
+/*
+** Find ready task 't' a worker, under pool.mutex: an idle one (returned,
+** to be unparked once the mutex is let go), or a place in the ready queue
+** (NULL); or, if no worker is busy either, NULL with '*spawn' set: the
+** caller makes one, counted busy already.
+*/
+static Worker *place_locked (lg_Task *t, int *spawn) {
+  *spawn = 0;
+  for (Worker **p = &pool.idle; *p != NULL; p = &(*p)->next) {
+    Worker *w = *p;
+    if (w->stacksize == t->stacksize) {
+      *p = w->next;
+      pool.nidle--;
+      w->task = t;
+      if (w->stacksize == 0)
+        pool.nbusy++;
+      return w;
+    }
+  }
+  if (mayqueue(t) && pool.nbusy > 0)
+    append_locked(t);
+  else {
+    *spawn = 1;
+    if (t->stacksize == 0)
+      pool.nbusy++;
+  }
+  return NULL;
+}
+
+
+/* A new worker for 't' (counted busy); on failure it is uncounted. */
+static int spawn_for (lg_Task *t) {
+  Worker *w = calloc(1, sizeof *w);
+  pthread_t thread;
+  sigset_t block;
+  int err = ENOMEM;
+  if (w != NULL) {
+    w->stacksize = t->stacksize;
+    w->task = t;
+    sigemptyset(&block);  /* SIGINT goes to the main thread */
+    sigaddset(&block, SIGINT);
+    err = lg_spawn(worker_main, w, t->stacksize, &block, &thread);
+  }
+  if (err != 0) {
+    free(w);
+    if (t->stacksize == 0) {
+      lg_check(pthread_mutex_lock(&pool.mutex));
+      pool.nbusy--;
+      lg_check(pthread_mutex_unlock(&pool.mutex));
+    }
+  }
+  return err;
+}
+
+
+/*
+** Put ready task 't' on a worker. If no new OS thread can be made for a
+** task that was running already, it waits in the queue for the monitor to
+** try again.
+*/
+static int place (lg_Task *t, int started) {
+  int spawn, err = 0;
+  Worker *w;
+  lg_check(pthread_mutex_lock(&pool.mutex));
+  w = place_locked(t, &spawn);
+  lg_check(pthread_mutex_unlock(&pool.mutex));
+  if (w != NULL)
+    lg_unpark(w->ts);
+  else if (spawn && (err = spawn_for(t)) != 0 && started) {
+    lg_check(pthread_mutex_lock(&pool.mutex));
+    push_front_locked(t);
+    tell_monitor_locked(lg_now_ns() + STALL_NS);
+    lg_check(pthread_mutex_unlock(&pool.mutex));
+  }
+  return err;
+}
+
+
+void lg_task_init (lg_Task *t) {
+  atomic_init(&t->state, LG_TASK_READY);
+  atomic_init(&t->native_id, 0);
+  t->yielding = 0;
+  t->next = NULL;
+  t->heap_at = -1;
+  t->wq.next = t->wq.prev = NULL;
+  atomic_init(&t->wq.on, NULL);
+  t->wq.ts = NULL;
+  t->wq.task = t;
+}
+
+
+int lg_task_start (lg_Task *t) {
+  return place(t, 0);
+}
+
+
+void lg_task_wake (lg_Task *t) {
+  int sleeping = LG_TASK_SLEEPING;
+  if (!atomic_compare_exchange_strong(&t->state, &sleeping, LG_TASK_READY))
+    return;  /* the timer took it */
+  lg_check(pthread_mutex_lock(&pool.mutex));
+  if (t->heap_at >= 0)
+    heap_remove(t);
+  lg_check(pthread_mutex_unlock(&pool.mutex));
+  place(t, 1);
+}
+
+
+void lg_task_arm (lg_Task *t, const struct timespec *deadline) {
+  atomic_store(&t->state, LG_TASK_SLEEPING);
+  t->yielding = 1;
+  if (deadline != NULL) {
+    lg_check(pthread_mutex_lock(&pool.mutex));
+    t->deadline_ns = ts_ns(deadline);
+    heap_push(t);
+    if (t->heap_at == 0)
+      tell_monitor_locked(t->deadline_ns);
+    lg_check(pthread_mutex_unlock(&pool.mutex));
+  }
+}
+
+
+int lg_task_sleep (lua_State *L, lg_Task *t, const struct timespec *deadline,
+                   lua_KContext ctx, lua_KFunction k) {
+  lg_task_arm(t, deadline);
+  return lua_yieldk(L, 0, ctx, k);
+}
+
+
+lg_Task *lg_task_yieldable (lua_State *L) {
+  lg_TState *ts = lg_tstate_current();
+  lg_Task *t = ts != NULL ? ts->task : NULL;
+  if (t == NULL || t->L != L || !mayqueue(t) || !lua_isyieldable(L))
+    return NULL;
+  return t;
+}
+
+
+void lg_task_forget (lg_Task *t) {
+  atomic_store(&t->state, LG_TASK_DEAD);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** The monitor
+** =======================================================
+*/
+
+/* Wake the tasks whose deadline has passed. */
+static void expire_locked (long now) {
+  while (pool.nheap > 0 && pool.heap[0]->deadline_ns <= now) {
+    lg_Task *t = pool.heap[0];
+    int sleeping = LG_TASK_SLEEPING, spawn;
+    Worker *w;
+    heap_remove(t);
+    if (!atomic_compare_exchange_strong(&t->state, &sleeping,
+                                        LG_TASK_READY))
+      continue;  /* a waker took it */
+    w = place_locked(t, &spawn);
+    if (w != NULL)
+      lg_unpark(w->ts);
+    else if (spawn) {
+      lg_check(pthread_mutex_unlock(&pool.mutex));
+      if (spawn_for(t) != 0) {
+        lg_check(pthread_mutex_lock(&pool.mutex));
+        push_front_locked(t);
+      }
+      else
+        lg_check(pthread_mutex_lock(&pool.mutex));
+    }
+  }
+}
+
+
+static void *monitor_main (void *arg) {
+  unsigned long seen = 0;
+  long since = -1;  /* since when the queue has not moved; -1: empty */
+  (void)arg;
+  lg_check(pthread_mutex_lock(&pool.mutex));
+  for (;;) {
+    long now = lg_now_ns(), due = LONG_MAX;
+    expire_locked(now);
+    if (pool.nheap > 0)
+      due = pool.heap[0]->deadline_ns;
+    if (pool.head == NULL)
+      since = -1;
+    else if (since < 0 || pool.taken != seen) {
+      seen = pool.taken;
+      since = now;
+    }
+    else if (now - since >= STALL_NS) {  /* stuck: a worker for the head */
+      lg_Task *t = pop_locked();
+      seen = pool.taken;
+      since = now;
+      pool.nbusy++;
+      lg_check(pthread_mutex_unlock(&pool.mutex));
+      int err = spawn_for(t);
+      lg_check(pthread_mutex_lock(&pool.mutex));
+      if (err != 0)
+        push_front_locked(t);
+      continue;
+    }
+    if (since >= 0 && since + STALL_NS < due)
+      due = since + STALL_NS;
+    pool.monitor_due = due;
+    if (due == LONG_MAX)
+      lg_check(pthread_cond_wait(&pool.tick, &pool.mutex));
+    else {
+      struct timespec dl = {due / 1000000000L, due % 1000000000L};
+      int r = pthread_cond_timedwait(&pool.tick, &pool.mutex, &dl);
+      if (r != 0 && r != ETIMEDOUT)
+        lg_fatal("pthread_cond_timedwait", r);
+    }
+    pool.monitor_due = 0;
+  }
+  return NULL;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Workers
+** =======================================================
+*/
+
+/* Run 't' until it ends or yields; 'held': the GIL is ours already. */
+static int run (Worker *w, lg_Task *t, int held) {
+  lg_TState *ts = w->ts;
+  int first = atomic_load(&t->native_id) == 0, r;
+  if (first)
+    atomic_store(&t->native_id, ts->native_id);
+  if (strcmp(w->name, t->name) != 0) {
+    memcpy(w->name, t->name, sizeof w->name);
+    pthread_setname_np(pthread_self(), w->name);
+  }
+  atomic_store(&t->state, LG_TASK_RUNNING);
+  ts->task = t;
+  ts->stats = t->stats;
+  lg_tstate_setrunning(ts, t->L);
+  if (first)
+    lg_event(ts, LG_EV_STARTED, 0);
+  if (held)
+    lg_gil_unpause(ts);
+  else {
+    ts->expected = first && t->expected;
+    lg_gil_take(ts);
+  }
+  r = t->run(t);
+  lg_tstate_setrunning(ts, NULL);
+  ts->task = NULL;
+  return r;
+}
+
+
+/*
+** After a task: the next one from the ready queue, or NULL after putting
+** 'w' on the idle list (if the list is not full). Listed before it lets
+** the GIL go, so a thread that the task's end woke finds it there.
+*/
+static lg_Task *next_task (Worker *w) {
+  lg_Task *t = NULL;
+  lg_check(pthread_mutex_lock(&pool.mutex));
+  if (w->stacksize == 0)
+    t = pop_locked();
+  if (t == NULL) {
+    w->listed = pool.nidle < MAX_IDLE;
+    if (w->listed) {
+      w->task = NULL;
+      w->next = pool.idle;
+      pool.idle = w;
+      pool.nidle++;
+    }
+    if (w->stacksize == 0)
+      pool.nbusy--;
+  }
+  lg_check(pthread_mutex_unlock(&pool.mutex));
+  return t;
+}
 
 
 /* Remove 'w' from the idle list if it is there; true if it was. */
@@ -48,57 +504,59 @@ static int unidle_locked (Worker *w) {
 }
 
 
-/*
-** Finish the current job and wait for the next: true if one came, false
-** if the worker should exit (the pool is full, or no job came in time).
-*/
-static int next_job (Worker *w) {
-  lg_Job done = w->done;
-  void *arg = w->arg;
+/* Idle until given a task (returned) or for IDLE_SECONDS (NULL). */
+static lg_Task *idle (Worker *w) {
   struct timespec dl;
-  int got, idle = 0;
-  lg_check(pthread_mutex_lock(&pool.mutex));
-  if (pool.nidle < MAX_IDLE) {
-    idle = 1;
-    w->job = NULL;
-    w->next = pool.idle;
-    pool.idle = w;
-    pool.nidle++;
-  }
-  lg_check(pthread_mutex_unlock(&pool.mutex));
-  done(arg);
-  if (!idle)
-    return 0;
+  if (!w->listed)
+    return NULL;
   lg_deadline(IDLE_SECONDS, &dl);
   for (;;) {
     int r = lg_park(w->ts, &dl, LG_PARK_SPIN);
+    lg_Task *t;
+    int got;
     lg_check(pthread_mutex_lock(&pool.mutex));
     {
-      /* lg_worker_start unlinks a worker and gives it a job in one step */
-      if (w->job != NULL)
-        got = 1;
-      else if (r == LG_TIMEDOUT && unidle_locked(w))
-        got = 0;
-      else
-        got = -1;  /* spurious wake-up */
+      t = w->task;  /* place_locked unlinks a worker and gives it a task */
+      got = t != NULL || (r == LG_TIMEDOUT && unidle_locked(w));
     }
     lg_check(pthread_mutex_unlock(&pool.mutex));
-    if (got >= 0)
-      return got;
+    if (got)
+      return t;
   }
 }
 
 
 static void *worker_main (void *arg) {
   Worker *w = arg;
-  w->ts = lg_tstate_register(NULL, 0);
-  do {
-    w->job(w->arg);
-  } while (next_job(w));
-  lg_tstate_unregister(w->ts);
+  lg_TState *ts = w->ts = lg_tstate_register(NULL, 0);
+  lg_Task *t = w->task;
+  int held = 0;
+  while (t != NULL) {
+    int r = run(w, t, held);
+    int reason = r == LG_TASK_DONE ? LG_DROP_PLAIN : LG_DROP_BLOCKING;
+    lg_Task *next;
+    if (r == LG_TASK_DONE)
+      t->done(t);
+    lg_gil_pause(ts, reason);
+    if (r == LG_TASK_DONE)
+      lg_event(ts, LG_EV_EXITED, 0);
+    ts->stats = NULL;
+    next = next_task(w);
+    if (r == LG_TASK_DONE)
+      t->release(t);  /* a waiting 't' may be another worker's already */
+    held = next != NULL;
+    if (!held) {
+      lg_gil_drop(ts, reason);
+      next = idle(w);
+    }
+    t = next;
+  }
+  lg_tstate_unregister(ts);
   free(w);
   return NULL;
 }
+
+/* }====================================================== */
 
 
 int lg_spawn (void *(*fn) (void *), void *arg, size_t stacksize,
@@ -113,7 +571,8 @@ int lg_spawn (void *(*fn) (void *), void *arg, size_t stacksize,
     pthread_attr_destroy(&attr);
     return err;
   }
-  pthread_sigmask(SIG_BLOCK, block, &saved);  /* the new thread's mask */
+  pthread_sigmask(SIG_SETMASK, block, &saved);  /* the new thread's mask,
+                                   whatever the caller's (the monitor's) */
   err = pthread_create(t, &attr, fn, arg);
   pthread_sigmask(SIG_SETMASK, &saved, NULL);
   pthread_attr_destroy(&attr);
@@ -121,56 +580,25 @@ int lg_spawn (void *(*fn) (void *), void *arg, size_t stacksize,
 }
 
 
+/*
+** fork(): in the child only the forking thread lives on; the other
+** workers, the monitor and the tasks they had are gone (_thread marks the
+** tasks dead, so that a wake-up finds nothing to run).
+*/
 void lg_worker_atfork (int phase) {
   if (phase == LG_FORK_PREPARE)
     lg_check(pthread_mutex_lock(&pool.mutex));
   else {
-    if (phase == LG_FORK_CHILD) {  /* the idle threads are gone */
+    if (phase == LG_FORK_CHILD) {
+      lg_TState *ts = lg_tstate_current();
       pool.idle = NULL;
       pool.nidle = 0;
+      pool.nbusy = ts != NULL && ts->task != NULL &&
+                   ts->task->stacksize == 0;
+      pool.head = pool.tail = NULL;
+      pool.nheap = 0;
+      pool.monitor = 0;
     }
     lg_check(pthread_mutex_unlock(&pool.mutex));
   }
-}
-
-
-int lg_worker_start (lg_Job job, lg_Job done, void *arg, size_t stacksize,
-                     unsigned long *ident) {
-  Worker *w = NULL;
-  lg_check(pthread_mutex_lock(&pool.mutex));
-  for (Worker **p = &pool.idle; *p != NULL; p = &(*p)->next) {
-    if ((*p)->stacksize == stacksize) {
-      w = *p;
-      *p = w->next;
-      pool.nidle--;
-      w->job = job;
-      w->done = done;
-      w->arg = arg;
-      break;
-    }
-  }
-  lg_check(pthread_mutex_unlock(&pool.mutex));
-  if (w != NULL) {
-    *ident = w->ts->ident;  /* before the wake: then 'w' may go away */
-    lg_unpark(w->ts);
-    return 0;
-  }
-  pthread_t t;
-  sigset_t block;
-  int err;
-  w = calloc(1, sizeof *w);
-  if (w == NULL)
-    return ENOMEM;
-  w->stacksize = stacksize;
-  w->job = job;
-  w->done = done;
-  w->arg = arg;
-  sigemptyset(&block);  /* SIGINT goes to the main thread */
-  sigaddset(&block, SIGINT);
-  if ((err = lg_spawn(worker_main, w, stacksize, &block, &t)) != 0) {
-    free(w);
-    return err;
-  }
-  *ident = (unsigned long)t;
-  return 0;
 }

@@ -27,7 +27,7 @@
 #include "luagil.h"
 #include "park.h"
 #include "stats.h"
-#include "worker.h"
+#include "task.h"
 
 
 /*
@@ -37,38 +37,43 @@
 */
 
 typedef struct Job {
-  lua_State *L;
+  lg_Task task;  /* first */
   const char *code;
   atomic_int done;
   int status;
 } Job;
 
 
-static void run_job (void *arg) {
-  Job *j = arg;
-  lg_TState *ts = lg_tstate_current();
-  lg_gil_take(ts);
-  lg_tstate_setrunning(ts, j->L);
-  j->status = luaL_dostring(j->L, j->code);
-  lg_tstate_setrunning(ts, NULL);
-  lg_gil_drop(ts, LG_DROP_PLAIN);
+/* The task's run: the worker holds the GIL and runs the job's state. */
+static int run_job (lg_Task *t) {
+  Job *j = (Job *)t;
+  j->status = luaL_dostring(t->L, j->code);
+  return LG_TASK_DONE;
 }
 
 
-static void job_done (void *arg) {
-  atomic_store(&((Job *)arg)->done, 1);
+static void job_done (lg_Task *t) {
+  (void)t;
+}
+
+
+static void job_release (lg_Task *t) {
+  atomic_store(&((Job *)t)->done, 1);
 }
 
 
 /* Start 'code' on a worker; called with the GIL held. */
 static Job *spawn (const char *code) {
   Job *j = calloc(1, sizeof *j);
-  unsigned long ident;
-  j->L = lua_newthread(L);
+  lg_task_init(&j->task);
+  j->task.run = run_job;
+  j->task.done = job_done;
+  j->task.release = job_release;
+  j->task.L = lua_newthread(L);
   luaL_ref(L, LUA_REGISTRYINDEX);
+  j->task.ident = (unsigned long)j;
   j->code = code;
-  cr_assert_eq(lg_worker_start(run_job, job_done, j, 0, &ident),
-               0);
+  cr_assert_eq(lg_task_start(&j->task), 0);
   return j;
 }
 
@@ -79,7 +84,8 @@ static void finish (Job *j) {
   while (!atomic_load(&j->done))
     sched_yield();
   LUAGIL_END_ALLOW_THREADS
-  cr_assert_eq(j->status, LUA_OK, "job failed: %s", lua_tostring(j->L, -1));
+  cr_assert_eq(j->status, LUA_OK, "job failed: %s",
+               lua_tostring(j->task.L, -1));
   free(j);
 }
 

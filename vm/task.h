@@ -1,0 +1,129 @@
+/*
+** vm/task.h -- luagil's threads as tasks that workers run.
+** See LICENSE for copyright and licence (MIT).
+**
+** A luagil thread (a Lua thread started by _thread) is a task: a Lua state
+** plus the record that follows it. A worker (vm/worker.c), an OS thread of
+** the pool, runs it. When the task waits at its own top level (sleep,
+** Event.wait, join: its Lua state is the task's base state and can yield),
+** it gives its worker back instead of parking it: the wait yields the
+** state, the worker goes on with the next ready task or idles, and the
+** wake-up (or the timeout) puts the task back on a worker, maybe another
+** one. So 10,000 threads waiting on one Event hold a few OS threads, not
+** 10,000. Anywhere else (inside a coroutine, a metamethod, a sort) a wait
+** parks the worker as always.
+**
+** A task keeps its identity across workers: get_ident() and lock owners
+** are the task's, not the OS thread's (lg_self).
+*/
+
+#ifndef lg_task_h
+#define lg_task_h
+
+#include <lua.h>
+
+#include "park.h"
+#include "stats.h"
+
+/* What a task's 'run' returns. */
+#define LG_TASK_DONE     0  /* it ended */
+#define LG_TASK_WAITING  1  /* it yielded to wait: a wake-up runs it again */
+
+/* Task states. */
+#define LG_TASK_RUNNING  0  /* on a worker */
+#define LG_TASK_SLEEPING 1  /* yielded to wait; a waker or the timer takes it */
+#define LG_TASK_READY    2  /* taken: queued for a worker, or handed one */
+#define LG_TASK_DEAD     3  /* gone with a fork(): never runs again */
+
+typedef struct lg_Task lg_Task;
+
+struct lg_Task {
+  /* Set by the starter before lg_task_start; read-only after. */
+  int (*run) (lg_Task *t);      /* on a worker, GIL held; LG_TASK_* */
+  void (*done) (lg_Task *t);    /* after run ended it; GIL held, kept */
+  void (*release) (lg_Task *t); /* the worker's last touch; no GIL */
+  lua_State *L;                 /* its base state */
+  lg_Stats *stats;
+  char name[16];                /* OS thread name, truncated */
+  size_t stacksize;             /* 0: the default; others never yield */
+  unsigned long ident;
+  int expected;                 /* deterministic: its first take awaited */
+  atomic_long native_id;        /* of the worker it first ran on; 0 before */
+
+  /* The scheduler's (vm/worker.c), under its mutex unless atomic. */
+  atomic_int state;             /* LG_TASK_* */
+  int yielding;                 /* run's: the yield is lg_task_*'s (GIL) */
+  lg_Task *next;                /* in the ready queue */
+  long deadline_ns;             /* of its timed wait */
+  int heap_at;                  /* its place in the timer heap, or -1 */
+  lg_WaitNode wq;               /* its node while it waits on a queue */
+};
+
+
+/* Initialise a task's scheduling fields (the starter fills the rest). */
+LG_FUNC void lg_task_init (lg_Task *t);
+
+/*
+** Start 't' on a worker: an idle one, the ready queue if workers are busy
+** (a stalled queue gets a new worker, vm/worker.c), or a new OS thread.
+** Called with the GIL held. Returns 0 or an errno value.
+*/
+LG_FUNC int lg_task_start (lg_Task *t);
+
+/*
+** The task the Lua code running on 'L' belongs to, if it may wait by
+** yielding: 'L' is that task's base state and can yield, and the policy
+** is not deterministic. NULL otherwise: park the thread instead.
+*/
+LG_FUNC lg_Task *lg_task_yieldable (lua_State *L);
+
+/*
+** Wait as lg_waitq_wait does, by yielding task 't' (from
+** lg_task_yieldable(L)): called with 'mu' locked and the GIL held by a C
+** function, which returns this; 'mu' is unlocked. When woken, or at
+** 'deadline' (NULL: none), the task runs again in 'k', which calls
+** lg_task_waited first.
+*/
+LG_FUNC int lg_task_wait (lua_State *L, lg_Task *t, lg_WaitQueue *q,
+                          pthread_mutex_t *mu,
+                          const struct timespec *deadline,
+                          lua_KContext ctx, lua_KFunction k);
+
+/* A deadline carried in a continuation's context, and back. */
+static inline lua_KContext lg_task_ctx (const struct timespec *deadline) {
+  return deadline == NULL ? 0 : (lua_KContext)deadline->tv_sec * 1000000000 +
+                                deadline->tv_nsec;
+}
+
+static inline struct timespec *lg_task_deadline (lua_KContext ctx,
+                                                 struct timespec *ts) {
+  if (ctx == 0)
+    return NULL;
+  ts->tv_sec = (time_t)(ctx / 1000000000);
+  ts->tv_nsec = (long)(ctx % 1000000000);
+  return ts;
+}
+
+/* In 'k': lock 'mu' and return LG_WOKEN or LG_TIMEDOUT (having left 'q'). */
+LG_FUNC int lg_task_waited (lg_Task *t, lg_WaitQueue *q,
+                            pthread_mutex_t *mu);
+
+/* Sleep until 'deadline' by yielding 't'; then 'k' runs. As lg_task_wait. */
+LG_FUNC int lg_task_sleep (lua_State *L, lg_Task *t,
+                           const struct timespec *deadline,
+                           lua_KContext ctx, lua_KFunction k);
+
+/* The first half of a yielding wait: 't' is asleep, and due at 'deadline'
+** (NULL: none). GIL held. */
+LG_FUNC void lg_task_arm (lg_Task *t, const struct timespec *deadline);
+
+/*
+** A waker took 't' (asleep in lg_task_wait) off a wait queue: put it on a
+** worker. Any thread; nothing happens if the timer took it first.
+*/
+LG_FUNC void lg_task_wake (lg_Task *t);
+
+/* In a fork() child: the tasks of vanished threads never run again. */
+LG_FUNC void lg_task_forget (lg_Task *t);
+
+#endif
