@@ -66,6 +66,7 @@
 #include "gil.h"
 #include "park.h"
 #include "stats.h"
+#include "task.h"
 #include "worker.h"
 
 #define MAX_BACKOFF  8            /* re-signal after at most 8 intervals */
@@ -846,6 +847,8 @@ lg_TState *lg_blocking_begin (void) {
   if (ts != NULL) {
     if (atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO && !ts->waited)
       ts->nvcsw = voluntary_switches();
+    if (ts->task != NULL)  /* its worker is no use to the ready queue */
+      lg_worker_blocking(ts->task, 1);
     lg_gil_drop(ts, LG_DROP_BLOCKING);
   }
   return ts;
@@ -866,6 +869,8 @@ void lg_blocking_end (lg_TState *ts) {
   int front = atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO &&
               (ts->waited || voluntary_switches() != ts->nvcsw);
   ts->waited = 0;
+  if (ts->task != NULL)
+    lg_worker_blocking(ts->task, -1);
   errno = saved;
   take(ts, front ? QUEUE_PRIORITY : QUEUE_BACK);
 }

@@ -123,6 +123,9 @@ LG_FUNC void lg_task_arm (lg_Task *t, const struct timespec *deadline);
 */
 LG_FUNC void lg_task_wake (lg_Task *t);
 
+/* The worker running 't' begins (d = 1) or ends (-1) a blocking call. */
+LG_FUNC void lg_worker_blocking (const lg_Task *t, int d);
+
 /* In a fork() child: the tasks of vanished threads never run again. */
 LG_FUNC void lg_task_forget (lg_Task *t);
 

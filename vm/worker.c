@@ -9,8 +9,9 @@
 ** idle worker a few.
 **
 ** A ready task goes to an idle worker if there is one. Otherwise it waits
-** in the ready queue for a busy worker to finish its task, unless no
-** worker is busy: then a new one is made for it. A busy worker may not
+** in the ready queue for a busy worker to finish its task, unless every
+** busy worker is blocked (in I/O, or a wait that cannot yield): then a new
+** one is made for it. A busy worker may not
 ** finish soon (a CPU-bound task, a blocking call), so the monitor thread
 ** watches the queue: when it has not moved for STALL_NS, it makes a new
 ** worker for its head. The monitor also keeps the timer heap of tasks that
@@ -54,6 +55,7 @@ static struct {
   Worker *idle;             /* idle workers, newest first */
   int nidle;
   int nbusy;                /* workers of the default stack size not idle */
+  atomic_int nblocked;      /* how many of those are in a blocking call */
   lg_Task *head, *tail;     /* the ready queue */
   unsigned long taken;      /* tasks taken off the ready queue so far */
   lg_Task **heap;           /* tasks in a timed wait, earliest first */
@@ -225,7 +227,7 @@ static Worker *place_locked (lg_Task *t, int *spawn) {
       return w;
     }
   }
-  if (mayqueue(t) && pool.nbusy > 0)
+  if (mayqueue(t) && pool.nbusy > atomic_load(&pool.nblocked))
     append_locked(t);
   else {
     *spawn = 1;
@@ -341,6 +343,12 @@ lg_Task *lg_task_yieldable (lua_State *L) {
   if (t == NULL || t->L != L || !mayqueue(t) || !lua_isyieldable(L))
     return NULL;
   return t;
+}
+
+
+void lg_worker_blocking (const lg_Task *t, int d) {
+  if (t->stacksize == 0)
+    atomic_fetch_add(&pool.nblocked, d);
 }
 
 
@@ -595,6 +603,7 @@ void lg_worker_atfork (int phase) {
       pool.nidle = 0;
       pool.nbusy = ts != NULL && ts->task != NULL &&
                    ts->task->stacksize == 0;
+      atomic_store(&pool.nblocked, 0);
       pool.head = pool.tail = NULL;
       pool.nheap = 0;
       pool.monitor = 0;

@@ -199,18 +199,19 @@ do
   threading.setswitchinterval(old)
 end
 
--- Many threads one after another reuse OS threads; ids stay valid.
+-- Many threads one after another reuse OS threads (their native ids
+-- repeat); ids stay valid.
 do
-  local idents = {}
+  local native = {}
   for i = 1, 200 do
     local t = threading.Thread{target = function () end}
     t:start()
     assert(t.ident)
-    idents[t.ident] = true
+    native[t.native_id] = true
     t:join()
   end
   local n = 0
-  for _ in pairs(idents) do n = n + 1 end
+  for _ in pairs(native) do n = n + 1 end
   assert(n < 200, "no OS thread was reused")
 end
 
