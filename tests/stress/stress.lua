@@ -1,5 +1,6 @@
 -- tests/stress/stress.lua -- many threads switching as often as possible
--- while the collector runs: coroutines, tables, strings, closures, errors.
+-- while the collector runs: coroutines, tables, strings, closures, errors,
+-- and sleeps that move a thread to another OS thread (vm/task.h).
 -- A race against Lua's own state shows up here as a crash or a wrong sum.
 -- Run by scripts/stress, also under valgrind's helgrind.
 local threading = require "threading"
@@ -24,6 +25,9 @@ local function worker (id)
       pcall(error, {i})                     -- unwinding across switches
       time.sleep(0)
       collectgarbage("step")
+    end
+    if i % 250 == 0 then
+      time.sleep(0.00005)                   -- yields: may go on elsewhere
     end
   end
   return sum
