@@ -355,12 +355,8 @@ static int join_k (lua_State *L, int status, lua_KContext ctx);
 static int joining (lua_State *L, Handle *h, const struct timespec *deadline,
                     int r) {
   int done;
-  lg_Task *t;
-  if (!h->done && r == LG_WOKEN && (t = lg_task_yieldable(L)) != NULL)
-    return lg_task_wait(L, t, &h->joiners, &h->mutex, deadline,
-                        lg_task_ctx(deadline), join_k);
-  while (!h->done && r == LG_WOKEN)
-    r = lg_waitq_wait(&h->joiners, &h->mutex, deadline);
+  r = lg_waitq_until(L, &h->joiners, &h->mutex, &h->done, deadline, r,
+                     join_k);
   done = h->done;
   lg_check(pthread_mutex_unlock(&h->mutex));
   if (r == LG_INTERRUPTED && !done)

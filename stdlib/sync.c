@@ -219,12 +219,8 @@ static int event_wait_k (lua_State *L, int status, lua_KContext ctx);
 */
 static int event_waiting_for (lua_State *L, Event *e,
                               const struct timespec *deadline, int r) {
-  lg_Task *t;
-  if (!e->flag && r == LG_WOKEN && (t = lg_task_yieldable(L)) != NULL)
-    return lg_task_wait(L, t, &e->waiters, &e->mutex, deadline,
-                        lg_task_ctx(deadline), event_wait_k);
-  while (!e->flag && r == LG_WOKEN)
-    r = lg_waitq_wait(&e->waiters, &e->mutex, deadline);
+  r = lg_waitq_until(L, &e->waiters, &e->mutex, &e->flag, deadline, r,
+                     event_wait_k);
   lg_check(pthread_mutex_unlock(&e->mutex));
   e->waiting--;
   if (r == LG_INTERRUPTED && !e->flag)

@@ -108,21 +108,11 @@ static struct {
 } gil;
 
 
-/* The timer's condition variable waits against CLOCK_MONOTONIC. */
-static void init_timer_cv (void) {
-  pthread_condattr_t attr;
-  lg_check(pthread_condattr_init(&attr));
-  lg_check(pthread_condattr_setclock(&attr, CLOCK_MONOTONIC));
-  lg_check(pthread_cond_init(&gil.timer_cv, &attr));
-  pthread_condattr_destroy(&attr);
-}
-
-
 void lg_gil_init (lg_TState *ts) {
   lg_mutex_init(&gil.mutex);
   lg_check(pthread_cond_init(&gil.never, NULL));
   lg_check(pthread_cond_init(&gil.arrived, NULL));
-  init_timer_cv();
+  lg_cond_init(&gil.timer_cv);
   atomic_store(&gil.holder, ts);
   atomic_store(&gil.switches, 0);
   atomic_store(&gil.interval_ns, (long)(LG_DEFAULT_INTERVAL * 1e9));
@@ -269,14 +259,7 @@ static void *timer_main (void *arg) {
       }
     }
     gil.timer_due = due;
-    if (due == LONG_MAX)
-      lg_check(pthread_cond_wait(&gil.timer_cv, &gil.mutex));
-    else {
-      struct timespec dl = {due / 1000000000L, due % 1000000000L};
-      int r = pthread_cond_timedwait(&gil.timer_cv, &gil.mutex, &dl);
-      if (r != 0 && r != ETIMEDOUT)
-        lg_fatal("pthread_cond_timedwait", r);
-    }
+    lg_cond_wait_until(&gil.timer_cv, &gil.mutex, due);
     gil.timer_due = 0;
   }
   return NULL;
@@ -799,7 +782,7 @@ void lg_gil_atfork (int phase) {
     }
     lg_check(pthread_cond_init(&gil.arrived, NULL));
     lg_check(pthread_cond_init(&gil.never, NULL));
-    init_timer_cv();
+    lg_cond_init(&gil.timer_cv);
     gil.timer_on = 0;  /* the next thread that queues starts one */
     gil.timer_due = 0;
   }

@@ -85,6 +85,28 @@ int lg_timeleft (const struct timespec *deadline, struct timespec *left) {
   return 1;
 }
 
+void lg_cond_init (pthread_cond_t *cv) {
+  pthread_condattr_t attr;
+  lg_check(pthread_condattr_init(&attr));
+  lg_check(pthread_condattr_setclock(&attr, CLOCK_MONOTONIC));
+  lg_check(pthread_cond_init(cv, &attr));
+  pthread_condattr_destroy(&attr);
+}
+
+
+void lg_cond_wait_until (pthread_cond_t *cv, pthread_mutex_t *mu,
+                         long due_ns) {
+  if (due_ns == LONG_MAX)
+    lg_check(pthread_cond_wait(cv, mu));
+  else {
+    struct timespec dl = {due_ns / 1000000000L, due_ns % 1000000000L};
+    int r = pthread_cond_timedwait(cv, mu, &dl);
+    if (r != 0 && r != ETIMEDOUT)
+      lg_fatal("pthread_cond_timedwait", r);
+  }
+}
+
+
 /* }====================================================== */
 
 
@@ -336,6 +358,18 @@ int lg_task_wait (lua_State *L, lg_Task *t, lg_WaitQueue *q,
 
 int lg_task_waited (lg_Task *t, lg_WaitQueue *q, pthread_mutex_t *mu) {
   return left(q, &t->wq, mu, LG_TIMEDOUT);
+}
+
+
+int lg_waitq_until (lua_State *L, lg_WaitQueue *q, pthread_mutex_t *mu,
+                    const int *flag, const struct timespec *deadline, int r,
+                    lua_KFunction k) {
+  lg_Task *t;
+  if (!*flag && r == LG_WOKEN && (t = lg_task_yieldable(L)) != NULL)
+    return lg_task_wait(L, t, q, mu, deadline, lg_task_ctx(deadline), k);
+  while (!*flag && r == LG_WOKEN)
+    r = lg_waitq_wait(q, mu, deadline);
+  return r;
 }
 
 

@@ -48,6 +48,14 @@ LG_FUNC struct timespec *lg_deadline_within (double timeout,
 LG_FUNC int lg_timeleft (const struct timespec *deadline,
                          struct timespec *left);
 
+/* A condition variable that waits against CLOCK_MONOTONIC. */
+LG_FUNC void lg_cond_init (pthread_cond_t *cv);
+
+/* Wait on 'cv' (with 'mu' locked) until signalled or CLOCK_MONOTONIC
+** reaches 'due_ns' (LONG_MAX: no limit); may return spuriously. */
+LG_FUNC void lg_cond_wait_until (pthread_cond_t *cv, pthread_mutex_t *mu,
+                                 long due_ns);
+
 /* Flags of lg_park. */
 #define LG_PARK_SPIN    1  /* spin a few microseconds before sleeping */
 #define LG_PARK_NOINTR  2  /* Ctrl-C does not end the wait */

@@ -108,6 +108,18 @@ static inline struct timespec *lg_task_deadline (lua_KContext ctx,
 LG_FUNC int lg_task_waited (lg_Task *t, lg_WaitQueue *q,
                             pthread_mutex_t *mu);
 
+/*
+** The usual wait: on 'q' while '*flag' is 0, from result 'r' on (LG_WOKEN
+** to begin), with 'mu' locked and the GIL held by a C function. Yields to
+** wait if the thread can (the function returns this; 'k' goes on, and
+** calls it again after lg_task_waited), else parks. Returns the last
+** result, with 'mu' locked.
+*/
+LG_FUNC int lg_waitq_until (lua_State *L, lg_WaitQueue *q,
+                            pthread_mutex_t *mu, const int *flag,
+                            const struct timespec *deadline, int r,
+                            lua_KFunction k);
+
 /* Sleep until 'deadline' by yielding 't'; then 'k' runs. As lg_task_wait. */
 LG_FUNC int lg_task_sleep (lua_State *L, lg_Task *t,
                            const struct timespec *deadline,

@@ -152,13 +152,9 @@ static void *monitor_main (void *arg);
 /* Wake the monitor if it sleeps past 'due' (starting it the first time). */
 static void tell_monitor_locked (long due) {
   if (!pool.monitor) {
-    pthread_condattr_t attr;
     pthread_t t;
     sigset_t all;
-    lg_check(pthread_condattr_init(&attr));
-    lg_check(pthread_condattr_setclock(&attr, CLOCK_MONOTONIC));
-    lg_check(pthread_cond_init(&pool.tick, &attr));
-    pthread_condattr_destroy(&attr);
+    lg_cond_init(&pool.tick);
     sigfillset(&all);
     pool.monitor_due = 0;  /* it looks at everything first */
     if (lg_spawn(monitor_main, NULL, 0, &all, &t) != 0)
@@ -422,14 +418,7 @@ static void *monitor_main (void *arg) {
     if (since >= 0 && since + STALL_NS < due)
       due = since + STALL_NS;
     pool.monitor_due = due;
-    if (due == LONG_MAX)
-      lg_check(pthread_cond_wait(&pool.tick, &pool.mutex));
-    else {
-      struct timespec dl = {due / 1000000000L, due % 1000000000L};
-      int r = pthread_cond_timedwait(&pool.tick, &pool.mutex, &dl);
-      if (r != 0 && r != ETIMEDOUT)
-        lg_fatal("pthread_cond_timedwait", r);
-    }
+    lg_cond_wait_until(&pool.tick, &pool.mutex, due);
     pool.monitor_due = 0;
   }
   return NULL;
