@@ -345,19 +345,9 @@ static int thread_start_joinable (lua_State *L) {
 }
 
 
-static int join_k (lua_State *L, int status, lua_KContext ctx);
-
-
-/*
-** Join, from 'r' on (LG_WOKEN to begin), with h->mutex locked; a thread
-** that can yields to wait (vm/task.h), and goes on in join_k.
-*/
-static int joining (lua_State *L, Handle *h, const struct timespec *deadline,
-                    int r) {
-  int done;
-  r = lg_waitq_until(L, &h->joiners, &h->mutex, &h->done, deadline, r,
-                     join_k);
-  done = h->done;
+/* The end of a join, with h->mutex locked; 'r' says how the wait ended. */
+static int joined (lua_State *L, Handle *h, int r) {
+  int done = h->done;
   lg_check(pthread_mutex_unlock(&h->mutex));
   if (r == LG_INTERRUPTED && !done)
     return lg_breaker_raise_interrupt(L);
@@ -368,21 +358,24 @@ static int joining (lua_State *L, Handle *h, const struct timespec *deadline,
 
 static int join_k (lua_State *L, int status, lua_KContext ctx) {
   Handle *h = tohandle(L, 1);
-  struct timespec dl;
-  int r = lg_task_waited(lg_tstate_current()->task, &h->joiners, &h->mutex);
-  (void)status;
-  return joining(L, h, lg_task_deadline(ctx, &dl), r);
+  (void)status; (void)ctx;
+  return joined(L, h, lg_task_waited(lg_tstate_current()->task,
+                                     &h->joiners, &h->mutex));
 }
 
 
-/* handle:join([timeout]) -> boolean (true once the thread has ended) */
+/*
+** handle:join([timeout]) -> boolean (true once the thread has ended).
+** Only the thread's end wakes a joiner, so one wait is enough.
+*/
 static int handle_join (lua_State *L) {
   Handle *h = tohandle(L, 1);
   double timeout = lg_opttimeout(L, 2);
   struct timespec dl, *deadline = lg_deadline(timeout, &dl);
   luaL_argcheck(L, h != NULL, 1, "thread was never started");
   lg_check(pthread_mutex_lock(&h->mutex));
-  return joining(L, h, deadline, LG_WOKEN);
+  return joined(L, h, h->done ? LG_WOKEN :
+                lg_waitq_once(L, &h->joiners, &h->mutex, deadline, join_k));
 }
 
 

@@ -209,33 +209,28 @@ static int event_clear (lua_State *L) {
 }
 
 
-static int event_wait_k (lua_State *L, int status, lua_KContext ctx);
-
-
 /*
-** Wait for the flag, from 'r' on (LG_WOKEN to begin), with e->mutex
-** locked; a thread that can yields to wait (vm/task.h), and goes on in
-** event_wait_k.
+** The end of event:wait(), with e->mutex locked; 'r' says how the wait
+** ended (LG_WOKEN if there was none). Only set() wakes a waiter, so a
+** woken one returns true even if the flag was cleared since, as in
+** Python: a set() at once followed by clear() still wakes every waiter.
 */
-static int event_waiting_for (lua_State *L, Event *e,
-                              const struct timespec *deadline, int r) {
-  r = lg_waitq_until(L, &e->waiters, &e->mutex, &e->flag, deadline, r,
-                     event_wait_k);
+static int event_waited (lua_State *L, Event *e, int r) {
+  int flag = e->flag || r == LG_WOKEN;
   lg_check(pthread_mutex_unlock(&e->mutex));
   e->waiting--;
-  if (r == LG_INTERRUPTED && !e->flag)
+  if (r == LG_INTERRUPTED && !flag)
     return lg_breaker_raise_interrupt(L);
-  lua_pushboolean(L, e->flag);
+  lua_pushboolean(L, flag);
   return 1;
 }
 
 
 static int event_wait_k (lua_State *L, int status, lua_KContext ctx) {
   Event *e = lua_touserdata(L, 1);  /* checked before the wait */
-  struct timespec dl;
-  int r = lg_task_waited(lg_tstate_current()->task, &e->waiters, &e->mutex);
-  (void)status;
-  return event_waiting_for(L, e, lg_task_deadline(ctx, &dl), r);
+  (void)status; (void)ctx;
+  return event_waited(L, e, lg_task_waited(lg_tstate_current()->task,
+                                           &e->waiters, &e->mutex));
 }
 
 
@@ -247,7 +242,9 @@ static int event_wait (lua_State *L) {
     struct timespec dl, *deadline = lg_deadline(timeout, &dl);
     e->waiting++;
     lg_check(pthread_mutex_lock(&e->mutex));
-    return event_waiting_for(L, e, deadline, LG_WOKEN);
+    return event_waited(L, e, e->flag ? LG_WOKEN :
+                        lg_waitq_once(L, &e->waiters, &e->mutex, deadline,
+                                      event_wait_k));
   }
   lua_pushboolean(L, e->flag);
   return 1;

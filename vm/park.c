@@ -361,15 +361,12 @@ int lg_task_waited (lg_Task *t, lg_WaitQueue *q, pthread_mutex_t *mu) {
 }
 
 
-int lg_waitq_until (lua_State *L, lg_WaitQueue *q, pthread_mutex_t *mu,
-                    const int *flag, const struct timespec *deadline, int r,
-                    lua_KFunction k) {
-  lg_Task *t;
-  if (!*flag && r == LG_WOKEN && (t = lg_task_yieldable(L)) != NULL)
-    return lg_task_wait(L, t, q, mu, deadline, lg_task_ctx(deadline), k);
-  while (!*flag && r == LG_WOKEN)
-    r = lg_waitq_wait(q, mu, deadline);
-  return r;
+int lg_waitq_once (lua_State *L, lg_WaitQueue *q, pthread_mutex_t *mu,
+                   const struct timespec *deadline, lua_KFunction k) {
+  lg_Task *t = lg_task_yieldable(L);
+  if (t != NULL)
+    return lg_task_wait(L, t, q, mu, deadline, 0, k);
+  return lg_waitq_wait(q, mu, deadline);
 }
 
 

@@ -89,36 +89,20 @@ LG_FUNC int lg_task_wait (lua_State *L, lg_Task *t, lg_WaitQueue *q,
                           const struct timespec *deadline,
                           lua_KContext ctx, lua_KFunction k);
 
-/* A deadline carried in a continuation's context, and back. */
-static inline lua_KContext lg_task_ctx (const struct timespec *deadline) {
-  return deadline == NULL ? 0 : (lua_KContext)deadline->tv_sec * 1000000000 +
-                                deadline->tv_nsec;
-}
-
-static inline struct timespec *lg_task_deadline (lua_KContext ctx,
-                                                 struct timespec *ts) {
-  if (ctx == 0)
-    return NULL;
-  ts->tv_sec = (time_t)(ctx / 1000000000);
-  ts->tv_nsec = (long)(ctx % 1000000000);
-  return ts;
-}
-
 /* In 'k': lock 'mu' and return LG_WOKEN or LG_TIMEDOUT (having left 'q'). */
 LG_FUNC int lg_task_waited (lg_Task *t, lg_WaitQueue *q,
                             pthread_mutex_t *mu);
 
 /*
-** The usual wait: on 'q' while '*flag' is 0, from result 'r' on (LG_WOKEN
-** to begin), with 'mu' locked and the GIL held by a C function. Yields to
-** wait if the thread can (the function returns this; 'k' goes on, and
-** calls it again after lg_task_waited), else parks. Returns the last
-** result, with 'mu' locked.
+** Wait on 'q' once, as lg_waitq_wait does, with 'mu' locked and the GIL
+** held by a C function: by yielding if the thread can (the function
+** returns this, and 'k' goes on: it calls lg_task_waited first), else by
+** parking. Returns how the wait ended, with 'mu' locked.
 */
-LG_FUNC int lg_waitq_until (lua_State *L, lg_WaitQueue *q,
-                            pthread_mutex_t *mu, const int *flag,
-                            const struct timespec *deadline, int r,
-                            lua_KFunction k);
+LG_FUNC int lg_waitq_once (lua_State *L, lg_WaitQueue *q,
+                           pthread_mutex_t *mu,
+                           const struct timespec *deadline,
+                           lua_KFunction k);
 
 /* Sleep until 'deadline' by yielding 't'; then 'k' runs. As lg_task_wait. */
 LG_FUNC int lg_task_sleep (lua_State *L, lg_Task *t,

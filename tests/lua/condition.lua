@@ -225,13 +225,38 @@ end
 -- set() wakes every waiter.
 do
   local e = threading.Event()
-  local woke, threads = 0, {}
+  local woke, threads = {}, {}
   for i = 1, 20 do
-    threads[i] = go(function () assert(e:wait() == true); woke = woke + 1 end)
+    threads[i] = go(function () woke[i] = e:wait() end)
   end
   e:set()
-  for _, t in ipairs(threads) do t:join() end
-  assert(woke == 20)
+  for i, t in ipairs(threads) do t:join(); assert(woke[i] == true, i) end
+end
+
+-- set() at once followed by clear() still wakes every waiter, and each
+-- returns true, as in Python: threads waiting at their top level, one in
+-- a coroutine (it parks its OS thread instead), and the main thread.
+do
+  local e = threading.Event()
+  local woke, threads = {}, {}
+  for i = 1, 3 do
+    threads[i] = go(function () woke[i] = e:wait(30) end)
+  end
+  threads[4] = go(function ()
+    woke[4] = coroutine.wrap(function () return e:wait(30) end)()
+  end)
+  while e:_waiting() < 4 do time.sleep(0.001) end
+  e:set()
+  e:clear()
+  for i, t in ipairs(threads) do t:join(); assert(woke[i] == true, i) end
+  local pulse = go(function ()
+    while e:_waiting() < 1 do time.sleep(0.001) end
+    e:set()
+    e:clear()
+  end)
+  assert(e:wait(30) == true)
+  pulse:join()
+  assert(not e:is_set())
 end
 
 -- A timed wait that is set in time returns true.
