@@ -234,7 +234,7 @@ static int event_wait_k (lua_State *L, int status, lua_KContext ctx) {
 }
 
 
-/* event:wait([timeout]) -> boolean (the flag on return) */
+/* event:wait([timeout]) -> boolean (true if set, false on a timeout) */
 static int event_wait (lua_State *L) {
   Event *e = lg_sync_checkself(L, &EVENTTAG, sizeof(Event), EVENT);
   double timeout = lg_opttimeout(L, 2);
