@@ -82,7 +82,7 @@ int lg_sleep (lua_State *L, double seconds) {
   if (ts == NULL)
     return 0;
   if ((t = lg_task_yieldable(L)) != NULL)
-    return lg_task_sleep(L, t, deadline, 0, slept);
+    return lg_task_sleep(L, t, deadline, slept);
   LG_BEGIN_BLOCKING
   do  /* a stray wake-up token only shortens one park */
     r = lg_park(ts, deadline, 0);

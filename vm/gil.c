@@ -4,9 +4,9 @@
 **
 ** Notes about the implementation
 **
-** The state: 'locked' and 'holder', and a queue of the threads that wait
-** for the GIL, all guarded by gil.mutex. A waiter parks on its own token
-** (vm/park.c).
+** The state: 'holder' (NULL while the GIL is free) and a queue of the
+** threads that wait for it, guarded by gil.mutex. A waiter parks on its
+** own token (vm/park.c).
 **
 ** - Handoff. A thread that lets the GIL go hands it straight to the next
 **   waiter: it sets 'holder' to that thread and unparks it. Nobody can
@@ -22,8 +22,9 @@
 **   (vm/breaker.c), whose hook then yields. While the holder does not
 **   answer (a request can be lost, or the holder is in a long C call, or
 **   under preempt=safe it was just leaving the hook) the timer signals
-**   again after 100 us, then after 1, 2, 4, ... 8 intervals. Waiters park without a timeout, so a handoff wakes
-**   one thread, the next holder, whatever the length of the queue (Ruby's
+**   again after 100 us, then after 1, 2, 4, ... 8 intervals. Waiters park
+**   without a timeout, so a handoff wakes one thread, the next holder,
+**   whatever the length of the queue (Ruby's
 **   design; in CPython every waiter times out each interval). While the
 **   queue is empty the timer looks again every interval, so a thread that
 **   queues need not wake it, and after a second with nobody waiting it
@@ -569,19 +570,6 @@ static void wake (lg_TState *ts) {
 }
 
 
-void lg_gil_drop (lg_TState *ts, int reason) {
-  int saved = errno;
-  lg_TState *next;
-  atomic_store(&ts->in_lua, 0);
-  lg_event(ts, LG_EV_SUSPENDED, reason);
-  lg_check(pthread_mutex_lock(&gil.mutex));
-  next = handoff_locked(ts, reason);
-  lg_check(pthread_mutex_unlock(&gil.mutex));
-  wake(next);
-  errno = saved;
-}
-
-
 void lg_gil_pause (lg_TState *ts, int reason) {
   atomic_store(&ts->in_lua, 0);
   lg_event(ts, LG_EV_SUSPENDED, reason);
@@ -590,6 +578,23 @@ void lg_gil_pause (lg_TState *ts, int reason) {
 
 void lg_gil_unpause (lg_TState *ts) {
   running(ts, errno);
+}
+
+
+void lg_gil_release (lg_TState *ts, int reason) {
+  int saved = errno;
+  lg_TState *next;
+  lg_check(pthread_mutex_lock(&gil.mutex));
+  next = handoff_locked(ts, reason);
+  lg_check(pthread_mutex_unlock(&gil.mutex));
+  wake(next);
+  errno = saved;
+}
+
+
+void lg_gil_drop (lg_TState *ts, int reason) {
+  lg_gil_pause(ts, reason);
+  lg_gil_release(ts, reason);
 }
 
 
@@ -607,8 +612,7 @@ void lg_gil_yield (lg_TState *ts) {
               atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO
               ? QUEUE_FRONT : QUEUE_BACK;
   lg_TState *next;
-  atomic_store(&ts->in_lua, 0);
-  lg_event(ts, LG_EV_SUSPENDED, LG_DROP_FORCED);
+  lg_gil_pause(ts, LG_DROP_FORCED);
   lg_check(pthread_mutex_lock(&gil.mutex));
   {
     next = handoff_locked(ts, LG_DROP_FORCED);

@@ -38,14 +38,15 @@ LG_FUNC int lg_gil_wake_into (lg_TState *waiter);
 LG_FUNC void lg_gil_drop (lg_TState *ts, int reason);
 
 /*
-** A worker that switches tasks (vm/worker.c) keeps the GIL: it pauses for
-** the one ('reason' as for lg_gil_drop), sets 'ts->stats' and the running
-** state to the other's, and unpauses. The switch interval runs on: a
-** stream of short tasks cannot keep a waiter out. A paused holder may
-** also drop the GIL, with 'ts->stats' NULL so that no event is doubled.
+** lg_gil_drop in two halves. A worker that switches tasks (vm/worker.c)
+** keeps the GIL: it pauses for the one ('reason' as for lg_gil_drop),
+** sets 'ts->stats' and the running state to the other's, and unpauses.
+** The switch interval runs on: a stream of short tasks cannot keep a
+** waiter out. A worker with no task left releases the GIL instead.
 */
 LG_FUNC void lg_gil_pause (lg_TState *ts, int reason);
 LG_FUNC void lg_gil_unpause (lg_TState *ts);
+LG_FUNC void lg_gil_release (lg_TState *ts, int reason);
 
 /*
 ** running -> released -> running, for a drop request: does not take the

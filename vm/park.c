@@ -346,13 +346,13 @@ int lg_waitq_wait (lg_WaitQueue *q, pthread_mutex_t *mu,
 ** GIL orders the two halves: the task still holds it when it queues, and
 ** a waker or the worker that runs 'k' must have it.
 */
-int lg_task_wait (lua_State *L, lg_Task *t, lg_WaitQueue *q,
-                  pthread_mutex_t *mu, const struct timespec *deadline,
-                  lua_KContext ctx, lua_KFunction k) {
+static int task_wait (lua_State *L, lg_Task *t, lg_WaitQueue *q,
+                      pthread_mutex_t *mu, const struct timespec *deadline,
+                      lua_KFunction k) {
   lg_task_arm(t, deadline);
   enqueue(q, &t->wq);
   lg_check(pthread_mutex_unlock(mu));
-  return lua_yieldk(L, 0, ctx, k);
+  return lua_yieldk(L, 0, 0, k);
 }
 
 
@@ -365,7 +365,7 @@ int lg_waitq_once (lua_State *L, lg_WaitQueue *q, pthread_mutex_t *mu,
                    const struct timespec *deadline, lua_KFunction k) {
   lg_Task *t = lg_task_yieldable(L);
   if (t != NULL)
-    return lg_task_wait(L, t, q, mu, deadline, 0, k);
+    return task_wait(L, t, q, mu, deadline, k);
   return lg_waitq_wait(q, mu, deadline);
 }
 

@@ -77,18 +77,6 @@ LG_FUNC int lg_task_start (lg_Task *t);
 */
 LG_FUNC lg_Task *lg_task_yieldable (lua_State *L);
 
-/*
-** Wait as lg_waitq_wait does, by yielding task 't' (from
-** lg_task_yieldable(L)): called with 'mu' locked and the GIL held by a C
-** function, which returns this; 'mu' is unlocked. When woken, or at
-** 'deadline' (NULL: none), the task runs again in 'k', which calls
-** lg_task_waited first.
-*/
-LG_FUNC int lg_task_wait (lua_State *L, lg_Task *t, lg_WaitQueue *q,
-                          pthread_mutex_t *mu,
-                          const struct timespec *deadline,
-                          lua_KContext ctx, lua_KFunction k);
-
 /* In 'k': lock 'mu' and return LG_WOKEN or LG_TIMEDOUT (having left 'q'). */
 LG_FUNC int lg_task_waited (lg_Task *t, lg_WaitQueue *q,
                             pthread_mutex_t *mu);
@@ -104,17 +92,18 @@ LG_FUNC int lg_waitq_once (lua_State *L, lg_WaitQueue *q,
                            const struct timespec *deadline,
                            lua_KFunction k);
 
-/* Sleep until 'deadline' by yielding 't'; then 'k' runs. As lg_task_wait. */
+/* Sleep until 'deadline' by yielding 't'; then 'k' runs. As
+** lg_waitq_once. */
 LG_FUNC int lg_task_sleep (lua_State *L, lg_Task *t,
                            const struct timespec *deadline,
-                           lua_KContext ctx, lua_KFunction k);
+                           lua_KFunction k);
 
 /* The first half of a yielding wait: 't' is asleep, and due at 'deadline'
 ** (NULL: none). GIL held. */
 LG_FUNC void lg_task_arm (lg_Task *t, const struct timespec *deadline);
 
 /*
-** A waker took 't' (asleep in lg_task_wait) off a wait queue: put it on a
+** A waker took 't' (asleep in lg_waitq_once) off a wait queue: put it on a
 ** worker. Any thread; nothing happens if the timer took it first.
 */
 LG_FUNC void lg_task_wake (lg_Task *t);

@@ -234,8 +234,13 @@ static Worker *place_locked (lg_Task *t, int *spawn) {
 }
 
 
-/* A new worker for 't' (counted busy); on failure it is uncounted. */
-static int spawn_for (lg_Task *t) {
+/*
+** A new worker for ready task 't', counted busy already. If none can be
+** made, 't' is uncounted and, if 'requeue' (it ran before: nobody else
+** will run it), goes back to the front of the ready queue, where the
+** monitor tries again. Returns 0 or an errno value.
+*/
+static int spawn_for (lg_Task *t, int requeue) {
   Worker *w = calloc(1, sizeof *w);
   pthread_t thread;
   sigset_t block;
@@ -249,36 +254,35 @@ static int spawn_for (lg_Task *t) {
   }
   if (err != 0) {
     free(w);
-    if (t->stacksize == 0) {
-      lg_check(pthread_mutex_lock(&pool.mutex));
+    lg_check(pthread_mutex_lock(&pool.mutex));
+    if (t->stacksize == 0)
       pool.nbusy--;
-      lg_check(pthread_mutex_unlock(&pool.mutex));
+    if (requeue) {
+      push_front_locked(t);
+      tell_monitor_locked(lg_now_ns() + STALL_NS);
     }
+    lg_check(pthread_mutex_unlock(&pool.mutex));
   }
   return err;
 }
 
 
 /*
-** Put ready task 't' on a worker. If no new OS thread can be made for a
-** task that was running already, it waits in the queue for the monitor to
-** try again.
+** Put ready task 't' on a worker ('started': it ran before; else it is
+** new, and an error goes back to its starter). A task woken before its
+** deadline leaves the timer heap here.
 */
 static int place (lg_Task *t, int started) {
-  int spawn, err = 0;
+  int spawn;
   Worker *w;
   lg_check(pthread_mutex_lock(&pool.mutex));
+  if (t->heap_at >= 0)
+    heap_remove(t);
   w = place_locked(t, &spawn);
   lg_check(pthread_mutex_unlock(&pool.mutex));
   if (w != NULL)
     lg_unpark(w->ts);
-  else if (spawn && (err = spawn_for(t)) != 0 && started) {
-    lg_check(pthread_mutex_lock(&pool.mutex));
-    push_front_locked(t);
-    tell_monitor_locked(lg_now_ns() + STALL_NS);
-    lg_check(pthread_mutex_unlock(&pool.mutex));
-  }
-  return err;
+  return spawn ? spawn_for(t, started) : 0;
 }
 
 
@@ -302,13 +306,8 @@ int lg_task_start (lg_Task *t) {
 
 void lg_task_wake (lg_Task *t) {
   int sleeping = LG_TASK_SLEEPING;
-  if (!atomic_compare_exchange_strong(&t->state, &sleeping, LG_TASK_READY))
-    return;  /* the timer took it */
-  lg_check(pthread_mutex_lock(&pool.mutex));
-  if (t->heap_at >= 0)
-    heap_remove(t);
-  lg_check(pthread_mutex_unlock(&pool.mutex));
-  place(t, 1);
+  if (atomic_compare_exchange_strong(&t->state, &sleeping, LG_TASK_READY))
+    place(t, 1);  /* else the timer took it */
 }
 
 
@@ -327,9 +326,9 @@ void lg_task_arm (lg_Task *t, const struct timespec *deadline) {
 
 
 int lg_task_sleep (lua_State *L, lg_Task *t, const struct timespec *deadline,
-                   lua_KContext ctx, lua_KFunction k) {
+                   lua_KFunction k) {
   lg_task_arm(t, deadline);
-  return lua_yieldk(L, 0, ctx, k);
+  return lua_yieldk(L, 0, 0, k);
 }
 
 
@@ -361,28 +360,30 @@ void lg_task_forget (lg_Task *t) {
 ** =======================================================
 */
 
-/* Wake the tasks whose deadline has passed. */
+/*
+** Wake the tasks whose deadline has passed (a waker may have taken one
+** just before), placing them with pool.mutex let go.
+*/
 static void expire_locked (long now) {
+  lg_Task *due = NULL;
   while (pool.nheap > 0 && pool.heap[0]->deadline_ns <= now) {
     lg_Task *t = pool.heap[0];
-    int sleeping = LG_TASK_SLEEPING, spawn;
-    Worker *w;
+    int sleeping = LG_TASK_SLEEPING;
     heap_remove(t);
-    if (!atomic_compare_exchange_strong(&t->state, &sleeping,
-                                        LG_TASK_READY))
-      continue;  /* a waker took it */
-    w = place_locked(t, &spawn);
-    if (w != NULL)
-      lg_unpark(w->ts);
-    else if (spawn) {
-      lg_check(pthread_mutex_unlock(&pool.mutex));
-      if (spawn_for(t) != 0) {
-        lg_check(pthread_mutex_lock(&pool.mutex));
-        push_front_locked(t);
-      }
-      else
-        lg_check(pthread_mutex_lock(&pool.mutex));
+    if (atomic_compare_exchange_strong(&t->state, &sleeping,
+                                       LG_TASK_READY)) {
+      t->next = due;
+      due = t;
     }
+  }
+  if (due != NULL) {
+    lg_check(pthread_mutex_unlock(&pool.mutex));
+    while (due != NULL) {
+      lg_Task *t = due;
+      due = t->next;
+      place(t, 1);
+    }
+    lg_check(pthread_mutex_lock(&pool.mutex));
   }
 }
 
@@ -409,10 +410,8 @@ static void *monitor_main (void *arg) {
       since = now;
       pool.nbusy++;
       lg_check(pthread_mutex_unlock(&pool.mutex));
-      int err = spawn_for(t);
+      spawn_for(t, 1);
       lg_check(pthread_mutex_lock(&pool.mutex));
-      if (err != 0)
-        push_front_locked(t);
       continue;
     }
     if (since >= 0 && since + STALL_NS < due)
@@ -543,7 +542,7 @@ static void *worker_main (void *arg) {
       t->release(t);  /* a waiting 't' may be another worker's already */
     held = next != NULL;
     if (!held) {
-      lg_gil_drop(ts, reason);
+      lg_gil_release(ts, reason);
       next = idle(w);
     }
     t = next;
