@@ -147,10 +147,7 @@ typedef struct Lock {
 
 
 static Lock *checklock (lua_State *L) {
-  Lock *lk = lua_touserdata(L, 1);
-  if (lk == NULL || lua_rawlen(L, 1) != sizeof(Lock) || lk->tag != &LOCKTAG)
-    luaL_typeerror(L, 1, LOCK);
-  return lk;
+  return lg_sync_checkself(L, &LOCKTAG, sizeof(Lock), LOCK);
 }
 
 
