@@ -149,6 +149,23 @@ static int waitfd (int fd, short events, const struct timespec *deadline,
 }
 
 
+/*
+** After a recv or send on 'fd' that failed with errno: IO_DONE to try
+** again (EINTR, or, if 'wait', 'fd' has 'events' now), else the call's
+** result (EAGAIN without 'wait': IO_TIMEOUT).
+*/
+static int again (int fd, short events, int wait,
+                  const struct timespec *deadline, int intr) {
+  if (errno == EINTR)
+    return IO_DONE;
+  if (errno != EAGAIN && errno != EWOULDBLOCK)
+    return ioerr(errno);
+  if (!wait)
+    return IO_TIMEOUT;
+  return waitfd(fd, events, deadline, intr);
+}
+
+
 /* }==================================================================== */
 
 
@@ -392,6 +409,7 @@ static int recvloop (Recv *r, int wait, const struct timespec *deadline,
   }
   for (;;) {
     ssize_t n;
+    int err;
     if (consume(r) || r->oom)
       return IO_DONE;
     s->first = s->last = 0;
@@ -400,17 +418,8 @@ static int recvloop (Recv *r, int wait, const struct timespec *deadline,
       s->last = (size_t)n;
     else if (n == 0)
       return IO_CLOSED;
-    else if (errno == EINTR)
-      continue;
-    else if (errno != EAGAIN && errno != EWOULDBLOCK)
-      return ioerr(errno);
-    else if (!wait)
-      return IO_TIMEOUT;
-    else {
-      int w = waitfd(r->fd, POLLIN, deadline, intr);
-      if (w != IO_DONE)
-        return w;
-    }
+    else if ((err = again(r->fd, POLLIN, wait, deadline, intr)) != IO_DONE)
+      return err;
   }
 }
 
@@ -511,19 +520,11 @@ static int sendloop (int fd, const char *data, size_t len, size_t *sent,
   while (*sent < len) {
     ssize_t n = send(fd, data + *sent, len - *sent,
                      MSG_NOSIGNAL | MSG_DONTWAIT);
+    int err;
     if (n >= 0)
       *sent += (size_t)n;
-    else if (errno == EINTR)
-      continue;
-    else if (errno != EAGAIN && errno != EWOULDBLOCK)
-      return ioerr(errno);
-    else if (!wait)
-      return IO_TIMEOUT;
-    else {
-      int w = waitfd(fd, POLLOUT, deadline, intr);
-      if (w != IO_DONE)
-        return w;
-    }
+    else if ((err = again(fd, POLLOUT, wait, deadline, intr)) != IO_DONE)
+      return err;
   }
   return IO_DONE;
 }
