@@ -124,19 +124,11 @@ end
 -- blocking drop for it; it takes the file's lock right after that (the
 -- short sleep covers that moment).
 do
-  local gil = require "gil"
-  local function blocking_drops (name)
-    for _, t in ipairs(gil.stats().threads) do
-      if t.name == name then return t.blocking_drops end
-    end
-    return 0
-  end
   local f = io.popen("sleep 0.2; echo late")
   local got
-  local t = threading.Thread{name = "closing-reader",
-                             target = function () got = f:read("a") end}
+  local t = threading.Thread{target = function () got = f:read("a") end}
   t:start()
-  while blocking_drops("closing-reader") == 0 do time.sleep(0.001) end
+  require("testlib").wait_blocked(t)
   time.sleep(0.01)
   assert(f:close())
   t:join()

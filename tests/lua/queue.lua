@@ -3,7 +3,8 @@ local queue = require "queue"
 local threading = require "threading"
 local time = require "time"
 
-local checkerror = require("testlib").checkerror
+local testlib = require "testlib"
+local checkerror, wait_blocked = testlib.checkerror, testlib.wait_blocked
 
 local function errof (f, ...)
   local ok, err = pcall(f, ...)
@@ -137,8 +138,7 @@ do
     perr = errof(q.put, q, 3)
   end}
   putter:start()
-  while q.unfinished_tasks < 2 do time.sleep(0.001) end
-  time.sleep(0.02)
+  wait_blocked(putter)  -- in put, on the full queue
   q:shutdown()
   putter:join()
   assert(queue.ShutDown:is(perr), tostring(perr))
@@ -151,7 +151,7 @@ do
   local q2 = queue.Queue()
   local getter = threading.Thread{target = function () gerr = errof(q2.get, q2) end}
   getter:start()
-  time.sleep(0.02)
+  wait_blocked(getter)
   q2:shutdown()
   getter:join()
   assert(queue.ShutDown:is(gerr))
@@ -161,7 +161,7 @@ do
   local joined = false
   local joiner = threading.Thread{target = function () q3:join(); joined = true end}
   joiner:start()
-  time.sleep(0.02)
+  wait_blocked(joiner)
   q3:shutdown(true)
   joiner:join()
   assert(joined and q3:empty() and q3.unfinished_tasks == 0)

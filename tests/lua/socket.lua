@@ -117,11 +117,12 @@ do
   r = socket.select({a}, nil, 0)
   assert(r[1] == a)                            -- buffered data counts
   -- A thread blocked in select wakes when data comes.
-  local t = go(function () time.sleep(0.05); b:send("z") end)
   assert(a:receive() == "y")
-  r = socket.select({a}, nil)
+  local t = go(socket.select, {a}, nil)
+  testlib.wait_blocked(t)
+  b:send("z")
+  r = t:value()
   assert(r[1] == a)
-  t:join()
   a:close(); b:close()
   r, w, err = socket.select({a}, nil, 0)       -- closed sockets are skipped
   assert(#r == 0 and err == "timeout")
@@ -147,14 +148,14 @@ do
   a, b = socket.socketpair()
   local got = {}
   local t = go(function () got[1], got[2] = a:receive() end)
-  time.sleep(0.05)
+  testlib.wait_blocked(t)
   a:close()
   t:join()
   assert(got[1] == nil and got[2] == "closed")
   b:close()
   srv = assert(socket.bind("127.0.0.1", 0))
   t = go(function () got[3], got[4] = srv:accept() end)
-  time.sleep(0.05)
+  testlib.wait_blocked(t)
   srv:close()
   t:join()
   assert(got[3] == nil and got[4] == "closed")

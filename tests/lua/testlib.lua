@@ -20,4 +20,27 @@ function testlib.go (f, ...)
   return t
 end
 
+-- blocking_drops(t): how many times Thread 't' has let the GIL go around
+-- a blocking call so far (its gil.stats() entry; 0 before it has one).
+function testlib.blocking_drops (t)
+  local n = 0
+  for _, s in ipairs(require("gil").stats().threads) do
+    if s.ident == t.ident then n = s.blocking_drops end  -- the newest one
+  end
+  return n
+end
+
+-- wait_blocked(t): returns once Thread 't' has let the GIL go around a
+-- blocking call, so that a test can wake it from there rather than hope a
+-- sleep was long enough; fails after 30 s.
+function testlib.wait_blocked (t)
+  local time = require "time"
+  local deadline = time.monotonic() + 30
+  while testlib.blocking_drops(t) == 0 do
+    assert(time.monotonic() < deadline,
+           tostring(t) .. " never blocked")
+    time.sleep(0.001)
+  end
+end
+
 return testlib
