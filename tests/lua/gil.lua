@@ -96,13 +96,17 @@ do
   assert(woke)
 end
 
--- time.sleep(0) hands the GIL to a waiting thread.
+-- time.sleep(0) hands the GIL to a waiting thread. The switch interval
+-- is made too long to matter, or a forced switch would end the loop too.
 do
+  local interval = threading.getswitchinterval()
+  threading.setswitchinterval(1e6)
   local ran = false
   local t = threading.Thread{target = function () ran = true end}
   t:start()
   while not ran do time.sleep(0) end
   t:join()
+  threading.setswitchinterval(interval)
 end
 
 -- require: two threads requiring one module get one table, loaded once.
