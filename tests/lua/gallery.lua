@@ -284,8 +284,6 @@ checks.logging_print_time = function (out)
   assert(out:find("done%.\n$"))
 end
 
-checks.demo = function () end  -- checks itself
-
 -- Every check has its example; an example without a check here (one not
 -- from the tutorials) is only smoke-tested, as example.<name>.
 local names = {}
