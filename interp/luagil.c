@@ -33,8 +33,6 @@ static long long seed;
 
 /* "name" or "name:N" -> a policy and its count (0: the default). */
 static int parsepolicy (const char *spec, int *policy, long *count) {
-  static const char *const names[] = {
-    "interval", "ticks", "priority-io", "deterministic"};
   const char *colon = strchr(spec, ':');
   size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
   long n = 0;
@@ -44,8 +42,9 @@ static int parsepolicy (const char *spec, int *policy, long *count) {
     if (end == colon + 1 || *end != '\0' || n <= 0 || n > 1000000000)
       return 0;
   }
-  for (int p = 0; p < 4; p++) {
-    if (strlen(names[p]) == len && strncmp(spec, names[p], len) == 0) {
+  for (int p = 0; lg_gil_policynames[p] != NULL; p++) {
+    const char *name = lg_gil_policynames[p];
+    if (strlen(name) == len && strncmp(spec, name, len) == 0) {
       if (colon != NULL && p != LG_POLICY_TICKS &&
           p != LG_POLICY_DETERMINISTIC)
         return 0;  /* only the counting policies take N */

@@ -31,17 +31,13 @@ static int gil_setswitchinterval (lua_State *L) {
 }
 
 
-static const char *const policies[] = {
-  "interval", "ticks", "priority-io", "deterministic", NULL};
-
-
 /*
 ** gil.setpolicy(name [, {n=, seed=}]): "interval", "ticks" (n: instructions
 ** between drops, default 100), "priority-io", "deterministic" (n: average
 ** instructions between switches, default 100; seed)
 */
 static int gil_setpolicy (lua_State *L) {
-  int policy = luaL_checkoption(L, 1, NULL, policies);
+  int policy = luaL_checkoption(L, 1, NULL, lg_gil_policynames);
   lua_Integer n = 0;
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
@@ -63,7 +59,7 @@ static int gil_setpolicy (lua_State *L) {
 static int gil_getpolicy (lua_State *L) {
   long n;
   int policy = lg_gil_getpolicy(&n);
-  lua_pushstring(L, policies[policy]);
+  lua_pushstring(L, lg_gil_policynames[policy]);
   lua_pushinteger(L, n);
   return 2;
 }

@@ -97,7 +97,7 @@ static void sethook (lua_State *L, lua_Hook f, int mask, int count) {
 
 
 void lg_breaker_follow (lg_TState *ts) {
-  long n = lg_gil_count(ts);
+  long n = lg_gil_count();
   lua_State *L = atomic_load(&ts->running);
   if (n <= 0 || L == NULL)
     return;

@@ -83,6 +83,10 @@
                                      the GIL is 1/64 of the interval */
 
 
+const char *const lg_gil_policynames[] = {
+  "interval", "ticks", "priority-io", "deterministic", NULL};
+
+
 static struct {
   pthread_mutex_t mutex;
   pthread_cond_t never;        /* threads parked at shutdown */
@@ -708,9 +712,8 @@ void lg_gil_seed (unsigned long seed) {
 }
 
 
-long lg_gil_count (lg_TState *ts) {
+long lg_gil_count (void) {
   long n = atomic_load(&gil.count);
-  (void)ts;
   switch (atomic_load(&gil.policy)) {
     case LG_POLICY_TICKS:
       return n;

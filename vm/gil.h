@@ -17,6 +17,9 @@
 #define LG_POLICY_PRIORITY_IO    2  /* returning from I/O jumps the queue */
 #define LG_POLICY_DETERMINISTIC  3  /* round-robin every N +- jitter */
 
+/* Their names, by number, then NULL (for luaL_checkoption). */
+LG_FUNC const char *const lg_gil_policynames[];
+
 
 /* Create the GIL; the calling thread 'ts' (the main thread) holds it. */
 LG_FUNC void lg_gil_init (lg_TState *ts);
@@ -88,7 +91,7 @@ LG_FUNC void lg_gil_seed (unsigned long seed);
 ** For a policy that counts instructions: the count until this holder's
 ** next switch, or 0 if the policy does not count. GIL held.
 */
-LG_FUNC long lg_gil_count (lg_TState *ts);
+LG_FUNC long lg_gil_count (void);
 
 /*
 ** A switch point of a counting policy, from the hook (GIL held). Returns 0
