@@ -223,7 +223,7 @@ static int ownstate (Host *h) {
     return LUAGIL_ENOMEM;
   }
   lg_tstate_setrunning(h->ts, h->L);
-  if (status == LUA_OK && h->ref != LUA_NOREF && !h->named) {
+  if (h->ref != LUA_NOREF && !h->named) {
     lua_State *L = h->L;  /* its own state: this code may let the GIL go */
     h->named = 1;
     if (luaL_loadstring(L, NAMECODE) == LUA_OK &&
