@@ -408,12 +408,10 @@ static int readable (int fd) {
 static int queue_get (lua_State *L) {
   Queue *q = checkqueue(L);
   double timeout = lg_waitargs(L, 2);
-  struct timespec ts, *deadline = lg_deadline(timeout, &ts);
+  struct timespec ts, *deadline = lg_deadline(timeout, &ts);  /* 0: now */
   size_t len;
   char *buf;
   int r;
-  if (timeout == 0)
-    deadline = lg_deadline(0, &ts);  /* "now": the polls do not wait */
   for (;;) {
     r = lg_mp_waitfd(q->rfd, POLLIN, deadline);
     if (r == LG_WOKEN)
