@@ -437,8 +437,6 @@ static int tcp_receive (lua_State *L) {
     luaL_argcheck(L, n >= 0, 2, "invalid receive pattern");
     r.pat = PAT_COUNT;
     r.want = (size_t)n > plen ? (size_t)n - plen : 0;
-    if (plen == 0)
-      r.want = (size_t)n;
   }
   else {
     const char *p = luaL_optstring(L, 2, "*l");
@@ -752,10 +750,8 @@ static int tcp_connect (lua_State *L) {
   a.fd = curfd(t->s);
   a.opts = t->opts;
   a.optvals = t->optvals;
-  a.deadline = deadline_of(t, &a.dl);
+  a.deadline = deadline_of(t, &a.dl);  /* now if a timeout is 0: try once */
   a.intr = lg_tstate_is_main();
-  if (t->block == 0 || t->total == 0)
-    a.deadline = lg_deadline(0, &a.dl);  /* now: try once */
   runaddr(L, &a, 0);
   if (a.err != 0)
     return addrerror(L, &a);
