@@ -55,11 +55,7 @@ local PENDING, RUNNING, CANCELLED, FINISHED = "pending", "running",
 
 local mu = threading.Lock()  -- guards every Future's state (see above)
 
-local function callable (v)
-  if type(v) == "function" then return true end
-  local mt = getmetatable(v)
-  return type(mt) == "table" and mt.__call ~= nil
-end
+local callable = threading._callable
 
 -- "luagil.logging": under stock lua5.4 (luagil.so) 'logging' may be
 -- lualogging's.

@@ -36,11 +36,7 @@ local identity = {}        -- this process's place in the tree ({} in main)
 -- Helpers
 -- =======================================================
 
-local function callable (v)
-  if type(v) == "function" then return true end
-  local mt = getmetatable(v)
-  return type(mt) == "table" and mt.__call ~= nil
-end
+local callable = threading._callable
 
 local function argerror (n, fname, msg, level)
   error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg),

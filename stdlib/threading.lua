@@ -84,11 +84,13 @@ end
 
 local Thread = class("threading.Thread", PRIV, getters, setters)
 
+-- Shared with concurrent.futures and multiprocessing (threading._callable).
 local function callable (v)
   if type(v) == "function" then return true end
   local mt = getmetatable(v)
   return type(mt) == "table" and mt.__call ~= nil
 end
+threading._callable = callable
 
 -- Thread{target=, args=, name=, daemon=}
 function Thread:new (opts)
