@@ -190,10 +190,16 @@ static void *feed (void *arg) {
 }
 
 
+/* The feeder of 'q' in this process, or NULL (none yet, or a parent's). */
+static Feeder *ownfeeder (Queue *q) {
+  return q->f != NULL && q->f->pid == getpid() ? q->f : NULL;
+}
+
+
 /* The feeder of 'q' in this process, made on first use. */
 static Feeder *getfeeder (lua_State *L, Queue *q) {
-  Feeder *f = q->f;
-  if (f != NULL && f->pid == getpid())
+  Feeder *f = ownfeeder(q);
+  if (f != NULL)
     return f;
   f = calloc(1, sizeof *f);
   if (f == NULL)
@@ -479,12 +485,13 @@ static int queue_full (lua_State *L) {
 ** holds and ends */
 static int queue_close (lua_State *L) {
   Queue *q = checkqueue(L);
+  Feeder *f = ownfeeder(q);
   q->closed = 1;
-  if (q->f != NULL && q->f->pid == getpid()) {
-    lg_check(pthread_mutex_lock(&q->f->mu));
-    q->f->closing = 1;
-    pthread_cond_signal(&q->f->more);
-    lg_check(pthread_mutex_unlock(&q->f->mu));
+  if (f != NULL) {
+    lg_check(pthread_mutex_lock(&f->mu));
+    f->closing = 1;
+    pthread_cond_signal(&f->more);
+    lg_check(pthread_mutex_unlock(&f->mu));
   }
   return 0;
 }
@@ -493,10 +500,10 @@ static int queue_close (lua_State *L) {
 /* q:join_thread(): wait until this process's feeder wrote everything */
 static int queue_join_thread (lua_State *L) {
   Queue *q = checkqueue(L);
-  Feeder *f = q->f;
+  Feeder *f = ownfeeder(q);
   if (!q->closed)
     return luaL_error(L, "Queue.join_thread() called before close()");
-  if (f != NULL && f->pid == getpid()) {
+  if (f != NULL) {
     LG_BEGIN_BLOCKING
     lg_check(pthread_mutex_lock(&f->mu));
     drain_locked(f);
@@ -520,10 +527,10 @@ static int queue_cancel_join_thread (lua_State *L) {
 
 static int queue_gc (lua_State *L) {
   Queue *q = luaL_checkudata(L, 1, QUEUE);
-  Feeder *f = q->f;
+  Feeder *f = ownfeeder(q);
   if (q->sh == NULL)
     return 0;
-  if (f != NULL && f->pid == getpid()) {  /* the feeder unmaps */
+  if (f != NULL) {  /* the feeder unmaps */
     lg_check(pthread_mutex_lock(&f->mu));
     f->closing = 1;
     pthread_cond_signal(&f->more);
