@@ -108,6 +108,13 @@ LG_FUNC void lg_task_arm (lg_Task *t, const struct timespec *deadline);
 */
 LG_FUNC void lg_task_wake (lg_Task *t);
 
+/*
+** How many tasks have yielded to wait and not run again yet: while none
+** has, no Lua state is a waiting task's (stdlib/coroutine.c skips its
+** look-up then). Any thread.
+*/
+LG_FUNC int lg_task_nwaiting (void);
+
 /* The worker running 't' begins (d = 1) or ends (-1) a blocking call. */
 LG_FUNC void lg_worker_blocking (const lg_Task *t, int d);
 

@@ -56,6 +56,7 @@ static struct {
   int nidle;
   int nbusy;                /* workers of the default stack size not idle */
   atomic_int nblocked;      /* how many of those are in a blocking call */
+  atomic_int nwaiting;      /* tasks yielded to wait, not running again */
   lg_Task *head, *tail;     /* the ready queue */
   unsigned long taken;      /* tasks taken off the ready queue so far */
   lg_Task **heap;           /* tasks in a timed wait, earliest first */
@@ -312,6 +313,7 @@ void lg_task_wake (lg_Task *t) {
 
 
 void lg_task_arm (lg_Task *t, const struct timespec *deadline) {
+  atomic_fetch_add(&pool.nwaiting, 1);
   atomic_store(&t->state, LG_TASK_SLEEPING);
   t->yielding = 1;
   if (deadline != NULL) {
@@ -338,6 +340,11 @@ lg_Task *lg_task_yieldable (lua_State *L) {
   if (t == NULL || t->L != L || !mayqueue(t) || !lua_isyieldable(L))
     return NULL;
   return t;
+}
+
+
+int lg_task_nwaiting (void) {
+  return atomic_load_explicit(&pool.nwaiting, memory_order_relaxed);
 }
 
 
@@ -438,6 +445,8 @@ static int run (Worker *w, lg_Task *t, int held) {
   int first = atomic_load(&t->native_id) == 0, r;
   if (first)
     atomic_store(&t->native_id, ts->native_id);
+  else  /* back from a wait */
+    atomic_fetch_sub(&pool.nwaiting, 1);
   if (strcmp(w->name, t->name) != 0) {
     memcpy(w->name, t->name, sizeof w->name);
     pthread_setname_np(pthread_self(), w->name);
@@ -592,6 +601,7 @@ void lg_worker_atfork (int phase) {
       pool.nbusy = ts != NULL && ts->task != NULL &&
                    ts->task->stacksize == 0;
       atomic_store(&pool.nblocked, 0);
+      atomic_store(&pool.nwaiting, 0);
       pool.head = pool.tail = NULL;
       pool.nheap = 0;
       pool.monitor = 0;
