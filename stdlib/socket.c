@@ -488,17 +488,11 @@ static int tcp_receive (lua_State *L) {
     luaL_addlstring(&b, prefix, plen);
     luaL_addlstring(&b, r.out.b ? r.out.b : "", r.out.n);
     free(r.out.b);
-    if (err == IO_DONE) {
-      luaL_pushresult(&b);
-      lua_pushnil(L);
-      lua_pushnil(L);
-    }
-    else {
-      luaL_pushresult(&b);
-      lua_pushnil(L);
-      lua_pushstring(L, errstr(err));
+    luaL_pushresult(&b);
+    lua_pushnil(L);
+    lua_pushstring(L, errstr(err));  /* nil when done */
+    if (err != IO_DONE)
       lua_rotate(L, -3, -1);  /* nil, err, partial */
-    }
   }
   return 3;
 }
@@ -551,12 +545,10 @@ static int tcp_send (lua_State *L) {
       ** (the convoy effect), and the peer we wake gets the GIL promptly
       ** anyway, by its own priority. Only a send that must wait goes on. */
       err = sendloop(fd, data + i - 1, len, &sent, 0, NULL, 0);
-      if (err == IO_DONE || (err == IO_TIMEOUT && t->block == 0))
-        len = 0;
-      else if (err == IO_TIMEOUT)
-        err = IO_DONE;
+      if (err == IO_TIMEOUT && t->block != 0)
+        err = IO_DONE;  /* the rest goes on below */
       else
-        len = 0;
+        len = 0;  /* done, failed, or may not wait */
     }
     if (sent < len) {
       /* The send itself runs without the GIL, as CPython's does: it wakes
