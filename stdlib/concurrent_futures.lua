@@ -171,13 +171,7 @@ function Future:done () return isdone(self) end
 -- Wait until the Future is done or 'timeout' passes; true if done.
 local function waitdone (f, timeout)
   if isdone(f) then return true end
-  if timeout ~= nil then
-    if type(timeout) ~= "number" then
-      error(("bad argument #1 to 'result' (number expected, got %s)")
-            :format(type(timeout)), 3)
-    end
-    if timeout < 0 then timeout = 0 end
-  end
+  timeout = threading._timeout(timeout, 1, "result", 3)
   mu:acquire()
   if isdone(f) then
     mu:release()
@@ -662,11 +656,8 @@ end
 -- they complete (those done already first); raises TimeoutError
 function futures.as_completed (fs, timeout)
   local list = distinct(fs, "as_completed")
-  if timeout ~= nil and type(timeout) ~= "number" then
-    error(("bad argument #2 to 'as_completed' (number expected, got %s)")
-          :format(type(timeout)), 2)
-  end
-  local deadline = timeout and time_monotonic() + math.max(timeout, 0)
+  timeout = threading._timeout(timeout, 2, "as_completed", 2)
+  local deadline = timeout and time_monotonic() + timeout
   local w = queue.SimpleQueue()
   local done = watch(list, w)
   local ready, yielded, total = {}, {}, #list

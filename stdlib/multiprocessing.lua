@@ -58,13 +58,6 @@ local function traceback (err)
   return cut and tb:sub(1, cut - 1) or tb
 end
 
-local function timeout_arg (t, n, fname)
-  if t ~= nil and type(t) ~= "number" then
-    argerror(n, fname, "number expected, got " .. type(t), 3)
-  end
-  if t ~= nil and t < 0 then t = 0 end
-  return t
-end
 
 -- }======================================================
 
@@ -190,7 +183,7 @@ end
 -- p:join([timeout])
 function Process:join (timeout)
   local p = state(self, "join")
-  timeout = timeout_arg(timeout, 1, "join")
+  timeout = threading._timeout(timeout, 1, "join", 2)
   checkchild(p, "join")
   if p.handle:wait(timeout) ~= nil then children[self] = nil end
 end
@@ -679,7 +672,7 @@ end
 
 -- r:wait([timeout])
 function AsyncResult:wait (timeout)
-  timeout = timeout_arg(timeout, 1, "wait")
+  timeout = threading._timeout(timeout, 1, "wait", 2)
   local job = self._job
   drive(self._pool, function () return job.ready end, timeout)
 end
@@ -692,7 +685,7 @@ end
 
 -- r:get([timeout]) -> the result; re-raises the task's error
 function AsyncResult:get (timeout)
-  timeout = timeout_arg(timeout, 1, "get")
+  timeout = threading._timeout(timeout, 1, "get", 2)
   local job = self._job
   if not drive(self._pool, function () return job.ready end, timeout) then
     error(TimeoutError("result not ready after " .. tostring(timeout)

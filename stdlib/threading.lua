@@ -92,6 +92,20 @@ local function callable (v)
 end
 threading._callable = callable
 
+-- Argument #n of 'fname', an optional timeout: nil, or a number, a
+-- negative one made 0 (it polls, as in Python). 'level' is error's, as
+-- seen from the caller. Shared as threading._timeout.
+local function timeout_arg (t, n, fname, level)
+  if t == nil then return nil end
+  if type(t) ~= "number" then
+    error(("bad argument #%d to '%s' (number expected, got %s)")
+          :format(n, fname, type(t)), level + 1)
+  end
+  if t < 0 then return 0 end
+  return t
+end
+threading._timeout = timeout_arg
+
 -- Thread{target=, args=, name=, daemon=}
 function Thread:new (opts)
   opts = opts or {}
@@ -193,13 +207,7 @@ function Thread:join (timeout)
   if self == threading.current_thread() then
     error("cannot join current thread", 2)
   end
-  if timeout ~= nil then
-    if type(timeout) ~= "number" then
-      error(("bad argument #1 to 'join' (number expected, got %s)")
-            :format(type(timeout)), 2)
-    end
-    if timeout < 0 then timeout = 0 end
-  end
+  timeout = timeout_arg(timeout, 1, "join", 2)
   if p.handle then p.handle:join(timeout) end
 end
 
