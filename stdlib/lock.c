@@ -256,6 +256,15 @@ static int rtake (lua_State *L, Lock *lk, double timeout) {
 }
 
 
+/* RLock: give back one level of the calling thread's hold on 'lk'. */
+static void rgive (Lock *lk) {
+  if (--lk->count == 0) {
+    lk->owner = NULL;
+    give(lk);
+  }
+}
+
+
 static Lock *newlock (lua_State *L, const void *tag, const char *tname) {
   Lock *lk = lua_newuserdatauv(L, sizeof *lk, 1);
   lk->tag = tag;
@@ -285,11 +294,7 @@ void lg_rlock_take (lua_State *L, void *lock) {
 
 
 void lg_rlock_give (void *lock) {
-  Lock *lk = lock;
-  if (--lk->count == 0) {
-    lk->owner = NULL;
-    give(lk);
-  }
+  rgive(lock);
 }
 
 
@@ -391,10 +396,7 @@ static int rlock_release (lua_State *L) {
   Lock *lk = lg_sync_checkself(L, &RLOCKTAG, sizeof(Lock), RLOCK);
   if (lk->owner != lg_self() || lk->count == 0)
     return luaL_error(L, "cannot release un-acquired lock");
-  if (--lk->count == 0) {
-    lk->owner = NULL;
-    give(lk);
-  }
+  rgive(lk);
   return 0;
 }
 
