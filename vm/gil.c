@@ -455,10 +455,16 @@ static void running (lg_TState *ts, int saved_errno) {
 }
 
 
-/* The GIL is ours: what every take ends with. */
+/*
+** The GIL is ours: what every take ends with. The RESUMED event has read
+** the clock already if the thread keeps statistics.
+*/
 static void resumed (lg_TState *ts, int saved_errno) {
-  atomic_store_explicit(&ts->gil_resumed, lg_now_ns(), memory_order_relaxed);
+  lg_Stats *st = ts->stats;
   running(ts, saved_errno);
+  atomic_store_explicit(&ts->gil_resumed,
+                        st != NULL ? atomic_load(&st->t_acquired)
+                                   : lg_now_ns(), memory_order_relaxed);
 }
 
 
