@@ -126,16 +126,18 @@ static luaL_Stream *newfile (lua_State *L) {
 }
 
 
-static FILE *tofile (lua_State *L) {
-  luaL_Stream *p = tolstream(L);
-  if (isclosed(p))
-    luaL_error(L, "attempt to use a closed file");
-  return p->f;
+static int closederror (lua_State *L) {
+  return luaL_error(L, "attempt to use a closed file");
 }
 
 
-static int closederror (lua_State *L) {
-  return luaL_error(L, "attempt to use a closed file");
+/* The handle at 1, which must be open (not its FILE*, as stock Lua's:
+** every caller goes on with the handle). */
+static luaL_Stream *tofile (lua_State *L) {
+  luaL_Stream *p = tolstream(L);
+  if (isclosed(p))
+    closederror(L);
+  return p;
 }
 
 
@@ -865,8 +867,7 @@ static int io_read (lua_State *L) {
 
 /* file:read(...) -> values */
 static int f_read (lua_State *L) {
-  tofile(L);
-  return g_read(L, tolstream(L), 1, 2);
+  return g_read(L, tofile(L), 1, 2);
 }
 
 
@@ -1002,9 +1003,9 @@ static int io_write (lua_State *L) {
 
 /* file:write(...) -> file | fail, message, errno */
 static int f_write (lua_State *L) {
-  tofile(L);
+  luaL_Stream *p = tofile(L);
   lua_pushvalue(L, 1);
-  return g_write(L, tolstream(L), 1, 2);
+  return g_write(L, p, 1, 2);
 }
 
 
@@ -1026,8 +1027,7 @@ static int io_flush (lua_State *L) {
 
 /* file:flush() -> true | fail, message, errno */
 static int f_flush (lua_State *L) {
-  tofile(L);
-  return g_flush(L, tolstream(L), 1);
+  return g_flush(L, tofile(L), 1);
 }
 
 
@@ -1035,11 +1035,10 @@ static int f_flush (lua_State *L) {
 static int f_seek (lua_State *L) {
   static const int mode[] = {SEEK_SET, SEEK_CUR, SEEK_END};
   static const char *const modenames[] = {"set", "cur", "end", NULL};
-  luaL_Stream *p = tolstream(L);
+  luaL_Stream *p = tofile(L);
   int op;
   lua_Integer off;
   Job j;
-  tofile(L);
   op = luaL_checkoption(L, 2, "cur", modenames);
   off = luaL_optinteger(L, 3, 0);
   luaL_argcheck(L, (lua_Integer)(off_t)off == off, 3,
@@ -1060,11 +1059,10 @@ static int f_seek (lua_State *L) {
 static int f_setvbuf (lua_State *L) {
   static const int mode[] = {_IONBF, _IOFBF, _IOLBF};
   static const char *const modenames[] = {"no", "full", "line", NULL};
-  luaL_Stream *p = tolstream(L);
+  luaL_Stream *p = tofile(L);
   int op;
   lua_Integer sz;
   Job j;
-  tofile(L);
   op = luaL_checkoption(L, 2, NULL, modenames);
   sz = luaL_optinteger(L, 3, LUAL_BUFFERSIZE);
   initjob(L, &j, OP_SETVBUF, p, 1);
