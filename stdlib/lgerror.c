@@ -119,15 +119,12 @@ static const luaL_Reg error_meta[] = {
 };
 
 
+/* Made once per state, with the registry's table of kinds. */
 static void createmetas (lua_State *L) {
-  if (luaL_newmetatable(L, KIND)) {
-    luaL_setfuncs(L, kind_meta, 0);
-    luaL_newlib(L, kind_methods);
-    lua_setfield(L, -2, "__index");
-  }
-  if (luaL_newmetatable(L, ERROR))
-    luaL_setfuncs(L, error_meta, 0);
-  lua_pop(L, 2);
+  lg_createmeta(L, KIND, kind_methods, kind_meta, NULL);
+  luaL_newmetatable(L, ERROR);
+  luaL_setfuncs(L, error_meta, 0);
+  lua_pop(L, 1);
 }
 
 /* }====================================================== */
@@ -140,9 +137,9 @@ static void createmetas (lua_State *L) {
 */
 
 void lg_error_pushkind (lua_State *L, const char *name, const char *parent) {
-  createmetas(L);
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &KINDS) != LUA_TTABLE) {
     lua_pop(L, 1);
+    createmetas(L);
     lua_newtable(L);
     lua_pushvalue(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &KINDS);
