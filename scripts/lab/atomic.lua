@@ -12,7 +12,6 @@ package.path = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/?.lua;"
 local lab = require "lab"
 local dis = require "dis"
 local gil = require "gil"
-local threading = require "threading"
 
 local o = lab.init("atomic")
 local NTHREADS = 4
@@ -37,19 +36,10 @@ dis.dis(COUNTER)
 print("-- " .. INSERT)
 dis.dis(INSERT)
 
-local function run_threads (f)
-  local ts = {}
-  for i = 1, NTHREADS do
-    ts[i] = threading.Thread{name = "adder-" .. i, target = f}
-    ts[i]:start()
-  end
-  for i = 1, NTHREADS do ts[i]:join() end
-end
-
 -- Updates lost by 'counter = counter + 1' in one trial.
 local function counter_trial ()
   counter = 0
-  run_threads(function ()
+  lab.run_threads(NTHREADS, "adder", function ()
     for _ = 1, N do counter = counter + 1 end
   end)
   return NTHREADS * N - counter
@@ -58,7 +48,7 @@ end
 -- Items lost by table.insert in one trial.
 local function insert_trial ()
   local t = {}
-  run_threads(function ()
+  lab.run_threads(NTHREADS, "adder", function ()
     for i = 1, N do table.insert(t, i) end
   end)
   return NTHREADS * N - #t

@@ -16,19 +16,13 @@ local N = o.small and 1000000 or 10000000  -- total terms of the sum
 local ROUNDS = o.small and 1 or 3
 local TS = {1, 2, 4, 8}
 
-local function work (lo, hi, out, k)
-  local s = 0.0
-  for i = lo, hi - 1 do s = s + i ^ 0.3 end
-  out[k] = s
-end
-
 -- Wall time and process CPU time of the sum split over t threads.
 local function run (t)
-  local out, ts = {}, {}
+  local ts = {}
   local step = N // t
   for k = 1, t do
-    ts[k] = threading.Thread{name = "cpu-" .. k, target = work,
-                             args = {(k - 1) * step, k * step, out, k}}
+    ts[k] = threading.Thread{name = "cpu-" .. k, target = lab.work,
+                             args = {(k - 1) * step, k * step}}
   end
   local c0 = os.clock()
   local dt = lab.timed(function ()

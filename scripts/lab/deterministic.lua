@@ -12,7 +12,6 @@ package.path = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/?.lua;"
                .. package.path
 local lab = require "lab"
 local gil = require "gil"
-local threading = require "threading"
 
 local o = lab.init("deterministic")
 local NTHREADS, N = 4, o.small and 20000 or 100000
@@ -22,14 +21,9 @@ local RUNS = o.small and 3 or 10
 -- The race: NTHREADS threads add 1 to a global N times each.
 local function race ()
   counter = 0
-  local ts = {}
-  for i = 1, NTHREADS do
-    ts[i] = threading.Thread{name = "adder-" .. i, target = function ()
-      for _ = 1, N do counter = counter + 1 end
-    end}
-    ts[i]:start()
-  end
-  for i = 1, NTHREADS do ts[i]:join() end
+  lab.run_threads(NTHREADS, "adder", function ()
+    for _ = 1, N do counter = counter + 1 end
+  end)
   return counter
 end
 

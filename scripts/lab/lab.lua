@@ -7,6 +7,7 @@
 --   --html=PATH    where the timeline goes (also LUAGIL_LAB_HTML=PATH);
 --                  default /tmp/luagil-lab-<name>.html
 local gil = require "gil"
+local threading = require "threading"
 local time = require "time"
 
 local lab = {}
@@ -109,6 +110,27 @@ function lab.child (o, args)
   local ok, how, code = p:close()
   assert(ok, ("child run failed (%s %s): %s"):format(how, code, cmd))
   return out
+end
+
+
+-- The labs' CPU-bound work, pure Lua: the sum of i^0.3 for lo <= i < hi.
+function lab.work (lo, hi)
+  local s = 0.0
+  for i = lo, hi - 1 do s = s + i ^ 0.3 end
+  return s
+end
+
+
+-- Start n threads named 'prefix-1' .. 'prefix-n', thread k running
+-- fn(k), then join them all.
+function lab.run_threads (n, prefix, fn)
+  local ts = {}
+  for k = 1, n do
+    ts[k] = threading.Thread{name = prefix .. "-" .. k, target = fn,
+                             args = {k}}
+    ts[k]:start()
+  end
+  for k = 1, n do ts[k]:join() end
 end
 
 

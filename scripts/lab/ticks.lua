@@ -12,32 +12,22 @@ package.path = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/?.lua;"
                .. package.path
 local lab = require "lab"
 local gil = require "gil"
-local threading = require "threading"
 
 local o = lab.init("ticks")
 local N = o.small and 1000000 or 10000000   -- terms of the sum, in total
 local TICKS = 100
 
-local function work (lo, hi)
-  local s = 0.0
-  for i = lo, hi - 1 do s = s + i ^ 0.3 end
-  return s
-end
-
 -- The two halves one after the other in this thread.
 local function sequential (n)
-  work(0, n // 2)
-  work(n // 2, n)
+  lab.work(0, n // 2)
+  lab.work(n // 2, n)
 end
 
 -- The two halves in two threads at once.
 local function threaded (n)
-  local a = threading.Thread{name = "half-1", target = work,
-                             args = {0, n // 2}}
-  local b = threading.Thread{name = "half-2", target = work,
-                             args = {n // 2, n}}
-  a:start(); b:start()
-  a:join(); b:join()
+  lab.run_threads(2, "half", function (k)
+    lab.work((k - 1) * n // 2, k * n // 2)
+  end)
 end
 
 local rows = {}
