@@ -2,20 +2,17 @@
 -- measured: the same CPU-bound work (sum of i^0.3 over a range, split into
 -- parts) with 1, 2, 4 threads and 1, 2, 4 processes. Under the GIL the
 -- threads take turns, so they cannot beat one thread; processes each have
--- their own interpreter and run on all cores.
--- Usage: luagil scripts/lab/threads_vs_processes.lua [N [ROUNDS]]
+-- their own interpreter and run on all cores. No timeline.
+-- Usage: luagil scripts/lab/threads_vs_processes.lua [--small] [N [ROUNDS]]
+package.path = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/?.lua;"
+               .. package.path
+local lab = require "lab"
 local mp = require "multiprocessing"
 local threading = require "threading"
-local time = require "time"
 
-local N = tonumber(arg and arg[1]) or 4000000
-local ROUNDS = tonumber(arg and arg[2]) or 3
-
-local function work (lo, hi)
-  local s = 0.0
-  for i = lo, hi - 1 do s = s + i ^ 0.3 end
-  return s
-end
+local o = lab.init("threads_vs_processes")
+local N = tonumber(o.args[1]) or (o.small and 400000 or 4000000)
+local ROUNDS = tonumber(o.args[2]) or (o.small and 1 or 3)
 
 local function parts (k)
   local t = {}
@@ -24,24 +21,22 @@ local function parts (k)
 end
 
 local function threads (k)
-  local out, ts = {}, {}
+  local ts = {}
   for j, r in ipairs(parts(k)) do
-    ts[j] = threading.Thread{target = function () out[j] = work(r[1], r[2]) end}
+    ts[j] = threading.Thread{target = lab.work, args = r}
   end
-  local t0 = time.perf_counter()
-  for _, t in ipairs(ts) do t:start() end
-  for _, t in ipairs(ts) do t:join() end
-  local dt = time.perf_counter() - t0
+  local dt = lab.timed(function ()
+    for _, t in ipairs(ts) do t:start() end
+    for _, t in ipairs(ts) do t:join() end
+  end)
   local s = 0.0
-  for j = 1, k do s = s + out[j] end
+  for _, t in ipairs(ts) do s = s + t:value() end
   return dt, s
 end
 
 local function processes (k)
   local pool <close> = mp.Pool(k)
-  local t0 = time.perf_counter()
-  local res = pool:starmap(work, parts(k))
-  local dt = time.perf_counter() - t0
+  local dt, res = lab.timed(pool.starmap, pool, lab.work, parts(k))
   local s = 0.0
   for _, x in ipairs(res) do s = s + x end
   return dt, s
@@ -63,10 +58,11 @@ end
 
 print(("sum of i^0.3 for i < %d: %.6e (best of %d, %d CPUs)")
       :format(N, sum, ROUNDS, mp.cpu_count()))
-print("| workers | threads s | speedup | processes s | speedup |")
-print("|---|---|---|---|---|")
+local rows = {}
 for _, k in ipairs{1, 2, 4} do
-  print(("| %d | %.3f | %.2fx | %.3f | %.2fx |"):format(k,
-    best["threads" .. k], best.threads1 / best["threads" .. k],
-    best["processes" .. k], best.processes1 / best["processes" .. k]))
+  local t, p = best["threads" .. k], best["processes" .. k]
+  rows[#rows + 1] = {k, t, ("%.2fx"):format(best.threads1 / t),
+                     p, ("%.2fx"):format(best.processes1 / p)}
 end
+lab.table({"workers", "threads s", "speedup", "processes s", "speedup"},
+          rows)

@@ -29,8 +29,10 @@ set_tests_properties(lua.giltrace lua.gilhtml PROPERTIES TIMEOUT 300
 lua_test(socket)
 lua_test(gallery LABELS preempt)
 # The GIL lab (scripts/lab/) at small sizes, as smoke tests; the timelines
-# go to the build tree. All but io_bound spin in pure Lua: 'preempt'.
-foreach(lab atomic cpu_bound io_bound convoy ticks deterministic)
+# go to the build tree. All but io_bound spin in pure Lua: 'preempt';
+# threads_vs_processes forks: 'fork'.
+foreach(lab atomic cpu_bound io_bound convoy ticks deterministic
+    threads_vs_processes)
   add_test(NAME lab.${lab} COMMAND ${LUAGIL_BIN}
     ${SRC}/scripts/lab/${lab}.lua --small
     --html=${CMAKE_CURRENT_BINARY_DIR}/luagil-lab-${lab}.html)
@@ -39,6 +41,8 @@ foreach(lab atomic cpu_bound io_bound convoy ticks deterministic)
     set_tests_properties(lab.${lab} PROPERTIES LABELS preempt)
   endif()
 endforeach()
+set_tests_properties(lab.threads_vs_processes PROPERTIES
+  LABELS "preempt;fork")
 lua_test(time)
 lua_test(io_threads)
 lua_test(multiprocessing LABELS fork)
