@@ -106,6 +106,14 @@ static time_t checkseconds (lua_State *L, int arg) {
 }
 
 
+/* The seconds at 'arg' (now if none) as local time, or UTC if not 'local'. */
+static void secondstotm (lua_State *L, int arg, int local, struct tm *tm) {
+  time_t t = checkseconds(L, arg);
+  if ((local ? localtime_r(&t, tm) : gmtime_r(&t, tm)) == NULL)
+    luaL_error(L, "timestamp out of range for platform time_t");
+}
+
+
 /* Pushes 'tm' as a struct_time table: Python's numbering (months from 1,
 ** weekdays from 0 = Monday, year days from 1). */
 static void pushtm (lua_State *L, const struct tm *tm) {
@@ -165,10 +173,8 @@ static void checktm (lua_State *L, int arg, struct tm *tm) {
 
 /* The struct tm at 'arg' (a table), or local time now if none. */
 static void opttm (lua_State *L, int arg, struct tm *tm) {
-  if (lua_isnoneornil(L, arg)) {
-    time_t now = time(NULL);
-    localtime_r(&now, tm);
-  }
+  if (lua_isnoneornil(L, arg))
+    secondstotm(L, arg, 1, tm);  /* now */
   else
     checktm(L, arg, tm);
 }
@@ -176,10 +182,8 @@ static void opttm (lua_State *L, int arg, struct tm *tm) {
 
 /* time.localtime([seconds]) -> struct_time */
 static int time_localtime (lua_State *L) {
-  time_t t = checkseconds(L, 1);
   struct tm tm;
-  if (localtime_r(&t, &tm) == NULL)
-    return luaL_error(L, "timestamp out of range for platform time_t");
+  secondstotm(L, 1, 1, &tm);
   pushtm(L, &tm);
   return 1;
 }
@@ -187,10 +191,8 @@ static int time_localtime (lua_State *L) {
 
 /* time.gmtime([seconds]) -> struct_time */
 static int time_gmtime (lua_State *L) {
-  time_t t = checkseconds(L, 1);
   struct tm tm;
-  if (gmtime_r(&t, &tm) == NULL)
-    return luaL_error(L, "timestamp out of range for platform time_t");
+  secondstotm(L, 1, 0, &tm);
   pushtm(L, &tm);
   return 1;
 }
@@ -227,10 +229,8 @@ static void pushasctime (lua_State *L, const struct tm *tm) {
 
 /* time.ctime([seconds]) -> string */
 static int time_ctime (lua_State *L) {
-  time_t t = checkseconds(L, 1);
   struct tm tm;
-  if (localtime_r(&t, &tm) == NULL)
-    return luaL_error(L, "timestamp out of range for platform time_t");
+  secondstotm(L, 1, 1, &tm);
   pushasctime(L, &tm);
   return 1;
 }
