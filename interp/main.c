@@ -443,14 +443,13 @@ static int pushargs (lua_State *L) {
 
 
 /* --dis: push require("dis").dis below the loaded script on top. */
-static int dis_script (lua_State *L) {
+static void dis_script (lua_State *L) {
   lua_getglobal(L, "require");
   lua_pushliteral(L, "dis");
   lua_call(L, 1, 1);
   lua_getfield(L, -1, "dis");
   lua_remove(L, -2);  /* the module */
   lua_insert(L, -2);  /* dis.dis, f */
-  return 1;
 }
 
 
@@ -680,7 +679,7 @@ static ReadResult plainline (const char *prompt, int sigfd, char **line) {
 static ReadResult readline_nogil (const char *prompt, char **line) {
   ReadResult r;
   int sigfd = luagil_sigint_fd();
-  char *p = strdup(prompt);  /* Lua's string must not be read without the GIL */
+  char *p = strdup(prompt);  /* Lua's string: not to be read without GIL */
   if (p == NULL)
     return READ_EOF;
   luagil_take_sigint();  /* a Ctrl-C that already interrupted code is old */

@@ -683,8 +683,8 @@ void lg_gil_setinterval (double seconds) {
   long ns = (long)(seconds * 1e9);
   atomic_store(&gil.interval_ns, ns > 0 ? ns : 1);
   lg_check(pthread_mutex_lock(&gil.mutex));
-  if (gil.timer_on && gil.timer_due > lg_now_ns() + ns)
-    lg_check(pthread_cond_signal(&gil.timer_cv));  /* a shorter one: look now */
+  if (gil.timer_on && gil.timer_due > lg_now_ns() + ns)  /* shorter: look */
+    lg_check(pthread_cond_signal(&gil.timer_cv));
   lg_check(pthread_mutex_unlock(&gil.mutex));
 }
 

@@ -31,7 +31,7 @@
 
 /* Task states. */
 #define LG_TASK_RUNNING  0  /* on a worker */
-#define LG_TASK_SLEEPING 1  /* yielded to wait; a waker or the timer takes it */
+#define LG_TASK_SLEEPING 1  /* yielded to wait: for a waker or the timer */
 #define LG_TASK_READY    2  /* taken: queued for a worker, or handed one */
 #define LG_TASK_DEAD     3  /* gone with a fork(): never runs again */
 

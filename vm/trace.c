@@ -134,6 +134,25 @@ static void enter (Lane *l, int tid, int state, long t,
 }
 
 
+/* The state a thread enters with event 'e' (-1: none, no span). */
+static int stateafter (const Event *e) {
+  switch (e->ev) {
+    case LG_EV_READY:
+      return LG_STATE_WAITING;
+    case LG_EV_RESUMED:
+      return LG_STATE_RUNNING;
+    case LG_EV_SUSPENDED:
+      if (e->reason == LG_DROP_BLOCKING)
+        return LG_STATE_BLOCKED;
+      if (e->reason == LG_DROP_FORCED)  /* it queues up at once */
+        return LG_STATE_WAITING;
+      return -1;
+    default:  /* LG_EV_EXITED */
+      return -1;
+  }
+}
+
+
 void lg_trace_visit (const lg_TraceVisitor *v) {
   Lane *lanes = NULL;
   int nlanes = 0;
@@ -147,20 +166,10 @@ void lg_trace_visit (const lg_TraceVisitor *v) {
       break;
     if (t > end)
       end = t;
-    switch (e->ev) {
-      case LG_EV_READY: enter(&lanes[k], k + 1, LG_STATE_WAITING, t, v); break;
-      case LG_EV_RESUMED: enter(&lanes[k], k + 1, LG_STATE_RUNNING, t, v); break;
-      case LG_EV_SUSPENDED:
-        if (e->reason == LG_DROP_BLOCKING)
-          enter(&lanes[k], k + 1, LG_STATE_BLOCKED, t, v);
-        else if (e->reason == LG_DROP_FORCED)  /* it queues up at once */
-          enter(&lanes[k], k + 1, LG_STATE_WAITING, t, v);
-        else
-          enter(&lanes[k], k + 1, -1, t, v);
-        break;
-      case LG_EV_EXITED: enter(&lanes[k], k + 1, -1, t, v); break;
-      case LG_EV_REQUEST: v->instant(v->ud, k + 1, t); break;
-    }
+    if (e->ev == LG_EV_REQUEST)
+      v->instant(v->ud, k + 1, t);
+    else if (e->ev != LG_EV_STARTED)
+      enter(&lanes[k], k + 1, stateafter(e), t, v);
   }
   for (int k = 0; k < nlanes; k++)  /* close what is still open */
     enter(&lanes[k], k + 1, -1, end, v);
