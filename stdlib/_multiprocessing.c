@@ -188,18 +188,22 @@ static void newconn (lua_State *L, int fd, int readable, int writable) {
 }
 
 
-/* Send the bytes of 'm' as one message and free them; raise on failure. */
-static void sendmsg_ (lua_State *L, Conn *c, lg_MpMsg m) {
-  size_t len = m.len;
+/*
+** Send the 'len' bytes at 'data' as one message; raise on failure. They are
+** copied (with the GIL: 'data' may be a Lua string) before anything can
+** fail, and 'owned' (or NULL) is freed then.
+*/
+static void sendmsg_ (lua_State *L, Conn *c, const char *data, size_t len,
+                      void *owned) {
   char *buf = malloc(sizeof len + len);
   int r;
-  if (buf == NULL) {
-    free(m.data);
-    luaL_error(L, "not enough memory");
+  if (buf != NULL) {
+    memcpy(buf, &len, sizeof len);
+    memcpy(buf + sizeof len, data, len);
   }
-  memcpy(buf, &len, sizeof len);
-  memcpy(buf + sizeof len, m.data, len);
-  free(m.data);
+  free(owned);
+  if (buf == NULL)
+    luaL_error(L, "not enough memory");
   r = lg_mp_sendall(c->fd, buf, sizeof len + len);
   free(buf);
   if (r == LG_INTERRUPTED)
@@ -238,10 +242,12 @@ static void recvmsg_ (lua_State *L, Conn *c) {
 /* conn:send(v) */
 static int conn_send (lua_State *L) {
   Conn *c = checkconn(L);
+  lg_MpMsg m;
   luaL_checkany(L, 2);
   if (!c->writable)
     return luaL_error(L, "connection is read-only");
-  sendmsg_(L, c, lg_mp_dump(L, 2, 0));
+  m = lg_mp_dump(L, 2, 0);
+  sendmsg_(L, c, m.data, m.len, m.data);
   return 0;
 }
 
@@ -262,15 +268,9 @@ static int conn_send_bytes (lua_State *L) {
   Conn *c = checkconn(L);
   size_t len;
   const char *s = luaL_checklstring(L, 2, &len);
-  lg_MpMsg m;
   if (!c->writable)
     return luaL_error(L, "connection is read-only");
-  m.data = malloc(len ? len : 1);
-  if (m.data == NULL)
-    return luaL_error(L, "not enough memory");
-  memcpy(m.data, s, len);
-  m.len = len;
-  sendmsg_(L, c, m);
+  sendmsg_(L, c, s, len, NULL);
   return 0;
 }
 
