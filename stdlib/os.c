@@ -40,18 +40,18 @@ static int os_execute (lua_State *L) {
 }
 
 
-/* Copies of the string arguments 1 and 2, for use without the GIL. */
-static int copynames (lua_State *L, int n, char **names) {
+/* Copies of the string arguments 1 .. n, for use without the GIL. All
+** are checked first: a bad one must not leak the copies before it. */
+static void copynames (lua_State *L, int n, char **names) {
   int i;
   for (i = 0; i < n; i++)
-    names[i] = NULL;
+    luaL_checkstring(L, i + 1);
   for (i = 0; i < n; i++)
-    if ((names[i] = strdup(luaL_checkstring(L, i + 1))) == NULL) {
+    if ((names[i] = strdup(lua_tostring(L, i + 1))) == NULL) {
       while (i-- > 0)
         free(names[i]);
-      return luaL_error(L, "not enough memory");
+      luaL_error(L, "not enough memory");
     }
-  return 0;
 }
 
 
