@@ -486,11 +486,7 @@ static int aux_close (lua_State *L) {
   else {  /* another module's file: its closef runs with the GIL */
     pthread_mutex_t *mu = lockof(L, 1);
     int n;
-    if (pthread_mutex_trylock(mu) != 0) {
-      LG_BEGIN_BLOCKING
-      lg_check(pthread_mutex_lock(mu));
-      LG_END_BLOCKING
-    }
+    lg_mutex_take(mu);
     if (isclosed(p)) {
       lg_check(pthread_mutex_unlock(mu));
       return closederror(L);

@@ -92,3 +92,12 @@ int lg_sleep (lua_State *L, double seconds) {
     lg_breaker_raise_interrupt(L);
   return 0;
 }
+
+
+void lg_mutex_take (pthread_mutex_t *mu) {
+  if (pthread_mutex_trylock(mu) != 0) {
+    LG_BEGIN_BLOCKING
+    lg_check(pthread_mutex_lock(mu));
+    LG_END_BLOCKING
+  }
+}

@@ -127,4 +127,10 @@ LG_FUNC int lg_error_raise (lua_State *L, const char *kind, const char *msg);
 LG_FUNC int lg_error_is (lua_State *L, int idx, const char *kind);
 LG_FUNC int lg_error_kind (lua_State *L);  /* _thread._errorkind */
 
+/*
+** Lock 'mu' with the GIL held: if it is taken, release the GIL while
+** waiting for it, so that its holder, which may want the GIL, can go on.
+*/
+LG_FUNC void lg_mutex_take (pthread_mutex_t *mu);
+
 #endif

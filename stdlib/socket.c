@@ -250,16 +250,6 @@ static void leave (Sock *s) {
 }
 
 
-/* Take 'mu' without ever waiting for it while holding the GIL. */
-static void takelock (pthread_mutex_t *mu) {
-  if (pthread_mutex_trylock(mu) != 0) {
-    LG_BEGIN_BLOCKING
-    lg_check(pthread_mutex_lock(mu));
-    LG_END_BLOCKING
-  }
-}
-
-
 static void sock_close (Sock *s) {
   lg_check(pthread_mutex_lock(&s->mu));
   {
@@ -456,7 +446,7 @@ static int tcp_receive (lua_State *L) {
     lua_pushlstring(L, prefix, plen);
     return 3;
   }
-  takelock(&r.s->rlock);
+  lg_mutex_take(&r.s->rlock);
   if (r.pat == PAT_COUNT && r.want == 0)
     err = IO_DONE;
   else {
@@ -537,7 +527,7 @@ static int tcp_send (lua_State *L) {
   if (t->closed || (fd = enter(t->s)) < 0)
     err = IO_CLOSED;
   else {
-    takelock(&t->s->wlock);
+    lg_mutex_take(&t->s->wlock);
     len = i <= j ? (size_t)(j - i + 1) : 0;
     if (len > 0 && lg_gil_getpolicy(NULL) == LG_POLICY_PRIORITY_IO) {
       /* Under priority-io a send that need not wait keeps the GIL: giving
