@@ -373,9 +373,8 @@ static int shared_gc (lua_State *L) {
 
 /* x:get_lock() -> RLock */
 static int shared_get_lock (lua_State *L) {
-  Shared *s = lua_touserdata(L, 1);
-  if (lua_type(L, 1) != LUA_TUSERDATA || (!luaL_testudata(L, 1, VALUE) &&
-                                          !luaL_testudata(L, 1, ARRAY)))
+  Shared *s = luaL_testudata(L, 1, VALUE);
+  if (s == NULL && (s = luaL_testudata(L, 1, ARRAY)) == NULL)
     return luaL_typeerror(L, 1, "multiprocessing.Value or Array");
   if (!s->locked)
     return luaL_error(L, "object has no lock (made with lock=false)");
