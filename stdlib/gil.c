@@ -95,7 +95,7 @@ static int gil_getpreempt (lua_State *L) {
 }
 
 
-#define ms(ns)  ((lua_Number)(ns) * 1e-9)
+#define seconds(ns)  ((lua_Number)(ns) * 1e-9)
 
 /* One thread's entry of gil.stats(), appended to the table on top. */
 static void pushthread (const lg_Stats *st, void *ud) {
@@ -109,11 +109,11 @@ static void pushthread (const lg_Stats *st, void *ud) {
   lua_setfield(L, -2, "alive");
   lua_pushinteger(L, atomic_load(&st->acquisitions));
   lua_setfield(L, -2, "acquisitions");
-  lua_pushnumber(L, ms(atomic_load(&st->hold_ns)));
+  lua_pushnumber(L, seconds(atomic_load(&st->hold_ns)));
   lua_setfield(L, -2, "hold_s");
-  lua_pushnumber(L, ms(atomic_load(&st->wait_ns)));
+  lua_pushnumber(L, seconds(atomic_load(&st->wait_ns)));
   lua_setfield(L, -2, "wait_s");
-  lua_pushnumber(L, ms(atomic_load(&st->wait_max_ns)));
+  lua_pushnumber(L, seconds(atomic_load(&st->wait_max_ns)));
   lua_setfield(L, -2, "wait_max_s");
   lua_pushinteger(L, atomic_load(&st->forced_drops));
   lua_setfield(L, -2, "forced_drops");
