@@ -391,7 +391,6 @@ lg_MpMsg lg_mp_dump (lua_State *L, int idx, int funcs) {
 typedef struct Dec {
   lua_State *L;
   const char *p, *end;
-  int funcs;
   int ids;              /* stack index: id -> function */
   int depth;
 } Dec;
@@ -506,50 +505,45 @@ static void decode (Dec *d) {
       d->depth--;
       break;
     }
-    default:
-      if (!d->funcs)
+    case 'F': {
+      uint32_t id = getu32(d);
+      size_t len;
+      const char *code = getbytes(d, &len);
+      if (++d->depth > MAXDEPTH)
         corrupt(d);
-      switch (tag) {
-        case 'F': {
-          uint32_t id = getu32(d);
-          size_t len;
-          const char *code = getbytes(d, &len);
-          if (++d->depth > MAXDEPTH)
-            corrupt(d);
-          if (luaL_loadbufferx(L, code, len, "=?", "b") != LUA_OK)
-            lua_error(L);
-          lua_pushvalue(L, -1);
-          lua_rawseti(L, d->ids, id);
-          decupvalues(d, lua_gettop(L));
-          d->depth--;
-          break;
-        }
-        case 'R':
-          if (lua_rawgeti(L, d->ids, getu32(d)) != LUA_TFUNCTION)
-            corrupt(d);
-          break;
-        case 'C': case 'c': {
-          lua_CFunction f;
-          get(d, &f, sizeof f);
-          if (tag == 'C')
-            lua_pushcfunction(L, f);
-          else {
-            uint32_t n = getu32(d);
-            for (uint32_t i = 0; i < n; i++)
-              decode(d);
-            lua_pushcclosure(L, f, (int)n);
-          }
-          break;
-        }
-        case 'G':
-          lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
-          break;
-        case 'M':
-          decmodule(d);
-          break;
-        default:
-          corrupt(d);
+      if (luaL_loadbufferx(L, code, len, "=?", "b") != LUA_OK)
+        lua_error(L);
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, d->ids, id);
+      decupvalues(d, lua_gettop(L));
+      d->depth--;
+      break;
+    }
+    case 'R':
+      if (lua_rawgeti(L, d->ids, getu32(d)) != LUA_TFUNCTION)
+        corrupt(d);
+      break;
+    case 'C': case 'c': {
+      lua_CFunction f;
+      get(d, &f, sizeof f);
+      if (tag == 'C')
+        lua_pushcfunction(L, f);
+      else {
+        uint32_t n = getu32(d);
+        for (uint32_t i = 0; i < n; i++)
+          decode(d);
+        lua_pushcclosure(L, f, (int)n);
       }
+      break;
+    }
+    case 'G':
+      lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+      break;
+    case 'M':
+      decmodule(d);
+      break;
+    default:
+      corrupt(d);
   }
 }
 
@@ -559,7 +553,6 @@ void lg_mp_load (lua_State *L, const char *data, size_t len) {
   d.L = L;
   d.p = data;
   d.end = data + len;
-  d.funcs = 1;
   d.depth = 0;
   lua_newtable(L);
   d.ids = lua_gettop(L);
