@@ -35,13 +35,6 @@ static const char *const eventnames[] = {
 ** Getting a chunk from the argument
 ** =====================================================================*/
 
-static int isbinary (lua_State *L, int idx) {
-  size_t len;
-  const char *s = lua_tolstring(L, idx, &len);
-  return len >= 4 && memcmp(s, LUA_SIGNATURE, 4) == 0;
-}
-
-
 /*
 ** Replace argument 1 by a binary chunk: a binary-chunk string as is; any
 ** other string is source, compiled (not run) as load() would, with
@@ -52,10 +45,9 @@ static void tochunk (lua_State *L) {
   int t = lua_type(L, 1);
   if (t == LUA_TSTRING) {
     size_t len;
-    const char *s;
-    if (isbinary(L, 1))
-      return;
-    s = lua_tolstring(L, 1, &len);
+    const char *s = lua_tolstring(L, 1, &len);
+    if (len >= 4 && memcmp(s, LUA_SIGNATURE, 4) == 0)
+      return;  /* a binary chunk */
     if (luaL_loadbufferx(L, s, len, luaL_optstring(L, 2, s), "t") != LUA_OK)
       lua_error(L);
     lua_replace(L, 1);
