@@ -773,17 +773,17 @@ static int tcp_bind (lua_State *L) {
 /* master:listen([backlog]) -> 1 | nil, err */
 static int tcp_listen (lua_State *L) {
   TCP *t = checktcp(L, MASTER, "tcp{master}");
-  int backlog = (int)luaL_optinteger(L, 2, BACKLOG);
+  int backlog = (int)luaL_optinteger(L, 2, BACKLOG), fd;
   if (t->closed)
     return pusherr(L, IO_CLOSED);
-  if (curfd(t->s) < 0) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if ((fd = curfd(t->s)) < 0) {
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
       return pusherr(L, errno);
     applyopts(fd, t->opts, t->optvals);
     setfd(t, fd);
   }
-  if (listen(curfd(t->s), backlog) != 0)
+  if (listen(fd, backlog) != 0)
     return pusherr(L, errno);
   t->cls = SERVER;
   lua_pushinteger(L, 1);
