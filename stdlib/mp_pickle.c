@@ -272,12 +272,8 @@ static int encref (Enc *e, int idx) {
   lua_pop(L, 1);
   lua_pushvalue(L, idx);
   if (lua_rawget(L, e->mods) == LUA_TSTRING) {
-    size_t len;
-    const char *name = lua_tolstring(L, -1, &len);
     putc_(L, e->b, 'M');
-    putc_(L, e->b, 's');
-    put(L, e->b, &len, sizeof len);
-    put(L, e->b, name, len);
+    encode(e, lua_gettop(L));  /* the name, an 's' value */
     lua_pop(L, 1);
     return 1;
   }
