@@ -93,12 +93,12 @@ LG_FUNC int lg_sleep (lua_State *L, double seconds);
 ** constructors to the table on top of the stack (the '_thread' module).
 */
 LG_FUNC void lg_open_lock (lua_State *L);
+LG_FUNC void lg_open_sync (lua_State *L);
 
 /* RLocks for C code (require's per-module locks); see stdlib/lock.c. */
 LG_FUNC void *lg_rlock_new (lua_State *L);
 LG_FUNC void lg_rlock_take (lua_State *L, void *lock);
 LG_FUNC void lg_rlock_give (void *lock);
-LG_FUNC void lg_open_sync (lua_State *L);
 
 /* x:guard() and x:with(fn, ...) for any object with acquire and release;
 ** a userdata using them keeps uservalue 1 free for the cached guard. */
