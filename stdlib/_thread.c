@@ -359,8 +359,7 @@ static int joined (lua_State *L, Handle *h, int r) {
 static int join_k (lua_State *L, int status, lua_KContext ctx) {
   Handle *h = tohandle(L, 1);
   (void)status; (void)ctx;
-  return joined(L, h, lg_task_waited(lg_tstate_current()->task,
-                                     &h->joiners, &h->mutex));
+  return joined(L, h, lg_task_waited(&h->joiners, &h->mutex));
 }
 
 

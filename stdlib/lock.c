@@ -230,11 +230,8 @@ static void retake (Lock *lk, int *interrupted) {
 
 static void give (Lock *lk) {
   lk->locked = 0;
-  if (lk->waiting > 0) {
-    lg_check(pthread_mutex_lock(&lk->mutex));
-    lg_waitq_wake_locked(&lk->waiters, 1);
-    lg_check(pthread_mutex_unlock(&lk->mutex));
-  }
+  if (lk->waiting > 0)
+    lg_waitq_wake(&lk->waiters, &lk->mutex, 1);
 }
 
 

@@ -108,11 +108,8 @@ static int waiton (Queue *q, lg_WaitQueue *wq, int *n,
 
 /* Wake up to 'k' threads parked on 'wq' (k < 0: all). */
 static void wake (Queue *q, lg_WaitQueue *wq, int *n, int k) {
-  if (*n > 0) {
-    lg_check(pthread_mutex_lock(&q->mutex));
-    *n -= lg_waitq_wake_locked(wq, k);
-    lg_check(pthread_mutex_unlock(&q->mutex));
-  }
+  if (*n > 0)
+    *n -= lg_waitq_wake(wq, &q->mutex, k);
 }
 
 /* }====================================================== */

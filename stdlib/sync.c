@@ -48,14 +48,6 @@ typedef struct Event {
 } Event;
 
 
-/* Wake up to 'n' of the threads queued on 'q' (n < 0: all). */
-static void wake (pthread_mutex_t *mu, lg_WaitQueue *q, int n) {
-  lg_check(pthread_mutex_lock(mu));
-  lg_waitq_wake_locked(q, n);
-  lg_check(pthread_mutex_unlock(mu));
-}
-
-
 /*
 ** {======================================================
 ** Semaphore and BoundedSemaphore
@@ -138,7 +130,7 @@ static int sem_release (lua_State *L) {
     return luaL_error(L, "Semaphore released too many times");
   s->value += n;
   if (s->waiting > 0)
-    wake(&s->mutex, &s->waiters, n > INT_MAX ? -1 : (int)n);
+    lg_waitq_wake(&s->waiters, &s->mutex, n > INT_MAX ? -1 : (int)n);
   return 0;
 }
 
@@ -196,7 +188,7 @@ static int event_set (lua_State *L) {
   Event *e = lg_sync_checkself(L, &EVENTTAG, sizeof(Event), EVENT);
   e->flag = 1;
   if (e->waiting > 0)
-    wake(&e->mutex, &e->waiters, -1);
+    lg_waitq_wake(&e->waiters, &e->mutex, -1);
   return 0;
 }
 
@@ -229,8 +221,7 @@ static int event_waited (lua_State *L, Event *e, int r) {
 static int event_wait_k (lua_State *L, int status, lua_KContext ctx) {
   Event *e = lua_touserdata(L, 1);  /* checked before the wait */
   (void)status; (void)ctx;
-  return event_waited(L, e, lg_task_waited(lg_tstate_current()->task,
-                                           &e->waiters, &e->mutex));
+  return event_waited(L, e, lg_task_waited(&e->waiters, &e->mutex));
 }
 
 

@@ -356,8 +356,8 @@ static int task_wait (lua_State *L, lg_Task *t, lg_WaitQueue *q,
 }
 
 
-int lg_task_waited (lg_Task *t, lg_WaitQueue *q, pthread_mutex_t *mu) {
-  return left(q, &t->wq, mu, LG_TIMEDOUT);
+int lg_task_waited (lg_WaitQueue *q, pthread_mutex_t *mu) {
+  return left(q, &lg_tstate_current()->task->wq, mu, LG_TIMEDOUT);
 }
 
 
@@ -384,6 +384,15 @@ int lg_waitq_wake_locked (lg_WaitQueue *q, int n) {
     }
     woken++;
   }
+  return woken;
+}
+
+
+int lg_waitq_wake (lg_WaitQueue *q, pthread_mutex_t *mu, int n) {
+  int woken;
+  lg_check(pthread_mutex_lock(mu));
+  woken = lg_waitq_wake_locked(q, n);
+  lg_check(pthread_mutex_unlock(mu));
   return woken;
 }
 

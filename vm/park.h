@@ -88,4 +88,7 @@ LG_FUNC int lg_waitq_wait (lg_WaitQueue *q, pthread_mutex_t *mu,
 /* Wake up to 'n' waiters (n < 0: all), oldest first; returns how many. */
 LG_FUNC int lg_waitq_wake_locked (lg_WaitQueue *q, int n);
 
+/* The same, taking the queue's mutex 'mu' for it. */
+LG_FUNC int lg_waitq_wake (lg_WaitQueue *q, pthread_mutex_t *mu, int n);
+
 #endif

@@ -77,9 +77,11 @@ LG_FUNC int lg_task_start (lg_Task *t);
 */
 LG_FUNC lg_Task *lg_task_yieldable (lua_State *L);
 
-/* In 'k': lock 'mu' and return LG_WOKEN or LG_TIMEDOUT (having left 'q'). */
-LG_FUNC int lg_task_waited (lg_Task *t, lg_WaitQueue *q,
-                            pthread_mutex_t *mu);
+/*
+** In 'k', on the task that waited: lock 'mu' and return LG_WOKEN or
+** LG_TIMEDOUT (having left 'q').
+*/
+LG_FUNC int lg_task_waited (lg_WaitQueue *q, pthread_mutex_t *mu);
 
 /*
 ** Wait on 'q' once, as lg_waitq_wait does, with 'mu' locked and the GIL
