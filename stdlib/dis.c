@@ -39,15 +39,17 @@ static const char *const eventnames[] = {
 ** Replace argument 1 by a binary chunk: a binary-chunk string as is; any
 ** other string is source, compiled (not run) as load() would, with
 ** argument 2 as its chunk name; a Lua function is dumped with its debug
-** information.
+** information. A string is binary when it starts with the signature's
+** first byte, as Lua's own load decides, so a damaged signature ("\27Lux")
+** is a bad binary chunk, not source that mode "t" refuses.
 */
 static void tochunk (lua_State *L) {
   int t = lua_type(L, 1);
   if (t == LUA_TSTRING) {
     size_t len;
     const char *s = lua_tolstring(L, 1, &len);
-    if (len >= 4 && memcmp(s, LUA_SIGNATURE, 4) == 0)
-      return;  /* a binary chunk */
+    if (len >= 1 && s[0] == LUA_SIGNATURE[0])
+      return;  /* a binary chunk, good or bad: lg_dis_undump tells */
     if (luaL_loadbufferx(L, s, len, luaL_optstring(L, 2, s), "t") != LUA_OK)
       lua_error(L);
     lua_replace(L, 1);
