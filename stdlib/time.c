@@ -7,6 +7,8 @@
 */
 
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +17,7 @@
 
 #include "gil.h"
 #include "lglib.h"
+#include "park.h"
 
 
 static lua_Number seconds (clockid_t id) {
@@ -34,7 +37,10 @@ static lua_Integer nanoseconds (clockid_t id) {
 /* time.sleep(seconds): releases the GIL; sleep(0) yields it */
 static int time_sleep (lua_State *L) {
   lua_Number s = luaL_checknumber(L, 1);
+  luaL_argcheck(L, !isnan(s), 1, "Invalid value NaN (not a number)");
   luaL_argcheck(L, s >= 0, 1, "sleep length must be non-negative");
+  /* Python's OverflowError: an infinite sleep is not a sleep. */
+  luaL_argcheck(L, s <= LG_TIMEOUT_MAX, 1, "sleep length is too large");
   if (s > 0)
     return lg_sleep(L, s);
   lg_gil_yield_if_waiting(lg_tstate_current());
@@ -93,6 +99,14 @@ static const char *const fields[] = {
   "tm_wday", "tm_yday", "tm_isdst", NULL
 };
 
+/* Python's words for a field out of range, in the order of 'fields'. */
+static const char *const outofrange[] = {
+  "year out of range", "month out of range", "day of month out of range",
+  "hour out of range", "minute out of range", "seconds out of range",
+  "day of week out of range", "day of year out of range",
+  "isdst out of range"
+};
+
 
 /* Seconds at 'arg', or now if none; the error Python gives otherwise. */
 static time_t checkseconds (lua_State *L, int arg) {
@@ -110,7 +124,7 @@ static time_t checkseconds (lua_State *L, int arg) {
 static void secondstotm (lua_State *L, int arg, int local, struct tm *tm) {
   time_t t = checkseconds(L, arg);
   if ((local ? localtime_r(&t, tm) : gmtime_r(&t, tm)) == NULL)
-    luaL_error(L, "timestamp out of range for platform time_t");
+    luaL_argerror(L, arg, "timestamp out of range for platform time_t");
 }
 
 
@@ -142,21 +156,38 @@ static void pushtm (lua_State *L, const struct tm *tm) {
 }
 
 
-/* A struct_time table at 'arg' (named fields, else 1 .. 9) into '*tm'. */
+/*
+** A struct_time table at 'arg' (named fields, else 1 .. 9) into '*tm'.
+** Every field must fit a C int (the year after taking 1900 off), as
+** Python's tuple parsing demands: a cast would turn year maxinteger into
+** -1. Errors are argument errors, with Python's words.
+*/
 static void checktm (lua_State *L, int arg, struct tm *tm) {
   lua_Integer v[9];
   int i;
   luaL_checktype(L, arg, LUA_TTABLE);
   for (i = 0; i < 9; i++) {
     int isnum;
+    lua_Integer lo = INT_MIN, hi = INT_MAX;
     if (lua_getfield(L, arg, fields[i]) == LUA_TNIL) {
       lua_pop(L, 1);
       lua_rawgeti(L, arg, i + 1);
     }
     v[i] = lua_tointegerx(L, -1, &isnum);
     lua_pop(L, 1);
-    if (!isnum)
-      luaL_error(L, "struct_time field '%s' must be an integer", fields[i]);
+    if (!isnum) {
+      const char *msg = lua_pushfstring(L,
+          "struct_time field '%s' must be an integer", fields[i]);
+      luaL_argerror(L, arg, msg);
+    }
+    if (i == 0)
+      lo += 1900;  /* tm_year is the year - 1900 */
+    else if (i == 1 || i == 7)
+      lo += 1;  /* tm_mon and tm_yday count from 0 */
+    else if (i == 6)
+      hi -= 1;  /* tm_wday is taken + 1 below */
+    if (v[i] < lo || v[i] > hi)
+      luaL_argerror(L, arg, outofrange[i]);
   }
   memset(tm, 0, sizeof *tm);
   tm->tm_year = (int)(v[0] - 1900);
@@ -171,12 +202,44 @@ static void checktm (lua_State *L, int arg, struct tm *tm) {
 }
 
 
-/* The struct tm at 'arg' (a table), or local time now if none. */
+/*
+** What strftime and asctime index names with must be in range: Python's
+** checks, which also take 0 for the smallest month, day of month and day
+** of year (a struct_time of zeros is accepted).
+*/
+static void checkranges (lua_State *L, int arg, struct tm *tm) {
+  if (tm->tm_mon == -1)
+    tm->tm_mon = 0;
+  if (tm->tm_mday == 0)
+    tm->tm_mday = 1;
+  if (tm->tm_yday == -1)
+    tm->tm_yday = 0;
+  if (tm->tm_isdst < -1)
+    tm->tm_isdst = -1;
+  else if (tm->tm_isdst > 1)
+    tm->tm_isdst = 1;
+  luaL_argcheck(L, tm->tm_mon >= 0 && tm->tm_mon <= 11, arg, outofrange[1]);
+  luaL_argcheck(L, tm->tm_mday >= 1 && tm->tm_mday <= 31, arg,
+                outofrange[2]);
+  luaL_argcheck(L, tm->tm_hour >= 0 && tm->tm_hour <= 23, arg,
+                outofrange[3]);
+  luaL_argcheck(L, tm->tm_min >= 0 && tm->tm_min <= 59, arg, outofrange[4]);
+  luaL_argcheck(L, tm->tm_sec >= 0 && tm->tm_sec <= 61, arg, outofrange[5]);
+  luaL_argcheck(L, tm->tm_wday >= 0, arg, outofrange[6]);
+  luaL_argcheck(L, tm->tm_yday >= 0 && tm->tm_yday <= 365, arg,
+                outofrange[7]);
+}
+
+
+/* The struct tm at 'arg' (a table, range-checked), or local time now if
+** none. */
 static void opttm (lua_State *L, int arg, struct tm *tm) {
   if (lua_isnoneornil(L, arg))
     secondstotm(L, arg, 1, tm);  /* now */
-  else
+  else {
     checktm(L, arg, tm);
+    checkranges(L, arg, tm);
+  }
 }
 
 
@@ -220,9 +283,9 @@ static void pushasctime (lua_State *L, const struct tm *tm) {
   int wd = (tm->tm_wday + 6) % 7, mon = tm->tm_mon;
   if (wd < 0 || wd > 6) wd = 0;
   if (mon < 0 || mon > 11) mon = 0;
-  snprintf(buf, sizeof buf, "%.3s %.3s%3d %.2d:%.2d:%.2d %d",
+  snprintf(buf, sizeof buf, "%.3s %.3s%3d %.2d:%.2d:%.2d %lld",
            days + 3 * wd, months + 3 * mon, tm->tm_mday, tm->tm_hour,
-           tm->tm_min, tm->tm_sec, tm->tm_year + 1900);
+           tm->tm_min, tm->tm_sec, tm->tm_year + 1900LL);  /* no overflow */
   lua_pushstring(L, buf);
 }
 
@@ -252,6 +315,8 @@ static int time_strftime (lua_State *L) {
   struct tm tm;
   luaL_Buffer b;
   size_t size = 256;
+  luaL_argcheck(L, memchr(fmt, '\0', flen) == NULL, 1,
+                "embedded null character");
   opttm(L, 2, &tm);
   if (flen == 0) {
     lua_pushliteral(L, "");
