@@ -1,15 +1,18 @@
 /*
 ** stdlib/os.c -- Lua's 'os' library made GIL-aware: the functions that can
 ** block (execute, remove, rename, tmpname) release the GIL, exit knows
-** about threads; plus getpid and cpu_count. The others (getenv, time,
-** clock, date, difftime, setlocale) never block and stay Lua's own.
+** about threads, date refuses a year that strftime would wrap round; plus
+** getpid and cpu_count. The others (getenv, time, clock, difftime,
+** setlocale) never block and stay Lua's own.
 ** See LICENSE for copyright and licence (MIT).
 */
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
@@ -19,9 +22,19 @@
 #include "luagil.h"
 
 
+/* A string argument that C will read up to its first zero: Python's error
+** if it holds one, rather than acting on a shorter name or command. */
+static const char *checkcstring (lua_State *L, int arg) {
+  size_t len;
+  const char *s = luaL_checklstring(L, arg, &len);
+  luaL_argcheck(L, strlen(s) == len, arg, "embedded null byte");
+  return s;
+}
+
+
 /* os.execute([command]) -> true | fail, "exit" | "signal", code */
 static int os_execute (lua_State *L) {
-  const char *cmd = luaL_optstring(L, 1, NULL);
+  const char *cmd = lua_isnoneornil(L, 1) ? NULL : checkcstring(L, 1);
   char *copy = NULL;
   int stat, err;
   if (cmd != NULL && (copy = strdup(cmd)) == NULL)
@@ -45,7 +58,7 @@ static int os_execute (lua_State *L) {
 static void copynames (lua_State *L, int n, char **names) {
   int i;
   for (i = 0; i < n; i++)
-    luaL_checkstring(L, i + 1);
+    checkcstring(L, i + 1);
   for (i = 0; i < n; i++)
     if ((names[i] = strdup(lua_tostring(L, i + 1))) == NULL) {
       while (i-- > 0)
@@ -130,6 +143,72 @@ static int os_exit (lua_State *L) {
 }
 
 
+/*
+** Checks the conversions of os.date's format as Lua's own does (C99's
+** set, with E and O modifiers where C99 allows them), so that Lua's
+** function, called from ours, never raises an argument error: it could
+** not name itself ('?') when called from C.
+*/
+static void checkdateformat (lua_State *L, const char *fmt, size_t len) {
+  static const char plain[] = "aAbBcCdDeFgGhHIjmMnprRStTuUVwWxXyYzZ%";
+  static const char withE[] = "cCxXyY", withO[] = "deHImMSuUVwWy";
+  size_t i;
+  for (i = 0; i < len; i++) {
+    const char *set;
+    size_t n = 2;  /* '%' and the conversion */
+    if (fmt[i] != '%')
+      continue;
+    if (i + 1 < len && (fmt[i + 1] == 'E' || fmt[i + 1] == 'O')) {
+      set = fmt[i + 1] == 'E' ? withE : withO;
+      n = 3;
+    }
+    else
+      set = plain;
+    if (i + n > len || fmt[i + n - 1] == '\0' ||
+        strchr(set, fmt[i + n - 1]) == NULL) {
+      size_t shown = i + n > len ? len - i : n;
+      const char *msg = lua_pushfstring(L,
+          "invalid conversion specifier '%s'",
+          lua_pushlstring(L, fmt + i, shown));
+      luaL_argerror(L, 1, msg);
+    }
+    i += n - 1;
+  }
+}
+
+
+/*
+** os.date([format [, time]]) -> string | table: Lua's own (upvalue 1),
+** except that a time whose year does not fit a C int once 1900 is added
+** back is an error for a format string: strftime's %Y would print year
+** 2147485547 as -2147481749. A "*t" table holds it right. The arguments
+** are checked here first, so that every error names os.date.
+*/
+static int os_date (lua_State *L) {
+  size_t len;
+  const char *fmt = luaL_optlstring(L, 1, "%c", &len);
+  int utc = (*fmt == '!');
+  lua_settop(L, 2);
+  if (strncmp(fmt + utc, "*t", 2) != 0)
+    checkdateformat(L, fmt + utc, len - (size_t)utc);
+  if (!lua_isnil(L, 2)) {
+    lua_Integer v = luaL_checkinteger(L, 2);
+    time_t t = (time_t)v;
+    struct tm tm;
+    luaL_argcheck(L, (lua_Integer)t == v, 2, "time out-of-bounds");
+    if (strncmp(fmt + utc, "*t", 2) != 0 &&
+        (utc ? gmtime_r(&t, &tm) : localtime_r(&t, &tm)) != NULL)
+      luaL_argcheck(L, tm.tm_year <= INT_MAX - 1900, 2, "time out of range");
+  }
+  else
+    lua_settop(L, 1);  /* no time: now */
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
+
 /* os.getpid() -> integer */
 static int os_getpid (lua_State *L) {
   lua_pushinteger(L, (lua_Integer)getpid());
@@ -161,7 +240,15 @@ static const luaL_Reg os_funcs[] = {
 
 
 void lg_open_os (lua_State *L) {
-  if (lua_getglobal(L, "os") == LUA_TTABLE)
+  if (lua_getglobal(L, "os") == LUA_TTABLE) {
     luaL_setfuncs(L, os_funcs, 0);
+    if (lua_getfield(L, -1, "date") == LUA_TFUNCTION &&
+        lua_tocfunction(L, -1) != os_date) {  /* not wrapped yet */
+      lua_pushcclosure(L, os_date, 1);  /* wraps Lua's own */
+      lua_setfield(L, -2, "date");
+    }
+    else
+      lua_pop(L, 1);
+  }
   lua_pop(L, 1);
 }
