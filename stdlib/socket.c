@@ -17,12 +17,24 @@
 ** Threads. One receiver and one sender at a time per socket (rlock,
 ** wlock: taken without the GIL when contended, held for a whole call), so
 ** one thread can receive while another sends. 'busy' counts the calls
-** using the descriptor; close() by another thread shuts the socket down
-** (waking those calls, which then see "closed") and the last of them
-** closes the descriptor, so a number in use is never reused under them.
+** using the descriptor, select() among them; close() by another thread
+** shuts the socket down (waking those calls, which then see "closed")
+** and the last of them closes the descriptor, so a number in use is
+** never reused under them (issue 19, case 13: a select that kept polling
+** a closed socket's number reported it readable for a new socket's data).
+** __gc called by hand while calls are busy is close() plus 'orphan': the
+** last call out frees the Sock, and the object raises "attempt to use a
+** destroyed socket" from then on.
+**
+** select() and close. A socket closed while select waits on it is
+** reported ready, in the readable set (and the writable one, if it is
+** there too): the receive or send a LuaSocket user then makes returns
+** nil, "closed". A socket already closed when select begins is skipped,
+** as LuaSocket skips it.
 */
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <netdb.h>
 #include <poll.h>
@@ -66,18 +78,19 @@ static const struct { int level, name; } sockopts[] = {
   {SOL_SOCKET, SO_KEEPALIVE}, {SOL_SOCKET, SO_REUSEPORT}};
 
 typedef struct Sock {
-  pthread_mutex_t mu;      /* guards fd, busy, closing */
+  pthread_mutex_t mu;      /* guards fd, busy, closing, orphan */
   pthread_mutex_t rlock;   /* one receiver at a time; guards the buffer */
   pthread_mutex_t wlock;   /* one sender at a time */
   int fd;
   int busy;                /* calls using fd */
   int closing;             /* closed: the last call out closes fd */
+  int orphan;              /* its object is gone: the last call frees it */
   size_t first, last;      /* rlock: unread data is buf[first..last) */
   char buf[BUFSIZE];
 } Sock;
 
 typedef struct TCP {       /* the userdata; GIL only */
-  Sock *s;
+  Sock *s;                 /* NULL once finalised (__gc) */
   int cls;
   int closed;
   double block, total;     /* timeouts in seconds; < 0: none */
@@ -179,8 +192,11 @@ static const char *clsname (int cls) {
 }
 
 
+/* The socket at 1, of one of 'classes', not finalised. */
 static TCP *checktcp (lua_State *L, int classes, const char *expected) {
   TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
+  if (t->s == NULL)
+    luaL_error(L, "attempt to use a destroyed socket");
   if (!(t->cls & classes)) {
     const char *msg = lua_pushfstring(L, "%s expected, got %s", expected,
                                       clsname(t->cls));
@@ -208,10 +224,14 @@ static TCP *newtcp (lua_State *L, int cls, int fd) {
   lg_mutex_init(&t->s->rlock);
   lg_mutex_init(&t->s->wlock);
   t->s->fd = fd;
-  t->s->busy = t->s->closing = 0;
+  t->s->busy = t->s->closing = t->s->orphan = 0;
   t->s->first = t->s->last = 0;
   return t;
 }
+
+
+#define ANYTCP  (MASTER | CLIENT | SERVER)
+#define anytcp(L)  checktcp(L, ANYTCP, "tcp")
 
 
 /* The descriptor now (-1: none or closed); calls use enter instead. */
@@ -224,7 +244,25 @@ static int curfd (Sock *s) {
 }
 
 
-/* Begin a call on the descriptor: its number, or -1 if closed. */
+/*
+** Begin a call that may let the GIL go: the descriptor (-1: a master
+** without one yet), or -2 if closed (nothing to leave). The Sock and its
+** descriptor stay until the matching leave.
+*/
+static int hold (Sock *s) {
+  int fd;
+  lg_check(pthread_mutex_lock(&s->mu));
+  {
+    fd = s->closing ? -2 : s->fd;
+    if (fd != -2)
+      s->busy++;
+  }
+  lg_check(pthread_mutex_unlock(&s->mu));
+  return fd;
+}
+
+
+/* Begin a call on the descriptor: its number, or -1 if none or closed. */
 static int enter (Sock *s) {
   int fd;
   lg_check(pthread_mutex_lock(&s->mu));
@@ -238,32 +276,52 @@ static int enter (Sock *s) {
 }
 
 
-static void leave (Sock *s) {
-  lg_check(pthread_mutex_lock(&s->mu));
-  {
-    if (--s->busy == 0 && s->closing && s->fd >= 0) {
-      close(s->fd);
-      s->fd = -1;
-    }
-  }
-  lg_check(pthread_mutex_unlock(&s->mu));
+static void sock_free (Sock *s) {
+  pthread_mutex_destroy(&s->mu);
+  pthread_mutex_destroy(&s->rlock);
+  pthread_mutex_destroy(&s->wlock);
+  free(s);
 }
 
 
-static void sock_close (Sock *s) {
+/* End a call begun by hold or enter; 's' may be freed. */
+static void leave (Sock *s) {
+  int last, dead;
   lg_check(pthread_mutex_lock(&s->mu));
   {
+    last = --s->busy == 0;
+    if (last && s->closing && s->fd >= 0) {
+      close(s->fd);
+      s->fd = -1;
+    }
+    dead = last && s->orphan;  /* no one else can reach it now */
+  }
+  lg_check(pthread_mutex_unlock(&s->mu));
+  if (dead)
+    sock_free(s);
+}
+
+
+/* Closes 's' (idempotent): at once if no call uses it, else by shutting
+** it down, which wakes the calls, and the last one out closes. Returns
+** whether calls are still busy. */
+static int sock_close (Sock *s) {
+  int busy;
+  lg_check(pthread_mutex_lock(&s->mu));
+  {
+    busy = s->busy > 0;
     if (!s->closing && s->fd >= 0) {
-      s->closing = 1;
-      if (s->busy > 0)
+      if (busy)
         shutdown(s->fd, SHUT_RDWR);  /* wakes the calls in poll */
       else {
         close(s->fd);
         s->fd = -1;
       }
     }
+    s->closing = 1;
   }
   lg_check(pthread_mutex_unlock(&s->mu));
+  return busy;
 }
 
 
@@ -278,16 +336,24 @@ static int tcp_close (lua_State *L) {
 }
 
 
+/*
+** The finaliser, idempotent. Called by the collector, no call can be
+** using the Sock; called by hand, one may be (waiting in receive, accept
+** or select): it is closed as by close(), and the last call frees it.
+*/
 static int tcp_gc (lua_State *L) {
   TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
-  if (t->s != NULL) {  /* unreachable: no call is using it */
-    if (t->s->fd >= 0)
-      close(t->s->fd);
-    pthread_mutex_destroy(&t->s->mu);
-    pthread_mutex_destroy(&t->s->rlock);
-    pthread_mutex_destroy(&t->s->wlock);
-    free(t->s);
-    t->s = NULL;
+  Sock *s = t->s;
+  t->s = NULL;
+  t->closed = 1;
+  if (s != NULL) {
+    int busy;
+    lg_check(pthread_mutex_lock(&s->mu));
+    s->orphan = 1;  /* set before the close: no leave can miss it */
+    lg_check(pthread_mutex_unlock(&s->mu));
+    busy = sock_close(s);
+    if (!busy)  /* and none can begin: the object no longer points to it */
+      sock_free(s);
   }
   return 0;
 }
@@ -423,10 +489,13 @@ static int tcp_receive (lua_State *L) {
   int err;
   memset(&r, 0, sizeof r);
   if (lua_type(L, 2) == LUA_TNUMBER) {
-    lua_Number n = lua_tonumber(L, 2);
+    /* A count of bytes: a cast would make math.huge (or NaN) 0 bytes. */
+    int isint;
+    lua_Integer n = lua_tointegerx(L, 2, &isint);
+    luaL_argcheck(L, isint, 2, "number has no integer representation");
     luaL_argcheck(L, n >= 0, 2, "invalid receive pattern");
     r.pat = PAT_COUNT;
-    r.want = (size_t)n > plen ? (size_t)n - plen : 0;
+    r.want = (lua_Unsigned)n > plen ? (size_t)n - plen : 0;
   }
   else {
     const char *p = luaL_optstring(L, 2, "*l");
@@ -515,19 +584,20 @@ static int sendloop (int fd, const char *data, size_t len, size_t *sent,
 /* client:send(data [, i [, j]]) -> last | nil, err, last */
 static int tcp_send (lua_State *L) {
   TCP *t = checktcp(L, CLIENT, "tcp{client}");
+  Sock *s = t->s;  /* t->s is NULL after a __gc by hand while we wait */
   size_t size, sent = 0, len = 0;
   const char *data = luaL_checklstring(L, 2, &size);
-  lua_Integer i = (lua_Integer)luaL_optnumber(L, 3, 1);
-  lua_Integer j = (lua_Integer)luaL_optnumber(L, 4, -1);
+  lua_Integer i = luaL_optinteger(L, 3, 1);
+  lua_Integer j = luaL_optinteger(L, 4, -1);
   int err = IO_DONE, fd;
   if (i < 0) i = (lua_Integer)size + i + 1;
   if (i < 1) i = 1;
   if (j < 0) j = (lua_Integer)size + j + 1;
   if (j > (lua_Integer)size) j = (lua_Integer)size;
-  if (t->closed || (fd = enter(t->s)) < 0)
+  if (t->closed || (fd = enter(s)) < 0)
     err = IO_CLOSED;
   else {
-    lg_mutex_take(&t->s->wlock);
+    lg_mutex_take(&s->wlock);
     len = i <= j ? (size_t)(j - i + 1) : 0;
     if (len > 0 && lg_gil_getpolicy(NULL) == LG_POLICY_PRIORITY_IO) {
       /* Under priority-io a send that need not wait keeps the GIL: giving
@@ -552,8 +622,8 @@ static int tcp_send (lua_State *L) {
       len -= done;
       sent = 0;
       if (len > sizeof small && (copy = (char *)malloc(len)) == NULL) {
-        lg_check(pthread_mutex_unlock(&t->s->wlock));
-        leave(t->s);
+        lg_check(pthread_mutex_unlock(&s->wlock));
+        leave(s);
         return luaL_error(L, "not enough memory");
       }
       memcpy(copy, data + i - 1 + done, len);
@@ -564,8 +634,8 @@ static int tcp_send (lua_State *L) {
         free(copy);
       sent += done;
     }
-    lg_check(pthread_mutex_unlock(&t->s->wlock));
-    leave(t->s);
+    lg_check(pthread_mutex_unlock(&s->wlock));
+    leave(s);
   }
   if (err == IO_INTR)
     return lg_breaker_raise_interrupt(L);
@@ -603,6 +673,7 @@ static void applyopts (int fd, int opts, int vals) {
 typedef struct Addr {      /* a bind or connect, done without the GIL */
   char *host, *port;
   int passive;
+  Sock *s;                 /* held; a new descriptor is installed in it */
   int fd;                  /* in: existing descriptor or -1; out: result */
   int opts, optvals;
   int backlog;             /* bind: listen too if > 0 */
@@ -631,6 +702,24 @@ static int connect1 (int fd, struct addrinfo *ai,
 }
 
 
+/*
+** Installs a new descriptor in the Sock (so that a close() by another
+** thread shuts it down, ending a connect that waits), or with 'fd' -1
+** takes it out again; 0 if the Sock was closed meanwhile.
+*/
+static int install (Sock *s, int fd) {
+  int ok;
+  lg_check(pthread_mutex_lock(&s->mu));
+  {
+    ok = !s->closing || fd < 0;
+    if (ok)
+      s->fd = fd;
+  }
+  lg_check(pthread_mutex_unlock(&s->mu));
+  return ok;
+}
+
+
 /* Resolves and connects or binds (without the GIL); sets a->fd, a->err. */
 static void doaddr (Addr *a) {
   struct addrinfo hints, *res, *ai;
@@ -655,6 +744,11 @@ static void doaddr (Addr *a) {
       }
       own = 1;
       applyopts(fd, a->opts, a->optvals);
+      if (!install(a->s, fd)) {
+        close(fd);
+        a->err = IO_CLOSED;
+        break;
+      }
     }
     if (a->passive) {
       a->err = bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno;
@@ -667,8 +761,10 @@ static void doaddr (Addr *a) {
       a->fd = fd;
       break;
     }
-    if (own)
+    if (own) {
+      install(a->s, -1);
       close(fd);
+    }
     if (a->err == IO_TIMEOUT || a->err == IO_INTR || !own)
       break;
   }
@@ -676,12 +772,34 @@ static void doaddr (Addr *a) {
 }
 
 
-/* Runs 'a' for host at 2 and port at 3 without the GIL. */
-static void runaddr (lua_State *L, Addr *a, int passive) {
-  const char *host = luaL_checkstring(L, 2);
+/* The host at 'arg' and the port after it, checked: Python's words for a
+** port out of range, which a cast would wrap (70000 was port 4464). */
+static const char *checkhostport (lua_State *L, int arg) {
+  size_t len;
+  const char *host = luaL_checklstring(L, arg, &len);
+  lua_Integer port = luaL_checkinteger(L, arg + 1);
+  luaL_argcheck(L, strlen(host) == len, arg, "embedded null character");
+  luaL_argcheck(L, port >= 0 && port <= 65535, arg + 1,
+                "port must be 0-65535");
+  return host;
+}
+
+
+/* The backlog at 'arg': Python takes a negative one as 0. */
+static int checkbacklog (lua_State *L, int arg) {
+  lua_Integer n = luaL_optinteger(L, arg, BACKLOG);
+  luaL_argcheck(L, n <= INT_MAX, arg, "backlog out of range");
+  return n < 0 ? 0 : (int)n;
+}
+
+
+/* Fills 'a' from host at 2 and port at 3 (copies, freed by freeaddr);
+** raises on a bad argument, with nothing to free. */
+static void addrargs (lua_State *L, Addr *a, int passive) {
+  const char *host = checkhostport(L, 2);
   char port[32];
-  lua_Integer p = luaL_checkinteger(L, 3);
-  snprintf(port, sizeof port, "%lld", (long long)p);
+  memset(a, 0, sizeof *a);
+  snprintf(port, sizeof port, "%lld", (long long)lua_tointeger(L, 3));
   if (passive && strcmp(host, "*") == 0)
     host = NULL;  /* any address */
   a->passive = passive;
@@ -692,33 +810,54 @@ static void runaddr (lua_State *L, Addr *a, int passive) {
     free(a->port);
     luaL_error(L, "not enough memory");
   }
-  LG_BEGIN_BLOCKING
-  doaddr(a);
-  LG_END_BLOCKING
+}
+
+
+static int isclosing (Sock *s) {
+  int c;
+  lg_check(pthread_mutex_lock(&s->mu));
+  c = s->closing;
+  lg_check(pthread_mutex_unlock(&s->mu));
+  return c;
+}
+
+
+/*
+** Runs 'a' on master 't' without the GIL, holding its Sock; returns the
+** results (1 | nil, err). A close() by another thread meanwhile makes
+** the result "closed".
+*/
+static int runaddr (lua_State *L, TCP *t, Addr *a) {
+  Sock *s = t->s;  /* t->s is NULL after a __gc by hand while we wait */
+  int closed = t->closed || (a->fd = hold(s)) == -2;
+  if (!closed) {
+    a->s = s;
+    a->opts = t->opts;
+    a->optvals = t->optvals;
+    LG_BEGIN_BLOCKING
+    doaddr(a);
+    LG_END_BLOCKING
+    closed = isclosing(s);
+    leave(s);
+  }
   free(a->host);
   free(a->port);
   if (a->err == IO_INTR)
-    lg_breaker_raise_interrupt(L);
-}
-
-
-static int addrerror (lua_State *L, Addr *a) {
-  lua_pushnil(L);
-  if (a->gai != 0)
-    lua_pushstring(L, a->gai == EAI_NONAME
-                      ? "host or service not provided, or not known"
-                      : gai_strerror(a->gai));
-  else
-    lua_pushstring(L, errstr(a->err));
-  return 2;
-}
-
-
-/* Installs the descriptor 'a' got into master 't'. */
-static void setfd (TCP *t, int fd) {
-  lg_check(pthread_mutex_lock(&t->s->mu));
-  t->s->fd = fd;
-  lg_check(pthread_mutex_unlock(&t->s->mu));
+    return lg_breaker_raise_interrupt(L);
+  if (closed)
+    return pusherr(L, IO_CLOSED);
+  if (a->err != 0) {
+    lua_pushnil(L);
+    if (a->gai != 0)
+      lua_pushstring(L, a->gai == EAI_NONAME
+                        ? "host or service not provided, or not known"
+                        : gai_strerror(a->gai));
+    else
+      lua_pushstring(L, errstr(a->err));
+    return 2;
+  }
+  lua_pushinteger(L, 1);
+  return 1;
 }
 
 
@@ -726,21 +865,13 @@ static void setfd (TCP *t, int fd) {
 static int tcp_connect (lua_State *L) {
   TCP *t = checktcp(L, MASTER, "tcp{master}");
   Addr a;
-  memset(&a, 0, sizeof a);
-  if (t->closed)
-    return pusherr(L, IO_CLOSED);
-  a.fd = curfd(t->s);
-  a.opts = t->opts;
-  a.optvals = t->optvals;
+  int n;
+  addrargs(L, &a, 0);
   a.deadline = deadline_of(t, &a.dl);  /* now if a timeout is 0: try once */
   a.intr = lg_tstate_is_main();
-  runaddr(L, &a, 0);
-  if (a.err != 0)
-    return addrerror(L, &a);
-  setfd(t, a.fd);
-  t->cls = CLIENT;
-  lua_pushinteger(L, 1);
-  return 1;
+  if ((n = runaddr(L, t, &a)) == 1)
+    t->cls = CLIENT;
+  return n;
 }
 
 
@@ -748,19 +879,9 @@ static int tcp_connect (lua_State *L) {
 ** 'backlog' > 0: 1 | nil, err. */
 static int bindto (lua_State *L, TCP *t, int backlog) {
   Addr a;
-  memset(&a, 0, sizeof a);
-  if (t->closed)
-    return pusherr(L, IO_CLOSED);
-  a.fd = curfd(t->s);
-  a.opts = t->opts;
-  a.optvals = t->optvals;
+  addrargs(L, &a, 1);
   a.backlog = backlog;
-  runaddr(L, &a, 1);
-  if (a.err != 0)
-    return addrerror(L, &a);
-  setfd(t, a.fd);
-  lua_pushinteger(L, 1);
-  return 1;
+  return runaddr(L, t, &a);
 }
 
 
@@ -773,7 +894,7 @@ static int tcp_bind (lua_State *L) {
 /* master:listen([backlog]) -> 1 | nil, err */
 static int tcp_listen (lua_State *L) {
   TCP *t = checktcp(L, MASTER, "tcp{master}");
-  int backlog = (int)luaL_optinteger(L, 2, BACKLOG), fd;
+  int backlog = checkbacklog(L, 2), fd;
   if (t->closed)
     return pusherr(L, IO_CLOSED);
   if ((fd = curfd(t->s)) < 0) {
@@ -781,7 +902,7 @@ static int tcp_listen (lua_State *L) {
     if (fd < 0)
       return pusherr(L, errno);
     applyopts(fd, t->opts, t->optvals);
-    setfd(t, fd);
+    install(t->s, fd);  /* not closed: t->closed is not set */
   }
   if (listen(fd, backlog) != 0)
     return pusherr(L, errno);
@@ -794,8 +915,9 @@ static int tcp_listen (lua_State *L) {
 /* server:accept() -> client | nil, err */
 static int tcp_accept (lua_State *L) {
   TCP *t = checktcp(L, SERVER, "tcp{server}");
+  Sock *s = t->s;  /* t->s is NULL after a __gc by hand while we wait */
   int fd, c, err = IO_DONE;
-  if (t->closed || (fd = enter(t->s)) < 0)
+  if (t->closed || (fd = enter(s)) < 0)
     return pusherr(L, IO_CLOSED);
   c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (c < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -821,7 +943,7 @@ static int tcp_accept (lua_State *L) {
   }
   else if (c < 0)
     err = errno;
-  leave(t->s);
+  leave(s);
   if (err == IO_INTR)
     return lg_breaker_raise_interrupt(L);
   if (err != IO_DONE) {
@@ -859,7 +981,7 @@ static int pushaddr (lua_State *L, struct sockaddr_storage *sa,
 
 
 static int getname (lua_State *L, int peer) {
-  TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
+  TCP *t = anytcp(L);
   struct sockaddr_storage sa;
   socklen_t len = sizeof sa;
   int r, fd;
@@ -896,7 +1018,7 @@ static int tcp_getpeername (lua_State *L) {
 
 /* sock:setoption(name, value) -> 1 | nil, err */
 static int tcp_setoption (lua_State *L) {
-  TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
+  TCP *t = anytcp(L);
   int bit = 1 << luaL_checkoption(L, 2, NULL, optnames), fd;
   int on = lua_toboolean(L, 3);
   if (t->closed)
@@ -924,7 +1046,7 @@ static int tcp_setoption (lua_State *L) {
 
 /* sock:getoption(name) -> value | nil, err */
 static int tcp_getoption (lua_State *L) {
-  TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
+  TCP *t = anytcp(L);
   int k = luaL_checkoption(L, 2, NULL, optnames), fd, v = 0;
   socklen_t len = sizeof v;
   if (t->closed)
@@ -942,7 +1064,7 @@ static int tcp_getoption (lua_State *L) {
 
 /* sock:settimeout(value [, mode]) -> 1 */
 static int tcp_settimeout (lua_State *L) {
-  TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
+  TCP *t = anytcp(L);
   double v = luaL_optnumber(L, 2, -1);
   const char *mode = luaL_optstring(L, 3, "b");
   if (v < 0 || isnan(v))
@@ -974,7 +1096,7 @@ static int tcp_shutdown (lua_State *L) {
 
 /* sock:getfd() -> integer (-1 when closed) */
 static int tcp_getfd (lua_State *L) {
-  TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
+  TCP *t = anytcp(L);
   lua_pushinteger(L, t->closed ? -1 : curfd(t->s));
   return 1;
 }
@@ -983,7 +1105,8 @@ static int tcp_getfd (lua_State *L) {
 /* Does received data wait in the buffer? (false while a receive runs) */
 static int isdirty (TCP *t) {
   int dirty = 0;
-  if (!t->closed && pthread_mutex_trylock(&t->s->rlock) == 0) {
+  if (!t->closed && t->s != NULL &&
+      pthread_mutex_trylock(&t->s->rlock) == 0) {
     dirty = t->s->first < t->s->last;
     lg_check(pthread_mutex_unlock(&t->s->rlock));
   }
@@ -993,7 +1116,7 @@ static int isdirty (TCP *t) {
 
 /* sock:dirty() -> boolean: received data waits in the buffer */
 static int tcp_dirty (lua_State *L) {
-  lua_pushboolean(L, isdirty((TCP *)luaL_checkudata(L, 1, SOCKET_T)));
+  lua_pushboolean(L, isdirty(anytcp(L)));
   return 1;
 }
 
@@ -1032,8 +1155,7 @@ static int socket_socketpair (lua_State *L) {
 */
 static TCP *pushmaster (lua_State *L) {
   TCP *t;
-  luaL_checkstring(L, 1);
-  luaL_checkinteger(L, 2);
+  checkhostport(L, 1);
   t = newtcp(L, MASTER, -1);
   lua_insert(L, 1);
   return t;
@@ -1052,9 +1174,10 @@ static int socket_connect (lua_State *L) {
 
 /* socket.bind(address, port [, backlog]) -> server | nil, err */
 static int socket_bind (lua_State *L) {
+  int backlog = checkbacklog(L, 3);
   TCP *t = pushmaster(L);
   t->opts = t->optvals = OPT_REUSEADDR;  /* as LuaSocket's socket.bind */
-  if (bindto(L, t, (int)luaL_optinteger(L, 4, BACKLOG)) == 2)  /* nil, err */
+  if (bindto(L, t, backlog) == 2)  /* nil, err */
     return 2;
   t->cls = SERVER;
   lua_settop(L, 1);
@@ -1079,24 +1202,39 @@ static int socket_sleep (lua_State *L) {
 
 
 /*
-** The descriptor of a select() entry at the top (popped): a socket of
-** ours, or anything with a getfd method (as LuaSocket). -1 to skip it;
-** '*dirty' tells whether it has buffered data.
+** socket.select works in three steps. (1) Each entry of the two tables is
+** copied to an anchor table, which keeps it alive to the end, and an
+** entry that is not one of our sockets is asked for getfd and dirty (Lua
+** code, which may raise or do anything). (2) Without any call that can
+** raise, each of our open sockets is entered (busy), which keeps its
+** descriptor number from being closed and reused while we poll it. (3)
+** poll without the GIL; then each socket is left, before anything can
+** raise again, and one closed meanwhile counts as ready.
 */
-static int entryfd (lua_State *L, int *dirty) {
-  TCP *t = (TCP *)luaL_testudata(L, -1, SOCKET_T);
+
+typedef struct Entry {
+  Sock *s;                 /* entered, or NULL */
+  int ours;                /* one of our sockets (step 1 saw it) */
+  int fd;                  /* -1: skipped */
+  short events, revents;
+} Entry;
+
+
+/* Step 1 for the entry at the top of the stack (popped): its descriptor
+** if it is not one of our sockets (-1 to skip it), as LuaSocket asks any
+** object with a getfd method; '*dirty' tells whether it has buffered
+** data. */
+static int foreignfd (lua_State *L, int *dirty) {
   int fd = -1;
   *dirty = 0;
-  if (t != NULL) {
-    fd = t->closed ? -1 : curfd(t->s);
-    *dirty = isdirty(t);
-  }
-  else if (luaL_getmetafield(L, -1, "__index") != LUA_TNIL) {
+  if (luaL_getmetafield(L, -1, "__index") != LUA_TNIL) {
     lua_pop(L, 1);
     if (lua_getfield(L, -1, "getfd") == LUA_TFUNCTION) {
+      lua_Integer n;
       lua_pushvalue(L, -2);
       lua_call(L, 1, 1);
-      fd = (int)luaL_optinteger(L, -1, -1);
+      n = luaL_optinteger(L, -1, -1);
+      fd = (n >= 0 && n <= INT_MAX) ? (int)n : -1;
     }
     lua_pop(L, 1);
     if (lua_getfield(L, -1, "dirty") == LUA_TFUNCTION) {
@@ -1122,76 +1260,132 @@ static void addresult (lua_State *L, int res, int v) {
 }
 
 
+/* poll()s 'e' (n entries) and the Ctrl-C descriptor if 'intr', without
+** the GIL, until 'timeout' (< 0 or NaN: none); -2 on Ctrl-C, else what
+** poll returned (-1: errno in '*err'). 'p' has room for n + 1. */
+static int pollentries (Entry *e, struct pollfd *p, int n, double timeout,
+                        int intr, int *err) {
+  struct timespec dl, *deadline = lg_deadline(timeout, &dl);
+  int i, r = 0;
+  for (i = 0; i < n; i++) {
+    p[i].fd = e[i].fd;  /* poll skips a negative one */
+    p[i].events = e[i].events;
+    p[i].revents = 0;
+  }
+  p[n].fd = intr ? lg_breaker_sigint_fd() : -1;
+  p[n].events = POLLIN;
+  p[n].revents = 0;
+  LG_BEGIN_BLOCKING
+  for (;;) {
+    struct timespec left;
+    if (intr && lg_breaker_sigint_pending()) {
+      r = -2;
+      break;
+    }
+    if (deadline != NULL)
+      lg_timeleft(deadline, &left);  /* 0 once passed: poll once more */
+    r = ppoll(p, (nfds_t)n + 1, deadline != NULL ? &left : NULL, NULL);
+    if (r >= 0 || errno != EINTR)
+      break;
+  }
+  *err = errno;
+  LG_END_BLOCKING
+  for (i = 0; i < n; i++)
+    e[i].revents = r > 0 ? p[i].revents : 0;
+  return r;
+}
+
+
+static void checkset (lua_State *L, int arg) {
+  luaL_argexpected(L, lua_isnoneornil(L, arg) || lua_istable(L, arg), arg,
+                   "table");
+}
+
+
 /* socket.select(recvt, sendt [, timeout]) -> readable, writable, err */
 static int socket_select (lua_State *L) {
-  double timeout = luaL_optnumber(L, 3, -1);
-  int nr = lua_istable(L, 1) ? (int)lua_rawlen(L, 1) : 0;
-  int ns = lua_istable(L, 2) ? (int)lua_rawlen(L, 2) : 0;
-  struct pollfd *fds;
-  int i, k, ndirty = 0, ready = 0, res;
+  double timeout;
+  lua_Unsigned lr, ls;
+  int nr, ns, n, i, ndirty = 0, ready = 0, r = 0, err = 0, res, anchor;
+  Entry *e;
+  struct pollfd *p;
+  checkset(L, 1);
+  checkset(L, 2);
+  timeout = luaL_optnumber(L, 3, -1);
+  lr = lua_istable(L, 1) ? lua_rawlen(L, 1) : 0;
+  ls = lua_istable(L, 2) ? lua_rawlen(L, 2) : 0;
+  luaL_argcheck(L, lr < (1u << 20), 1, "too many sockets");
+  luaL_argcheck(L, ls < (1u << 20), 2, "too many sockets");
+  nr = (int)lr;
+  ns = (int)ls;
+  n = nr + ns;
   lua_settop(L, 3);
-  fds = (struct pollfd *)lua_newuserdatauv(L,
-          sizeof(struct pollfd) * (size_t)(nr + ns + 1), 0);
-  for (i = 0; i < nr + ns; i++) {
-    int dirty;
+  lua_createtable(L, n, 0);  /* step 1: the anchor */
+  anchor = lua_gettop(L);
+  e = (Entry *)lua_newuserdatauv(L, sizeof(Entry) * (size_t)(n + 1), 0);
+  for (i = 0; i < n; i++) {
+    int dirty = 0;
     lua_rawgeti(L, i < nr ? 1 : 2, i < nr ? i + 1 : i - nr + 1);
-    fds[i].fd = entryfd(L, &dirty);
-    fds[i].events = i < nr ? POLLIN : POLLOUT;
-    fds[i].revents = 0;
-    if (i < nr && dirty && fds[i].fd >= 0) {
-      fds[i].revents = POLLIN;
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, anchor, i + 1);
+    e[i].s = NULL;
+    e[i].ours = 0;
+    e[i].fd = -1;
+    e[i].events = i < nr ? POLLIN : POLLOUT;
+    e[i].revents = 0;
+    if (luaL_testudata(L, -1, SOCKET_T) != NULL) {
+      e[i].ours = 1;  /* step 2 enters it */
+      lua_pop(L, 1);
+    }
+    else if ((e[i].fd = foreignfd(L, &dirty)) >= 0 && dirty && i < nr) {
+      e[i].revents = POLLIN;
       ndirty++;
     }
   }
-  if (ndirty == 0) {
-    /* poll() reads the array without the GIL: copy it to C memory. */
-    struct pollfd *c = (struct pollfd *)malloc(
-        sizeof(struct pollfd) * (size_t)(nr + ns + 1));
-    int intr = lg_tstate_is_main(), n = nr + ns, r = 0;
-    if (c == NULL)
-      return luaL_error(L, "not enough memory");
-    memcpy(c, fds, sizeof(struct pollfd) * (size_t)n);
-    c[n].fd = lg_breaker_sigint_fd();
-    c[n].events = POLLIN;
-    c[n].revents = 0;
-    if (!intr)
-      c[n].fd = -1;
-    {
-      struct timespec dl, *deadline;
-      deadline = lg_deadline(timeout >= 0 ? timeout : -1, &dl);  /* NaN: none */
-      LG_BEGIN_BLOCKING
-      for (;;) {
-        struct timespec left;
-        if (intr && lg_breaker_sigint_pending()) {
-          r = -2;
-          break;
-        }
-        if (deadline != NULL)
-          lg_timeleft(deadline, &left);  /* 0 once passed: poll once more */
-        r = ppoll(c, (nfds_t)n + 1, deadline != NULL ? &left : NULL, NULL);
-        if (r >= 0 || errno != EINTR)
-          break;
+  /* poll() reads its array without the GIL: C memory, got before any
+  ** socket is entered. */
+  if ((p = (struct pollfd *)malloc(sizeof *p * (size_t)(n + 1))) == NULL)
+    return luaL_error(L, "not enough memory");
+  for (i = 0; i < n; i++) {  /* step 2: nothing here raises */
+    TCP *t;
+    lua_rawgeti(L, anchor, i + 1);
+    t = (TCP *)lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (!e[i].ours || t->s == NULL || t->closed)
+      continue;  /* not ours, or closed: LuaSocket skips a closed one */
+    if ((e[i].fd = enter(t->s)) >= 0) {
+      e[i].s = t->s;
+      if (i < nr && isdirty(t)) {
+        e[i].revents = POLLIN;
+        ndirty++;
       }
-      LG_END_BLOCKING
     }
-    memcpy(fds, c, sizeof(struct pollfd) * (size_t)n);
-    free(c);
-    if (r == -2)
-      return lg_breaker_raise_interrupt(L);
   }
+  if (ndirty == 0)
+    r = pollentries(e, p, n, timeout, lg_tstate_is_main(), &err);
+  free(p);
+  for (i = 0; i < n; i++)  /* step 3: leave before anything can raise */
+    if (e[i].s != NULL) {
+      if (isclosing(e[i].s))  /* closed by another thread meanwhile */
+        e[i].revents = e[i].events;
+      leave(e[i].s);
+    }
+  if (r == -2)
+    return lg_breaker_raise_interrupt(L);
   lua_newtable(L);
   lua_newtable(L);
   res = lua_gettop(L) - 1;  /* readable at res, writable at res + 1 */
-  for (i = 0; i < nr + ns; i++) {
-    if (fds[i].fd < 0 || fds[i].revents == 0)
+  for (i = 0; i < n; i++) {
+    if (e[i].fd < 0 || e[i].revents == 0)
       continue;
-    k = i < nr ? res : res + 1;
-    lua_rawgeti(L, i < nr ? 1 : 2, i < nr ? i + 1 : i - nr + 1);
-    addresult(L, k, lua_gettop(L));
+    lua_rawgeti(L, anchor, i + 1);
+    addresult(L, i < nr ? res : res + 1, lua_gettop(L));
     lua_pop(L, 1);
     ready++;
   }
-  if (ready == 0)
+  if (r == -1)
+    lua_pushstring(L, strerror(err));
+  else if (ready == 0)
     lua_pushliteral(L, "timeout");
   else
     lua_pushnil(L);

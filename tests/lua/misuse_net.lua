@@ -110,4 +110,244 @@ do
   assert(os.execute("true") == true)
 end
 -- }==================================================================
+
+
+-- {==================================================================
+-- socket (case 22): arguments out of range are errors, not wrapped
+-- ===================================================================
+local socket = require "socket"
+do
+  checkerror("bad argument #2 to 'bind' (port must be 0-65535)",
+             function () local s = socket.bind("127.0.0.1", 70000) end)
+  checkerror("(port must be 0-65535)", socket.bind, "127.0.0.1", -1)
+  checkerror("(port must be 0-65535)", socket.connect, "127.0.0.1", 65536)
+  checkerror("bad argument #1 to 'bind' (embedded null character)",
+             function () local s = socket.bind("127.0.0.1\0x", 0) end)
+  checkerror("bad argument #3 to 'bind' (backlog out of range)",
+             function () local s = socket.bind("127.0.0.1", 0, 2^40) end)
+  local m = socket.tcp()
+  checkerror("bad argument #2 to 'bind' (port must be 0-65535)",
+             function () local r = m:bind("127.0.0.1", 70000) end)
+  checkerror("bad argument #2 to 'connect' (port must be 0-65535)",
+             function () local r = m:connect("127.0.0.1", 1 << 32) end)
+  checkerror("bad argument #1 to 'listen' (backlog out of range)",
+             function () local r = m:listen(math.maxinteger) end)
+  assert(m:listen(-5) == 1)  -- Python's: a negative backlog is 0
+  m:close()
+
+  local a, b = socket.socketpair()
+  checkerror("bad argument #1 to 'receive' (number has no integer " ..
+             "representation)", function () local r = a:receive(math.huge) end)
+  checkerror("(number has no integer representation)", a.receive, a, 0/0)
+  checkerror("(number has no integer representation)", a.receive, a, 1.5)
+  checkerror("(invalid receive pattern)", a.receive, a, -1)
+  checkerror("(number has no integer representation)", a.receive, a,
+             -math.huge)
+  checkerror("bad argument #2 to 'send' (number has no integer " ..
+             "representation)", function () local r = a:send("x", 0/0) end)
+  checkerror("(number has no integer representation)", a.send, a, "x", 1,
+             math.huge)
+  assert(a:send("abc", math.mininteger, math.maxinteger) == 3)
+  assert(b:receive(3) == "abc")
+  assert(b:receive(2.0, "xy") == "xy")
+
+  checkerror("bad argument #1 to 'select' (table expected, got number)",
+             function () local r = socket.select(1, "x") end)
+  checkerror("bad argument #2 to 'select' (table expected, got string)",
+             function () local r = socket.select({}, "x", 0) end)
+  local r, w, e = socket.select(nil, nil, 0)
+  assert(next(r) == nil and next(w) == nil and e == "timeout")
+  r, w, e = socket.select({a, 42, "x", {}}, {a}, 0/0)  -- NaN: no timeout
+  assert(r[1] == nil and w[1] == a and w[a] == 1 and e == nil)
+
+  -- every method and metamethod checks its self
+  local mt = getmetatable(a)
+  for name, f in pairs(mt.__index) do
+    checkerror("bad argument #1", f)
+    checkerror("socket.tcp expected, got table", f, {})
+    checkerror("socket.tcp expected, got FILE*", f, io.stdout)
+  end
+  for _, name in ipairs{"__gc", "__close", "__tostring"} do
+    checkerror("bad argument #1", mt[name], nil)
+    checkerror("socket.tcp expected, got number", mt[name], 1)
+  end
+  a:close()
+  b:close()
+end
+
+
+-- Cases that crashed or hung before the fix run in a child luagil; each
+-- must print "child ok" and exit 0.
+local function child (what, code)
+  local status, out = run('local socket = require "socket"\n' ..
+                          'local testlib = require "testlib"\n' .. code ..
+                          '\nprint("child ok")\n')
+  assert(status == 0 and out:find("child ok\n", 1, true),
+         what .. ": status " .. tostring(status) .. ", output:\n" .. out)
+end
+
+-- case 22: select on a non-table without a timeout blocked for ever
+child("select(\"x\")", [[
+  local ok, err = pcall(socket.select, "x")
+  assert(not ok and err:find("table expected, got string"), err)
+]])
+
+
+-- {==================================================================
+-- socket (case 1): __gc by hand, and use after it
+-- ===================================================================
+
+-- __gc while another thread waits in receive: it gets "closed"; every
+-- later use raises, close and __gc stay harmless
+child("__gc under receive", [[
+  local a, b = socket.socketpair()
+  local res
+  local t = testlib.go(function () res = table.pack(a:receive()) end)
+  testlib.wait_blocked(t)
+  getmetatable(a).__gc(a)
+  t:join()
+  assert(res[1] == nil and res[2] == "closed" and res[3] == "",
+         tostring(res[2]))
+  for name, f in pairs(getmetatable(a).__index) do
+    if name ~= "close" then
+      local ok, err = pcall(f, a, 1, 1)
+      assert(not ok and err:find("attempt to use a destroyed socket", 1,
+                                 true), name .. ": " .. tostring(err))
+    end
+  end
+  local r, w, e = socket.select({a}, {a}, 0)  -- skipped, as a closed one
+  assert(next(r) == nil and next(w) == nil and e == "timeout")
+  getmetatable(a).__gc(a)
+  assert(a:close() == 1)
+  assert(tostring(a):find("^tcp{client}: "))
+  assert(b:receive() == nil)
+  collectgarbage()
+]])
+
+-- use after __gc with no waiter, every method, each class
+child("use after __gc", [[
+  local srv = assert(socket.bind("127.0.0.1", 0))
+  local c = assert(socket.connect("127.0.0.1", select(2, srv:getsockname())))
+  for _, s in ipairs{socket.tcp(), srv, c} do
+    local mt = getmetatable(s)
+    mt.__gc(s)
+    mt.__gc(s)
+    for name, f in pairs(mt.__index) do
+      local ok, err = pcall(f, s, "127.0.0.1", 0)
+      if name == "close" then
+        assert(ok and err == 1)
+      else
+        assert(not ok and err:find("attempt to use a destroyed socket", 1,
+                                   true), name .. ": " .. tostring(err))
+      end
+    end
+    mt.__close(s)
+    assert(tostring(s):find("^tcp{"))
+  end
+  collectgarbage()
+]])
+
+-- __gc while another thread waits in accept
+child("__gc under accept", [[
+  local srv = assert(socket.bind("127.0.0.1", 0))
+  local res
+  local t = testlib.go(function () res = table.pack(srv:accept()) end)
+  testlib.wait_blocked(t)
+  getmetatable(srv).__gc(srv)
+  t:join()
+  assert(res[1] == nil and res[2] == "closed", tostring(res[2]))
+  local ok, err = pcall(srv.accept, srv)
+  assert(not ok and err:find("destroyed socket"), err)
+]])
+
+-- __gc while another thread waits in send on a full socket, and while a
+-- third waits for the send lock
+child("__gc under send", [[
+  local a, b = socket.socketpair()
+  local big = string.rep("x", 1 << 24)
+  local res1, res2
+  local t1 = testlib.go(function () res1 = table.pack(a:send(big)) end)
+  testlib.wait_blocked(t1)
+  local t2 = testlib.go(function () res2 = table.pack(a:send("y")) end)
+  testlib.wait_blocked(t2)
+  getmetatable(a).__gc(a)
+  t1:join()
+  t2:join()
+  assert(res1[1] == nil and res1[2] == "closed", tostring(res1[2]))
+  assert(res2[1] == nil and res2[2] == "closed", tostring(res2[2]))
+]])
+
+-- __gc while another thread waits in select
+child("__gc under select", [[
+  local a, b = socket.socketpair()
+  local res
+  local t = testlib.go(function () res = table.pack(socket.select({a})) end)
+  testlib.wait_blocked(t)
+  getmetatable(a).__gc(a)
+  t:join()
+  assert(res[1][1] == a and res[3] == nil, tostring(res[3]))
+]])
+-- }==================================================================
+
+
+-- {==================================================================
+-- socket (case 13): close wakes select; no descriptor reuse under it
+-- ===================================================================
+
+-- select without a timeout, its socket closed by another thread: it
+-- returns with the socket readable, and receive says "closed"
+child("close under select", [[
+  local a, b = socket.socketpair()
+  local c, d = socket.socketpair()
+  local res
+  local t = testlib.go(function ()
+    res = table.pack(socket.select({c, a}, {}))
+  end)
+  testlib.wait_blocked(t)
+  a:close()
+  t:join()
+  local r, w, e = res[1], res[2], res[3]
+  assert(#r == 1 and r[1] == a and r[a] == 1 and r[c] == nil, #r)
+  assert(next(w) == nil and e == nil)
+  local data, err = a:receive()
+  assert(data == nil and err == "closed")
+  assert(select(2, a:send("x")) == "closed")
+  -- a server closed under select
+  local srv = assert(socket.bind("127.0.0.1", 0))
+  t = testlib.go(function () res = table.pack(socket.select({srv})) end)
+  testlib.wait_blocked(t)
+  srv:close()
+  t:join()
+  assert(res[1][1] == srv and res[3] == nil)
+  assert(select(2, srv:accept()) == "closed")
+]])
+
+-- The descriptor of a socket closed under a select (with a timeout) is
+-- not closed, so not reused, until that select is done with it: a new
+-- socket made at once gets another number, and its data is not reported
+-- for the closed one. The long switch interval keeps the GIL in this
+-- thread from close to socketpair.
+child("descriptor reuse under select", [[
+  local gil = require "gil"
+  local a, b = socket.socketpair()
+  local old = a:getfd()
+  local res
+  local t = testlib.go(function ()
+    res = table.pack(socket.select({a}, nil, 60))
+  end)
+  testlib.wait_blocked(t)
+  gil.setswitchinterval(10)
+  a:close()
+  local c, d = socket.socketpair()
+  local cfd, dfd = c:getfd(), d:getfd()
+  gil.setswitchinterval(0.005)
+  assert(cfd ~= old and dfd ~= old, "descriptor " .. old .. " reused")
+  d:send("x")
+  t:join()
+  assert(res[1][1] == a and res[3] == nil)
+  assert(c:receive(1) == "x")
+  assert(select(2, a:receive()) == "closed")
+]])
+-- }==================================================================
+
 print("OK")
