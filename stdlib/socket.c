@@ -85,6 +85,7 @@ typedef struct Sock {
   int busy;                /* calls using fd */
   int closing;             /* closed: the last call out closes fd */
   int orphan;              /* its object is gone: the last call frees it */
+  int pending;             /* fd is a connect's or bind's, not yet done */
   size_t first, last;      /* rlock: unread data is buf[first..last) */
   char buf[BUFSIZE];
 } Sock;
@@ -224,7 +225,7 @@ static TCP *newtcp (lua_State *L, int cls, int fd) {
   lg_mutex_init(&t->s->rlock);
   lg_mutex_init(&t->s->wlock);
   t->s->fd = fd;
-  t->s->busy = t->s->closing = t->s->orphan = 0;
+  t->s->busy = t->s->closing = t->s->orphan = t->s->pending = 0;
   t->s->first = t->s->last = 0;
   return t;
 }
@@ -238,7 +239,7 @@ static TCP *newtcp (lua_State *L, int cls, int fd) {
 static int curfd (Sock *s) {
   int fd;
   lg_check(pthread_mutex_lock(&s->mu));
-  fd = s->closing ? -1 : s->fd;
+  fd = (s->closing || s->pending) ? -1 : s->fd;
   lg_check(pthread_mutex_unlock(&s->mu));
   return fd;
 }
@@ -253,7 +254,7 @@ static int hold (Sock *s) {
   int fd;
   lg_check(pthread_mutex_lock(&s->mu));
   {
-    fd = s->closing ? -2 : s->fd;
+    fd = s->closing ? -2 : s->pending ? -1 : s->fd;
     if (fd != -2)
       s->busy++;
   }
@@ -267,7 +268,7 @@ static int enter (Sock *s) {
   int fd;
   lg_check(pthread_mutex_lock(&s->mu));
   {
-    fd = s->closing ? -1 : s->fd;
+    fd = (s->closing || s->pending) ? -1 : s->fd;
     if (fd >= 0)
       s->busy++;
   }
@@ -676,7 +677,7 @@ typedef struct Addr {      /* a bind or connect, done without the GIL */
   Sock *s;                 /* held; a new descriptor is installed in it */
   int fd;                  /* in: existing descriptor or -1; out: result */
   int opts, optvals;
-  int backlog;             /* bind: listen too if > 0 */
+  int backlog;             /* bind: listen too if >= 0 */
   struct timespec dl, *deadline;  /* connect: 'deadline' is NULL or &dl */
   int intr;
   int err;                 /* errno or IO_*; gai errors in 'gai' */
@@ -703,20 +704,44 @@ static int connect1 (int fd, struct addrinfo *ai,
 
 
 /*
-** Installs a new descriptor in the Sock (so that a close() by another
-** thread shuts it down, ending a connect that waits), or with 'fd' -1
-** takes it out again; 0 if the Sock was closed meanwhile.
+** A connect or bind that made its own descriptor installs it in the Sock
+** at once, so that a close() by another thread shuts it down (ending a
+** connect that waits); until it is done ('pending'), other calls do not
+** see it, so that a failure can close it under no one. Returns IO_DONE,
+** IO_CLOSED, or EALREADY if another connect or bind got there first.
 */
 static int install (Sock *s, int fd) {
-  int ok;
+  int r = IO_DONE;
   lg_check(pthread_mutex_lock(&s->mu));
   {
-    ok = !s->closing || fd < 0;
-    if (ok)
+    if (s->closing)
+      r = IO_CLOSED;
+    else if (s->fd >= 0)
+      r = EALREADY;
+    else {
       s->fd = fd;
+      s->pending = 1;
+    }
   }
   lg_check(pthread_mutex_unlock(&s->mu));
-  return ok;
+  return r;
+}
+
+
+/* Ends what install began: the descriptor stays (ok) or goes. */
+static void settle (Sock *s, int ok) {
+  int fd = -1;
+  lg_check(pthread_mutex_lock(&s->mu));
+  {
+    s->pending = 0;
+    if (!ok) {
+      fd = s->fd;
+      s->fd = -1;
+    }
+  }
+  lg_check(pthread_mutex_unlock(&s->mu));
+  if (fd >= 0)
+    close(fd);
 }
 
 
@@ -744,26 +769,23 @@ static void doaddr (Addr *a) {
       }
       own = 1;
       applyopts(fd, a->opts, a->optvals);
-      if (!install(a->s, fd)) {
+      if ((a->err = install(a->s, fd)) != IO_DONE) {
         close(fd);
-        a->err = IO_CLOSED;
         break;
       }
     }
     if (a->passive) {
       a->err = bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno;
-      if (a->err == 0 && a->backlog > 0 && listen(fd, a->backlog) != 0)
+      if (a->err == 0 && a->backlog >= 0 && listen(fd, a->backlog) != 0)
         a->err = errno;
     }
     else
       a->err = connect1(fd, ai, a->deadline, a->intr);
+    if (own)
+      settle(a->s, a->err == 0);
     if (a->err == 0) {
       a->fd = fd;
       break;
-    }
-    if (own) {
-      install(a->s, -1);
-      close(fd);
     }
     if (a->err == IO_TIMEOUT || a->err == IO_INTR || !own)
       break;
@@ -876,7 +898,7 @@ static int tcp_connect (lua_State *L) {
 
 
 /* Binds master 't' to the address at 2 and port at 3, and listens too if
-** 'backlog' > 0: 1 | nil, err. */
+** 'backlog' >= 0: 1 | nil, err. */
 static int bindto (lua_State *L, TCP *t, int backlog) {
   Addr a;
   addrargs(L, &a, 1);
@@ -887,14 +909,14 @@ static int bindto (lua_State *L, TCP *t, int backlog) {
 
 /* master:bind(address, port) -> 1 | nil, err */
 static int tcp_bind (lua_State *L) {
-  return bindto(L, checktcp(L, MASTER, "tcp{master}"), 0);
+  return bindto(L, checktcp(L, MASTER, "tcp{master}"), -1);
 }
 
 
 /* master:listen([backlog]) -> 1 | nil, err */
 static int tcp_listen (lua_State *L) {
   TCP *t = checktcp(L, MASTER, "tcp{master}");
-  int backlog = checkbacklog(L, 2), fd;
+  int backlog = checkbacklog(L, 2), fd, err;
   if (t->closed)
     return pusherr(L, IO_CLOSED);
   if ((fd = curfd(t->s)) < 0) {
@@ -902,7 +924,11 @@ static int tcp_listen (lua_State *L) {
     if (fd < 0)
       return pusherr(L, errno);
     applyopts(fd, t->opts, t->optvals);
-    install(t->s, fd);  /* not closed: t->closed is not set */
+    if ((err = install(t->s, fd)) != IO_DONE) {  /* a connect's, waiting */
+      close(fd);
+      return pusherr(L, err);
+    }
+    settle(t->s, 1);
   }
   if (listen(fd, backlog) != 0)
     return pusherr(L, errno);

@@ -322,6 +322,27 @@ child("close under select", [[
   assert(select(2, srv:accept()) == "closed")
 ]])
 
+-- close under a connect that waits (the listener's queue is full)
+child("close under connect", [[
+  local srv = socket.tcp()
+  assert(srv:bind("127.0.0.1", 0) == 1 and srv:listen(1) == 1)
+  local port = select(2, srv:getsockname())
+  local c1 = assert(socket.connect("127.0.0.1", port))
+  local c2 = assert(socket.connect("127.0.0.1", port))
+  local c3 = socket.tcp()
+  local res
+  local t = testlib.go(function ()
+    res = table.pack(c3:connect("127.0.0.1", port))
+  end)
+  testlib.wait_blocked(t)
+  c3:close()
+  t:join()
+  assert(res[1] == nil and res[2] == "closed", tostring(res[2]))
+  -- socket.bind's backlog 0 listens too (Python's listen(0))
+  local s0 = assert(socket.bind("127.0.0.1", 0, 0))
+  assert(socket.connect("127.0.0.1", select(2, s0:getsockname())))
+]])
+
 -- The descriptor of a socket closed under a select (with a timeout) is
 -- not closed, so not reused, until that select is done with it: a new
 -- socket made at once gets another number, and its data is not reported
