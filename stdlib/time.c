@@ -114,6 +114,7 @@ static time_t checkseconds (lua_State *L, int arg) {
   if (lua_isnoneornil(L, arg))
     return time(NULL);
   s = luaL_checknumber(L, arg);
+  luaL_argcheck(L, !isnan(s), arg, "Invalid value NaN (not a number)");
   luaL_argcheck(L, s >= -67768040609740800.0 && s <= 67768036191676799.0,
                 arg, "timestamp out of range for platform time_t");
   return (time_t)s;

@@ -94,6 +94,13 @@ do
   checkerror("bad argument #2 to 'date' (number expected, got table)",
              function () return os.date("%Y", {}) end)
   checkerror("number has no integer representation", os.date, "%Y", 0.5)
+  -- timestamps: NaN and infinity
+  checkerror("bad argument #1 to 'localtime' (Invalid value NaN (not a " ..
+             "number))", function () return time.localtime(0/0) end)
+  checkerror("(timestamp out of range for platform time_t)", time.gmtime,
+             math.huge)
+  checkerror("(timestamp out of range for platform time_t)", time.ctime,
+             -math.huge)
   -- sleep: NaN and infinity
   checkerror("bad argument #1 to 'sleep' (Invalid value NaN (not a number))",
              function () time.sleep(0/0) end)
