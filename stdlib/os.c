@@ -189,14 +189,14 @@ static int os_date (lua_State *L) {
   const char *fmt = luaL_optlstring(L, 1, "%c", &len);
   int utc = (*fmt == '!');
   lua_settop(L, 2);
-  if (strncmp(fmt + utc, "*t", 2) != 0)
+  if (strcmp(fmt + utc, "*t") != 0)
     checkdateformat(L, fmt + utc, len - (size_t)utc);
   if (!lua_isnil(L, 2)) {
     lua_Integer v = luaL_checkinteger(L, 2);
     time_t t = (time_t)v;
     struct tm tm;
     luaL_argcheck(L, (lua_Integer)t == v, 2, "time out-of-bounds");
-    if (strncmp(fmt + utc, "*t", 2) != 0 &&
+    if (strcmp(fmt + utc, "*t") != 0 &&
         (utc ? gmtime_r(&t, &tm) : localtime_r(&t, &tm)) != NULL)
       luaL_argcheck(L, tm.tm_year <= INT_MAX - 1900, 2, "time out of range");
   }

@@ -87,6 +87,7 @@ do
   checkerror("bad argument #2 to 'date' (time out of range)",
              function () return os.date("!%Y", last) end)
   checkerror("(time out of range)", os.date, "%c", last)
+  checkerror("(time out of range)", os.date, "*t%Y", last)  -- not "*t"
   assert(os.date("!%Y-%m-%d", 0) == "1970-01-01")
   -- os.date's own errors still name it
   checkerror("bad argument #1 to 'date' (invalid conversion specifier " ..
