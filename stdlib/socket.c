@@ -942,6 +942,7 @@ static int tcp_listen (lua_State *L) {
 static int tcp_accept (lua_State *L) {
   TCP *t = checktcp(L, SERVER, "tcp{server}");
   Sock *s = t->s;  /* t->s is NULL after a __gc by hand while we wait */
+  TCP *client = newtcp(L, CLIENT, -1);  /* first: then nothing can leak */
   int fd, c, err = IO_DONE;
   if (t->closed || (fd = enter(s)) < 0)
     return pusherr(L, IO_CLOSED);
@@ -977,7 +978,7 @@ static int tcp_accept (lua_State *L) {
       err = IO_CLOSED;
     return pusherr(L, err);
   }
-  newtcp(L, CLIENT, c);
+  client->s->fd = c;  /* no other thread knows it yet */
   return 1;
 }
 
@@ -1164,12 +1165,13 @@ static int socket_tcp (lua_State *L) {
 /* socket.socketpair() -> client, client (AF_UNIX stream sockets) */
 static int socket_socketpair (lua_State *L) {
   int fds[2];
+  /* The objects first: a memory error then leaks no descriptor. */
+  TCP *a = newtcp(L, CLIENT, -1), *b = newtcp(L, CLIENT, -1);
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
                  fds) != 0)
     return pusherr(L, errno);
-  lua_pushcfunction(L, socket_tcp);  /* a slot in case newtcp fails */
-  newtcp(L, CLIENT, fds[0]);
-  newtcp(L, CLIENT, fds[1]);
+  a->s->fd = fds[0];  /* no other thread knows them yet */
+  b->s->fd = fds[1];
   return 2;
 }
 
