@@ -28,6 +28,57 @@ local dummies = 0     -- for "Dummy-N"
 -- Classes
 -- =======================================================
 
+-- What Lua's own libraries name a value in their errors: the __name of
+-- its metatable, or its type.
+local function typename (v)
+  local mt = getmetatable(v)
+  local name = type(mt) == "table" and rawget(mt, "__name")
+  if type(name) == "string" then return name end
+  return type(v)
+end
+
+-- Lua's error for a method 'fname' of 'cname' called with a wrong self
+-- 'v'; 'level' is error's, as seen from the caller.
+local function selferror (fname, cname, v, level)
+  error(("bad argument #1 to '%s' (%s expected, got %s)")
+        :format(fname, cname, typename(v)), level + 1)
+end
+
+-- Is 'mt' the class 'cls' or one of its subclasses (made by extend)?
+local function derives (mt, cls)
+  while type(mt) == "table" do
+    if rawequal(mt, cls) then return true end
+    mt = rawget(mt, "super")
+  end
+  return false
+end
+
+-- checkmethods(cls [, key]): every method of 'cls' (a function field
+-- other than the class machinery's own, which check themselves) checks its self before it runs: an instance of
+-- 'cls' or of a subclass, a table that holds 'key' when given; otherwise
+-- it raises bad argument #1 (cls.__name expected, got ...), as Lua's own
+-- libraries do. Call it once the methods are defined; a method defined
+-- later (a user's subclass) is left as it is. Shared with
+-- concurrent.futures and logging (threading._checkmethods).
+local machinery = {extend = true, __index = true, __newindex = true}
+local function checkmethods (cls, key)
+  local cname = rawget(cls, "__name")
+  for k, fn in pairs(cls) do
+    if type(fn) == "function" and type(k) == "string" and not machinery[k]
+    then
+      cls[k] = function (self, ...)
+        local mt = getmetatable(self)
+        if mt ~= cls and not derives(mt, cls) or type(self) ~= "table"
+           or key ~= nil and rawget(self, key) == nil then
+          selferror(k, cname, self, 2)
+        end
+        return fn(self, ...)
+      end
+    end
+  end
+end
+threading._checkmethods = checkmethods
+
 -- class(name, key, getters, setters) -> a root class. Its instances keep
 -- their private state in a table under 'key'; the fields named in
 -- 'getters' and 'setters' are computed (Python's properties); calling a
@@ -35,11 +86,17 @@ local dummies = 0     -- for "Dummy-N"
 -- subclass. Shared with multiprocessing (threading._class).
 local function class (name, key, getters, setters)
   local function index (self, k)
+    if type(self) ~= "table" or rawget(self, key) == nil then
+      selferror("__index", name, self, 2)
+    end
     local get = getters[k]
     if get then return get(self) end
     return getmetatable(self)[k]
   end
   local function newindex (self, k, v)
+    if type(self) ~= "table" or rawget(self, key) == nil then
+      selferror("__newindex", name, self, 2)
+    end
     local set = setters[k]
     if set then set(self, v) else rawset(self, k, v) end
   end
@@ -49,6 +106,9 @@ local function class (name, key, getters, setters)
     return obj
   end
   local function extend (parent)
+    if type(parent) ~= "table" or rawget(parent, "__index") ~= index then
+      selferror("extend", name .. " class", parent, 2)
+    end
     local cls = {
       __index = index, __newindex = newindex,
       __tostring = parent.__tostring, __name = parent.__name,
@@ -93,16 +153,25 @@ end
 threading._callable = callable
 
 -- Argument #n of 'fname', an optional timeout: nil, or a number, a
--- negative one made 0 (it polls, as in Python). 'level' is error's, as
--- seen from the caller. Shared as threading._timeout.
+-- negative one made 0 (it polls, as in Python); NaN and one above
+-- TIMEOUT_MAX are errors. 'level' is error's, as seen from the caller.
+-- Shared as threading._timeout.
+local TIMEOUT_MAX = _thread.TIMEOUT_MAX
 local function timeout_arg (t, n, fname, level)
   if t == nil then return nil end
+  local why
   if type(t) ~= "number" then
-    error(("bad argument #%d to '%s' (number expected, got %s)")
-          :format(n, fname, type(t)), level + 1)
+    why = "number expected, got " .. typename(t)
+  elseif t ~= t then
+    why = "Invalid value NaN (not a number)"
+  elseif t > TIMEOUT_MAX then
+    why = "timeout value is too large"
+  elseif t < 0 then
+    return 0
+  else
+    return t
   end
-  if t < 0 then return 0 end
-  return t
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, why), level + 1)
 end
 threading._timeout = timeout_arg
 
@@ -144,21 +213,47 @@ function Thread:run ()
   end
 end
 
+-- tostring(v), or, when that raises (a __tostring that fails), what Lua
+-- prints for an error object it cannot show; never raises.
+local function safestring (v)
+  if type(v) == "string" then return v end
+  local mt = getmetatable(v)
+  if type(mt) == "table" and mt.__tostring then
+    local ok, s = pcall(tostring, v)
+    if ok and type(s) == "string" then return s end
+  elseif type(v) == "number" then
+    return tostring(v)
+  end
+  return ("(error object is a %s value)"):format(type(v))
+end
+threading._safestring = safestring
+
+-- The message handler of a thread's run: the error object itself, kept
+-- as it is for value(), and its traceback.
 local function traceback (err)
   if _thread.is_exit(err) then return err end
-  local msg = err
-  if type(err) ~= "string" then
-    local mt = getmetatable(err)
-    if mt and mt.__tostring then
-      msg = tostring(err)
-    else
-      msg = ("(error object is a %s value)"):format(type(err))
-    end
-  end
-  return {err = err, traceback = debug.traceback(msg, 2)}
+  return {err = err, traceback = debug.traceback(safestring(err), 2)}
 end
 
--- Runs on the new OS thread.
+-- The message handler of threading.excepthook; _thread.exit() in the
+-- hook just ends it.
+local function hooktraceback (err)
+  if _thread.is_exit(err) then return err end
+  return debug.traceback(safestring(err), 2)
+end
+
+-- What the failure of threading.excepthook itself prints, and then the
+-- thread's own error that the hook failed to report, as Python does.
+local function hookfailed (herr, tb, thread)
+  local name = select(2, pcall(function () return thread.name end))
+  io.stderr:write("Exception in threading.excepthook:\n", herr, "\n",
+                  ("Exception in thread %s:\n"):format(safestring(name)),
+                  tb, "\n")
+  io.stderr:flush()
+end
+
+-- Runs on the new OS thread. Whatever the thread's run and
+-- threading.excepthook do, the thread is forgotten when it ends.
 local function bootstrap (self)
   local p = priv(self)
   local ident = _thread.get_ident()
@@ -167,13 +262,15 @@ local function bootstrap (self)
   if r[1] then
     p.results = table.pack(table.unpack(r, 2, r.n))
   elseif not _thread.is_exit(r[2]) then
+    if type(r[2]) ~= "table" then  -- an error in the message handler
+      r[2] = {err = r[2], traceback = safestring(r[2])}
+    end
     p.failed = r[2]
-    local ok, err = pcall(threading.excepthook, {
-      exc_value = r[2].err, exc_traceback = r[2].traceback, thread = self,
-    })
-    if not ok then
-      io.stderr:write("Exception in threading.excepthook:\n",
-                      tostring(err), "\n")
+    local ok, herr = xpcall(threading.excepthook, hooktraceback,
+                            {exc_value = r[2].err,
+                             exc_traceback = r[2].traceback, thread = self})
+    if not ok and not _thread.is_exit(herr) then
+      pcall(hookfailed, safestring(herr), r[2].traceback, self)
     end
   end
   by_ident[ident] = nil
@@ -269,6 +366,7 @@ function Thread:setDaemon (d)
 end
 Thread.isAlive = Thread.is_alive
 
+checkmethods(Thread, PRIV)
 threading.Thread = Thread
 
 -- A Thread object for a thread that threading did not start.
@@ -290,6 +388,7 @@ DummyThread.__name = "threading._DummyThread"
 function DummyThread:join ()
   error("cannot join a dummy thread", 2)
 end
+checkmethods(DummyThread, PRIV)
 
 -- }======================================================
 
@@ -344,10 +443,7 @@ function Barrier:new (parties, action, timeout)
   if action ~= nil and not callable(action) then
     error("bad argument #2 to 'Barrier' (action must be callable)", 3)
   end
-  if timeout ~= nil and type(timeout) ~= "number" then
-    error(("bad argument #3 to 'Barrier' (number expected, got %s)")
-          :format(type(timeout)), 3)
-  end
+  timeout_arg(timeout, 3, "Barrier", 3)
   local p = priv(self)
   p.cond = threading.Condition(threading.Lock())
   p.parties, p.action, p.timeout = parties, action, timeout
@@ -399,10 +495,12 @@ local function cycle (p, timeout)
   return index
 end
 
--- barrier:wait([timeout]) -> index (0 .. parties-1)
+-- barrier:wait([timeout]) -> index (0 .. parties-1); a negative timeout
+-- polls, as in Python
 function Barrier:wait (timeout)
   local p = priv(self)
   if timeout == nil then timeout = p.timeout end
+  timeout = timeout_arg(timeout, 1, "wait", 2)
   return p.cond:with(cycle, p, timeout)
 end
 
@@ -434,18 +532,20 @@ function Barrier:__tostring ()
          :format(self.n_waiting, p.parties)
 end
 
+checkmethods(Barrier, PRIV)
 threading.Barrier = Barrier
 
 -- Timer(interval, fn [, args]): a Thread that calls fn(args...) after
--- 'interval' seconds unless cancel() came first.
+-- 'interval' seconds unless cancel() came first; at once for a negative
+-- interval, as in Python.
 local Timer = Thread:extend()
 Timer.__name = "threading.Timer"
 
 function Timer:new (interval, fn, args)
-  if type(interval) ~= "number" then
-    error(("bad argument #1 to 'Timer' (number expected, got %s)")
-          :format(type(interval)), 3)
+  if interval == nil then
+    error("bad argument #1 to 'Timer' (number expected, got nil)", 3)
   end
+  timeout_arg(interval, 1, "Timer", 3)
   if not callable(fn) then
     error(("bad argument #2 to 'Timer' (function expected, got %s)")
           :format(type(fn)), 3)
@@ -465,7 +565,9 @@ function Timer:cancel ()
 end
 
 function Timer:run ()
-  self.finished:wait(self.interval)
+  local interval = self.interval
+  if not (interval > 0) then interval = 0 end  -- negative (or NaN): now
+  self.finished:wait(interval)
   if not self.finished:is_set() then
     local args = self.args
     self["function"](table.unpack(args, 1, args.n or #args))
@@ -473,6 +575,7 @@ function Timer:run ()
   self.finished:set()
 end
 
+checkmethods(Timer, PRIV)
 threading.Timer = Timer
 
 -- local: each thread sees its own fields. The fields live in the private
@@ -482,7 +585,16 @@ threading.Timer = Timer
 local Local = {__name = "threading.local"}
 setmetatable(Local, {__call = function (cls) return setmetatable({}, cls) end})
 
-local function fields (self)
+-- The check of a local's metamethod 'fname' on its self; 'level' is
+-- error's, as seen from the caller.
+local function checklocal (self, fname, level)
+  if getmetatable(self) ~= Local or type(self) ~= "table" then
+    selferror(fname, "threading.local", self, level + 1)
+  end
+end
+
+local function fields (self, fname)
+  checklocal(self, fname, 3)
   local p = priv(threading.current_thread())
   local all = p.locals
   if all == nil then
@@ -497,10 +609,13 @@ local function fields (self)
   return f
 end
 
-function Local:__index (k) return fields(self)[k] end
-function Local:__newindex (k, v) fields(self)[k] = v end
-function Local:__pairs () return next, fields(self), nil end
-function Local:__tostring () return ("<threading.local at %p>"):format(self) end
+function Local:__index (k) return fields(self, "__index")[k] end
+function Local:__newindex (k, v) fields(self, "__newindex")[k] = v end
+function Local:__pairs () return next, fields(self, "__pairs"), nil end
+function Local:__tostring ()
+  checklocal(self, "__tostring", 2)
+  return ("<threading.local at %p>"):format(self)
+end
 
 threading["local"] = Local
 threading.Local = Local
