@@ -7,12 +7,15 @@
 -- A Future's state changes under one module-wide Lock ('mu'): Lua code can
 -- be preempted between any two instructions, and a waiter must not check
 -- "not done yet" and then miss the completion. Nothing blocks while 'mu' is
--- held. A thread that waits for one Future makes that Future's Event on
--- first need (most results are collected after they are done, so most
--- Futures never get one); wait() and as_completed() register a SimpleQueue
--- with every Future they watch, and a Future that completes puts itself
--- into each. A finished Future never changes again, so result() on it
--- reads its fields without the lock.
+-- held, and it is only ever taken by mu:with (likewise the pools' locks),
+-- which releases it on every error path, an interrupt (Ctrl-C) landing in
+-- the middle included; methods check their self before they take it. A
+-- thread that waits for one Future makes that Future's Event on first need
+-- (most results are collected after they are done, so most Futures never
+-- get one); wait() and as_completed() register a SimpleQueue with every
+-- Future they watch, and a Future that completes puts itself into each.
+-- A finished Future never changes again, so result() on it reads its
+-- fields without the lock.
 --
 -- The pool is Python's: a SimpleQueue of Futures (a Future carries its
 -- function and arguments until it runs), workers that start on demand up
@@ -87,25 +90,41 @@ local function runcallback (f, fn)
   if not ok then
     pcall(function ()
       logger():error("exception calling callback for %s\n%s", tostring(f),
-                     tostring(err))
+                     threading._safestring(err))
     end)
   end
 end
 
--- Set the final state and let every waiter know. Called with 'mu' held;
--- releases it.
-local function complete (f, state)
-  f._state = state
-  local ev, watchers, callbacks = f._ev, f._watchers, f._callbacks
-  f._watchers, f._callbacks = nil, nil
-  mu:release()
-  if ev then ev:set() end
-  if watchers then
-    for w in pairs(watchers) do w:put(f) end
-  end
+local function runcallbacks (f, callbacks)
   if callbacks then
     for i = 1, #callbacks do runcallback(f, callbacks[i]) end
   end
+end
+
+-- Make the final state of 'f' known to everyone: idempotent, so that it
+-- can be run again when an interrupt cut it short.
+local function settle (f, state, ev, watchers)
+  f._state = state
+  f._watchers, f._callbacks = nil, nil
+  if ev then ev:set() end
+  if watchers then
+    for w in pairs(watchers) do w:put(f) end  -- a repeat is ignored
+  end
+end
+
+-- Set the final state and let every waiter know; returns the done
+-- callbacks, for the caller to run once 'mu' is free. Called with 'mu'
+-- held (inside mu:with, which releases it even on an error). Nothing has
+-- changed until settle starts; once it has, it runs to the end even if
+-- an interrupt (Ctrl-C) lands in it.
+local function complete (f, state)
+  local ev, watchers, callbacks = f._ev, f._watchers, f._callbacks
+  local ok, err = pcall(settle, f, state, ev, watchers)
+  if not ok then
+    settle(f, state, ev, watchers)
+    error(err, 0)
+  end
+  return callbacks
 end
 
 -- Store the results of a call that succeeded: one is kept in a field,
@@ -115,80 +134,100 @@ local function setresults (f, n, first, ...)
   if n <= 1 then f._r = first else f._r = pack(first, ...) end
 end
 
+-- The bodies of the methods that change a Future, run holding 'mu' by
+-- mu:with, which releases it on every error path; each returns the done
+-- callbacks to run, or the state it found.
+local function setresult (f, ...)
+  if isdone(f) then return false, f._state end
+  setresults(f, select("#", ...), ...)
+  return true, complete(f, FINISHED)
+end
+
+local function setexception (f, err)
+  if isdone(f) then return false, f._state end
+  f._failed, f._exc = true, err
+  return true, complete(f, FINISHED)
+end
+
 -- f:set_result(...)
 function Future:set_result (...)
-  mu:acquire()
-  if isdone(self) then
-    mu:release()
-    error(InvalidStateError(self._state .. ": " .. tostring(self)), 2)
+  local ok, cbs = mu:with(setresult, self, ...)
+  if not ok then
+    error(InvalidStateError(cbs .. ": " .. tostring(self)), 2)
   end
-  setresults(self, select("#", ...), ...)
-  complete(self, FINISHED)
+  runcallbacks(self, cbs)
 end
 
 -- f:set_exception(err)
 function Future:set_exception (err)
-  mu:acquire()
-  if isdone(self) then
-    mu:release()
-    error(InvalidStateError(self._state .. ": " .. tostring(self)), 2)
+  local ok, cbs = mu:with(setexception, self, err)
+  if not ok then
+    error(InvalidStateError(cbs .. ": " .. tostring(self)), 2)
   end
-  self._failed, self._exc = true, err
-  complete(self, FINISHED)
+  runcallbacks(self, cbs)
+end
+
+local function setrunning (f)
+  local s = f._state
+  if s == PENDING then f._state = RUNNING end
+  return s
 end
 
 -- f:set_running_or_notify_cancel() -> false if it was cancelled
 function Future:set_running_or_notify_cancel ()
-  mu:acquire()
-  local s = self._state
-  if s == PENDING then
-    self._state = RUNNING
-    mu:release()
-    return true
-  end
-  mu:release()
+  local s = mu:with(setrunning, self)
+  if s == PENDING then return true end
   if s == CANCELLED then return false end
   error("Future in unexpected state: " .. s, 2)
 end
 
+local function cancel (f)
+  local s = f._state
+  if s == PENDING then
+    f._fn, f._args = nil, nil
+    return true, complete(f, CANCELLED)
+  end
+  return s == CANCELLED
+end
+
 -- f:cancel() -> true if it is cancelled now (false once running)
 function Future:cancel ()
-  mu:acquire()
-  local s = self._state
-  if s == PENDING then
-    self._fn, self._args = nil, nil
-    complete(self, CANCELLED)
-    return true
-  end
-  mu:release()
-  return s == CANCELLED
+  local cancelled, cbs = mu:with(cancel, self)
+  runcallbacks(self, cbs)
+  return cancelled
 end
 
 function Future:cancelled () return self._state == CANCELLED end
 function Future:running () return self._state == RUNNING end
 function Future:done () return isdone(self) end
 
--- Wait until the Future is done or 'timeout' passes; true if done.
-local function waitdone (f, timeout)
-  if isdone(f) then return true end
-  timeout = threading._timeout(timeout, 1, "result", 3)
-  mu:acquire()
-  if isdone(f) then
-    mu:release()
-    return true
-  end
+-- The Event that 'f' sets when it is done, made on first need; nil if
+-- it is done already.
+local function doneevent (f)
+  if isdone(f) then return nil end
   local ev = f._ev
   if not ev then
     ev = threading.Event()
     f._ev = ev
   end
-  mu:release()
+  return ev
+end
+
+-- Wait until the Future is done or 'timeout' (checked already) passes;
+-- true if done.
+local function waitdone (f, timeout)
+  if isdone(f) then return true end
+  local ev = mu:with(doneevent, f)
+  if ev == nil then return true end
   return ev:wait(timeout)
 end
 
 -- f:result([timeout]) -> the function's results; raises its error,
--- CancelledError, or TimeoutError
+-- CancelledError, or TimeoutError; a negative timeout polls
 function Future:result (timeout)
+  if timeout ~= nil then
+    timeout = threading._timeout(timeout, 1, "result", 2)
+  end
   if self._state ~= FINISHED and not waitdone(self, timeout) then
     error(TimeoutError(), 2)
   end
@@ -202,9 +241,21 @@ end
 
 -- f:exception([timeout]) -> the error the function raised, or nil
 function Future:exception (timeout)
+  timeout = threading._timeout(timeout, 1, "exception", 2)
   if not waitdone(self, timeout) then error(TimeoutError(), 2) end
   if self._state == CANCELLED then error(CancelledError(), 2) end
   return self._exc
+end
+
+local function addcallback (f, fn)
+  if isdone(f) then return false end
+  local cbs = f._callbacks
+  if not cbs then
+    cbs = {}
+    f._callbacks = cbs
+  end
+  cbs[#cbs + 1] = fn
+  return true
 end
 
 -- f:add_done_callback(fn): fn(f) runs when f is done (now if it is)
@@ -213,19 +264,7 @@ function Future:add_done_callback (fn)
     error(("bad argument #1 to 'add_done_callback' (function expected, "
            .. "got %s)"):format(type(fn)), 2)
   end
-  mu:acquire()
-  if not isdone(self) then
-    local cbs = self._callbacks
-    if not cbs then
-      cbs = {}
-      self._callbacks = cbs
-    end
-    cbs[#cbs + 1] = fn
-    mu:release()
-    return
-  end
-  mu:release()
-  runcallback(self, fn)
+  if not mu:with(addcallback, self, fn) then runcallback(self, fn) end
 end
 
 function Future:__tostring ()
@@ -235,8 +274,8 @@ function Future:__tostring ()
     if self._failed then
       local e = self._exc
       local mt = getmetatable(e)
-      local what = type(e) == "table" and type(e.kind) == "table" and
-                   mt and tostring(e.kind) or type(e)
+      local what = type(e) == "table" and type(rawget(e, "kind")) == "table"
+                   and mt and threading._safestring(e.kind) or type(e)
       extra = " raised " .. what
     elseif self._n == 1 then
       extra = " returned " .. type(self._r)
@@ -247,30 +286,30 @@ function Future:__tostring ()
   return ("<Future at %p state=%s%s>"):format(self, s, extra)
 end
 
+threading._checkmethods(Future, "_state")
 futures.Future = Future
 
 -- Run a submitted Future on a worker.
 local function finishrun (f, ok, ...)
-  mu:acquire()
   if ok then
     setresults(f, select("#", ...), ...)
   else
     f._failed, f._exc = true, (...)
   end
-  complete(f, FINISHED)
+  return complete(f, FINISHED)
+end
+
+local function start (f)
+  if f._state ~= PENDING then return false end  -- cancelled while queued
+  f._state = RUNNING
+  return true
 end
 
 local function run (f)
-  mu:acquire()
-  if f._state ~= PENDING then  -- cancelled while queued
-    mu:release()
-    return
-  end
-  f._state = RUNNING
-  mu:release()
+  if not mu:with(start, f) then return end
   local fn, args = f._fn, f._args
   f._fn, f._args = nil, nil
-  finishrun(f, pcall(fn, unpack(args, 1, args.n)))
+  runcallbacks(f, mu:with(finishrun, f, pcall(fn, unpack(args, 1, args.n))))
 end
 
 -- }======================================================
@@ -298,7 +337,8 @@ local function worker (core)
     local ok, err = pcall(init, unpack(args, 1, args.n or #args))
     if not ok then
       pcall(function ()
-        logger():critical("Exception in initializer:\n%s", tostring(err))
+        logger():critical("Exception in initializer:\n%s",
+                          threading._safestring(err))
       end)
       core:broken("A thread initializer failed, the thread pool is not "
                   .. "usable anymore")
@@ -322,25 +362,25 @@ end
 local Core = {}
 Core.__index = Core
 
+local function failqueued (f, why)
+  if f._state ~= PENDING then return nil end
+  f._fn, f._args = nil, nil
+  f._failed, f._exc = true, BrokenThreadPool(why)
+  return complete(f, FINISHED)
+end
+
+local function breakpool (core, why)
+  core.broke = why
+  while true do
+    local ok, f = pcall(core.queue.get_nowait, core.queue)
+    if not ok then break end
+    if f ~= STOP then runcallbacks(f, mu:with(failqueued, f, why)) end
+  end
+end
+
 -- An initializer failed: refuse new work and fail what is queued.
 function Core:broken (why)
-  self.lock:acquire()
-  self.broke = why
-  while true do
-    local ok, f = pcall(self.queue.get_nowait, self.queue)
-    if not ok then break end
-    if f ~= STOP then
-      mu:acquire()
-      if f._state == PENDING then
-        f._fn, f._args = nil, nil
-        f._failed, f._exc = true, BrokenThreadPool(why)
-        complete(f, FINISHED)
-      else
-        mu:release()
-      end
-    end
-  end
-  self.lock:release()
+  self.lock:with(breakpool, self, why)
 end
 
 -- Start a worker unless an idle one can take the new item.
@@ -360,6 +400,27 @@ end
 local Executor = {__name = "concurrent.futures.ThreadPoolExecutor"}
 Executor.__index = Executor
 local executors = 0  -- for default prefixes "ThreadPoolExecutor-K"
+
+-- The length of list 'l', argument #n of 'fname' (or its field 'what'):
+-- its field 'n' (an integer from 0 to 2^31-1) or #l. 'level' is error's,
+-- as seen from the caller.
+local MAXLEN = 0x7fffffff
+local function checklist (l, n, fname, what, level)
+  local why
+  if type(l) ~= "table" then
+    why = ("table expected, got %s"):format(threading._typename(l))
+  else
+    local len = l.n
+    if len == nil then return #l end
+    if math.type(len) == "integer" and len >= 0 and len <= MAXLEN then
+      return len
+    end
+    why = ("field 'n' must be an integer from 0 to %d, got %s")
+          :format(MAXLEN, tostring(len))
+  end
+  if what then why = what .. ": " .. why end
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, why), level + 1)
+end
 
 local function optnumber (v, fname, what)
   if v ~= nil and math.type(v) ~= "integer" then
@@ -384,6 +445,9 @@ local function newexecutor (cls, opts)
     error("bad argument #1 to 'ThreadPoolExecutor' (initializer must be a "
           .. "callable)", 2)
   end
+  if opts.initargs ~= nil then
+    checklist(opts.initargs, 1, "ThreadPoolExecutor", "initargs", 2)
+  end
   local prefix = opts.thread_name_prefix
   if prefix == nil or prefix == "" then
     prefix = "ThreadPoolExecutor-" .. executors
@@ -401,6 +465,20 @@ end
 
 setmetatable(Executor, {__call = newexecutor})
 
+-- Queue 'f' unless the pool takes no more work; then returns why. Runs
+-- holding the pool's lock.
+local function schedule (core, f)
+  if core.broke then return BrokenThreadPool(core.broke) end
+  if core.shutdown then
+    return "cannot schedule new futures after shutdown"
+  end
+  if interpreter_shutdown then
+    return "cannot schedule new futures after interpreter shutdown"
+  end
+  core.queue:put(f)
+  core:adjust()
+end
+
 -- ex:submit(fn, ...) -> Future
 function Executor:submit (fn, ...)
   local core = self._core
@@ -410,23 +488,8 @@ function Executor:submit (fn, ...)
   end
   local f = setmetatable({_state = PENDING, _fn = fn,
                           _args = {n = select("#", ...), ...}}, Future)
-  local lock = core.lock
-  lock:acquire()
-  if core.broke then
-    lock:release()
-    error(BrokenThreadPool(core.broke), 2)
-  end
-  if core.shutdown then
-    lock:release()
-    error("cannot schedule new futures after shutdown", 2)
-  end
-  if interpreter_shutdown then
-    lock:release()
-    error("cannot schedule new futures after interpreter shutdown", 2)
-  end
-  core.queue:put(f)
-  core:adjust()
-  lock:release()
+  local why = core.lock:with(schedule, core, f)
+  if why then error(why, 2) end
   return f
 end
 
@@ -445,12 +508,7 @@ function Executor:map (fn, ...)
   end
   local len = math.huge
   for k = 1, lists.n do
-    local l = lists[k]
-    if type(l) ~= "table" then
-      error(("bad argument #%d to 'map' (table expected, got %s)")
-            :format(k + 1, type(l)), 2)
-    end
-    len = math.min(len, l.n or #l)
+    len = math.min(len, checklist(lists[k], k + 1, "map", nil, 2))
   end
   local fs = {}
   for i = 1, len do
@@ -470,6 +528,20 @@ function Executor:map (fn, ...)
   return step, nil, nil, c
 end
 
+-- No more work: the workers leave once the queue ahead of them is done
+-- (cancelled first with 'cancel'). Runs holding the pool's lock.
+local function stop (core, cancel)
+  core.shutdown = true
+  if cancel then
+    while true do
+      local ok, f = pcall(core.queue.get_nowait, core.queue)
+      if not ok then break end
+      if f ~= STOP then f:cancel() end
+    end
+  end
+  core.queue:put(STOP)
+end
+
 -- ex:shutdown{wait=true, cancel_futures=false}, also shutdown([wait])
 function Executor:shutdown (opts)
   local wait, cancel = true, false
@@ -480,17 +552,7 @@ function Executor:shutdown (opts)
     wait = not not opts
   end
   local core = self._core
-  core.lock:acquire()
-  core.shutdown = true
-  if cancel then
-    while true do
-      local ok, f = pcall(core.queue.get_nowait, core.queue)
-      if not ok then break end
-      if f ~= STOP then f:cancel() end
-    end
-  end
-  core.queue:put(STOP)
-  core.lock:release()
+  core.lock:with(stop, core, cancel)
   if wait then
     for _, t in ipairs(core.threads) do
       if t ~= threading.current_thread() then t:join() end
@@ -519,6 +581,7 @@ function Executor:__tostring ()
                  core.shutdown and ", shut down" or "")
 end
 
+threading._checkmethods(Executor, "_core")
 futures.ThreadPoolExecutor = Executor
 
 -- At exit (before threading joins the workers): no more work, and every
@@ -560,9 +623,8 @@ end
 
 -- Register the SimpleQueue 'w' with every Future of 'list' not done yet;
 -- returns the set of those already done and their count.
-local function watch (list, w)
+local function register (list, w)
   local done, ndone = {}, 0
-  mu:acquire()
   for _, f in ipairs(list) do
     if isdone(f) then
       done[f] = true
@@ -576,18 +638,27 @@ local function watch (list, w)
       ws[w] = true
     end
   end
-  mu:release()
   return done, ndone
 end
 
-local function unwatch (list, w)
-  mu:acquire()
+local function watch (list, w)
+  return mu:with(register, list, w)
+end
+
+local function unregister (list, w)
   for _, f in ipairs(list) do
     local ws = f._watchers
     if ws then ws[w] = nil end
   end
-  mu:release()
 end
+
+local function unwatch (list, w)
+  mu:with(unregister, list, w)
+end
+
+-- The to-be-closed value that unwatches 'list' for 'w', however the
+-- wait ends.
+local Unwatcher = {__close = function (u) unwatch(u.list, u.w) end}
 
 -- Next Future put into 'w' before 'deadline' (nil: none), or nil.
 local function nextdone (w, deadline)
@@ -619,11 +690,9 @@ function futures.wait (fs, opts)
     error(("bad argument #2 to 'wait' (Invalid return condition: %s)")
           :format(tostring(when)), 2)
   end
-  if timeout ~= nil and type(timeout) ~= "number" then
-    error(("bad argument #2 to 'wait' (timeout must be a number, got %s)")
-          :format(type(timeout)), 2)
-  end
+  timeout = threading._timeout(timeout, 2, "wait", 2)
   local w = queue.SimpleQueue()
+  local _ <close> = setmetatable({list = list, w = w}, Unwatcher)
   local done, ndone = watch(list, w)
   local function finished ()
     if ndone == #list then return true end
@@ -635,7 +704,7 @@ function futures.wait (fs, opts)
     end
     return false
   end
-  local deadline = timeout and time_monotonic() + math.max(timeout, 0)
+  local deadline = timeout and time_monotonic() + timeout
   while not finished() do
     local f = nextdone(w, deadline)
     if f == nil then break end
@@ -644,7 +713,6 @@ function futures.wait (fs, opts)
       ndone = ndone + 1
     end
   end
-  unwatch(list, w)
   local d, nd = {}, {}
   for _, f in ipairs(list) do
     if done[f] or isdone(f) then d[#d + 1] = f else nd[#nd + 1] = f end
@@ -659,13 +727,13 @@ function futures.as_completed (fs, timeout)
   timeout = threading._timeout(timeout, 2, "as_completed", 2)
   local deadline = timeout and time_monotonic() + timeout
   local w = queue.SimpleQueue()
+  local closer = setmetatable({list = list, w = w}, Unwatcher)
   local done = watch(list, w)
   local ready, yielded, total = {}, {}, #list
   for _, f in ipairs(list) do
     if done[f] then ready[#ready + 1] = f end
   end
   local nyielded, r = 0, 1
-  local closer = setmetatable({}, {__close = function () unwatch(list, w) end})
   local function step ()
     local f = ready[r]
     if f then

@@ -12,6 +12,9 @@
 local _thread = require "_thread"
 local gil = require "gil"
 
+local getmetatable, rawget, rawequal, type = getmetatable, rawget,
+                                             rawequal, type
+
 local threading = {}
 
 local PRIV = {}        -- the key of an object's private state
@@ -53,26 +56,49 @@ local function derives (mt, cls)
   return false
 end
 
--- checkmethods(cls [, key]): every method of 'cls' (a function field
--- other than the class machinery's own, which check themselves) checks its self before it runs: an instance of
--- 'cls' or of a subclass, a table that holds 'key' when given; otherwise
--- it raises bad argument #1 (cls.__name expected, got ...), as Lua's own
--- libraries do. Call it once the methods are defined; a method defined
--- later (a user's subclass) is left as it is. Shared with
--- concurrent.futures and logging (threading._checkmethods).
+-- checkmethods(cls, key): every method of 'cls' (a function field other
+-- than the class machinery's own, which check themselves) checks its self
+-- before it runs: an instance of 'cls' or of a subclass, a table holding
+-- 'key'; otherwise it raises bad argument #1 (cls.__name expected, got
+-- ...), as Lua's own libraries do. Call it once the methods are defined;
+-- a method defined later (a user's subclass) is left as it is. A method
+-- with few parameters gets a wrapper without varargs, which Lua calls
+-- faster. Shared with concurrent.futures and logging
+-- (threading._checkmethods).
 local machinery = {extend = true, __index = true, __newindex = true}
 local function checkmethods (cls, key)
   local cname = rawget(cls, "__name")
   for k, fn in pairs(cls) do
     if type(fn) == "function" and type(k) == "string" and not machinery[k]
     then
-      cls[k] = function (self, ...)
-        local mt = getmetatable(self)
-        if mt ~= cls and not derives(mt, cls) or type(self) ~= "table"
-           or key ~= nil and rawget(self, key) == nil then
-          selferror(k, cname, self, 2)
+      local info = debug.getinfo(fn, "u")
+      if not info.isvararg and info.nparams <= 2 then
+        cls[k] = function (self, a)
+          local mt = getmetatable(self)
+          if mt ~= cls and not derives(mt, cls) or rawget(self, key) == nil
+          then
+            selferror(k, cname, self, 2)
+          end
+          return fn(self, a)
         end
-        return fn(self, ...)
+      elseif not info.isvararg and info.nparams <= 4 then
+        cls[k] = function (self, a, b, c)
+          local mt = getmetatable(self)
+          if mt ~= cls and not derives(mt, cls) or rawget(self, key) == nil
+          then
+            selferror(k, cname, self, 2)
+          end
+          return fn(self, a, b, c)
+        end
+      else
+        cls[k] = function (self, ...)
+          local mt = getmetatable(self)
+          if mt ~= cls and not derives(mt, cls) or rawget(self, key) == nil
+          then
+            selferror(k, cname, self, 2)
+          end
+          return fn(self, ...)
+        end
       end
     end
   end
@@ -227,6 +253,7 @@ local function safestring (v)
   return ("(error object is a %s value)"):format(type(v))
 end
 threading._safestring = safestring
+threading._typename = typename
 
 -- The message handler of a thread's run: the error object itself, kept
 -- as it is for value(), and its traceback.

@@ -186,6 +186,180 @@ print("done")
 end
 -- }======================================================
 
+-- {======================================================
+-- 8: concurrent.futures' lock is released on every error path: a wrong
+-- self, and an interrupt landing anywhere in a Future method
+-- =======================================================
+do
+  local status, out, err = child [[
+local futures = require "concurrent.futures"
+local f = futures.Future()
+local ex = futures.ThreadPoolExecutor(2)
+local calls = {}
+for _, m in ipairs{"set_result", "set_exception", "cancel", "result",
+    "exception", "add_done_callback", "set_running_or_notify_cancel",
+    "done", "running", "cancelled", "__tostring"} do
+  calls[#calls + 1] = {m, "concurrent.futures.Future", "nil", pcall(f[m])}
+  calls[#calls + 1] = {m, "concurrent.futures.Future", "table",
+                       pcall(f[m], {})}
+end
+for _, m in ipairs{"submit", "map", "shutdown", "__close", "__gc",
+    "__tostring"} do
+  calls[#calls + 1] = {m, "concurrent.futures.ThreadPoolExecutor",
+                       "concurrent.futures.Future", pcall(ex[m], f)}
+end
+-- before the fix, these hung: the lock was still held
+f:set_result(7)
+assert(f:result() == 7)
+assert(ex:submit(math.abs, -3):result() == 3)
+ex:shutdown()
+for _, c in ipairs(calls) do
+  local m, cname, got, ok, e = table.unpack(c)
+  local msg = ("bad argument #1 to '%s' (%s expected, got %s)")
+              :format(m, cname, got)
+  assert(not ok and e:find(msg, 1, true), e)
+end
+print("done")
+]]
+  assert(status == 0 and out == "done\n", err)
+
+  -- One interrupt per round lands at a random moment of a loop of Future
+  -- operations in the main thread, while a pool's worker uses the same
+  -- lock; each round then checks that the lock is free. A leaked lock
+  -- hangs the child.
+  status, out, err = child [[
+local futures = require "concurrent.futures"
+local threading = require "threading"
+local _thread = require "_thread"
+threading.setswitchinterval(1e-6)
+math.randomseed(19)
+local ROUNDS = 400
+local go, quit = threading.Event(), false
+local interrupter = threading.Thread{target = function ()
+  while true do
+    go:wait()
+    go:clear()
+    if quit then return end
+    local x = 0
+    for _ = 1, math.random(0, 3000) do x = x + 1 end
+    _thread.interrupt_main()
+  end
+end}
+interrupter:start()
+local ex = futures.ThreadPoolExecutor(1)
+local Future = futures.Future
+local function ops (i)
+  local f = Future()
+  f:add_done_callback(type)
+  f:set_result(i)
+  assert(f:result(0) == i and f:done() and f:exception() == nil)
+  local g = Future()
+  g:cancel()
+  assert(g:cancelled())
+  local h = Future()
+  h:set_running_or_notify_cancel()
+  h:set_exception("e")
+  assert(h:exception(-1) == "e")
+  local s = ex:submit(math.abs, -i)
+  futures.wait({f, g, h, s}, 0)
+  for _ in futures.as_completed({f, g, h}) do end
+  assert(s:result() == i)
+end
+local function round ()
+  go:set()
+  local i = 0
+  while true do
+    i = i + 1
+    ops(i)
+  end
+end
+for r = 1, ROUNDS do
+  local ok, e = pcall(round)
+  assert(not ok and tostring(e):find("interrupted!"), e)
+  local z = Future()
+  z:set_result(r)
+  assert(z:result() == r)
+  assert(ex:submit(math.abs, -r):result() == r)
+end
+quit = true
+go:set()
+interrupter:join()
+ex:shutdown()
+print("done")
+]]
+  assert(status == 0 and out == "done\n", ("status %s, stderr:\n%s")
+                                          :format(status, err))
+end
+-- }======================================================
+
+-- {======================================================
+-- 9: numeric arguments of concurrent.futures
+-- =======================================================
+do
+  local futures = require "concurrent.futures"
+  local TPE = futures.ThreadPoolExecutor
+  for _, v in ipairs{0/0, math.huge, -math.huge, 2.5, 1e300} do
+    checkerror("bad argument #1 to 'ThreadPoolExecutor' (max_workers must "
+               .. "be an integer, got float)", TPE, v)
+    checkerror("max_workers must be an integer", TPE, {max_workers = v})
+  end
+  checkerror("max_workers must be greater than 0", TPE, 0)
+  checkerror("max_workers must be greater than 0", TPE, math.mininteger)
+  checkerror("bad argument #1 to 'ThreadPoolExecutor' (initargs: table "
+             .. "expected, got number)", TPE, {initargs = 5})
+  local ex <close> = TPE(2)
+  local f = ex:submit(function () return 1 end)
+  local pending = futures.Future()
+  for _, bad in ipairs{0/0, math.huge, 1e300} do
+    local why = bad ~= bad and "Invalid value NaN (not a number)"
+                or "timeout value is too large"
+    checkerror(("bad argument #1 to 'result' (%s)"):format(why),
+               f.result, f, bad)
+    checkerror(("bad argument #1 to 'result' (%s)"):format(why),
+               pending.result, pending, bad)
+    checkerror(("bad argument #1 to 'exception' (%s)"):format(why),
+               pending.exception, pending, bad)
+    checkerror(("bad argument #2 to 'wait' (%s)"):format(why),
+               futures.wait, {pending}, bad)
+    checkerror(("bad argument #2 to 'wait' (%s)"):format(why),
+               futures.wait, {pending}, {timeout = bad})
+    checkerror(("bad argument #2 to 'as_completed' (%s)"):format(why),
+               futures.as_completed, {pending}, bad)
+  end
+  checkerror("bad argument #1 to 'result' (number expected, got string)",
+             pending.result, pending, "1")
+  -- negative timeouts poll, as in Python
+  assert(f:result() == 1)
+  for _, neg in ipairs{-1, -0.5, -math.huge} do
+    checkerror("concurrent.futures.TimeoutError", pending.result, pending,
+               neg)
+    checkerror("concurrent.futures.TimeoutError", pending.exception,
+               pending, neg)
+    local done, not_done = futures.wait({pending, f}, neg)
+    assert(#not_done == 1 and not_done[1] == pending)
+    checkerror("concurrent.futures.TimeoutError", function ()
+      for _ in futures.as_completed({pending}, neg) do end
+    end)
+  end
+  assert(f:result(-1) == 1)
+  -- a list's 'n' is a length: NaN, huge, negative or fractional n is an
+  -- error, not a loop that never ends
+  for _, n in ipairs{0/0, math.huge, -1, 2.5, math.maxinteger} do
+    checkerror("bad argument #2 to 'map' (field 'n' must be an integer "
+               .. "from 0 to", ex.map, ex, print, {n = n})
+    checkerror("bad argument #3 to 'map' (field 'n'", ex.map, ex, print,
+               {1}, {1, n = n})
+  end
+  checkerror("bad argument #3 to 'map' (table expected, got number)",
+             ex.map, ex, print, {1, 2, 3}, 0/0)
+  local sum = 0
+  for _, v in ex:map(function (x) return x or 0 end, {1, nil, 3, n = 3}) do
+    sum = sum + v
+  end
+  assert(sum == 4)
+end
+-- }======================================================
+
 os.remove(TMP)
 os.remove(TMP .. ".lua")
 os.remove(TMP .. ".err")
