@@ -15,6 +15,13 @@ local time = require "time"
 
 local logging = {}
 
+-- Python's logging.raiseExceptions: when a handler fails, print the
+-- error to stderr (true) or ignore it (false); the log call goes on.
+logging.raiseExceptions = true
+
+local safestring = threading._safestring
+local unpack = table.unpack
+
 local CRITICAL, ERROR, WARNING, INFO, DEBUG, NOTSET = 50, 40, 30, 20, 10, 0
 logging.CRITICAL, logging.FATAL = CRITICAL, CRITICAL
 logging.ERROR = ERROR
@@ -73,6 +80,14 @@ Formatter.__index = Formatter
 -- logging.Formatter([fmt [, datefmt]])
 function logging.Formatter (fmt, datefmt)
   fmt = fmt or "%(message)s"
+  if type(fmt) ~= "string" then
+    error(("bad argument #1 to 'Formatter' (string expected, got %s)")
+          :format(threading._typename(fmt)), 2)
+  end
+  if datefmt ~= nil and type(datefmt) ~= "string" then
+    error(("bad argument #2 to 'Formatter' (string expected, got %s)")
+          :format(threading._typename(datefmt)), 2)
+  end
   local f = setmetatable({fmt = fmt, datefmt = datefmt,
                           usestime = fmt:find("%(asctime%)") ~= nil},
                          Formatter)
@@ -105,7 +120,18 @@ local function field (record, name, spec)
   return ("%" .. spec):format(v)
 end
 
+-- The record's message: its msg with its arguments (Python's
+-- LogRecord.getMessage); raises on a bad format, inside the handler.
+local function getmessage (record)
+  local args = record.args
+  if args.n > 0 then
+    return string.format(tostring(record.msg), unpack(args, 1, args.n))
+  end
+  return tostring(record.msg)
+end
+
 function Formatter:format (record)
+  record.message = getmessage(record)
   if self.usestime then record.asctime = self:formatTime(record, self.datefmt) end
   local s = self.fmt:gsub("%%(%b())([-#0 +]*%d*%.?%d*[sdifgeExXr])",
     function (name, spec) return field(record, name:sub(2, -2), spec) end)
@@ -113,6 +139,8 @@ function Formatter:format (record)
   if record.exc_text then s = s .. "\n" .. record.exc_text end
   return s
 end
+
+threading._checkmethods(Formatter, "fmt")
 
 -- }======================================================
 
@@ -139,18 +167,75 @@ function logging.FileHandler (filename, mode)
   return h
 end
 
-function Handler:setFormatter (fmt) self.formatter = fmt end
+function Handler:setFormatter (fmt)
+  if getmetatable(fmt) ~= Formatter then
+    error(("bad argument #1 to 'setFormatter' (logging.Formatter expected, "
+           .. "got %s)"):format(threading._typename(fmt)), 2)
+  end
+  self.formatter = fmt
+end
 function Handler:setLevel (level) self.level = checklevel(level, "setLevel") end
 
--- One record, one write: the lines of two threads never mix.
-function Handler:emit (record)
-  local ok, line = pcall(self.formatter.format, self.formatter, record)
-  if not ok then
-    line = ("--- Logging error --- %s (message: %s)")
-           :format(tostring(line), tostring(record.msg))
+-- The message handler for a failing handler: the error and where.
+local function errtraceback (err)
+  return debug.traceback(safestring(err), 2)
+end
+
+-- The stack of the code that called logging, for "Call stack:": from
+-- the first frame, counted from the top, that is neither ours nor C.
+local SOURCE = debug.getinfo(1, "S").source
+local function callstack ()
+  local level = 2
+  while true do
+    local info = debug.getinfo(level + 1, "S")
+    if info == nil then return "Call stack:" end
+    if info.source ~= SOURCE and info.what ~= "C" then
+      return debug.traceback("Call stack:", level + 1)
+    end
+    level = level + 1
   end
-  self.stream:write(line .. "\n")
-  self.stream:flush()
+end
+
+local function repr (v)
+  if type(v) == "string" then return "'" .. v .. "'" end
+  return safestring(v)
+end
+
+-- What Python's Handler.handleError prints to stderr when a handler
+-- failed with 'err' (its traceback): then the log call goes on.
+local function report (record, err)
+  if not logging.raiseExceptions then return end
+  pcall(function ()
+    local args, a = {}, record.args
+    for i = 1, a.n do args[i] = repr(a[i]) end
+    io.stderr:write("--- Logging error ---\n", safestring(err), "\n",
+                    callstack(), "\n",
+                    "Message: ", repr(record.msg), "\n",
+                    "Arguments: (", table.concat(args, ", "), ")\n")
+    io.stderr:flush()
+  end)
+end
+
+-- One record, one write: the lines of two threads never mix.
+local function write (self, record)
+  local line = self.formatter:format(record)
+  local stream = self.stream
+  local ok, err = stream:write(line .. "\n")
+  if ok == nil and err ~= nil then error(err, 0) end
+  ok, err = stream:flush()
+  if ok == nil and err ~= nil then error(err, 0) end
+end
+
+-- handler:emit(record): a failure (a closed or bad stream, a bad format)
+-- goes to handleError, never to the caller
+function Handler:emit (record)
+  local ok, err = xpcall(write, errtraceback, self, record)
+  if not ok then self:handleError(record, err) end
+end
+
+-- handler:handleError(record [, err]): Python's "--- Logging error ---"
+function Handler:handleError (record, err)
+  report(record, err or "(no error)")
 end
 
 function Handler:handle (record)
@@ -158,8 +243,11 @@ function Handler:handle (record)
 end
 
 function Handler:close ()
-  if self.baseFilename then self.stream:close() end
+  local f = self.stream
+  if self.baseFilename and io.type(f) == "file" then f:close() end
 end
+
+threading._checkmethods(Handler, "level")
 
 -- Where records go when nothing is configured: warnings and up, the bare
 -- message, to stderr (Python's lastResort).
@@ -181,6 +269,16 @@ local root = setmetatable({name = "root", level = WARNING, handlers = {},
 local loggers = {}
 logging.root = root
 
+local function newlogger (name)
+  local l = loggers[name]
+  if not l then
+    l = setmetatable({name = name, level = NOTSET, handlers = {},
+                      propagate = true}, Logger)
+    loggers[name] = l
+  end
+  return l
+end
+
 -- logging.getLogger([name]) -> Logger; the same one for the same name
 function logging.getLogger (name)
   if name == nil or name == "" or name == "root" then return root end
@@ -188,17 +286,7 @@ function logging.getLogger (name)
     error(("bad argument #1 to 'getLogger' (string expected, got %s)")
           :format(type(name)), 2)
   end
-  local l = loggers[name]
-  if l then return l end
-  lock:acquire()
-  l = loggers[name]
-  if not l then
-    l = setmetatable({name = name, level = NOTSET, handlers = {},
-                      propagate = true}, Logger)
-    loggers[name] = l
-  end
-  lock:release()
-  return l
+  return loggers[name] or lock:with(newlogger, name)
 end
 
 -- The logger above 'l' in the dotted hierarchy that exists, or the root.
@@ -246,15 +334,8 @@ local function makerecord (logger, level, located, msg, ...)
     msg = msg, created = now, msecs = math.floor((now % 1) * 1000),
     relativeCreated = (now - start) * 1000, thread = t.ident,
     threadName = t.name, process = os.getpid and os.getpid() or 0,
-    processName = "MainProcess",
+    processName = "MainProcess", args = table.pack(...),
   }
-  local n = select("#", ...)
-  if n > 0 then
-    local ok, s = pcall(string.format, tostring(msg), ...)
-    record.message = ok and s or tostring(msg) .. " (bad format: " .. s .. ")"
-  else
-    record.message = tostring(msg)
-  end
   if located then  -- the caller of the logging function
     local info = debug.getinfo(4, "Sln") or {}
     local src = info.short_src or "?"
@@ -269,7 +350,8 @@ end
 local function needslocation (l)
   while l do
     for _, h in ipairs(l.handlers) do
-      if h.formatter.located then return true end
+      local f = type(h) == "table" and h.formatter
+      if type(f) == "table" and f.located then return true end
     end
     if not l.propagate then return false end
     l = parent(l)
@@ -277,7 +359,19 @@ local function needslocation (l)
   return false
 end
 
+local function handle (h, record)
+  h:handle(record)
+end
+
+-- Give 'record' to handler 'h'; if it fails (a handler of the user's,
+-- one that is not a handler), report that and go on.
+local function tohandler (h, record)
+  local ok, err = xpcall(handle, errtraceback, h, record)
+  if not ok then report(record, err) end
+end
+
 -- Log at 'level' if enabled: every handler from 'self' up to the root.
+-- A handler that fails never makes the log call fail.
 local function log (self, level, exc, msg, ...)
   if level < self:getEffectiveLevel() then return end
   local record = makerecord(self, level, needslocation(self), msg, ...)
@@ -286,12 +380,12 @@ local function log (self, level, exc, msg, ...)
   while l do
     for _, h in ipairs(l.handlers) do
       found = true
-      h:handle(record)
+      tohandler(h, record)
     end
     if not l.propagate then break end
     l = parent(l)
   end
-  if not found then lastresort:handle(record) end
+  if not found then tohandler(lastresort, record) end
 end
 
 function Logger:log (level, msg, ...)
@@ -312,12 +406,37 @@ function Logger:__tostring ()
                                      names[self:getEffectiveLevel()])
 end
 
+threading._checkmethods(Logger, "handlers")
+
 -- }======================================================
 
 
 -- {======================================================
 -- Module functions
 -- =======================================================
+
+-- basicConfig's work, holding 'lock' (lock:with releases it on every
+-- error path).
+local function configure (opts)
+  if opts.force then
+    for _, h in ipairs(root.handlers) do
+      if type(h) == "table" and h.close then h:close() end
+    end
+    root.handlers = {}
+  end
+  if #root.handlers > 0 then return end
+  if opts.filename and opts.stream then
+    error("'stream' and 'filename' should not be specified together", 0)
+  end
+  local fmt = logging.Formatter(opts.format or BASIC_FORMAT, opts.datefmt)
+  local level = opts.level ~= nil and checklevel(opts.level, "basicConfig")
+  local h = opts.filename
+            and logging.FileHandler(opts.filename, opts.filemode or "a")
+            or logging.StreamHandler(opts.stream)
+  h:setFormatter(fmt)
+  root:addHandler(h)
+  if level then root.level = level end
+end
 
 -- logging.basicConfig{level=, format=, datefmt=, filename=, filemode=,
 -- stream=, force=}: sets up the root once (again with force=true)
@@ -327,30 +446,8 @@ function logging.basicConfig (opts)
     error(("bad argument #1 to 'basicConfig' (table expected, got %s)")
           :format(type(opts)), 2)
   end
-  lock:acquire()
-  if opts.force then
-    for _, h in ipairs(root.handlers) do h:close() end
-    root.handlers = {}
-  end
-  if #root.handlers == 0 then
-    local ok, err = pcall(function ()
-      if opts.filename and opts.stream then
-        error("'stream' and 'filename' should not be specified together", 0)
-      end
-      local h = opts.filename
-                and logging.FileHandler(opts.filename, opts.filemode or "a")
-                or logging.StreamHandler(opts.stream)
-      h:setFormatter(logging.Formatter(opts.format or BASIC_FORMAT,
-                                       opts.datefmt))
-      root:addHandler(h)
-      if opts.level ~= nil then root:setLevel(opts.level) end
-    end)
-    if not ok then
-      lock:release()
-      error(err, 2)
-    end
-  end
-  lock:release()
+  local ok, err = pcall(lock.with, lock, configure, opts)
+  if not ok then error(err, 2) end
 end
 
 -- The module-level functions log on the root, configuring it first.

@@ -360,6 +360,108 @@ do
 end
 -- }======================================================
 
+-- {======================================================
+-- 23: a failing handler never fails the log call: Python's "--- Logging
+-- error ---" on stderr, and the program goes on
+-- =======================================================
+do
+  local status, out, err = child [[
+local logging = require "logging"
+local threading = require "threading"
+logging.basicConfig{stream = 42}
+logging.warning("to a number")
+local f = assert(io.open(os.tmpname(), "w"))
+local l = logging.getLogger("closed")
+l.propagate = false
+l:addHandler(logging.StreamHandler(f))
+f:close()
+l:warning("to a closed file")
+local b = logging.getLogger("badfmt")
+b.propagate = false
+local h = logging.StreamHandler(io.stdout)
+h:setFormatter(logging.Formatter("%(nosuch)s"))
+b:addHandler(h)
+b:error("bad format")
+local e = logging.getLogger("emit")
+e.propagate = false
+local h2 = logging.StreamHandler(io.stdout)
+h2.emit = function () error("emit failed") end
+e:addHandler(h2)
+e:error("emit")
+local a = logging.getLogger("args")
+a.propagate = false
+a:addHandler(logging.StreamHandler(io.stdout))
+a:error("%d items", "x")
+local bad = setmetatable({}, {__tostring = function () error("ts") end})
+a:error(bad)
+a:addHandler(42)  -- not a handler at all
+a:error("after %s", "42")
+local t = threading.Thread{target = function ()
+  e:error("in a thread")
+  return "alive"
+end}
+t:start()
+assert(t:value() == "alive")
+logging.raiseExceptions = false
+e:error("silent")
+print("done")
+]]
+  assert(status == 0, err)
+  assert(out == "after 42\ndone\n", out)
+  local function has (s, n)
+    local k = select(2, err:gsub(s:gsub("%p", "%%%0"), ""))
+    assert(k == (n or 1), ("%d times '%s' in:\n%s"):format(k, s, err))
+  end
+  has("--- Logging error ---", 8)
+  has("Call stack:", 8)
+  has("attempt to index a number value", 2)
+  has("Message: 'to a number'\nArguments: ()")
+  has("attempt to use a closed file")
+  has("Message: 'to a closed file'")
+  has("logging format: no field 'nosuch'")
+  has("Message: 'bad format'")
+  has("emit failed", 2)
+  has("Message: 'emit'")
+  has("Message: 'in a thread'")
+  has("Message: '%d items'\nArguments: ('x')")
+  has("Message: (error object is a table value)")
+  has("Message: 'after %s'\nArguments: ('42')")
+  has("silent", 0)
+end
+
+-- and the logging classes' methods check their self (25)
+do
+  local logging = require "logging"
+  local l = logging.getLogger("self")
+  local h = logging.StreamHandler()
+  local f = logging.Formatter()
+  for _, m in ipairs{"setLevel", "info", "warning", "log", "addHandler",
+                     "getEffectiveLevel", "__tostring"} do
+    checkerror(("bad argument #1 to '%s' (logging.Logger expected, got nil)")
+               :format(m), l[m])
+  end
+  for _, m in ipairs{"emit", "handle", "setFormatter", "close"} do
+    checkerror(("bad argument #1 to '%s' (logging.StreamHandler expected, "
+                .. "got logging.Logger)"):format(m), h[m], l)
+  end
+  checkerror("bad argument #1 to 'format' (logging.Formatter expected, "
+             .. "got nil)", f.format)
+  checkerror("bad argument #1 to 'Formatter' (string expected, got number)",
+             logging.Formatter, 5)
+  checkerror("bad argument #1 to 'setFormatter' (logging.Formatter "
+             .. "expected, got string)", h.setFormatter, h, "%(message)s")
+  checkerror("bad argument #1 to 'basicConfig' (Unknown level: 'LOUD')",
+             logging.basicConfig, {level = "LOUD"})
+  -- the configuration lock was released: another thread configures
+  local t = testlib.go(function ()
+    logging.basicConfig{force = true, stream = io.stdout,
+                        format = "%(message)s"}
+    return logging.getLogger("other").name
+  end)
+  assert(t:value() == "other")
+end
+-- }======================================================
+
 os.remove(TMP)
 os.remove(TMP .. ".lua")
 os.remove(TMP .. ".err")
