@@ -290,23 +290,27 @@ threading._checkmethods(Future, "_state")
 futures.Future = Future
 
 -- Run a submitted Future on a worker.
+-- Runs on a pool's worker, where no interrupt lands (Ctrl-C interrupts
+-- only the main thread): settle needs no second chance.
 local function finishrun (f, ok, ...)
   if ok then
     setresults(f, select("#", ...), ...)
   else
     f._failed, f._exc = true, (...)
   end
-  return complete(f, FINISHED)
-end
-
-local function start (f)
-  if f._state ~= PENDING then return false end  -- cancelled while queued
-  f._state = RUNNING
-  return true
+  local ev, watchers, callbacks = f._ev, f._watchers, f._callbacks
+  settle(f, FINISHED, ev, watchers)
+  return callbacks
 end
 
 local function run (f)
-  if not mu:with(start, f) then return end
+  -- Nothing between these two can raise (no call, no new field, no
+  -- interrupt on a worker), so a plain acquire is safe, and cheaper.
+  mu:acquire()
+  local s = f._state
+  if s == PENDING then f._state = RUNNING end
+  mu:release()
+  if s ~= PENDING then return end  -- cancelled while queued
   local fn, args = f._fn, f._args
   f._fn, f._args = nil, nil
   runcallbacks(f, mu:with(finishrun, f, pcall(fn, unpack(args, 1, args.n))))

@@ -59,44 +59,40 @@ end
 -- checkmethods(cls, key): every method of 'cls' (a function field other
 -- than the class machinery's own, which check themselves) checks its self
 -- before it runs: an instance of 'cls' or of a subclass, a table holding
--- 'key'; otherwise it raises bad argument #1 (cls.__name expected, got
--- ...), as Lua's own libraries do. Call it once the methods are defined;
--- a method defined later (a user's subclass) is left as it is. A method
--- with few parameters gets a wrapper without varargs, which Lua calls
--- faster. Shared with concurrent.futures and logging
--- (threading._checkmethods).
+-- 'key' (a table whose metatable is 'cls' is taken on trust: that is
+-- one C call on the way to the method); otherwise it raises bad argument
+-- #1 (cls.__name expected, got ...), as Lua's own libraries do. Call it
+-- once the methods are defined; a method defined later (a user's
+-- subclass) is left as it is. A method with few parameters gets a
+-- wrapper without varargs, which Lua calls faster. Shared with
+-- concurrent.futures and logging (threading._checkmethods).
 local machinery = {extend = true, __index = true, __newindex = true}
 local function checkmethods (cls, key)
   local cname = rawget(cls, "__name")
   for k, fn in pairs(cls) do
     if type(fn) == "function" and type(k) == "string" and not machinery[k]
     then
+      -- a subclass's instance, or an error
+      local function notinstance (self)
+        if not derives(getmetatable(self), cls) or type(self) ~= "table"
+           or rawget(self, key) == nil then
+          selferror(k, cname, self, 3)
+        end
+      end
       local info = debug.getinfo(fn, "u")
       if not info.isvararg and info.nparams <= 2 then
         cls[k] = function (self, a)
-          local mt = getmetatable(self)
-          if mt ~= cls and not derives(mt, cls) or rawget(self, key) == nil
-          then
-            selferror(k, cname, self, 2)
-          end
+          if getmetatable(self) ~= cls then notinstance(self) end
           return fn(self, a)
         end
       elseif not info.isvararg and info.nparams <= 4 then
         cls[k] = function (self, a, b, c)
-          local mt = getmetatable(self)
-          if mt ~= cls and not derives(mt, cls) or rawget(self, key) == nil
-          then
-            selferror(k, cname, self, 2)
-          end
+          if getmetatable(self) ~= cls then notinstance(self) end
           return fn(self, a, b, c)
         end
       else
         cls[k] = function (self, ...)
-          local mt = getmetatable(self)
-          if mt ~= cls and not derives(mt, cls) or rawget(self, key) == nil
-          then
-            selferror(k, cname, self, 2)
-          end
+          if getmetatable(self) ~= cls then notinstance(self) end
           return fn(self, ...)
         end
       end
@@ -111,20 +107,33 @@ threading._checkmethods = checkmethods
 -- class makes an instance and runs its 'new'; cls:extend() makes a
 -- subclass. Shared with multiprocessing (threading._class).
 local function class (name, key, getters, setters)
+  -- Lua calls these two with an instance; a call by hand may pass
+  -- anything, which the checks (kept off the path to methods and plain
+  -- fields) turn into Lua's bad argument error.
   local function index (self, k)
-    if type(self) ~= "table" or rawget(self, key) == nil then
-      selferror("__index", name, self, 2)
-    end
     local get = getters[k]
-    if get then return get(self) end
-    return getmetatable(self)[k]
+    if get then
+      if type(self) ~= "table" or rawget(self, key) == nil then
+        selferror("__index", name, self, 2)
+      end
+      return get(self)
+    end
+    local mt = getmetatable(self)
+    if mt == nil then selferror("__index", name, self, 2) end
+    return mt[k]
   end
   local function newindex (self, k, v)
-    if type(self) ~= "table" or rawget(self, key) == nil then
-      selferror("__newindex", name, self, 2)
-    end
     local set = setters[k]
-    if set then set(self, v) else rawset(self, k, v) end
+    if set then
+      if type(self) ~= "table" or rawget(self, key) == nil then
+        selferror("__newindex", name, self, 2)
+      end
+      set(self, v)
+    elseif type(self) ~= "table" then
+      selferror("__newindex", name, self, 2)
+    else
+      rawset(self, k, v)
+    end
   end
   local function construct (cls, ...)
     local obj = setmetatable({[key] = {}}, cls)
