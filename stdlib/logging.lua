@@ -50,6 +50,14 @@ end
 
 -- logging.addLevelName(level, name)
 function logging.addLevelName (level, name)
+  if math.type(level) ~= "integer" then
+    error(("bad argument #1 to 'addLevelName' (integer expected, got %s)")
+          :format(threading._typename(level)), 2)
+  end
+  if type(name) ~= "string" then
+    error(("bad argument #2 to 'addLevelName' (string expected, got %s)")
+          :format(threading._typename(name)), 2)
+  end
   names[level], names[name] = name, level
 end
 
@@ -160,6 +168,14 @@ end
 
 -- logging.FileHandler(filename [, mode])
 function logging.FileHandler (filename, mode)
+  if type(filename) ~= "string" then
+    error(("bad argument #1 to 'FileHandler' (string expected, got %s)")
+          :format(threading._typename(filename)), 2)
+  end
+  if mode ~= nil and type(mode) ~= "string" then
+    error(("bad argument #2 to 'FileHandler' (string expected, got %s)")
+          :format(threading._typename(mode)), 2)
+  end
   local f, err = io.open(filename, mode or "a")
   if not f then error(err, 2) end
   local h = logging.StreamHandler(f)

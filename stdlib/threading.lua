@@ -709,6 +709,10 @@ threading.TIMEOUT_MAX = _thread.TIMEOUT_MAX
 
 -- The default excepthook: what Python prints, in Lua's traceback format.
 function threading.excepthook (args)
+  if type(args) ~= "table" then
+    error(("bad argument #1 to 'excepthook' (table expected, got %s)")
+          :format(typename(args)), 2)
+  end
   io.stderr:write(("Exception in thread %s:\n%s\n")
                   :format(args.thread and args.thread.name or "?",
                           args.exc_traceback or tostring(args.exc_value)))

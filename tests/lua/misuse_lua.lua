@@ -450,6 +450,14 @@ do
              logging.Formatter, 5)
   checkerror("bad argument #1 to 'setFormatter' (logging.Formatter "
              .. "expected, got string)", h.setFormatter, h, "%(message)s")
+  checkerror("bad argument #1 to 'addLevelName' (integer expected, got nil)",
+             logging.addLevelName)
+  checkerror("bad argument #2 to 'addLevelName' (string expected, got nil)",
+             logging.addLevelName, 25)
+  checkerror("bad argument #1 to 'FileHandler' (string expected, got nil)",
+             logging.FileHandler)
+  checkerror("bad argument #1 to 'excepthook' (table expected, got nil)",
+             threading.excepthook)
   checkerror("bad argument #1 to 'basicConfig' (Unknown level: 'LOUD')",
              logging.basicConfig, {level = "LOUD"})
   -- the configuration lock was released: another thread configures
