@@ -78,6 +78,14 @@ end
 -- Formatting
 -- =======================================================
 
+-- A record, argument #1 of 'fname' (a method).
+local function checkrecord (record, fname)
+  if type(record) ~= "table" then
+    error(("bad argument #1 to '%s' (table expected, got %s)")
+          :format(fname, threading._typename(record)), 3)
+  end
+end
+
 -- Which of a format's fields need debug.getinfo.
 local located = {filename = true, lineno = true, funcName = true,
                  module = true, pathname = true}
@@ -107,6 +115,7 @@ end
 
 -- Python's time format: "2016-11-02 18:21:44,252".
 function Formatter:formatTime (record, datefmt)
+  checkrecord(record, "formatTime")
   local secs = math.floor(record.created)
   if datefmt then return os.date(datefmt, secs) end
   return ("%s,%03d"):format(os.date("%Y-%m-%d %H:%M:%S", secs),
@@ -132,13 +141,14 @@ end
 -- LogRecord.getMessage); raises on a bad format, inside the handler.
 local function getmessage (record)
   local args = record.args
-  if args.n > 0 then
+  if type(args) == "table" and (args.n or 0) > 0 then
     return string.format(tostring(record.msg), unpack(args, 1, args.n))
   end
   return tostring(record.msg)
 end
 
 function Formatter:format (record)
+  checkrecord(record, "format")
   record.message = getmessage(record)
   if self.usestime then record.asctime = self:formatTime(record, self.datefmt) end
   local s = self.fmt:gsub("%%(%b())([-#0 +]*%d*%.?%d*[sdifgeExXr])",
@@ -255,7 +265,8 @@ function Handler:handleError (record, err)
 end
 
 function Handler:handle (record)
-  if record.levelno >= self.level then self:emit(record) end
+  checkrecord(record, "handle")
+  if (record.levelno or NOTSET) >= self.level then self:emit(record) end
 end
 
 function Handler:close ()
@@ -327,7 +338,7 @@ function Logger:getEffectiveLevel ()
 end
 
 function Logger:isEnabledFor (level)
-  return level >= self:getEffectiveLevel()
+  return checklevel(level, "isEnabledFor") >= self:getEffectiveLevel()
 end
 
 function Logger:addHandler (h)

@@ -67,8 +67,18 @@ end
 -- wrapper without varargs, which Lua calls faster. Shared with
 -- concurrent.futures and logging (threading._checkmethods).
 local machinery = {extend = true, __index = true, __newindex = true}
+local checked = setmetatable({}, {__mode = "k"})  -- classes done already
 local function checkmethods (cls, key)
-  local cname = rawget(cls, "__name")
+  local cname = type(cls) == "table" and rawget(cls, "__name")
+  if type(cname) ~= "string" then
+    error(("bad argument #1 to '_checkmethods' (class expected, got %s)")
+          :format(typename(cls)), 2)
+  end
+  if key == nil then
+    error("bad argument #2 to '_checkmethods' (value expected)", 2)
+  end
+  if checked[cls] then return end
+  checked[cls] = true
   for k, fn in pairs(cls) do
     if type(fn) == "function" and type(k) == "string" and not machinery[k]
     then
@@ -194,6 +204,7 @@ threading._callable = callable
 local TIMEOUT_MAX = _thread.TIMEOUT_MAX
 local function timeout_arg (t, n, fname, level)
   if t == nil then return nil end
+  if math.type(level) ~= "integer" then level = 1 end
   local why
   if type(t) ~= "number" then
     why = "number expected, got " .. typename(t)
@@ -206,7 +217,8 @@ local function timeout_arg (t, n, fname, level)
   else
     return t
   end
-  error(("bad argument #%d to '%s' (%s)"):format(n, fname, why), level + 1)
+  error(("bad argument #%s to '%s' (%s)")
+        :format(tostring(n), tostring(fname), why), level + 1)
 end
 threading._timeout = timeout_arg
 
@@ -331,17 +343,23 @@ function Thread:start ()
   p.ident = handle.ident  -- native_id is read from the handle when asked
 end
 
+-- Join the thread of 'p' (of 'self'); 'level' is error's, as seen from
+-- the caller.
+local function join (self, p, timeout, level)
+  if not p.started then
+    error("cannot join thread before it is started", level + 1)
+  end
+  if self == threading.current_thread() then
+    error("cannot join current thread", level + 1)
+  end
+  if p.handle then p.handle:join(timeout) end
+end
+
 -- t:join([timeout]); a negative timeout polls, as in Python
 function Thread:join (timeout)
   local p = state(self, "join")
-  if not p.started then
-    error("cannot join thread before it is started", 2)
-  end
-  if self == threading.current_thread() then
-    error("cannot join current thread", 2)
-  end
   timeout = timeout_arg(timeout, 1, "join", 2)
-  if p.handle then p.handle:join(timeout) end
+  join(self, p, timeout, 2)
 end
 
 function Thread:is_alive ()
@@ -353,8 +371,12 @@ end
 
 -- t:value() -> the results of run(), after joining; re-raises its error.
 function Thread:value ()
-  self:join()
-  local p = priv(self)
+  local p = state(self, "value")
+  if p.started and p.handle == nil then
+    self:join()  -- the main or a dummy thread: as its join says
+  else
+    join(self, p, nil, 2)
+  end
   if p.failed then error(p.failed.err, 0) end
   local r = p.results or {n = 0}
   return table.unpack(r, 1, r.n)
@@ -727,14 +749,25 @@ threading.getswitchinterval = gil.getswitchinterval
 -- its idle pool workers to finish there.
 local atexits = {}
 function threading._register_atexit (fn)
+  if not callable(fn) then
+    error(("bad argument #1 to '_register_atexit' (function expected, got "
+           .. "%s)"):format(typename(fn)), 2)
+  end
   atexits[#atexits + 1] = fn
 end
 
 -- Called when the main chunk ends: join every non-daemon thread, newest
 -- arrivals included, as Python does.
 function threading._shutdown ()
-  for i = #atexits, 1, -1 do
-    atexits[i]()
+  local fns = atexits  -- each runs once; one that fails is reported
+  atexits = {}
+  for i = #fns, 1, -1 do
+    local ok, err = xpcall(fns[i], hooktraceback)
+    if not ok and not _thread.is_exit(err) then
+      pcall(io.stderr.write, io.stderr,
+            "Exception ignored in a threading atexit function:\n",
+            safestring(err), "\n")
+    end
   end
   while true do
     local pending = {}

@@ -64,8 +64,17 @@ do
             "x", 1)
   wrongself("__pairs", "threading.local", "nil", lmt.__pairs)
   wrongself("__tostring", "threading.local", "nil", lmt.__tostring)
+  -- the internals shared with the other Lua modules check theirs too
+  checkerror("bad argument #1 to '_checkmethods' (class expected, got table)",
+             threading._checkmethods, threading, "x")
+  checkerror("bad argument #1 to '_register_atexit' (function expected, "
+             .. "got nil)", threading._register_atexit)
+  assert(threading.current_thread().name == "MainThread")
+  local ok, err = pcall(function () local r = t:value() return r end)
+  assert(not ok and err:find("^[^:]*misuse_lua.lua:%d+: cannot join thread "
+                             .. "before it is started"), err)
   -- the error points at the caller, as Lua's own do
-  local ok, err = pcall(function () b.wait(nil) end)
+  ok, err = pcall(function () b.wait(nil) end)
   assert(not ok and err:find("misuse_lua.lua:%d+: bad argument"), err)
   -- right selves still work, subclasses too
   local W = threading.Thread:extend()
