@@ -289,9 +289,9 @@ end
 threading._checkmethods(Future, "_state")
 futures.Future = Future
 
--- Run a submitted Future on a worker.
--- Runs on a pool's worker, where no interrupt lands (Ctrl-C interrupts
--- only the main thread): settle needs no second chance.
+-- Run a submitted Future on a pool's worker, where no interrupt lands
+-- (Ctrl-C interrupts only the main thread): settle needs no second
+-- chance.
 local function finishrun (f, ok, ...)
   if ok then
     setresults(f, select("#", ...), ...)
@@ -338,7 +338,9 @@ local function worker (core)
   local q = core.queue
   if core.initializer then
     local init, args = core.initializer, core.initargs
-    local ok, err = pcall(init, unpack(args, 1, args.n or #args))
+    local ok, err = pcall(function ()  -- unpack may fail too: n is huge
+      return init(unpack(args, 1, args.n or #args))
+    end)
     if not ok then
       pcall(function ()
         logger():critical("Exception in initializer:\n%s",
@@ -420,7 +422,7 @@ local function checklist (l, n, fname, what, level)
       return len
     end
     why = ("field 'n' must be an integer from 0 to %d, got %s")
-          :format(MAXLEN, tostring(len))
+          :format(MAXLEN, threading._safestring(len))
   end
   if what then why = what .. ": " .. why end
   error(("bad argument #%d to '%s' (%s)"):format(n, fname, why), level + 1)

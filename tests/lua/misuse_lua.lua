@@ -316,6 +316,18 @@ do
   checkerror("max_workers must be greater than 0", TPE, math.mininteger)
   checkerror("bad argument #1 to 'ThreadPoolExecutor' (initargs: table "
              .. "expected, got number)", TPE, {initargs = 5})
+  -- an initializer whose arguments cannot be unpacked breaks the pool,
+  -- as a failing initializer does, instead of killing its worker
+  do
+    local logging = require "logging"
+    local hs = logging.getLogger("concurrent.futures").handlers
+    hs[1] = {handle = function () end}  -- quiet
+    local bp <close> = TPE{max_workers = 1, initializer = print,
+                           initargs = {n = 10000000}}
+    local g = bp:submit(print)
+    checkerror("concurrent.futures.BrokenThreadPool", g.result, g)
+    hs[1] = nil
+  end
   local ex <close> = TPE(2)
   local f = ex:submit(function () return 1 end)
   local pending = futures.Future()
