@@ -265,7 +265,7 @@ end
 local function safestring (v)
   if type(v) == "string" then return v end
   local mt = getmetatable(v)
-  if type(mt) == "table" and mt.__tostring then
+  if type(mt) == "table" and rawget(mt, "__tostring") then
     local ok, s = pcall(tostring, v)
     if ok and type(s) == "string" then return s end
   elseif type(v) == "number" then
