@@ -149,6 +149,16 @@ local function child_main (proc, body)
     code = 1
   end
   pcall(exit_function)
+  -- As Python's child, join the non-daemon threads the target started
+  -- before ending the process (issue 19, case 16).
+  if threading._shutdown then
+    local ok2, err2 = xpcall(threading._shutdown, traceback)
+    if not ok2 then
+      io.stderr:write(("Process %s:\n%s\n"):format(rawget(proc, PRIV).name,
+                                                    err2))
+      if code == 0 then code = 1 end
+    end
+  end
   _mp._exit(code)
 end
 

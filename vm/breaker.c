@@ -436,10 +436,21 @@ void lg_breaker_interrupt_main (void) {
 }
 
 
+/*
+** In a fork() child, Ctrl-C goes to the forking thread, and through a
+** descriptor of its own: the inherited one is the parent's too, so an
+** interrupt_main() here would interrupt the parent, and draining it here
+** would lose the parent's Ctrl-C (issue 19, case 17).
+*/
 void lg_breaker_atfork (int phase) {
-  if (phase == LG_FORK_CHILD) {  /* Ctrl-C now goes to the forking thread */
+  if (phase == LG_FORK_CHILD) {
+    int old = sigint_fd;
     main_ts = lg_tstate_tls;
-    lg_breaker_take_sigint();
+    atomic_store(&sigint_pending, 0);
+    if (old >= 0) {
+      sigint_fd = lg_eventfd();
+      close(old);
+    }
   }
 }
 

@@ -23,7 +23,8 @@ static pthread_t main_pthread;  /* written once, before any other thread */
 static struct {
   pthread_mutex_t mutex;
   lg_TState *free;              /* recycled states */
-} states = {PTHREAD_MUTEX_INITIALIZER, NULL};
+  lg_TState *live;              /* registered states (lg_tstate_atfork) */
+} states = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL};
 
 
 void lg_fatal (const char *what, int err) {
@@ -81,6 +82,61 @@ static lg_TState *newstate (void) {
 }
 
 
+/*
+** {======================================================
+** The registered states, for fork()
+** =======================================================
+*/
+
+static void enlist (lg_TState *ts) {
+  lg_check(pthread_mutex_lock(&states.mutex));
+  ts->live_prev = NULL;
+  ts->live_next = states.live;
+  if (states.live != NULL)
+    states.live->live_prev = ts;
+  states.live = ts;
+  lg_check(pthread_mutex_unlock(&states.mutex));
+}
+
+
+static void delist_locked (lg_TState *ts) {
+  if (ts->live_prev != NULL)
+    ts->live_prev->live_next = ts->live_next;
+  else
+    states.live = ts->live_next;
+  if (ts->live_next != NULL)
+    ts->live_next->live_prev = ts->live_prev;
+  ts->live_next = ts->live_prev = NULL;
+}
+
+
+/*
+** In a fork() child, the threads other than 'self' are gone: their nodes
+** leave the wait queues they were on, their eventfds (the old main
+** thread's is the parent's too) are closed, and their states leave the
+** registry but are never recycled, since a lock may still name one as its
+** owner.
+*/
+static void forget_others (lg_TState *self) {
+  lg_TState *ts = states.live;
+  while (ts != NULL) {
+    lg_TState *next = ts->live_next;
+    if (ts != self) {
+      int fd = atomic_exchange(&ts->park_fd, -1);
+      if (fd >= 0)
+        close(fd);
+      lg_fork_unwait(&ts->wq);
+      ts->gil_queued = 0;
+      ts->gil_next = NULL;
+      delist_locked(ts);
+    }
+    ts = next;
+  }
+}
+
+/* }====================================================== */
+
+
 lg_TState *lg_tstate_register (lua_State *L, int is_main) {
   lg_TState *ts = newstate();
   atomic_store(&ts->running, L);
@@ -98,6 +154,7 @@ lg_TState *lg_tstate_register (lua_State *L, int is_main) {
     main_pthread = ts->pthread;
     atomic_store(&ts->park_fd, lg_eventfd());
   }
+  enlist(ts);
   lg_tstate_tls = ts;
   return ts;
 }
@@ -109,6 +166,7 @@ void lg_tstate_unregister (lg_TState *ts) {
   if (fd >= 0)
     close(fd);
   lg_check(pthread_mutex_lock(&states.mutex));
+  delist_locked(ts);
   ts->free_next = states.free;
   states.free = ts;
   lg_check(pthread_mutex_unlock(&states.mutex));
@@ -127,13 +185,16 @@ void lg_tstate_atfork (int phase) {
     lg_check(pthread_mutex_unlock(&states.mutex));
   if (phase == LG_FORK_CHILD) {  /* the forking thread is the main one */
     lg_TState *ts = lg_tstate_tls;
+    forget_others(ts);
     if (ts != NULL) {
+      /* its own eventfd, not the parent's: a wake-up read here would be
+         lost there (and one written here would wake the parent) */
+      int fd = atomic_exchange(&ts->park_fd, lg_eventfd());
+      if (fd >= 0)
+        close(fd);
       main_pthread = ts->pthread = pthread_self();
       ts->native_id = gettid();
-      if (!ts->is_main) {
-        ts->is_main = 1;
-        atomic_store(&ts->park_fd, lg_eventfd());
-      }
+      ts->is_main = 1;
     }
   }
 }

@@ -73,6 +73,8 @@ struct lg_TState {
   struct lg_Task *task;
   _Atomic long gil_resumed;    /* when it last got the GIL and ran (ns) */
   lg_TState *free_next;        /* states.mutex: link in the free list */
+  lg_TState *live_next, *live_prev;  /* states.mutex: the registered ones
+                                        (a fork() child forgets the rest) */
 };
 
 
