@@ -153,7 +153,10 @@ int lg_mp_recvall (int fd, char *buf, size_t len, int interruptible,
 /* An optional timeout at 'arg' as a deadline in '*ts' (NULL: none). */
 static struct timespec *optdeadline (lua_State *L, int arg,
                                      struct timespec *ts) {
-  return lg_deadline(lg_opttimeout(L, arg), ts);
+  double timeout = lg_opttimeout(L, arg);
+  luaL_argcheck(L, timeout <= LG_TIMEOUT_MAX, arg,
+                "timeout value is too large");  /* not for ever: Python's */
+  return lg_deadline(timeout, ts);
 }
 
 /* }====================================================== */
@@ -165,9 +168,17 @@ static struct timespec *optdeadline (lua_State *L, int arg,
 ** =======================================================
 */
 
+/*
+** A close (or __gc by hand) while other threads wait on the descriptor
+** (GIL released) must not close it under them: its number could be reused
+** at once by another descriptor, whose data they would then read. The
+** last of them closes it ('lingering').
+*/
 typedef struct Conn {
   int fd;               /* -1 once closed */
   int readable, writable;
+  int users;            /* GIL: threads in a blocking call on it */
+  int lingering;        /* GIL: closed while in use: the last user closes */
 } Conn;
 
 
@@ -179,11 +190,28 @@ static Conn *checkconn (lua_State *L) {
 }
 
 
+/* Begin a blocking call on 'c' (open): returns its descriptor. */
+static int enter (Conn *c) {
+  c->users++;
+  return c->fd;
+}
+
+
+/* End it; the last user of a closed 'c' closes descriptor 'fd'. */
+static void leave (Conn *c, int fd) {
+  if (--c->users == 0 && c->lingering) {
+    c->lingering = 0;
+    close(fd);
+  }
+}
+
+
 static void newconn (lua_State *L, int fd, int readable, int writable) {
   Conn *c = lua_newuserdatauv(L, sizeof *c, 0);
   c->fd = fd;
   c->readable = readable;
   c->writable = writable;
+  c->users = c->lingering = 0;
   luaL_setmetatable(L, CONN);
 }
 
@@ -196,7 +224,7 @@ static void newconn (lua_State *L, int fd, int readable, int writable) {
 static void sendmsg_ (lua_State *L, Conn *c, const char *data, size_t len,
                       void *owned) {
   char *buf = malloc(sizeof len + len);
-  int r;
+  int r, fd;
   if (buf != NULL) {
     memcpy(buf, &len, sizeof len);
     memcpy(buf + sizeof len, data, len);
@@ -204,7 +232,9 @@ static void sendmsg_ (lua_State *L, Conn *c, const char *data, size_t len,
   free(owned);
   if (buf == NULL)
     luaL_error(L, "not enough memory");
-  r = lg_mp_sendall(c->fd, buf, sizeof len + len);
+  fd = enter(c);
+  r = lg_mp_sendall(fd, buf, sizeof len + len);
+  leave(c, fd);
   free(buf);
   if (r == LG_INTERRUPTED)
     lg_breaker_raise_interrupt(L);
@@ -216,19 +246,24 @@ static void sendmsg_ (lua_State *L, Conn *c, const char *data, size_t len,
 /* Read one message and push it as a string; raise EOFError at the end. */
 static void recvmsg_ (lua_State *L, Conn *c) {
   size_t len;
-  char *buf;
-  int r = lg_mp_recvall(c->fd, (char *)&len, sizeof len, 1, NULL);
-  if (r == LG_INTERRUPTED)
-    lg_breaker_raise_interrupt(L);
-  if (r != 0) {
-    if (errno == 0)
-      lg_error_raise(L, EOFERR, "the other end of the pipe is closed");
-    luaL_error(L, "cannot receive: %s", strerror(errno));
-  }
-  buf = malloc(len ? len : 1);
-  if (buf == NULL)
+  char *buf = NULL;
+  int fd = enter(c), err;
+  int r = lg_mp_recvall(fd, (char *)&len, sizeof len, 1, NULL);
+  if (r == 0 && (buf = malloc(len ? len : 1)) != NULL)
+    r = lg_mp_recvall(fd, buf, len, 0, NULL);
+  err = errno;
+  leave(c, fd);
+  errno = err;
+  if (buf == NULL) {
+    if (r == LG_INTERRUPTED)
+      lg_breaker_raise_interrupt(L);
+    if (r != 0) {
+      if (errno == 0)
+        lg_error_raise(L, EOFERR, "the other end of the pipe is closed");
+      luaL_error(L, "cannot receive: %s", strerror(errno));
+    }
     luaL_error(L, "not enough memory");
-  r = lg_mp_recvall(c->fd, buf, len, 0, NULL);
+  }
   if (r != 0) {
     free(buf);
     luaL_error(L, "cannot receive: %s",
@@ -289,13 +324,15 @@ static int conn_recv_bytes (lua_State *L) {
 static int conn_poll (lua_State *L) {
   Conn *c = checkconn(L);
   struct timespec ts, *deadline;
-  int r;
+  int r, fd;
   if (lua_isnoneornil(L, 2)) {  /* Python: no timeout means 0 */
     lua_settop(L, 1);
     lua_pushnumber(L, 0);
   }
   deadline = optdeadline(L, 2, &ts);
-  r = lg_mp_waitfd(c->fd, POLLIN, deadline);
+  fd = enter(c);
+  r = lg_mp_waitfd(fd, POLLIN, deadline);
+  leave(c, fd);
   if (r == LG_INTERRUPTED)
     return lg_breaker_raise_interrupt(L);
   lua_pushboolean(L, r == LG_WOKEN);
@@ -307,7 +344,10 @@ static int conn_poll (lua_State *L) {
 static int conn_close (lua_State *L) {
   Conn *c = luaL_checkudata(L, 1, CONN);
   if (c->fd >= 0) {
-    close(c->fd);
+    if (c->users > 0)  /* see Conn */
+      c->lingering = 1;
+    else
+      close(c->fd);
     c->fd = -1;
   }
   return 0;

@@ -27,6 +27,11 @@
 ** At exit (multiprocessing's atexit, and a Process child's _exit) every
 ** feeder of this process first writes what it holds, as Python's
 ** Queue.join_thread does; cancel_join_thread opts a queue out.
+**
+** A __gc called by hand while other threads wait in get, put or
+** join_thread (GIL released, on the queue's descriptors and mapping) only
+** marks the queue dead: the last of them to come back destroys it, and
+** each raises "attempt to use a destroyed multiprocessing.Queue".
 */
 
 #include <errno.h>
@@ -89,6 +94,8 @@ typedef struct Queue {
   int rfd, wfd;
   long maxsize;                  /* <= 0: unbounded */
   int closed;                    /* close() was called in this process */
+  int users;                     /* GIL: threads in a wait on it */
+  int dead;                      /* GIL: __gc ran while 'users' > 0 */
   Feeder *f;                     /* valid only if f->pid == getpid() */
 } Queue;
 
@@ -286,15 +293,50 @@ void lg_mp_flush_feeders (void) {
 
 static Queue *checkqueue (lua_State *L) {
   Queue *q = luaL_checkudata(L, 1, QUEUE);
-  if (q->sh == NULL)
-    luaL_error(L, "queue is closed");
+  if (q->sh == NULL || q->dead)
+    luaL_error(L, "attempt to use a destroyed %s", QUEUE);
   return q;
+}
+
+
+/* Let go of this process's resources of 'q' (its __gc, maybe deferred). */
+static void destroy (Queue *q) {
+  Feeder *f = ownfeeder(q);
+  if (f != NULL) {  /* the feeder unmaps */
+    lg_check(pthread_mutex_lock(&f->mu));
+    f->closing = 1;
+    pthread_cond_signal(&f->more);
+    release(f);
+  }
+  else  /* other processes may still use the semaphore: no sem_destroy */
+    munmap(q->sh, sizeof(QShared));
+  q->sh = NULL;
+  q->f = NULL;
+  close(q->rfd);
+  close(q->wfd);
+  q->rfd = q->wfd = -1;
+}
+
+
+/*
+** Back from a wait on 'q' (GIL held again): if its __gc ran meanwhile, let
+** go of 'held' (or NULL), destroy 'q' if we are the last one back, and
+** raise. 'q->users' was decremented already.
+*/
+static void back (lua_State *L, Queue *q, pthread_mutex_t *held) {
+  if (q->dead) {
+    if (held != NULL)
+      pthread_mutex_unlock(held);
+    if (q->users == 0)
+      destroy(q);
+    luaL_error(L, "attempt to use a destroyed %s", QUEUE);
+  }
 }
 
 
 /* Queue([maxsize]) -> Queue */
 static int mp_queue (lua_State *L) {
-  lua_Integer maxsize = luaL_optinteger(L, 1, 0);
+  lua_Integer maxsize = luaL_optinteger(L, 1, 0);  /* <= 0: unbounded */
   int sv[2];
   Queue *q = lua_newuserdatauv(L, sizeof *q, 0);
   memset(q, 0, sizeof *q);
@@ -321,6 +363,16 @@ static int mp_queue (lua_State *L) {
     return luaL_error(L, "cannot create a queue: %s", strerror(errno));
   atomic_init(&q->sh->count, 0);
   return 1;
+}
+
+
+/* lg_waitargs, and a timeout too large for the clock is an error, as in
+** Python (else it would wait for ever). */
+static double waitargs (lua_State *L, int arg) {
+  double timeout = lg_waitargs(L, arg);
+  luaL_argcheck(L, timeout <= LG_TIMEOUT_MAX, arg + 1,
+                "timeout value is too large");
+  return timeout;
 }
 
 
@@ -360,7 +412,7 @@ static int queue_put (lua_State *L) {
   Msg *msg;
   Feeder *f;
   luaL_checkany(L, 2);
-  timeout = lg_waitargs(L, 3);
+  timeout = waitargs(L, 3);
   if (q->closed)
     return luaL_error(L, "queue is closed");
   f = getfeeder(L, q);
@@ -375,9 +427,15 @@ static int queue_put (lua_State *L) {
   memcpy(msg->data + sizeof m.len, m.data, m.len);
   free(m.data);
   if (q->maxsize > 0) {
-    int r = takeslot(q, timeout);
-    if (r != LG_WOKEN) {
+    int r;
+    q->users++;
+    r = takeslot(q, timeout);
+    q->users--;
+    if (r != LG_WOKEN || q->dead) {
       free(msg);
+      if (r == LG_WOKEN)  /* dead: give the slot back */
+        sem_post(&q->sh->slots);
+      back(L, q, NULL);
       if (r == LG_INTERRUPTED)
         return lg_breaker_raise_interrupt(L);
       return lg_error_raise(L, FULL, "queue is full");
@@ -413,15 +471,22 @@ static int readable (int fd) {
 /* q:get([block [, timeout]]) -> item */
 static int queue_get (lua_State *L) {
   Queue *q = checkqueue(L);
-  double timeout = lg_waitargs(L, 2);
+  double timeout = waitargs(L, 2);
   struct timespec ts, *deadline = lg_deadline(timeout, &ts);  /* 0: now */
   size_t len;
   char *buf;
   int r;
   for (;;) {
+    q->users++;
     r = lg_mp_waitfd(q->rfd, POLLIN, deadline);
-    if (r == LG_WOKEN)
+    q->users--;
+    back(L, q, NULL);
+    if (r == LG_WOKEN) {
+      q->users++;
       r = lg_mp_mutex_lock(&q->sh->rlock, deadline);
+      q->users--;
+      back(L, q, r == LG_WOKEN ? &q->sh->rlock : NULL);
+    }
     if (r == LG_INTERRUPTED)
       return lg_breaker_raise_interrupt(L);
     if (r == LG_TIMEDOUT)
@@ -430,11 +495,17 @@ static int queue_get (lua_State *L) {
       break;
     pthread_mutex_unlock(&q->sh->rlock);  /* another reader took it */
   }
+  q->users++;
   r = lg_mp_recvall(q->rfd, (char *)&len, sizeof len, 0, NULL);
   buf = r == 0 ? malloc(len ? len : 1) : NULL;
   if (buf != NULL)
     r = lg_mp_recvall(q->rfd, buf, len, 0, NULL);
   pthread_mutex_unlock(&q->sh->rlock);
+  q->users--;
+  if (q->dead) {  /* the item is lost with the queue */
+    free(buf);
+    back(L, q, NULL);
+  }
   if (buf == NULL || r != 0) {
     free(buf);
     return luaL_error(L, "cannot read from the queue: %s",
@@ -504,11 +575,14 @@ static int queue_join_thread (lua_State *L) {
   if (!q->closed)
     return luaL_error(L, "Queue.join_thread() called before close()");
   if (f != NULL) {
+    q->users++;
     LG_BEGIN_BLOCKING
     lg_check(pthread_mutex_lock(&f->mu));
     drain_locked(f);
     lg_check(pthread_mutex_unlock(&f->mu));
     LG_END_BLOCKING
+    q->users--;
+    back(L, q, NULL);
   }
   return 0;
 }
@@ -527,29 +601,20 @@ static int queue_cancel_join_thread (lua_State *L) {
 
 static int queue_gc (lua_State *L) {
   Queue *q = luaL_checkudata(L, 1, QUEUE);
-  Feeder *f = ownfeeder(q);
-  if (q->sh == NULL)
+  if (q->sh == NULL || q->dead)
     return 0;
-  if (f != NULL) {  /* the feeder unmaps */
-    lg_check(pthread_mutex_lock(&f->mu));
-    f->closing = 1;
-    pthread_cond_signal(&f->more);
-    release(f);
-  }
-  else  /* other processes may still use the semaphore: no sem_destroy */
-    munmap(q->sh, sizeof(QShared));
-  q->sh = NULL;
-  q->f = NULL;
-  close(q->rfd);
-  close(q->wfd);
+  if (q->users > 0)  /* the last waiter back destroys it (back) */
+    q->dead = 1;
+  else
+    destroy(q);
   return 0;
 }
 
 
 static int queue_tostring (lua_State *L) {
   Queue *q = luaL_checkudata(L, 1, QUEUE);
-  if (q->sh == NULL)
-    lua_pushfstring(L, "<%s (closed)>", QUEUE);
+  if (q->sh == NULL || q->dead)
+    lua_pushfstring(L, "<%s (destroyed)>", QUEUE);
   else
     lua_pushfstring(L, "<%s at %p: %d items>", QUEUE, (void *)q->sh,
                     (int)atomic_load(&q->sh->count));

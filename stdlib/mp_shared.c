@@ -17,15 +17,26 @@
 ** A wait for a lock releases the GIL. A process-shared mutex cannot watch
 ** the Ctrl-C descriptor, so the main thread waits in slices of 50 ms and
 ** looks for a pending Ctrl-C between them; other threads wait in one go.
-** Every process unmaps its own view when the object is collected.
+** Every process unmaps its own view when the object is collected, except
+** while a thread of this process holds its mutex: a robust mutex is on
+** its owner thread's robust list, which glibc walks (through the mutexes
+** themselves) at the thread's next robust lock or unlock, so unmapping it
+** then crashes that thread later (issue 19, case 5). A mutex the
+** collecting thread holds is unlocked first (no one else can unlock it
+** any more); one another thread of ours holds keeps its page for good.
+** A destroyed object (its __gc called, by the collector or by hand) raises
+** "attempt to use a destroyed ..." when used.
 */
 
 #include <errno.h>
+#include <signal.h>
 #include <stdalign.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 
@@ -113,10 +124,37 @@ int lg_mp_mutex_lock (pthread_mutex_t *m, const struct timespec *deadline) {
 }
 
 
-/* Lock 'm' with no timeout; Ctrl-C raises in 'L'. */
-static void lockor (lua_State *L, pthread_mutex_t *m) {
-  if (lg_mp_mutex_lock(m, NULL) == LG_INTERRUPTED)
-    lg_breaker_raise_interrupt(L);
+/*
+** Undo the calling thread's hold of robust mutex 'm', if any (every level
+** of a recursive one): its object is being destroyed, and no one else
+** could unlock it. glibc keeps the owner's thread id in a robust mutex
+** while it is held.
+*/
+static void unhold (pthread_mutex_t *m) {
+  pid_t me = gettid();
+  while (m->__data.__owner == me && pthread_mutex_unlock(m) == 0)
+    ;
+}
+
+
+/*
+** May the mapping that holds robust mutex 'm' be unmapped now (after
+** unhold)? Only if no thread of this process holds 'm'.
+*/
+static int unmappable (pthread_mutex_t *m) {
+  pid_t owner;
+  unhold(m);
+  owner = m->__data.__owner;
+  /* 0, another process's thread (not on our lists), or one of ours */
+  return owner == 0 || syscall(SYS_tgkill, getpid(), owner, 0) != 0;
+}
+
+
+/* Unmap 'len' bytes at 'map', where mutex 'm' lives, unless unmappable
+** says no (then the pages stay, unused). */
+static void unmap (void *map, size_t len, pthread_mutex_t *m) {
+  if (m == NULL || unmappable(m))
+    munmap(map, len);
 }
 
 
@@ -143,11 +181,22 @@ typedef struct Lock {
   pthread_mutex_t *mu;  /* in shared memory */
   void *map;            /* the mapping it owns, or NULL (uservalue 2 does) */
   int recursive;
+  int users;            /* GIL: threads waiting for it, GIL released */
 } Lock;
 
 
 static Lock *checklock (lua_State *L) {
   return lg_sync_checkself(L, &LOCKTAG, sizeof(Lock), LOCK);
+}
+
+
+/* A lock not destroyed yet. */
+static Lock *tolock (lua_State *L) {
+  Lock *lk = checklock(L);
+  if (lk->mu == NULL)
+    luaL_error(L, "attempt to use a destroyed %s",
+               lk->recursive ? RLOCK : LOCK);
+  return lk;
 }
 
 
@@ -162,6 +211,7 @@ static Lock *pushlock (lua_State *L, pthread_mutex_t *mu, int owner,
   lk->mu = mu;
   lk->map = NULL;
   lk->recursive = recursive;
+  lk->users = 0;
   luaL_setmetatable(L, recursive ? RLOCK : LOCK);
   if (owner) {
     lua_pushvalue(L, owner);
@@ -194,15 +244,18 @@ static int mp_rlock (lua_State *L) {
 
 /* lock:acquire([blocking [, timeout]]) -> boolean */
 static int lock_acquire (lua_State *L) {
-  Lock *lk = checklock(L);
+  Lock *lk = tolock(L);
   double timeout = lg_sync_acquireargs(L, "can't specify a timeout for a "
                                           "non-blocking call");
   struct timespec ts, *deadline = lg_deadline(timeout, &ts);
   int r;
   if (timeout == 0)
     r = held(lk->mu, pthread_mutex_trylock(lk->mu)) ? LG_WOKEN : LG_TIMEDOUT;
-  else
+  else {
+    lk->users++;
     r = lg_mp_mutex_lock(lk->mu, deadline);
+    lk->users--;
+  }
   if (r == LG_INTERRUPTED)
     return lg_breaker_raise_interrupt(L);
   lua_pushboolean(L, r == LG_WOKEN);
@@ -212,26 +265,38 @@ static int lock_acquire (lua_State *L) {
 
 /* lock:release() */
 static int lock_release (lua_State *L) {
-  Lock *lk = checklock(L);
+  Lock *lk = tolock(L);
   if (pthread_mutex_unlock(lk->mu) != 0)
     return luaL_error(L, "cannot release un-acquired lock");
   return 0;
 }
 
 
+/*
+** A wait (GIL released) may be on 'mu' while another thread calls this by
+** hand: 'users' counts them, and their mapping then stays.
+*/
 static int lock_gc (lua_State *L) {
   Lock *lk = checklock(L);
   if (lk->map != NULL) {
-    munmap(lk->map, sizeof(pthread_mutex_t));
+    if (lk->users == 0)
+      unmap(lk->map, sizeof(pthread_mutex_t), lk->mu);
+    else  /* the waiters keep the page; let them in */
+      unhold(lk->mu);
     lk->map = NULL;
   }
+  lk->mu = NULL;  /* a Value's or Array's lock: its owner unmaps */
   return 0;
 }
 
 
 static int lock_tostring (lua_State *L) {
   Lock *lk = checklock(L);
-  lua_pushfstring(L, "<%s at %p>", lk->recursive ? RLOCK : LOCK, lk->mu);
+  const char *tname = lk->recursive ? RLOCK : LOCK;
+  if (lk->mu == NULL)
+    lua_pushfstring(L, "<%s (destroyed)>", tname);
+  else
+    lua_pushfstring(L, "<%s at %p>", tname, (void *)lk->mu);
   return 1;
 }
 
@@ -256,7 +321,27 @@ typedef struct Shared {
   size_t size;          /* bytes per element */
   char code;            /* typecode */
   int locked;           /* has a lock */
+  int users;            /* GIL: threads waiting for its lock, GIL released */
+  const char *tname;    /* VALUE or ARRAY */
 } Shared;
+
+
+/* The Value or Array at 1, or a type error naming 'tname'. */
+static Shared *checkshared (lua_State *L, const char *tname) {
+  Shared *s = luaL_testudata(L, 1, VALUE);
+  if (s == NULL && (s = luaL_testudata(L, 1, ARRAY)) == NULL)
+    luaL_typeerror(L, 1, tname);
+  return s;
+}
+
+
+/* The 'tname' (VALUE or ARRAY) at 1, not destroyed yet. */
+static Shared *toshared (lua_State *L, const char *tname) {
+  Shared *s = luaL_checkudata(L, 1, tname);
+  if (s->h == NULL)
+    luaL_error(L, "attempt to use a destroyed %s", tname);
+  return s;
+}
 
 
 /* Bytes per element of typecode 'c', or 0 if unknown. */
@@ -271,20 +356,27 @@ static size_t elemsize (char c) {
 }
 
 
-static void pushelem (lua_State *L, Shared *s, size_t i) {
-  void *p = s->h->data + i * s->size;
-  switch (s->code) {
-    case 'b': lua_pushinteger(L, *(int8_t *)p); break;
-    case 'B': lua_pushinteger(L, *(uint8_t *)p); break;
-    case 'h': lua_pushinteger(L, *(int16_t *)p); break;
-    case 'H': lua_pushinteger(L, *(uint16_t *)p); break;
-    case 'i': lua_pushinteger(L, *(int32_t *)p); break;
-    case 'I': lua_pushinteger(L, *(uint32_t *)p); break;
-    case 'l': case 'q': lua_pushinteger(L, *(int64_t *)p); break;
-    case 'L': case 'Q': lua_pushinteger(L, (lua_Integer)*(uint64_t *)p); break;
-    case 'f': lua_pushnumber(L, *(float *)p); break;
-    default: lua_pushnumber(L, *(double *)p); break;
+/* Push the element of typecode 'code' at 'p'. */
+static void pushraw (lua_State *L, char code, const void *p) {
+  switch (code) {
+    case 'b': lua_pushinteger(L, *(const int8_t *)p); break;
+    case 'B': lua_pushinteger(L, *(const uint8_t *)p); break;
+    case 'h': lua_pushinteger(L, *(const int16_t *)p); break;
+    case 'H': lua_pushinteger(L, *(const uint16_t *)p); break;
+    case 'i': lua_pushinteger(L, *(const int32_t *)p); break;
+    case 'I': lua_pushinteger(L, *(const uint32_t *)p); break;
+    case 'l': case 'q': lua_pushinteger(L, *(const int64_t *)p); break;
+    case 'L': case 'Q':
+      lua_pushinteger(L, (lua_Integer)*(const uint64_t *)p);
+      break;
+    case 'f': lua_pushnumber(L, *(const float *)p); break;
+    default: lua_pushnumber(L, *(const double *)p); break;
   }
+}
+
+
+static void pushelem (lua_State *L, Shared *s, size_t i) {
+  pushraw(L, s->code, s->h->data + i * s->size);
 }
 
 
@@ -310,8 +402,19 @@ static void setelem (lua_State *L, Shared *s, size_t i, int arg) {
 
 
 static void slock (lua_State *L, Shared *s) {
-  if (s->locked)
-    lockor(L, &s->h->mu);
+  if (s->locked) {
+    Header *h = s->h;
+    int r;
+    s->users++;
+    r = lg_mp_mutex_lock(&h->mu, NULL);
+    s->users--;
+    if (r == LG_INTERRUPTED)
+      lg_breaker_raise_interrupt(L);
+    if (s->h == NULL) {  /* destroyed by hand while we waited: its */
+      pthread_mutex_unlock(&h->mu);  /* pages stay (shared_gc) */
+      luaL_error(L, "attempt to use a destroyed %s", s->tname);
+    }
+  }
 }
 
 
@@ -349,6 +452,7 @@ static Shared *newshared (lua_State *L, const char *tname, size_t n,
   s = lua_newuserdatauv(L, sizeof *s, 1);
   memset(s, 0, sizeof *s);  /* valid-but-empty for __gc */
   luaL_setmetatable(L, tname);
+  s->tname = tname;
   s->maplen = sizeof(Header) + n * size;
   s->h = newmap(L, s->maplen);  /* zero-filled */
   s->n = n;
@@ -361,10 +465,16 @@ static Shared *newshared (lua_State *L, const char *tname, size_t n,
 }
 
 
+/* The __gc of Value and Array; also destroys the lock get_lock made. */
 static int shared_gc (lua_State *L) {
-  Shared *s = lua_touserdata(L, 1);
+  Shared *s = checkshared(L, "multiprocessing.Value or Array");
   if (s->h != NULL) {
-    munmap(s->h, s->maplen);
+    if (lua_getiuservalue(L, 1, 1) == LUA_TUSERDATA)
+      ((Lock *)lua_touserdata(L, -1))->mu = NULL;  /* it is on our pages */
+    if (s->users == 0)
+      unmap(s->h, s->maplen, s->locked ? &s->h->mu : NULL);
+    else if (s->locked)
+      unhold(&s->h->mu);
     s->h = NULL;
   }
   return 0;
@@ -373,9 +483,9 @@ static int shared_gc (lua_State *L) {
 
 /* x:get_lock() -> RLock */
 static int shared_get_lock (lua_State *L) {
-  Shared *s = luaL_testudata(L, 1, VALUE);
-  if (s == NULL && (s = luaL_testudata(L, 1, ARRAY)) == NULL)
-    return luaL_typeerror(L, 1, "multiprocessing.Value or Array");
+  Shared *s = checkshared(L, "multiprocessing.Value or Array");
+  if (s->h == NULL)
+    return luaL_error(L, "attempt to use a destroyed %s", s->tname);
   if (!s->locked)
     return luaL_error(L, "object has no lock (made with lock=false)");
   if (lua_getiuservalue(L, 1, 1) == LUA_TUSERDATA)
@@ -403,6 +513,7 @@ static int value_index (lua_State *L) {
   Shared *s = luaL_checkudata(L, 1, VALUE);
   if (lua_type(L, 2) == LUA_TSTRING &&
       strcmp(lua_tostring(L, 2), "value") == 0) {
+    toshared(L, VALUE);
     slock(L, s);
     pushelem(L, s, 0);
     sunlock(s);
@@ -416,7 +527,7 @@ static int value_index (lua_State *L) {
 
 /* v.value = x */
 static int value_newindex (lua_State *L) {
-  Shared *s = luaL_checkudata(L, 1, VALUE);
+  Shared *s = toshared(L, VALUE);
   const char *k = lua_tostring(L, 2);
   if (k == NULL || strcmp(k, "value") != 0)
     return luaL_error(L, "cannot set field '%s' of a Value",
@@ -433,6 +544,10 @@ static int value_newindex (lua_State *L) {
 
 static int value_tostring (lua_State *L) {
   Shared *s = luaL_checkudata(L, 1, VALUE);
+  if (s->h == NULL) {
+    lua_pushfstring(L, "<%s (destroyed)>", VALUE);
+    return 1;
+  }
   pushelem(L, s, 0);
   lua_pushfstring(L, "<%s('%c', %s)>", VALUE, s->code, luaL_tolstring(L, -1,
                   NULL));
@@ -471,6 +586,7 @@ static int array_index (lua_State *L) {
   Shared *s = luaL_checkudata(L, 1, ARRAY);
   if (lua_isinteger(L, 2)) {
     lua_Integer i = lua_tointeger(L, 2);
+    toshared(L, ARRAY);
     if (i < 1 || (size_t)i > s->n)
       return 0;
     slock(L, s);
@@ -486,7 +602,7 @@ static int array_index (lua_State *L) {
 
 /* a[i] = x */
 static int array_newindex (lua_State *L) {
-  Shared *s = luaL_checkudata(L, 1, ARRAY);
+  Shared *s = toshared(L, ARRAY);
   lua_Integer i = luaL_checkinteger(L, 2);
   luaL_argcheck(L, i >= 1 && (size_t)i <= s->n, 2, "array index out of range");
   luaL_checknumber(L, 3);
@@ -500,7 +616,7 @@ static int array_newindex (lua_State *L) {
 
 
 static int array_len (lua_State *L) {
-  Shared *s = luaL_checkudata(L, 1, ARRAY);
+  Shared *s = toshared(L, ARRAY);
   lua_pushinteger(L, (lua_Integer)s->n);
   return 1;
 }
@@ -508,21 +624,29 @@ static int array_len (lua_State *L) {
 
 /* a:totable() -> table: a copy, taken under the lock */
 static int array_totable (lua_State *L) {
-  Shared *s = luaL_checkudata(L, 1, ARRAY);
-  lua_createtable(L, s->n > INT32_MAX ? 0 : (int)s->n, 0);
-  luaL_checkstack(L, 2, NULL);
+  Shared *s = toshared(L, ARRAY);
+  size_t len = s->n * s->size;
+  /* copied under the lock, converted after: a memory error while the
+     table grows must not leave the lock held */
+  char *copy = lua_newuserdatauv(L, len ? len : 1, 0);  /* stack: copy */
   slock(L, s);
-  for (size_t i = 0; i < s->n; i++) {  /* a memory error leaves it locked */
-    pushelem(L, s, i);
+  memcpy(copy, s->h->data, len);
+  sunlock(s);
+  lua_createtable(L, s->n > INT32_MAX ? 0 : (int)s->n, 0);
+  for (size_t i = 0; i < s->n; i++) {
+    pushraw(L, s->code, copy + i * s->size);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
-  sunlock(s);
   return 1;
 }
 
 
 static int array_tostring (lua_State *L) {
   Shared *s = luaL_checkudata(L, 1, ARRAY);
+  if (s->h == NULL) {
+    lua_pushfstring(L, "<%s (destroyed)>", ARRAY);
+    return 1;
+  }
   lua_pushfstring(L, "<%s('%c', %d items) at %p>", ARRAY, s->code, (int)s->n,
                   (void *)s->h);
   return 1;

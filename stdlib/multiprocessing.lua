@@ -43,6 +43,24 @@ local function argerror (n, fname, msg, level)
         (level or 2) + 1)
 end
 
+-- A timeout argument: nil (none), or a number of seconds; a negative one
+-- polls, as Python's. NaN, and waits longer than the clock can count
+-- (vm/park.h's LG_TIMEOUT_MAX), are errors, with Python's words.
+local TIMEOUT_MAX = 9223372036.0
+local function timeout_arg (t, n, fname, level)
+  if t == nil then return nil end
+  if type(t) ~= "number" then
+    argerror(n, fname, "number expected, got " .. type(t), level + 1)
+  end
+  if t ~= t then argerror(n, fname, "Invalid value NaN (not a number)",
+                          level + 1) end
+  if t > TIMEOUT_MAX then
+    argerror(n, fname, "timeout value is too large", level + 1)
+  end
+  if t < 0 then return 0 end
+  return t
+end
+
 local function traceback (err)
   if type(err) ~= "string" then
     local mt = getmetatable(err)
@@ -193,7 +211,7 @@ end
 -- p:join([timeout])
 function Process:join (timeout)
   local p = state(self, "join")
-  timeout = threading._timeout(timeout, 1, "join", 2)
+  timeout = timeout_arg(timeout, 1, "join", 2)
   checkchild(p, "join")
   if p.handle:wait(timeout) ~= nil then children[self] = nil end
 end
@@ -313,6 +331,7 @@ local AsyncResult = {__name = "multiprocessing.AsyncResult"}
 AsyncResult.__index = AsyncResult
 
 local RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"
+local MAX_PROCESSES = 4096  -- one fork each: more is a typo, not a pool
 local poolcount = 0
 
 -- The loop of a pool worker (in the child): tasks in, results out.
@@ -383,6 +402,10 @@ function mp.Pool (processes, initializer, initargs)
   if processes < 1 then
     argerror(1, "Pool", "Number of processes must be at least 1")
   end
+  if processes > MAX_PROCESSES then
+    argerror(1, "Pool", "too many processes (at most "
+                        .. MAX_PROCESSES .. ")")
+  end
   if initializer ~= nil and not callable(initializer) then
     argerror(2, "Pool", "initializer must be a callable")
   end
@@ -391,7 +414,16 @@ function mp.Pool (processes, initializer, initargs)
     _initargs = initargs or {}, _workers = {}, _pending = {}, _jobs = {},
     _state = RUN, _owner = getpid(), _lock = threading.Lock(), _nextid = 0,
   }, Pool)
-  for i = 1, processes do spawn(self, i) end
+  -- A fork that fails (out of processes) takes the workers made so far
+  -- down with it, instead of leaving them waiting for tasks.
+  local ok, err = pcall(function ()
+    for i = 1, processes do spawn(self, i) end
+  end)
+  if not ok then
+    self._owner = getpid()
+    Pool.terminate(self)
+    error(err, 2)
+  end
   pools[self] = true
   return self
 end
@@ -524,11 +556,26 @@ local function submit (self, fname, fn, items, star, chunksize)
     argerror(2, fname, "table expected, got " .. type(items), 3)
   end
   local n = #items
+  if chunksize ~= nil then
+    if math.type(chunksize) ~= "integer" then
+      local ok, i = pcall(math.tointeger, chunksize)
+      if not ok or i == nil then
+        argerror(3, fname, math.type(chunksize)
+                 and "number has no integer representation"
+                 or "number expected, got " .. type(chunksize), 3)
+      end
+      chunksize = i
+    end
+    if chunksize < 1 then
+      argerror(3, fname, ("Chunksize must be 1+, not %d"):format(chunksize),
+               3)
+    end
+  end
   if chunksize == nil then
     chunksize = n // (self._processes * 4)
     if n % (self._processes * 4) ~= 0 then chunksize = chunksize + 1 end
   end
-  if chunksize < 1 then chunksize = 1 end
+  if chunksize < 1 then chunksize = 1 end  -- the default, for an empty list
   local ok, blob = pcall(_mp.dumps, fn, true)
   if not ok then error(blob:gsub("^cannot send", "cannot send the task's"), 3) end
   self._nextid = self._nextid + 1
@@ -682,7 +729,7 @@ end
 
 -- r:wait([timeout])
 function AsyncResult:wait (timeout)
-  timeout = threading._timeout(timeout, 1, "wait", 2)
+  timeout = timeout_arg(timeout, 1, "wait", 2)
   local job = self._job
   drive(self._pool, function () return job.ready end, timeout)
 end
@@ -695,7 +742,7 @@ end
 
 -- r:get([timeout]) -> the result; re-raises the task's error
 function AsyncResult:get (timeout)
-  timeout = threading._timeout(timeout, 1, "get", 2)
+  timeout = timeout_arg(timeout, 1, "get", 2)
   local job = self._job
   if not drive(self._pool, function () return job.ready end, timeout) then
     error(TimeoutError("result not ready after " .. tostring(timeout)
