@@ -164,4 +164,165 @@ end
 
 -- }======================================================
 
+-- {======================================================
+-- Pool workers killed with SIGKILL in the middle of a task
+-- =======================================================
+
+do
+  local _mp = require "_multiprocessing"
+  -- A global made before the pool: the workers' copy of the globals has
+  -- it (a task's upvalues travel by value, and a Queue cannot).
+  FF_STARTED = mp.Queue()
+  local started = FF_STARTED
+  local pool <close> = mp.Pool(2)
+  local function stuck ()
+    FF_STARTED:put(require("_multiprocessing").getpid())
+    require("time").sleep(600)  -- killed long before
+  end
+  for i = 1, math.max(N // 20, 2) do
+    local r = pool:apply_async(stuck)
+    local pid = started:get(true, JOIN)
+    _mp.handle(pid):signal(_mp.SIGKILL)
+    local ok, err = pcall(r.get, r, JOIN)
+    assert(not ok and tostring(err):find("died while running a task "
+           .. "(killed by signal 9)", 1, true), "kill " .. i .. ": "
+           .. tostring(err))
+    -- the pool replaced the worker and goes on
+    local v = pool:map(function (x) return x * 2 end, {1, 2, 3, 4, 5})
+    assert(#v == 5 and v[5] == 10)
+  end
+  -- a map whose chunk dies fails as a whole, and the pool recovers
+  local r = pool:map_async(function (x)
+    if x == 3 then
+      local m = require "_multiprocessing"
+      m.handle(m.getpid()):signal(m.SIGKILL)
+    end
+    return x
+  end, {1, 2, 3, 4}, 1)
+  checkerror("killed by signal 9", r.get, r, JOIN)
+  assert(pool:apply(function () return "alive" end) == "alive")
+  pool:close()
+  pool:join()
+end
+
+-- }======================================================
+
+
+-- {======================================================
+-- Children that crash
+-- =======================================================
+
+do
+  local _mp = require "_multiprocessing"
+  local function dies_of (sig)
+    return mp.Process{target = function ()
+      _mp.handle(_mp.getpid()):signal(sig)
+      require("time").sleep(600)
+    end}
+  end
+  local SIGABRT, SIGSEGV = 6, 11
+  for _ = 1, math.max(N // 50, 1) do
+    local p = dies_of(SIGABRT)
+    p:start()
+    joined(p, -SIGABRT, "abort")
+    p = dies_of(_mp.SIGKILL)
+    p:start()
+    joined(p, -_mp.SIGKILL, "kill")
+    p = dies_of(SIGSEGV)
+    p:start()
+    p:join(JOIN)
+    -- (a sanitizer's handler turns a SIGSEGV into an abort)
+    assert(p.exitcode == -SIGSEGV or p.exitcode == -SIGABRT,
+           "segv: " .. tostring(p.exitcode))
+    p = mp.Process{target = function () error("boom") end}
+    p:start()
+    joined(p, 1, "error")
+    p = mp.Process{target = function () os.exit(7) end}
+    p:start()
+    joined(p, 7, "os.exit")
+  end
+  -- and we are fine: threads, locks and forks still work
+  local t = threading.Thread{target = function () return 42 end}
+  t:start()
+  t:join()
+  assert(t:value() == 42)
+  local p = mp.Process{target = function () end}
+  p:start()
+  joined(p, 0, "after the crashes")
+end
+
+-- }======================================================
+
+
+-- {======================================================
+-- Daemon threads blocked in every kind of wait at exit
+-- =======================================================
+
+local blocked = [[
+local threading = require "threading"
+local queue = require "queue"
+local socket = require "socket"
+local time = require "time"
+local mp = require "multiprocessing"
+local how = ...
+local lock, rlock = threading.Lock(), threading.RLock()
+lock:acquire(); rlock:acquire()
+local cond, ev = threading.Condition(), threading.Event()
+local sem, q = threading.Semaphore(0), queue.Queue()
+local srv = assert(socket.bind("127.0.0.1", 0))
+local mq, mlock = mp.Queue(), mp.Lock()
+mlock:acquire()
+local forever = threading.Thread{target = function () ev:wait() end,
+                                 daemon = true}
+local waits = {
+  function () lock:acquire() end,
+  function () rlock:acquire() end,
+  function () cond:acquire(); cond:wait() end,
+  function () ev:wait() end,
+  function () sem:acquire() end,
+  function () q:get() end,
+  function () time.sleep(600) end,
+  function () forever:join() end,
+  function () srv:accept() end,
+  function () mq:get() end,
+  function () mlock:acquire() end,
+}
+local ready = threading.Semaphore(0)
+forever:start()
+for _, w in ipairs(waits) do
+  threading.Thread{target = function () ready:release(); w() end,
+                   daemon = true}:start()
+end
+for _ = 1, #waits do ready:acquire() end
+if how == "exit" then os.exit(3) end
+if how == "error" then error("the main chunk fails") end
+print("main ends")
+]]
+
+if LUAGIL then
+  local name = os.tmpname()
+  local f = assert(io.open(name, "w"))
+  f:write(blocked)
+  f:close()
+  -- One shell loop runs them all: a run that crashes or hangs (timeout's
+  -- 124) prints its status.
+  local runs = math.max(N // 3, 1)
+  local cmd = ([[
+for i in $(seq %d); do
+  for how in end exit error; do
+    out=$(timeout 20 %s %s $how 2>&1); s=$?
+    case $how:$s in end:0|exit:3|error:1) ;; *) echo "FAIL $how $s: $out";;
+    esac
+  done
+done
+echo done]]):format(runs, LUAGIL, name)
+  local p = assert(io.popen(cmd))
+  local out = p:read("a")
+  p:close()
+  os.remove(name)
+  assert(out == "done\n", out)
+end
+
+-- }======================================================
+
 print("OK")
