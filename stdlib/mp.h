@@ -30,7 +30,9 @@ LG_FUNC void lg_mp_open_queue (lua_State *L);
 ** functions as their address (valid in a fork of this process), the
 ** globals table and tables of package.loaded by reference. Otherwise
 ** functions, userdata, threads and cycles raise errors. lg_mp_load pushes
-** the value; it raises on a corrupt message.
+** the value; it raises on a corrupt message, and on one that carries a
+** function unless lg_mp_loadx is told 'funcs' (a C function comes by
+** address: never decode one from bytes another program could write).
 */
 typedef struct lg_MpMsg {
   char *data;
@@ -39,6 +41,8 @@ typedef struct lg_MpMsg {
 
 LG_FUNC lg_MpMsg lg_mp_dump (lua_State *L, int idx, int funcs);
 LG_FUNC void lg_mp_load (lua_State *L, const char *data, size_t len);
+LG_FUNC void lg_mp_loadx (lua_State *L, const char *data, size_t len,
+                          int funcs);
 
 
 /*

@@ -389,6 +389,7 @@ typedef struct Dec {
   const char *p, *end;
   int ids;              /* stack index: id -> function */
   int depth;
+  int funcs;            /* functions allowed (the Pool's messages) */
 } Dec;
 
 
@@ -461,6 +462,10 @@ static void decode (Dec *d) {
   char tag;
   luaL_checkstack(L, 8, "value nested too deeply");
   get(d, &tag, 1);
+  /* A function, and C ones come by address: only in a message that may
+     carry them (Queue and Pipe messages never do). */
+  if (!d->funcs && strchr("FRCcGM", tag) != NULL)
+    corrupt(d);
   switch (tag) {
     case 'n': lua_pushnil(L); break;
     case 'f': lua_pushboolean(L, 0); break;
@@ -485,9 +490,13 @@ static void decode (Dec *d) {
     }
     case 'T': {
       uint32_t narr = getu32(d);
+      /* a hint, trusted only as far as the bytes left could fill it (an
+         item takes 10 at least): a corrupt one must not allocate GBs */
+      size_t most = (size_t)(d->end - d->p) / 10;
       if (++d->depth > MAXDEPTH)
         corrupt(d);
-      lua_createtable(L, narr > (1u << 24) ? 0 : (int)narr, 0);
+      lua_createtable(L, narr > (1u << 24) || narr > most ? 0 : (int)narr,
+                      0);
       while (d->p < d->end && *d->p != 'e') {
         decode(d);
         decode(d);
@@ -526,6 +535,8 @@ static void decode (Dec *d) {
         lua_pushcfunction(L, f);
       else {
         uint32_t n = getu32(d);
+        if (n > 255)  /* Lua's limit of upvalues */
+          corrupt(d);
         for (uint32_t i = 0; i < n; i++)
           decode(d);
         lua_pushcclosure(L, f, (int)n);
@@ -544,18 +555,24 @@ static void decode (Dec *d) {
 }
 
 
-void lg_mp_load (lua_State *L, const char *data, size_t len) {
+void lg_mp_loadx (lua_State *L, const char *data, size_t len, int funcs) {
   Dec d;
   d.L = L;
   d.p = data;
   d.end = data + len;
   d.depth = 0;
+  d.funcs = funcs;
   lua_newtable(L);
   d.ids = lua_gettop(L);
   decode(&d);
   if (d.p != d.end)
     corrupt(&d);
   lua_remove(L, d.ids);
+}
+
+
+void lg_mp_load (lua_State *L, const char *data, size_t len) {
+  lg_mp_loadx(L, data, len, 0);
 }
 
 /* }====================================================== */
@@ -578,12 +595,13 @@ static int mp_dumps (lua_State *L) {
 }
 
 
-/* _multiprocessing.loads(s) -> v */
+/* _multiprocessing.loads(s [, funcs]) -> v */
 static int mp_loads (lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
+  int funcs = lua_toboolean(L, 2);
   lua_settop(L, 1);  /* keeps 's' alive */
-  lg_mp_load(L, s, len);
+  lg_mp_loadx(L, s, len, funcs);
   return 1;
 }
 

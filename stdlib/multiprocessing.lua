@@ -341,9 +341,9 @@ local function worker_loop (conn, initializer, initargs)
   while true do
     local ok, msg = pcall(conn.recv_bytes, conn)
     if not ok then break end          -- the pool's end is closed
-    local task = _mp.loads(msg)
+    local task = _mp.loads(msg, true)
     if not task then break end        -- stop
-    if task.f ~= blob then blob, fn = task.f, _mp.loads(task.f) end
+    if task.f ~= blob then blob, fn = task.f, _mp.loads(task.f, true) end
     local results = {n = #task.args}
     local done, err = xpcall(function ()
       for i, a in ipairs(task.args) do
@@ -510,7 +510,7 @@ local function step (self, timeout)
         local ok, msg = false, nil
         if w.conn:poll(0) then ok, msg = pcall(w.conn.recv_bytes, w.conn) end
         if ok then
-          local reply = _mp.loads(msg)
+          local reply = _mp.loads(msg, true)
           local t = w.task
           w.task = nil
           finish(self, t.job, t.first, reply)

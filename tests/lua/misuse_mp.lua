@@ -286,4 +286,38 @@ end
 
 -- }======================================================
 
+-- {======================================================
+-- The serializer's decoder: bytes from another process
+-- =======================================================
+
+do
+  local _mp = require "_multiprocessing"
+  -- A C function travels by address: only where functions may (Pool).
+  local m = _mp.dumps(print, true)
+  checkerror("corrupt message", _mp.loads, m)
+  assert(_mp.loads(m, true) == print)
+  checkerror("corrupt message", _mp.loads,
+             _mp.dumps(function () end, true))
+  -- a C closure with more upvalues than Lua allows
+  checkerror("corrupt message", _mp.loads, "c" .. m:sub(2)
+             .. string.pack("=I4", 300) .. ("n"):rep(300), true)
+  -- mutated messages: errors, never a crash
+  local seeds = {_mp.dumps({1, 2.5, "x", {a = {b = true}}, n = -3}),
+                 _mp.dumps("hello"), _mp.dumps({("y"):rep(300), {{{{}}}}})}
+  math.randomseed(19)
+  for _ = 1, 20000 do
+    local b = {seeds[math.random(#seeds)]:byte(1, -1)}
+    for _ = 1, math.random(1, 4) do
+      local k = math.random(#b)
+      local op = math.random(3)
+      if op == 1 then b[k] = math.random(0, 255)
+      elseif op == 2 then table.insert(b, k, math.random(0, 255))
+      elseif #b > 1 then table.remove(b, k) end
+    end
+    pcall(_mp.loads, string.char(table.unpack(b)))
+  end
+end
+
+-- }======================================================
+
 print("OK")
