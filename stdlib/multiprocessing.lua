@@ -239,7 +239,7 @@ function Process:kill ()
 end
 
 function Process:__tostring ()
-  local p = rawget(self, PRIV)
+  local p = state(self, "__tostring")
   local st
   if self == current then st = "started"
   elseif not p.handle then st = "initial"
@@ -631,6 +631,7 @@ end
 
 -- pool:apply_async(fn [, args]) -> AsyncResult (get() -> fn(args...))
 function Pool:apply_async (fn, args)
+  checkowner(self, "apply_async")
   if args ~= nil and type(args) ~= "table" then
     argerror(2, "apply_async", "table expected, got " .. type(args))
   end
@@ -641,6 +642,7 @@ end
 
 -- pool:apply(fn [, args]) -> fn(args...)
 function Pool:apply (fn, args)
+  checkowner(self, "apply")
   return self:apply_async(fn, args):get()
 end
 
@@ -704,18 +706,32 @@ Pool.__close = Pool.terminate
 
 -- A pool collected unterminated: its workers end (no wait in a finalizer).
 function Pool:__gc ()
-  if self._owner ~= getpid() or self._state == TERMINATE then return end
+  if getmetatable(self) ~= Pool or self._owner ~= getpid() or
+     self._state == TERMINATE then return end
   for _, w in pairs(self._workers) do w.handle:signal(_mp.SIGTERM) end
 end
 
 function Pool:__tostring ()
+  if getmetatable(self) ~= Pool then
+    argerror(1, "__tostring", "multiprocessing.Pool expected, got "
+                              .. type(self))
+  end
   return ("<multiprocessing.Pool state=%s pool_size=%d>")
          :format(self._state, self._processes)
 end
 
+-- The AsyncResult at 'self', or a bad argument error for 'fname'.
+local function checkresult (self, fname)
+  if getmetatable(self) ~= AsyncResult then
+    argerror(1, fname, "multiprocessing.AsyncResult expected, got "
+                       .. type(self), 3)
+  end
+  return self
+end
+
 -- r:ready() -> boolean
 function AsyncResult:ready ()
-  local job = self._job
+  local job = checkresult(self, "ready")._job
   if not job.ready then
     local pool = self._pool
     if pool._owner == getpid() and pool._lock:acquire(false) then
@@ -729,6 +745,7 @@ end
 
 -- r:wait([timeout])
 function AsyncResult:wait (timeout)
+  checkresult(self, "wait")
   timeout = timeout_arg(timeout, 1, "wait", 2)
   local job = self._job
   drive(self._pool, function () return job.ready end, timeout)
@@ -736,12 +753,14 @@ end
 
 -- r:successful() -> boolean (the result must be ready)
 function AsyncResult:successful ()
+  checkresult(self, "successful")
   if not self:ready() then error(("%s not ready"):format(tostring(self)), 2) end
   return self._job.err == nil
 end
 
 -- r:get([timeout]) -> the result; re-raises the task's error
 function AsyncResult:get (timeout)
+  checkresult(self, "get")
   timeout = timeout_arg(timeout, 1, "get", 2)
   local job = self._job
   if not drive(self._pool, function () return job.ready end, timeout) then
@@ -756,6 +775,7 @@ function AsyncResult:get (timeout)
 end
 
 function AsyncResult:__tostring ()
+  checkresult(self, "__tostring")
   return ("<multiprocessing.AsyncResult %s>")
          :format(self._job.ready and "ready" or "pending")
 end

@@ -153,6 +153,30 @@ for i, k in ipairs(kinds) do
   end
 end
 
+-- The Lua-side types check their self too.
+do
+  local pool <close> = mp.Pool(1)
+  local r = pool:apply_async(function () return 1 end)
+  local proc = mp.Process{target = function () end}
+  for _, case in ipairs{
+      {r, {"ready", "wait", "successful", "get", "__tostring"},
+       "multiprocessing.AsyncResult expected"},
+      {pool, {"map", "map_async", "imap", "starmap", "apply", "close", "join",
+              "__tostring"}, "Pool expected"},
+      {proc, {"start", "join", "is_alive", "terminate", "kill", "run",
+              "__tostring"}, "Process expected"}} do
+    local obj, names, msg = case[1], case[2], case[3]
+    for _, name in ipairs(names) do
+      local f = obj[name] or getmetatable(obj)[name]
+      for _, self in ipairs{false, 42, "x", {}} do
+        checkerror(msg, f, self)
+      end
+    end
+  end
+  getmetatable(pool).__gc(nil)  -- a finalizer never raises
+  assert(r:get() == 1)
+end
+
 -- A Value's lock dies with the Value.
 do
   local v = mp.Value("i", 1)
