@@ -247,8 +247,11 @@ static int lock_acquire (lua_State *L) {
   Lock *lk = tolock(L);
   double timeout = lg_sync_acquireargs(L, "can't specify a timeout for a "
                                           "non-blocking call");
-  struct timespec ts, *deadline = lg_deadline(timeout, &ts);
+  struct timespec ts, *deadline;
   int r;
+  luaL_argcheck(L, timeout <= LG_TIMEOUT_MAX, 3,
+                "timeout value is too large");  /* not for ever: Python's */
+  deadline = lg_deadline(timeout, &ts);
   if (timeout == 0)
     r = held(lk->mu, pthread_mutex_trylock(lk->mu)) ? LG_WOKEN : LG_TIMEDOUT;
   else {

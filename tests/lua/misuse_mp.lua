@@ -295,6 +295,13 @@ do
              function () return q:get(true, -1) end)
   checkerror("bad argument #3 to 'put' (timeout value is too large)",
              function () return q:put(1, true, 1e300) end)
+  local lk = mp.Lock()
+  lk:acquire()
+  checkerror("bad argument #2 to 'acquire' (timeout value is too large)",
+             function () return lk:acquire(true, 1e300) end)
+  checkerror("bad argument #2 to 'acquire'",
+             function () return lk:acquire(true, 0/0) end)
+  lk:release()
   local r = mp.Pipe()
   checkerror("bad argument #1 to 'poll' (timeout value is too large)",
              function () return r:poll(math.huge) end)
