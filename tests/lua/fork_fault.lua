@@ -60,7 +60,9 @@ do
   local stop = false
   lock:acquire()
   local ts = {}
-  local function add (f) ts[#ts + 1] = threading.Thread{target = f, daemon = true} end
+  local function add (f)
+    ts[#ts + 1] = threading.Thread{target = f, daemon = true}
+  end
   for _ = 1, 2 do  -- waiters, parked or yielded, at every fork
     add(function () started:release(); lock:acquire(); lock:release() end)
     add(function ()
