@@ -22,6 +22,7 @@
 */
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -585,15 +586,25 @@ static int handle_forget (lua_State *L) {
 ** =======================================================
 */
 
-/* The descriptor of a Connection, a ProcessHandle or an integer at 'i'. */
-static int tofd (lua_State *L, int i) {
+/*
+** The descriptor of a Connection, a ProcessHandle or an integer at 'i'
+** (the item [k] of argument 1); -1 for a closed one.
+*/
+static int tofd (lua_State *L, int i, lua_Integer k) {
   Conn *c;
   Handle *h;
+  lua_Integer fd;
+  int isnum;
   if ((c = luaL_testudata(L, i, CONN)) != NULL)
     return c->fd;
   if ((h = luaL_testudata(L, i, HANDLE)) != NULL)
     return h->pidfd;
-  return (int)luaL_checkinteger(L, i);
+  fd = lua_tointegerx(L, i, &isnum);
+  if (!isnum || fd < 0 || fd > INT_MAX)
+    luaL_argerror(L, 1, lua_pushfstring(L, "connection, process handle or "
+                  "descriptor expected at [%I], got %s", k,
+                  isnum ? "a bad descriptor" : luaL_typename(L, i)));
+  return (int)fd;
 }
 
 
@@ -606,33 +617,46 @@ static int mp_wait (lua_State *L) {
   struct timespec ts, *deadline;
   lua_Integer n;
   struct pollfd *fds;
+  Conn **conns;
   int r;
   luaL_checktype(L, 1, LUA_TTABLE);
   deadline = optdeadline(L, 2, &ts);
   n = luaL_len(L, 1);
-  luaL_argcheck(L, n < 100000, 1, "too many objects");
-  fds = malloc(sizeof *fds * (size_t)(n + 1));
-  if (fds == NULL)
-    return luaL_error(L, "not enough memory");
+  luaL_argcheck(L, n >= 0 && n < 100000, 1, "too many objects");
+  lua_settop(L, 2);
+  /* collected with the garbage if a conversion below raises */
+  fds = lua_newuserdatauv(L, sizeof *fds * (size_t)(n + 1) +
+                             sizeof *conns * (size_t)(n + 1), 0);
+  conns = (Conn **)(fds + n + 1);
+  lua_newtable(L);  /* stack: list timeout buffer anchors */
   for (lua_Integer i = 0; i < n; i++) {
     lua_geti(L, 1, i + 1);
-    fds[i].fd = lua_isnil(L, -1) ? -1 : tofd(L, -1);  /* may leak 'fds' */
+    fds[i].fd = lua_isnil(L, -1) ? -1 : tofd(L, -1, i + 1);
     fds[i].events = POLLIN;
     fds[i].revents = 0;
-    lua_pop(L, 1);
+    conns[i] = fds[i].fd >= 0 ? luaL_testudata(L, -1, CONN) : NULL;
+    if (conns[i] != NULL)  /* alive until we are back, whatever the list */
+      lua_rawseti(L, 4, i + 1);
+    else
+      lua_pop(L, 1);
   }
+  /* The connections are in use while we poll (see Conn): a close by
+     another thread leaves their descriptors open until we are back. */
+  for (lua_Integer i = 0; i < n; i++)
+    if (conns[i] != NULL)
+      enter(conns[i]);
   r = waitfds(fds, (int)n, deadline);
-  if (r == LG_INTERRUPTED) {
-    free(fds);
+  for (lua_Integer i = 0; i < n; i++)
+    if (conns[i] != NULL)
+      leave(conns[i], fds[i].fd);
+  if (r == LG_INTERRUPTED)
     return lg_breaker_raise_interrupt(L);
-  }
   lua_newtable(L);
   for (lua_Integer i = 0, k = 0; i < n; i++)
     if (fds[i].fd >= 0 && fds[i].revents != 0) {
       lua_geti(L, 1, i + 1);
       lua_rawseti(L, -2, ++k);
     }
-  free(fds);
   return 1;
 }
 

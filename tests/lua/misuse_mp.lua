@@ -309,6 +309,15 @@ do
   checkerror("bad argument #1 to 'poll' (timeout value is too large)",
              function () return r:poll(math.huge) end)
   checkerror("bad argument #1 to 'poll'", function () return r:poll(0/0) end)
+  -- wait's descriptors: no truncation of a huge one to another (2^40 was
+  -- polled as descriptor 0), a clear message for a wrong item
+  local _mp = require "_multiprocessing"
+  checkerror("descriptor expected at [1], got a bad descriptor", _mp.wait,
+             {2^40}, 0)
+  checkerror("descriptor expected at [1], got a bad descriptor", _mp.wait,
+             {-5}, 0)
+  checkerror("descriptor expected at [2], got string", _mp.wait, {r, "x"}, 0)
+  checkerror("timeout value is too large", _mp.wait, {r}, math.huge)
   checkerror("number has no integer representation", mp.Array, "i", 0/0)
   checkerror("number has no integer representation", mp.Array, "i", 1e300)
   checkerror("negative array size", mp.Array, "i", -1)
