@@ -7,8 +7,11 @@ LUAGIL_PACKAGES="gcc make cmake pkg-config liblua5.4-dev lua5.4 \
 libcriterion-dev libedit-dev"
 # ... and to test: tmux for the REPL test, valgrind for the stress script,
 # chromium for the test that opens the HTML GIL timeline (installing it took
-# 53 s on a loaded 2-core machine).
-LUAGIL_TEST_PACKAGES="$LUAGIL_PACKAGES tmux valgrind chromium"
+# 53 s on a loaded 2-core machine), clang and its libFuzzer runtime
+# (libclang_rt.fuzzer-x86_64.a is in libclang-rt-14-dev on Debian 12) for
+# tests/fuzz/run_libfuzzer.sh.
+LUAGIL_TEST_PACKAGES="$LUAGIL_PACKAGES tmux valgrind chromium clang \
+libclang-rt-14-dev"
 
 install_missing () {
   local missing=()
