@@ -6,8 +6,9 @@
 -- usage: luagil misuse.lua [--seconds N] [--seed S] [--calls N]
 --                          [--window W] [--strict] [--keep] [--verbose]
 --                          [--skip PATTERN]...
--- (--skip: leave out the calls whose label, e.g. "threading.Lock:__gc",
--- matches the Lua pattern; to look past a known crash.)
+-- (--skip: leave out the calls whose description, e.g.
+-- 'threading.Lock:__gc(nil) [self destroyed threading.Lock]', matches the
+-- Lua pattern: to look past a known crash.)
 --
 -- The run is two processes. This one (the parent) makes a temporary
 -- directory and runs a child luagil in it, in a session of its own, under
@@ -328,6 +329,7 @@ local hosts = {"127.0.0.1", "::1", "localhost", ""}
 -- Object pool: kind (metatable) -> list of objects; destroyed ones apart.
 local kinds, kindlist = {}, {}
 local destroyed = {}       -- list of {obj, kind}
+local isdestroyed = setmetatable({}, {__mode = "k"})
 local MAXPERKIND = 6
 local anyobjects = {}      -- a flat list, for arguments (bounded)
 
@@ -590,11 +592,11 @@ local function describe (v)
   elseif t == "number" or t == "boolean" or t == "nil" then
     return tostring(v)
   else
-    local mt = metaof(v)
+    local mt, name = metaof(v), t
     if mt and type(rawget(mt, "__name")) == "string" then
-      return rawget(mt, "__name")
+      name = rawget(mt, "__name")
     end
-    return t
+    return isdestroyed[v] and "destroyed " .. name or name
   end
 end
 
@@ -623,7 +625,8 @@ local function violation (tg, err, desc)
     local home = tg.kind and tg.kind.methods or modules[tg.module] or {}
     local class = tg.kind and tg.kind.name:match("[^.]+$")
     if short ~= tg.name and rawget(home, short) == nil  -- not an alias
-        and not (tg.name == "new" and short == class) then
+        and not (tg.name == "new" and short == class)
+        and tg.name ~= "__call" then  -- a class's __call is its constructor
       return "names", ("names '%s', not '%s'"):format(named, tg.name)
     end
     return
@@ -816,6 +819,7 @@ local function destroy (k, o)
   local gc = rawget(k.mt, "__gc") or rawget(k.mt, "__close")
   if type(gc) ~= "function" then return end
   pcall(gc, o)
+  isdestroyed[o] = true
   destroyed[#destroyed + 1] = {obj = o, kind = k}
   if #destroyed > 32 then table.remove(destroyed, 1) end
   for i, x in ipairs(k.objects) do
@@ -823,13 +827,80 @@ local function destroy (k, o)
   end
 end
 
--- One call: choose a target, its self and arguments, run it watched.
-local args = {}
 local helpers = 0
 local MAXHELPERS = 4
+
+-- Note a call in the lastcall file (what a crash report shows).
+local function note (desc)
+  stats.seq = (stats.seq or 0) + 1
+  lastf:seek("set")
+  lastf:write("#", stats.seq, " ", desc, "\n", string.rep(" ", 200))
+  if opts.verbose then stderr:write("#", stats.seq, " ", desc, "\n") end
+end
+
+-- Run call(...) watched by the watchdog; returns pcall's results packed.
+local function watched (tg, desc, call, ...)
+  wd.desc, wd.t0, wd.n, wd.busy = desc, monotonic(), stats.seq, true
+  local res = table.pack(pcall(call, ...))
+  wd.busy = false
+  record(tg, desc, res[1], res[2])
+  return res
+end
+
+-- A race: one thread waits on an object while the main thread destroys it
+-- by hand (its __gc) and then wakes it (issue 19's Event case).
+local WAITS = {wait = {0.2}, join = {0.2}, acquire = {true, 0.2},
+               get = {true, 0.2}, put = {1, true, 0.2}}
+local WAKES = {"set", "release", "notify_all", "put", "close", "cancel"}
+local function racegc ()
+  local k = pick(kindlist)
+  local gc = rawget(k.mt, "__gc") or rawget(k.mt, "__close")
+  if type(gc) ~= "function" or #k.objects == 0 or helpers >= MAXHELPERS then
+    return
+  end
+  local waits = {}
+  for _, name in ipairs(k.names) do
+    if WAITS[name] then waits[#waits + 1] = name end
+  end
+  if #waits == 0 then return end
+  local o, name = pick(k.objects), pick(waits)
+  local started = threading.Event()
+  helpers = helpers + 1
+  local t = threading.Thread{daemon = true, target = function ()
+    started:set()
+    pcall(wrapper(name, true), o, table.unpack(WAITS[name]))
+    helpers = helpers - 1
+  end}
+  if not pcall(t.start, t) then helpers = helpers - 1 return end
+  started:wait()
+  time.sleep(0.005)  -- most often it is waiting by now; if not, a race
+  local tg = {label = k.name .. ":__gc", module = moduleof(k.name),
+              name = "__gc"}
+  local desc = ("%s:__gc while another thread is in :%s [self %s]")
+               :format(k.name, name, describe(o))
+  note(desc)
+  watched(tg, desc, gc, o)
+  destroy(k, o)
+  for _, wake in ipairs(WAKES) do
+    if k.methods[wake] then
+      tg = {label = k.name .. ":" .. wake, module = tg.module, name = wake}
+      desc = ("%s:%s() on an object destroyed while another thread was in "
+              .. ":%s [self %s]"):format(k.name, wake, name, describe(o))
+      note(desc)
+      watched(tg, desc, wrapper(wake, true), o)
+    end
+  end
+end
+
+-- One call: choose a target, its self and arguments, run it watched.
+local args = {}
 local function onecall (deadline)
   local more = monotonic() < deadline
   local tg, self
+  if random(100) == 1 and #kindlist > 0 then
+    racegc()
+    return more
+  end
   local r = random(100)
   if r <= 40 or #kindlist == 0 then
     tg = pick(functargets)
@@ -864,15 +935,12 @@ local function onecall (deadline)
   local n = random(0, 4)
   for i = 1, 5 do args[i] = nil end
   for i = 1, n do args[i] = anyvalue() end
-  for _, p in ipairs(opts.skip) do
-    if tg.label:match(p) then return more end
-  end
   sandbox(tg.label, tg.module, args, n)
   local desc = describecall(tg, self, args, n)
-  stats.seq = (stats.seq or 0) + 1
-  lastf:seek("set")
-  lastf:write("#", stats.seq, " ", desc, "\n", string.rep(" ", 200))
-  if opts.verbose then stderr:write("#", stats.seq, " ", desc, "\n") end
+  for _, p in ipairs(opts.skip) do
+    if desc:match(p) then return more end
+  end
+  note(desc)
   local mt = self ~= nil and debug.getmetatable(self)
   local rightself = tg.method and mt == tg.kind.mt
   local holder, call = self, nil
@@ -901,10 +969,7 @@ local function onecall (deadline)
     stats.helpers = (stats.helpers or 0) + 1
     return more
   end
-  wd.desc, wd.t0, wd.n, wd.busy = desc, monotonic(), stats.seq, true
-  local res = table.pack(pcall(call, holder, table.unpack(args, 1, n)))
-  wd.busy = false
-  record(tg, desc, res[1], res[2])
+  local res = watched(tg, desc, call, holder, table.unpack(args, 1, n))
   if res[1] then
     for i = 2, math.min(res.n, 4) do addobject(res[i]) end
   end
