@@ -37,7 +37,8 @@ for t in $TARGETS; do
   if ! (cd "$BUILD" &&
         ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1} \
         UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-        "$BUILD/tests/fuzz/fuzz_$t" -max_total_time="$SECONDS_EACH" -print_final_stats=1 \
+        "$BUILD/tests/fuzz/fuzz_$t" -max_total_time="$SECONDS_EACH" \
+          -print_final_stats=1 \
           -artifact_prefix="$BUILD/fuzz-artifacts/$t-" "$@" \
           "$BUILD/fuzz-corpus/$t" "$SEEDS/$t"); then
     status=1
