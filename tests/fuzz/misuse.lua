@@ -830,6 +830,14 @@ end
 local helpers = 0
 local MAXHELPERS = 4
 
+-- Whether --skip leaves out the call described by 'desc'.
+local function skipped (desc)
+  for _, p in ipairs(opts.skip) do
+    if desc:match(p) then return true end
+  end
+  return false
+end
+
 -- Note a call in the lastcall file (what a crash report shows).
 local function note (desc)
   stats.seq = (stats.seq or 0) + 1
@@ -864,6 +872,9 @@ local function racegc ()
   end
   if #waits == 0 then return end
   local o, name = pick(k.objects), pick(waits)
+  local desc = ("%s:__gc while another thread is in :%s [self %s]")
+               :format(k.name, name, describe(o))
+  if skipped(desc) then return end
   local started = threading.Event()
   helpers = helpers + 1
   local t = threading.Thread{daemon = true, target = function ()
@@ -876,8 +887,6 @@ local function racegc ()
   time.sleep(0.005)  -- most often it is waiting by now; if not, a race
   local tg = {label = k.name .. ":__gc", module = moduleof(k.name),
               name = "__gc"}
-  local desc = ("%s:__gc while another thread is in :%s [self %s]")
-               :format(k.name, name, describe(o))
   note(desc)
   watched(tg, desc, gc, o)
   destroy(k, o)
@@ -886,8 +895,10 @@ local function racegc ()
       tg = {label = k.name .. ":" .. wake, module = tg.module, name = wake}
       desc = ("%s:%s() on an object destroyed while another thread was in "
               .. ":%s [self %s]"):format(k.name, wake, name, describe(o))
-      note(desc)
-      watched(tg, desc, wrapper(wake, true), o)
+      if not skipped(desc) then
+        note(desc)
+        watched(tg, desc, wrapper(wake, true), o)
+      end
     end
   end
 end
@@ -937,9 +948,7 @@ local function onecall (deadline)
   for i = 1, n do args[i] = anyvalue() end
   sandbox(tg.label, tg.module, args, n)
   local desc = describecall(tg, self, args, n)
-  for _, p in ipairs(opts.skip) do
-    if desc:match(p) then return more end
-  end
+  if skipped(desc) then return more end
   note(desc)
   local mt = self ~= nil and debug.getmetatable(self)
   local rightself = tg.method and mt == tg.kind.mt
