@@ -134,8 +134,10 @@ end
 local function parent ()
   local luagil = os.getenv("LUAGIL") or arg[-1]
   local script = arg[0]
-  if script:sub(1, 1) ~= "/" then
-    script = io.popen("pwd"):read("l") .. "/" .. script
+  local pwd = io.popen("pwd"):read("l")
+  if script:sub(1, 1) ~= "/" then script = pwd .. "/" .. script end
+  if luagil:find("/", 1, true) and luagil:sub(1, 1) ~= "/" then
+    luagil = pwd .. "/" .. luagil  -- the child runs elsewhere
   end
   local dir = io.popen("mktemp -d /tmp/luagil-misuse.XXXXXX"):read("l")
   assert(dir and dir:match("^/tmp/luagil%-misuse%.%w+$"), "mktemp failed")
