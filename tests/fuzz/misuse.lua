@@ -57,13 +57,13 @@
 -- And what is sandboxed: the child runs in the temporary directory and no
 -- hostile string contains '/' or "..", so os.remove, os.rename, io.open
 -- only touch files there; socket calls get only the host strings
--- "127.0.0.1", "::1" and "localhost" (never a name that would reach DNS,
--- never "*" or "0.0.0.0"); multiprocessing.Pool gets at most 2 processes
--- and shared arrays at most 65536 items (a hostile size is a fork bomb or
--- gigabytes that totable() would then fill); io's default files, the
--- thread stack size, the switch interval, the preemption mode, the GIL
--- policy and the debug hook are put back after each call that may change
--- them, since they would otherwise break the fuzzer rather than luagil.
+-- "127.0.0.1" and "::1" (never a name, which could reach a resolver, nor
+-- "*", nor a number where a host goes); multiprocessing.Pool gets at most 2
+-- processes and shared arrays at most 65536 items (a hostile size is a
+-- fork bomb, or gigabytes that totable() would then fill); io's default
+-- files, the thread stack size, the switch interval, the preemption mode,
+-- the GIL policy and the debug hook are put back after each call, since
+-- a change would break the fuzzer rather than luagil.
 
 local USAGE = "usage: luagil misuse.lua [--seconds N] [--seed S] " ..
               "[--calls N] [--window W] [--strict] [--keep] [--verbose] " ..
@@ -278,8 +278,8 @@ end
 
 local function noop () end
 
--- A table whose every metamethod raises (the one named in 'except' is
--- left out, so that e.g. __tostring can be the only one).
+-- A table whose metamethods raise: all of them, or only the one named
+-- 'only' (so that e.g. __tostring is the only one).
 local function hostiletable (only)
   local mt = {}
   for _, e in ipairs{"__index", "__newindex", "__tostring", "__eq", "__len",
@@ -325,8 +325,10 @@ local plausible = {
   -1, 0.001, "127.0.0.1", 0,
 }
 
--- Host strings for socket calls: loopback only, never DNS.
-local hosts = {"127.0.0.1", "::1", "localhost", ""}
+-- Host strings for socket calls: loopback addresses only, never a name
+-- (a name, even "localhost" or the "1e+300" that a number becomes, may go
+-- to a resolver), never "*" (any interface).
+local hosts = {"127.0.0.1", "::1"}
 
 -- Object pool: kind (metatable) -> list of objects; destroyed ones apart.
 local kinds, kindlist = {}, {}
@@ -523,6 +525,10 @@ local function sandbox (label, mod, args, n)
   if mod == "socket" then
     for i = 1, n do
       if type(args[i]) == "string" then args[i] = pick(hosts) end
+    end
+    local name = label:match("[%w_]+$")
+    if (name == "connect" or name == "bind") and isnumber(args[1]) then
+      args[1] = pick(hosts)  -- a number would be read as a host
     end
   elseif label == "multiprocessing.Pool" then
     if isnumber(args[1]) and args[1] > 2 then args[1] = 2 end
