@@ -177,6 +177,8 @@ local function parent ()
     verdict = "pass"
   elseif how == "exit" and code == 0 and report then
     verdict = "fail: findings (stuck objects, or --strict and violations)"
+  elseif how == "exit" and code == 1 and not report then
+    verdict = "fail: the fuzzer stopped with a Lua error (see its stderr)"
   elseif how == "exit" and code == 3 then
     verdict = "fail: HANG (a call the watchdog could not interrupt)"
   elseif how == "signal" and code == 9 then
