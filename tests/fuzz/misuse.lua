@@ -61,9 +61,10 @@
 -- "*", nor a number where a host goes); multiprocessing.Pool gets at most 2
 -- processes and shared arrays at most 65536 items (a hostile size is a
 -- fork bomb, or gigabytes that totable() would then fill); io's default
--- files, the thread stack size, the switch interval, the preemption mode,
--- the GIL policy and the debug hook are put back after each call, since
--- a change would break the fuzzer rather than luagil.
+-- files, the switch interval, the preemption mode, the GIL policy and the
+-- debug hook are put back after each call, since a change would break the
+-- fuzzer rather than luagil. (The thread stack size is not: a small one
+-- must hold for any thread, the fuzzer's helpers too.)
 
 local USAGE = "usage: luagil misuse.lua [--seconds N] [--seed S] " ..
               "[--calls N] [--window W] [--strict] [--keep] [--verbose] " ..
@@ -294,6 +295,15 @@ local function hostiletable (only)
 end
 
 local huge = string.rep("x", 1 << 18)
+
+-- Nested C calls as deep as Lua allows: ends in "C stack overflow", or
+-- in a crash on a thread whose stack_size is too small for that depth.
+local function deepc () return (string.gsub("x", "x", deepc)) end
+
+-- Impostors: tables with the methods that luagil's lock helpers call.
+local function impostor (f)
+  return {acquire = f, release = f, wait = f, notify = f, set = f}
+end
 local function dead ()
   local co = coroutine.create(noop)
   coroutine.resume(co)
@@ -316,7 +326,9 @@ local hostile = table.pack(
   hostiletable("__call"), hostiletable("__name"),
   setmetatable({}, {__tostring = function () return 42 end}),
   setmetatable({}, {__metatable = false}),
-  noop, raiser("function"), print, coroutine.running(), dead(),
+  impostor(noop), impostor(raiser("impostor")), impostor(function ()
+    return true end),
+  noop, raiser("function"), print, coroutine.running(), dead(), deepc,
   coroutine.create(noop), function (...) return ... end,
   function () return table.unpack({}, 1, 200) end)
 local NHOSTILE = hostile.n
@@ -568,7 +580,6 @@ local function restore ()
   end
   io.output(saved.out)
   io.input(saved.input)
-  pcall(_thread.stack_size, saved.stack)
   if gil.getswitchinterval() ~= saved.interval then
     gil.setswitchinterval(saved.interval)
   end
@@ -1002,6 +1013,12 @@ local function onecall (deadline)
     if #k.objects > 0 then destroy(k, pick(k.objects)) end
   end
   if random(500) == 1 then seedobjects() end
+  if random(200) == 1 then  -- finalizers of what was dropped, watched
+    local tg = {label = "_G.collectgarbage", module = "_G",
+                name = "collectgarbage"}
+    note("collectgarbage() (finalizers)")
+    watched(tg, "collectgarbage()", collectgarbage)
+  end
   return more
 end
 
@@ -1028,6 +1045,7 @@ end
 local ok, err = pcall(mainloop)
 if not ok then stderr:write("misuse: fuzzer error: ", tostring(err), "\n") end
 restore()
+pcall(_thread.stack_size, saved.stack)
 
 -- Afterwards, fresh objects must still work at once: a lock that library
 -- code leaked on an error path (a module-wide one, say) shows here. Each
