@@ -602,6 +602,7 @@ end
 local stats = {
   calls = 0, byname = {}, bymodule = {}, errors = {}, nerrors = 0,
   interrupts = 0, violations = {}, nviolations = 0, ok = 0, interrupted = {},
+  slow = {},
 }
 local report = {}
 
@@ -715,6 +716,13 @@ local function writereport (verdict)
     ints[#ints + 1] = l .. " " .. stats.interrupted[l]
   end
   add("interrupted: ", table.concat(ints, ", "))
+  local slow = sortedkeys(stats.slow)
+  table.sort(slow, function (a, b) return stats.slow[a] > stats.slow[b] end)
+  for i = 1, #slow do
+    slow[i] = ("%s %.1f s"):format(slow[i], stats.slow[slow[i]])
+  end
+  add("time in calls over a quarter window (by label): ",
+      table.concat(slow, ", ", 1, math.min(#slow, 12)))
   add(("distinct errors: %d"):format(stats.nerrors))
   if opts.verbose then
     for _, e in ipairs(sortedkeys(stats.errors)) do
@@ -873,6 +881,10 @@ local function watched (tg, desc, call, ...)
   local res = table.pack(pcall(call, ...))
   wd.busy = false
   record(tg, desc, res[1], res[2])
+  local took = monotonic() - wd.t0
+  if took > opts.window / 4 then  -- slow, if not blocked: time by label
+    stats.slow[tg.label] = (stats.slow[tg.label] or 0) + took
+  end
   return res
 end
 
@@ -936,6 +948,8 @@ local function onecall (deadline)
   local r = random(100)
   if r <= 40 or #kindlist == 0 then
     tg = pick(functargets)
+    local blocked = stats.interrupted[tg.label]  -- as for methods, below
+    if blocked and random(blocked + 1) > 1 then return more end
   else
     local k = pick(kindlist)
     local name = pick(k.names)
