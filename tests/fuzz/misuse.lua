@@ -174,7 +174,16 @@ local function parent ()
   if how == "exit" and code > 128 then  -- sh's and timeout's way
     how, code = "signal", code - 128
   end
-  if how == "exit" and code == 0 and report and report:find("\nPASS\n") then
+  -- A sanitizer's report or a fatal error, in the child or in a process
+  -- it forked, is a crash whatever the status (UBSan's halt_on_error
+  -- exits with 1, as a Lua error does).
+  local sanitizer = stderr:match("[^\n]*runtime error:[^\n]*")
+                    or stderr:match("[^\n]*ERROR: %a+Sanitizer[^\n]*")
+                    or stderr:match("[^\n]*luagil: fatal:[^\n]*")
+  if sanitizer then
+    verdict = "fail: CRASH (" .. sanitizer .. ")"
+  elseif how == "exit" and code == 0 and report and report:find("\nPASS\n")
+  then
     verdict = "pass"
   elseif how == "exit" and code == 0 and report then
     verdict = "fail: findings (stuck objects, or --strict and violations)"
