@@ -14,15 +14,23 @@
 -- directory and runs a child luagil in it, in a session of its own, under
 -- 'timeout', with its output going to files there; then it reads the
 -- child's report, kills whatever the child forked and left, and judges:
---   a crash    the child died of a signal or exited with an unknown status;
+--   a crash    the child died of a signal, exited with an unknown status,
+--              or it or a process it forked printed a sanitizer's report
+--              or "luagil: fatal:";
 --   a hang     the child's watchdog saw a call that interrupt_main could
 --              not end (status 3), or the child made no progress at all
 --              (killed by 'timeout': a call that holds the GIL for ever);
---   a finding  an error message that does not name the function (the
---              'names' check below); fatal only with --strict.
--- The parent prints the child's report: calls made, per module, distinct
--- errors, the violations, and for a crash or hang the last call and a
--- command that replays the run up to it (same --seed, --calls).
+--   stuck      after the run, a fresh Lock, Event, Queue, Future or
+--              Thread no longer works at once (a lock leaked by library
+--              code on an error path);
+--   a finding  an error message that names another function than the
+--              one called, or is an internal error ("attempt to index a
+--              nil value" from library code): reported; fatal only with
+--              --strict.
+-- The parent prints the child's report: calls made, in all and per
+-- module, what was never called, which calls the watchdog interrupted,
+-- distinct errors, the findings, and for a crash or hang the last call
+-- and a command that replays the run up to it (same --seed, --calls).
 --
 -- The child (--child) discovers its targets instead of listing them: every
 -- function of every module in package.preload (bar the luagil.* aliases),
@@ -32,8 +40,16 @@
 -- back by a call, so a new function or method is fuzzed without an edit
 -- here. Each call is made through a wrapper compiled for its name, so that
 -- Lua names the function in its errors as it does for a user's call
--- (obj:method(...) or mod.func(...)). The sequence of calls depends only
--- on --seed (and --calls); thread timing can still vary what they find.
+-- (obj:method(...) or mod.func(...)). The arguments mix plausible values
+-- with hostile ones (nil, NaN, +-inf, huge and negative numbers, math.
+-- mininteger and maxinteger, a 256 KiB string, tables whose metamethods
+-- raise, impostor tables with acquire and release, deep C recursion),
+-- other luagil objects and destroyed ones (__gc called by hand); a method
+-- gets a wrong self one time in five. Now and then a call runs on a
+-- helper thread instead, an object is destroyed while another thread
+-- waits on it and then woken, or collectgarbage() runs the finalizers.
+-- The sequence of calls depends only on --seed (and --calls); thread
+-- timing can still vary what they find.
 --
 -- The watchdog is a daemon thread: when one call has run for longer than
 -- --window seconds it calls _thread.interrupt_main(), which the call's
