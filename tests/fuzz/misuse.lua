@@ -140,11 +140,29 @@ local function readall (path)
 end
 
 
+-- The last 'n' lines of 's', each cut to 300 bytes (hostile strings of
+-- 256 KiB get printed).
 local function tail (s, n)
   local lines = {}
-  for l in (s or ""):gmatch("[^\n]*") do lines[#lines + 1] = l end
-  local first = math.max(1, #lines - n)
-  return table.concat(lines, "\n", first)
+  for l in s:sub(-(n * 400)):gmatch("[^\n]+") do
+    lines[#lines + 1] = #l > 300 and l:sub(1, 300) .. "..." or l
+  end
+  return table.concat(lines, "\n", math.max(1, #lines - n + 1))
+end
+
+
+-- The line of 's' that holds the plain text 'what' (cut to 300 bytes),
+-- or nil. Plain find: a pattern like "[^\n]*what" is quadratic in a
+-- line's length, and the child prints lines of 256 KiB.
+local function lineof (s, what)
+  local i = s:find(what, 1, true)
+  if not i then return nil end
+  local from = i
+  while from > 1 and i - from < 200 and s:byte(from - 1) ~= 10 do
+    from = from - 1
+  end
+  local to = s:find("\n", i, true) or #s + 1
+  return s:sub(from, math.min(to - 1, from + 299))
 end
 
 
@@ -193,9 +211,9 @@ local function parent ()
   -- A sanitizer's report or a fatal error, in the child or in a process
   -- it forked, is a crash whatever the status (UBSan's halt_on_error
   -- exits with 1, as a Lua error does).
-  local sanitizer = stderr:match("[^\n]*runtime error:[^\n]*")
-                    or stderr:match("[^\n]*ERROR: %a+Sanitizer[^\n]*")
-                    or stderr:match("[^\n]*luagil: fatal:[^\n]*")
+  local sanitizer = lineof(stderr, "runtime error:")
+                    or lineof(stderr, "Sanitizer:")
+                    or lineof(stderr, "luagil: fatal:")
   if sanitizer then
     verdict = "fail: CRASH (" .. sanitizer .. ")"
   elseif how == "exit" and code == 0 and report and report:find("\nPASS\n")
