@@ -69,7 +69,8 @@ int luagil_install (lua_State *L, const luagil_Options *opts) {
                        "(one interpreter per process)");
     return LUA_ERRRUN;
   }
-  if (opts->switch_interval < 0) {
+  if (!(opts->switch_interval >= 0) ||  /* NaN too */
+      opts->switch_interval > LG_MAX_INTERVAL) {
     lua_pushliteral(L, "switch interval must be strictly positive");
     return LUA_ERRRUN;
   }
@@ -292,7 +293,7 @@ double luagil_getswitchinterval (void) {
 
 
 int luagil_setswitchinterval (double s) {
-  if (!(s > 0))
+  if (!(s > 0 && s <= LG_MAX_INTERVAL))  /* NaN too */
     return 0;
   lg_gil_setinterval(s);
   return 1;

@@ -29,6 +29,7 @@
 #include "task.h"
 
 #define HANDLE  "_thread._ThreadHandle"
+#define MAXARGS  1000000    /* Lua's own limit on a stack (LUAI_MAXSTACK) */
 
 
 typedef struct Handle {
@@ -183,6 +184,7 @@ int lg_thread_alive (void) {
 /* Is the value at 'arg' the marker that _thread.exit() raises? */
 static int isexit (lua_State *L, int arg) {
   int r;
+  arg = lua_absindex(L, arg);  /* -1 would be the marker pushed below */
   lua_rawgetp(L, LUA_REGISTRYINDEX, &EXIT_KEY);
   r = lua_rawequal(L, arg, -1);
   lua_pop(L, 1);
@@ -196,8 +198,27 @@ static int isexit (lua_State *L, int arg) {
 ** =======================================================
 */
 
+/* tostring(err), for report: err's __tostring may raise. */
+static int errortext (lua_State *L) {
+  luaL_tolstring(L, 1, NULL);
+  return 1;
+}
+
+
+/*
+** Print the error on top of 'L' (left there). Its text comes from a
+** protected call: outside one, a __tostring that raises would panic.
+*/
 static void report (lua_State *L, Handle *h) {
-  const char *msg = luaL_tolstring(L, -1, NULL);
+  const char *msg;
+  lua_pushcfunction(L, errortext);
+  lua_pushvalue(L, -2);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_isstring(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushfstring(L, "(error object is a %s value)",
+                    luaL_typename(L, -1));
+  }
+  msg = lua_tostring(L, -1);
   fflush(stdout);
   fprintf(stderr, "Unhandled error in thread started by %s:\n%s\n",
           h->task.name, msg);
@@ -442,10 +463,19 @@ static int thread_start_new (lua_State *L) {
   int n = 0;
   checkcallable(L, 1);
   if (!lua_isnoneornil(L, 2)) {
+    lua_Integer len;
     luaL_checktype(L, 2, LUA_TTABLE);
-    lua_getfield(L, 2, "n");
-    n = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1)
-                             : (int)luaL_len(L, 2);
+    if (lua_getfield(L, 2, "n") == LUA_TNIL)
+      len = luaL_len(L, 2);
+    else {
+      luaL_argcheck(L, lua_isinteger(L, -1), 2,
+                    "field 'n' must be an integer");
+      len = lua_tointeger(L, -1);
+    }
+    luaL_argcheck(L, len >= 0, 2, "field 'n' must be >= 0");
+    /* no stack holds more: checked before n + 4 could overflow */
+    luaL_argcheck(L, len <= MAXARGS, 2, "too many arguments");
+    n = (int)len;
     lua_pop(L, 1);
   }
   lua_settop(L, 2);

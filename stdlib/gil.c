@@ -3,6 +3,7 @@
 ** See LICENSE for copyright and licence (MIT).
 */
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,6 +27,7 @@ static int gil_getswitchinterval (lua_State *L) {
 static int gil_setswitchinterval (lua_State *L) {
   lua_Number s = luaL_checknumber(L, 1);
   luaL_argcheck(L, s > 0, 1, "switch interval must be strictly positive");
+  luaL_argcheck(L, s <= LG_MAX_INTERVAL, 1, "switch interval is too large");
   lg_gil_setinterval(s);
   return 0;
 }
@@ -42,12 +44,17 @@ static int gil_setpolicy (lua_State *L) {
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
     if (lua_getfield(L, 2, "n") != LUA_TNIL) {
-      n = luaL_checkinteger(L, -1);
+      luaL_argcheck(L, lua_isinteger(L, -1), 2, "field 'n' must be an "
+                    "integer");
+      n = lua_tointeger(L, -1);
       luaL_argcheck(L, n > 0 && n <= 1000000000, 2,
                     "n must be a positive number of instructions");
     }
-    if (lua_getfield(L, 2, "seed") != LUA_TNIL)
-      lg_gil_seed((unsigned long)luaL_checkinteger(L, -1));
+    if (lua_getfield(L, 2, "seed") != LUA_TNIL) {
+      luaL_argcheck(L, lua_isinteger(L, -1), 2, "field 'seed' must be an "
+                    "integer");
+      lg_gil_seed((unsigned long)lua_tointeger(L, -1));
+    }
     lua_pop(L, 2);
   }
   lg_gil_setpolicy(policy, (long)n);
@@ -154,7 +161,19 @@ static int gil_stats (lua_State *L) {
 
 /* gil.trace_start(path): record GIL events for a .json or .html file */
 static int gil_trace_start (lua_State *L) {
-  lg_trace_start(luaL_checkstring(L, 1));
+  const char *path = luaL_checkstring(L, 1);
+  FILE *f;
+  int err;
+  /* The file is written at the stop: fail now if it cannot be opened. */
+  LG_BEGIN_BLOCKING
+  f = fopen(path, "a");
+  err = errno;
+  if (f != NULL)
+    fclose(f);
+  LG_END_BLOCKING
+  if (f == NULL)
+    return luaL_error(L, "cannot open file '%s' (%s)", path, strerror(err));
+  lg_trace_start(path);
   return 0;
 }
 

@@ -10,6 +10,9 @@
 
 /* Default switch interval, in seconds. */
 #define LG_DEFAULT_INTERVAL  0.005
+/* The longest switch interval (seconds, about three years): the timer's
+** deadlines, 8 intervals ahead at most, stay far from overflowing. */
+#define LG_MAX_INTERVAL      1e8
 
 /* Switching policies. */
 #define LG_POLICY_INTERVAL       0  /* drop requests after an interval */

@@ -297,10 +297,10 @@ do
   table.sort(names)
   assert(table.concat(names, ",") == "MainThread,traced-1,traced-2,traced-3")
   os.remove(path)
-  -- an unwritable path: fail, message, errno
-  gil.trace_start("/nonexistent/dir/trace.json")
-  local ok, msg = gil.trace_stop()
-  assert(ok == nil and type(msg) == "string")
+  -- an unwritable path fails at once (issue 19, case 24)
+  local ok, msg = pcall(gil.trace_start, "/nonexistent/dir/trace.json")
+  assert(not ok and msg:find("cannot open file", 1, true))
+  assert(gil.trace_stop() == false)
 end
 
 print("OK")

@@ -1,0 +1,124 @@
+-- tests/lua/misuse_vm.lua -- issue 19: misuse of the VM core, _thread and
+-- gil must raise clear errors, never crash, hang or leak.
+print("testing misuse_vm")
+
+local testlib = require "testlib"
+local checkerror = testlib.checkerror
+local threading = require "threading"
+local _thread = require "_thread"
+local gil = require "gil"
+
+local LUAGIL = assert(os.getenv("LUAGIL"), "LUAGIL not set")
+
+-- run(code [, opts [, shell]]) -> status, output: 'code' in a child luagil
+-- (stdout and stderr together), 'opts' its options, 'shell' a prefix run
+-- in the same bash (ulimit ...). A hang ends after 20 s (status 124).
+local function run (code, opts, shell)
+  local file = os.tmpname()
+  local f = assert(io.open(file, "w"))
+  f:write(code)
+  f:close()
+  local cmd = ("%s timeout 20 %s %s %s 2>&1 < /dev/null; echo \"status=$?\"")
+              :format(shell or "", LUAGIL, opts or "", file)
+  local p = assert(io.popen("bash -c '" .. cmd .. "'"))
+  local out = p:read("a")
+  p:close()
+  os.remove(file)
+  local status = tonumber(out:match("status=(%d+)\n$"))
+  return status, out:gsub("status=%d+\n$", "")
+end
+
+
+-- Case 3: an 'n' field is a length to check, not to trust.
+checkerror("bad argument #2 to '_thread.start_new_thread' (too many "
+           .. "arguments)", _thread.start_new_thread, print, {n = 2147483645})
+checkerror("too many arguments", _thread.start_new_thread, print,
+           {n = math.maxinteger})
+checkerror("field 'n' must be >= 0", _thread.start_new_thread, print,
+           {n = -1})
+checkerror("field 'n' must be >= 0", _thread.start_new_thread, print,
+           {n = math.mininteger})
+checkerror("field 'n' must be an integer", _thread.start_new_thread, print,
+           {n = 1.5})
+checkerror("field 'n' must be an integer", _thread.start_new_thread, print,
+           {n = 0/0})
+checkerror("field 'n' must be an integer", _thread.start_new_thread, print,
+           {n = "2"})
+do  -- a valid 'n' still works, holes and all
+  local done = threading.Event()
+  local got
+  _thread.start_new_thread(function (...)
+    got = table.pack(...)
+    done:set()
+  end, {1, nil, 3, n = 4})
+  done:wait()
+  assert(got.n == 4 and got[1] == 1 and got[2] == nil and got[3] == 3)
+end
+
+
+-- Case 14: every numeric argument of gil is checked.
+do
+  local old = gil.getswitchinterval()
+  for _, v in ipairs{0, -1, -math.huge, 0/0, -0.0} do
+    checkerror("setswitchinterval' (switch interval must "
+               .. "be strictly positive)", gil.setswitchinterval, v)
+    checkerror("switch interval must be strictly positive",
+               threading.setswitchinterval, v)
+  end
+  for _, v in ipairs{math.huge, 1e300, 1e9} do
+    checkerror("setswitchinterval' (switch interval is "
+               .. "too large)", gil.setswitchinterval, v)
+  end
+  assert(gil.getswitchinterval() == old)
+  gil.setswitchinterval(1e6)  -- long, but fine
+  assert(math.abs(gil.getswitchinterval() - 1e6) < 1e-3)
+  gil.setswitchinterval(old)
+  for _, v in ipairs{0/0, math.huge, 1e300, 1.5, "x"} do
+    checkerror("bad argument #2 to 'gil.setpolicy' (field 'n' must be an "
+               .. "integer)", gil.setpolicy, "ticks", {n = v})
+    checkerror("bad argument #2 to 'gil.setpolicy' (field 'seed' must be an "
+               .. "integer)", gil.setpolicy, "deterministic", {seed = v})
+  end
+  for _, v in ipairs{0, -5, math.mininteger, math.maxinteger} do
+    checkerror("bad argument #2 to 'gil.setpolicy' (n must be a positive "
+               .. "number of instructions)", gil.setpolicy, "ticks", {n = v})
+  end
+  checkerror("bad argument #1 to 'gil.seed'", gil.seed, 0/0)
+  checkerror("bad argument #1 to 'gil.seed'", gil.seed, math.huge)
+  assert(gil.getpolicy() == "interval")
+end
+
+
+-- Case 24: a trace that cannot be written fails at its start.
+do
+  checkerror("cannot open file '/nonexistent/dir/t.json' (No such file or "
+             .. "directory)", gil.trace_start, "/nonexistent/dir/t.json")
+  assert(gil.trace_stop() == false)  -- nothing was started
+  local file = os.tmpname()  -- a file, so file/t.json cannot be made
+  checkerror("cannot open file '" .. file .. "/t.json' (Not a directory)",
+             gil.trace_start, file .. "/t.json")
+  os.remove(file)
+  assert(gil.trace_stop() == false)
+end
+
+-- Case 24: a thread's error is reported by its value: a number as the
+-- number, a failing __tostring as the type, never a panic.
+do
+  local status, out = run([[
+    local _thread = require "_thread"
+    -- joined, so that each report is written before the next starts
+    _thread.start_joinable_thread(function () error(42) end, "T1"):join()
+    _thread.start_joinable_thread(function ()
+      error(setmetatable({}, {__tostring = function () error("no") end}))
+    end, "T2"):join()
+    _thread.start_joinable_thread(_thread.exit, "T3"):join()
+  ]])
+  assert(status == 0, out)
+  assert(out:find("Unhandled error in thread started by T1:\n42\n", 1,
+                  true), out)
+  assert(out:find("Unhandled error in thread started by T2:\n(error "
+                  .. "object is a table value)\n", 1, true), out)
+  assert(select(2, out:gsub("Unhandled error", "")) == 2, out)  -- not exit
+end
+
+print("OK")
