@@ -238,6 +238,8 @@ static int ownstate (Host *h) {
 int luagil_ensure (lua_State **Lp) {
   Host *h = host;
   lg_TState *ts = lg_tstate_current();
+  if (Lp == NULL)
+    return LUAGIL_EINVAL;
   *Lp = NULL;
   if (!atomic_load(&ready))
     return LUAGIL_ENOTREADY;
@@ -281,18 +283,16 @@ int luagil_ensure (lua_State **Lp) {
 }
 
 
-void luagil_release (void) {
+int luagil_release (void) {
   Host *h = host;
   lg_TState *ts = lg_tstate_current();
   uint64_t bit;
-  if (h == NULL || h->depth == 0) {
-    fprintf(stderr, "luagil: luagil_release without luagil_ensure\n");
-    abort();
-  }
+  if (h == NULL || h->depth == 0)
+    return LUAGIL_EINVAL;  /* no luagil_ensure to match */
   h->depth--;
   bit = (uint64_t)1 << h->depth;
   if (!(h->took & bit))
-    return;  /* this level found the GIL held: keep it */
+    return LUAGIL_OK;  /* this level found the GIL held: keep it */
   h->took &= ~bit;
   if (ts == h->ts && h->depth == 0) {
     lua_settop(h->L, 0);
@@ -301,6 +301,7 @@ void luagil_release (void) {
   lg_gil_drop(ts, LG_DROP_PLAIN);
   if (ts == h->ts && h->depth == 0)
     atomic_fetch_sub(&inside, 1);
+  return LUAGIL_OK;
 }
 
 /* }====================================================== */

@@ -25,6 +25,7 @@
 static lua_State *installed;  /* the one interpreter of this process */
 static const void *installed_main;  /* its main thread */
 static int shut_down;         /* luagil_shutdown ran (even if interrupted) */
+static int closed;            /* luagil_close ran: 'installed' may be freed */
 static int print_stats;       /* --gil-stats */
 static char *only;            /* luagil_Options.modules, or NULL: all */
 static int has_seed;          /* --seed: math.random is seeded from it */
@@ -62,6 +63,8 @@ static int parsepolicy (const char *spec, int *policy, long *count) {
 int luagil_install (lua_State *L, const luagil_Options *opts) {
   luagil_Options none = {0};
   lg_TState *ts;
+  if (L == NULL)
+    return LUA_ERRRUN;  /* nowhere to put a message */
   if (opts == NULL)
     opts = &none;
   if (installed != NULL) {
@@ -183,7 +186,18 @@ static int wanted (const char *name) {
 }
 
 
+/*
+** Is 'L' (maybe NULL) a state of the live interpreter? A closed one's
+** pointer is not looked at: it may have been freed.
+*/
+static int live (lua_State *L) {
+  return L != NULL && installed != NULL && !closed && lg_interp_owns(L);
+}
+
+
 void luagil_openlibs (lua_State *L) {
+  if (!live(L))
+    return;
   luaL_openlibs(L);
   lg_open_coroutine(L);
   lg_open_debug(L);
@@ -234,6 +248,12 @@ static int traceback (lua_State *L) {
 
 int luagil_shutdown (lua_State *L) {
   int status;
+  if (L == NULL || closed)
+    return LUA_ERRRUN;  /* L may be freed: leave it alone */
+  if (!live(L)) {
+    lua_pushliteral(L, "luagil is not installed on this state");
+    return LUA_ERRRUN;
+  }
   shut_down = 1;
   lua_pushcfunction(L, traceback);
   lua_pushcfunction(L, shutdown_threads);
@@ -244,6 +264,8 @@ int luagil_shutdown (lua_State *L) {
 
 
 int luagil_close (lua_State *L) {
+  if (!live(L))
+    return -1;  /* not luagil's, or closed already: nothing to free */
   /* After an interrupted shutdown, do not wait for the threads again. */
   if (!shut_down && luagil_shutdown(L) != LUA_OK)
     lua_pop(L, 1);
@@ -257,6 +279,7 @@ int luagil_close (lua_State *L) {
   if (print_stats)
     lg_stats_print(stderr);
   lg_embed_closed();
+  closed = 1;
   /* A daemon or a host thread may still touch L: leave it. */
   if (lg_thread_alive() > 0 || lg_embed_inside() > 0) {
     fflush(NULL);
@@ -301,6 +324,8 @@ int luagil_setswitchinterval (double s) {
 
 
 int luagil_setpreempt (const char *mode) {
+  if (mode == NULL)
+    return 0;
   if (strcmp(mode, "any") == 0)
     lg_breaker_setpreempt(LG_PREEMPT_ANY);
   else if (strcmp(mode, "safe") == 0)
@@ -314,7 +339,7 @@ int luagil_setpreempt (const char *mode) {
 int luagil_setpolicy (const char *spec) {
   int policy;
   long n;
-  if (!parsepolicy(spec, &policy, &n))
+  if (spec == NULL || !parsepolicy(spec, &policy, &n))
     return 0;
   lg_gil_setpolicy(policy, n);
   return 1;

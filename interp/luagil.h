@@ -9,6 +9,12 @@
 **
 ** Unless a function says otherwise it must be called by a thread that
 ** holds the GIL.
+**
+** Misuse returns an error, never crashes: every function below accepts a
+** NULL pointer, a state luagil was not installed on, and a call after
+** luagil_close, and says what it returns then. (A state freed by the host
+** itself, or one luagil_close freed, is still not to be passed to the
+** ordinary Lua API.)
 */
 
 #ifndef luagil_h
@@ -52,7 +58,8 @@ typedef struct luagil_Options {
 ** Install luagil on 'L', a state the host made with luaL_newstate or
 ** lua_newstate. The calling thread becomes the main thread and holds the
 ** GIL. Only one interpreter per process: a second install fails.
-** Returns LUA_OK, or an error status with a message on top of 'L'.
+** Returns LUA_OK, or an error status with a message on top of 'L'
+** (LUA_ERRRUN and no message if 'L' is NULL).
 */
 LUAGIL_API int luagil_install (lua_State *L, const luagil_Options *opts);
 
@@ -67,7 +74,8 @@ LUAGIL_API lua_State *luagil_newstate (const luagil_Options *opts);
 ** 'require' by their GIL-aware versions and register luagil's modules in
 ** package.preload ('threading', '_thread', 'time', ...; only those named
 ** in luagil_Options.modules if it was set, plus '_thread', which every
-** other module needs).
+** other module needs). Does nothing if 'L' is NULL, is not a state of
+** the installed interpreter, or the interpreter was closed.
 */
 LUAGIL_API void luagil_openlibs (lua_State *L);
 
@@ -92,7 +100,9 @@ LUAGIL_API int luagil_openmodule (lua_State *L);
 /*
 ** Join every non-daemon thread, as Python does when the main module ends.
 ** Called by the main thread. Returns LUA_OK, or an error status with the
-** error on the stack (e.g. "interrupted!" after Ctrl-C).
+** error on the stack (e.g. "interrupted!" after Ctrl-C). Misuse gives
+** LUA_ERRRUN: with a message if 'L' is a state luagil is not installed
+** on, without one (and 'L' untouched) if it is NULL or luagil_close ran.
 */
 LUAGIL_API int luagil_shutdown (lua_State *L);
 
@@ -108,7 +118,9 @@ LUAGIL_API int luagil_shutdown (lua_State *L);
 ** deliberate leak, as Python does not tear down under daemon threads):
 ** such a thread may be blocked in a call that will touch the state once
 ** it returns, and freeing it would be a use after free. After this call
-** 'L' must not be used. Returns 1 if 'L' was closed, 0 if it was left.
+** 'L' must not be used. Returns 1 if 'L' was closed, 0 if it was left,
+** -1 (and does nothing) if 'L' is NULL, is not luagil's, or luagil_close
+** ran already: a second call is harmless.
 */
 LUAGIL_API int luagil_close (lua_State *L);
 
@@ -131,14 +143,19 @@ LUAGIL_API int luagil_take_sigint (void);
 /* A file descriptor that becomes readable when Ctrl-C arrives. */
 LUAGIL_API int luagil_sigint_fd (void);
 
-/* The switch interval in seconds; setting it needs 's' > 0. Any thread. */
+/*
+** The switch interval in seconds. Setting it returns 1, or 0 (and changes
+** nothing) unless 0 < 's' <= 1e8 (NaN is refused too). Any thread.
+*/
 LUAGIL_API double luagil_getswitchinterval (void);
 LUAGIL_API int luagil_setswitchinterval (double s);
 
-/* Preemption mode, "any" or "safe"; returns 0 for an unknown name. */
+/* Preemption mode, "any" or "safe"; returns 1, or 0 for an unknown name
+** or NULL. */
 LUAGIL_API int luagil_setpreempt (const char *mode);
 
-/* Switching policy, "name" or "name:N"; returns 0 for a bad one. */
+/* Switching policy, "name" or "name:N"; returns 1, or 0 for a bad one or
+** NULL. */
 LUAGIL_API int luagil_setpolicy (const char *spec);
 
 
@@ -190,7 +207,8 @@ LUAGIL_API void luagil_restore_thread (luagil_Thread *t);
 **   LUAGIL_ENOTREADY  no interpreter was installed yet;
 **   LUAGIL_ECLOSED    the interpreter is shutting down or closed;
 **   LUAGIL_EDEPTH     more than LUAGIL_MAXDEPTH nested calls;
-**   LUAGIL_ENOMEM     no memory for the thread's state.
+**   LUAGIL_ENOMEM     no memory for the thread's state;
+**   LUAGIL_EINVAL     'L' is NULL.
 ** It never hangs or kills the calling thread for those, but a thread that
 ** already waits for the GIL when luagil_close finalizes it, or that takes
 ** the GIL back (LUAGIL_END_ALLOW_THREADS) after that, parks for ever, like
@@ -207,11 +225,14 @@ LUAGIL_API void luagil_restore_thread (luagil_Thread *t);
 #define LUAGIL_ECLOSED     2
 #define LUAGIL_EDEPTH      3
 #define LUAGIL_ENOMEM      4
+#define LUAGIL_EINVAL      5
 
 #define LUAGIL_MAXDEPTH    64
 
 LUAGIL_API int luagil_ensure (lua_State **L);
-LUAGIL_API void luagil_release (void);
+/* Returns LUAGIL_OK, or LUAGIL_EINVAL (and does nothing) if the calling
+** thread has no luagil_ensure to match. */
+LUAGIL_API int luagil_release (void);
 
 
 /*

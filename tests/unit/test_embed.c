@@ -9,6 +9,7 @@
 */
 
 #include <criterion/criterion.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -118,6 +119,96 @@ Test(embed, ensure_before_install_fails) {
   lua_State *S = (lua_State *)&S;
   cr_assert_eq(luagil_ensure(&S), LUAGIL_ENOTREADY);
   cr_assert_null(S);
+}
+
+
+/*
+** Misuse from C (issue 19, case 7): each returns an error, never crashes.
+** Under ASan, a second close was a double free and a NULL policy or
+** preemption mode a null dereference.
+*/
+Test(embed, calls_before_install_are_harmless) {
+  cr_assert_eq(luagil_release(), LUAGIL_EINVAL);
+  cr_assert_eq(luagil_ensure(NULL), LUAGIL_EINVAL);
+  cr_assert_eq(luagil_install(NULL, NULL), LUA_ERRRUN);
+  cr_assert_eq(luagil_shutdown(NULL), LUA_ERRRUN);
+  cr_assert_eq(luagil_close(NULL), -1);
+  luagil_openlibs(NULL);
+  cr_assert_eq(luagil_daemons_alive(), 0);
+  cr_assert_eq(luagil_take_sigint(), 0);
+  cr_assert_eq(luagil_sigint_fd(), -1);
+  lua_State *F = luaL_newstate();  /* luagil was never installed */
+  luagil_openlibs(F);
+  cr_assert_eq(luagil_shutdown(F), LUA_ERRRUN);
+  cr_assert(strstr(lua_tostring(F, -1), "not installed"));
+  cr_assert_eq(luagil_close(F), -1);
+  lua_close(F);
+}
+
+
+Test(embed, null_arguments_are_refused) {
+  lua_State *S = hoststate();
+  cr_assert_eq(luagil_setpreempt(NULL), 0);
+  cr_assert_eq(luagil_setpolicy(NULL), 0);
+  cr_assert_eq(luagil_setpolicy("ticks:0"), 0);
+  cr_assert_eq(luagil_setpolicy("ticks:x"), 0);
+  cr_assert_eq(luagil_setpolicy(""), 0);
+  cr_assert_eq(luagil_setpreempt(""), 0);
+  cr_assert_eq(luagil_ensure(NULL), LUAGIL_EINVAL);
+  cr_assert_eq(luagil_release(), LUAGIL_EINVAL, "no ensure to match");
+  cr_assert_eq(luagil_shutdown(NULL), LUA_ERRRUN);
+  cr_assert_eq(luagil_close(NULL), -1);
+  cr_assert_eq(luagil_install(NULL, NULL), LUA_ERRRUN);
+  luagil_openlibs(NULL);
+  double old = luagil_getswitchinterval();
+  cr_assert_eq(luagil_setswitchinterval(NAN), 0);
+  cr_assert_eq(luagil_setswitchinterval(INFINITY), 0);
+  cr_assert_eq(luagil_setswitchinterval(1e300), 0);
+  cr_assert_eq(luagil_setswitchinterval(-0.0), 0);
+  cr_assert_float_eq(luagil_getswitchinterval(), old, 1e-12);
+  cr_assert_eq(luagil_set_event_hook(NULL, NULL), 1);
+  run(S, "local t = require('threading').Thread{target = function () end}\n"
+         "t:start() t:join()");
+  cr_assert_eq(luagil_close(S), 1);
+}
+
+
+Test(embed, bad_options_are_refused) {
+  luagil_Options o = {0};
+  lua_State *S = luaL_newstate();
+  o.switch_interval = NAN;
+  cr_assert_neq(luagil_install(S, &o), LUA_OK);
+  o.switch_interval = INFINITY;
+  cr_assert_neq(luagil_install(S, &o), LUA_OK);
+  o.switch_interval = 0;
+  o.policy = "nonsense";
+  cr_assert_neq(luagil_install(S, &o), LUA_OK);
+  o.policy = NULL;
+  cr_assert_eq(luagil_install(S, &o), LUA_OK, "the bad ones left no trace");
+  cr_assert_eq(luagil_close(S), 1);
+}
+
+
+Test(embed, calls_after_close_are_harmless) {
+  lua_State *S = hoststate(), *T;
+  lua_State *F = luaL_newstate();  /* a state luagil is not on */
+  cr_assert_eq(luagil_close(F), -1);
+  cr_assert_eq(luagil_shutdown(F), LUA_ERRRUN);
+  lua_close(F);
+  cr_assert_eq(luagil_close(S), 1);
+  /* S is freed: none of these may look at it */
+  cr_assert_eq(luagil_close(S), -1, "a second close is refused");
+  cr_assert_eq(luagil_shutdown(S), LUA_ERRRUN);
+  luagil_openlibs(S);
+  cr_assert_eq(luagil_ensure(&T), LUAGIL_ECLOSED);
+  cr_assert_null(T);
+  cr_assert_eq(luagil_release(), LUAGIL_EINVAL);
+  cr_assert_eq(luagil_setpolicy(NULL), 0);
+  cr_assert_eq(luagil_setpreempt(NULL), 0);
+  cr_assert_eq(luagil_daemons_alive(), 0);
+  lua_State *U = luaL_newstate();
+  cr_assert_neq(luagil_install(U, NULL), LUA_OK, "one per process");
+  lua_close(U);
 }
 
 /* }====================================================== */
