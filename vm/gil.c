@@ -33,9 +33,17 @@
 **   holder's count hook drops the GIL every N instructions without a
 **   handoff: it wakes the head of the queue and takes the GIL straight
 **   back, usually before the woken thread runs, so CPU-bound threads
-**   thrash as they did on multicore Python 2. 'priority-io': a thread whose
-**   blocking call really waited (its voluntary context switches rose, or
-**   the caller said so) queues at the front and requests a drop at once;
+**   thrash as they did on multicore Python 2. The holder yields under
+**   gil.mutex, so the woken thread could never win that race: a thread
+**   that queued from a take (back from a sleep, a wait, I/O, or new)
+**   rather than from a yield is handed the GIL at the next drop instead,
+**   as Python 2 let a thread returning from blocking back in within
+**   milliseconds, and so is a head of the queue that has waited a whole
+**   switch interval, so that none starves for ever (issue 19, case 20;
+**   tests/lua/misuse_vm.lua).
+**   'priority-io': a thread whose blocking call really waited (its
+**   voluntary context switches rose, or the caller said so) queues at
+**   the front and requests a drop at once;
 **   the thread that yields for it queues at the front too (behind it), so
 **   that an I/O-bound thread preempted by another does not then wait a
 **   whole interval behind a CPU-bound one.
@@ -498,6 +506,7 @@ static void take (lg_TState *ts, int where) {
     lg_event(ts, LG_EV_READY, 0);
     lg_check(pthread_mutex_lock(&gil.mutex));
     if (busy_locked()) {
+      ts->gil_fresh = 1;  /* ticks hands it the GIL at the next drop */
       enter_queue_locked(ts, where);
       wait_locked(ts, where == QUEUE_PRIORITY);
     }
@@ -538,6 +547,23 @@ int lg_gil_wake_into (lg_TState *waiter) {
 
 
 /*
+** Ticks: the thread a forced drop hands the GIL to (see the notes), or
+** NULL: the first one that queued from a take, else the head if it has
+** waited a whole interval.
+*/
+static lg_TState *ticks_next_locked (void) {
+  lg_TState *head = gil.head;
+  for (lg_TState *w = head; w != NULL; w = w->gil_next)
+    if (w->gil_fresh && !must_park(w))
+      return w;
+  if (head != NULL && !must_park(head) &&
+      lg_now_ns() - head->gil_since >= atomic_load(&gil.interval_ns))
+    return head;
+  return NULL;
+}
+
+
+/*
 ** running -> released, under gil.mutex: hand the GIL to the next waiter,
 ** if any. Returns the thread to unpark once gil.mutex is let go (on one
 ** core a woken thread runs at once and would only block on gil.mutex), or
@@ -558,6 +584,11 @@ static lg_TState *handoff_locked (lg_TState *ts, int reason) {
   int compete = (policy == LG_POLICY_TICKS && reason == LG_DROP_FORCED) ||
                 (policy == LG_POLICY_PRIORITY_IO &&
                  reason == LG_DROP_BLOCKING && lg_usable_cpus() < 2);
+  if (compete && policy == LG_POLICY_TICKS && (next = ticks_next_locked())) {
+    unlink_locked(next);  /* see the notes: it would never win the race */
+    grant_locked(next);
+    return next;
+  }
   while (!compete && gil.head != NULL && next == NULL) {
     next = dequeue_locked(ts);
     if (must_park(next)) {  /* it will see that and park for ever */
@@ -627,6 +658,7 @@ void lg_gil_yield (lg_TState *ts) {
   {
     next = handoff_locked(ts, LG_DROP_FORCED);
     queued = busy_locked();
+    ts->gil_fresh = 0;
     if (queued)
       enter_queue_locked(ts, where);
     else  /* nobody wanted it (or ticks): take it straight back */

@@ -64,6 +64,7 @@ struct lg_TState {
   lg_TState *gil_next;
   long gil_since;              /* when it queued (ns) */
   int gil_queued;              /* in the queue now */
+  int gil_fresh;               /* queued by a take, not a yield (ticks) */
   int gil_dropped;             /* why it last let the GIL go (LG_DROP_*) */
 
   /* Its node on a wait queue, while it waits on one. */

@@ -121,4 +121,31 @@ do
   assert(select(2, out:gsub("Unhandled error", "")) == 2, out)  -- not exit
 end
 
+-- Case 20: under 'ticks', two CPU-bound threads must let a sleeper back
+-- in (the holder took the GIL straight back under gil.mutex: the main
+-- thread's sleep never returned). A child, since a hang is the failure.
+do
+  local status, out = run([[
+    local threading, time = require "threading", require "time"
+    local stop = false
+    local started = threading.Semaphore(0)
+    local spinners = {}
+    for i = 1, 2 do
+      spinners[i] = threading.Thread{target = function ()
+        started:release()
+        local n = 0
+        while not stop do n = n + 1 end
+      end}
+      spinners[i]:start()
+    end
+    started:acquire()
+    started:acquire()
+    time.sleep(0.2)
+    stop = true
+    for i = 1, 2 do spinners[i]:join() end
+    print("returned")
+  ]], "--gil-policy=ticks")
+  assert(status == 0 and out == "returned\n", out)
+end
+
 print("OK")
