@@ -405,7 +405,7 @@ int luagil_set_event_hook (luagil_EventHook fn, void *ud) {
     if (fn != NULL && hk == NULL)
       ok = 0;
     else if (fn != NULL && !listening)
-      ok = listening = lg_listen(dispatch, NULL);
+      ok = listening = lg_listen_passing(dispatch, NULL);
     if (ok)
       atomic_store(&hook, hk);
   }

@@ -135,11 +135,16 @@ static void pushthread (const lg_Stats *st, void *ud) {
 /*
 ** gil.stats() -> {threads = {{name=, ident=, alive=, acquisitions=,
 **   hold_s=, wait_s=, wait_max_s=, forced_drops=, blocking_drops=,
-**   requests=}, ...}, switches=, requests=}; oldest thread first.
+**   requests=}, ...}, switches=, requests=, forgotten=}; oldest thread
+**   first. Only the last 1,000 or so exited threads are listed (see
+**   vm/stats.h); 'forgotten' sums the older ones, as one entry whose
+**   'threads' field says how many (0 while none was forgotten).
 */
 static int gil_stats (lua_State *L) {
   long switches, requests;
-  lua_createtable(L, 0, 3);
+  lg_Stats sum;
+  long forgotten = lg_stats_forgotten(&sum);
+  lua_createtable(L, 0, 4);
   lua_newtable(L);
   lg_stats_foreach(pushthread, L);
   /* the records come newest first: reverse */
@@ -155,6 +160,19 @@ static int gil_stats (lua_State *L) {
   lua_setfield(L, -2, "switches");
   lua_pushinteger(L, requests);
   lua_setfield(L, -2, "requests");
+  lua_newtable(L);  /* forgotten: an entry of the sums */
+  pushthread(&sum, L);
+  lua_rawgeti(L, -1, 1);
+  lua_pushnil(L);
+  lua_setfield(L, -2, "name");
+  lua_pushnil(L);
+  lua_setfield(L, -2, "ident");
+  lua_pushnil(L);
+  lua_setfield(L, -2, "alive");
+  lua_pushinteger(L, forgotten);
+  lua_setfield(L, -2, "threads");
+  lua_setfield(L, -3, "forgotten");
+  lua_pop(L, 1);
   return 1;
 }
 

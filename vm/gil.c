@@ -258,15 +258,17 @@ static void *timer_main (void *arg) {
         due = asked + (wait > MIN_RESIGNAL_NS ? wait : MIN_RESIGNAL_NS);
       }
       if (now >= due) {
-        lg_Stats *st = gil.head->stats;  /* records live for good */
+        lg_Stats *st = gil.head->stats;
         if (asked == 0)
           backoff = 0;  /* the first re-signal comes after 100 us */
         else if (backoff < MAX_BACKOFF)
           backoff = backoff ? backoff * 2 : 1;
         asked = now;
         request_drop_locked();
+        lg_stats_pin(st);  /* the head may exit once we let go: keep it */
         lg_check(pthread_mutex_unlock(&gil.mutex));
         lg_stats_event(st, LG_EV_REQUEST, 0);  /* for the head */
+        lg_stats_pin(NULL);
         lg_check(pthread_mutex_lock(&gil.mutex));
         continue;
       }

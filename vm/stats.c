@@ -29,6 +29,12 @@ static pthread_mutex_t stats_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct {
   lg_Stats *all;                        /* stats_mutex */
   long seq;                             /* stats_mutex */
+  lg_Stats *exited, *exited_tail;       /* stats_mutex: oldest first */
+  long nexited;                         /* stats_mutex */
+  lg_Stats forgotten;                   /* stats_mutex: freed ones' sums */
+  long nforgotten;                      /* stats_mutex */
+  int keep;                             /* stats_mutex: free none */
+  const lg_Stats *_Atomic pinned;       /* the GIL timer's (lg_stats_pin) */
   atomic_long requests;
   atomic_int nlisteners;                /* written under stats_mutex */
   struct {
@@ -55,7 +61,10 @@ lg_Stats *lg_stats_new (const char *name, unsigned long ident) {
   {
     strncpy(st->name, name, sizeof st->name - 1);
     st->seq = ++stats.seq;
+    st->prev = NULL;
     st->next = stats.all;
+    if (stats.all != NULL)
+      stats.all->prev = st;
     stats.all = st;
   }
   lg_check(pthread_mutex_unlock(&stats_mutex));
@@ -102,6 +111,83 @@ void lg_stats_totals (long *switches, long *requests) {
 }
 
 
+long lg_stats_forgotten (lg_Stats *sum) {
+  long n;
+  lg_check(pthread_mutex_lock(&stats_mutex));
+  {
+    lg_Stats *f = &stats.forgotten;
+    memset(sum, 0, sizeof *sum);
+    atomic_store(&sum->acquisitions, get(f->acquisitions));
+    atomic_store(&sum->hold_ns, get(f->hold_ns));
+    atomic_store(&sum->wait_ns, get(f->wait_ns));
+    atomic_store(&sum->wait_max_ns, get(f->wait_max_ns));
+    atomic_store(&sum->forced_drops, get(f->forced_drops));
+    atomic_store(&sum->blocking_drops, get(f->blocking_drops));
+    atomic_store(&sum->requests, get(f->requests));
+    n = stats.nforgotten;
+  }
+  lg_check(pthread_mutex_unlock(&stats_mutex));
+  return n;
+}
+
+
+void lg_stats_pin (const lg_Stats *st) {
+  atomic_store(&stats.pinned, st);
+}
+
+
+/* Free exited record 'st', the oldest, adding it to the forgotten. */
+static void forget_locked (lg_Stats *st) {
+  lg_Stats *f = &stats.forgotten;
+  stats.exited = st->exited_next;
+  if (stats.exited == NULL)
+    stats.exited_tail = NULL;
+  stats.nexited--;
+  if (st->prev != NULL)
+    st->prev->next = st->next;
+  else
+    stats.all = st->next;
+  if (st->next != NULL)
+    st->next->prev = st->prev;
+  add(f->acquisitions, get(st->acquisitions));
+  add(f->hold_ns, get(st->hold_ns));
+  add(f->wait_ns, get(st->wait_ns));
+  if (get(st->wait_max_ns) > get(f->wait_max_ns))
+    atomic_store(&f->wait_max_ns, get(st->wait_max_ns));
+  add(f->forced_drops, get(st->forced_drops));
+  add(f->blocking_drops, get(st->blocking_drops));
+  add(f->requests, get(st->requests));
+  stats.nforgotten++;
+  free(st);
+}
+
+
+/*
+** Thread 'st' has exited (its last event is past: nobody else reports
+** one for it). Keep the last LG_STATS_EXITED records; past twice that,
+** free the older half at once, so that the cost per exit stays constant.
+** A pinned record waits for the next round.
+*/
+static void retire (lg_Stats *st) {
+  lg_check(pthread_mutex_lock(&stats_mutex));
+  {
+    st->alive = 0;
+    st->exited_next = NULL;
+    if (stats.exited_tail != NULL)
+      stats.exited_tail->exited_next = st;
+    else
+      stats.exited = st;
+    stats.exited_tail = st;
+    stats.nexited++;
+    if (!stats.keep && stats.nexited > 2 * LG_STATS_EXITED)
+      while (stats.nexited > LG_STATS_EXITED &&
+             stats.exited != atomic_load(&stats.pinned))
+        forget_locked(stats.exited);
+  }
+  lg_check(pthread_mutex_unlock(&stats_mutex));
+}
+
+
 static void update (lg_Stats *st, int ev, int reason, long now) {
   switch (ev) {
     case LG_EV_READY:
@@ -130,10 +216,7 @@ static void update (lg_Stats *st, int ev, int reason, long now) {
       add(st->requests, 1);
       add(stats.requests, 1);
       break;
-    case LG_EV_EXITED:
-      lg_check(pthread_mutex_lock(&stats_mutex));
-      st->alive = 0;
-      lg_check(pthread_mutex_unlock(&stats_mutex));
+    case LG_EV_EXITED:  /* retire(st) once the listeners have seen it */
       break;
   }
 }
@@ -158,6 +241,8 @@ void lg_stats_event (lg_Stats *st, int ev, int reason) {
     if (fn != NULL)
       fn(ev, reason, st, now, atomic_load(&stats.listeners[i].ud));
   }
+  if (ev == LG_EV_EXITED)
+    retire(st);
 }
 
 
@@ -173,9 +258,11 @@ void lg_stats_atfork (int phase) {
 }
 
 
-int lg_listen (lg_Listener fn, void *ud) {
+static int listen (lg_Listener fn, void *ud, int keeps) {
   int ok = 0;
   lg_check(pthread_mutex_lock(&stats_mutex));
+  if (keeps)
+    stats.keep = 1;  /* for good: the pointers may be anywhere now */
   for (int i = 0; i < MAX_LISTENERS && !ok; i++) {
     if (atomic_load(&stats.listeners[i].fn) == NULL) {
       atomic_store(&stats.listeners[i].ud, ud);
@@ -187,6 +274,16 @@ int lg_listen (lg_Listener fn, void *ud) {
   }
   lg_check(pthread_mutex_unlock(&stats_mutex));
   return ok;
+}
+
+
+int lg_listen (lg_Listener fn, void *ud) {
+  return listen(fn, ud, 1);
+}
+
+
+int lg_listen_passing (lg_Listener fn, void *ud) {
+  return listen(fn, ud, 0);
 }
 
 

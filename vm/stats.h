@@ -4,7 +4,12 @@
 **
 ** Every Lua thread (a job on a worker, the main thread, a host thread that
 ** entered Lua) has one lg_Stats record, kept after the thread ends so that
-** gil.stats() lists exited threads too. The GIL reports each transition of
+** gil.stats() lists exited threads too: the last LG_STATS_EXITED of them.
+** An older one is freed, its counters added to the totals of the
+** forgotten (lg_stats_forgotten), so that a program that starts a thread
+** per request does not grow without bound (issue 19, case 19) -- unless a
+** listener that keeps record pointers (the trace) was ever added: then
+** every record is kept for good. The GIL reports each transition of
 ** a thread as an event (lg_event); the event updates the record and, when
 ** someone listens (the trace, a host's hook), is passed on to them.
 */
@@ -30,10 +35,14 @@
 #define LG_DROP_BLOCKING  2  /* around a blocking call */
 
 
+/* How many exited threads' records are kept at least (at most twice). */
+#define LG_STATS_EXITED  1000
+
 typedef struct lg_Stats lg_Stats;
 
 struct lg_Stats {
-  lg_Stats *next;              /* stats_mutex: all records, newest first */
+  lg_Stats *next, *prev;       /* stats_mutex: all records, newest first */
+  lg_Stats *exited_next;       /* stats_mutex: exited ones, oldest first */
   char name[64];               /* stats_mutex */
   _Atomic unsigned long ident; /* set once, early (atomic) */
   long seq;                    /* creation order, from 1 (read-only) */
@@ -65,6 +74,18 @@ LG_FUNC void lg_stats_print (FILE *f);
 /* Totals: GIL switches (grants) and drop requests so far. */
 LG_FUNC void lg_stats_totals (long *switches, long *requests);
 
+/* The exited threads whose records were freed: how many, and the sums of
+** their counters (name and ident are empty; wait_max_ns is the worst). */
+LG_FUNC long lg_stats_forgotten (lg_Stats *sum);
+
+/*
+** The GIL's timer reports a drop request for a thread it saw queued, once
+** it has let gil.mutex go: pinning the record first (under gil.mutex,
+** while that thread cannot exit) keeps it from being freed until it is
+** unpinned (NULL). One pin at a time.
+*/
+LG_FUNC void lg_stats_pin (const lg_Stats *st);
+
 /*
 ** Report event 'ev' of thread 'ts' (with 'reason' for LG_EV_SUSPENDED):
 ** updates its record and calls the listeners. Called by the thread itself,
@@ -84,8 +105,14 @@ LG_FUNC void lg_stats_event (lg_Stats *st, int ev, int reason);
 typedef void (*lg_Listener) (int ev, int reason, const lg_Stats *st,
                              long t_ns, void *ud);
 
-/* Add or remove a listener; at most a few at once. Returns 0 if full. */
+/*
+** Add or remove a listener; at most a few at once. Returns 0 if full.
+** lg_listen's listener may keep the record pointers it is given (the
+** trace does): from then on no record is ever freed. A listener added with
+** lg_listen_passing uses them only during its call.
+*/
 LG_FUNC int lg_listen (lg_Listener fn, void *ud);
+LG_FUNC int lg_listen_passing (lg_Listener fn, void *ud);
 LG_FUNC void lg_unlisten (lg_Listener fn, void *ud);
 
 #endif

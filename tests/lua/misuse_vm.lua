@@ -10,16 +10,18 @@ local gil = require "gil"
 
 local LUAGIL = assert(os.getenv("LUAGIL"), "LUAGIL not set")
 
--- run(code [, opts [, shell]]) -> status, output: 'code' in a child luagil
--- (stdout and stderr together), 'opts' its options, 'shell' a prefix run
--- in the same bash (ulimit ...). A hang ends after 20 s (status 124).
-local function run (code, opts, shell)
+-- run(code [, opts [, shell [, limit]]]) -> status, output: 'code' in a
+-- child luagil (stdout and stderr together), 'opts' its options, 'shell'
+-- a prefix run in the same bash (ulimit ...). A hang ends after 'limit'
+-- seconds (20; status 124).
+local function run (code, opts, shell, limit)
   local file = os.tmpname()
   local f = assert(io.open(file, "w"))
   f:write(code)
   f:close()
-  local cmd = ("%s timeout 20 %s %s %s 2>&1 < /dev/null; echo \"status=$?\"")
-              :format(shell or "", LUAGIL, opts or "", file)
+  local cmd = ("%s timeout %d %s %s %s 2>&1 < /dev/null; "
+               .. "echo \"status=$?\""):format(shell or "", limit or 20,
+                                             LUAGIL, opts or "", file)
   local p = assert(io.popen("bash -c '" .. cmd .. "'"))
   local out = p:read("a")
   p:close()
@@ -146,6 +148,45 @@ do
     print("returned")
   ]], "--gil-policy=ticks")
   assert(status == 0 and out == "returned\n", out)
+end
+
+-- Case 19: exited threads are forgotten, not kept for ever: RSS stays
+-- flat over 100,000 threads after a warm-up of 10,000 (each kept a
+-- ~220-byte GIL record: 22 MB). In a child, so that ASan's quarantine
+-- of freed memory can be turned off (other builds ignore the variable).
+do
+  local status, out = run([[
+    local threading, gil = require "threading", require "gil"
+    local function rss ()
+      local f = assert(io.open("/proc/self/statm"))
+      local pages = f:read("a"):match("^%d+%s+(%d+)")
+      f:close()
+      return tonumber(pages) * 4096
+    end
+    local function run (n)
+      local f = function () end
+      for _ = 1, n do
+        local t = threading.Thread{target = f}
+        t:start()
+        t:join()
+      end
+      collectgarbage()
+      collectgarbage()
+    end
+    run(10000)
+    local before = rss()
+    run(100000)
+    local growth = rss() - before
+    assert(growth < 4 * 1024 * 1024, "RSS grew by " .. growth .. " bytes")
+    local s = gil.stats()
+    assert(#s.threads <= 2001, #s.threads)  -- the main thread, the exited
+    assert(s.threads[1].name == "MainThread")
+    assert(s.forgotten.threads >= 110000 - 2000, s.forgotten.threads)
+    assert(s.forgotten.threads + #s.threads == 110001)
+    assert(s.forgotten.acquisitions >= s.forgotten.threads)
+    print("flat")
+  ]], nil, "ASAN_OPTIONS=quarantine_size_mb=0:$ASAN_OPTIONS", 100)
+  assert(status == 0 and out == "flat\n", out)
 end
 
 print("OK")
