@@ -189,4 +189,47 @@ do
   assert(status == 0 and out == "flat\n", out)
 end
 
+-- Case 4: a small thread stack still ends deep C recursion in Lua's own
+-- error, never a segfault (262144 bytes crashed long before 200 levels).
+do
+  local status, out = run([[
+    local threading = require "threading"
+    local deep = {
+      function ()
+        local function f () return (string.gsub("x", "x", f)) end
+        return f()
+      end,
+      function ()
+        local mt = {}
+        mt.__tostring = function ()
+          return string.format("%s", setmetatable({}, mt))
+        end
+        return tostring(setmetatable({}, mt))
+      end,
+      function ()
+        local function f () return coroutine.wrap(f)() end
+        return f()
+      end,
+    }
+    for _, size in ipairs{32768, 65536, 262144, 524288} do
+      assert(threading.stack_size(size) >= 0)
+      for i, f in ipairs(deep) do
+        local t = threading.Thread{target = function ()
+          local ok, err = pcall(f)
+          assert(not ok)
+          err = tostring(err)
+          assert(err:find("stack overflow") or
+                 err:find("error in error handling"), err)
+          io.write(i, " ")
+        end}
+        t:start()
+        t:join()
+      end
+    end
+    assert(threading.stack_size(0) == 524288, "the size as given")
+    print("ended")
+  ]])
+  assert(status == 0 and out == ("1 2 3 "):rep(4) .. "ended\n", out)
+end
+
 print("OK")
