@@ -187,10 +187,19 @@ static int adopt (lua_State *A) {
 ** =======================================================
 */
 
-/* The first registration of a host thread: the parts without the GIL. */
+/*
+** The first registration of a host thread: the parts without the GIL.
+** NULL if memory runs out (the thread stays unregistered).
+*/
 static lg_TState *enroll (Host *h) {
   lg_TState *ts = lg_tstate_register(NULL, 0);
-  ts->stats = lg_stats_new("Dummy", h->ident);
+  lg_Stats *st = ts != NULL ? lg_stats_new("Dummy", h->ident) : NULL;
+  if (st == NULL) {
+    if (ts != NULL)
+      lg_tstate_unregister(ts);
+    return NULL;
+  }
+  ts->stats = st;
   h->ts = ts;
   lg_event(ts, LG_EV_STARTED, 0);
   return ts;
@@ -259,8 +268,10 @@ int luagil_ensure (lua_State **Lp) {
     atomic_fetch_sub(&entering, 1);
     return LUAGIL_ECLOSED;
   }
-  if (ts == NULL)
-    ts = enroll(h);
+  if (ts == NULL && (ts = enroll(h)) == NULL) {
+    atomic_fetch_sub(&entering, 1);
+    return LUAGIL_ENOMEM;
+  }
   if (ts == h->ts && h->depth == 0)
     atomic_fetch_add(&inside, 1);
   lg_gil_take(ts);

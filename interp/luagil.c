@@ -98,7 +98,14 @@ int luagil_install (lua_State *L, const luagil_Options *opts) {
   lua_pop(L, 1);
   lg_fork_init();
   ts = lg_tstate_register(L, 1);
-  ts->stats = lg_stats_new("MainThread", ts->ident);
+  if (ts == NULL || (ts->stats = lg_stats_new("MainThread",
+                                              ts->ident)) == NULL) {
+    installed = NULL;  /* a later install may try again */
+    if (ts != NULL)
+      lg_tstate_unregister(ts);
+    lua_pushliteral(L, "not enough memory");
+    return LUA_ERRMEM;
+  }
   lg_gil_init(ts);
   lg_breaker_init(opts->signo > 0 ? opts->signo : SIGURG, ts);
   if (opts->switch_interval > 0)

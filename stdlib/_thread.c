@@ -299,52 +299,62 @@ static void release_task (lg_Task *t) {
 
 /*
 ** Start 'f' at stack index 'fi' with the 'nargs' values above 'fi' on a
-** new thread named 'name'; pushes the handle.
+** new thread named 'name'; pushes the handle. The Lua allocations, which
+** raise "not enough memory" themselves, come first; after them every
+** failure undoes what was done and raises "can't start new thread".
 */
 static Handle *start (lua_State *L, int fi, int nargs, const char *name,
                       int quiet) {
   Handle **box = lua_newuserdatauv(L, sizeof *box, 0);
   Handle *h;
   lua_State *co;
-  int err;
+  int ref, err = ENOMEM;
   *box = NULL;  /* valid but empty until the start succeeded */
   luaL_setmetatable(L, HANDLE);
   if (lg_gil_finalizing())
     luaL_error(L, "can't create new thread at interpreter shutdown");
-  h = calloc(1, sizeof *h);
-  if (h == NULL)
-    luaL_error(L, "can't start new thread");
-  atomic_init(&h->refs, 2);
-  lg_mutex_init(&h->mutex);
-  lg_task_init(&h->task);
-  h->task.run = run;
-  h->task.done = done;
-  h->task.release = release_task;
-  snprintf(h->task.name, sizeof h->task.name, "%s", name);
-  h->task.stacksize = (stacksize == 0 || stacksize >= MINSTACK) ? stacksize
-                                                                : MINSTACK;
-  h->task.ident = (unsigned long)h;  /* unique while it runs */
-  h->quiet = quiet;
   co = lua_newthread(L);
-  h->task.L = co;
   lua_pushvalue(L, fi);
   for (int i = 1; i <= nargs; i++)
     lua_pushvalue(L, fi + i);
   lua_xmove(L, co, nargs + 1);
+  ref = luaL_ref(L, LUA_REGISTRYINDEX);  /* pops co */
   setbase(L, co, 1);
-  h->ref = luaL_ref(L, LUA_REGISTRYINDEX);  /* pops co */
-  h->task.stats = lg_stats_new(name, h->task.ident);
-  atomic_fetch_add(&alive, 1);
-  h->task.expected = lg_gil_expect(NULL);
-  err = lg_task_start(&h->task);
-  if (err != 0) {
-    if (h->task.expected)
-      lg_gil_unexpect();
-    atomic_fetch_sub(&alive, 1);
+  h = calloc(1, sizeof *h);
+  if (h != NULL) {
+    atomic_init(&h->refs, 2);
+    lg_mutex_init(&h->mutex);
+    lg_task_init(&h->task);
+    h->task.run = run;
+    h->task.done = done;
+    h->task.release = release_task;
+    snprintf(h->task.name, sizeof h->task.name, "%s", name);
+    h->task.stacksize = (stacksize == 0 || stacksize >= MINSTACK)
+                        ? stacksize : MINSTACK;
+    h->task.ident = (unsigned long)h;  /* unique while it runs */
+    h->quiet = quiet;
+    h->task.L = co;
+    h->ref = ref;
+    h->task.stats = lg_stats_new(name, h->task.ident);
+  }
+  if (h != NULL && h->task.stats != NULL) {
+    atomic_fetch_add(&alive, 1);
+    h->task.expected = lg_gil_expect(NULL);
+    err = lg_task_start(&h->task);
+    if (err != 0) {
+      if (h->task.expected)
+        lg_gil_unexpect();
+      atomic_fetch_sub(&alive, 1);
+      lg_stats_discard(h->task.stats);
+    }
+  }
+  if (err != 0) {  /* removing a key or a reference allocates nothing */
     setbase(L, co, 0);
-    luaL_unref(L, LUA_REGISTRYINDEX, h->ref);
-    pthread_mutex_destroy(&h->mutex);
-    free(h);
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+    if (h != NULL) {
+      pthread_mutex_destroy(&h->mutex);
+      free(h);
+    }
     luaL_error(L, "can't start new thread (%s)", strerror(err));
   }
   link_handle(h);

@@ -54,7 +54,7 @@ long lg_now_ns (void) {
 lg_Stats *lg_stats_new (const char *name, unsigned long ident) {
   lg_Stats *st = calloc(1, sizeof *st);
   if (st == NULL)
-    lg_fatal("calloc", ENOMEM);
+    return NULL;
   st->ident = ident;
   st->alive = 1;
   lg_check(pthread_mutex_lock(&stats_mutex));
@@ -224,6 +224,11 @@ static void update (lg_Stats *st, int ev, int reason, long now) {
 
 void lg_event (lg_TState *ts, int ev, int reason) {
   lg_stats_event(ts->stats, ev, reason);
+}
+
+
+void lg_stats_discard (lg_Stats *st) {
+  retire(st);
 }
 
 

@@ -59,8 +59,12 @@ struct lg_Stats {
 /* Monotonic time in nanoseconds. */
 LG_FUNC long lg_now_ns (void);
 
-/* A new record for thread 'name' (copied), alive, kept for good. */
+/* A new record for thread 'name' (copied), alive; NULL if memory runs
+** out. */
 LG_FUNC lg_Stats *lg_stats_new (const char *name, unsigned long ident);
+
+/* The record of a thread that never started: it is an exited one now. */
+LG_FUNC void lg_stats_discard (lg_Stats *st);
 LG_FUNC void lg_stats_setname (lg_Stats *st, const char *name);
 
 /* Call 'fn' on every record, newest first, under the records' mutex:

@@ -66,10 +66,8 @@ static lg_TState *newstate (void) {
   if (ts != NULL)
     states.free = ts->free_next;
   lg_check(pthread_mutex_unlock(&states.mutex));
-  if (ts == NULL) {
-    if ((ts = calloc(1, sizeof *ts)) == NULL)
-      lg_fatal("calloc", ENOMEM);
-  }
+  if (ts == NULL)
+    ts = calloc(1, sizeof *ts);  /* NULL: the caller reports it */
   else {
     lg_TState fresh = {0};
     size_t head = offsetof(lg_TState, park_token);
@@ -79,6 +77,19 @@ static lg_TState *newstate (void) {
     atomic_store(&ts->park_token, 0);  /* a stray token goes too */
   }
   return ts;
+}
+
+
+lg_TState *lg_tstate_new (void) {
+  return newstate();
+}
+
+
+static void recycle (lg_TState *ts) {
+  lg_check(pthread_mutex_lock(&states.mutex));
+  ts->free_next = states.free;
+  states.free = ts;
+  lg_check(pthread_mutex_unlock(&states.mutex));
 }
 
 
@@ -137,8 +148,21 @@ static void forget_others (lg_TState *self) {
 /* }====================================================== */
 
 
+void lg_tstate_discard (lg_TState *ts) {
+  atomic_store(&ts->park_fd, -1);  /* not adopted: it has none */
+  recycle(ts);
+}
+
+
 lg_TState *lg_tstate_register (lua_State *L, int is_main) {
   lg_TState *ts = newstate();
+  if (ts != NULL)
+    lg_tstate_adopt(ts, L, is_main);
+  return ts;
+}
+
+
+void lg_tstate_adopt (lg_TState *ts, lua_State *L, int is_main) {
   atomic_store(&ts->running, L);
   ts->is_main = is_main;
   ts->pthread = pthread_self();
@@ -156,7 +180,6 @@ lg_TState *lg_tstate_register (lua_State *L, int is_main) {
   }
   enlist(ts);
   lg_tstate_tls = ts;
-  return ts;
 }
 
 

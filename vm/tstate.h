@@ -107,9 +107,19 @@ LG_FUNC unsigned long lg_self_ident (void);
 
 /*
 ** Register the calling OS thread and make it current; 'L' is the state it
-** starts running. Aborts if memory runs out.
+** starts running. NULL if memory runs out.
 */
 LG_FUNC lg_TState *lg_tstate_register (lua_State *L, int is_main);
+
+/*
+** The same in two steps, so that a thread can be given its state before
+** it exists, where running out of memory can still be reported: a cleared
+** state (NULL if memory runs out), then, on the thread, make it current.
+** lg_tstate_discard recycles a state that no thread took.
+*/
+LG_FUNC lg_TState *lg_tstate_new (void);
+LG_FUNC void lg_tstate_adopt (lg_TState *ts, lua_State *L, int is_main);
+LG_FUNC void lg_tstate_discard (lg_TState *ts);
 
 /* The main thread's pthread (the thread registered with is_main). */
 LG_FUNC pthread_t lg_main_pthread (void);

@@ -38,6 +38,7 @@
 #define MAX_IDLE      64
 #define IDLE_SECONDS  2.0
 #define STALL_NS      1000000L  /* a ready queue stuck this long: a worker */
+#define MONITOR_STACK (256 * 1024)  /* the monitor runs no Lua */
 
 
 typedef struct Worker {
@@ -61,6 +62,8 @@ static struct {
   unsigned long taken;      /* tasks taken off the ready queue so far */
   lg_Task **heap;           /* tasks in a timed wait, earliest first */
   int nheap, heapsize;
+  int ntasks;               /* tasks started and not done: the heap has
+                               room for them all (reserve_locked) */
   pthread_cond_t tick;      /* the monitor sleeps on it */
   int monitor;              /* the monitor was started */
   long monitor_due;         /* when it wakes: 0 awake, LONG_MAX untimed */
@@ -112,15 +115,36 @@ static void sift_down (int i) {
 }
 
 
-static void heap_push (lg_Task *t) {
-  if (pool.nheap == pool.heapsize) {
+/*
+** Room in the heap for one more task, made when the task starts, where
+** running out of memory is its starter's error: a task is in the heap at
+** most once, so a push never needs more. Returns 0 or ENOMEM.
+*/
+static int reserve_locked (void) {
+  if (pool.ntasks + 1 > pool.heapsize) {
     int size = pool.heapsize ? 2 * pool.heapsize : 64;
     lg_Task **h = realloc(pool.heap, (size_t)size * sizeof *h);
     if (h == NULL)
-      lg_fatal("realloc", ENOMEM);
+      return ENOMEM;
     pool.heap = h;
     pool.heapsize = size;
   }
+  pool.ntasks++;
+  return 0;
+}
+
+
+/* A task that reserve_locked counted did not start, or has ended. */
+static void unreserve (void) {
+  lg_check(pthread_mutex_lock(&pool.mutex));
+  pool.ntasks--;
+  lg_check(pthread_mutex_unlock(&pool.mutex));
+}
+
+
+static void heap_push (lg_Task *t) {
+  if (pool.nheap == pool.heapsize)  /* reserve_locked makes it impossible */
+    lg_fatal("the timer heap's reserve", ENOMEM);
   heap_put(pool.nheap++, t);
   sift_up(t->heap_at);
 }
@@ -150,19 +174,34 @@ static void *worker_main (void *arg);
 static void *monitor_main (void *arg);
 
 
-/* Wake the monitor if it sleeps past 'due' (starting it the first time). */
-static void tell_monitor_locked (long due) {
-  if (!pool.monitor) {
-    pthread_t t;
-    sigset_t all;
-    lg_cond_init(&pool.tick);
-    sigfillset(&all);
-    pool.monitor_due = 0;  /* it looks at everything first */
-    if (lg_spawn(monitor_main, NULL, 0, &all, &t) != 0)
-      lg_fatal("pthread_create (the task monitor)", EAGAIN);
+/*
+** Start the monitor if it is not running: with the first task, so that a
+** failure is that task's starter's error. Returns 0 or an errno value.
+*/
+static int start_monitor_locked (void) {
+  pthread_t t;
+  sigset_t all;
+  int err;
+  if (pool.monitor)
+    return 0;
+  lg_cond_init(&pool.tick);
+  sigfillset(&all);
+  pool.monitor_due = 0;  /* it looks at everything first */
+  err = lg_spawn(monitor_main, NULL, MONITOR_STACK, &all, &t);
+  if (err == 0)
     pool.monitor = 1;
-  }
-  else if (due < pool.monitor_due)
+  else
+    pthread_cond_destroy(&pool.tick);
+  return err;
+}
+
+
+/* Wake the monitor if it sleeps past 'due'. */
+static void tell_monitor_locked (long due) {
+  if (!pool.monitor && start_monitor_locked() != 0)
+    lg_fatal("pthread_create (the task monitor)", EAGAIN);  /* a task
+                                                 started it: cannot be */
+  if (due < pool.monitor_due)
     lg_check(pthread_cond_signal(&pool.tick));
 }
 
@@ -246,12 +285,15 @@ static int spawn_for (lg_Task *t, int requeue) {
   pthread_t thread;
   sigset_t block;
   int err = ENOMEM;
-  if (w != NULL) {
+  /* its state now, not on the new thread, where ENOMEM reaches nobody */
+  if (w != NULL && (w->ts = lg_tstate_new()) != NULL) {
     w->stacksize = t->stacksize;
     w->task = t;
     sigemptyset(&block);  /* SIGINT goes to the main thread */
     sigaddset(&block, SIGINT);
     err = lg_spawn(worker_main, w, t->stacksize, &block, &thread);
+    if (err != 0)
+      lg_tstate_discard(w->ts);
   }
   if (err != 0) {
     free(w);
@@ -274,16 +316,27 @@ static int spawn_for (lg_Task *t, int requeue) {
 ** deadline leaves the timer heap here.
 */
 static int place (lg_Task *t, int started) {
-  int spawn;
-  Worker *w;
+  int spawn, err = 0;
+  Worker *w = NULL;
   lg_check(pthread_mutex_lock(&pool.mutex));
-  if (t->heap_at >= 0)
-    heap_remove(t);
-  w = place_locked(t, &spawn);
+  if (!started) {  /* a new task: what it needs, or its starter's error */
+    err = start_monitor_locked();
+    if (err == 0)
+      err = reserve_locked();
+  }
+  if (err == 0) {
+    if (t->heap_at >= 0)
+      heap_remove(t);
+    w = place_locked(t, &spawn);
+  }
   lg_check(pthread_mutex_unlock(&pool.mutex));
+  if (err != 0)
+    return err;
   if (w != NULL)
     lg_unpark(w->ts);
-  return spawn ? spawn_for(t, started) : 0;
+  if (spawn && (err = spawn_for(t, started)) != 0 && !started)
+    unreserve();
+  return err;
 }
 
 
@@ -472,13 +525,16 @@ static int run (Worker *w, lg_Task *t, int held) {
 
 
 /*
-** After a task: the next one from the ready queue, or NULL after putting
-** 'w' on the idle list (if the list is not full). Listed before it lets
-** the GIL go, so a thread that the task's end woke finds it there.
+** After a task ('ended': it is done, not waiting): the next one from the
+** ready queue, or NULL after putting 'w' on the idle list (if the list is
+** not full). Listed before it lets the GIL go, so a thread that the
+** task's end woke finds it there.
 */
-static lg_Task *next_task (Worker *w) {
+static lg_Task *next_task (Worker *w, int ended) {
   lg_Task *t = NULL;
   lg_check(pthread_mutex_lock(&pool.mutex));
+  if (ended)
+    pool.ntasks--;  /* its room in the heap is free */
   if (w->stacksize == 0)
     t = pop_locked();
   if (t == NULL) {
@@ -534,8 +590,9 @@ static lg_Task *idle (Worker *w) {
 
 static void *worker_main (void *arg) {
   Worker *w = arg;
-  lg_TState *ts = w->ts = lg_tstate_register(NULL, 0);
+  lg_TState *ts = w->ts;
   lg_Task *t = w->task;
+  lg_tstate_adopt(ts, NULL, 0);
   int held = 0;
   while (t != NULL) {
     int r = run(w, t, held);
@@ -547,7 +604,7 @@ static void *worker_main (void *arg) {
     if (r == LG_TASK_DONE)
       lg_event(ts, LG_EV_EXITED, 0);
     ts->stats = NULL;
-    next = next_task(w);
+    next = next_task(w, r == LG_TASK_DONE);
     if (r == LG_TASK_DONE)
       t->release(t);  /* a waiting 't' may be another worker's already */
     held = next != NULL;

@@ -232,4 +232,47 @@ do
   assert(status == 0 and out == ("1 2 3 "):rep(4) .. "ended\n", out)
 end
 
+-- Case 6: out of memory, starting a thread raises in the starter ("not
+-- enough memory" or "can't start new thread"); it aborted the process
+-- with "fatal: calloc failed" at some limits (64000 KiB here). Threads
+-- are started until one fails, at limits from 40 to 76 MB; a build that
+-- cannot run under a limit at all (ASan's shadow memory) skips this.
+do
+  local code = [[
+    local threading = require "threading"
+    local ev = threading.Event()
+    local ballast = {}  -- freed after the failure: room for the rest
+    for i = 1, 64 do ballast[i] = string.rep(string.char(i), 1 << 17) end
+    local ts = {}
+    local function new ()
+      local t = threading.Thread{target = function () ev:wait() end,
+                                 daemon = true}
+      t:start()
+      ts[#ts + 1] = t
+    end
+    local ok, err
+    repeat ok, err = pcall(new) until not ok or #ts == 200000
+    ballast = nil
+    collectgarbage()
+    ev:set()
+    assert(not ok, "no failure")
+    err = tostring(err)
+    assert(err:find("not enough memory", 1, true) or
+           err:find("can't start new thread", 1, true), err)
+    for _, t in ipairs(ts) do t:join() end
+    print("joined")
+  ]]
+  local probe = run("print('runs')", nil, "ulimit -v 60000;")
+  if probe == 0 then
+    for limit = 40000, 76000, 6000 do
+      local status, out = run(code, nil, "ulimit -v " .. limit .. ";", 100)
+      -- a waiter may fail too, out of memory: that is reported, and fine
+      assert(status == 0 and out:find("joined\n$") and
+             not out:find("fatal"), limit .. ": " .. out)
+    end
+  else
+    print("(skipped: this build does not run under ulimit -v)")
+  end
+end
+
 print("OK")
