@@ -199,8 +199,8 @@ int lg_thread_alive (void) {
 static int isexit (lua_State *L, int arg) {
   int r;
   arg = lua_absindex(L, arg);  /* -1 would be the marker pushed below */
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &EXIT_KEY);
-  r = lua_rawequal(L, arg, -1);
+  r = lua_rawgetp(L, LUA_REGISTRYINDEX, &EXIT_KEY) != LUA_TNIL &&
+      lua_rawequal(L, arg, -1);  /* a nil error is no exit */
   lua_pop(L, 1);
   return r;
 }
@@ -566,6 +566,11 @@ static int thread_stack_size (lua_State *L) {
 static int thread_exit (lua_State *L) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &EXIT_KEY);
   return lua_error(L);
+}
+
+
+int lg_thread_isexit (lua_State *L, int idx) {
+  return isexit(L, idx);
 }
 
 

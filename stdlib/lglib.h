@@ -46,6 +46,14 @@ LG_FUNC int lg_thread_alive (void);
 LG_FUNC int lg_thread_isbase (lua_State *L, lua_State *co);
 
 /*
+** Is the value at 'idx' the error _thread.exit() raises? For the program
+** that runs the main chunk: Python ends quietly, with status 0, when the
+** main thread calls _thread.exit() (raises SystemExit). False if _thread
+** was never opened.
+*/
+LG_FUNC int lg_thread_isexit (lua_State *L, int idx);
+
+/*
 ** The opener of a module written in Lua and compiled into the binary
 ** (cmake/embed.cmake): runs 'source' and returns its result.
 */
