@@ -31,19 +31,6 @@
 #define HANDLE  "_thread._ThreadHandle"
 #define MAXARGS  1000000    /* Lua's own limit on a stack (LUAI_MAXSTACK) */
 
-/*
-** The smallest stack a thread really gets. Lua stops C recursion with
-** "C stack overflow" after LUAI_MAXCCALLS (200) levels, plus a tenth more
-** for error handling, and only a stack that holds them ends in that error
-** rather than a crash. The deepest level measured is string.gsub calling
-** a Lua function that calls gsub again: 2.1 KiB (its luaL_Buffer is on
-** the stack; 423 KiB for the whole recursion, in the plain and the ASan
-** builds alike, since Lua itself is not instrumented); luagil's own
-** coroutine.resume, 0.8 KiB. Twice the worst, for 220 levels, plus the
-** thread's own frames and a signal handler's: 1 MiB. Smaller sizes are
-** accepted, as Python accepts 32 KiB, and rounded up to this.
-*/
-#define MINSTACK  (1024 * 1024)
 
 
 typedef struct Handle {
@@ -329,8 +316,8 @@ static Handle *start (lua_State *L, int fi, int nargs, const char *name,
     h->task.done = done;
     h->task.release = release_task;
     snprintf(h->task.name, sizeof h->task.name, "%s", name);
-    h->task.stacksize = (stacksize == 0 || stacksize >= MINSTACK)
-                        ? stacksize : MINSTACK;
+    h->task.stacksize = (stacksize == 0 || stacksize >= LG_TASK_MINSTACK)
+                        ? stacksize : LG_TASK_MINSTACK;
     h->task.ident = (unsigned long)h;  /* unique while it runs */
     h->quiet = quiet;
     h->task.L = co;
@@ -547,7 +534,7 @@ static int thread_main_ident (lua_State *L) {
 /*
 ** _thread.stack_size([size]) -> previous size. A size the OS accepts but
 ** a Lua thread cannot use safely is remembered as given, and rounded up
-** to MINSTACK when a thread starts.
+** to LG_TASK_MINSTACK when a thread starts.
 */
 static int thread_stack_size (lua_State *L) {
   size_t old = stacksize;

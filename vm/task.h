@@ -25,6 +25,22 @@
 #include "park.h"
 #include "stats.h"
 
+/*
+** The smallest stack a thread really gets. Lua stops C recursion with
+** "C stack overflow" after LUAI_MAXCCALLS (200) levels, plus a tenth more
+** for error handling, and only a stack that holds them ends in that error
+** rather than a crash. The deepest level measured is string.gsub calling
+** a Lua function that calls gsub again: 2.1 KiB (its luaL_Buffer is on
+** the stack; 423 KiB for the whole recursion, in the plain and the ASan
+** builds alike, since Lua itself is not instrumented); luagil's own
+** coroutine.resume, 0.8 KiB. Twice the worst, for 220 levels, plus the
+** thread's own frames and a signal handler's: 1 MiB. Smaller sizes are
+** accepted, as Python accepts 32 KiB, and rounded up to this; so is the
+** default size (ulimit -s) when it is smaller.
+*/
+#define LG_TASK_MINSTACK  (1024 * 1024)
+
+
 /* What a task's 'run' returns. */
 #define LG_TASK_DONE     0  /* it ended */
 #define LG_TASK_WAITING  1  /* it yielded to wait: a wake-up runs it again */

@@ -280,6 +280,25 @@ static Worker *place_locked (lg_Task *t, int *spawn) {
 ** will run it), goes back to the front of the ready queue, where the
 ** monitor tries again. Returns 0 or an errno value.
 */
+/* The stack size of a new worker for tasks of size 0: the default, or
+** LG_TASK_MINSTACK if that is smaller (a small ulimit -s). */
+static size_t default_stack (void) {
+  static atomic_long size = -1;  /* -1: not known yet */
+  long n = atomic_load(&size);
+  if (n < 0) {  /* racing threads store the same value */
+    pthread_attr_t attr;
+    size_t s = 0;
+    if (pthread_getattr_default_np(&attr) == 0) {
+      pthread_attr_getstacksize(&attr, &s);
+      pthread_attr_destroy(&attr);
+    }
+    n = s != 0 && s < LG_TASK_MINSTACK ? LG_TASK_MINSTACK : 0;
+    atomic_store(&size, n);
+  }
+  return (size_t)n;
+}
+
+
 static int spawn_for (lg_Task *t, int requeue) {
   Worker *w = calloc(1, sizeof *w);
   pthread_t thread;
@@ -291,7 +310,9 @@ static int spawn_for (lg_Task *t, int requeue) {
     w->task = t;
     sigemptyset(&block);  /* SIGINT goes to the main thread */
     sigaddset(&block, SIGINT);
-    err = lg_spawn(worker_main, w, t->stacksize, &block, &thread);
+    err = lg_spawn(worker_main, w, t->stacksize != 0 ? t->stacksize
+                                                    : default_stack(),
+                   &block, &thread);
     if (err != 0)
       lg_tstate_discard(w->ts);
   }

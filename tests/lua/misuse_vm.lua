@@ -230,6 +230,17 @@ do
     print("ended")
   ]])
   assert(status == 0 and out == ("1 2 3 "):rep(4) .. "ended\n", out)
+  -- the default size too, under a small ulimit -s
+  status, out = run([[
+    local threading = require "threading"
+    local t = threading.Thread{target = function ()
+      local function f () return (string.gsub("x", "x", f)) end
+      print(pcall(f))
+    end}
+    t:start()
+    t:join()
+  ]], nil, "ulimit -s 256;")
+  assert(status == 0 and out == "false\tC stack overflow\n", out)
 end
 
 -- Case 6: out of memory, starting a thread raises in the starter ("not
