@@ -144,9 +144,21 @@ static int gil_stats (lua_State *L) {
   long switches, requests;
   lg_Stats sum;
   long forgotten = lg_stats_forgotten(&sum);
+  lg_Stats *buf;
+  long n = lg_stats_copy(NULL, 0), cap;
+  /* Copied first: a Lua allocation that raises while the records' mutex
+  ** is held would leave it locked. */
+  do {
+    cap = n + 16;
+    buf = lua_newuserdatauv(L, (size_t)cap * sizeof *buf, 0);
+    n = lg_stats_copy(buf, cap);
+    if (n > cap)
+      lua_pop(L, 1);
+  } while (n > cap);
   lua_createtable(L, 0, 4);
-  lua_newtable(L);
-  lg_stats_foreach(pushthread, L);
+  lua_createtable(L, (int)n, 0);
+  for (long i = 0; i < n; i++)
+    pushthread(&buf[i], L);
   /* the records come newest first: reverse */
   for (lua_Integer i = 1, j = luaL_len(L, -1); i < j; i++, j--) {
     lua_rawgeti(L, -1, i);

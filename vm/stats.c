@@ -87,6 +87,34 @@ void lg_stats_foreach (void (*fn) (const lg_Stats *st, void *ud), void *ud) {
 }
 
 
+/* A copy of 'st' for a reader: its counters as they are now. */
+static void copyone (lg_Stats *dst, const lg_Stats *st) {
+  memset(dst, 0, sizeof *dst);
+  memcpy(dst->name, st->name, sizeof dst->name);
+  atomic_store(&dst->ident, atomic_load(&st->ident));
+  dst->seq = st->seq;
+  dst->alive = st->alive;
+  atomic_store(&dst->acquisitions, get(st->acquisitions));
+  atomic_store(&dst->hold_ns, get(st->hold_ns));
+  atomic_store(&dst->wait_ns, get(st->wait_ns));
+  atomic_store(&dst->wait_max_ns, get(st->wait_max_ns));
+  atomic_store(&dst->forced_drops, get(st->forced_drops));
+  atomic_store(&dst->blocking_drops, get(st->blocking_drops));
+  atomic_store(&dst->requests, get(st->requests));
+}
+
+
+long lg_stats_copy (lg_Stats *buf, long cap) {
+  long n = 0;
+  lg_check(pthread_mutex_lock(&stats_mutex));
+  for (lg_Stats *st = stats.all; st != NULL; st = st->next, n++)
+    if (n < cap)
+      copyone(&buf[n], st);
+  lg_check(pthread_mutex_unlock(&stats_mutex));
+  return n;
+}
+
+
 static void printone (const lg_Stats *st, void *ud) {
   fprintf(ud, "%-20.20s %7ld %9.3f %9.3f %9.3f %7ld %7ld %7ld%s\n", st->name,
           get(st->acquisitions), get(st->hold_ns) * 1e-9,
@@ -115,15 +143,7 @@ long lg_stats_forgotten (lg_Stats *sum) {
   long n;
   lg_check(pthread_mutex_lock(&stats_mutex));
   {
-    lg_Stats *f = &stats.forgotten;
-    memset(sum, 0, sizeof *sum);
-    atomic_store(&sum->acquisitions, get(f->acquisitions));
-    atomic_store(&sum->hold_ns, get(f->hold_ns));
-    atomic_store(&sum->wait_ns, get(f->wait_ns));
-    atomic_store(&sum->wait_max_ns, get(f->wait_max_ns));
-    atomic_store(&sum->forced_drops, get(f->forced_drops));
-    atomic_store(&sum->blocking_drops, get(f->blocking_drops));
-    atomic_store(&sum->requests, get(f->requests));
+    copyone(sum, &stats.forgotten);
     n = stats.nforgotten;
   }
   lg_check(pthread_mutex_unlock(&stats_mutex));

@@ -72,6 +72,13 @@ LG_FUNC void lg_stats_setname (lg_Stats *st, const char *name);
 LG_FUNC void lg_stats_foreach (void (*fn) (const lg_Stats *st, void *ud),
                                void *ud);
 
+/*
+** Copy up to 'cap' records, newest first, into 'buf' (for a caller that
+** cannot hold the records' mutex: one whose Lua allocations may raise).
+** Returns how many there are, which may be more than 'cap'.
+*/
+LG_FUNC long lg_stats_copy (lg_Stats *buf, long cap);
+
 /* Print a table of every thread's statistics (--gil-stats). */
 LG_FUNC void lg_stats_print (FILE *f);
 
