@@ -3,6 +3,7 @@
 ** See LICENSE for copyright and licence (MIT).
 */
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,16 @@ static int parsepolicy (const char *spec, int *policy, long *count) {
 }
 
 
+/* Can 'path' be written (made if need be)? errno says why not. */
+static int writable (const char *path) {
+  FILE *f = fopen(path, "a");
+  if (f == NULL)
+    return 0;
+  fclose(f);
+  return 1;
+}
+
+
 int luagil_install (lua_State *L, const luagil_Options *opts) {
   luagil_Options none = {0};
   lg_TState *ts;
@@ -86,6 +97,11 @@ int luagil_install (lua_State *L, const luagil_Options *opts) {
       strcmp(opts->preempt, "safe") != 0) {
     lua_pushfstring(L, "unknown preemption mode '%s' (any or safe)",
                     opts->preempt);
+    return LUA_ERRRUN;
+  }
+  if (opts->trace != NULL && !writable(opts->trace)) {  /* not at close */
+    lua_pushfstring(L, "cannot open file '%s' (%s)", opts->trace,
+                    strerror(errno));
     return LUA_ERRRUN;
   }
   if (opts->modules != NULL && (only = strdup(opts->modules)) == NULL) {

@@ -99,8 +99,13 @@ do
   local file = os.tmpname()  -- a file, so file/t.json cannot be made
   checkerror("cannot open file '" .. file .. "/t.json' (Not a directory)",
              gil.trace_start, file .. "/t.json")
-  os.remove(file)
   assert(gil.trace_stop() == false)
+  -- and so does --gil-trace, before the script runs
+  local status, out = run("print('ran')", "--gil-trace=" .. file .. "/t.json")
+  assert(status == 1 and not out:find("ran") and
+         out:find("cannot open file '" .. file .. "/t.json' (Not a "
+                  .. "directory)", 1, true), out)
+  os.remove(file)
 end
 
 -- Case 24: a thread's error is reported by its value: a number as the
