@@ -69,7 +69,7 @@ static lg_TState *newstate (void) {
   if (ts == NULL)
     ts = calloc(1, sizeof *ts);  /* NULL: the caller reports it */
   else {
-    lg_TState fresh = {0};
+    static const lg_TState fresh;  /* all zero */
     size_t head = offsetof(lg_TState, park_token);
     size_t tail = offsetof(lg_TState, park_fd) + sizeof ts->park_fd;
     memcpy(ts, &fresh, head);
