@@ -30,20 +30,33 @@
 **
 ** __gc closes a forgotten file without releasing the GIL (releasing it in
 ** the middle of a garbage collection is not safe), as stock Lua does.
+**
+** Waiting for input. A read never waits inside stdio: before each read(2)
+** stdio would make (nothing buffered), it lets the FILE's lock go and
+** polls the descriptor, and takes the lock back once there is input. A
+** thread blocked on a pipe or terminal thus holds no stdio lock, so the
+** fflush(NULL) of exit (or of fork) cannot wait for it: a daemon thread
+** blocked in io.read() does not keep the process from ending. The handle
+** lock stays held, so no other reader of ours takes the input meanwhile.
+** The main thread's poll also watches the Ctrl-C descriptor: Ctrl-C ends
+** its read with "interrupted!".
 */
 
 #include <ctype.h>
 #include <errno.h>
 #include <locale.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "breaker.h"
 #include "gil.h"
 #include "lglib.h"
 
@@ -237,6 +250,8 @@ typedef struct Job {
   int ok;             /* the operation succeeded */
   int err;            /* errno after it */
   int ferr;           /* OP_READ: ferror() after it */
+  int sigfd;          /* OP_READ: the Ctrl-C descriptor to watch, or -1 */
+  int intr;           /* OP_READ: Ctrl-C ended the wait for input */
   Buf buf;            /* OP_READ: results; OP_WRITE: the data */
   Fmt *fmts;          /* OP_READ */
   int nfmts, ndone;
@@ -246,12 +261,70 @@ typedef struct Job {
 } Job;
 
 
+#if defined(__GLIBC__)
+/* Does 'f' hold input, so that its next getc makes no read(2)? (glibc's
+** FILE; flag 0x100, _IO_IN_BACKUP: it is reading ungetc's pushback, with
+** the rest of its buffer kept behind it.) */
+static int buffered (FILE *f) {
+  return f->_IO_read_ptr < f->_IO_read_end || (f->_flags & 0x100) != 0;
+}
+#else
+static int buffered (FILE *f) {
+  (void)f;
+  return 1;  /* unknown: read as stdio does, waiting inside it */
+}
+#endif
+
+
+/*
+** Called with 'f' locked before each character or block is taken from it:
+** when stdio would have to read(2), waits with the FILE unlocked until the
+** descriptor has input (or end of file, or an error, which the read then
+** reports). Returns 0 if Ctrl-C came first (j->intr set).
+*/
+static int waitinput (Job *j, FILE *f) {
+  struct pollfd p[2];
+  int fd;
+  if (buffered(f) || feof_unlocked(f) || ferror_unlocked(f) ||
+      (fd = fileno_unlocked(f)) < 0)
+    return 1;
+  p[0].fd = fd;
+  p[0].events = POLLIN;
+  p[1].fd = j->sigfd;
+  p[1].events = POLLIN;
+  for (;;) {
+    int r;
+    if (j->sigfd >= 0 && lg_breaker_sigint_pending()) {
+      j->intr = 1;
+      return 0;
+    }
+    r = poll(p, 1, 0);  /* a regular file is always ready: no wait */
+    if (r > 0 || (r < 0 && errno != EINTR))
+      return 1;
+    if (r == 0) {
+      funlockfile(f);
+      poll(p, j->sigfd >= 0 ? 2 : 1, -1);  /* EINTR: look again */
+      flockfile(f);
+      if (buffered(f))  /* another module's code read into it */
+        return 1;
+    }
+  }
+}
+
+
+/* The next character of 'f' (locked), as getc, or EOF after Ctrl-C. */
+static int nextc (Job *j, FILE *f) {
+  return waitinput(j, f) ? getc_unlocked(f) : EOF;
+}
+
+
 /*
 ** The numeral "n" reads: the longest prefix of the input (after spaces)
 ** that can begin a Lua numeral, at most MAXLENNUM characters, as stock
 ** Lua's reader accepts it. Called with the FILE locked.
 */
 typedef struct NumReader {
+  Job *j;
   FILE *f;
   int c;                  /* look-ahead character */
   int n;
@@ -265,7 +338,7 @@ static int num_take (NumReader *r) {
     return 0;
   }
   r->text[r->n++] = (char)r->c;
-  r->c = getc_unlocked(r->f);
+  r->c = nextc(r->j, r->f);
   return 1;
 }
 
@@ -283,16 +356,17 @@ static int num_digits (NumReader *r, int hex) {
 }
 
 
-/* Reads a numeral into 'B'; returns whether it is a valid one. */
-static int read_numeral (FILE *f, Buf *B) {
+/* Reads a numeral into the job's buffer; returns whether it is valid. */
+static int read_numeral (Job *j, FILE *f) {
   NumReader r;
   char point = localeconv()->decimal_point[0];
   int hex = 0, count = 0;
   char *end;
+  r.j = j;
   r.f = f;
   r.n = 0;
   do
-    r.c = getc_unlocked(f);
+    r.c = nextc(j, f);
   while (isspace(r.c));
   num_accept(&r, '-', '+');
   if (num_accept(&r, '0', '0')) {
@@ -310,17 +384,18 @@ static int read_numeral (FILE *f, Buf *B) {
   }
   ungetc(r.c, f);
   r.text[r.n] = '\0';
-  buf_add(B, r.text, strlen(r.text) + 1);
+  buf_add(&j->buf, r.text, strlen(r.text) + 1);
   /* What the lexer took is a numeral iff strtod takes all of it (Lua's
   ** own conversion is strtod plus integers, a subset of what it takes). */
   return r.text[0] != '\0' && (strtod(r.text, &end), *end == '\0');
 }
 
 
-static int read_line (FILE *f, Buf *B, int keepnl) {
+static int read_line (Job *j, FILE *f, int keepnl) {
+  Buf *B = &j->buf;
   int c = EOF;
   size_t start = B->n;
-  while (buf_reserve(B, 1) && (c = getc_unlocked(f)) != EOF && c != '\n')
+  while (buf_reserve(B, 1) && (c = nextc(j, f)) != EOF && c != '\n')
     B->b[B->n++] = (char)c;
   if (c == '\n' && keepnl && buf_reserve(B, 1))
     B->b[B->n++] = '\n';
@@ -328,29 +403,57 @@ static int read_line (FILE *f, Buf *B, int keepnl) {
 }
 
 
-static void read_all (FILE *f, Buf *B) {
+/*
+** Up to 'n' bytes of 'f' into 'b', as fread. A regular file is read by
+** fread itself (large reads; it never waits); anything else one stdio
+** buffer at a time, waiting for input before each.
+*/
+static size_t read_block (Job *j, FILE *f, char *b, size_t n) {
+  size_t got = 0;
+  struct stat st;
+  if (fstat(fileno_unlocked(f), &st) != 0 || S_ISREG(st.st_mode))
+    return fread_unlocked(b, 1, n, f);
+  while (got < n && waitinput(j, f)) {
+    int c = getc_unlocked(f);  /* at most one read(2), which has input */
+    size_t more = n - got - 1;
+    if (c == EOF)
+      break;
+    b[got++] = (char)c;
+#if defined(__GLIBC__)
+    if (more > (size_t)(f->_IO_read_end - f->_IO_read_ptr))
+      more = (size_t)(f->_IO_read_end - f->_IO_read_ptr);  /* buffered */
+#endif
+    got += fread_unlocked(b + got, 1, more, f);
+  }
+  return got;
+}
+
+
+static void read_all (Job *j, FILE *f) {
+  Buf *B = &j->buf;
   size_t nr;
   do {
     if (!buf_reserve(B, CHUNK))
       return;
-    nr = fread_unlocked(B->b + B->n, 1, CHUNK, f);
+    nr = read_block(j, f, B->b + B->n, CHUNK);
     B->n += nr;
   } while (nr == CHUNK);
 }
 
 
-static int read_chars (FILE *f, Buf *B, size_t n) {
+static int read_chars (Job *j, FILE *f, size_t n) {
+  Buf *B = &j->buf;
   size_t nr;
   if (!buf_reserve(B, n))
     return 0;
-  nr = fread_unlocked(B->b + B->n, 1, n, f);
+  nr = read_block(j, f, B->b + B->n, n);
   B->n += nr;
   return nr > 0;
 }
 
 
-static int test_eof (FILE *f) {
-  int c = getc_unlocked(f);
+static int test_eof (Job *j, FILE *f) {
+  int c = nextc(j, f);
   ungetc(c, f);
   return c != EOF;
 }
@@ -362,16 +465,18 @@ static void do_read (Job *j) {
   int ok = 1;
   flockfile(f);
   clearerr(f);
-  for (j->ndone = 0; j->ndone < j->nfmts && ok && !j->buf.oom; j->ndone++) {
+  j->sigfd = lg_tstate_is_main() ? lg_breaker_sigint_fd() : -1;
+  for (j->ndone = 0; j->ndone < j->nfmts && ok && !j->buf.oom && !j->intr;
+       j->ndone++) {
     Fmt *fm = &j->fmts[j->ndone];
     fm->off = j->buf.n;
     switch (fm->kind) {
-      case F_NUMBER: ok = read_numeral(f, &j->buf); break;
-      case F_LINE: ok = read_line(f, &j->buf, 0); break;
-      case F_LINENL: ok = read_line(f, &j->buf, 1); break;
-      case F_ALL: read_all(f, &j->buf); ok = 1; break;
-      case F_COUNT: ok = read_chars(f, &j->buf, fm->count); break;
-      default: ok = test_eof(f); break;
+      case F_NUMBER: ok = read_numeral(j, f); break;
+      case F_LINE: ok = read_line(j, f, 0); break;
+      case F_LINENL: ok = read_line(j, f, 1); break;
+      case F_ALL: read_all(j, f); ok = 1; break;
+      case F_COUNT: ok = read_chars(j, f, fm->count); break;
+      default: ok = test_eof(j, f); break;
     }
     fm->len = j->buf.n - fm->off;
     fm->ok = ok;
@@ -820,6 +925,12 @@ static int g_read (lua_State *L, luaL_Stream *p, int fidx, int first) {
       bad = first + i;
   }
   runjob(&j);
+  if (j.intr) {  /* Ctrl-C: what was read is dropped */
+    if (fmts != small)
+      free(fmts);
+    free(j.buf.b);
+    return lg_breaker_raise_interrupt(L);
+  }
   if (j.closed || j.buf.oom || j.ferr) {
     if (fmts != small)
       free(fmts);

@@ -55,3 +55,4 @@ lua_test(misuse_mp LABELS fork)
 lua_test(misuse_vm LABELS preempt)
 # thousands of threads, in children, under ulimit and on a loaded machine
 set_tests_properties(lua.misuse_vm PROPERTIES TIMEOUT 600)
+lua_test(misuse_io)
