@@ -1,5 +1,6 @@
 -- tests/lua/misuse_io.lua -- issue 19: exit with threads blocked in io
--- reads (case 10) and Ctrl-C in the main thread's read.
+-- reads (case 10), Ctrl-C in the main thread's read, and require cycles
+-- between threads (case 12).
 print("testing misuse_io")
 
 local testlib = require "testlib"
@@ -61,7 +62,7 @@ end
 -- 'timeout 20'; returns its exit status (124: timeout killed it) and what
 -- it wrote.
 local function run (code, shell)
-  writefile(dir .. "/case.lua", code)
+  if code then writefile(dir .. "/case.lua", code) end
   local cmd = ('cd %s && timeout 20 "%s" -e "dofile\'prelude.lua\'" %s ' ..
                '> out 2>&1; echo $?'):format(dir, LUAGIL, shell)
   local p = assert(io.popen(cmd))
@@ -195,6 +196,130 @@ do
   assert(p:read(3) == "abc" and p:read(1) == "d" and p:read(5) == "ef")
   assert(p:read(1) == nil)
   p:close()
+end
+
+-- }======================================================
+
+
+-- {======================================================
+-- Case 12: require cycles between threads raise instead of deadlocking
+-- =======================================================
+
+-- modules(spec) writes one module per name: it waits on the Barrier
+-- 'barrier' the first time it runs (so every thread is inside its first
+-- require before any asks for the next), then requires the modules listed.
+local function modules (spec)
+  for name, deps in pairs(spec) do
+    local code = {("if not _G.seen_%s then"):format(name),
+                  ("  _G.seen_%s = true; barrier:wait()"):format(name),
+                  "end"}
+    if deps.early then
+      code[#code + 1] = ("package.loaded.%s = {name = '%s'}"):format(name,
+                                                                    name)
+    end
+    for _, d in ipairs(deps) do
+      code[#code + 1] = ("_G.got_%s = require '%s'"):format(name, d)
+    end
+    code[#code + 1] = ("return package.loaded.%s or {name = '%s'}"):format(
+      name, name)
+    writefile(("%s/%s.lua"):format(dir, name), table.concat(code, "\n"))
+  end
+end
+
+-- In a child (the cycle hung before the fix): one thread per name in
+-- 'names' requires it; prints each thread's pcall results.
+local CYCLE = [[
+  package.path = "./?.lua"
+  local names = {...}
+  barrier = threading.Barrier(#names)
+  local res, ts = {}, {}
+  for i, name in ipairs(names) do
+    ts[i] = threading.Thread{name = "T" .. name, target = function ()
+      local ok, m = pcall(require, name)
+      res[name] = ok and "ok " .. m.name or m
+    end}
+    ts[i]:start()
+  end
+  for _, t in ipairs(ts) do t:join() end
+  for _, name in ipairs(names) do print(name .. ": " .. res[name]) end
+  print("main done")]]
+
+local function cycle (...)
+  writefile(dir .. "/cycle.lua", CYCLE)
+  local args = table.concat({...}, " ")
+  local status, out = run(nil, "cycle.lua " .. args .. " < /dev/null")
+  assert(status == 0, ("cycle %s: status %s (124: hung), output:\n%s")
+                      :format(args, status, out))
+  assert(out:find("main done", 1, true), out)
+  return out
+end
+
+do
+  -- Two threads: a needs b, b needs a. The thread that closes the cycle
+  -- raises; the other one then loads the module itself, finds its own
+  -- module again, and raises the loop error.
+  modules{a = {"b"}, b = {"a"}}
+  local out = cycle("a", "b")
+  local dl = "deadlock detected: module '(%a)' is being loaded by " ..
+             "thread 'T(%a)', which waits for module '(%a)'"
+  local m1, m2, m3 = out:match(dl)
+  assert(m1 and m1 == m2 and m3 ~= m1, out)
+  assert(out:find(m3 .. ": [^\n]*" .. dl), out)  -- the one that asked
+  assert(out:find(m1 .. ": [^\n]*loop or previous error loading module '" ..
+                  m1 .. "'"), out)
+
+  -- Three threads round a cycle: the message of the thread that closes
+  -- it follows the whole cycle (the others may fail later with shorter
+  -- ones, or the loop error).
+  modules{a = {"b"}, b = {"c"}, c = {"a"}}
+  out = cycle("a", "b", "c")
+  local most = 0
+  for chain in out:gmatch("deadlock detected: ([^\n]*)") do
+    local _, hops = chain:gsub("is being loaded by thread 'T%a', which " ..
+                               "waits for module '%a'", "")
+    most = math.max(most, hops)
+  end
+  assert(most == 2, out)
+
+  -- Modules that store their table first (the way to write cyclic
+  -- modules) get each other's partial table, as in Python.
+  modules{a = {"b", early = true}, b = {"a", early = true}}
+  out = cycle("a", "b")
+  assert(out:find("a: ok a\nb: ok b\n", 1, true), out)
+end
+
+-- In this process: a module that requires itself (Lua 5.4 recursed until
+-- "C stack overflow"), and a module whose load failed can be required
+-- again (its lock was given back).
+package.path = dir .. "/?.lua;" .. package.path
+writefile(dir .. "/selfloop.lua", "return require 'selfloop'")
+checkerror("loop or previous error loading module 'selfloop'",
+           require, "selfloop")
+checkerror("loop or previous error loading module 'selfloop'",
+           require, "selfloop")
+writefile(dir .. "/selfloop.lua", "return {fixed = true}")
+assert(require("selfloop").fixed)
+
+-- Two threads loading one module (no cycle) still share one table: the
+-- second waits for the first, which waits on an Event the second sets
+-- once it is queued on the module's lock.
+do
+  local ev, started = threading.Event(), threading.Event()
+  _G.slow_ev, _G.slow_started, _G.slow_runs = ev, started, 0
+  writefile(dir .. "/slow.lua", [[
+    slow_runs = slow_runs + 1
+    slow_started:set()
+    slow_ev:wait()
+    return {}]])
+  local r1, r2
+  local t1 = testlib.go(function () r1 = require "slow" end)
+  started:wait()
+  local t2 = testlib.go(function () r2 = require "slow" end)
+  testlib.wait_blocked(t2)
+  ev:set()
+  t1:join()
+  t2:join()
+  assert(r1 == r2 and type(r1) == "table" and _G.slow_runs == 1)
 end
 
 -- }======================================================
