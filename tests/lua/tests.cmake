@@ -56,3 +56,10 @@ lua_test(misuse_vm LABELS preempt)
 # thousands of threads, in children, under ulimit and on a loaded machine
 set_tests_properties(lua.misuse_vm PROPERTIES TIMEOUT 600)
 lua_test(misuse_io)
+# The soak (tests/stress/soak.lua) for 10 s and the scale run at 10,000
+# threads; scripts/stress runs the soak for longer and 100,000 threads.
+add_test(NAME stress.soak_short
+  COMMAND ${LUAGIL_BIN} ${SRC}/tests/stress/soak.lua 10)
+add_test(NAME stress.scale
+  COMMAND ${LUAGIL_BIN} ${SRC}/tests/stress/scale.lua 10000)
+set_tests_properties(stress.soak_short stress.scale PROPERTIES TIMEOUT 300)
