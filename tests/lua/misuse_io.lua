@@ -143,6 +143,38 @@ check("repl os.exit", [[
     os.exit(3)
   end}:start()]], "-e \"dofile'case.lua'\" -i 0<>fifo", nil, 3)
 
+-- fork (a multiprocessing Process) flushes stdio first: that waited for
+-- the reader too. Not under TSan, which does not follow a threaded fork.
+local maps = readfile("/proc/self/maps")
+if not maps:find("libtsan") then
+  check("fork", [[
+    daemon(function () io.read() end)
+    local mp = require "multiprocessing"
+    local p = mp.Process{target = function () print("child ran") end}
+    p:start()
+    p:join()
+    print("main done", p.exitcode)]], STDIN, "child ran\nmain done\t0")
+end
+
+-- luagil loaded into stock lua5.4 as a module (luagil.so beside LUAGIL;
+-- not in a sanitizer build, whose module stock lua cannot load).
+local so = LUAGIL:match("^(.*/)[^/]*$")
+if so and io.open(so .. "luagil.so") and not maps:find("lib[at]san") and
+   os.execute("command -v lua5.4 > /dev/null") then
+  writefile(dir .. "/module.lua", [[
+    dofile "prelude.lua"
+    daemon(function () io.read() end)
+    print("main done")]])
+  local cmd = ('cd %s && LUA_CPATH="%s?.so" timeout 20 lua5.4 -l luagil ' ..
+               'module.lua 0<>fifo > out 2>&1; echo $?'):format(dir, so)
+  local p = assert(io.popen(cmd))
+  local status = tonumber(p:read("a"))
+  p:close()
+  local out = readfile(dir .. "/out")
+  assert(status == 0 and out:find("main done", 1, true),
+         ("module: status %s, output:\n%s"):format(status, out))
+end
+
 -- Ctrl-C (here _thread.interrupt_main) ends the main thread's read.
 for _, read in ipairs{"io.read()", "io.read('n')", "io.read(10)",
                       "io.read('a')", "io.lines()()"} do
