@@ -318,6 +318,11 @@ int luagil_daemons_alive (void) {
 }
 
 
+int luagil_isexit (lua_State *L, int idx) {
+  return L != NULL && lg_thread_isexit(L, idx);
+}
+
+
 void luagil_catch_sigint (int on) {
   lg_breaker_catch_sigint(on);
 }

@@ -128,6 +128,13 @@ LUAGIL_API int luagil_close (lua_State *L);
 LUAGIL_API int luagil_daemons_alive (void);
 
 /*
+** True if the error object at 'idx' was raised by _thread.exit() (or
+** thread:exit()), Python's SystemExit: a host that runs a chunk should
+** end quietly, as the luagil program then exits with status 0.
+*/
+LUAGIL_API int luagil_isexit (lua_State *L, int idx);
+
+/*
 ** Ctrl-C: when on, SIGINT interrupts the main thread with "interrupted!"
 ** at its next instruction boundary and wakes its blocking waits. When
 ** off, SIGINT has its default action. Main thread only.

@@ -347,9 +347,20 @@ static const char *pusherrortext (lua_State *L, int idx) {
 }
 
 
+/*
+** Set when a chunk ended by _thread.exit() (Python's SystemExit): the
+** program runs nothing more and exits with status 0, saying nothing.
+*/
+static int quietexit = 0;
+
+
 /* Report a failed status: the message on top of the stack is popped. */
 static int report (lua_State *L, int status) {
-  if (status != LUA_OK) {
+  if (status != LUA_OK && luagil_isexit(L, -1)) {
+    quietexit = 1;
+    lua_pop(L, 1);  /* the exit object */
+  }
+  else if (status != LUA_OK) {
     message(progname, pusherrortext(L, -1));
     lua_pop(L, 2);  /* the text and the error object */
   }
@@ -364,6 +375,8 @@ static int report (lua_State *L, int status) {
 */
 static int msghandler (lua_State *L) {
   const char *msg = lua_tostring(L, 1);
+  if (luagil_isexit(L, 1))
+    return 1;  /* no traceback: report() ends the program quietly */
   if (msg == NULL) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
       return 1;
@@ -851,8 +864,8 @@ static void doREPL (lua_State *L) {
       status = docall(L, 0, LUA_MULTRET);
     if (status == LUA_OK)
       l_print(L);
-    else
-      report(L, status);
+    else if (report(L, status), quietexit)
+      break;  /* _thread.exit() at the prompt ends the REPL */
   }
   lua_settop(L, 0);
   writeout("\n");
@@ -860,6 +873,13 @@ static void doREPL (lua_State *L) {
 }
 
 /* }==================================================================== */
+
+
+/* pmain's result when a chunk failed: success if it was _thread.exit(). */
+static int stopped (lua_State *L) {
+  lua_pushboolean(L, quietexit);
+  return 1;
+}
 
 
 /*
@@ -883,11 +903,11 @@ static int pmain (lua_State *L) {
   lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCGEN, 0, 0);  /* as stock lua */
   if (!s->has_E && handle_luainit(L) != LUA_OK)
-    return 0;
+    return stopped(L);
   if (!runargs(L, argv, optlim))
-    return 0;
+    return stopped(L);
   if (s->script > 0 && handle_script(L, argv + s->script, s->dis) != LUA_OK)
-    return 0;
+    return stopped(L);
   if (s->has_i)
     doREPL(L);
   else if (s->script == 0 && !s->has_e && !s->has_v) {
@@ -896,7 +916,7 @@ static int pmain (lua_State *L) {
       doREPL(L);
     }
     else if (dofile(L, NULL) != LUA_OK)
-      return 0;
+      return stopped(L);
   }
   lua_pushboolean(L, 1);
   return 1;

@@ -256,6 +256,27 @@ run gil "$LUAGIL" -- --bogus-option=1
 check unknown_long_option_usage test "$(head -1 gil.err):$(cat gil.rc)" = \
   "lua: unrecognized option '--bogus-option=1':1"
 
+# _thread.exit() in the main thread is Python's SystemExit: status 0, no
+# message, nothing after it runs; the REPL ends; non-daemon threads are
+# still joined (issue 19, case 24: it exited 1 with "(error object ...").
+run gil "$LUAGIL" -- -e 'require("_thread").exit()' -e 'print("after")'
+check thread_exit_main_status_0 test "$(cat gil.rc)" = 0
+check thread_exit_main_quiet test ! -s gil.err -a ! -s gil.out
+printf 'require("_thread").exit()\nprint("after")\n' >exit_repl.txt
+STDIN=exit_repl.txt run gil "$LUAGIL" -- -i
+check thread_exit_repl_ends test "$(cat gil.rc)" = 0 -a ! -s gil.err
+check thread_exit_repl_stops test "$(grep -c after gil.out)" = 0
+cat >exit_join.lua <<'EOF'
+local threading = require "threading"
+local ev = threading.Event()
+threading.Thread{target = function () ev:wait() print("joined") end}:start()
+ev:set()
+require("_thread").exit()
+EOF
+run gil "$LUAGIL" -- exit_join.lua
+check thread_exit_joins_threads \
+  test "$(cat gil.out):$(cat gil.rc)" = "joined:0"
+
 version=$(sed -n 's/^#define LUAGIL_VERSION *"\(.*\)"/\1/p' \
   "$here/../../interp/luagil.h")
 run gil "$LUAGIL" -- -v
