@@ -24,7 +24,8 @@
 ** a closed socket's number reported it readable for a new socket's data).
 ** __gc called by hand while calls are busy is close() plus 'orphan': the
 ** last call out frees the Sock, and the object raises "attempt to use a
-** destroyed socket" from then on.
+** destroyed socket" from then on. A fork() child may use and close the
+** sockets that parent threads' calls were using (see Fork).
 **
 ** select() and close. A socket closed while select waits on it is
 ** reported ready, in the readable set (and the writable one, if it is
@@ -78,6 +79,7 @@ static const struct { int level, name; } sockopts[] = {
   {SOL_SOCKET, SO_KEEPALIVE}, {SOL_SOCKET, SO_REUSEPORT}};
 
 typedef struct Sock {
+  struct Sock *prev, *next;  /* the live list (live_mu) */
   pthread_mutex_t mu;      /* guards fd, busy, closing, orphan */
   pthread_mutex_t rlock;   /* one receiver at a time; guards the buffer */
   pthread_mutex_t wlock;   /* one sender at a time */
@@ -193,6 +195,114 @@ static const char *clsname (int cls) {
 }
 
 
+/* {====================================================================
+** Fork
+** =====================================================================*/
+
+/*
+** Every Sock of the process (any interpreter's), for the fork handlers: a
+** parent thread blocked in a call holds its rlock or wlock and counts in
+** 'busy', and that thread does not exist in the child, where the socket
+** is the child's to use and close, as in Python. So the prepare handler
+** takes every 'mu' (held only briefly, and never with live_mu or another
+** 'mu'), which makes each Sock's state whole, and the child, whose one
+** thread is in no call (a fork comes from Lua, and no call runs Lua
+** between its enter and leave), resets the locks and 'busy', and does
+** what the calls that are gone would have done: the last one out closes a
+** closed descriptor and frees an orphan, and a connect's or bind's
+** descriptor that was still pending goes (its master has none again).
+** Data a gone receive had already taken from the buffer is lost to the
+** child; what is still in the buffer stays.
+*/
+
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
+static Sock *live;
+
+
+static void sock_destroy (Sock *s) {
+  pthread_mutex_destroy(&s->mu);
+  pthread_mutex_destroy(&s->rlock);
+  pthread_mutex_destroy(&s->wlock);
+  free(s);
+}
+
+
+static void fork_prepare (void) {
+  lg_check(pthread_mutex_lock(&live_mu));
+  for (Sock *s = live; s != NULL; s = s->next)
+    lg_check(pthread_mutex_lock(&s->mu));
+}
+
+
+static void fork_parent (void) {
+  for (Sock *s = live; s != NULL; s = s->next)
+    lg_check(pthread_mutex_unlock(&s->mu));
+  lg_check(pthread_mutex_unlock(&live_mu));
+}
+
+
+static void fork_child (void) {
+  Sock *s = live, *next;
+  live = NULL;
+  for (; s != NULL; s = next) {
+    next = s->next;
+    lg_mutex_init(&s->mu);
+    lg_mutex_init(&s->rlock);
+    lg_mutex_init(&s->wlock);
+    if (s->pending || s->closing) {
+      if (s->fd >= 0)
+        close(s->fd);
+      s->fd = -1;
+      s->pending = 0;
+    }
+    s->busy = 0;
+    if (s->first > s->last)
+      s->first = s->last = 0;
+    if (s->orphan) {  /* no object reaches it, and no call now */
+      sock_destroy(s);
+      continue;
+    }
+    s->prev = NULL;  /* relink the survivors */
+    s->next = live;
+    if (live != NULL)
+      live->prev = s;
+    live = s;
+  }
+  lg_mutex_init(&live_mu);
+}
+
+
+static void install_fork_handlers (void) {
+  lg_check(pthread_atfork(fork_prepare, fork_parent, fork_child));
+}
+
+
+static void live_add (Sock *s) {
+  lg_check(pthread_mutex_lock(&live_mu));
+  s->prev = NULL;
+  s->next = live;
+  if (live != NULL)
+    live->prev = s;
+  live = s;
+  lg_check(pthread_mutex_unlock(&live_mu));
+}
+
+
+static void live_remove (Sock *s) {
+  lg_check(pthread_mutex_lock(&live_mu));
+  if (s->prev != NULL)
+    s->prev->next = s->next;
+  else
+    live = s->next;
+  if (s->next != NULL)
+    s->next->prev = s->prev;
+  lg_check(pthread_mutex_unlock(&live_mu));
+}
+
+
+/* }==================================================================== */
+
+
 /* The socket at 1, of one of 'classes', not finalised. */
 static TCP *checktcp (lua_State *L, int classes, const char *expected) {
   TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
@@ -227,6 +337,7 @@ static TCP *newtcp (lua_State *L, int cls, int fd) {
   t->s->fd = fd;
   t->s->busy = t->s->closing = t->s->orphan = t->s->pending = 0;
   t->s->first = t->s->last = 0;
+  live_add(t->s);
   return t;
 }
 
@@ -278,10 +389,8 @@ static int enter (Sock *s) {
 
 
 static void sock_free (Sock *s) {
-  pthread_mutex_destroy(&s->mu);
-  pthread_mutex_destroy(&s->rlock);
-  pthread_mutex_destroy(&s->wlock);
-  free(s);
+  live_remove(s);
+  sock_destroy(s);
 }
 
 
@@ -1465,6 +1574,8 @@ static const luaL_Reg tcp_meta[] = {
 
 
 int luaopen_socket (lua_State *L) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  lg_check(pthread_once(&once, install_fork_handlers));
   lg_createmeta(L, SOCKET_T, tcp_methods, tcp_meta, NULL);
   luaL_newlib(L, socket_funcs);
   lua_pushliteral(L, "LuaSocket 3.0 (luagil)");

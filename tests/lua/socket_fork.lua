@@ -1,0 +1,142 @@
+-- tests/lua/socket_fork.lua -- sockets across fork: a forked child may use
+-- a socket that a parent thread was blocked receiving or sending on (that
+-- thread, and the lock its call held, do not exist in the child), and the
+-- child's close really closes its copy, without shutting the parent's down.
+print("testing socket_fork")
+
+local LUAGIL = os.getenv("LUAGIL") or arg[-1]
+
+-- run(code): runs 'code' in a child luagil (20 s at most); returns its
+-- exit status (124: it hung) and its output (stdout and stderr).
+local function run (code)
+  local name = os.tmpname()
+  local f = assert(io.open(name, "w"))
+  f:write(code)
+  f:close()
+  local p = assert(io.popen("timeout 20 " .. LUAGIL .. " " .. name ..
+                            " < /dev/null 2>&1; echo \"status=$?\""))
+  local out = p:read("a")
+  p:close()
+  os.remove(name)
+  local status = tonumber(out:match("status=(%d+)\n$"))
+  return status, (out:gsub("status=%d+\n$", ""))
+end
+
+
+-- The prelude of each case: a socketpair (a, b) with a thread blocked in
+-- a:receive(5), and one (c, d) with a thread blocked in c:send of more
+-- than the socket's buffer holds, as no one reads d yet.
+local PRELUDE = [[
+local socket = require "socket"
+local threading = require "threading"
+local mp = require "multiprocessing"
+local testlib = require "testlib"
+local a, b = assert(socket.socketpair())
+local c, d = assert(socket.socketpair())
+local BIG = string.rep("x", 1 << 23)
+local got, sent = {}, {}
+local reader = testlib.go(function () got = table.pack(a:receive(5)) end)
+local writer = testlib.go(function () sent = table.pack(c:send(BIG)) end)
+testlib.wait_blocked(reader)  -- holds a's receive lock, in its call
+testlib.wait_blocked(writer)  -- holds c's send lock, in its call
+]]
+
+-- The parent's end: its threads were not disturbed by the child.
+local EPILOGUE = [[
+assert(b:send("hello") == 5)
+reader:join()
+assert(got[1] == "hello", tostring(got[2]))
+assert(d:receive(#BIG) == BIG)
+writer:join()
+assert(sent[1] == #BIG, tostring(sent[2]))
+print("parent ok")
+]]
+
+
+-- {======================================================
+-- The child uses the sockets the parent's threads wait on
+-- =======================================================
+
+do
+  local status, out = run(PRELUDE .. [[
+local p = mp.Process{target = function ()
+  a:settimeout(0)
+  assert(a:receive(0) == "")           -- takes a's receive lock
+  local r, err = a:receive(1)          -- no data: nobody sends to a yet
+  assert(r == nil and err == "timeout", err)
+  a:settimeout(0.01)
+  r, err = a:receive("*l")             -- waits, without the GIL
+  assert(r == nil and err == "timeout", err)
+  assert(a:send("from child\n") == 11)
+  assert(c:send("") == 0)              -- takes c's send lock
+  assert(not a:dirty())
+  print("child ok")
+end}
+p:start()
+p:join()
+assert(p.exitcode == 0, p.exitcode)
+assert(b:receive() == "from child")
+]] .. EPILOGUE)
+  assert(status == 0 and out == "child ok\nparent ok\n",
+         "status " .. tostring(status) .. ": " .. out)
+end
+
+
+-- {======================================================
+-- The child's close really closes, and shuts nothing down
+-- =======================================================
+
+do
+  local status, out = run(PRELUDE .. [[
+local p = mp.Process{target = function ()
+  local fa, fc = a:getfd(), c:getfd()
+  assert(a:close() == 1 and c:close() == 1)
+  -- The descriptors are gone from the child ($PPID: this process).
+  for _, fd in ipairs{fa, fc} do
+    assert(not os.execute(("test -e /proc/$PPID/fd/%d"):format(fd)), fd)
+  end
+  local r, err = a:receive(1)
+  assert(r == nil and err == "closed", err)
+  print("child ok")
+end}
+p:start()
+p:join()
+assert(p.exitcode == 0, p.exitcode)
+]] .. EPILOGUE)
+  assert(status == 0 and out == "child ok\nparent ok\n",
+         "status " .. tostring(status) .. ": " .. out)
+end
+
+
+-- {======================================================
+-- A socket finalised by hand under a parent's call
+-- =======================================================
+
+-- The parent's reader is blocked on a when a's __gc runs by hand: the
+-- object is destroyed, and the call that would free its memory is the
+-- reader's. In the child, where the reader does not exist, the other
+-- sockets still work and the child exits cleanly.
+do
+  local status, out = run(PRELUDE .. [[
+local e = assert(socket.socketpair())
+local gc = getmetatable(e).__gc
+local reader2 = testlib.go(function () return e:receive(1) end)
+testlib.wait_blocked(reader2)
+gc(e)  -- shuts e down: reader2 wakes
+local p = mp.Process{target = function ()
+  local ok, err = pcall(e.receive, e, 1)
+  assert(not ok and err:find("destroyed socket"), err)
+  a:settimeout(0)
+  assert(a:receive(0) == "")
+  print("child ok")
+end}
+p:start()
+p:join()
+assert(p.exitcode == 0, p.exitcode)
+reader2:join()
+]] .. EPILOGUE)
+  assert(status == 0 and out == "child ok\nparent ok\n",
+         "status " .. tostring(status) .. ": " .. out)
+end
+
+print("OK")
