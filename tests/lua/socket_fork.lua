@@ -93,7 +93,8 @@ local p = mp.Process{target = function ()
   assert(a:close() == 1 and c:close() == 1)
   -- The descriptors are gone from the child ($PPID: this process).
   for _, fd in ipairs{fa, fc} do
-    assert(not os.execute(("test -e /proc/$PPID/fd/%d"):format(fd)), fd)
+    assert(not os.execute(("test -e /proc/$PPID/fd/%d"):format(fd)),
+           "descriptor still open")
   end
   local r, err = a:receive(1)
   assert(r == nil and err == "closed", err)
@@ -102,6 +103,42 @@ end}
 p:start()
 p:join()
 assert(p.exitcode == 0, p.exitcode)
+]] .. EPILOGUE)
+  assert(status == 0 and out == "child ok\nparent ok\n",
+         "status " .. tostring(status) .. ": " .. out)
+end
+
+
+-- {======================================================
+-- A server a parent thread accepts on
+-- =======================================================
+
+-- The child's close of the server closes its copy only: the parent's
+-- accept goes on and takes the next connection (it used to be shut down).
+do
+  local status, out = run(PRELUDE .. [[
+local server = assert(socket.bind("127.0.0.1", 0))
+local _, port = server:getsockname()
+local client, aerr
+local acceptor = testlib.go(function () client, aerr = server:accept() end)
+testlib.wait_blocked(acceptor)  -- counts in server's calls
+local p = mp.Process{target = function ()
+  server:settimeout(0)
+  local r, err = server:accept()
+  assert(r == nil and err == "timeout", err)
+  local fd = server:getfd()
+  assert(server:close() == 1)
+  assert(not os.execute(("test -e /proc/$PPID/fd/%d"):format(fd)),
+         "descriptor still open")
+  print("child ok")
+end}
+p:start()
+p:join()
+assert(p.exitcode == 0, p.exitcode)
+local peer = assert(socket.connect("127.0.0.1", port))
+acceptor:join()
+assert(client, aerr)
+assert(peer:send("ping\n") == 5 and client:receive() == "ping")
 ]] .. EPILOGUE)
   assert(status == 0 and out == "child ok\nparent ok\n",
          "status " .. tostring(status) .. ": " .. out)
