@@ -146,6 +146,37 @@ end
 
 
 -- {======================================================
+-- A socket a parent thread selects on
+-- =======================================================
+
+-- select counts in the calls of each socket it waits on: the child's
+-- close of one closes its copy and does not wake the parent's select.
+do
+  local status, out = run(PRELUDE .. [[
+local e, f = assert(socket.socketpair())
+local ready
+local selector = testlib.go(function () ready = socket.select({e}) end)
+testlib.wait_blocked(selector)
+local p = mp.Process{target = function ()
+  local fd = e:getfd()
+  assert(e:close() == 1)
+  assert(not os.execute(("test -e /proc/$PPID/fd/%d"):format(fd)),
+         "descriptor still open")
+  print("child ok")
+end}
+p:start()
+p:join()
+assert(p.exitcode == 0, p.exitcode)
+assert(f:send("w") == 1)
+selector:join()
+assert(ready[1] == e and e:receive(1) == "w")
+]] .. EPILOGUE)
+  assert(status == 0 and out == "child ok\nparent ok\n",
+         "status " .. tostring(status) .. ": " .. out)
+end
+
+
+-- {======================================================
 -- A socket finalised by hand under a parent's call
 -- =======================================================
 
