@@ -62,12 +62,7 @@ local function timeout_arg (t, n, fname, level)
 end
 
 local function traceback (err)
-  if type(err) ~= "string" then
-    local mt = getmetatable(err)
-    err = mt and mt.__tostring and tostring(err)
-          or ("(error object is a %s value)"):format(type(err))
-  end
-  local tb = debug.traceback(err, 2)
+  local tb = debug.traceback(threading._safestring(err), 2)
   -- Cut the frames of the machinery below the user's code.
   local cut = tb:find("\n\t[^\n]*%(%.%.%.tail calls%.%.%.%)\n\t%[C%]: in function 'xpcall'")
               or tb:find("\n\t%[C%]: in function 'xpcall'")

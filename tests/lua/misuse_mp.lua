@@ -363,4 +363,26 @@ end
 
 -- }======================================================
 
+
+-- A Process target's error prints as Python prints it: a number as the
+-- number (it printed "(error object is a number value)"), an error whose
+-- __tostring raises as its type, and the child exits 1 either way.
+if LUAGIL then
+  local status, out = run([[
+    local mp = require "multiprocessing"
+    local bad = setmetatable({}, {__tostring = function () error("no") end})
+    for _, e in ipairs{42, bad} do
+      local p = mp.Process{target = function () error(e) end}
+      p:start()
+      p:join()
+      io.stderr:write("exitcode ", p.exitcode, "\n")
+    end
+  ]])
+  assert(status == 0, out)
+  assert(out:find("Process Process%-1:\n42\n"), out)
+  assert(out:find("Process Process%-2:\n%(error object is a table value%)"),
+         out)
+  assert(select(2, out:gsub("exitcode 1\n", "")) == 2, out)
+end
+
 print("OK")
