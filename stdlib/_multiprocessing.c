@@ -102,9 +102,14 @@ int lg_mp_waitfd (int fd, short events, const struct timespec *deadline) {
 
 /*
 ** Send ('out') or receive all 'len' bytes of 'buf' on the stream socket
-** 'fd', GIL released; only the wait for the first byte watches 'deadline'
-** and (if 'intr') Ctrl-C. Returns as lg_mp_sendall and lg_mp_recvall.
-** A send only reads 'buf'.
+** 'fd', GIL released; only the wait for the first byte watches 'deadline'.
+** A receive watches Ctrl-C (if 'intr') only until the first byte, so that
+** a message is never half read; a send watches it throughout, since a
+** peer that stops reading would otherwise hold it for ever: a message cut
+** short shuts the socket's sending side, so the peer sees the end of the
+** stream mid-message (an error, never a garbled message) and later sends
+** fail. Returns as lg_mp_sendall and lg_mp_recvall. A send only reads
+** 'buf'.
 */
 static int transfer (int fd, char *buf, size_t len, int out, int intr,
                      const struct timespec *deadline) {
@@ -124,8 +129,11 @@ static int transfer (int fd, char *buf, size_t len, int out, int intr,
     }
     else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       struct pollfd fds[2] = {{fd, out ? POLLOUT : POLLIN, 0}, {-1, 0, 0}};
-      int w = pollfds(fds, 1, done == 0 ? deadline : NULL, intr && done == 0);
+      int w = pollfds(fds, 1, done == 0 ? deadline : NULL,
+                      intr && (out || done == 0));
       if (w != LG_WOKEN) {
+        if (done > 0)  /* only a send gets here: see above */
+          shutdown(fd, SHUT_WR);
         r = w;
         break;
       }

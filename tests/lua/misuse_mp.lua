@@ -385,4 +385,28 @@ if LUAGIL then
   assert(select(2, out:gsub("exitcode 1\n", "")) == 2, out)
 end
 
+
+-- Ctrl-C ends a send_bytes that a peer does not read (it watched Ctrl-C
+-- only until the first byte went: the main thread hung for good); the
+-- message cut short reaches the peer as an error, not as a message, and
+-- the other direction still works.
+do
+  local _thread = require "_thread"
+  local a, b = mp.Pipe()
+  local main = threading.main_thread()
+  local before = testlib.blocking_drops(main)
+  local t = testlib.go(function ()
+    while testlib.blocking_drops(main) == before do
+      require("time").sleep(0.001)
+    end
+    _thread.interrupt_main()
+  end)
+  checkerror("interrupted!", a.send_bytes, a, ("x"):rep(64 * 1024 * 1024))
+  t:join()
+  checkerror("connection closed mid-message", b.recv_bytes, b)
+  checkerror("cannot send", a.send_bytes, a, "more")
+  b:send_bytes("back")
+  assert(a:recv_bytes() == "back")
+end
+
 print("OK")
