@@ -3,6 +3,8 @@
 ** See LICENSE for copyright and licence (MIT).
 */
 
+#include <string.h>
+
 #include <lauxlib.h>
 
 #include "breaker.h"
@@ -43,28 +45,145 @@ const char *lg_fieldname (lua_State *L) {
 }
 
 
-double lg_opttimeout (lua_State *L, int arg) {
+double lg_timeout (lua_State *L, int arg, int negative) {
+  double t;
   if (lua_isnoneornil(L, arg))
     return -1;
-  double t = luaL_checknumber(L, arg);
-  luaL_argcheck(L, t >= 0 || t == -1, arg, "timeout value must be positive");
-  return t;
+  t = luaL_checknumber(L, arg);
+  luaL_argcheck(L, t == t, arg, "Invalid value NaN (not a number)");
+  luaL_argcheck(L, t <= LG_TIMEOUT_MAX, arg, "timeout value is too large");
+  if (t >= 0)
+    return t;
+  switch (negative) {
+    case LG_TIMEOUT_LOCK:
+      luaL_argcheck(L, t == -1, arg, "timeout value must be positive");
+      return -1;
+    case LG_TIMEOUT_QUEUE:
+      return luaL_argerror(L, arg, "'timeout' must be a non-negative number");
+    default:
+      return 0;  /* Python polls */
+  }
+}
+
+
+double lg_opttimeout (lua_State *L, int arg) {
+  return lg_timeout(L, arg, LG_TIMEOUT_POLL);
 }
 
 
 double lg_waitargs (lua_State *L, int arg) {
-  int block = 1;
-  double timeout = -1;
   if (!lua_isnoneornil(L, arg)) {
     luaL_checktype(L, arg, LUA_TBOOLEAN);
-    block = lua_toboolean(L, arg);
+    if (!lua_toboolean(L, arg)) {  /* Python does not look at the timeout */
+      luaL_optnumber(L, arg + 1, 0);
+      return 0;
+    }
   }
-  if (!lua_isnoneornil(L, arg + 1)) {
-    timeout = luaL_checknumber(L, arg + 1);
-    luaL_argcheck(L, timeout >= 0, arg + 1,
-                  "'timeout' must be a non-negative number");
+  return lg_timeout(L, arg + 1, LG_TIMEOUT_QUEUE);
+}
+
+
+/*
+** Push the key under which the table at the top holds the function at
+** 'fn', and return true; else push nothing and return false. Pops the
+** table.
+*/
+static int keyof (lua_State *L, int fn) {
+  lua_pushnil(L);  /* stack: t key */
+  while (lua_next(L, -2)) {
+    if (lua_rawequal(L, -1, fn) && lua_type(L, -2) == LUA_TSTRING) {
+      lua_pop(L, 1);
+      lua_remove(L, -2);
+      return 1;
+    }
+    lua_pop(L, 1);
   }
-  return block ? timeout : 0;
+  lua_pop(L, 1);
+  return 0;
+}
+
+
+/*
+** Push the name of the function at 'fn' in the metatable at the top or in
+** its method table (a table __index, or the upvalue of a function one),
+** and return true; else push nothing and return false. Pops the
+** metatable.
+*/
+static int nameinmeta (lua_State *L, int fn) {
+  int mt = lua_gettop(L);
+  if (lua_type(L, mt) == LUA_TTABLE) {
+    lua_getfield(L, mt, "__index");
+    if (lua_type(L, -1) == LUA_TFUNCTION && lua_getupvalue(L, -1, 1))
+      lua_remove(L, -2);  /* stack: mt methods */
+    if (lua_type(L, -1) == LUA_TTABLE && keyof(L, fn)) {
+      lua_remove(L, mt);  /* stack: name */
+      return 1;
+    }
+    lua_settop(L, mt);
+    if (keyof(L, fn))
+      return 1;
+  }
+  lua_settop(L, mt - 1);
+  return 0;
+}
+
+
+/*
+** Push the name of the running C function, a method or metamethod of the
+** type 'tname', or else of any type in the registry (x:guard() serves
+** many), and return true; else push nothing and return false.
+*/
+static int methodname (lua_State *L, const char *tname) {
+  lua_Debug ar;
+  int fn;
+  if (!lua_getstack(L, 0, &ar) || !lua_getinfo(L, "f", &ar))
+    return 0;
+  fn = lua_gettop(L);
+  luaL_getmetatable(L, tname);
+  if (nameinmeta(L, fn))
+    goto found;
+  lua_pushnil(L);  /* stack: fn key */
+  while (lua_next(L, LUA_REGISTRYINDEX)) {  /* stack: fn key value */
+    int named = lua_type(L, -2) == LUA_TSTRING &&
+                lua_type(L, -1) == LUA_TTABLE &&
+                lua_getfield(L, -1, "__name") == LUA_TSTRING;
+    lua_settop(L, fn + 2);
+    if (named && nameinmeta(L, fn))
+      goto found;
+    lua_settop(L, fn + 1);
+  }
+  lua_settop(L, fn - 1);
+  return 0;
+found:  /* stack: fn ... name */
+  lua_replace(L, fn);
+  lua_settop(L, fn);
+  return 1;
+}
+
+
+int lg_typeerror (lua_State *L, int arg, const char *tname) {
+  lua_Debug ar;
+  const char *got, *msg;
+  if (luaL_getmetafield(L, arg, "__name") == LUA_TSTRING)
+    got = lua_tostring(L, -1);
+  else if (lua_type(L, arg) == LUA_TLIGHTUSERDATA)
+    got = "light userdata";
+  else
+    got = luaL_typename(L, arg);
+  msg = lua_pushfstring(L, "%s expected, got %s", tname, got);
+  if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) &&
+      ar.name == NULL && methodname(L, tname))
+    return luaL_error(L, "bad argument #%d to '%s' (%s)", arg,
+                      lua_tostring(L, -1), msg);
+  return luaL_argerror(L, arg, msg);
+}
+
+
+int lg_finalising (lua_State *L) {
+  lua_Debug ar;
+  return lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) &&
+         ar.name != NULL && strcmp(ar.name, "__gc") == 0 &&
+         strcmp(ar.namewhat, "metamethod") == 0;  /* Lua's own name for it */
 }
 
 

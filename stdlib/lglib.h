@@ -60,7 +60,22 @@ LG_FUNC int lg_thread_isexit (lua_State *L, int idx);
 LG_FUNC int lg_openchunk (lua_State *L, const char *source, size_t size,
                           const char *chunkname);
 
-/* An optional timeout argument: nil -> -1 (forever); negative -> error. */
+/*
+** An optional timeout argument at 'arg', read as Python reads it: returns
+** -1 (wait for ever) for none or nil, else seconds in [0, TIMEOUT_MAX].
+** NaN and timeouts over TIMEOUT_MAX raise ("timeout value is too large",
+** as Python's OverflowError). 'negative' says what a negative one means
+** where each Python function differs: LG_TIMEOUT_POLL, 0, do not wait
+** (Event.wait, Condition.wait, Semaphore.acquire, Thread.join);
+** LG_TIMEOUT_LOCK, -1 is for ever and any other raises (Lock.acquire);
+** LG_TIMEOUT_QUEUE, it raises (Queue.get and put).
+*/
+#define LG_TIMEOUT_POLL   0
+#define LG_TIMEOUT_LOCK   1
+#define LG_TIMEOUT_QUEUE  2
+LG_FUNC double lg_timeout (lua_State *L, int arg, int negative);
+
+/* lg_timeout(L, arg, LG_TIMEOUT_POLL): a negative timeout polls. */
 LG_FUNC double lg_opttimeout (lua_State *L, int arg);
 
 /*
@@ -82,10 +97,27 @@ LG_FUNC const char *lg_fieldname (lua_State *L);
 
 /*
 ** The (block, timeout) arguments of queue-like waits at 'arg' and 'arg'+1:
-** -1 to wait for ever, 0 not to wait, else the timeout. As in Python, the
-** timeout is ignored when block is false.
+** -1 to wait for ever, 0 not to wait, else the timeout (LG_TIMEOUT_QUEUE).
+** As in Python, the timeout is ignored when block is false.
 */
 LG_FUNC double lg_waitargs (lua_State *L, int arg);
+
+/*
+** A type error for argument 'arg' of a method or metamethod of the type
+** 'tname' (a value of another type, or none): as luaL_typeerror, but when
+** Lua cannot name the function (it was called through pcall, say), the
+** name is looked up in the type's metatable and method table, so the
+** message reads "bad argument #1 to 'acquire' (threading.Lock expected,
+** got nil)".
+*/
+LG_FUNC int lg_typeerror (lua_State *L, int arg, const char *tname);
+
+/*
+** Was the running C function called by the collector as a finaliser, not
+** by hand? Lua lets other finalisers (and weak keys, until the next cycle)
+** still reach an object it finalised, so such a __gc must leave it usable.
+*/
+LG_FUNC int lg_finalising (lua_State *L);
 
 /*
 ** Sleep 'seconds' (> 0; over TIMEOUT_MAX: for ever) with the GIL released.
@@ -113,14 +145,24 @@ LG_FUNC void lg_rlock_give (void *lock);
 LG_FUNC int lg_sync_guard (lua_State *L);
 LG_FUNC int lg_sync_with (lua_State *L);
 
-/* For the methods of those types (stdlib/lock.c). checkself returns the
+/*
+** For the methods of those types (stdlib/lock.c). checkself returns the
 ** object at index 1 if it is a userdata of 'size' bytes whose first field
 ** is 'tag' (a static address per type), else raises a type error naming
-** 'tname'. acquireargs reads (blocking, timeout) at 2 and 3: returns -1
-** (for ever), 0 (don't wait) or the timeout; 'nbmsg' is the error for a
-** timeout without blocking. */
+** 'tname', or "attempt to use a destroyed Lock" for an object that its
+** __gc destroyed (its first field is then LG_SYNC_DEAD(tag); each tag is
+** two bytes, so that address is no other type's tag). checkany accepts a
+** destroyed object too, for __gc and __tostring. acquireargs reads
+** (blocking, timeout) at 2 and 3 as Lock.acquire does (LG_TIMEOUT_LOCK):
+** returns -1 (for ever), 0 (don't wait) or the timeout; 'nbmsg' is the
+** error for a timeout without blocking.
+*/
+#define LG_SYNC_DEAD(tag)  ((const void *)((const char *)(tag) + 1))
 LG_FUNC void *lg_sync_checkself (lua_State *L, const void *tag, size_t size,
                                  const char *tname);
+LG_FUNC void *lg_sync_checkany (lua_State *L, const void *tag, size_t size,
+                                const char *tname);
+LG_FUNC int lg_sync_destroyed (lua_State *L, const char *tname);
 LG_FUNC double lg_sync_acquireargs (lua_State *L, const char *nbmsg);
 
 /*

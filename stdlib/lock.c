@@ -27,9 +27,20 @@
 ** notify(n) wakes exactly min(n, waiters) threads. wait() always returns
 ** holding the lock again, even when Ctrl-C interrupted it, as
 ** pthread_cond_wait does; it raises "interrupted!" after that.
+**
+** Destruction. __gc called by hand, also while threads wait, marks the
+** object destroyed (its tag, see lg_sync_checkself), so that every method
+** raises "attempt to use a destroyed Lock", and wakes the waiters, which
+** raise that too. The mutex is destroyed by whoever is last to stop using
+** it: __gc if no thread is inside a wait ('waiting', 'inwait'), else the
+** last waiter to leave. The collector's own call changes nothing: no
+** thread waits then (a waiter holds the object), other finalisers may
+** still use it (lg_finalising), and glibc's pthread_mutex_destroy frees
+** nothing, so the memory can simply go.
 */
 
 #include <limits.h>
+#include <string.h>
 
 #include <lauxlib.h>
 
@@ -43,7 +54,7 @@
 #define GUARD  "threading._Guard"
 
 /* Type tags: see lg_sync_checkself. */
-static const char LOCKTAG, RLOCKTAG, CONDTAG;
+static const char LOCKTAG[2], RLOCKTAG[2], CONDTAG[2];
 
 /* What lock a Condition wraps. */
 #define LK_LOCK   0
@@ -52,9 +63,9 @@ static const char LOCKTAG, RLOCKTAG, CONDTAG;
 
 
 typedef struct Lock {
-  const void *tag;        /* read-only: &LOCKTAG or &RLOCKTAG */
+  const void *tag;        /* GIL: LOCKTAG or RLOCKTAG, then LG_SYNC_DEAD */
   int locked;             /* GIL */
-  int waiting;            /* GIL: threads in the slow path of acquire */
+  int waiting;            /* GIL: threads that may lock 'mutex' to wait */
   const void *owner;      /* GIL: RLock only, the holder (lg_self) */
   unsigned long owner_ident;  /* GIL: its ident */
   lua_Integer count;      /* GIL: RLock only, recursion depth */
@@ -64,10 +75,10 @@ typedef struct Lock {
 
 
 typedef struct Cond {
-  const void *tag;        /* read-only: &CONDTAG */
+  const void *tag;        /* GIL: CONDTAG, then LG_SYNC_DEAD(CONDTAG) */
   int kind;               /* read-only: LK_LOCK, LK_RLOCK or LK_OTHER */
   Lock *lk;               /* read-only: the lock if it is ours, else NULL */
-  int inwait;             /* GIL: threads inside wait() */
+  int inwait;             /* GIL: threads in wait() that may lock 'mutex' */
   int early;              /* mutex: waiters that have not queued yet */
   int tokens;             /* mutex: notifications owed to early waiters */
   pthread_mutex_t mutex;
@@ -90,9 +101,32 @@ typedef struct Cond {
 void *lg_sync_checkself (lua_State *L, const void *tag, size_t size,
                          const char *tname) {
   const void **p = lua_touserdata(L, 1);
-  if (p == NULL || lua_rawlen(L, 1) != size || *p != tag)  /* size first */
-    luaL_typeerror(L, 1, tname);
+  if (p == NULL || lua_rawlen(L, 1) != size || *p != tag) {  /* size 1st */
+    lg_sync_checkany(L, tag, size, tname);  /* so it was destroyed */
+    if (luaL_getmetafield(L, 1, "__name") == LUA_TSTRING)
+      tname = lua_tostring(L, -1);  /* a BoundedSemaphore, say */
+    lg_sync_destroyed(L, tname);
+  }
   return p;
+}
+
+
+/* The object at 1, live or destroyed; else a type error. */
+void *lg_sync_checkany (lua_State *L, const void *tag, size_t size,
+                        const char *tname) {
+  const void **p = lua_touserdata(L, 1);
+  if (p == NULL || lua_rawlen(L, 1) != size ||
+      (*p != tag && *p != LG_SYNC_DEAD(tag)))
+    lg_typeerror(L, 1, tname);
+  return p;
+}
+
+
+/* Raise "attempt to use a destroyed Lock" for an object of type 'tname'. */
+int lg_sync_destroyed (lua_State *L, const char *tname) {
+  const char *dot = strrchr(tname, '.');
+  return luaL_error(L, "attempt to use a destroyed %s",
+                    dot != NULL ? dot + 1 : tname);
 }
 
 
@@ -108,7 +142,7 @@ double lg_sync_acquireargs (lua_State *L, const char *nbmsg) {
     luaL_checktype(L, 2, LUA_TBOOLEAN);
     blocking = lua_toboolean(L, 2);
   }
-  timeout = lg_opttimeout(L, 3);
+  timeout = lg_timeout(L, 3, LG_TIMEOUT_LOCK);
   if (!blocking) {
     luaL_argcheck(L, timeout == -1, 3, nbmsg);
     timeout = 0;
@@ -126,19 +160,60 @@ static void callmethod (lua_State *L, int obj, const char *name, int nres) {
 }
 
 
-/* x:guard() -> a to-be-closed value that releases x */
+/*
+** Is the value at 'idx' a lock: a table, or a userdata with an __index,
+** that has acquire and release? Pops what it pushed.
+*/
+static int islock (lua_State *L, int idx) {
+  int t = lua_type(L, idx), top = lua_gettop(L);
+  int ok = (t == LUA_TTABLE || (t == LUA_TUSERDATA &&
+            luaL_getmetafield(L, idx, "__index") != LUA_TNIL)) &&
+           lua_getfield(L, idx, "acquire") != LUA_TNIL &&
+           lua_getfield(L, idx, "release") != LUA_TNIL;
+  lua_settop(L, top);
+  return ok;
+}
+
+
+/*
+** A guard holds 'held' acquisitions of the object in its uservalue (one
+** guard serves nested blocks of an RLock), so its __close releases only
+** what it took, however often it is called.
+*/
+typedef struct Guard {
+  lua_Integer held;  /* GIL */
+} Guard;
+
+
+/*
+** x:guard() -> a to-be-closed value that releases x. A userdata keeps its
+** guard in uservalue 1 (made on first use, if that slot is free); any
+** other lock, a table say, gets a new guard each time.
+*/
 int lg_sync_guard (lua_State *L) {
+  Guard *g;
+  if (!islock(L, 1))
+    return lg_typeerror(L, 1, "lock");
   lua_settop(L, 1);
-  callmethod(L, 1, "acquire", 0);
-  if (lua_getiuservalue(L, 1, 1) != LUA_TUSERDATA) {  /* made on first use */
-    lua_pop(L, 1);
-    lua_newuserdatauv(L, 0, 1);
+  if (lua_type(L, 1) != LUA_TUSERDATA ||
+      lua_getiuservalue(L, 1, 1) != LUA_TUSERDATA ||
+      luaL_testudata(L, 2, GUARD) == NULL) {
+    lua_settop(L, 1);  /* stack: x */
+    lua_newuserdatauv(L, sizeof(Guard), 1);
+    ((Guard *)lua_touserdata(L, 2))->held = 0;
     lua_pushvalue(L, 1);
-    lua_setiuservalue(L, -2, 1);
+    lua_setiuservalue(L, 2, 1);
     luaL_setmetatable(L, GUARD);
-    lua_pushvalue(L, -1);
-    lua_setiuservalue(L, 1, 1);
+    if (lua_type(L, 1) == LUA_TUSERDATA &&
+        lua_getiuservalue(L, 1, 1) == LUA_TNIL) {  /* a free slot */
+      lua_pushvalue(L, 2);
+      lua_setiuservalue(L, 1, 1);
+    }
+    lua_settop(L, 2);  /* stack: x guard */
   }
+  g = lua_touserdata(L, 2);
+  callmethod(L, 1, "acquire", 0);
+  g->held++;
   return 1;
 }
 
@@ -156,6 +231,8 @@ static int finishwith (lua_State *L, int status, lua_KContext ctx) {
 /* x:with(fn, ...) -> the results of fn(...), run holding x */
 int lg_sync_with (lua_State *L) {
   int n = lua_gettop(L);
+  if (!islock(L, 1))
+    return lg_typeerror(L, 1, "lock");
   luaL_checkany(L, 2);
   callmethod(L, 1, "acquire", 0);
   /* fn may yield (a coroutine inside the block): hence pcallk */
@@ -164,11 +241,16 @@ int lg_sync_with (lua_State *L) {
 }
 
 
-/* guard:__close() releases the object it guards */
+/* guard:__close() releases the object it guards, if it holds it */
 static int guard_close (lua_State *L) {
-  luaL_checkudata(L, 1, GUARD);
-  lua_getiuservalue(L, 1, 1);
-  callmethod(L, -1, "release", 0);
+  Guard *g = luaL_testudata(L, 1, GUARD);
+  if (g == NULL)
+    return lg_typeerror(L, 1, GUARD);
+  if (g->held > 0) {
+    g->held--;
+    lua_getiuservalue(L, 1, 1);
+    callmethod(L, -1, "release", 0);
+  }
   return 0;
 }
 
@@ -181,19 +263,33 @@ static int guard_close (lua_State *L) {
 ** =======================================================
 */
 
+#define isdead(lk)  ((lk)->tag != LOCKTAG && (lk)->tag != RLOCKTAG)
+
+/* The type name of 'lk', live or destroyed. */
+#define lockname(lk) \
+  ((lk)->tag == LOCKTAG || (lk)->tag == LG_SYNC_DEAD(LOCKTAG) ? LOCK : RLOCK)
+
+
 /*
 ** Wait (GIL released) until 'lk' is free or 'deadline' (NULL: none)
 ** passes; does not take it. Returns LG_WOKEN if it is free now,
 ** LG_TIMEDOUT, or LG_INTERRUPTED (Ctrl-C; then the caller must raise).
+** Raises if 'lk' is or gets destroyed.
 */
-static int waitfree (Lock *lk, const struct timespec *deadline) {
+static int waitfree (lua_State *L, Lock *lk,
+                     const struct timespec *deadline) {
   int r = LG_WOKEN;
+  if (isdead(lk))
+    lg_sync_destroyed(L, lockname(lk));
   lk->waiting++;
   lg_check(pthread_mutex_lock(&lk->mutex));
-  while (lk->locked && r == LG_WOKEN)
+  while (lk->locked && r == LG_WOKEN && !isdead(lk))
     r = lg_waitq_wait(&lk->waiters, &lk->mutex, deadline);
   lg_check(pthread_mutex_unlock(&lk->mutex));
-  lk->waiting--;
+  if (--lk->waiting == 0 && isdead(lk))  /* the last one out */
+    pthread_mutex_destroy(&lk->mutex);
+  if (isdead(lk))
+    lg_sync_destroyed(L, lockname(lk));
   return r == LG_INTERRUPTED || lk->locked ? r : LG_WOKEN;
 }
 
@@ -202,7 +298,7 @@ static int waitfree (Lock *lk, const struct timespec *deadline) {
 static int take (lua_State *L, Lock *lk, double timeout) {
   if (lk->locked && timeout != 0) {
     struct timespec dl;
-    if (waitfree(lk, lg_deadline(timeout, &dl)) == LG_INTERRUPTED)
+    if (waitfree(L, lk, lg_deadline(timeout, &dl)) == LG_INTERRUPTED)
       lg_breaker_raise_interrupt(L);
   }
   if (lk->locked)
@@ -215,11 +311,14 @@ static int take (lua_State *L, Lock *lk, double timeout) {
 /*
 ** Take 'lk' for good, whatever Ctrl-C says: a Condition must hold its
 ** lock again when wait() returns. A Ctrl-C is consumed (else every park
-** would return at once) and reported in '*interrupted'.
+** would return at once) and reported in '*interrupted'. Raises only if
+** 'lk' is destroyed.
 */
-static void retake (Lock *lk, int *interrupted) {
+static void retake (lua_State *L, Lock *lk, int *interrupted) {
+  if (isdead(lk))
+    lg_sync_destroyed(L, lockname(lk));
   while (lk->locked) {
-    if (waitfree(lk, NULL) == LG_INTERRUPTED) {
+    if (waitfree(L, lk, NULL) == LG_INTERRUPTED) {
       lg_breaker_take_sigint();
       *interrupted = 1;
     }
@@ -281,7 +380,7 @@ static Lock *newlock (lua_State *L, const void *tag, const char *tname) {
 ** "interrupted!" on Ctrl-C); lg_rlock_give releases one level.
 */
 void *lg_rlock_new (lua_State *L) {
-  return newlock(L, &RLOCKTAG, RLOCK);
+  return newlock(L, RLOCKTAG, RLOCK);
 }
 
 
@@ -295,9 +394,29 @@ void lg_rlock_give (void *lock) {
 }
 
 
+/*
+** The finaliser of Lock and RLock (see "Destruction" above): idempotent;
+** its waiters wake and raise.
+*/
+static void destroylock (lua_State *L, Lock *lk) {
+  if (isdead(lk) || lg_finalising(L))
+    return;
+  lk->tag = LG_SYNC_DEAD(lk->tag);
+  if (lk->waiting > 0)
+    lg_waitq_wake(&lk->waiters, &lk->mutex, -1);
+  else
+    pthread_mutex_destroy(&lk->mutex);
+}
+
+
 static int lock_gc (lua_State *L) {
-  Lock *lk = lua_touserdata(L, 1);
-  pthread_mutex_destroy(&lk->mutex);
+  destroylock(L, lg_sync_checkany(L, LOCKTAG, sizeof(Lock), LOCK));
+  return 0;
+}
+
+
+static int rlock_gc (lua_State *L) {
+  destroylock(L, lg_sync_checkany(L, RLOCKTAG, sizeof(Lock), RLOCK));
   return 0;
 }
 
@@ -315,14 +434,14 @@ static int lock_gc (lua_State *L) {
 
 /* _thread.allocate_lock() -> Lock */
 static int thread_allocate_lock (lua_State *L) {
-  newlock(L, &LOCKTAG, LOCK);
+  newlock(L, LOCKTAG, LOCK);
   return 1;
 }
 
 
 /* lock:acquire([blocking [, timeout]]) -> boolean */
 static int lock_acquire (lua_State *L) {
-  Lock *lk = lg_sync_checkself(L, &LOCKTAG, sizeof(Lock), LOCK);
+  Lock *lk = lg_sync_checkself(L, LOCKTAG, sizeof(Lock), LOCK);
   if (!lk->locked && lua_gettop(L) == 1) {  /* the uncontended path */
     lk->locked = 1;
     lua_pushboolean(L, 1);
@@ -336,7 +455,7 @@ static int lock_acquire (lua_State *L) {
 
 /* lock:release() */
 static int lock_release (lua_State *L) {
-  Lock *lk = lg_sync_checkself(L, &LOCKTAG, sizeof(Lock), LOCK);
+  Lock *lk = lg_sync_checkself(L, LOCKTAG, sizeof(Lock), LOCK);
   if (!lk->locked)
     return luaL_error(L, "release unlocked lock");
   give(lk);
@@ -346,15 +465,15 @@ static int lock_release (lua_State *L) {
 
 /* lock:locked() -> boolean */
 static int lock_locked (lua_State *L) {
-  Lock *lk = lg_sync_checkself(L, &LOCKTAG, sizeof(Lock), LOCK);
+  Lock *lk = lg_sync_checkself(L, LOCKTAG, sizeof(Lock), LOCK);
   lua_pushboolean(L, lk->locked);
   return 1;
 }
 
 
 static int lock_tostring (lua_State *L) {
-  Lock *lk = luaL_checkudata(L, 1, LOCK);
-  lua_pushfstring(L, "<%s %s object at %p>",
+  Lock *lk = lg_sync_checkany(L, LOCKTAG, sizeof(Lock), LOCK);
+  lua_pushfstring(L, "<%s %s object at %p>", isdead(lk) ? "destroyed" :
                   lk->locked ? "locked" : "unlocked", LOCK, (void *)lk);
   return 1;
 }
@@ -370,14 +489,14 @@ static int lock_tostring (lua_State *L) {
 
 /* _thread.RLock() -> RLock */
 static int thread_rlock (lua_State *L) {
-  newlock(L, &RLOCKTAG, RLOCK);
+  newlock(L, RLOCKTAG, RLOCK);
   return 1;
 }
 
 
 /* rlock:acquire([blocking [, timeout]]) -> boolean */
 static int rlock_acquire (lua_State *L) {
-  Lock *lk = lg_sync_checkself(L, &RLOCKTAG, sizeof(Lock), RLOCK);
+  Lock *lk = lg_sync_checkself(L, RLOCKTAG, sizeof(Lock), RLOCK);
   double timeout = 0;
   if (lua_gettop(L) > 1)
     timeout = lg_sync_acquireargs(L, NONBLOCK_LOCK);
@@ -390,7 +509,7 @@ static int rlock_acquire (lua_State *L) {
 
 /* rlock:release() */
 static int rlock_release (lua_State *L) {
-  Lock *lk = lg_sync_checkself(L, &RLOCKTAG, sizeof(Lock), RLOCK);
+  Lock *lk = lg_sync_checkself(L, RLOCKTAG, sizeof(Lock), RLOCK);
   if (lk->owner != lg_self() || lk->count == 0)
     return luaL_error(L, "cannot release un-acquired lock");
   rgive(lk);
@@ -400,7 +519,7 @@ static int rlock_release (lua_State *L) {
 
 /* rlock:locked() -> boolean */
 static int rlock_locked (lua_State *L) {
-  Lock *lk = lg_sync_checkself(L, &RLOCKTAG, sizeof(Lock), RLOCK);
+  Lock *lk = lg_sync_checkself(L, RLOCKTAG, sizeof(Lock), RLOCK);
   lua_pushboolean(L, lk->locked);
   return 1;
 }
@@ -408,14 +527,18 @@ static int rlock_locked (lua_State *L) {
 
 /* rlock:_is_owned() -> boolean (held by the calling thread) */
 static int rlock_is_owned (lua_State *L) {
-  Lock *lk = lg_sync_checkself(L, &RLOCKTAG, sizeof(Lock), RLOCK);
+  Lock *lk = lg_sync_checkself(L, RLOCKTAG, sizeof(Lock), RLOCK);
   lua_pushboolean(L, lk->owner == lg_self());
   return 1;
 }
 
 
 static int rlock_tostring (lua_State *L) {
-  Lock *lk = luaL_checkudata(L, 1, RLOCK);
+  Lock *lk = lg_sync_checkany(L, RLOCKTAG, sizeof(Lock), RLOCK);
+  if (isdead(lk)) {
+    lua_pushfstring(L, "<destroyed %s object at %p>", RLOCK, (void *)lk);
+    return 1;
+  }
   lua_pushfstring(L, "<%s %s object owner=%I count=%I at %p>",
                   lk->locked ? "locked" : "unlocked", RLOCK,
                   (lua_Integer)(lk->owner ? lk->owner_ident : 0),
@@ -438,9 +561,14 @@ static void pushlock (lua_State *L) {
 }
 
 
+#define conddead(c)  ((c)->tag != CONDTAG)
+
+
 /* Does the calling thread hold the lock of 'c'? (Python's _is_owned) */
 static int isowned (lua_State *L, Cond *c) {
   int r;
+  if (c->lk != NULL && isdead(c->lk))
+    lg_sync_destroyed(L, lockname(c->lk));
   if (c->kind == LK_LOCK)
     return c->lk->locked;
   if (c->kind == LK_RLOCK)
@@ -500,7 +628,8 @@ static void releasesave (lua_State *L, Cond *c) {
           c->tokens = c->early;
       }
       lg_check(pthread_mutex_unlock(&c->mutex));
-      c->inwait--;
+      if (--c->inwait == 0 && conddead(c))
+        pthread_mutex_destroy(&c->mutex);
       lua_error(L);
     }
   }
@@ -511,9 +640,9 @@ static void releasesave (lua_State *L, Cond *c) {
 static void acquirerestore (lua_State *L, Cond *c, int saved,
                             int *interrupted) {
   if (c->kind == LK_LOCK)
-    retake(c->lk, interrupted);
+    retake(L, c->lk, interrupted);
   else if (c->kind == LK_RLOCK) {
-    retake(c->lk, interrupted);
+    retake(L, c->lk, interrupted);
     c->lk->owner = lg_self();
     c->lk->owner_ident = lg_self_ident();
     c->lk->count = lua_tointeger(L, saved);
@@ -537,11 +666,12 @@ static void acquirerestore (lua_State *L, Cond *c, int saved,
 /*
 ** Wait on 'c' up to 'timeout' seconds (-1: for ever); true if notified.
 ** The caller holds the lock, and holds it again on return, also when
-** Ctrl-C interrupted the wait ("interrupted!" is raised after that).
+** Ctrl-C interrupted the wait ("interrupted!" is raised after that) or
+** 'c' was destroyed meanwhile (which raises too).
 */
 static int condwait (lua_State *L, Cond *c, double timeout) {
   struct timespec dl, *deadline = lg_deadline(timeout, &dl);
-  int r, interrupted = 0, top = lua_gettop(L);
+  int r, dead, interrupted = 0, top = lua_gettop(L);
   if (!isowned(L, c))
     luaL_error(L, "cannot wait on un-acquired lock");
   c->inwait++;
@@ -552,7 +682,9 @@ static int condwait (lua_State *L, Cond *c, double timeout) {
   lg_check(pthread_mutex_lock(&c->mutex));
   {
     c->early--;
-    if (c->tokens > 0) {  /* notified before it could queue */
+    if (conddead(c))  /* destroyed while the lock was released */
+      r = LG_WOKEN;
+    else if (c->tokens > 0) {  /* notified before it could queue */
       c->tokens--;
       r = LG_WOKEN;
     }
@@ -562,13 +694,17 @@ static int condwait (lua_State *L, Cond *c, double timeout) {
       r = lg_waitq_wait(&c->waiters, &c->mutex, deadline);
   }
   lg_check(pthread_mutex_unlock(&c->mutex));
+  dead = conddead(c);
+  if (--c->inwait == 0 && dead)  /* 'mutex' is not used below */
+    pthread_mutex_destroy(&c->mutex);
   if (r == LG_INTERRUPTED) {
     lg_breaker_take_sigint();
     interrupted = 1;
   }
   acquirerestore(L, c, top + 1, &interrupted);
-  c->inwait--;
   lua_settop(L, top);
+  if (dead)
+    lg_sync_destroyed(L, COND);
   if (interrupted)
     luaL_error(L, "interrupted!");
   return r == LG_WOKEN;
@@ -596,11 +732,11 @@ static int thread_condition (lua_State *L) {
   Cond *c;
   lua_settop(L, 1);
   if (lua_isnil(L, 1)) {
-    newlock(L, &RLOCKTAG, RLOCK);
+    newlock(L, RLOCKTAG, RLOCK);
     lua_replace(L, 1);
   }
   c = lua_newuserdatauv(L, sizeof *c, 2);  /* stack: lock cond */
-  c->tag = &CONDTAG;
+  c->tag = CONDTAG;
   c->kind = LK_OTHER;
   c->lk = NULL;
   c->inwait = c->early = c->tokens = 0;
@@ -611,15 +747,10 @@ static int thread_condition (lua_State *L) {
     c->kind = LK_LOCK;
   else if ((c->lk = luaL_testudata(L, 1, RLOCK)) != NULL)
     c->kind = LK_RLOCK;
-  else {
-    int t = lua_type(L, 1);
-    int ok = (t == LUA_TTABLE || (t == LUA_TUSERDATA &&
-              luaL_getmetafield(L, 1, "__index") != LUA_TNIL)) &&
-             lua_getfield(L, 1, "acquire") != LUA_TNIL &&
-             lua_getfield(L, 1, "release") != LUA_TNIL;
-    luaL_argexpected(L, ok, 1, "lock");
-    lua_settop(L, 2);
-  }
+  else
+    luaL_argexpected(L, islock(L, 1), 1, "lock");
+  if (c->lk != NULL && isdead(c->lk))
+    lg_sync_destroyed(L, lockname(c->lk));
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, 2, 2);
   return 1;
@@ -628,7 +759,7 @@ static int thread_condition (lua_State *L) {
 
 /* Call the lock's method 'name' with the arguments of this call. */
 static int forward (lua_State *L, const char *name) {
-  lg_sync_checkself(L, &CONDTAG, sizeof(Cond), COND);
+  lg_sync_checkself(L, CONDTAG, sizeof(Cond), COND);
   pushlock(L);
   lua_replace(L, 1);
   lua_getfield(L, 1, name);
@@ -652,7 +783,7 @@ static int cond_release (lua_State *L) {
 
 /* cond:wait([timeout]) -> boolean (false if the timeout passed) */
 static int cond_wait (lua_State *L) {
-  Cond *c = lg_sync_checkself(L, &CONDTAG, sizeof(Cond), COND);
+  Cond *c = lg_sync_checkself(L, CONDTAG, sizeof(Cond), COND);
   double timeout = lg_opttimeout(L, 2);
   lua_pushboolean(L, condwait(L, c, timeout));
   return 1;
@@ -661,7 +792,7 @@ static int cond_wait (lua_State *L) {
 
 /* cond:wait_for(predicate [, timeout]) -> the predicate's last value */
 static int cond_wait_for (lua_State *L) {
-  Cond *c = lg_sync_checkself(L, &CONDTAG, sizeof(Cond), COND);
+  Cond *c = lg_sync_checkself(L, CONDTAG, sizeof(Cond), COND);
   double timeout = lg_opttimeout(L, 3), end = 0, left = timeout;
   luaL_checkany(L, 2);
   lua_settop(L, 2);
@@ -684,7 +815,7 @@ static int cond_wait_for (lua_State *L) {
 
 /* cond:notify([n]) */
 static int cond_notify (lua_State *L) {
-  Cond *c = lg_sync_checkself(L, &CONDTAG, sizeof(Cond), COND);
+  Cond *c = lg_sync_checkself(L, CONDTAG, sizeof(Cond), COND);
   lua_Integer n = luaL_optinteger(L, 2, 1);
   if (!isowned(L, c))
     return luaL_error(L, "cannot notify on un-acquired lock");
@@ -696,7 +827,7 @@ static int cond_notify (lua_State *L) {
 
 /* cond:notify_all() */
 static int cond_notify_all (lua_State *L) {
-  Cond *c = lg_sync_checkself(L, &CONDTAG, sizeof(Cond), COND);
+  Cond *c = lg_sync_checkself(L, CONDTAG, sizeof(Cond), COND);
   if (!isowned(L, c))
     return luaL_error(L, "cannot notify on un-acquired lock");
   notify(c, -1);
@@ -706,21 +837,33 @@ static int cond_notify_all (lua_State *L) {
 
 /* cond:_is_owned() -> boolean */
 static int cond_is_owned (lua_State *L) {
-  Cond *c = lg_sync_checkself(L, &CONDTAG, sizeof(Cond), COND);
+  Cond *c = lg_sync_checkself(L, CONDTAG, sizeof(Cond), COND);
   lua_pushboolean(L, isowned(L, c));
   return 1;
 }
 
 
+/* The finaliser (see "Destruction" above): idempotent; waiters wake,
+** take their lock back and raise. */
 static int cond_gc (lua_State *L) {
-  Cond *c = lua_touserdata(L, 1);
-  pthread_mutex_destroy(&c->mutex);
+  Cond *c = lg_sync_checkany(L, CONDTAG, sizeof(Cond), COND);
+  if (conddead(c) || lg_finalising(L))
+    return 0;
+  c->tag = LG_SYNC_DEAD(CONDTAG);
+  if (c->inwait > 0)
+    lg_waitq_wake(&c->waiters, &c->mutex, -1);
+  else
+    pthread_mutex_destroy(&c->mutex);
   return 0;
 }
 
 
 static int cond_tostring (lua_State *L) {
-  Cond *c = luaL_checkudata(L, 1, COND);
+  Cond *c = lg_sync_checkany(L, CONDTAG, sizeof(Cond), COND);
+  if (conddead(c)) {
+    lua_pushfstring(L, "<destroyed %s object at %p>", COND, (void *)c);
+    return 1;
+  }
   pushlock(L);
   lua_pushfstring(L, "<%s(%s, %d)>", COND, luaL_tolstring(L, -1, NULL),
                   c->inwait);
@@ -770,7 +913,7 @@ static const luaL_Reg rlock_methods[] = {
 };
 
 static const luaL_Reg rlock_meta[] = {
-  {"__gc", lock_gc},
+  {"__gc", rlock_gc},
   {"__tostring", rlock_tostring},
   {NULL, NULL}
 };

@@ -29,6 +29,13 @@
 ** queue before the consumer it woke gets the GIL; when it blocks on a full
 ** queue the GIL goes straight to the consumer, which drains the queue
 ** in its turn: a thread switch per maxsize items, not per item.
+**
+** Destruction. __gc called by hand, also while threads wait, marks the
+** queue destroyed (its tag, see lg_sync_checkself) and wakes every
+** waiter; each then raises "attempt to use a destroyed Queue". The mutex
+** goes with the last thread out of a wait ('inwait'). The collector's
+** call changes nothing (see stdlib/lock.c): concurrent.futures' exit hook
+** puts into the queue of a pool that was already finalised.
 */
 
 #include <limits.h>
@@ -57,13 +64,14 @@
 
 #define MINCAP  16
 
-static const char QUEUETAG;  /* type tag of all four: see lg_sync_checkself */
+/* Type tag of all four: see lg_sync_checkself. */
+static const char QUEUETAG[2];
 
 static const char *const tnames[] = {QUEUE, LIFO, PRIO, SIMPLE};
 
 
 typedef struct Queue {
-  const void *tag;          /* read-only: &QUEUETAG */
+  const void *tag;          /* GIL: QUEUETAG, then LG_SYNC_DEAD(QUEUETAG) */
   int kind;                 /* read-only: K_FIFO .. K_SIMPLE */
   lua_Integer maxsize;      /* read-only: <= 0 for unbounded */
   lua_Integer head;         /* GIL: FIFO ring, slot of the oldest item */
@@ -73,6 +81,7 @@ typedef struct Queue {
   lua_Integer unfinished;   /* GIL: items put and not yet task_done() */
   int shutdown;             /* GIL */
   int ngetters, nputters, njoiners;  /* GIL: parked and not yet woken */
+  int inwait;               /* GIL: threads in a wait, may lock 'mutex' */
   pthread_mutex_t mutex;
   lg_WaitQueue getters, putters, joiners;  /* mutex */
 } Queue;
@@ -84,24 +93,33 @@ typedef struct Queue {
 ** =======================================================
 */
 
+#define isdead(q)  ((q)->tag != QUEUETAG)
+
+
 static Queue *checkqueue (lua_State *L) {
-  return lg_sync_checkself(L, &QUEUETAG, sizeof(Queue), QUEUE);
+  return lg_sync_checkself(L, QUEUETAG, sizeof(Queue), QUEUE);
 }
 
 
 /*
 ** Park on 'wq' until woken, 'deadline' (NULL: none) or Ctrl-C; '*n' is
-** its count of parked threads (see the notes above).
+** its count of parked threads (see the notes above). Raises if the queue
+** is destroyed meanwhile.
 */
-static int waiton (Queue *q, lg_WaitQueue *wq, int *n,
+static int waiton (lua_State *L, Queue *q, lg_WaitQueue *wq, int *n,
                    const struct timespec *deadline) {
   int r;
   (*n)++;
+  q->inwait++;
   lg_check(pthread_mutex_lock(&q->mutex));
   r = lg_waitq_wait(wq, &q->mutex, deadline);
   lg_check(pthread_mutex_unlock(&q->mutex));
   if (r != LG_WOKEN)  /* it left the queue itself */
     (*n)--;
+  if (--q->inwait == 0 && isdead(q))  /* the last one out */
+    pthread_mutex_destroy(&q->mutex);
+  if (isdead(q))
+    lg_sync_destroyed(L, tnames[q->kind]);
   return r;
 }
 
@@ -293,7 +311,7 @@ static int newqueue (lua_State *L, int kind) {
   lua_Integer cap = maxsize > 0 && maxsize < MINCAP ? maxsize : MINCAP;
   Queue *q = lua_newuserdatauv(L, sizeof *q, 1);
   memset(q, 0, sizeof *q);
-  q->tag = &QUEUETAG;
+  q->tag = QUEUETAG;
   q->kind = kind;
   q->maxsize = maxsize;
   q->cap = cap;
@@ -361,7 +379,7 @@ static int queue_put (lua_State *L) {
     struct timespec dl, *deadline = lg_deadline(timeout, &dl);
     int r = timeout == 0 ? LG_TIMEDOUT : LG_WOKEN;
     while (r == LG_WOKEN && isfull(q) && !q->shutdown)
-      r = waiton(q, &q->putters, &q->nputters, deadline);
+      r = waiton(L, q, &q->putters, &q->nputters, deadline);
     if (r == LG_INTERRUPTED)  /* it was not woken: no wake-up is lost */
       return lg_breaker_raise_interrupt(L);
     if (q->shutdown)
@@ -401,7 +419,7 @@ static int queue_get (lua_State *L) {
     struct timespec dl, *deadline = lg_deadline(timeout, &dl);
     int r = timeout == 0 ? LG_TIMEDOUT : LG_WOKEN;
     while (r == LG_WOKEN && q->count == 0 && !q->shutdown)
-      r = waiton(q, &q->getters, &q->ngetters, deadline);
+      r = waiton(L, q, &q->getters, &q->ngetters, deadline);
     if (r == LG_INTERRUPTED && q->count == 0)
       return lg_breaker_raise_interrupt(L);
     if (q->count == 0) {
@@ -460,7 +478,7 @@ static int queue_join (lua_State *L) {
   Queue *q = checkqueue(L);
   int r = LG_WOKEN;
   while (q->unfinished > 0 && r == LG_WOKEN)
-    r = waiton(q, &q->joiners, &q->njoiners, NULL);
+    r = waiton(L, q, &q->joiners, &q->njoiners, NULL);
   if (r == LG_INTERRUPTED && q->unfinished > 0)
     return lg_breaker_raise_interrupt(L);
   return 0;
@@ -490,10 +508,12 @@ static int queue_shutdown (lua_State *L) {
 ** Python's attributes are fields (DESIGN.md), so it pays.
 */
 static int queue_index (lua_State *L) {
-  Queue *q = lua_touserdata(L, 1);
+  Queue *q = lg_sync_checkany(L, QUEUETAG, sizeof(Queue), QUEUE);
   const char *k = lg_fieldname(L);
   if (k == NULL)
     return 1;
+  if (isdead(q))  /* its methods are found, and raise when called */
+    return lg_sync_destroyed(L, tnames[q->kind]);
   if (strcmp(k, "maxsize") == 0 && q->kind != K_SIMPLE)
     lua_pushinteger(L, q->maxsize);
   else if (strcmp(k, "is_shutdown") == 0 && q->kind != K_SIMPLE)
@@ -504,16 +524,28 @@ static int queue_index (lua_State *L) {
 }
 
 
+/* The finaliser (see "Destruction" above): idempotent. */
 static int queue_gc (lua_State *L) {
-  Queue *q = lua_touserdata(L, 1);
-  pthread_mutex_destroy(&q->mutex);
+  Queue *q = lg_sync_checkany(L, QUEUETAG, sizeof(Queue), QUEUE);
+  if (isdead(q) || lg_finalising(L))
+    return 0;
+  q->tag = LG_SYNC_DEAD(QUEUETAG);
+  if (q->inwait > 0) {
+    wake(q, &q->getters, &q->ngetters, -1);
+    wake(q, &q->putters, &q->nputters, -1);
+    wake(q, &q->joiners, &q->njoiners, -1);
+  }
+  else
+    pthread_mutex_destroy(&q->mutex);
   return 0;
 }
 
 
 static int queue_tostring (lua_State *L) {
-  Queue *q = checkqueue(L);
-  if (q->maxsize > 0)
+  Queue *q = lg_sync_checkany(L, QUEUETAG, sizeof(Queue), QUEUE);
+  if (isdead(q))
+    lua_pushfstring(L, "<destroyed %s at %p>", tnames[q->kind], (void *)q);
+  else if (q->maxsize > 0)
     lua_pushfstring(L, "<%s at %p: %I/%I items%s>", tnames[q->kind],
                     (void *)q, q->count, q->maxsize,
                     q->shutdown ? ", shut down" : "");

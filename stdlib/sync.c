@@ -9,6 +9,11 @@
 ** mutex only when 'waiting' says someone may be queued. A woken thread
 ** looks at the count again when it has the GIL back and queues again if
 ** another thread took the unit first.
+**
+** Destruction is as for locks: __gc called by hand marks the object
+** destroyed and wakes its waiters, which raise; the mutex goes with the
+** last thread out of a wait ('waiting'). The collector's call changes
+** nothing.
 */
 
 #include <limits.h>
@@ -26,23 +31,23 @@
 
 
 /* Type tags: see lg_sync_checkself. */
-static const char SEMTAG, EVENTTAG;
+static const char SEMTAG[2], EVENTTAG[2];
 
 
 typedef struct Sem {
-  const void *tag;        /* read-only: &SEMTAG (both types) */
+  const void *tag;        /* GIL: SEMTAG (both types), then LG_SYNC_DEAD */
   lua_Integer value;      /* GIL */
   lua_Integer bound;      /* read-only: BoundedSemaphore's limit, else -1 */
-  int waiting;            /* GIL: threads in the slow path of acquire */
+  int waiting;            /* GIL: threads that may lock 'mutex' to wait */
   pthread_mutex_t mutex;
   lg_WaitQueue waiters;   /* mutex */
 } Sem;
 
 
 typedef struct Event {
-  const void *tag;        /* read-only: &EVENTTAG */
+  const void *tag;        /* GIL: EVENTTAG, then LG_SYNC_DEAD(EVENTTAG) */
   int flag;               /* GIL */
-  int waiting;            /* GIL: threads inside wait() */
+  int waiting;            /* GIL: threads inside wait(), may lock 'mutex' */
   pthread_mutex_t mutex;
   lg_WaitQueue waiters;   /* mutex */
 } Event;
@@ -57,9 +62,30 @@ typedef struct Event {
 #define NONBLOCK_SEM  "can't specify timeout for non-blocking acquire"
 
 
+#define semname(s)  ((s)->bound >= 0 ? BSEM : SEM)
+
+
 /* Either type: they share the tag. */
 static Sem *checksem (lua_State *L) {
-  return lg_sync_checkself(L, &SEMTAG, sizeof(Sem), SEM);
+  return lg_sync_checkself(L, SEMTAG, sizeof(Sem), SEM);
+}
+
+
+/*
+** The (blocking, timeout) arguments of sem:acquire: -1 (for ever), 0
+** (don't wait) or the timeout; a negative one polls, and no timeout may
+** come with blocking == false (Python's Semaphore, unlike its Lock).
+*/
+static double semargs (lua_State *L) {
+  double timeout = lg_opttimeout(L, 3);
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TBOOLEAN);
+    if (!lua_toboolean(L, 2)) {
+      luaL_argcheck(L, lua_isnoneornil(L, 3), 3, NONBLOCK_SEM);
+      timeout = 0;
+    }
+  }
+  return timeout;
 }
 
 
@@ -67,7 +93,7 @@ static int newsem (lua_State *L, const char *tname, int bounded) {
   lua_Integer v = luaL_optinteger(L, 1, 1);
   luaL_argcheck(L, v >= 0, 1, "semaphore initial value must be >= 0");
   Sem *s = lua_newuserdatauv(L, sizeof *s, 1);
-  s->tag = &SEMTAG;
+  s->tag = SEMTAG;
   s->value = v;
   s->bound = bounded ? v : -1;
   s->waiting = 0;
@@ -98,15 +124,20 @@ static int sem_acquire (lua_State *L) {
     lua_pushboolean(L, 1);
     return 1;
   }
-  double timeout = lg_sync_acquireargs(L, NONBLOCK_SEM);
+  double timeout = semargs(L);
   if (s->value == 0 && timeout != 0) {
     struct timespec dl, *deadline = lg_deadline(timeout, &dl);
     int r = LG_WOKEN;
     s->waiting++;
     lg_check(pthread_mutex_lock(&s->mutex));
-    while (s->value == 0 && r == LG_WOKEN)
+    while (s->value == 0 && r == LG_WOKEN && s->tag == SEMTAG)
       r = lg_waitq_wait(&s->waiters, &s->mutex, deadline);
     lg_check(pthread_mutex_unlock(&s->mutex));
+    if (s->tag != SEMTAG) {  /* destroyed meanwhile */
+      if (--s->waiting == 0)
+        pthread_mutex_destroy(&s->mutex);
+      return lg_sync_destroyed(L, semname(s));
+    }
     s->waiting--;
     if (r == LG_INTERRUPTED)  /* not woken by a release: nothing is lost */
       return lg_breaker_raise_interrupt(L);
@@ -135,18 +166,25 @@ static int sem_release (lua_State *L) {
 }
 
 
+/* The finaliser of both types: idempotent; waiters wake and raise. */
 static int sem_gc (lua_State *L) {
-  Sem *s = lua_touserdata(L, 1);
-  pthread_mutex_destroy(&s->mutex);
+  Sem *s = lg_sync_checkany(L, SEMTAG, sizeof(Sem), SEM);
+  if (s->tag != SEMTAG || lg_finalising(L))
+    return 0;
+  s->tag = LG_SYNC_DEAD(SEMTAG);
+  if (s->waiting > 0)
+    lg_waitq_wake(&s->waiters, &s->mutex, -1);
+  else
+    pthread_mutex_destroy(&s->mutex);
   return 0;
 }
 
 
 static int sem_tostring (lua_State *L) {
-  Sem *s = lua_touserdata(L, 1);
-  luaL_argexpected(L, luaL_testudata(L, 1, SEM) ||
-                      luaL_testudata(L, 1, BSEM), 1, SEM);
-  if (s->bound >= 0)
+  Sem *s = lg_sync_checkany(L, SEMTAG, sizeof(Sem), SEM);
+  if (s->tag != SEMTAG)
+    lua_pushfstring(L, "<destroyed %s at %p>", semname(s), (void *)s);
+  else if (s->bound >= 0)
     lua_pushfstring(L, "<%s at %p: value=%I/%I>", BSEM, (void *)s, s->value,
                     s->bound);
   else
@@ -166,7 +204,7 @@ static int sem_tostring (lua_State *L) {
 /* Event() -> Event */
 static int thread_event (lua_State *L) {
   Event *e = lua_newuserdatauv(L, sizeof *e, 0);
-  e->tag = &EVENTTAG;
+  e->tag = EVENTTAG;
   e->flag = e->waiting = 0;
   e->waiters.head = e->waiters.tail = NULL;
   lg_mutex_init(&e->mutex);
@@ -177,7 +215,7 @@ static int thread_event (lua_State *L) {
 
 /* event:is_set() -> boolean */
 static int event_is_set (lua_State *L) {
-  Event *e = lg_sync_checkself(L, &EVENTTAG, sizeof(Event), EVENT);
+  Event *e = lg_sync_checkself(L, EVENTTAG, sizeof(Event), EVENT);
   lua_pushboolean(L, e->flag);
   return 1;
 }
@@ -185,7 +223,7 @@ static int event_is_set (lua_State *L) {
 
 /* event:set() */
 static int event_set (lua_State *L) {
-  Event *e = lg_sync_checkself(L, &EVENTTAG, sizeof(Event), EVENT);
+  Event *e = lg_sync_checkself(L, EVENTTAG, sizeof(Event), EVENT);
   e->flag = 1;
   if (e->waiting > 0)
     lg_waitq_wake(&e->waiters, &e->mutex, -1);
@@ -195,7 +233,7 @@ static int event_set (lua_State *L) {
 
 /* event:clear() */
 static int event_clear (lua_State *L) {
-  Event *e = lg_sync_checkself(L, &EVENTTAG, sizeof(Event), EVENT);
+  Event *e = lg_sync_checkself(L, EVENTTAG, sizeof(Event), EVENT);
   e->flag = 0;
   return 0;
 }
@@ -210,6 +248,11 @@ static int event_clear (lua_State *L) {
 static int event_waited (lua_State *L, Event *e, int r) {
   int flag = e->flag || r == LG_WOKEN;
   lg_check(pthread_mutex_unlock(&e->mutex));
+  if (e->tag != EVENTTAG) {  /* destroyed meanwhile */
+    if (--e->waiting == 0)
+      pthread_mutex_destroy(&e->mutex);
+    return lg_sync_destroyed(L, EVENT);
+  }
   e->waiting--;
   if (r == LG_INTERRUPTED && !flag)
     return lg_breaker_raise_interrupt(L);
@@ -227,7 +270,7 @@ static int event_wait_k (lua_State *L, int status, lua_KContext ctx) {
 
 /* event:wait([timeout]) -> boolean (true if set, false on a timeout) */
 static int event_wait (lua_State *L) {
-  Event *e = lg_sync_checkself(L, &EVENTTAG, sizeof(Event), EVENT);
+  Event *e = lg_sync_checkself(L, EVENTTAG, sizeof(Event), EVENT);
   double timeout = lg_opttimeout(L, 2);
   if (!e->flag && timeout != 0) {
     struct timespec dl, *deadline = lg_deadline(timeout, &dl);
@@ -244,22 +287,30 @@ static int event_wait (lua_State *L) {
 
 /* event:_waiting() -> number of threads inside wait() (for benchmarks) */
 static int event_waiting (lua_State *L) {
-  Event *e = lg_sync_checkself(L, &EVENTTAG, sizeof(Event), EVENT);
+  Event *e = lg_sync_checkself(L, EVENTTAG, sizeof(Event), EVENT);
   lua_pushinteger(L, e->waiting);
   return 1;
 }
 
 
+/* The finaliser: idempotent; waiters wake and raise. */
 static int event_gc (lua_State *L) {
-  Event *e = lua_touserdata(L, 1);
-  pthread_mutex_destroy(&e->mutex);
+  Event *e = lg_sync_checkany(L, EVENTTAG, sizeof(Event), EVENT);
+  if (e->tag != EVENTTAG || lg_finalising(L))
+    return 0;
+  e->tag = LG_SYNC_DEAD(EVENTTAG);
+  if (e->waiting > 0)
+    lg_waitq_wake(&e->waiters, &e->mutex, -1);
+  else
+    pthread_mutex_destroy(&e->mutex);
   return 0;
 }
 
 
 static int event_tostring (lua_State *L) {
-  Event *e = luaL_checkudata(L, 1, EVENT);
+  Event *e = lg_sync_checkany(L, EVENTTAG, sizeof(Event), EVENT);
   lua_pushfstring(L, "<%s at %p: %s>", EVENT, (void *)e,
+                  e->tag != EVENTTAG ? "destroyed" :
                   e->flag ? "set" : "unset");
   return 1;
 }

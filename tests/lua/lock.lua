@@ -190,8 +190,10 @@ for _, T in ipairs(types) do
                function () x:acquire(0) end)
     checkerror("bad argument #2 to 'acquire' (number expected, got string)",
                function () x:acquire(true, "soon") end)
-    checkerror("bad argument #2 to 'acquire' (timeout value must be positive)",
-               function () x:acquire(true, -2) end)
+    if T.name:find("Lock") then  -- a Semaphore polls (misuse_sync.lua)
+      checkerror("bad argument #2 to 'acquire' (timeout value must be "
+                 .. "positive)", function () x:acquire(true, -2) end)
+    end
     checkerror("bad argument #2 to 'acquire' (" .. T.nonblock .. ")",
                function () x:acquire(false, 1) end)
     checkerror("expected", x.acquire, {})

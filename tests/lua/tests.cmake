@@ -64,3 +64,4 @@ add_test(NAME stress.scale
   COMMAND ${LUAGIL_BIN} ${SRC}/tests/stress/scale.lua 10000)
 set_tests_properties(stress.soak_short stress.scale PROPERTIES TIMEOUT 300)
 lua_test(socket_fork LABELS fork)
+lua_test(misuse_sync)
