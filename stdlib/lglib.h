@@ -152,7 +152,8 @@ LG_FUNC int lg_sync_with (lua_State *L);
 ** 'tname', or "attempt to use a destroyed Lock" for an object that its
 ** __gc destroyed (its first field is then LG_SYNC_DEAD(tag); each tag is
 ** two bytes, so that address is no other type's tag). checkany accepts a
-** destroyed object too, for __gc and __tostring. acquireargs reads
+** destroyed object too, for __gc and __tostring; destroyed raises that
+** error for an object of type 'tname'. acquireargs reads
 ** (blocking, timeout) at 2 and 3 as Lock.acquire does (LG_TIMEOUT_LOCK):
 ** returns -1 (for ever), 0 (don't wait) or the timeout; 'nbmsg' is the
 ** error for a timeout without blocking.
