@@ -197,21 +197,23 @@ for _, T in ipairs(types) do
   end)
 end
 
--- Case 1: the lock of a waiting Condition destroyed by hand: the waiter,
--- once notified, cannot take it back and raises.
+-- Case 1: the lock of a waiting Condition destroyed by hand: nobody can
+-- notify now; once the Condition is destroyed too, the waiter wakes,
+-- cannot take the lock back and raises.
 case("cond_lock_gc", function ()
   local lock = threading.Lock()
   local c = threading.Condition(lock)
   local t = go(function ()
     c:acquire()
-    return pcall(c.wait, c, 0.05)
+    return pcall(c.wait, c)
   end)
   testlib.wait_blocked(t)
-  gc(lock)  -- nobody can notify now: the waiter times out
+  gc(lock)
   checkerror(destroyed .. "Lock", c.notify_all, c)
+  gc(c)
   local ok, err = t:value()
   assert(ok == false and err:find(destroyed .. "Lock", 1, true), err)
-  checkerror(destroyed .. "Lock", c.wait, c)
+  checkerror(destroyed .. "Condition", c.wait, c)
   checkerror(destroyed .. "Lock", threading.Condition, lock)
 end)
 
