@@ -192,12 +192,12 @@ typedef struct Guard {
 */
 int lg_sync_guard (lua_State *L) {
   Guard *g;
-  if (!islock(L, 1))
-    return lg_typeerror(L, 1, "lock");
   lua_settop(L, 1);
   if (lua_type(L, 1) != LUA_TUSERDATA ||
       lua_getiuservalue(L, 1, 1) != LUA_TUSERDATA ||
-      luaL_testudata(L, 2, GUARD) == NULL) {
+      luaL_testudata(L, 2, GUARD) == NULL) {  /* none cached: a new one */
+    if (!islock(L, 1))
+      return lg_typeerror(L, 1, "lock");
     lua_settop(L, 1);  /* stack: x */
     lua_newuserdatauv(L, sizeof(Guard), 1);
     ((Guard *)lua_touserdata(L, 2))->held = 0;
