@@ -759,7 +759,6 @@ static int thread_condition (lua_State *L) {
 
 /* Call the lock's method 'name' with the arguments of this call. */
 static int forward (lua_State *L, const char *name) {
-  lg_sync_checkself(L, CONDTAG, sizeof(Cond), COND);
   pushlock(L);
   lua_replace(L, 1);
   lua_getfield(L, 1, name);
@@ -771,12 +770,18 @@ static int forward (lua_State *L, const char *name) {
 
 /* cond:acquire([blocking [, timeout]]) -> boolean */
 static int cond_acquire (lua_State *L) {
+  lg_sync_checkself(L, CONDTAG, sizeof(Cond), COND);
   return forward(L, "acquire");
 }
 
 
-/* cond:release() */
+/*
+** cond:release(). Also on a destroyed Condition: a wait() that raised
+** for that holds the lock again, and the code around it (x:with, a
+** guard) must be able to let it go.
+*/
 static int cond_release (lua_State *L) {
+  lg_sync_checkany(L, CONDTAG, sizeof(Cond), COND);
   return forward(L, "release");
 }
 
