@@ -39,6 +39,19 @@ static void newerror (lua_State *L, int kind, const char *msg) {
 }
 
 
+/* Raise unless the value at 'arg' is a table with metatable 'tname'. */
+static void checkobj (lua_State *L, int arg, const char *tname) {
+  int ok = lua_type(L, arg) == LUA_TTABLE && lua_getmetatable(L, arg);
+  if (ok) {
+    luaL_getmetatable(L, tname);
+    ok = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+  }
+  if (!ok)
+    lg_typeerror(L, arg, tname);
+}
+
+
 /* Does the value at 'idx' belong to the kind at 'kind' or a child of it? */
 static int iskind (lua_State *L, int idx, int kind) {
   int r = 0;
@@ -64,7 +77,7 @@ static int iskind (lua_State *L, int idx, int kind) {
 
 /* kind:is(err) -> boolean */
 static int kind_is (lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
+  checkobj(L, 1, KIND);
   lua_pushboolean(L, iskind(L, 2, 1));
   return 1;
 }
@@ -72,23 +85,30 @@ static int kind_is (lua_State *L) {
 
 /* Kind([message]) -> error object */
 static int kind_call (lua_State *L) {
+  checkobj(L, 1, KIND);
   const char *msg = luaL_optstring(L, 2, "");
   newerror(L, 1, msg);
   return 1;
 }
 
 
+/* tostring(kind) -> its full name */
 static int kind_tostring (lua_State *L) {
-  lua_getfield(L, 1, "name");
+  checkobj(L, 1, KIND);
+  if (lua_getfield(L, 1, "name") != LUA_TSTRING)
+    lua_pushliteral(L, "?");  /* a kind whose name was changed */
   return 1;
 }
 
 
 /* tostring(err) -> "<kind>: <message>", or "<kind>" without a message */
 static int error_tostring (lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_getfield(L, 1, "kind");
-  lua_getfield(L, -1, "name");
+  checkobj(L, 1, ERROR);
+  if (lua_getfield(L, 1, "kind") != LUA_TTABLE ||
+      lua_getfield(L, -1, "name") != LUA_TSTRING) {  /* a changed kind */
+    lua_settop(L, 1);
+    lua_pushliteral(L, ERROR);
+  }
   lua_getfield(L, 1, "message");
   const char *msg = lua_tostring(L, -1);
   if (msg == NULL || *msg == '\0')

@@ -160,6 +160,16 @@ static void callmethod (lua_State *L, int obj, const char *name, int nres) {
 }
 
 
+/* Raise unless the value at 'arg' is a function or has a __call. */
+static void checkcallable (lua_State *L, int arg) {
+  if (lua_type(L, arg) != LUA_TFUNCTION) {
+    luaL_argexpected(L, luaL_getmetafield(L, arg, "__call") != LUA_TNIL,
+                     arg, "callable");
+    lua_pop(L, 1);
+  }
+}
+
+
 /*
 ** Is the value at 'idx' a lock: a table, or a userdata with an __index,
 ** that has acquire and release? Pops what it pushed.
@@ -233,7 +243,7 @@ int lg_sync_with (lua_State *L) {
   int n = lua_gettop(L);
   if (!islock(L, 1))
     return lg_typeerror(L, 1, "lock");
-  luaL_checkany(L, 2);
+  checkcallable(L, 2);
   callmethod(L, 1, "acquire", 0);
   /* fn may yield (a coroutine inside the block): hence pcallk */
   return finishwith(L, lua_pcallk(L, n - 2, LUA_MULTRET, 0, 0, finishwith),
@@ -768,9 +778,14 @@ static int forward (lua_State *L, const char *name) {
 }
 
 
-/* cond:acquire([blocking [, timeout]]) -> boolean */
+/*
+** cond:acquire([blocking [, timeout]]) -> boolean. The arguments are
+** checked here, so that an error names 'acquire' and not the lock's
+** method, which forward() calls from C.
+*/
 static int cond_acquire (lua_State *L) {
   lg_sync_checkself(L, CONDTAG, sizeof(Cond), COND);
+  lg_sync_acquireargs(L, NONBLOCK_LOCK);
   return forward(L, "acquire");
 }
 
@@ -799,7 +814,7 @@ static int cond_wait (lua_State *L) {
 static int cond_wait_for (lua_State *L) {
   Cond *c = lg_sync_checkself(L, CONDTAG, sizeof(Cond), COND);
   double timeout = lg_opttimeout(L, 3), end = 0, left = timeout;
-  luaL_checkany(L, 2);
+  checkcallable(L, 2);
   lua_settop(L, 2);
   for (int first = 1; ; first = 0) {
     lua_pushvalue(L, 2);

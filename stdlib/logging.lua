@@ -116,6 +116,14 @@ end
 -- Python's time format: "2016-11-02 18:21:44,252".
 function Formatter:formatTime (record, datefmt)
   checkrecord(record, "formatTime")
+  if type(record.created) ~= "number" or type(record.msecs) ~= "number" then
+    error("bad argument #1 to 'formatTime' (record without a number "
+          .. "'created' and 'msecs')", 2)
+  end
+  if datefmt ~= nil and type(datefmt) ~= "string" then
+    error(("bad argument #2 to 'formatTime' (string expected, got %s)")
+          :format(threading._typename(datefmt)), 2)
+  end
   local secs = math.floor(record.created)
   if datefmt then return os.date(datefmt, secs) end
   return ("%s,%03d"):format(os.date("%Y-%m-%d %H:%M:%S", secs),
@@ -185,6 +193,9 @@ function logging.FileHandler (filename, mode)
   if mode ~= nil and type(mode) ~= "string" then
     error(("bad argument #2 to 'FileHandler' (string expected, got %s)")
           :format(threading._typename(mode)), 2)
+  end
+  if mode ~= nil and not mode:match("^[rwa]%+?b*$") then  -- io.open's
+    error("bad argument #2 to 'FileHandler' (invalid mode)", 2)
   end
   local f, err = io.open(filename, mode or "a")
   if not f then error(err, 2) end

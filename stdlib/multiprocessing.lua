@@ -94,6 +94,10 @@ end
 
 -- Process{target=, args=, name=, daemon=}
 function Process:new (opts)
+  if type(self) ~= "table" or type(rawget(self, PRIV)) ~= "table" then
+    argerror(1, "new", "multiprocessing.Process expected, got "
+                       .. threading._typename(self))
+  end
   opts = opts or {}
   if type(opts) ~= "table" then
     argerror(1, "Process", "table expected, got " .. type(opts), 3)

@@ -223,18 +223,24 @@ end
 threading._timeout = timeout_arg
 
 -- Thread{target=, args=, name=, daemon=}
+-- (Errors name the class of self, a subclass's if it has a __name.)
 function Thread:new (opts)
+  local mt = getmetatable(self)
+  local cname = type(mt) == "table" and rawget(mt, "__name")
+  cname = type(cname) == "string" and cname:match("[^.]*$") or "Thread"
   opts = opts or {}
   if type(opts) ~= "table" then
-    error(("bad argument #1 to 'Thread' (table expected, got %s)")
-          :format(type(opts)), 3)
+    error(("bad argument #1 to '%s' (table expected, got %s)")
+          :format(cname, type(opts)), 3)
   end
   local p = priv(self)
   if opts.target ~= nil and not callable(opts.target) then
-    error("bad argument #1 to 'Thread' (target must be callable)", 3)
+    error(("bad argument #1 to '%s' (target must be callable)")
+          :format(cname), 3)
   end
   if opts.args ~= nil and type(opts.args) ~= "table" then
-    error("bad argument #1 to 'Thread' (args must be a table)", 3)
+    error(("bad argument #1 to '%s' (args must be a table)"):format(cname),
+          3)
   end
   p.target, p.args = opts.target, opts.args or {}
   if opts.name ~= nil then

@@ -491,6 +491,53 @@ do
 end
 -- }======================================================
 
+-- {======================================================
+-- The strict misuse fuzzer's findings: errors that named another
+-- function ('floor', 'open', 'Thread') or were internal errors
+-- =======================================================
+do
+  local logging = require "logging"
+  local kind = threading.BrokenBarrierError
+  local err = kind("broken")
+  local kmt, emt = getmetatable(kind), getmetatable(err)
+  for _, v in ipairs{false, 3, "x", {}, print, err} do
+    checkerror("bad argument #1 to '__tostring' (luagil.ErrorKind expected",
+               kmt.__tostring, v)
+  end
+  for _, v in ipairs{false, 3, "x", {}, print, kind} do
+    checkerror("bad argument #1 to '__tostring' (luagil.Error expected",
+               emt.__tostring, v)
+  end
+  assert(tostring(err) == "threading.BrokenBarrierError: broken")
+  assert(tostring(kind) == "threading.BrokenBarrierError")
+  local odd = setmetatable({kind = 42}, emt)  -- a kind changed by hand
+  assert(tostring(odd) == "luagil.Error")
+
+  local main = threading.main_thread()
+  checkerror("bad argument #1 to '_MainThread' (table expected, got number)",
+             function () main:new(1) end)
+  checkerror("bad argument #1 to 'Thread' (table expected, got number)",
+             threading.Thread, 1)
+
+  local f = logging.Formatter()
+  checkerror("bad argument #1 to 'formatTime' (record without a number " ..
+             "'created' and 'msecs')", function () f:formatTime({}) end)
+  checkerror("bad argument #2 to 'formatTime' (string expected, got " ..
+             "boolean)", function ()
+    f:formatTime({created = 1, msecs = 0}, true)
+  end)
+  assert(f:formatTime({created = 0, msecs = 5}, "%Y") ==
+         os.date("%Y", 0))
+  for _, mode in ipairs{"x", "rw", "r++", "ab+x", "", "+r"} do
+    checkerror("bad argument #2 to 'FileHandler' (invalid mode)",
+               logging.FileHandler, TMP .. ".log", mode)
+  end
+  local h = logging.FileHandler(TMP .. ".log", "wb")
+  h:close()
+  os.remove(TMP .. ".log")
+end
+-- }======================================================
+
 os.remove(TMP)
 os.remove(TMP .. ".lua")
 os.remove(TMP .. ".err")

@@ -176,6 +176,21 @@ do
       end
     end
   end
+  for _, self in ipairs{false, 42, print, {}} do  -- new() checks it too
+    checkerror("bad argument #1 to 'new' (multiprocessing.Process " ..
+               "expected, got " .. threading._typename(self) .. ")",
+               proc.new, self)
+  end
+  -- with() takes only a callable (it said "attempt to call a number")
+  for _, new in ipairs{mp.Lock, mp.RLock} do
+    local l = new()
+    for _, v in ipairs{1, "w", {}, true} do
+      checkerror("bad argument #1 to 'with' (callable expected, got " ..
+                 threading._typename(v) .. ")", function () l:with(v) end)
+    end
+    assert(l:acquire(false))
+    l:release()
+  end
   getmetatable(pool).__gc(nil)  -- a finalizer never raises
   assert(r:get() == 1)
 end

@@ -382,6 +382,43 @@ case("timeouts:forever", function ()
   checkerror(BIG, l.acquire, l, true, threading.TIMEOUT_MAX * 2)
 end)
 
+-- with() and wait_for() take only a callable, and Condition:acquire()
+-- checks its own arguments: each error names the method called (they
+-- said "attempt to call a number value", or named '?').
+case("callable", function ()
+  local mkcond = function () return threading.Condition(threading.Lock()) end
+  for _, new in ipairs{threading.Lock, threading.RLock, threading.Condition,
+                       mkcond, threading.Semaphore,
+                       threading.BoundedSemaphore} do
+    local x = new()
+    for _, v in ipairs{1, "f", {}, true, coroutine.create(print)} do
+      checkerror("bad argument #1 to 'with' (callable expected, got " ..
+                 threading._typename(v) .. ")", function () x:with(v) end)
+    end
+    local callee = setmetatable({}, {__call = function (_, a) return a end})
+    assert(x:with(callee, 7) == 7)
+    assert(x:acquire(false))  -- nothing was left held
+    x:release()
+  end
+  for _, new in ipairs{threading.Condition, mkcond} do
+    local c = new()
+    checkerror("bad argument #1 to 'acquire' (boolean expected, got " ..
+               "function)", function () c:acquire(print) end)
+    checkerror("bad argument #1 to 'acquire' (boolean expected, got " ..
+               "number)", function () c:acquire(-1) end)
+    checkerror("bad argument #2 to 'acquire' (can't specify a timeout " ..
+               "for a non-blocking call)", function () c:acquire(false, 1) end)
+    c:acquire()
+    checkerror("bad argument #1 to 'wait_for' (callable expected, got " ..
+               "string)", function () c:wait_for("d") end)
+    checkerror("bad argument #1 to 'wait_for' (callable expected, got " ..
+               "number)", function () c:wait_for(0.001, 1) end)
+    c:release()
+    assert(c:acquire(false))
+    c:release()
+  end
+end)
+
 -- }======================================================
 
 
