@@ -441,14 +441,24 @@ static void read_all (Job *j, FILE *f) {
 }
 
 
+/*
+** Up to 'n' bytes, the buffer grown as they come (at most CHUNK ahead):
+** a huge count (read(math.maxinteger), or a negative one, which stock
+** Lua takes as huge) reads what there is instead of allocating it all
+** first, which fails (and aborts an AddressSanitizer build).
+*/
 static int read_chars (Job *j, FILE *f, size_t n) {
   Buf *B = &j->buf;
-  size_t nr;
-  if (!buf_reserve(B, n))
-    return 0;
-  nr = read_block(j, f, B->b + B->n, n);
-  B->n += nr;
-  return nr > 0;
+  size_t start = B->n, want, nr;
+  do {
+    want = n < CHUNK ? n : CHUNK;
+    if (!buf_reserve(B, want))
+      return 0;
+    nr = read_block(j, f, B->b + B->n, want);
+    B->n += nr;
+    n -= nr;
+  } while (nr == want && n > 0);
+  return B->n > start;
 }
 
 

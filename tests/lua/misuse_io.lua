@@ -357,5 +357,33 @@ end
 -- }======================================================
 
 
+-- {======================================================
+-- read(n) with a huge or negative n reads what there is: it allocated
+-- n bytes first, which failed ("not enough memory"; AddressSanitizer
+-- aborted the process), found by the strict misuse fuzzer
+-- =======================================================
+
+do
+  local name = dir .. "/small"
+  writefile(name, ("x"):rep(40000) .. "end")
+  for _, n in ipairs{math.maxinteger, math.mininteger, -1, 1 << 62} do
+    local f = assert(io.open(name))
+    local s = f:read(n)
+    assert(s == ("x"):rep(40000) .. "end", n)
+    assert(f:read(n) == nil)  -- at the end
+    f:close()
+  end
+  local f = assert(io.open(name))
+  assert(f:read(16385) == ("x"):rep(16385))  -- more than one step
+  assert(#f:read(40000) == 40000 - 16385 + 3)
+  f:close()
+  -- from a pipe, which waits for each block
+  local p = assert(io.popen("printf abc"))
+  assert(p:read(math.maxinteger) == "abc")
+  p:close()
+end
+
+-- }======================================================
+
 os.execute("rm -rf " .. dir)
 print("OK")
