@@ -92,6 +92,12 @@ typedef struct Cond {
 ** =======================================================
 */
 
+/* The fast paths of with and guard for our own locks: see "Fast paths". */
+static int fastkind (lua_State *L, int idx, Lock **plk);
+static int fastacquire (int kind, Lock *lk);
+static int fastrelease (int kind, Lock *lk);
+
+
 /*
 ** The object at index 1 if it is a full userdata of 'size' bytes that
 ** begins with 'tag' (each type's own static address): two loads and a
@@ -160,6 +166,27 @@ static void callmethod (lua_State *L, int obj, const char *name, int nres) {
 }
 
 
+/*
+** obj:acquire() and obj:release() for the lock at 'obj', as with and
+** guard call them: directly for our own locks when that needs no wait
+** and cannot fail, else through Lua (which waits, or raises).
+*/
+static void acquireat (lua_State *L, int obj) {
+  Lock *lk;
+  int kind = fastkind(L, obj, &lk);
+  if (kind == 0 || !fastacquire(kind, lk))
+    callmethod(L, obj, "acquire", 0);
+}
+
+
+static void releaseat (lua_State *L, int obj) {
+  Lock *lk;
+  int kind = fastkind(L, obj, &lk);
+  if (kind == 0 || !fastrelease(kind, lk))
+    callmethod(L, obj, "release", 0);
+}
+
+
 /* Raise unless the value at 'arg' is a function or has a __call. */
 static void checkcallable (lua_State *L, int arg) {
   if (lua_type(L, arg) != LUA_TFUNCTION) {
@@ -222,7 +249,7 @@ int lg_sync_guard (lua_State *L) {
     lua_settop(L, 2);  /* stack: x guard */
   }
   g = lua_touserdata(L, 2);
-  callmethod(L, 1, "acquire", 0);
+  acquireat(L, 1);
   g->held++;
   return 1;
 }
@@ -231,7 +258,7 @@ int lg_sync_guard (lua_State *L) {
 /* Second half of x:with, also the continuation when fn yielded. */
 static int finishwith (lua_State *L, int status, lua_KContext ctx) {
   (void)ctx;  /* stack: x results|err */
-  callmethod(L, 1, "release", 0);
+  releaseat(L, 1);
   if (status != LUA_OK && status != LUA_YIELD)
     return lua_error(L);
   return lua_gettop(L) - 1;
@@ -241,10 +268,13 @@ static int finishwith (lua_State *L, int status, lua_KContext ctx) {
 /* x:with(fn, ...) -> the results of fn(...), run holding x */
 int lg_sync_with (lua_State *L) {
   int n = lua_gettop(L);
-  if (!islock(L, 1))
+  Lock *lk;
+  int kind = fastkind(L, 1, &lk);
+  if (kind == 0 && !islock(L, 1))
     return lg_typeerror(L, 1, "lock");
   checkcallable(L, 2);
-  callmethod(L, 1, "acquire", 0);
+  if (kind == 0 || !fastacquire(kind, lk))
+    callmethod(L, 1, "acquire", 0);
   /* fn may yield (a coroutine inside the block): hence pcallk */
   return finishwith(L, lua_pcallk(L, n - 2, LUA_MULTRET, 0, 0, finishwith),
                     0);
@@ -259,7 +289,7 @@ static int guard_close (lua_State *L) {
   if (g->held > 0) {
     g->held--;
     lua_getiuservalue(L, 1, 1);
-    callmethod(L, -1, "release", 0);
+    releaseat(L, -1);
   }
   return 0;
 }
@@ -368,6 +398,80 @@ static void rgive (Lock *lk) {
     lk->owner = NULL;
     give(lk);
   }
+}
+
+
+/*
+** Fast paths. x:with(fn) and x:guard() call x's acquire and release. For
+** a live Lock or RLock, or a live Condition over one, an acquire that
+** need not wait and a release that cannot fail are done here, without
+** looking the methods up and calling them through Lua (which made with()
+** the main cost of concurrent.futures' locking). All else (a wait, an
+** error, a destroyed lock, any other object) calls the method as before,
+** so errors, their messages, Ctrl-C and yields are as they were.
+*/
+#define FAST_LOCK   1
+#define FAST_RLOCK  2
+
+/* FAST_LOCK or FAST_RLOCK, setting '*plk' to the lock; 0 for others. */
+static int fastkind (lua_State *L, int idx, Lock **plk) {
+  size_t size;
+  const void **p;
+  if (lua_type(L, idx) != LUA_TUSERDATA)  /* a full userdata */
+    return 0;
+  size = lua_rawlen(L, idx);
+  p = lua_touserdata(L, idx);
+  if (size == sizeof(Lock) && (*p == LOCKTAG || *p == RLOCKTAG)) {
+    *plk = (Lock *)p;
+    return *p == LOCKTAG ? FAST_LOCK : FAST_RLOCK;
+  }
+  if (size == sizeof(Cond) && *p == CONDTAG) {
+    Cond *c = (Cond *)p;
+    if (c->lk == NULL || isdead(c->lk))
+      return 0;
+    *plk = c->lk;
+    return c->kind == LK_LOCK ? FAST_LOCK : FAST_RLOCK;
+  }
+  return 0;
+}
+
+
+/*
+** lock:acquire() for a lock of 'kind', if it can be done at once: true
+** if taken. Else the caller calls the method, which waits and raises.
+*/
+static int fastacquire (int kind, Lock *lk) {
+  if (kind == FAST_RLOCK && lk->owner == lg_self() && lk->locked) {
+    if (lk->count == LUA_MAXINTEGER)
+      return 0;  /* the method raises */
+    lk->count++;
+    return 1;
+  }
+  if (lk->locked)
+    return 0;
+  lk->locked = 1;
+  if (kind == FAST_RLOCK) {
+    lk->owner = lg_self();
+    lk->owner_ident = lg_self_ident();
+    lk->count = 1;
+  }
+  return 1;
+}
+
+
+/* lock:release() for a lock of 'kind' if it is valid: true if done. */
+static int fastrelease (int kind, Lock *lk) {
+  if (kind == FAST_RLOCK) {
+    if (lk->owner != lg_self() || lk->count == 0)
+      return 0;
+    rgive(lk);
+  }
+  else {
+    if (!lk->locked)
+      return 0;
+    give(lk);
+  }
+  return 1;
 }
 
 

@@ -308,4 +308,97 @@ end
 
 -- }======================================================
 
+
+-- {======================================================
+-- with and guard on our own locks take a fast path (no method calls)
+-- when the lock is free: everything else must be as through the methods
+-- =======================================================
+
+do
+  local news = {
+    Lock = threading.Lock, RLock = threading.RLock,
+    ["Condition(Lock)"] = function ()
+      return threading.Condition(threading.Lock())
+    end,
+    ["Condition(RLock)"] = threading.Condition,
+  }
+  for name, new in pairs(news) do
+    local x = new()
+    local recursive = name:find("RLock") ~= nil
+    local function free ()  -- x is not held: another thread can take it
+      assert(go(function ()
+        local ok = x:acquire(false)
+        if ok then x:release() end
+        return ok
+      end):value(), name .. " left held")
+    end
+    local r = table.pack(x:with(function (a, b) return a, nil, b end, 1, 2))
+    assert(r.n == 3 and r[1] == 1 and r[2] == nil and r[3] == 2, name)
+    free()
+    checkerror("boom", function () x:with(function () error("boom") end) end)
+    free()
+    -- fn yields: the continuation releases
+    local co = coroutine.wrap(function ()
+      return x:with(function () coroutine.yield("in"); return "out" end)
+    end)
+    assert(co() == "in")
+    assert(not go(function () return x:acquire(false) end):value())
+    assert(co() == "out")
+    free()
+    -- fn releases x itself: the release after it fails, without position
+    local msg = recursive and "cannot release un-acquired lock"
+                or "release unlocked lock"
+    local ok, err = pcall(function ()
+      return x:with(function () x:release() end)
+    end)
+    assert(not ok and err == msg, err)
+    ok, err = pcall(function ()
+      local g <close> = x:guard()
+      x:release()
+    end)
+    assert(not ok and err == msg, err)
+    free()
+    if recursive then
+      assert(x:with(x.with, x, function () return "nested" end) == "nested")
+      do
+        local g1 <close> = x:guard()
+        local g2 <close> = x:guard()
+        assert(x:_is_owned())
+      end
+      free()
+    end
+    -- contended: waits in the method, as before
+    local e, taken = threading.Event(), threading.Event()
+    x:acquire()
+    local t = go(function ()
+      e:set()
+      x:with(function () taken:set() end)
+    end)
+    e:wait()
+    assert(not taken:is_set())
+    x:release()
+    t:join()
+    assert(taken:is_set())
+    free()
+    -- destroyed inside the block: a lock's release raises, a
+    -- Condition's still releases its lock, as the methods do
+    local y = new()
+    ok, err = pcall(y.with, y, function () getmetatable(y).__gc(y) end)
+    if name:find("Condition") then
+      assert(ok, err)
+    else
+      assert(not ok and err:find("attempt to use a destroyed"), err)
+    end
+    checkerror("attempt to use a destroyed", function () y:with(print) end)
+  end
+  -- an impostor that only looks like a Lock takes the general path
+  local calls = {}
+  local fake = {acquire = function () calls[#calls + 1] = "a" end,
+                release = function () calls[#calls + 1] = "r" end}
+  threading.Lock().with(fake, function () end)
+  assert(table.concat(calls) == "ar")
+end
+
+-- }======================================================
+
 print("OK")
