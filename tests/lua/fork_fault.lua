@@ -9,27 +9,18 @@ local queue = require "queue"
 local mp = require "multiprocessing"
 local _thread = require "_thread"
 local gil = require "gil"
-local checkerror = require("testlib").checkerror
+local testlib = require "testlib"
+local checkerror = testlib.checkerror
 
 local N = tonumber(os.getenv("FORK_FAULT_N")) or 200
 local LUAGIL = os.getenv("LUAGIL")
 local JOIN = 60  -- seconds a child may take before it counts as hung
 
 
--- Run 'code' in a child luagil (with 'opts' before the script); returns
--- its exit status (124: it hung, killed by timeout) and its output.
+-- run(code [, opts]): 'code' in a child luagil (options 'opts'), 20 s at
+-- most; returns its exit status and output.
 local function run (code, opts)
-  local name = os.tmpname()
-  local f = assert(io.open(name, "w"))
-  f:write(code)
-  f:close()
-  local p = assert(io.popen(("timeout 20 %s %s %s 2>&1; echo \"status=$?\"")
-                            :format(LUAGIL, opts or "", name)))
-  local out = p:read("a")
-  p:close()
-  os.remove(name)
-  local status = tonumber(out:match("status=(%d+)\n$"))
-  return status, out:gsub("status=%d+\n$", "")
+  return testlib.run(code, {args = opts})
 end
 
 

@@ -13,18 +13,7 @@ local LUAGIL = os.getenv("LUAGIL")
 
 
 -- Run 'code' in a child luagil; returns its exit status and output.
-local function run (code)
-  local name = os.tmpname()
-  local f = assert(io.open(name, "w"))
-  f:write(code)
-  f:close()
-  local p = assert(io.popen(("timeout 20 %s %s 2>&1; echo \"status=$?\"")
-                            :format(LUAGIL, name)))
-  local out = p:read("a")
-  p:close()
-  os.remove(name)
-  return tonumber(out:match("status=(%d+)\n$")), out
-end
+local run = testlib.run
 
 
 -- A daemon thread running f(), started.

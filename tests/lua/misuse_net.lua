@@ -7,23 +7,10 @@ print("testing misuse_net")
 local testlib = require "testlib"
 local checkerror = testlib.checkerror
 
-local LUAGIL = os.getenv("LUAGIL") or arg[-1]
 
 -- run(code): runs 'code' in a child luagil (20 s at most); returns its
 -- exit status and its output (stdout and stderr).
-local function run (code)
-  local name = os.tmpname()
-  local f = assert(io.open(name, "w"))
-  f:write(code)
-  f:close()
-  local p = assert(io.popen("timeout 20 " .. LUAGIL .. " " .. name ..
-                            " < /dev/null 2>&1; echo \"status=$?\""))
-  local out = p:read("a")
-  p:close()
-  os.remove(name)
-  local status = tonumber(out:match("status=(%d+)\n$"))
-  return status, out
-end
+local run = testlib.run
 
 
 -- {==================================================================

@@ -11,23 +11,10 @@ local gil = require "gil"
 local LUAGIL = assert(os.getenv("LUAGIL"), "LUAGIL not set")
 
 -- run(code [, opts [, shell [, limit]]]) -> status, output: 'code' in a
--- child luagil (stdout and stderr together), 'opts' its options, 'shell'
--- a prefix run in the same bash (ulimit ...). A hang ends after 'limit'
--- seconds (20; status 124).
+-- child luagil with options 'opts', after the shell commands 'shell',
+-- killed after 'limit' seconds (default 20).
 local function run (code, opts, shell, limit)
-  local file = os.tmpname()
-  local f = assert(io.open(file, "w"))
-  f:write(code)
-  f:close()
-  local cmd = ("%s timeout %d %s %s %s 2>&1 < /dev/null; "
-               .. "echo \"status=$?\""):format(shell or "", limit or 20,
-                                             LUAGIL, opts or "", file)
-  local p = assert(io.popen("bash -c '" .. cmd .. "'"))
-  local out = p:read("a")
-  p:close()
-  os.remove(file)
-  local status = tonumber(out:match("status=(%d+)\n$"))
-  return status, out:gsub("status=%d+\n$", "")
+  return testlib.run(code, {args = opts, shell = shell, timeout = limit})
 end
 
 

@@ -4,23 +4,7 @@
 -- child's close really closes its copy, without shutting the parent's down.
 print("testing socket_fork")
 
-local LUAGIL = os.getenv("LUAGIL") or arg[-1]
-
--- run(code): runs 'code' in a child luagil (20 s at most); returns its
--- exit status (124: it hung) and its output (stdout and stderr).
-local function run (code)
-  local name = os.tmpname()
-  local f = assert(io.open(name, "w"))
-  f:write(code)
-  f:close()
-  local p = assert(io.popen("timeout 20 " .. LUAGIL .. " " .. name ..
-                            " < /dev/null 2>&1; echo \"status=$?\""))
-  local out = p:read("a")
-  p:close()
-  os.remove(name)
-  local status = tonumber(out:match("status=(%d+)\n$"))
-  return status, (out:gsub("status=%d+\n$", ""))
-end
+local run = require("testlib").run  -- a child luagil: status, output
 
 
 -- The prelude of each case: a socketpair (a, b) with a thread blocked in

@@ -43,4 +43,29 @@ function testlib.wait_blocked (t)
   end
 end
 
+-- The luagil under test: CTest sets LUAGIL; else the running program.
+testlib.luagil = os.getenv("LUAGIL") or (arg and arg[-1])
+
+-- run(code [, opts]) -> status, output: 'code' run as a script by a child
+-- luagil, stdin from /dev/null, stdout and stderr together, killed after
+-- opts.timeout seconds (default 20: status 124 then says it hung). opts:
+-- args (options before the script), shell (shell commands run first, such
+-- as "ulimit -v 60000;"), timeout.
+function testlib.run (code, opts)
+  opts = opts or {}
+  local file = os.tmpname()
+  local f = assert(io.open(file, "w"))
+  f:write(code)
+  f:close()
+  local cmd = ("%s timeout %d %s %s %s < /dev/null 2>&1; echo \"status=$?\"")
+              :format(opts.shell or "", opts.timeout or 20, testlib.luagil,
+                      opts.args or "", file)
+  local p = assert(io.popen("bash -c '" .. cmd:gsub("'", "'\\''") .. "'"))
+  local out = p:read("a")
+  p:close()
+  os.remove(file)
+  local status = tonumber(out:match("status=(%d+)\n$"))
+  return status, (out:gsub("status=%d+\n$", ""))
+end
+
 return testlib
