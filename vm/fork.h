@@ -8,7 +8,6 @@
 
 #include <sys/types.h>
 
-#include "park.h"
 #include "tstate.h"
 
 /* The phases of a fork, for the subsystems' handlers. */
@@ -26,29 +25,6 @@ LG_FUNC void lg_fork_init (void);
 ** Ctrl-C goes to it. Returns like fork().
 */
 LG_FUNC pid_t lg_fork (void);
-
-/*
-** In a fork() child: take the node of a thread or task that did not come
-** along off the wait queue it was on, so that no waker chooses it (a
-** Lock's give would hand the lock to nobody; a wake-up with the GIL held
-** would queue a thread that does not exist for the GIL and hand it over:
-** issue 19, case 11). The child has one thread, so no mutex is needed.
-*/
-static inline void lg_fork_unwait (lg_WaitNode *n) {
-  lg_WaitQueue *q = atomic_load(&n->on);
-  if (q == NULL)
-    return;
-  if (n->prev)
-    n->prev->next = n->next;
-  else
-    q->head = n->next;
-  if (n->next)
-    n->next->prev = n->prev;
-  else
-    q->tail = n->prev;
-  n->next = n->prev = NULL;
-  atomic_store(&n->on, NULL);
-}
 
 /* The subsystems' handlers, called by vm/fork.c in a fixed order. */
 LG_FUNC void lg_tstate_atfork (int phase);

@@ -294,6 +294,13 @@ static void dequeue (lg_WaitQueue *q, lg_WaitNode *n) {
 }
 
 
+void lg_waitq_forget (lg_WaitNode *n) {
+  lg_WaitQueue *q = atomic_load(&n->on);
+  if (q != NULL)
+    dequeue(q, n);
+}
+
+
 /*
 ** Back from a wait on 'q' that ended with 'r': lock 'mu', leave 'q' if
 ** still on it, and say whether a waker chose 'n'.

@@ -91,4 +91,13 @@ LG_FUNC int lg_waitq_wake_locked (lg_WaitQueue *q, int n);
 /* The same, taking the queue's mutex 'mu' for it. */
 LG_FUNC int lg_waitq_wake (lg_WaitQueue *q, pthread_mutex_t *mu, int n);
 
+/*
+** In a fork() child: take the node of a thread or task that did not come
+** along off the wait queue it was on, so that no waker chooses it (a
+** Lock's give would hand the lock to nobody; a wake-up with the GIL held
+** would queue a thread that does not exist for the GIL and hand it over:
+** issue 19, case 11). The child has one thread, so no mutex is needed.
+*/
+LG_FUNC void lg_waitq_forget (lg_WaitNode *n);
+
 #endif

@@ -136,7 +136,7 @@ static void forget_others (lg_TState *self) {
       int fd = atomic_exchange(&ts->park_fd, -1);
       if (fd >= 0)
         close(fd);
-      lg_fork_unwait(&ts->wq);
+      lg_waitq_forget(&ts->wq);
       ts->gil_queued = 0;
       ts->gil_next = NULL;
       delist_locked(ts);

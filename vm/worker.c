@@ -430,7 +430,7 @@ void lg_worker_blocking (const lg_Task *t, int d) {
 
 void lg_task_forget (lg_Task *t) {
   atomic_store(&t->state, LG_TASK_DEAD);
-  lg_fork_unwait(&t->wq);  /* no waker may count it as woken */
+  lg_waitq_forget(&t->wq);  /* no waker may count it as woken */
 }
 
 /* }====================================================== */
