@@ -481,7 +481,8 @@ static void resumed (lg_TState *ts, int saved_errno) {
 /*
 ** waiting -> running; 'where': QUEUE_*. A thread that lg_gil_wake_into
 ** queued while it was blocked is in the queue already, or even holds the
-** GIL.
+** GIL; so may one whose wait timed out, while it reports READY with
+** gil.mutex unlocked (a waker chose it just then): it looks again.
 */
 static void take (lg_TState *ts, int where) {
   int saved = errno, busy;
@@ -507,7 +508,9 @@ static void take (lg_TState *ts, int where) {
   if (busy) {  /* say so outside gil.mutex, then queue up */
     lg_event(ts, LG_EV_READY, 0);
     lg_check(pthread_mutex_lock(&gil.mutex));
-    if (busy_locked()) {
+    if (atomic_load(&gil.holder) == ts || ts->gil_queued)
+      wait_locked(ts, 0);  /* woken into the GIL or its queue meanwhile */
+    else if (busy_locked()) {
       ts->gil_fresh = 1;  /* ticks hands it the GIL at the next drop */
       enter_queue_locked(ts, where);
       wait_locked(ts, where == QUEUE_PRIORITY);

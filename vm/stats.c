@@ -211,17 +211,17 @@ static void retire (lg_Stats *st) {
 static void update (lg_Stats *st, int ev, int reason, long now) {
   switch (ev) {
     case LG_EV_READY:
-      st->t_ready = now;
+      atomic_store_explicit(&st->t_ready, now, memory_order_relaxed);
       break;
     case LG_EV_RESUMED:
       add(st->acquisitions, 1);
-      if (st->t_ready != 0) {
-        long waited = now - st->t_ready;
+      if (get(st->t_ready) != 0) {
+        long waited = now - get(st->t_ready);
         add(st->wait_ns, waited);
         if (waited > get(st->wait_max_ns))
           atomic_store_explicit(&st->wait_max_ns, waited,
                                 memory_order_relaxed);
-        st->t_ready = 0;
+        atomic_store_explicit(&st->t_ready, 0, memory_order_relaxed);
       }
       atomic_store_explicit(&st->t_acquired, now, memory_order_relaxed);
       break;
