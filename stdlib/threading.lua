@@ -222,25 +222,27 @@ local function timeout_arg (t, n, fname, level)
 end
 threading._timeout = timeout_arg
 
--- Thread{target=, args=, name=, daemon=}
--- (Errors name the class of self, a subclass's if it has a __name.)
-function Thread:new (opts)
+-- A bad argument to Thread:new, named after the class of 'self' (a
+-- subclass's if it has a __name): only on the error path, as it is slow.
+local function newerror (self, why)
   local mt = getmetatable(self)
   local cname = type(mt) == "table" and rawget(mt, "__name")
   cname = type(cname) == "string" and cname:match("[^.]*$") or "Thread"
+  error(("bad argument #1 to '%s' (%s)"):format(cname, why), 4)
+end
+
+-- Thread{target=, args=, name=, daemon=}
+function Thread:new (opts)
   opts = opts or {}
   if type(opts) ~= "table" then
-    error(("bad argument #1 to '%s' (table expected, got %s)")
-          :format(cname, type(opts)), 3)
+    newerror(self, "table expected, got " .. type(opts))
   end
   local p = priv(self)
   if opts.target ~= nil and not callable(opts.target) then
-    error(("bad argument #1 to '%s' (target must be callable)")
-          :format(cname), 3)
+    newerror(self, "target must be callable")
   end
   if opts.args ~= nil and type(opts.args) ~= "table" then
-    error(("bad argument #1 to '%s' (args must be a table)"):format(cname),
-          3)
+    newerror(self, "args must be a table")
   end
   p.target, p.args = opts.target, opts.args or {}
   if opts.name ~= nil then
