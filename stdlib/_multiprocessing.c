@@ -162,10 +162,7 @@ int lg_mp_recvall (int fd, char *buf, size_t len, int interruptible,
 /* An optional timeout at 'arg' as a deadline in '*ts' (NULL: none). */
 static struct timespec *optdeadline (lua_State *L, int arg,
                                      struct timespec *ts) {
-  double timeout = lg_opttimeout(L, arg);
-  luaL_argcheck(L, timeout <= LG_TIMEOUT_MAX, arg,
-                "timeout value is too large");  /* not for ever: Python's */
-  return lg_deadline(timeout, ts);
+  return lg_deadline(lg_opttimeout(L, arg), ts);
 }
 
 /* }====================================================== */

@@ -366,16 +366,6 @@ static int mp_queue (lua_State *L) {
 }
 
 
-/* lg_waitargs, and a timeout too large for the clock is an error, as in
-** Python (else it would wait for ever). */
-static double waitargs (lua_State *L, int arg) {
-  double timeout = lg_waitargs(L, arg);
-  luaL_argcheck(L, timeout <= LG_TIMEOUT_MAX, arg + 1,
-                "timeout value is too large");
-  return timeout;
-}
-
-
 /* Take a slot of a bounded queue: LG_WOKEN, LG_TIMEDOUT, LG_INTERRUPTED. */
 static int takeslot (Queue *q, double timeout) {
   struct timespec ts, *deadline = lg_deadline(timeout, &ts);
@@ -412,7 +402,7 @@ static int queue_put (lua_State *L) {
   Msg *msg;
   Feeder *f;
   luaL_checkany(L, 2);
-  timeout = waitargs(L, 3);
+  timeout = lg_waitargs(L, 3);
   if (q->closed)
     return luaL_error(L, "queue is closed");
   f = getfeeder(L, q);
@@ -471,7 +461,7 @@ static int readable (int fd) {
 /* q:get([block [, timeout]]) -> item */
 static int queue_get (lua_State *L) {
   Queue *q = checkqueue(L);
-  double timeout = waitargs(L, 2);
+  double timeout = lg_waitargs(L, 2);
   struct timespec ts, *deadline = lg_deadline(timeout, &ts);  /* 0: now */
   size_t len;
   char *buf;

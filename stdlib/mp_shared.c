@@ -249,8 +249,6 @@ static int lock_acquire (lua_State *L) {
                                           "non-blocking call");
   struct timespec ts, *deadline;
   int r;
-  luaL_argcheck(L, timeout <= LG_TIMEOUT_MAX, 3,
-                "timeout value is too large");  /* not for ever: Python's */
   deadline = lg_deadline(timeout, &ts);
   if (timeout == 0)
     r = held(lk->mu, pthread_mutex_trylock(lk->mu)) ? LG_WOKEN : LG_TIMEDOUT;

@@ -43,23 +43,9 @@ local function argerror (n, fname, msg, level)
         (level or 2) + 1)
 end
 
--- A timeout argument: nil (none), or a number of seconds; a negative one
--- polls, as Python's. NaN, and waits longer than the clock can count
--- (vm/park.h's LG_TIMEOUT_MAX), are errors, with Python's words.
-local TIMEOUT_MAX = 9223372036.0
-local function timeout_arg (t, n, fname, level)
-  if t == nil then return nil end
-  if type(t) ~= "number" then
-    argerror(n, fname, "number expected, got " .. type(t), level + 1)
-  end
-  if t ~= t then argerror(n, fname, "Invalid value NaN (not a number)",
-                          level + 1) end
-  if t > TIMEOUT_MAX then
-    argerror(n, fname, "timeout value is too large", level + 1)
-  end
-  if t < 0 then return 0 end
-  return t
-end
+-- A timeout argument: nil (none), or seconds; a negative one polls, NaN
+-- and one past TIMEOUT_MAX are errors (threading's, as Python's).
+local timeout_arg = threading._timeout
 
 local function traceback (err)
   local tb = debug.traceback(threading._safestring(err), 2)
