@@ -251,6 +251,7 @@ typedef struct Job {
   int err;            /* errno after it */
   int ferr;           /* OP_READ: ferror() after it */
   int sigfd;          /* OP_READ: the Ctrl-C descriptor to watch, or -1 */
+  int regular;        /* OP_READ: a regular file (never waits); -1: unknown */
   int intr;           /* OP_READ: Ctrl-C ended the wait for input */
   Buf buf;            /* OP_READ: results; OP_WRITE: the data */
   Fmt *fmts;          /* OP_READ */
@@ -276,6 +277,16 @@ static int buffered (FILE *f) {
 #endif
 
 
+/* Whether 'f' is a regular file: asked once per read, and only if needed. */
+static int isregular (Job *j, FILE *f) {
+  if (j->regular < 0) {
+    struct stat st;
+    j->regular = fstat(fileno_unlocked(f), &st) != 0 || S_ISREG(st.st_mode);
+  }
+  return j->regular;
+}
+
+
 /*
 ** Called with 'f' locked before each character or block is taken from it:
 ** when stdio would have to read(2), waits with the FILE unlocked until the
@@ -286,7 +297,7 @@ static int waitinput (Job *j, FILE *f) {
   struct pollfd p[2];
   int fd;
   if (buffered(f) || feof_unlocked(f) || ferror_unlocked(f) ||
-      (fd = fileno_unlocked(f)) < 0)
+      (fd = fileno_unlocked(f)) < 0 || isregular(j, f))
     return 1;
   p[0].fd = fd;
   p[0].events = POLLIN;
@@ -298,7 +309,7 @@ static int waitinput (Job *j, FILE *f) {
       j->intr = 1;
       return 0;
     }
-    r = poll(p, 1, 0);  /* a regular file is always ready: no wait */
+    r = poll(p, 1, 0);  /* input there already: no wait */
     if (r > 0 || (r < 0 && errno != EINTR))
       return 1;
     if (r == 0) {
@@ -410,8 +421,7 @@ static int read_line (Job *j, FILE *f, int keepnl) {
 */
 static size_t read_block (Job *j, FILE *f, char *b, size_t n) {
   size_t got = 0;
-  struct stat st;
-  if (fstat(fileno_unlocked(f), &st) != 0 || S_ISREG(st.st_mode))
+  if (isregular(j, f))
     return fread_unlocked(b, 1, n, f);
   while (got < n && waitinput(j, f)) {
     int c = getc_unlocked(f);  /* at most one read(2), which has input */
@@ -476,6 +486,7 @@ static void do_read (Job *j) {
   flockfile(f);
   clearerr(f);
   j->sigfd = lg_tstate_is_main() ? lg_breaker_sigint_fd() : -1;
+  j->regular = -1;
   for (j->ndone = 0; j->ndone < j->nfmts && ok && !j->buf.oom && !j->intr;
        j->ndone++) {
     Fmt *fm = &j->fmts[j->ndone];
