@@ -41,6 +41,7 @@
 #include "gil.h"
 #include "luagil.h"
 #include "stats.h"
+#include "tstate.h"
 
 
 typedef struct Host {

@@ -18,9 +18,11 @@
 #include "gil.h"
 #include "lglib.h"
 #include "luagil.h"
-#include "park.h"
+#include "sigint.h"
 #include "stats.h"
 #include "trace.h"
+#include "tstate.h"
+#include "waitq.h"
 
 
 static lua_State *installed;  /* the one interpreter of this process */
@@ -300,7 +302,7 @@ int luagil_close (lua_State *L) {
   if (lg_trace_stop() < 0)
     perror("luagil: cannot write the GIL trace");
   if (print_stats)
-    lg_stats_print(stderr);
+    lg_stats_print(stderr, lg_gil_switches());
   lg_embed_closed();
   closed = 1;
   /* A daemon or a host thread may still touch L: leave it. */
@@ -329,12 +331,12 @@ void luagil_catch_sigint (int on) {
 
 
 int luagil_take_sigint (void) {
-  return lg_breaker_take_sigint();
+  return lg_sigint_take();
 }
 
 
 int luagil_sigint_fd (void) {
-  return lg_breaker_sigint_fd();
+  return lg_sigint_fd();
 }
 
 

@@ -47,6 +47,7 @@
 #include "gil.h"
 #include "lglib.h"
 #include "luagil.h"
+#include "tstate.h"
 
 
 static char SENTINEL;         /* registry key: the sentinel */

@@ -36,10 +36,13 @@
 #include <lauxlib.h>
 
 #include "breaker.h"
-#include "gil.h"
+#include "clock.h"
 #include "lglib.h"
 #include "mp.h"
 #include "park.h"
+#include "sigint.h"
+#include "tstate.h"
+#include "waitq.h"
 
 #define CONN     "multiprocessing.Connection"
 #define HANDLE   "multiprocessing.ProcessHandle"
@@ -59,7 +62,7 @@
 static int pollfds (struct pollfd *fds, int n, const struct timespec *deadline,
                     int intr) {
   if (intr) {
-    fds[n].fd = lg_breaker_sigint_fd();
+    fds[n].fd = lg_sigint_fd();
     fds[n].events = POLLIN;
     fds[n].revents = 0;
   }
@@ -85,7 +88,7 @@ static int pollfds (struct pollfd *fds, int n, const struct timespec *deadline,
 static int waitfds (struct pollfd *fds, int n,
                     const struct timespec *deadline) {
   int intr = lg_tstate_is_main(), r;
-  if (intr && lg_breaker_sigint_pending())
+  if (intr && lg_sigint_pending())
     return LG_INTERRUPTED;
   LG_BEGIN_BLOCKING
   r = pollfds(fds, n, deadline, intr);
@@ -469,7 +472,7 @@ static int waitslow (Handle *h, const struct timespec *deadline) {
   LG_BEGIN_BLOCKING
   while (!reap(h, WNOHANG)) {
     struct timespec left, nap = {0, ns};
-    if (intr && lg_breaker_sigint_pending()) {
+    if (intr && lg_sigint_pending()) {
       r = LG_INTERRUPTED;
       break;
     }

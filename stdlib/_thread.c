@@ -21,12 +21,15 @@
 #include <lauxlib.h>
 
 #include "breaker.h"
+#include "clock.h"
 #include "fork.h"
 #include "gil.h"
 #include "lglib.h"
 #include "park.h"
 #include "stats.h"
 #include "task.h"
+#include "tstate.h"
+#include "waitq.h"
 
 #define HANDLE  "_thread._ThreadHandle"
 #define MAXARGS  1000000    /* Lua's own limit on a stack (LUAI_MAXSTACK) */
@@ -89,35 +92,26 @@ static void release (Handle *h) {
 ** other thread's handle is done (joining it returns at once) and its
 ** mutex, which a vanished thread may have held, is made anew.
 */
-static void fork_prepare (void) {
-  lg_check(pthread_mutex_lock(&handles.mutex));
-}
-
-
-static void fork_parent (void) {
-  lg_check(pthread_mutex_unlock(&handles.mutex));
-}
-
-
-static void fork_child (void) {
+static void forkhandler (int phase) {
   int running = 0;
-  for (Handle *h = handles.all; h != NULL; h = h->next) {
-    lg_mutex_init(&h->mutex);
-    h->joiners.head = h->joiners.tail = NULL;
-    if (!h->done && h->task.ident == lg_self_ident())
-      running++;  /* the forking thread's own */
-    else {
-      h->done = 1;
-      lg_task_forget(&h->task);
-    }
+  if (phase == LG_FORK_PREPARE) {
+    lg_check(pthread_mutex_lock(&handles.mutex));
+    return;
   }
-  atomic_store(&alive, running);
+  if (phase == LG_FORK_CHILD) {
+    for (Handle *h = handles.all; h != NULL; h = h->next) {
+      lg_mutex_init(&h->mutex);
+      h->joiners.head = h->joiners.tail = NULL;
+      if (!h->done && h->task.ident == lg_self_ident())
+        running++;  /* the forking thread's own */
+      else {
+        h->done = 1;
+        lg_waitq_forget_task(&h->task);
+      }
+    }
+    atomic_store(&alive, running);
+  }
   lg_check(pthread_mutex_unlock(&handles.mutex));
-}
-
-
-static void install_fork_handlers (void) {
-  lg_check(pthread_atfork(fork_prepare, fork_parent, fork_child));
 }
 
 
@@ -326,11 +320,8 @@ static Handle *start (lua_State *L, int fi, int nargs, const char *name,
   }
   if (h != NULL && h->task.stats != NULL) {
     atomic_fetch_add(&alive, 1);
-    h->task.expected = lg_gil_expect(NULL);
     err = lg_task_start(&h->task);
     if (err != 0) {
-      if (h->task.expected)
-        lg_gil_unexpect();
       atomic_fetch_sub(&alive, 1);
       lg_stats_discard(h->task.stats);
     }
@@ -392,7 +383,7 @@ static int joined (lua_State *L, Handle *h, int r) {
 static int join_k (lua_State *L, int status, lua_KContext ctx) {
   Handle *h = tohandle(L, 1);
   (void)status; (void)ctx;
-  return joined(L, h, lg_task_waited(&h->joiners, &h->mutex));
+  return joined(L, h, lg_waitq_waited(&h->joiners, &h->mutex));
 }
 
 
@@ -624,8 +615,7 @@ static void createmeta (lua_State *L) {
 
 
 int luaopen__thread (lua_State *L) {
-  static pthread_once_t once = PTHREAD_ONCE_INIT;
-  lg_check(pthread_once(&once, install_fork_handlers));
+  lg_fork_register(forkhandler);
   luaL_newlib(L, thread_funcs);
   createmeta(L);
   lg_open_lock(L);  /* allocate_lock, RLock, ... (stdlib/lock.c, sync.c) */

@@ -22,6 +22,7 @@
 #include "breaker.h"
 #include "lglib.h"
 #include "task.h"
+#include "tstate.h"
 
 
 static lua_State *getco (lua_State *L) {

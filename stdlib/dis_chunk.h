@@ -12,7 +12,7 @@
 
 #include <lua.h>
 
-#include "tstate.h"
+#include "base.h"
 
 
 /*

@@ -14,6 +14,7 @@
 #include "lglib.h"
 #include "stats.h"
 #include "trace.h"
+#include "waitq.h"
 
 
 /* gil.getswitchinterval() -> seconds */
@@ -167,7 +168,8 @@ static int gil_stats (lua_State *L) {
     lua_rawseti(L, -2, j);
   }
   lua_setfield(L, -2, "threads");
-  lg_stats_totals(&switches, &requests);
+  switches = (long)lg_gil_switches();
+  requests = lg_stats_requests();
   lua_pushinteger(L, switches);
   lua_setfield(L, -2, "switches");
   lua_pushinteger(L, requests);

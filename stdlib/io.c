@@ -57,8 +57,10 @@
 #include <lualib.h>
 
 #include "breaker.h"
-#include "gil.h"
 #include "lglib.h"
+#include "sigint.h"
+#include "tstate.h"
+#include "waitq.h"
 
 
 /* Registry keys of the default files: the same as stock Lua's. */
@@ -305,7 +307,7 @@ static int waitinput (Job *j, FILE *f) {
   p[1].events = POLLIN;
   for (;;) {
     int r;
-    if (j->sigfd >= 0 && lg_breaker_sigint_pending()) {
+    if (j->sigfd >= 0 && lg_sigint_pending()) {
       j->intr = 1;
       return 0;
     }
@@ -485,7 +487,7 @@ static void do_read (Job *j) {
   int ok = 1;
   flockfile(f);
   clearerr(f);
-  j->sigfd = lg_tstate_is_main() ? lg_breaker_sigint_fd() : -1;
+  j->sigfd = lg_tstate_is_main() ? lg_sigint_fd() : -1;
   j->regular = -1;
   for (j->ndone = 0; j->ndone < j->nfmts && ok && !j->buf.oom && !j->intr;
        j->ndone++) {

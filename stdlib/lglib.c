@@ -8,10 +8,12 @@
 #include <lauxlib.h>
 
 #include "breaker.h"
-#include "gil.h"
+#include "clock.h"
 #include "lglib.h"
 #include "park.h"
 #include "task.h"
+#include "tstate.h"
+#include "waitq.h"
 
 
 int lg_openchunk (lua_State *L, const char *source, size_t size,

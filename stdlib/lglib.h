@@ -11,7 +11,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 
-#include "tstate.h"
+#include "base.h"
 
 /* Modules, registered in package.preload. */
 LG_FUNC int luaopen_threading (lua_State *L);

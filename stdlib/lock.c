@@ -45,8 +45,13 @@
 #include <lauxlib.h>
 
 #include "breaker.h"
+#include "clock.h"
 #include "lglib.h"
 #include "park.h"
+#include "sigint.h"
+#include "task.h"
+#include "tstate.h"
+#include "waitq.h"
 
 #define LOCK   "threading.Lock"
 #define RLOCK  "threading.RLock"
@@ -359,7 +364,7 @@ static void retake (lua_State *L, Lock *lk, int *interrupted) {
     lg_sync_destroyed(L, lockname(lk));
   while (lk->locked) {
     if (waitfree(L, lk, NULL) == LG_INTERRUPTED) {
-      lg_breaker_take_sigint();
+      lg_sigint_take();
       *interrupted = 1;
     }
   }
@@ -812,7 +817,7 @@ static int condwait (lua_State *L, Cond *c, double timeout) {
   if (--c->inwait == 0 && dead)  /* 'mutex' is not used below */
     pthread_mutex_destroy(&c->mutex);
   if (r == LG_INTERRUPTED) {
-    lg_breaker_take_sigint();
+    lg_sigint_take();
     interrupted = 1;
   }
   acquirerestore(L, c, top + 1, &interrupted);

@@ -14,7 +14,7 @@
 
 #include <lua.h>
 
-#include "tstate.h"
+#include "base.h"
 
 /* The C table of the '_multiprocessing' module gets each part's functions
 ** (the table is on top of the stack). */

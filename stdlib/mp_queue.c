@@ -48,11 +48,13 @@
 #include <lauxlib.h>
 
 #include "breaker.h"
-#include "gil.h"
+#include "clock.h"
 #include "lglib.h"
 #include "mp.h"
 #include "park.h"
-#include "worker.h"
+#include "sigint.h"
+#include "tstate.h"
+#include "waitq.h"
 
 #define QUEUE  "multiprocessing.Queue"
 #define EMPTY  "queue.Empty"
@@ -384,7 +386,7 @@ static int takeslot (Queue *q, double timeout) {
       r = LG_TIMEDOUT;
       break;
     }
-    if (intr && lg_breaker_sigint_pending()) {  /* EINTR from Ctrl-C */
+    if (intr && lg_sigint_pending()) {  /* EINTR from Ctrl-C */
       r = LG_INTERRUPTED;
       break;
     }

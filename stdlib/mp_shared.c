@@ -41,10 +41,13 @@
 #include <lauxlib.h>
 
 #include "breaker.h"
-#include "gil.h"
+#include "clock.h"
 #include "lglib.h"
 #include "mp.h"
 #include "park.h"
+#include "sigint.h"
+#include "tstate.h"
+#include "waitq.h"
 
 #define LOCK    "multiprocessing.Lock"
 #define RLOCK   "multiprocessing.RLock"
@@ -95,7 +98,7 @@ int lg_mp_mutex_lock (pthread_mutex_t *m, const struct timespec *deadline) {
   for (;;) {
     struct timespec until;
     if (intr) {
-      if (lg_breaker_sigint_pending()) {
+      if (lg_sigint_pending()) {
         res = LG_INTERRUPTED;
         break;
       }

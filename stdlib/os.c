@@ -17,9 +17,10 @@
 
 #include <lauxlib.h>
 
-#include "gil.h"
 #include "lglib.h"
 #include "luagil.h"
+#include "tstate.h"
+#include "waitq.h"
 
 
 /* A string argument that C will read up to its first zero: Python's error

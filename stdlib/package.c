@@ -27,6 +27,8 @@
 #include <lauxlib.h>
 
 #include "lglib.h"
+#include "task.h"
+#include "tstate.h"
 
 #define MODGUARD  "luagil.ModuleGuard"
 

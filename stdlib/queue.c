@@ -44,8 +44,10 @@
 #include <lauxlib.h>
 
 #include "breaker.h"
+#include "clock.h"
 #include "lglib.h"
 #include "park.h"
+#include "waitq.h"
 
 #define QUEUE   "queue.Queue"
 #define LIFO    "queue.LifoQueue"

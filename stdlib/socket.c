@@ -51,9 +51,12 @@
 #include <lauxlib.h>
 
 #include "breaker.h"
+#include "clock.h"
 #include "gil.h"
 #include "lglib.h"
-#include "park.h"
+#include "sigint.h"
+#include "tstate.h"
+#include "waitq.h"
 
 
 #define SOCKET_T   "socket.tcp"
@@ -149,12 +152,12 @@ static struct timespec *deadline_of (TCP *t, struct timespec *ts) {
 */
 static int waitfd (int fd, short events, const struct timespec *deadline,
                    int intr) {
-  struct pollfd p[2] = {{fd, events, 0}, {lg_breaker_sigint_fd(), POLLIN, 0}};
+  struct pollfd p[2] = {{fd, events, 0}, {lg_sigint_fd(), POLLIN, 0}};
   int n = (intr && p[1].fd >= 0) ? 2 : 1;
   for (;;) {
     struct timespec left;
     int r;
-    if (intr && lg_breaker_sigint_pending())
+    if (intr && lg_sigint_pending())
       return IO_INTR;
     if (deadline != NULL && !lg_timeleft(deadline, &left))
       return IO_TIMEOUT;
@@ -1409,13 +1412,13 @@ static int pollentries (Entry *e, struct pollfd *p, int n, double timeout,
     p[i].events = e[i].events;
     p[i].revents = 0;
   }
-  p[n].fd = intr ? lg_breaker_sigint_fd() : -1;
+  p[n].fd = intr ? lg_sigint_fd() : -1;
   p[n].events = POLLIN;
   p[n].revents = 0;
   LG_BEGIN_BLOCKING
   for (;;) {
     struct timespec left;
-    if (intr && lg_breaker_sigint_pending()) {
+    if (intr && lg_sigint_pending()) {
       r = -2;
       break;
     }

@@ -21,9 +21,10 @@
 #include <lauxlib.h>
 
 #include "breaker.h"
+#include "clock.h"
 #include "lglib.h"
 #include "park.h"
-#include "task.h"
+#include "waitq.h"
 
 #define SEM   "threading.Semaphore"
 #define BSEM  "threading.BoundedSemaphore"
@@ -264,7 +265,7 @@ static int event_waited (lua_State *L, Event *e, int r) {
 static int event_wait_k (lua_State *L, int status, lua_KContext ctx) {
   Event *e = lua_touserdata(L, 1);  /* checked before the wait */
   (void)status; (void)ctx;
-  return event_waited(L, e, lg_task_waited(&e->waiters, &e->mutex));
+  return event_waited(L, e, lg_waitq_waited(&e->waiters, &e->mutex));
 }
 
 

@@ -15,9 +15,10 @@
 
 #include <lauxlib.h>
 
+#include "clock.h"
 #include "gil.h"
 #include "lglib.h"
-#include "park.h"
+#include "tstate.h"
 
 
 static lua_Number seconds (clockid_t id) {

@@ -29,9 +29,9 @@
 ** the GIL or enters a coroutine it arms the state it runs (follow), and
 ** each count event is a switch point.
 **
-** Ctrl-C sets an atomic flag, writes an eventfd (which the main thread's
-** waits watch, see vm/park.c) and arms the main thread's hook like a drop
-** request; the hook raises "interrupted!".
+** Ctrl-C sets an atomic flag and writes an eventfd (vm/sigint.c: the
+** main thread's waits watch it, see vm/park.c), and arms the main thread's
+** hook like a drop request; the hook raises "interrupted!".
 */
 
 #include <errno.h>
@@ -42,15 +42,13 @@
 #include <lauxlib.h>
 
 #include "breaker.h"
-#include "fork.h"
 #include "gil.h"
+#include "sigint.h"
 
 
 static int request_signo;
 static lg_TState *main_ts;
 static atomic_int preempt = LG_PREEMPT_ANY;
-static atomic_int sigint_pending;
-static int sigint_fd = -1;
 static atomic_int userhooks_used;  /* any debug.sethook call so far? */
 static const char USERHOOKS = 'h';  /* registry key of the hook table */
 
@@ -141,7 +139,7 @@ static void on_request (int sig) {
   (void)sig;
   if (ts != NULL && atomic_load(&ts->in_lua) &&
       ((lg_gil_drop_pending_for(ts) && may_arm_for_request(ts)) ||
-       (ts->is_main && atomic_load(&sigint_pending))))
+       (ts->is_main && lg_sigint_pending())))
     arm(ts);
   errno = saved;
 }
@@ -167,7 +165,7 @@ void lg_breaker_init (int signo, lg_TState *main) {
   sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
   sigaction(signo, &sa, NULL);
-  sigint_fd = lg_eventfd();
+  lg_sigint_init();
 }
 
 
@@ -339,7 +337,7 @@ static int counting (void) {
 
 
 static void on_break (lua_State *L, lg_TState *ts) {
-  int interrupt = ts->is_main && atomic_load(&sigint_pending);
+  int interrupt = ts->is_main && lg_sigint_pending();
   if (!interrupt && counting()) {  /* a switch point of the policy */
     lg_gil_policy_switch(ts);  /* or, nobody waiting, the count goes on */
     return;
@@ -386,11 +384,9 @@ void lg_breaker_hook (lua_State *L, lua_Debug *ar) {
 
 static void on_sigint (int sig) {
   int saved = errno;
-  uint64_t one = 1;
   lg_TState *ts = lg_tstate_tls;
   (void)sig;
-  atomic_store(&sigint_pending, 1);
-  if (write(sigint_fd, &one, sizeof one) < 0) { /* full: already readable */ }
+  lg_sigint_note();
   if (ts != NULL && ts->is_main) {
     if (atomic_load(&ts->in_lua))
       arm(ts);
@@ -411,52 +407,21 @@ void lg_breaker_catch_sigint (int on) {
 }
 
 
-int lg_breaker_sigint_pending (void) {
-  return atomic_load(&sigint_pending);
-}
-
-
-int lg_breaker_take_sigint (void) {
-  uint64_t drain;
-  int was = atomic_exchange(&sigint_pending, 0);
-  if (sigint_fd >= 0)
-    while (read(sigint_fd, &drain, sizeof drain) > 0)
-      ;
-  return was;
-}
-
-
-int lg_breaker_sigint_fd (void) {
-  return sigint_fd;
-}
-
-
 void lg_breaker_interrupt_main (void) {
   on_sigint(SIGINT);
 }
 
 
-/*
-** In a fork() child, Ctrl-C goes to the forking thread, and through a
-** descriptor of its own: the inherited one is the parent's too, so an
-** interrupt_main() here would interrupt the parent, and draining it here
-** would lose the parent's Ctrl-C (issue 19, case 17).
-*/
+/* In a fork() child, Ctrl-C goes to the forking thread (and through a
+** descriptor of its own: vm/sigint.c). */
 void lg_breaker_atfork (int phase) {
-  if (phase == LG_FORK_CHILD) {
-    int old = sigint_fd;
+  if (phase == LG_FORK_CHILD)
     main_ts = lg_tstate_tls;
-    atomic_store(&sigint_pending, 0);
-    if (old >= 0) {
-      sigint_fd = lg_eventfd();
-      close(old);
-    }
-  }
 }
 
 
 int lg_breaker_raise_interrupt (lua_State *L) {
-  lg_breaker_take_sigint();
+  lg_sigint_take();
   return luaL_error(L, "interrupted!");
 }
 

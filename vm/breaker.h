@@ -2,6 +2,11 @@
 ** vm/breaker.h -- the eval breaker: how a thread running Lua is asked to
 ** stop at its next instruction boundary (drop the GIL, or raise Ctrl-C).
 ** See LICENSE for copyright and licence (MIT).
+**
+** Floor 3 of vm/ (docs/ARCHITECTURE.md), with vm/gil.h: the one mutual
+** pair of vm/. The GIL asks the breaker to stop its holder (a drop
+** request is a signal and an armed hook); the breaker's hook answers by
+** yielding the GIL. Neither half works without the other.
 */
 
 #ifndef lg_breaker_h
@@ -53,15 +58,15 @@ LG_FUNC void lg_breaker_setuserhook (lua_State *L, lua_State *co, int f,
 LG_FUNC int lg_breaker_getuserhook (lua_State *L, lua_State *co);
 
 
-/* Ctrl-C. */
+/* Ctrl-C (its flag and descriptor: vm/sigint.h). */
 LG_FUNC void lg_breaker_catch_sigint (int on);
-LG_FUNC int lg_breaker_sigint_pending (void);
-LG_FUNC int lg_breaker_take_sigint (void);   /* true if one was pending */
-LG_FUNC int lg_breaker_sigint_fd (void);
 LG_FUNC void lg_breaker_interrupt_main (void);  /* as if Ctrl-C came */
 
 /* Consume a pending Ctrl-C and raise "interrupted!" in 'L'. */
 LG_FUNC int lg_breaker_raise_interrupt (lua_State *L);
+
+/* fork(): Ctrl-C goes to the forking thread in the child. */
+LG_FUNC void lg_breaker_atfork (int phase);
 
 /* Block (1) or restore (0) the signals whose handlers arm hooks. */
 LG_FUNC void lg_breaker_block (int block, sigset_t *saved);

@@ -1,6 +1,11 @@
 /*
 ** vm/fork.h -- fork() with threads and a GIL.
 ** See LICENSE for copyright and licence (MIT).
+**
+** Floor 7 of vm/ (docs/ARCHITECTURE.md), the top: it calls the fork
+** handler of every subsystem below (LG_FORK_* phases, vm/base.h) in a
+** fixed order, and those that modules register, through one
+** pthread_atfork registration.
 */
 
 #ifndef lg_fork_h
@@ -8,12 +13,7 @@
 
 #include <sys/types.h>
 
-#include "tstate.h"
-
-/* The phases of a fork, for the subsystems' handlers. */
-#define LG_FORK_PREPARE  0  /* take the internal mutexes */
-#define LG_FORK_PARENT   1  /* give them back */
-#define LG_FORK_CHILD    2  /* give them back and forget other threads */
+#include "base.h"
 
 /* Install the fork handlers (once; luagil_install calls it). */
 LG_FUNC void lg_fork_init (void);
@@ -26,12 +26,17 @@ LG_FUNC void lg_fork_init (void);
 */
 LG_FUNC pid_t lg_fork (void);
 
-/* The subsystems' handlers, called by vm/fork.c in a fixed order. */
-LG_FUNC void lg_tstate_atfork (int phase);
-LG_FUNC void lg_worker_atfork (int phase);
-LG_FUNC void lg_gil_atfork (int phase);
-LG_FUNC void lg_stats_atfork (int phase);
-LG_FUNC void lg_trace_atfork (int phase);
-LG_FUNC void lg_breaker_atfork (int phase);
+/*
+** A module's fork handler: called with LG_FORK_PREPARE before vm/'s own
+** handlers take their mutexes (so it may still use them), and with
+** LG_FORK_PARENT or LG_FORK_CHILD after vm/'s have run (in the child, the
+** caller is the main thread and holds the GIL). Modules' prepare handlers
+** run newest first, the others oldest first, as pthread_atfork's do.
+** Registering the same function again does nothing. Call it with the GIL
+** held (from a luaopen_ function, say).
+*/
+typedef void (*lg_ForkHandler) (int phase);
+
+LG_FUNC void lg_fork_register (lg_ForkHandler fn);
 
 #endif

@@ -71,12 +71,11 @@
 #include <unistd.h>
 
 #include "breaker.h"
-#include "fork.h"
 #include "gil.h"
 #include "park.h"
+#include "service.h"
+#include "sigint.h"
 #include "stats.h"
-#include "task.h"
-#include "worker.h"
 
 #define MAX_BACKOFF  8            /* re-signal after at most 8 intervals */
 #define MIN_RESIGNAL_NS  100000L  /* the first re-signal, after 100 us */
@@ -106,10 +105,7 @@ static struct {
   atomic_ulong switches;       /* written under gil.mutex: grants so far */
   long t_grant;                /* gil.mutex: when the holder got the GIL
                                   if a thread waited then, else 0 */
-  pthread_cond_t timer_cv;     /* the timer sleeps on it */
-  long timer_due;              /* gil.mutex: when it wakes; 0 if it is
-                                  awake, LONG_MAX if it sleeps until told */
-  int timer_on;                /* gil.mutex: it was started */
+  lg_Service timer;            /* gil.mutex: the timer thread */
   int finalizing;              /* gil.mutex */
   int expected;                /* gil.mutex: awaited takes (deterministic) */
   atomic_int drop_request;     /* atomic: 1 while a request is outstanding */
@@ -125,7 +121,6 @@ void lg_gil_init (lg_TState *ts) {
   lg_mutex_init(&gil.mutex);
   lg_check(pthread_cond_init(&gil.never, NULL));
   lg_check(pthread_cond_init(&gil.arrived, NULL));
-  lg_cond_init(&gil.timer_cv);
   atomic_store(&gil.holder, ts);
   atomic_store(&gil.switches, 0);
   atomic_store(&gil.interval_ns, (long)(LG_DEFAULT_INTERVAL * 1e9));
@@ -273,9 +268,7 @@ static void *timer_main (void *arg) {
         continue;
       }
     }
-    gil.timer_due = due;
-    lg_cond_wait_until(&gil.timer_cv, &gil.mutex, due);
-    gil.timer_due = 0;
+    lg_service_sleep_locked(&gil.timer, &gil.mutex, due);
   }
   return NULL;
 }
@@ -286,15 +279,11 @@ static void *timer_main (void *arg) {
 ** wake it if it would look too late.
 */
 static void tell_timer_locked (long now) {
-  if (!gil.timer_on) {
-    pthread_t t;
-    sigset_t all;
-    sigfillset(&all);  /* signals are for the threads that run Lua */
-    /* if it fails (out of threads), the next thread that queues retries */
-    gil.timer_on = lg_spawn(timer_main, NULL, TIMER_STACK, &all, &t) == 0;
-  }
-  else if (gil.timer_due > now + atomic_load(&gil.interval_ns))
-    lg_check(pthread_cond_signal(&gil.timer_cv));
+  if (!gil.timer.on)  /* if it fails (out of threads), the next thread
+                         that queues retries */
+    (void)lg_service_start_locked(&gil.timer, timer_main, TIMER_STACK);
+  else
+    lg_service_tell_locked(&gil.timer, now + atomic_load(&gil.interval_ns));
 }
 
 /* }====================================================== */
@@ -457,7 +446,7 @@ static void running (lg_TState *ts, int saved_errno) {
     ts->in_hook = LG_HOOK_OUT;         /* the instruction after the hook */
   atomic_store(&ts->in_lua, 1);
   lg_breaker_follow(ts);  /* a counting policy re-arms its hook */
-  if (ts->is_main && lg_breaker_sigint_pending())
+  if (ts->is_main && lg_sigint_pending())
     lg_breaker_arm_self(ts);
   else if (lg_gil_drop_pending_for(ts))
     lg_breaker_arm_for_request(ts);
@@ -720,8 +709,7 @@ void lg_gil_setinterval (double seconds) {
   long ns = (long)(seconds * 1e9);
   atomic_store(&gil.interval_ns, ns > 0 ? ns : 1);
   lg_check(pthread_mutex_lock(&gil.mutex));
-  if (gil.timer_on && gil.timer_due > lg_now_ns() + ns)  /* shorter: look */
-    lg_check(pthread_cond_signal(&gil.timer_cv));
+  lg_service_tell_locked(&gil.timer, lg_now_ns() + ns);  /* shorter: look */
   lg_check(pthread_mutex_unlock(&gil.mutex));
 }
 
@@ -832,9 +820,8 @@ void lg_gil_atfork (int phase) {
     }
     lg_check(pthread_cond_init(&gil.arrived, NULL));
     lg_check(pthread_cond_init(&gil.never, NULL));
-    lg_cond_init(&gil.timer_cv);
-    gil.timer_on = 0;  /* the next thread that queues starts one */
-    gil.timer_due = 0;
+    lg_service_forget(&gil.timer);  /* the next thread that queues starts
+                                       one */
   }
   lg_check(pthread_mutex_unlock(&gil.mutex));
 }
@@ -873,37 +860,26 @@ static long voluntary_switches (void) {
 /*
 ** priority-io asks the kernel whether the call slept (its count of
 ** voluntary context switches, ~1 us a call) only if the caller did not
-** say beforehand that it will wait (lg_blocking_waited).
+** say beforehand that it will wait (lg_gil_will_wait).
 */
-lg_TState *lg_blocking_begin (void) {
-  lg_TState *ts = lg_tstate_current();
-  if (ts != NULL) {
-    if (atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO && !ts->waited)
-      ts->nvcsw = voluntary_switches();
-    if (ts->task != NULL)  /* its worker is no use to the ready queue */
-      lg_worker_blocking(ts->task, 1);
-    lg_gil_drop(ts, LG_DROP_BLOCKING);
-  }
-  return ts;
+void lg_gil_blocking_drop (lg_TState *ts) {
+  if (atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO && !ts->waited)
+    ts->nvcsw = voluntary_switches();
+  lg_gil_drop(ts, LG_DROP_BLOCKING);
 }
 
 
-void lg_blocking_waited (void) {
-  lg_TState *ts = lg_tstate_current();
-  if (ts != NULL && lg_gil_held(ts))
+void lg_gil_will_wait (lg_TState *ts) {
+  if (lg_gil_held(ts))
     ts->waited = 1;
 }
 
 
-void lg_blocking_end (lg_TState *ts) {
-  if (ts == NULL)
-    return;
+void lg_gil_blocking_take (lg_TState *ts) {
   int saved = errno;
   int front = atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO &&
               (ts->waited || voluntary_switches() != ts->nvcsw);
   ts->waited = 0;
-  if (ts->task != NULL)
-    lg_worker_blocking(ts->task, -1);
   errno = saved;
   take(ts, front ? QUEUE_PRIORITY : QUEUE_BACK);
 }

@@ -113,13 +113,6 @@ LG_FUNC int lg_gil_expect (lg_TState *ts);  /* true if it counted */
 LG_FUNC void lg_gil_unexpect (void);  /* a start that failed */
 
 /*
-** priority-io: the blocking call about to begin (LG_BEGIN_BLOCKING next)
-** will wait: it got EAGAIN already, say. Its thread then asks for the GIL
-** with priority when the call ends, even if it did not sleep in the kernel.
-*/
-LG_FUNC void lg_blocking_waited (void);
-
-/*
 ** Interpreter shutdown, called by the main thread holding the GIL: from
 ** now on any other thread that wants the GIL parks forever, and the main
 ** thread is never asked to drop it.
@@ -129,14 +122,18 @@ LG_FUNC int lg_gil_finalizing (void);
 
 
 /*
-** Releasing the GIL around a blocking call. Between the two halves the
-** thread touches no lua_State; both halves preserve errno. A thread that
-** is not registered (no lg_TState) passes through unchanged.
+** The GIL's half of the blocking bracket (vm/waitq.h's LG_BEGIN_BLOCKING
+** and LG_END_BLOCKING): running -> released for a blocking call, and
+** waiting -> running after it, where under priority-io a call that
+** waited (it slept in the kernel, or lg_gil_will_wait said it would)
+** queues at the front. Both preserve errno.
 */
-LG_FUNC lg_TState *lg_blocking_begin (void);
-LG_FUNC void lg_blocking_end (lg_TState *ts);
+LG_FUNC void lg_gil_blocking_drop (lg_TState *ts);
+LG_FUNC void lg_gil_blocking_take (lg_TState *ts);
+LG_FUNC void lg_gil_will_wait (lg_TState *ts);  /* GIL held, or nothing */
 
-#define LG_BEGIN_BLOCKING  { lg_TState *lg_blocked_ = lg_blocking_begin();
-#define LG_END_BLOCKING    lg_blocking_end(lg_blocked_); }
+/* fork(): gil.mutex is held across it; the child's caller holds the GIL
+** and the queue is empty. */
+LG_FUNC void lg_gil_atfork (int phase);
 
 #endif

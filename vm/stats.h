@@ -12,6 +12,8 @@
 ** every record is kept for good. The GIL reports each transition of
 ** a thread as an event (lg_event); the event updates the record and, when
 ** someone listens (the trace, a host's hook), is passed on to them.
+**
+** Floor 2 of vm/ (docs/ARCHITECTURE.md): uses vm/tstate.h, vm/clock.h.
 */
 
 #ifndef lg_stats_h
@@ -19,6 +21,7 @@
 
 #include <stdio.h>
 
+#include "clock.h"
 #include "tstate.h"
 
 /* Events, Ruby 3.2's set plus what the trace draws. */
@@ -58,9 +61,6 @@ struct lg_Stats {
 };
 
 
-/* Monotonic time in nanoseconds. */
-LG_FUNC long lg_now_ns (void);
-
 /* A new record for thread 'name' (copied), alive; NULL if memory runs
 ** out. */
 LG_FUNC lg_Stats *lg_stats_new (const char *name, unsigned long ident);
@@ -81,11 +81,15 @@ LG_FUNC void lg_stats_foreach (void (*fn) (const lg_Stats *st, void *ud),
 */
 LG_FUNC long lg_stats_copy (lg_Stats *buf, long cap);
 
-/* Print a table of every thread's statistics (--gil-stats). */
-LG_FUNC void lg_stats_print (FILE *f);
+/* Print a table of every thread's statistics (--gil-stats), and the
+** total of GIL switches (vm/gil.h's lg_gil_switches). */
+LG_FUNC void lg_stats_print (FILE *f, unsigned long switches);
 
-/* Totals: GIL switches (grants) and drop requests so far. */
-LG_FUNC void lg_stats_totals (long *switches, long *requests);
+/* Drop requests so far, in total. */
+LG_FUNC long lg_stats_requests (void);
+
+/* fork(): the records' mutex is held across it. */
+LG_FUNC void lg_stats_atfork (int phase);
 
 /* The exited threads whose records were freed: how many, and the sums of
 ** their counters (name and ident are empty; wait_max_ns is the worst). */

@@ -3,7 +3,7 @@
 ** See LICENSE for copyright and licence (MIT).
 **
 ** A luagil thread (a Lua thread started by _thread) is a task: a Lua state
-** plus the record that follows it. A worker (vm/worker.c), an OS thread of
+** plus the record that follows it. A worker (vm/task.c), an OS thread of
 ** the pool, runs it. When the task waits at its own top level (sleep,
 ** Event.wait, join: its Lua state is the task's base state and can yield),
 ** it gives its worker back instead of parking it: the wait yields the
@@ -15,6 +15,10 @@
 **
 ** A task keeps its identity across workers: get_ident() and lock owners
 ** are the task's, not the OS thread's (lg_self).
+**
+** Floor 4 of vm/ (docs/ARCHITECTURE.md): uses vm/gil.h, vm/park.h,
+** vm/stats.h, vm/service.h and floor 1. Waiting on a wait queue by
+** yielding is vm/waitq.h's (lg_waitq_once), above this.
 */
 
 #ifndef lg_task_h
@@ -22,7 +26,7 @@
 
 #include <lua.h>
 
-#include "park.h"
+#include "clock.h"
 #include "stats.h"
 
 /*
@@ -47,7 +51,7 @@
 
 /* Task states. */
 #define LG_TASK_RUNNING  0  /* on a worker */
-#define LG_TASK_SLEEPING 1  /* yielded to wait: for a waker or the timer */
+#define LG_TASK_SLEEPING 1  /* yielded to wait: for a waker or the monitor */
 #define LG_TASK_READY    2  /* taken: queued for a worker, or handed one */
 #define LG_TASK_DEAD     3  /* gone with a fork(): never runs again */
 
@@ -66,12 +70,12 @@ struct lg_Task {
   int expected;                 /* deterministic: its first take awaited */
   atomic_long native_id;        /* of the worker it first ran on; 0 before */
 
-  /* The scheduler's (vm/worker.c), under its mutex unless atomic. */
+  /* The scheduler's (vm/task.c), under its mutex unless atomic. */
   atomic_int state;             /* LG_TASK_* */
   int yielding;                 /* run's: the yield is lg_task_*'s (GIL) */
   lg_Task *next;                /* in the ready queue */
   long deadline_ns;             /* of its timed wait */
-  int heap_at;                  /* its place in the timer heap, or -1 */
+  int heap_at;                  /* its place in the deadline heap, or -1 */
   lg_WaitNode wq;               /* its node while it waits on a queue */
 };
 
@@ -81,8 +85,9 @@ LG_FUNC void lg_task_init (lg_Task *t);
 
 /*
 ** Start 't' on a worker: an idle one, the ready queue if workers are busy
-** (a stalled queue gets a new worker, vm/worker.c), or a new OS thread.
-** Called with the GIL held. Returns 0 or an errno value.
+** (a stalled queue gets a new worker, vm/task.c), or a new OS thread.
+** Sets 't->expected' (deterministic policy). Called with the GIL held.
+** Returns 0 or an errno value.
 */
 LG_FUNC int lg_task_start (lg_Task *t);
 
@@ -93,25 +98,8 @@ LG_FUNC int lg_task_start (lg_Task *t);
 */
 LG_FUNC lg_Task *lg_task_yieldable (lua_State *L);
 
-/*
-** In 'k', on the task that waited: lock 'mu' and return LG_WOKEN or
-** LG_TIMEDOUT (having left 'q').
-*/
-LG_FUNC int lg_task_waited (lg_WaitQueue *q, pthread_mutex_t *mu);
-
-/*
-** Wait on 'q' once, as lg_waitq_wait does, with 'mu' locked and the GIL
-** held by a C function: by yielding if the thread can (the function
-** returns this, and 'k' goes on: it calls lg_task_waited first), else by
-** parking. Returns how the wait ended, with 'mu' locked.
-*/
-LG_FUNC int lg_waitq_once (lua_State *L, lg_WaitQueue *q,
-                           pthread_mutex_t *mu,
-                           const struct timespec *deadline,
-                           lua_KFunction k);
-
-/* Sleep until 'deadline' by yielding 't'; then 'k' runs. As
-** lg_waitq_once. */
+/* Sleep until 'deadline' by yielding 't'; then 'k' runs (as
+** vm/waitq.h's lg_waitq_once). */
 LG_FUNC int lg_task_sleep (lua_State *L, lg_Task *t,
                            const struct timespec *deadline,
                            lua_KFunction k);
@@ -122,7 +110,7 @@ LG_FUNC void lg_task_arm (lg_Task *t, const struct timespec *deadline);
 
 /*
 ** A waker took 't' (asleep in lg_waitq_once) off a wait queue: put it on a
-** worker. Any thread; nothing happens if the timer took it first.
+** worker. Any thread; nothing happens if the monitor took it first.
 */
 LG_FUNC void lg_task_wake (lg_Task *t);
 
@@ -134,9 +122,20 @@ LG_FUNC void lg_task_wake (lg_Task *t);
 LG_FUNC int lg_task_nwaiting (void);
 
 /* The worker running 't' begins (d = 1) or ends (-1) a blocking call. */
-LG_FUNC void lg_worker_blocking (const lg_Task *t, int d);
+LG_FUNC void lg_task_blocking (const lg_Task *t, int d);
 
-/* In a fork() child: the tasks of vanished threads never run again. */
+/* Its ident, as _thread.get_ident() returns it: the task's, or else the
+** OS thread's. */
+LG_FUNC unsigned long lg_self_ident (void);
+
+/*
+** In a fork() child: the tasks of vanished threads never run again (and
+** must leave their wait queues: vm/waitq.h's lg_waitq_forget_task).
+*/
 LG_FUNC void lg_task_forget (lg_Task *t);
+
+/* fork(): the scheduler's mutex is held across it; in the child the idle
+** workers, the ready queue, the deadline heap and the monitor are gone. */
+LG_FUNC void lg_task_atfork (int phase);
 
 #endif

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fork.h"
 #include "trace.h"
 
 

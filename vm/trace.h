@@ -1,6 +1,10 @@
 /*
 ** vm/trace.h -- the GIL event trace: what every thread did when.
 ** See LICENSE for copyright and licence (MIT).
+**
+** Floor 6 of vm/ (docs/ARCHITECTURE.md): a listener of vm/stats.h's
+** events; uses vm/stats.h, and vm/timeline.c (the HTML writer, the same
+** floor) uses vm/gil.h for the switch interval it draws.
 */
 
 #ifndef lg_trace_h
@@ -47,5 +51,8 @@ LG_FUNC void lg_trace_visit (const lg_TraceVisitor *v);
 ** as an HTML timeline; 0 or -1. */
 LG_FUNC int lg_trace_write_json (FILE *f);
 LG_FUNC int lg_trace_write_html (FILE *f);
+
+/* fork(): the recording's mutex is held across it. */
+LG_FUNC void lg_trace_atfork (int phase);
 
 #endif

@@ -1,18 +1,16 @@
 /*
-** vm/tstate.c -- registration of OS threads.
+** vm/tstate.c -- registration of OS threads, and starting them.
 ** See LICENSE for copyright and licence (MIT).
 */
 
 #include <errno.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "fork.h"
-#include "task.h"
 #include "tstate.h"
 
 
@@ -25,33 +23,6 @@ static struct {
   lg_TState *free;              /* recycled states */
   lg_TState *live;              /* registered states (lg_tstate_atfork) */
 } states = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL};
-
-
-void lg_fatal (const char *what, int err) {
-  fprintf(stderr, "luagil: fatal: %s failed: %s\n", what, strerror(err));
-  abort();
-}
-
-
-void lg_mutex_init (pthread_mutex_t *m) {
-  pthread_mutexattr_t attr;
-  lg_check(pthread_mutexattr_init(&attr));
-#ifdef NDEBUG
-  lg_check(pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP));
-#else
-  lg_check(pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK));
-#endif
-  lg_check(pthread_mutex_init(m, &attr));
-  lg_check(pthread_mutexattr_destroy(&attr));
-}
-
-
-int lg_eventfd (void) {
-  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (fd < 0)
-    lg_fatal("eventfd", errno);
-  return fd;
-}
 
 
 /*
@@ -122,13 +93,14 @@ static void delist_locked (lg_TState *ts) {
 
 
 /*
-** In a fork() child, the threads other than 'self' are gone: their nodes
-** leave the wait queues they were on, their eventfds (the old main
-** thread's is the parent's too) are closed, and their states leave the
-** registry but are never recycled, since a lock may still name one as its
-** owner.
+** In a fork() child, the threads other than 'self' are gone: 'forget'
+** sees each (their nodes leave the wait queues they were on: vm/fork.c),
+** their eventfds (the old main thread's is the parent's too) are closed,
+** and their states leave the registry but are never recycled, since a
+** lock may still name one as its owner.
 */
-static void forget_others (lg_TState *self) {
+static void forget_others (lg_TState *self,
+                           void (*forget) (lg_TState *ts)) {
   lg_TState *ts = states.live;
   while (ts != NULL) {
     lg_TState *next = ts->live_next;
@@ -136,7 +108,7 @@ static void forget_others (lg_TState *self) {
       int fd = atomic_exchange(&ts->park_fd, -1);
       if (fd >= 0)
         close(fd);
-      lg_waitq_forget(&ts->wq);
+      forget(ts);
       ts->gil_queued = 0;
       ts->gil_next = NULL;
       delist_locked(ts);
@@ -201,14 +173,14 @@ pthread_t lg_main_pthread (void) {
 }
 
 
-void lg_tstate_atfork (int phase) {
+void lg_tstate_atfork (int phase, void (*forget) (lg_TState *ts)) {
   if (phase == LG_FORK_PREPARE)
     lg_check(pthread_mutex_lock(&states.mutex));
   else
     lg_check(pthread_mutex_unlock(&states.mutex));
   if (phase == LG_FORK_CHILD) {  /* the forking thread is the main one */
     lg_TState *ts = lg_tstate_tls;
-    forget_others(ts);
+    forget_others(ts, forget);
     if (ts != NULL) {
       /* its own eventfd, not the parent's: a wake-up read here would be
          lost there (and one written here would wake the parent) */
@@ -223,14 +195,43 @@ void lg_tstate_atfork (int phase) {
 }
 
 
-unsigned long lg_self_ident (void) {
-  lg_TState *ts = lg_tstate_tls;
-  if (ts != NULL && ts->task != NULL)
-    return ts->task->ident;
-  return (unsigned long)pthread_self();
+lua_State *lg_tstate_setrunning (lg_TState *ts, lua_State *L) {
+  return atomic_exchange(&ts->running, L);
 }
 
 
-lua_State *lg_tstate_setrunning (lg_TState *ts, lua_State *L) {
-  return atomic_exchange(&ts->running, L);
+int lg_spawn (void *(*fn) (void *), void *arg, size_t stacksize,
+              const sigset_t *block, pthread_t *t) {
+  pthread_attr_t attr;
+  sigset_t saved;
+  int err;
+  lg_check(pthread_attr_init(&attr));
+  lg_check(pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED));
+  if (stacksize != 0 &&
+      (err = pthread_attr_setstacksize(&attr, stacksize)) != 0) {
+    pthread_attr_destroy(&attr);
+    return err;
+  }
+  pthread_sigmask(SIG_SETMASK, block, &saved);  /* the new thread's mask,
+                                   whatever the caller's (the monitor's) */
+  err = pthread_create(t, &attr, fn, arg);
+  pthread_sigmask(SIG_SETMASK, &saved, NULL);
+  pthread_attr_destroy(&attr);
+  return err;
+}
+
+
+/*
+** The number of CPUs this process may run on: its affinity mask, not the
+** machine's count, so that 'taskset -c 0' means one.
+*/
+int lg_usable_cpus (void) {
+  static atomic_int ncpu;  /* 0 until first known */
+  int n = atomic_load_explicit(&ncpu, memory_order_relaxed);
+  if (n == 0) {
+    cpu_set_t set;
+    n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+    atomic_store_explicit(&ncpu, n > 0 ? n : 1, memory_order_relaxed);
+  }
+  return n;
 }

@@ -6,6 +6,11 @@
 ** through a thread-local pointer. The signal handlers read it, so the
 ** pointer uses the initial-exec TLS model (no allocation, no lock) and the
 ** fields they read are atomics or sig_atomic_t.
+**
+** Floor 1 of vm/ (docs/ARCHITECTURE.md): uses only vm/base.h. The fields
+** of other floors (the GIL's queue links, the parker's token, ...) live
+** here so that one allocation per thread serves them all; each says whose
+** it is and what guards it.
 */
 
 #ifndef lg_tstate_h
@@ -18,7 +23,7 @@
 
 #include <lua.h>
 
-#define LG_FUNC  __attribute__((visibility("hidden"))) extern
+#include "base.h"
 
 typedef struct lg_TState lg_TState;
 struct lg_Task;
@@ -102,9 +107,6 @@ static inline const void *lg_self (void) {
                                         : (const void *)ts;
 }
 
-/* Its ident, as _thread.get_ident() returns it. */
-LG_FUNC unsigned long lg_self_ident (void);
-
 /*
 ** Register the calling OS thread and make it current; 'L' is the state it
 ** starts running. NULL if memory runs out.
@@ -133,17 +135,22 @@ LG_FUNC void lg_tstate_unregister (lg_TState *ts);
 /* The state this thread runs now; used around coroutine resumes. */
 LG_FUNC lua_State *lg_tstate_setrunning (lg_TState *ts, lua_State *L);
 
-/* Initialise a mutex: adaptive (it spins briefly before it sleeps), and
-** error-checking in debug builds. */
-LG_FUNC void lg_mutex_init (pthread_mutex_t *m);
+/*
+** fork(): the registry's mutex is held across it. In the child, every
+** state but the forking thread's leaves the registry (never recycled: a
+** lock may still name one as its owner), 'forget' called on each first.
+*/
+LG_FUNC void lg_tstate_atfork (int phase, void (*forget) (lg_TState *ts));
 
-/* A new non-blocking, close-on-exec eventfd; aborts if there is none. */
-LG_FUNC int lg_eventfd (void);
+/*
+** Start a detached OS thread running 'fn(arg)', with 'stacksize' bytes of
+** stack (0: the default) and exactly the signals in 'block' blocked.
+** Returns 0 or an errno value.
+*/
+LG_FUNC int lg_spawn (void *(*fn) (void *), void *arg, size_t stacksize,
+                      const sigset_t *block, pthread_t *t);
 
-/* Abort naming a pthread call that cannot fail but did. */
-LG_FUNC void lg_fatal (const char *what, int err) __attribute__((noreturn));
-
-#define lg_check(call)  do { int e_ = (call); \
-  if (e_ != 0) lg_fatal(#call, e_); } while (0)
+/* The number of CPUs this process may run on (its affinity mask). */
+LG_FUNC int lg_usable_cpus (void);
 
 #endif

@@ -1,5 +1,6 @@
 /*
-** vm/worker.c -- the OS threads that run tasks, and their scheduler.
+** vm/task.c -- luagil's threads as tasks: the OS threads that run them
+** (workers), the ready queue, the monitor and the deadline heap.
 ** See LICENSE for copyright and licence (MIT).
 **
 ** A worker runs one task at a time (vm/task.h). When its task ends or
@@ -14,8 +15,8 @@
 ** one is made for it. A busy worker may not
 ** finish soon (a CPU-bound task, a blocking call), so the monitor thread
 ** watches the queue: when it has not moved for STALL_NS, it makes a new
-** worker for its head. The monitor also keeps the timer heap of tasks that
-** wait with a deadline, and wakes them when it passes.
+** worker for its head. The monitor also keeps the deadline heap of tasks
+** that wait with a timeout, and wakes them when it passes.
 **
 ** Tasks with their own stack size (_thread.stack_size) never queue or
 ** yield: each gets an idle worker of that size or a new one, as before.
@@ -28,12 +29,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fork.h"
 #include "gil.h"
 #include "park.h"
+#include "service.h"
 #include "stats.h"
 #include "task.h"
-#include "worker.h"
 
 #define MAX_IDLE      64
 #define IDLE_SECONDS  2.0
@@ -60,24 +60,18 @@ static struct {
   atomic_int nwaiting;      /* tasks yielded to wait, not running again */
   lg_Task *head, *tail;     /* the ready queue */
   unsigned long taken;      /* tasks taken off the ready queue so far */
-  lg_Task **heap;           /* tasks in a timed wait, earliest first */
+  lg_Task **heap;           /* tasks in a timed wait, earliest first: the
+                               deadline heap */
   int nheap, heapsize;
   int ntasks;               /* tasks started and not done: the heap has
                                room for them all (reserve_locked) */
-  pthread_cond_t tick;      /* the monitor sleeps on it */
-  int monitor;              /* the monitor was started */
-  long monitor_due;         /* when it wakes: 0 awake, LONG_MAX untimed */
+  lg_Service monitor;       /* the monitor thread */
 } pool = {.mutex = PTHREAD_MUTEX_INITIALIZER};
-
-
-static long ts_ns (const struct timespec *t) {
-  return (long)t->tv_sec * 1000000000L + t->tv_nsec;
-}
 
 
 /*
 ** {======================================================
-** The timer heap (pool.mutex)
+** The deadline heap (pool.mutex)
 ** =======================================================
 */
 
@@ -144,7 +138,7 @@ static void unreserve (void) {
 
 static void heap_push (lg_Task *t) {
   if (pool.nheap == pool.heapsize)  /* reserve_locked makes it impossible */
-    lg_fatal("the timer heap's reserve", ENOMEM);
+    lg_fatal("the deadline heap's reserve", ENOMEM);
   heap_put(pool.nheap++, t);
   sift_up(t->heap_at);
 }
@@ -179,30 +173,16 @@ static void *monitor_main (void *arg);
 ** failure is that task's starter's error. Returns 0 or an errno value.
 */
 static int start_monitor_locked (void) {
-  pthread_t t;
-  sigset_t all;
-  int err;
-  if (pool.monitor)
-    return 0;
-  lg_cond_init(&pool.tick);
-  sigfillset(&all);
-  pool.monitor_due = 0;  /* it looks at everything first */
-  err = lg_spawn(monitor_main, NULL, MONITOR_STACK, &all, &t);
-  if (err == 0)
-    pool.monitor = 1;
-  else
-    pthread_cond_destroy(&pool.tick);
-  return err;
+  return lg_service_start_locked(&pool.monitor, monitor_main, MONITOR_STACK);
 }
 
 
 /* Wake the monitor if it sleeps past 'due'. */
 static void tell_monitor_locked (long due) {
-  if (!pool.monitor && start_monitor_locked() != 0)
+  if (!pool.monitor.on && start_monitor_locked() != 0)
     lg_fatal("pthread_create (the task monitor)", EAGAIN);  /* a task
                                                  started it: cannot be */
-  if (due < pool.monitor_due)
-    lg_check(pthread_cond_signal(&pool.tick));
+  lg_service_tell_locked(&pool.monitor, due);
 }
 
 
@@ -274,12 +254,6 @@ static Worker *place_locked (lg_Task *t, int *spawn) {
 }
 
 
-/*
-** A new worker for ready task 't', counted busy already. If none can be
-** made, 't' is uncounted and, if 'requeue' (it ran before: nobody else
-** will run it), goes back to the front of the ready queue, where the
-** monitor tries again. Returns 0 or an errno value.
-*/
 /* The stack size of a new worker for tasks of size 0: the default, or
 ** LG_TASK_MINSTACK if that is smaller (a small ulimit -s). */
 static size_t default_stack (void) {
@@ -299,6 +273,12 @@ static size_t default_stack (void) {
 }
 
 
+/*
+** A new worker for ready task 't', counted busy already. If none can be
+** made, 't' is uncounted and, if 'requeue' (it ran before: nobody else
+** will run it), goes back to the front of the ready queue, where the
+** monitor tries again. Returns 0 or an errno value.
+*/
 static int spawn_for (lg_Task *t, int requeue) {
   Worker *w = calloc(1, sizeof *w);
   pthread_t thread;
@@ -334,7 +314,7 @@ static int spawn_for (lg_Task *t, int requeue) {
 /*
 ** Put ready task 't' on a worker ('started': it ran before; else it is
 ** new, and an error goes back to its starter). A task woken before its
-** deadline leaves the timer heap here.
+** deadline leaves the deadline heap here.
 */
 static int place (lg_Task *t, int started) {
   int spawn, err = 0;
@@ -374,15 +354,24 @@ void lg_task_init (lg_Task *t) {
 }
 
 
+/*
+** Under the deterministic policy the next handoff waits until the new
+** task has queued for the GIL (vm/gil.h's lg_gil_expect).
+*/
 int lg_task_start (lg_Task *t) {
-  return place(t, 0);
+  int err;
+  t->expected = lg_gil_expect(NULL);
+  err = place(t, 0);
+  if (err != 0 && t->expected)
+    lg_gil_unexpect();
+  return err;
 }
 
 
 void lg_task_wake (lg_Task *t) {
   int sleeping = LG_TASK_SLEEPING;
   if (atomic_compare_exchange_strong(&t->state, &sleeping, LG_TASK_READY))
-    place(t, 1);  /* else the timer took it */
+    place(t, 1);  /* else the monitor took it */
 }
 
 
@@ -392,7 +381,7 @@ void lg_task_arm (lg_Task *t, const struct timespec *deadline) {
   t->yielding = 1;
   if (deadline != NULL) {
     lg_check(pthread_mutex_lock(&pool.mutex));
-    t->deadline_ns = ts_ns(deadline);
+    t->deadline_ns = lg_timespec_ns(deadline);
     heap_push(t);
     if (t->heap_at == 0)
       tell_monitor_locked(t->deadline_ns);
@@ -422,7 +411,7 @@ int lg_task_nwaiting (void) {
 }
 
 
-void lg_worker_blocking (const lg_Task *t, int d) {
+void lg_task_blocking (const lg_Task *t, int d) {
   if (t->stacksize == 0)
     atomic_fetch_add(&pool.nblocked, d);
 }
@@ -430,7 +419,14 @@ void lg_worker_blocking (const lg_Task *t, int d) {
 
 void lg_task_forget (lg_Task *t) {
   atomic_store(&t->state, LG_TASK_DEAD);
-  lg_waitq_forget(&t->wq);  /* no waker may count it as woken */
+}
+
+
+unsigned long lg_self_ident (void) {
+  lg_TState *ts = lg_tstate_current();
+  if (ts != NULL && ts->task != NULL)
+    return ts->task->ident;
+  return (unsigned long)pthread_self();
 }
 
 /* }====================================================== */
@@ -498,9 +494,7 @@ static void *monitor_main (void *arg) {
     }
     if (since >= 0 && since + STALL_NS < due)
       due = since + STALL_NS;
-    pool.monitor_due = due;
-    lg_cond_wait_until(&pool.tick, &pool.mutex, due);
-    pool.monitor_due = 0;
+    lg_service_sleep_locked(&pool.monitor, &pool.mutex, due);
   }
   return NULL;
 }
@@ -643,33 +637,12 @@ static void *worker_main (void *arg) {
 /* }====================================================== */
 
 
-int lg_spawn (void *(*fn) (void *), void *arg, size_t stacksize,
-              const sigset_t *block, pthread_t *t) {
-  pthread_attr_t attr;
-  sigset_t saved;
-  int err;
-  lg_check(pthread_attr_init(&attr));
-  lg_check(pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED));
-  if (stacksize != 0 &&
-      (err = pthread_attr_setstacksize(&attr, stacksize)) != 0) {
-    pthread_attr_destroy(&attr);
-    return err;
-  }
-  pthread_sigmask(SIG_SETMASK, block, &saved);  /* the new thread's mask,
-                                   whatever the caller's (the monitor's) */
-  err = pthread_create(t, &attr, fn, arg);
-  pthread_sigmask(SIG_SETMASK, &saved, NULL);
-  pthread_attr_destroy(&attr);
-  return err;
-}
-
-
 /*
 ** fork(): in the child only the forking thread lives on; the other
 ** workers, the monitor and the tasks they had are gone (_thread marks the
 ** tasks dead, so that a wake-up finds nothing to run).
 */
-void lg_worker_atfork (int phase) {
+void lg_task_atfork (int phase) {
   if (phase == LG_FORK_PREPARE)
     lg_check(pthread_mutex_lock(&pool.mutex));
   else {
@@ -683,7 +656,7 @@ void lg_worker_atfork (int phase) {
       atomic_store(&pool.nwaiting, 0);
       pool.head = pool.tail = NULL;
       pool.nheap = 0;
-      pool.monitor = 0;
+      lg_service_forget(&pool.monitor);
     }
     lg_check(pthread_mutex_unlock(&pool.mutex));
   }

@@ -1,0 +1,39 @@
+/*
+** vm/base.c -- fatal errors, mutexes and eventfds.
+** See LICENSE for copyright and licence (MIT).
+*/
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+
+#include "base.h"
+
+
+void lg_fatal (const char *what, int err) {
+  fprintf(stderr, "luagil: fatal: %s failed: %s\n", what, strerror(err));
+  abort();
+}
+
+
+void lg_mutex_init (pthread_mutex_t *m) {
+  pthread_mutexattr_t attr;
+  lg_check(pthread_mutexattr_init(&attr));
+#ifdef NDEBUG
+  lg_check(pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP));
+#else
+  lg_check(pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK));
+#endif
+  lg_check(pthread_mutex_init(m, &attr));
+  lg_check(pthread_mutexattr_destroy(&attr));
+}
+
+
+int lg_eventfd (void) {
+  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0)
+    lg_fatal("eventfd", errno);
+  return fd;
+}

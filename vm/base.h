@@ -1,0 +1,39 @@
+/*
+** vm/base.h -- what every file of vm/ uses: visibility, fatal errors,
+** assertions, mutexes, eventfds and the phases of a fork.
+** See LICENSE for copyright and licence (MIT).
+**
+** The ground floor of vm/ (docs/ARCHITECTURE.md): it includes no other
+** header of luagil's.
+*/
+
+#ifndef lg_base_h
+#define lg_base_h
+
+#include <pthread.h>
+
+/* A function shared between luagil's files, not exported by the library. */
+#define LG_FUNC  __attribute__((visibility("hidden"))) extern
+
+/* Abort naming a pthread call that cannot fail but did. */
+LG_FUNC void lg_fatal (const char *what, int err) __attribute__((noreturn));
+
+#define lg_check(call)  do { int e_ = (call); \
+  if (e_ != 0) lg_fatal(#call, e_); } while (0)
+
+/* Initialise a mutex: adaptive (it spins briefly before it sleeps), and
+** error-checking in debug builds. */
+LG_FUNC void lg_mutex_init (pthread_mutex_t *m);
+
+/* A new non-blocking, close-on-exec eventfd; aborts if there is none. */
+LG_FUNC int lg_eventfd (void);
+
+/*
+** The phases of a fork (vm/fork.c calls every subsystem's handler with
+** them, in a fixed order).
+*/
+#define LG_FORK_PREPARE  0  /* take the internal mutexes */
+#define LG_FORK_PARENT   1  /* give them back */
+#define LG_FORK_CHILD    2  /* give them back and forget other threads */
+
+#endif

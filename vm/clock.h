@@ -1,0 +1,60 @@
+/*
+** vm/clock.h -- the monotonic clock, deadlines, and condition variables
+** that wait against it.
+** See LICENSE for copyright and licence (MIT).
+**
+** Floor 1 of vm/ (docs/ARCHITECTURE.md): uses only vm/base.h.
+*/
+
+#ifndef lg_clock_h
+#define lg_clock_h
+
+#include <pthread.h>
+#include <time.h>
+
+#include "base.h"
+
+/* Waits longer than this (seconds) are waits forever: TIMEOUT_MAX. */
+#define LG_TIMEOUT_MAX  9223372036.0
+
+
+/* Monotonic time in nanoseconds. */
+static inline long lg_now_ns (void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long)t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+/* The same in seconds. */
+LG_FUNC double lg_clock (void);
+
+/* A CLOCK_MONOTONIC time as nanoseconds. */
+static inline long lg_timespec_ns (const struct timespec *t) {
+  return (long)t->tv_sec * 1000000000L + t->tv_nsec;
+}
+
+/*
+** Absolute CLOCK_MONOTONIC deadline 'timeout' seconds from now, in '*ts';
+** returns NULL (forever) for a negative timeout or one over TIMEOUT_MAX.
+*/
+LG_FUNC struct timespec *lg_deadline (double timeout, struct timespec *ts);
+
+/* The same, but never later than 'cap' (NULL: no cap). */
+LG_FUNC struct timespec *lg_deadline_within (double timeout,
+                                             const struct timespec *cap,
+                                             struct timespec *ts);
+
+/* Time left until 'deadline' in '*left' (0 if it passed); false if it
+** passed. */
+LG_FUNC int lg_timeleft (const struct timespec *deadline,
+                         struct timespec *left);
+
+/* A condition variable that waits against CLOCK_MONOTONIC. */
+LG_FUNC void lg_cond_init (pthread_cond_t *cv);
+
+/* Wait on 'cv' (with 'mu' locked) until signalled or CLOCK_MONOTONIC
+** reaches 'due_ns' (LONG_MAX: no limit); may return spuriously. */
+LG_FUNC void lg_cond_wait_until (pthread_cond_t *cv, pthread_mutex_t *mu,
+                                 long due_ns);
+
+#endif
