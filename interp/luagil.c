@@ -115,6 +115,7 @@ int luagil_install (lua_State *L, const luagil_Options *opts) {
   installed_main = lua_topointer(L, -1);
   lua_pop(L, 1);
   lg_fork_init();
+  lg_os_setcloser(luagil_close);  /* os.exit(code, true) */
   ts = lg_tstate_register(L, 1);
   if (ts == NULL || (ts->stats = lg_stats_new("MainThread",
                                               ts->ident)) == NULL) {

@@ -18,7 +18,6 @@
 #include <lauxlib.h>
 
 #include "lglib.h"
-#include "luagil.h"
 #include "tstate.h"
 #include "waitq.h"
 
@@ -116,6 +115,13 @@ static int os_tmpname (lua_State *L) {
 }
 
 
+static int (*closer) (lua_State *L);  /* set once, at install */
+
+void lg_os_setcloser (int (*fn) (lua_State *L)) {
+  closer = fn;
+}
+
+
 /*
 ** os.exit([code [, close]]): ends the process at once from any thread, as
 ** stock Lua does (stdio buffers are flushed, other threads just stop).
@@ -134,8 +140,8 @@ static int os_exit (lua_State *L) {
     if (ts != NULL && !ts->is_main)
       return luaL_error(L, "os.exit with close=true can only be called "
                            "from the main thread");
-    if (ts != NULL)
-      luagil_close(L);
+    if (ts != NULL && closer != NULL)
+      closer(L);
     else
       lua_close(L);
   }
