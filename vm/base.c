@@ -8,12 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "base.h"
 
 
 void lg_fatal (const char *what, int err) {
   fprintf(stderr, "luagil: fatal: %s failed: %s\n", what, strerror(err));
+  abort();
+}
+
+
+void lg_assert_fail (const char *what, const char *file, int line) {
+  fprintf(stderr, "luagil: assertion failed: %s (%s:%d)\n", what, file,
+          line);
   abort();
 }
 
@@ -36,4 +44,19 @@ int lg_eventfd (void) {
   if (fd < 0)
     lg_fatal("eventfd", errno);
   return fd;
+}
+
+
+int lg_mutex_held (pthread_mutex_t *m) {
+  return m->__data.__owner == gettid();
+}
+
+
+void lg_mutex_atfork (pthread_mutex_t *m, int phase) {
+  if (phase == LG_FORK_PREPARE)
+    lg_check(pthread_mutex_lock(m));
+  else if (phase == LG_FORK_PARENT)
+    lg_check(pthread_mutex_unlock(m));
+  else
+    lg_mutex_init(m);
 }

@@ -21,9 +21,38 @@ LG_FUNC void lg_fatal (const char *what, int err) __attribute__((noreturn));
 #define lg_check(call)  do { int e_ = (call); \
   if (e_ != 0) lg_fatal(#call, e_); } while (0)
 
+/*
+** Assertions: checked in Debug builds (no NDEBUG), and then a failure
+** prints the condition and where it is, and aborts; in every other build
+** LG_ASSERT is nothing at all (its condition is not evaluated).
+*/
+#ifdef NDEBUG
+#define LG_ASSERT(c)  ((void)0)
+#else
+#define LG_ASSERT(c)  ((c) ? (void)0 : lg_assert_fail(#c, __FILE__, __LINE__))
+#endif
+
+LG_FUNC void lg_assert_fail (const char *what, const char *file, int line)
+  __attribute__((noreturn));
+
 /* Initialise a mutex: adaptive (it spins briefly before it sleeps), and
 ** error-checking in debug builds. */
 LG_FUNC void lg_mutex_init (pthread_mutex_t *m);
+
+/*
+** Does the calling thread hold 'm'? For assertions (the _locked helpers
+** say so: LG_ASSERT(lg_mutex_held(&mu))): glibc records the owner of
+** every kind of mutex.
+*/
+LG_FUNC int lg_mutex_held (pthread_mutex_t *m);
+
+/*
+** An internal mutex across fork(), for phase 'phase': taken before, given
+** back in the parent, and made anew in the child, where the thread that
+** took it has another thread id (an error-checking mutex would refuse to
+** be unlocked there).
+*/
+LG_FUNC void lg_mutex_atfork (pthread_mutex_t *m, int phase);
 
 /* A new non-blocking, close-on-exec eventfd; aborts if there is none. */
 LG_FUNC int lg_eventfd (void);

@@ -138,18 +138,21 @@ static int must_park (lg_TState *ts) {
 
 
 static void park_forever_locked (void) {
+  LG_ASSERT(lg_mutex_held(&gil.mutex));
   for (;;)
     pthread_cond_wait(&gil.never, &gil.mutex);
 }
 
 
 static int busy_locked (void) {
+  LG_ASSERT(lg_mutex_held(&gil.mutex));
   return atomic_load(&gil.holder) != NULL;
 }
 
 
 /* released -> running, for 'ts' (not necessarily the caller) */
 static void grant_locked (lg_TState *ts) {
+  LG_ASSERT(lg_mutex_held(&gil.mutex));
   /* the timer measures from a grant only if a thread waits already */
   gil.t_grant = gil.head != NULL ||
                 atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO
@@ -161,6 +164,7 @@ static void grant_locked (lg_TState *ts) {
 
 
 static void request_drop_locked (void) {
+  LG_ASSERT(lg_mutex_held(&gil.mutex));
   lg_TState *holder = atomic_load(&gil.holder);
   atomic_store(&gil.drop_request, 1);
   if (holder != NULL)  /* it cannot exit: exiting needs gil.mutex */
@@ -197,6 +201,7 @@ static void short_slice (void) {
 
 /* Does the timer time the holder under the current policy? */
 static int timed_locked (void) {
+  LG_ASSERT(lg_mutex_held(&gil.mutex));
   int policy = atomic_load(&gil.policy);
   return gil.head != NULL && busy_locked() && !gil.finalizing &&
          (policy == LG_POLICY_INTERVAL || policy == LG_POLICY_PRIORITY_IO);
@@ -210,6 +215,7 @@ static int timed_locked (void) {
 ** interval from when it resumes.
 */
 static long since_locked (long now) {
+  LG_ASSERT(lg_mutex_held(&gil.mutex));
   long resumed = atomic_load_explicit(&atomic_load(&gil.holder)->gil_resumed,
                                       memory_order_relaxed);
   long since = gil.head->gil_since > gil.t_grant ? gil.head->gil_since
@@ -268,7 +274,7 @@ static void *timer_main (void *arg) {
         continue;
       }
     }
-    lg_service_sleep_locked(&gil.timer, &gil.mutex, due);
+    lg_service_sleep_locked(&gil.timer, due);
   }
   return NULL;
 }
@@ -279,9 +285,11 @@ static void *timer_main (void *arg) {
 ** wake it if it would look too late.
 */
 static void tell_timer_locked (long now) {
+  LG_ASSERT(lg_mutex_held(&gil.mutex));
   if (!gil.timer.on)  /* if it fails (out of threads), the next thread
                          that queues retries */
-    (void)lg_service_start_locked(&gil.timer, timer_main, TIMER_STACK);
+    (void)lg_service_start_locked(&gil.timer, &gil.mutex, timer_main,
+                                  TIMER_STACK);
   else
     lg_service_tell_locked(&gil.timer, now + atomic_load(&gil.interval_ns));
 }
@@ -296,6 +304,7 @@ static void tell_timer_locked (long now) {
 */
 
 static void enqueue_locked (lg_TState *ts, int front) {
+  LG_ASSERT(lg_mutex_held(&gil.mutex));
   ts->gil_queued = 1;
   ts->gil_since = lg_now_ns();
   if (gil.head == NULL)  /* the timer had nobody to time */
@@ -319,6 +328,7 @@ static void enqueue_locked (lg_TState *ts, int front) {
 
 /* Remove 'ts', which is queued. */
 static void unlink_locked (lg_TState *ts) {
+  LG_ASSERT(lg_mutex_held(&gil.mutex));
   lg_TState *prev = NULL;
   atomic_fetch_sub(&gil.nqueued, 1);
   for (lg_TState *w = gil.head; w != ts; w = w->gil_next)
@@ -344,6 +354,7 @@ static long seqof (lg_TState *ts) {
 ** policy the queued thread that follows 'from' in creation order.
 */
 static lg_TState *dequeue_locked (lg_TState *from) {
+  LG_ASSERT(lg_mutex_held(&gil.mutex));
   lg_TState *next = gil.head;
   if (atomic_load(&gil.policy) == LG_POLICY_DETERMINISTIC) {
     lg_TState *first = NULL;
@@ -365,6 +376,7 @@ static lg_TState *dequeue_locked (lg_TState *from) {
 
 /* A thread the holder awaited has queued (deterministic policy). */
 static void arrive_locked (lg_TState *ts) {
+  LG_ASSERT(lg_mutex_held(&gil.mutex));
   if (ts->expected) {
     ts->expected = 0;
     if (--gil.expected == 0)
@@ -381,6 +393,7 @@ static void arrive_locked (lg_TState *ts) {
 #define QUEUE_FRONT    2  /* priority-io: at the front, yielded for one */
 
 static void enter_queue_locked (lg_TState *ts, int where) {
+  LG_ASSERT(lg_mutex_held(&gil.mutex));
   enqueue_locked(ts, where != QUEUE_BACK);
   arrive_locked(ts);
 }
@@ -400,6 +413,7 @@ static void enter_queue_locked (lg_TState *ts, int where) {
 ** as it runs, unasked; asking would cost it a signal per round trip.
 */
 static void wait_locked (lg_TState *ts, int priority) {
+  LG_ASSERT(lg_mutex_held(&gil.mutex));
   while (atomic_load(&gil.holder) != ts) {
     struct timespec dl, *deadline = NULL;
     int requested = 0;
@@ -546,6 +560,7 @@ int lg_gil_wake_into (lg_TState *waiter) {
 ** waited a whole interval.
 */
 static lg_TState *ticks_next_locked (void) {
+  LG_ASSERT(lg_mutex_held(&gil.mutex));
   lg_TState *head = gil.head;
   for (lg_TState *w = head; w != NULL; w = w->gil_next)
     if (w->gil_fresh && !must_park(w))
@@ -569,6 +584,7 @@ static lg_TState *ticks_next_locked (void) {
 ** unpark it only finds a stray token.
 */
 static lg_TState *handoff_locked (lg_TState *ts, int reason) {
+  LG_ASSERT(lg_mutex_held(&gil.mutex));
   int policy = atomic_load(&gil.policy);
   lg_TState *next = NULL;
   ts->gil_dropped = reason;
@@ -606,6 +622,7 @@ static void wake (lg_TState *ts) {
 
 
 void lg_gil_pause (lg_TState *ts, int reason) {
+  LG_ASSERT(lg_gil_held(ts));
   atomic_store(&ts->in_lua, 0);
   lg_event(ts, LG_EV_SUSPENDED, reason);
 }
@@ -619,6 +636,7 @@ void lg_gil_unpause (lg_TState *ts) {
 void lg_gil_release (lg_TState *ts, int reason) {
   int saved = errno;
   lg_TState *next;
+  LG_ASSERT(lg_gil_held(ts));
   lg_check(pthread_mutex_lock(&gil.mutex));
   next = handoff_locked(ts, reason);
   lg_check(pthread_mutex_unlock(&gil.mutex));
@@ -647,6 +665,7 @@ void lg_gil_yield (lg_TState *ts) {
               atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO
               ? QUEUE_FRONT : QUEUE_BACK;
   lg_TState *next;
+  LG_ASSERT(lg_gil_held(ts));
   lg_gil_pause(ts, LG_DROP_FORCED);
   lg_check(pthread_mutex_lock(&gil.mutex));
   {
@@ -803,10 +822,7 @@ void lg_gil_unexpect (void) {
 
 
 void lg_gil_atfork (int phase) {
-  if (phase == LG_FORK_PREPARE) {
-    lg_check(pthread_mutex_lock(&gil.mutex));
-    return;
-  }
+  lg_mutex_atfork(&gil.mutex, phase);
   if (phase == LG_FORK_CHILD) {  /* the forking thread holds the GIL */
     lg_TState *ts = lg_tstate_tls;
     gil.head = gil.tail = NULL;
@@ -823,7 +839,6 @@ void lg_gil_atfork (int phase) {
     lg_service_forget(&gil.timer);  /* the next thread that queues starts
                                        one */
   }
-  lg_check(pthread_mutex_unlock(&gil.mutex));
 }
 
 

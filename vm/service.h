@@ -18,6 +18,7 @@
 #include "base.h"
 
 typedef struct lg_Service {
+  pthread_mutex_t *mu;  /* its owner's mutex, which guards the rest */
   pthread_cond_t cv;    /* it sleeps on it */
   long due;             /* owner's mutex: when it wakes: 0 while awake,
                            LONG_MAX while it sleeps until told */
@@ -28,15 +29,14 @@ typedef struct lg_Service {
 /*
 ** Start 's' running 'fn(NULL)' with every signal blocked (signals are for
 ** the threads that run Lua) on a stack of 'stacksize' bytes, if it is not
-** running. Under the owner's mutex. Returns 0 or an errno value.
+** running. Under the owner's mutex 'mu'. Returns 0 or an errno value.
 */
-LG_FUNC int lg_service_start_locked (lg_Service *s, void *(*fn) (void *),
-                                     size_t stacksize);
+LG_FUNC int lg_service_start_locked (lg_Service *s, pthread_mutex_t *mu,
+                                     void *(*fn) (void *), size_t stacksize);
 
-/* On the service thread, owner's mutex 'mu' locked: sleep until told or
-** until CLOCK_MONOTONIC reaches 'due' ns (LONG_MAX: until told). */
-LG_FUNC void lg_service_sleep_locked (lg_Service *s, pthread_mutex_t *mu,
-                                      long due);
+/* On the service thread, owner's mutex locked: sleep until told or until
+** CLOCK_MONOTONIC reaches 'due' ns (LONG_MAX: until told). */
+LG_FUNC void lg_service_sleep_locked (lg_Service *s, long due);
 
 /* Wake it if it sleeps past 'due'. Owner's mutex held. */
 LG_FUNC void lg_service_tell_locked (lg_Service *s, long due);

@@ -148,6 +148,7 @@ void lg_stats_pin (const lg_Stats *st) {
 
 /* Free exited record 'st', the oldest, adding it to the forgotten. */
 static void forget_locked (lg_Stats *st) {
+  LG_ASSERT(lg_mutex_held(&stats_mutex));
   lg_Stats *f = &stats.forgotten;
   stats.exited = st->exited_next;
   if (stats.exited == NULL)
@@ -262,14 +263,10 @@ void lg_stats_event (lg_Stats *st, int ev, int reason) {
 
 
 void lg_stats_atfork (int phase) {
-  if (phase == LG_FORK_PREPARE)
-    lg_check(pthread_mutex_lock(&stats_mutex));
-  else {
-    if (phase == LG_FORK_CHILD)  /* only the forking thread lives on */
-      for (lg_Stats *st = stats.all; st != NULL; st = st->next)
-        st->alive = (lg_tstate_tls != NULL && st == lg_tstate_tls->stats);
-    lg_check(pthread_mutex_unlock(&stats_mutex));
-  }
+  lg_mutex_atfork(&stats_mutex, phase);
+  if (phase == LG_FORK_CHILD)  /* only the forking thread lives on */
+    for (lg_Stats *st = stats.all; st != NULL; st = st->next)
+      st->alive = (lg_tstate_tls != NULL && st == lg_tstate_tls->stats);
 }
 
 

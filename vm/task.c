@@ -115,6 +115,7 @@ static void sift_down (int i) {
 ** most once, so a push never needs more. Returns 0 or ENOMEM.
 */
 static int reserve_locked (void) {
+  LG_ASSERT(lg_mutex_held(&pool.mutex));
   if (pool.ntasks + 1 > pool.heapsize) {
     int size = pool.heapsize ? 2 * pool.heapsize : 64;
     lg_Task **h = realloc(pool.heap, (size_t)size * sizeof *h);
@@ -173,12 +174,15 @@ static void *monitor_main (void *arg);
 ** failure is that task's starter's error. Returns 0 or an errno value.
 */
 static int start_monitor_locked (void) {
-  return lg_service_start_locked(&pool.monitor, monitor_main, MONITOR_STACK);
+  LG_ASSERT(lg_mutex_held(&pool.mutex));
+  return lg_service_start_locked(&pool.monitor, &pool.mutex, monitor_main,
+                                 MONITOR_STACK);
 }
 
 
 /* Wake the monitor if it sleeps past 'due'. */
 static void tell_monitor_locked (long due) {
+  LG_ASSERT(lg_mutex_held(&pool.mutex));
   if (!pool.monitor.on && start_monitor_locked() != 0)
     lg_fatal("pthread_create (the task monitor)", EAGAIN);  /* a task
                                                  started it: cannot be */
@@ -187,6 +191,7 @@ static void tell_monitor_locked (long due) {
 
 
 static void append_locked (lg_Task *t) {
+  LG_ASSERT(lg_mutex_held(&pool.mutex));
   t->next = NULL;
   if (pool.tail != NULL)
     pool.tail->next = t;
@@ -199,6 +204,7 @@ static void append_locked (lg_Task *t) {
 
 
 static void push_front_locked (lg_Task *t) {
+  LG_ASSERT(lg_mutex_held(&pool.mutex));
   t->next = pool.head;
   pool.head = t;
   if (pool.tail == NULL)
@@ -207,6 +213,7 @@ static void push_front_locked (lg_Task *t) {
 
 
 static lg_Task *pop_locked (void) {
+  LG_ASSERT(lg_mutex_held(&pool.mutex));
   lg_Task *t = pool.head;
   if (t != NULL) {
     pool.head = t->next;
@@ -231,6 +238,7 @@ static int mayqueue (const lg_Task *t) {
 ** caller makes one, counted busy already.
 */
 static Worker *place_locked (lg_Task *t, int *spawn) {
+  LG_ASSERT(lg_mutex_held(&pool.mutex));
   *spawn = 0;
   for (Worker **p = &pool.idle; *p != NULL; p = &(*p)->next) {
     Worker *w = *p;
@@ -376,6 +384,7 @@ void lg_task_wake (lg_Task *t) {
 
 
 void lg_task_arm (lg_Task *t, const struct timespec *deadline) {
+  LG_ASSERT(lg_gil_held(lg_tstate_current()));
   atomic_fetch_add(&pool.nwaiting, 1);
   atomic_store(&t->state, LG_TASK_SLEEPING);
   t->yielding = 1;
@@ -443,6 +452,7 @@ unsigned long lg_self_ident (void) {
 ** just before), placing them with pool.mutex let go.
 */
 static void expire_locked (long now) {
+  LG_ASSERT(lg_mutex_held(&pool.mutex));
   lg_Task *due = NULL;
   while (pool.nheap > 0 && pool.heap[0]->deadline_ns <= now) {
     lg_Task *t = pool.heap[0];
@@ -494,7 +504,7 @@ static void *monitor_main (void *arg) {
     }
     if (since >= 0 && since + STALL_NS < due)
       due = since + STALL_NS;
-    lg_service_sleep_locked(&pool.monitor, &pool.mutex, due);
+    lg_service_sleep_locked(&pool.monitor, due);
   }
   return NULL;
 }
@@ -570,6 +580,7 @@ static lg_Task *next_task (Worker *w, int ended) {
 
 /* Remove 'w' from the idle list if it is there; true if it was. */
 static int unidle_locked (Worker *w) {
+  LG_ASSERT(lg_mutex_held(&pool.mutex));
   for (Worker **p = &pool.idle; *p != NULL; p = &(*p)->next) {
     if (*p == w) {
       *p = w->next;
@@ -643,21 +654,17 @@ static void *worker_main (void *arg) {
 ** tasks dead, so that a wake-up finds nothing to run).
 */
 void lg_task_atfork (int phase) {
-  if (phase == LG_FORK_PREPARE)
-    lg_check(pthread_mutex_lock(&pool.mutex));
-  else {
-    if (phase == LG_FORK_CHILD) {
-      lg_TState *ts = lg_tstate_current();
-      pool.idle = NULL;
-      pool.nidle = 0;
-      pool.nbusy = ts != NULL && ts->task != NULL &&
-                   ts->task->stacksize == 0;
-      atomic_store(&pool.nblocked, 0);
-      atomic_store(&pool.nwaiting, 0);
-      pool.head = pool.tail = NULL;
-      pool.nheap = 0;
-      lg_service_forget(&pool.monitor);
-    }
-    lg_check(pthread_mutex_unlock(&pool.mutex));
+  lg_mutex_atfork(&pool.mutex, phase);
+  if (phase == LG_FORK_CHILD) {
+    lg_TState *ts = lg_tstate_current();
+    pool.idle = NULL;
+    pool.nidle = 0;
+    pool.nbusy = ts != NULL && ts->task != NULL &&
+                 ts->task->stacksize == 0;
+    atomic_store(&pool.nblocked, 0);
+    atomic_store(&pool.nwaiting, 0);
+    pool.head = pool.tail = NULL;
+    pool.nheap = 0;
+    lg_service_forget(&pool.monitor);
   }
 }

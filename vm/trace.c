@@ -88,10 +88,7 @@ int lg_trace_stop (void) {
 
 
 void lg_trace_atfork (int phase) {
-  if (phase == LG_FORK_PREPARE)
-    lg_check(pthread_mutex_lock(&trace_mutex));
-  else
-    lg_check(pthread_mutex_unlock(&trace_mutex));
+  lg_mutex_atfork(&trace_mutex, phase);
 }
 
 

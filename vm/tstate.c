@@ -82,6 +82,7 @@ static void enlist (lg_TState *ts) {
 
 
 static void delist_locked (lg_TState *ts) {
+  LG_ASSERT(lg_mutex_held(&states.mutex));
   if (ts->live_prev != NULL)
     ts->live_prev->live_next = ts->live_next;
   else
@@ -174,13 +175,12 @@ pthread_t lg_main_pthread (void) {
 
 
 void lg_tstate_atfork (int phase, void (*forget) (lg_TState *ts)) {
-  if (phase == LG_FORK_PREPARE)
-    lg_check(pthread_mutex_lock(&states.mutex));
-  else
-    lg_check(pthread_mutex_unlock(&states.mutex));
+  lg_mutex_atfork(&states.mutex, phase);
   if (phase == LG_FORK_CHILD) {  /* the forking thread is the main one */
     lg_TState *ts = lg_tstate_tls;
+    lg_check(pthread_mutex_lock(&states.mutex));
     forget_others(ts, forget);
+    lg_check(pthread_mutex_unlock(&states.mutex));
     if (ts != NULL) {
       /* its own eventfd, not the parent's: a wake-up read here would be
          lost there (and one written here would wake the parent) */

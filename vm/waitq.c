@@ -124,6 +124,7 @@ int lg_waitq_wait (lg_WaitQueue *q, pthread_mutex_t *mu,
                    const struct timespec *deadline) {
   lg_TState *ts = lg_tstate_current();
   int r;
+  LG_ASSERT(lg_mutex_held(mu) && lg_gil_held(ts));
   enqueue(q, &ts->wq);
   lg_check(pthread_mutex_unlock(mu));
   LG_BEGIN_BLOCKING
@@ -144,6 +145,7 @@ int lg_waitq_wait (lg_WaitQueue *q, pthread_mutex_t *mu,
 static int task_wait (lua_State *L, lg_Task *t, lg_WaitQueue *q,
                       pthread_mutex_t *mu, const struct timespec *deadline,
                       lua_KFunction k) {
+  LG_ASSERT(lg_mutex_held(mu) && lg_gil_held(lg_tstate_current()));
   lg_task_arm(t, deadline);
   enqueue(q, &t->wq);
   lg_check(pthread_mutex_unlock(mu));
