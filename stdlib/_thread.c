@@ -3,9 +3,10 @@
 ** See LICENSE for copyright and licence (MIT).
 **
 ** A thread handle is shared by two owners: the Lua userdata that the
-** starter holds and the OS thread running the job. It is malloc'ed and
-** reference-counted, never Lua memory, because the job reads and writes it
-** after it has let the GIL go, when a collection may free any Lua object.
+** starter holds and the worker running the thread's task. It is malloc'ed
+** and reference-counted, never Lua memory, because the worker reads and
+** writes it after it has let the GIL go, when a collection may free any Lua
+** object.
 ** Each thread is a task (vm/task.h) that runs on its own lua_State, made
 ** with lua_newthread and anchored in the registry until the thread ends.
 ** The handle is the task: it starts with one.
@@ -49,7 +50,7 @@ typedef struct Handle {
 } Handle;
 
 
-static atomic_int alive;    /* jobs started and not yet done */
+static atomic_int alive;    /* threads started and not yet done */
 static struct {             /* every live handle, for fork() */
   pthread_mutex_t mutex;
   Handle *all;              /* handles.mutex */
@@ -189,7 +190,7 @@ static int isexit (lua_State *L, int arg) {
 
 /*
 ** {======================================================
-** The job
+** The task: what the thread runs
 ** =======================================================
 */
 

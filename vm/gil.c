@@ -2,63 +2,107 @@
 ** vm/gil.c -- the global interpreter lock.
 ** See LICENSE for copyright and licence (MIT).
 **
-** Notes about the implementation
+** Floor 3 of vm/ (docs/ARCHITECTURE.md), paired with vm/breaker.c.
 **
-** The state: 'holder' (NULL while the GIL is free) and a queue of the
-** threads that wait for it, guarded by gil.mutex. A waiter parks on its
-** own token (vm/park.c).
+** The protocol in five minutes
 **
-** - Handoff. A thread that lets the GIL go hands it straight to the next
-**   waiter: it sets 'holder' to that thread and unparks it. Nobody can
-**   barge in between, so a thread that drops and at once wants the GIL
-**   again queues behind every waiter: that is forced switching, and it is
-**   also what keeps the GIL fair. (A condition variable cannot do this:
-**   pthread_cond_signal may wake the same few threads every time, and we
-**   saw a waiter starve for ever that way.)
-** - Periodic release. One timer thread (created when a thread first
-**   queues) times the holder for the head of the queue: once the head has
-**   waited a whole switch interval without a switch, the timer raises the
-**   drop request (one atomic flag) and signals the holder's OS thread
-**   (vm/breaker.c), whose hook then yields. While the holder does not
-**   answer (a request can be lost, or the holder is in a long C call, or
-**   under preempt=safe it was just leaving the hook) the timer signals
-**   again after 100 us, then after 1, 2, 4, ... 8 intervals. Waiters park
-**   without a timeout, so a handoff wakes one thread, the next holder,
-**   whatever the length of the queue (Ruby's
-**   design; in CPython every waiter times out each interval). While the
-**   queue is empty the timer looks again every interval, so a thread that
-**   queues need not wake it, and after a second with nobody waiting it
-**   sleeps until a thread queues.
-** - Policies. 'interval' is the above. 'ticks' (Python 2's GIL): the
-**   holder's count hook drops the GIL every N instructions without a
-**   handoff: it wakes the head of the queue and takes the GIL straight
-**   back, usually before the woken thread runs, so CPU-bound threads
-**   thrash as they did on multicore Python 2. The holder yields under
-**   gil.mutex, so the woken thread could never win that race: a thread
-**   that queued from a take (back from a sleep, a wait, I/O, or new)
-**   rather than from a yield is handed the GIL at the next drop instead,
-**   as Python 2 let a thread returning from blocking back in within
-**   milliseconds, and so is a head of the queue that has waited a whole
-**   switch interval, so that none starves for ever (issue 19, case 20;
-**   tests/lua/misuse_vm.lua).
-**   'priority-io': a thread whose blocking call really waited (its
-**   voluntary context switches rose, or the caller said so) queues at
-**   the front and requests a drop at once;
-**   the thread that yields for it queues at the front too (behind it), so
-**   that an I/O-bound thread preempted by another does not then wait a
-**   whole interval behind a CPU-bound one.
-**   'deterministic': the holder's count hook switches every N +- jitter
-**   instructions (seeded); the next holder is the queued thread after the
+** State: 'holder' (NULL while the GIL is free) and a FIFO of waiting
+** threads (linked by lg_TState.gil_next), both guarded by gil.mutex, the
+** innermost mutex of luagil. A waiter parks on its own token
+** (vm/park.c), so each handoff wakes exactly one thread. Transitions, and
+** the function that makes each:
+**
+**   released -> running    take(): lg_gil_take, and lg_gil_blocking_take
+**                          after a blocking call. Free: grant_locked.
+**                          Busy: queue (enter_queue_locked) and park in
+**                          wait_locked until a handoff names us holder.
+**   running -> released    lg_gil_drop = lg_gil_pause + lg_gil_release.
+**                          handoff_locked picks the next waiter, makes it
+**                          the holder, and it is unparked once gil.mutex
+**                          is let go: nobody can barge in between.
+**   running -> running'    the handoff itself: the holder never becomes
+**                          NULL while someone waits (but see 'ticks').
+**   running -> waiting     lg_gil_yield, for a drop request or a counting
+**     -> running           policy: hand off and queue up again under one
+**                          lock, so the yielder is last in line (forced
+**                          switching, and fairness).
+**   pause / unpause        lg_gil_pause, lg_gil_unpause: a worker that
+**                          switches tasks (vm/task.c) keeps the GIL; the
+**                          thread-level record changes, the holder not.
+**   wake-into              lg_gil_wake_into: a thread that holds the GIL
+**                          and wakes a parked waiter of a wait queue
+**                          queues it for the GIL instead of unparking it;
+**                          the handoff that grants it the GIL wakes it,
+**                          once ('interval' only).
+**   blocking bracket       lg_gil_blocking_drop / lg_gil_blocking_take,
+**                          called by vm/waitq.c's LG_BEGIN_BLOCKING and
+**                          LG_END_BLOCKING around every blocking call.
+**
+** The in_lua handshake with the eval breaker (vm/breaker.c). A drop
+** request is an atomic flag plus a signal to the holder's OS thread; the
+** handler arms a count hook on the state the thread runs, and the hook
+** yields. The handler arms only while lg_TState.in_lua is 1, which the
+** holder sets when it runs Lua holding the GIL (running()) and clears
+** when it pauses: a late signal must not touch a state that the thread no
+** longer runs (the next holder's collector may be freeing it). A request
+** or a Ctrl-C that came while in_lua was 0 is seen by running(), which
+** arms the hook itself.
+**
+** The timer. One thread (vm/service.h; started when a thread first
+** queues) times the holder for the head of the queue: once the head has
+** waited a whole switch interval without a switch, it raises the drop
+** request. While the holder does not answer (a request can be lost, the
+** holder may be in a long C call, or under preempt=safe just leaving the
+** hook) it signals again after 100 us, then after 1, 2, 4, ... 8
+** intervals. Waiters of 'interval' park without a timeout (Ruby's design;
+** in CPython every waiter times out each interval); priority-io's asking
+** waiter parks with one (wait_locked). While the queue is empty the timer
+** looks again every interval, so a thread that queues need not wake it,
+** and after a second with nobody waiting it sleeps until a thread queues.
+**
+** The policies:
+**
+**   policy         who asks for a switch      the switch      default N
+**   interval       the timer, after an        handoff to the  -
+**                  interval                   head
+**   ticks          the holder's count hook,   no handoff: the 100
+**                  every N instructions       head competes
+**   priority-io    the timer; and a thread    handoff; it     -
+**                  back from real I/O, at     queues first
+**                  once (1/64 interval)
+**   deterministic  the count hook, every      handoff to the  1000
+**                  N +- N/2 (seeded)          next by seq
+**
+** - 'ticks' (Python 2's GIL): the holder's count hook drops the GIL every
+**   N instructions without a handoff: it wakes the head of the queue and
+**   takes the GIL straight back, usually before the woken thread runs, so
+**   CPU-bound threads thrash as they did on multicore Python 2. The
+**   holder yields under gil.mutex, so the woken thread could never win
+**   that race: a thread that queued from a take (back from a sleep, a
+**   wait, I/O, or new) rather than from a yield is handed the GIL at the
+**   next drop instead, as Python 2 let a thread returning from blocking
+**   back in within milliseconds, and so is a head of the queue that has
+**   waited a whole switch interval, so that none starves for ever (issue
+**   19, case 20; tests/lua/misuse_vm.lua).
+** - 'priority-io': a thread whose blocking call really waited (its
+**   voluntary context switches rose, or the caller said so) queues at the
+**   front and requests a drop itself; the thread that yields for it
+**   queues at the front too (behind it), so that an I/O-bound thread
+**   preempted by another does not then wait a whole interval behind a
+**   CPU-bound one.
+** - 'deterministic': the next holder is the queued thread after the
 **   holder in creation order, chosen only once every thread the holder
-**   made runnable (started, woken) has queued, so the OS's wake-up order
-**   never decides who runs. (A yielding thread queues up again under the
-**   same lock as its handoff, so it is never missing either.)
-** - Shutdown. Once finalizing, every thread but the main one parks for
-**   ever when it wants the GIL and is never handed it; no request is raised
-**   any more.
+**   made runnable (started, woken: lg_gil_expect) has queued, so the
+**   OS's wake-up order never decides who runs. (A yielding thread queues
+**   up again under the same lock as its handoff, so it is never missing
+**   either.)
 **
-** Lock order: an object's mutex may be taken with the GIL held; gil.mutex
-** is innermost.
+** Shutdown. Once finalizing, every thread but the main one parks for ever
+** when it wants the GIL and is never handed it; no request is raised any
+** more.
+**
+** Lock order: an object's mutex may be taken with the GIL held (never the
+** GIL while one is held); gil.mutex is innermost.
 */
 
 #include <errno.h>

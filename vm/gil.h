@@ -1,6 +1,10 @@
 /*
 ** vm/gil.h -- the global interpreter lock.
 ** See LICENSE for copyright and licence (MIT).
+**
+** Floor 3 of vm/ (docs/ARCHITECTURE.md), paired with vm/breaker.h; uses
+** vm/park.h, vm/stats.h, vm/service.h. vm/gil.c's top comment explains
+** the protocol.
 */
 
 #ifndef lg_gil_h
@@ -81,7 +85,7 @@ LG_FUNC void lg_gil_setinterval (double seconds);
 
 /*
 ** The policy and its instruction count 'n' (ticks, deterministic; 0 for
-** the default of 100). Any thread; takes effect at each thread's next
+** the policy's default: 100 for ticks, 1000 for deterministic). Any thread; takes effect at each thread's next
 ** take or switch.
 */
 LG_FUNC void lg_gil_setpolicy (int policy, long n);

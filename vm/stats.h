@@ -2,7 +2,7 @@
 ** vm/stats.h -- per-thread GIL statistics and GIL events.
 ** See LICENSE for copyright and licence (MIT).
 **
-** Every Lua thread (a job on a worker, the main thread, a host thread that
+** Every Lua thread (a task on a worker, the main thread, a host thread that
 ** entered Lua) has one lg_Stats record, kept after the thread ends so that
 ** gil.stats() lists exited threads too: the last LG_STATS_EXITED of them.
 ** An older one is freed, its counters added to the totals of the
@@ -33,7 +33,7 @@
 #define LG_EV_REQUEST    5  /* it asked the holder to drop the GIL */
 
 /* Why a thread let the GIL go (the 'reason' of LG_EV_SUSPENDED). */
-#define LG_DROP_PLAIN     0  /* the end of a job, a host's release */
+#define LG_DROP_PLAIN     0  /* the end of a task, a host's release */
 #define LG_DROP_FORCED    1  /* a drop request, or a voluntary yield */
 #define LG_DROP_BLOCKING  2  /* around a blocking call */
 

@@ -47,11 +47,17 @@ struct lg_TState {
   volatile sig_atomic_t in_hook; /* owner and its handler: LG_HOOK_* */
   int is_main;                 /* read-only after registration */
 
+  /* The record of the Lua thread it runs: the owner sets it while it
+     holds the GIL or is not queued; the GIL's timer and the deterministic
+     handoff read it under gil.mutex while the thread is queued. */
+  struct lg_Stats *stats;
+  int expected;                /* deterministic: its next take was awaited
+                                  (lg_gil_expect); under gil.mutex, or by
+                                  the owner while it is not queued */
+
   /* Owner thread only. */
-  struct lg_Stats *stats;      /* the record of the Lua thread it runs */
   int stage;                   /* preempt=any: 1 while counting down */
   uint32_t rng;                /* xorshift state for the 1-8 jitter */
-  int expected;                /* deterministic: its next take was awaited */
   int spin;                    /* its last park ended soon: spin next time */
   int waited;                  /* priority-io: its blocking call waited */
   long nvcsw;                  /* priority-io: voluntary switches before */
@@ -75,9 +81,10 @@ struct lg_TState {
   /* Its node on a wait queue, while it waits on one. */
   lg_WaitNode wq;
 
-  /* Owner thread only: the task it runs now (vm/task.h), or NULL. */
-  struct lg_Task *task;
-  _Atomic long gil_resumed;    /* when it last got the GIL and ran (ns) */
+  struct lg_Task *task;        /* owner thread only: the task it runs
+                                  now (vm/task.h), or NULL */
+  _Atomic long gil_resumed;    /* owner writes, the GIL's timer reads:
+                                  when it last got the GIL and ran (ns) */
   lg_TState *free_next;        /* states.mutex: link in the free list */
   lg_TState *live_next, *live_prev;  /* states.mutex: the registered ones
                                         (a fork() child forgets the rest) */
