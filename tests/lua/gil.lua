@@ -1,7 +1,8 @@
 -- tests/lua/gil.lua -- the GIL's periodic release as seen from Lua: a
 -- CPU-bound thread is preempted wherever it spins (a loop, a for, a
 -- coroutine, a function called in a loop), several CPU-bound threads all
--- progress, require is thread-safe, and debug hooks coexist with the GIL.
+-- progress, and debug hooks coexist with the GIL. Thread-safe require:
+-- tests/lua/require.lua.
 print("testing the GIL")
 
 local threading = require "threading"
@@ -107,28 +108,6 @@ do
   while not ran do time.sleep(0) end
   t:join()
   threading.setswitchinterval(interval)
-end
-
--- require: two threads requiring one module get one table, loaded once.
-do
-  local loads = 0
-  package.preload["slowmod"] = function ()
-    loads = loads + 1
-    time.sleep(0.05)  -- let the other thread in while we load
-    return {id = {}}
-  end
-  local got = {}
-  local ts = {}
-  for i = 1, 2 do
-    ts[i] = threading.Thread{target = function () got[i] = require "slowmod" end}
-    ts[i]:start()
-  end
-  for i = 1, 2 do ts[i]:join() end
-  assert(loads == 1, "module loaded " .. loads .. " times")
-  assert(got[1] == got[2] and got[1] == require "slowmod")
-  -- errors still come through
-  local ok, err = pcall(require, "no.such.module.here")
-  assert(not ok and err:find("module 'no.such.module.here' not found", 1, true))
 end
 
 -- debug.sethook/gethook: a user's hook works while threads switch.

@@ -1,32 +1,19 @@
--- tests/lua/lock.lua -- Lock, RLock, Semaphore and BoundedSemaphore: the
--- behaviour they share (written once, run per type), then each one's own,
+-- tests/lua/lock.lua -- Lock and RLock: the behaviour they share with the
+-- semaphores (tests/lua/locklib.lua, run per type), then each one's own,
 -- the misuse errors Python gives, guard/with, and _thread's lock API.
+-- Semaphore and BoundedSemaphore: tests/lua/semaphore.lua.
 print("testing threading locks")
 
 local threading = require "threading"
 local _thread = require "_thread"
-local time = require "time"
 
 local testlib = require "testlib"
 local checkerror, go = testlib.checkerror, testlib.go
-
--- Make a thread take x and hold it; returns a function that lets it
--- release x and joins it.
-local function holder (x)
-  local held, done = threading.Event(), threading.Event()
-  local t = go(function ()
-    x:acquire()
-    held:set()
-    done:wait()
-    x:release()
-  end)
-  held:wait()
-  return function () done:set(); t:join() end
-end
+local common = require "locklib"
 
 
 -- {======================================================
--- Behaviour common to Lock, RLock and Semaphore
+-- Behaviour they share with the other kind (tests/lua/locklib.lua)
 -- =======================================================
 
 local types = {
@@ -34,171 +21,9 @@ local types = {
    nonblock = "can't specify a timeout for a non-blocking call"},
   {name = "RLock", new = threading.RLock, owned = true,
    nonblock = "can't specify a timeout for a non-blocking call"},
-  {name = "Semaphore", new = function () return threading.Semaphore(1) end,
-   nonblock = "can't specify timeout for non-blocking acquire"},
-  {name = "BoundedSemaphore",
-   new = function () return threading.BoundedSemaphore(1) end,
-   nonblock = "can't specify timeout for non-blocking acquire"},
 }
 
-for _, T in ipairs(types) do
-  -- A free one is taken at once, and released.
-  do
-    local x = T.new()
-    assert(x:acquire() == true)
-    x:release()
-    assert(x:acquire(true) == true)
-    x:release()
-    assert(x:acquire(false) == true)
-    x:release()
-    assert(x:acquire(true, -1) == true)  -- -1 and nil: no timeout
-    x:release()
-    assert(x:acquire(true, nil) == true)
-    x:release()
-    assert(x:acquire(true, 10) == true)
-    x:release()
-  end
-
-  -- acquire(false) on one held by another thread returns false at once.
-  do
-    local x = T.new()
-    local free = holder(x)
-    assert(x:acquire(false) == false)
-    assert(x:acquire(true, 0) == false)
-    free()
-    assert(x:acquire(false) == true)
-    x:release()
-  end
-
-  -- A timed acquire returns false after at least the timeout.
-  do
-    local x = T.new()
-    local free = holder(x)
-    local t0 = time.monotonic()
-    assert(x:acquire(true, 0.1) == false)
-    assert(time.monotonic() - t0 >= 0.1)
-    free()
-  end
-
-  -- A waiting thread lets the GIL go: another thread runs meanwhile.
-  do
-    local x = T.new()
-    local free = holder(x)
-    local n, stop = 0, false
-    local spinner = go(function ()
-      while not stop do n = n + 1; time.sleep(0) end
-    end)
-    local before = n
-    assert(x:acquire(true, 0.1) == false)
-    assert(n > before)
-    stop = true
-    spinner:join()
-    free()
-  end
-
-  -- A blocking acquire waits until another thread releases.
-  do
-    local x = T.new()
-    local held, order = threading.Event(), {}
-    local t = go(function ()
-      x:acquire()
-      held:set()
-      order[#order + 1] = "release"
-      x:release()
-    end)
-    held:wait()
-    assert(x:acquire() == true)
-    order[#order + 1] = "acquired"
-    assert(order[1] == "release" and order[2] == "acquired")
-    x:release()
-    t:join()
-  end
-
-  -- Release from another thread: allowed, except for RLock.
-  do
-    local x = T.new()
-    x:acquire()
-    local err
-    go(function ()
-      local ok, e = pcall(x.release, x)
-      if not ok then err = e end
-    end):join()
-    if T.owned then
-      assert(string.find(err, "cannot release un-acquired lock", 1, true))
-      x:release()
-    else
-      assert(err == nil)
-      assert(x:acquire(false) == true)  -- it was released
-      x:release()
-    end
-  end
-
-  -- Many threads contend; each gets it exactly once per request, and
-  -- never two at a time.
-  do
-    local x = T.new()
-    local inside, count, overlap = 0, 0, false
-    local threads = {}
-    for i = 1, 10 do
-      threads[i] = go(function ()
-        for _ = 1, 50 do
-          x:acquire()
-          inside = inside + 1
-          if inside ~= 1 then overlap = true end
-          time.sleep(0)  -- let another thread run while we hold it
-          count = count + 1
-          inside = inside - 1
-          x:release()
-        end
-      end)
-    end
-    for _, t in ipairs(threads) do t:join() end
-    assert(count == 500 and not overlap)
-  end
-
-  -- guard and with.
-  do
-    local x = T.new()
-    do
-      local _ <close> = x:guard()
-      assert(x:acquire(false) == (T.owned == true))
-      if T.owned then x:release() end
-    end
-    assert(x:acquire(false) == true)
-    x:release()
-    local a, b = x:with(function (p, q)
-      assert(x:acquire(false) == (T.owned == true))
-      if T.owned then x:release() end
-      return p + q, "r"
-    end, 1, 2)
-    assert(a == 3 and b == "r")
-    checkerror("boom", x.with, x, function () error("boom") end)
-    assert(x:acquire(false) == true)  -- released even on error
-    x:release()
-    local ok = pcall(function ()
-      local _ <close> = x:guard()
-      error("inside")
-    end)
-    assert(not ok and x:acquire(false) == true)
-    x:release()
-  end
-
-  -- Wrong arguments.
-  do
-    local x = T.new()
-    checkerror("bad argument #1 to 'acquire' (boolean expected, got number)",
-               function () x:acquire(0) end)
-    checkerror("bad argument #2 to 'acquire' (number expected, got string)",
-               function () x:acquire(true, "soon") end)
-    if T.name:find("Lock") then  -- a Semaphore polls (misuse_sync.lua)
-      checkerror("bad argument #2 to 'acquire' (timeout value must be "
-                 .. "positive)", function () x:acquire(true, -2) end)
-    end
-    checkerror("bad argument #2 to 'acquire' (" .. T.nonblock .. ")",
-               function () x:acquire(false, 1) end)
-    checkerror("expected", x.acquire, {})
-  end
-end
+for _, T in ipairs(types) do common(T) end
 
 -- }======================================================
 
@@ -253,43 +78,6 @@ do
   assert(other == true)
 end
 
--- Semaphore: counts; release(n); bad values.
-do
-  local s = threading.Semaphore(0)
-  assert(s:acquire(false) == false)
-  s:release(3)
-  assert(s:acquire(false) and s:acquire(false) and s:acquire(false))
-  assert(s:acquire(false) == false)
-  assert(s:acquire(true, 0.01) == false)
-  local d = threading.Semaphore()  -- default 1
-  assert(d:acquire(false) and not d:acquire(false))
-  checkerror("bad argument #1 to 'Semaphore' (semaphore initial value "
-             .. "must be >= 0)", function () threading.Semaphore(-1) end)
-  checkerror("bad argument #1 to 'release' (n must be one or more)",
-             function () s:release(0) end)
-  checkerror("bad argument #1 to 'Semaphore' (number expected, got string)",
-             function () threading.Semaphore("x") end)
-  -- release(n) wakes n waiters.
-  local got, threads = 0, {}
-  for i = 1, 4 do
-    threads[i] = go(function () s:acquire(); got = got + 1 end)
-  end
-  s:release(4)
-  for _, t in ipairs(threads) do t:join() end
-  assert(got == 4)
-end
-
--- BoundedSemaphore: never above its initial value.
-do
-  local b = threading.BoundedSemaphore(2)
-  checkerror("Semaphore released too many times", b.release, b)
-  b:acquire()
-  b:acquire()
-  checkerror("Semaphore released too many times", b.release, b, 3)
-  b:release(2)
-  checkerror("Semaphore released too many times", b.release, b)
-  assert(tostring(b):find("value=2/2"))
-end
 
 -- _thread's own functions.
 do

@@ -1,9 +1,12 @@
 lua_test(lock)
+lua_test(semaphore)
 lua_test(condition)
+lua_test(event)
 lua_test(barrier)
 lua_test(interrupt)
 lua_test(thread)
 lua_test(gil LABELS preempt)
+lua_test(require LABELS preempt)
 lua_test(sleep)
 lua_test(lifecycle LABELS preempt ENV ASAN_OPTIONS=detect_leaks=0)
 add_test(NAME lua.race_any COMMAND ${LUAGIL_BIN} --switch-interval=0.000001
