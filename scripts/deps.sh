@@ -9,9 +9,10 @@ libcriterion-dev libedit-dev"
 # chromium for the test that opens the HTML GIL timeline (installing it took
 # 53 s on a loaded 2-core machine), clang and its libFuzzer runtime
 # (libclang_rt.fuzzer-x86_64.a is in libclang-rt-14-dev on Debian 12) for
-# tests/fuzz/run_libfuzzer.sh.
+# tests/fuzz/run_libfuzzer.sh, and clang-format (clang-format-diff-14) for
+# scripts/format.
 LUAGIL_TEST_PACKAGES="$LUAGIL_PACKAGES tmux valgrind chromium clang \
-libclang-rt-14-dev"
+libclang-rt-14-dev clang-format"
 
 install_missing () {
   local missing=()
