@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 
+#include "clock.h"
 #include "fixture.h"
 #include "park.h"
 #include "tstate.h"
