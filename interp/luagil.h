@@ -288,8 +288,8 @@ typedef void (*luagil_EventHook) (const luagil_Event *ev, void *ud);
 /*
 ** Set the hook ('fn' NULL: none). Any thread, GIL held or not. A call of
 ** the previous hook that is under way when this returns may still finish.
-** Returns 1, or 0 if no more hooks can listen (the trace and the gil
-** module's listeners count too).
+** Returns 1, or 0 if no more hooks can listen (a GIL trace that is on
+** counts too).
 */
 LUAGIL_API int luagil_set_event_hook (luagil_EventHook fn, void *ud);
 

@@ -1,6 +1,6 @@
 -- stdlib/concurrent_futures.lua -- the 'concurrent.futures' module:
 -- ThreadPoolExecutor, Future, wait, as_completed. Compiled into the binary
--- by stdlib/concurrent_futures.c. See LICENSE for copyright and licence (MIT).
+-- (cmake/embed.cmake). See LICENSE for copyright and licence (MIT).
 --
 -- Notes about the implementation
 --

@@ -1,5 +1,6 @@
 -- stdlib/logging.lua -- the 'logging' module: Python's logging, the part
--- that thread scripts use. Compiled into the binary by stdlib/logging.c.
+-- that thread scripts use. Compiled into the binary
+-- (cmake/embed.cmake).
 -- See LICENSE for copyright and licence (MIT).
 --
 -- Loggers form Python's dotted hierarchy ("a.b" below "a" below the root);

@@ -1,5 +1,6 @@
 -- stdlib/threading.lua -- the 'threading' module: Python's threading API
--- on top of '_thread'. Compiled into the binary by stdlib/threading.c.
+-- on top of '_thread'. Compiled into the binary
+-- (cmake/embed.cmake).
 -- See LICENSE for copyright and licence (MIT).
 --
 -- Thread state that Python keeps in attributes lives in a private table

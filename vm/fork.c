@@ -65,7 +65,7 @@ static void vm_handlers (int phase) {
   lg_task_atfork(phase);
   lg_stats_atfork(phase);
   lg_trace_atfork(phase);
-  lg_gil_atfork(phase);     /* innermost of the internal mutexes: last */
+  lg_gil_atfork(phase);
   lg_breaker_atfork(phase);
   lg_sigint_atfork(phase);
 }

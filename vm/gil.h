@@ -48,7 +48,7 @@ LG_FUNC int lg_gil_wake_into (lg_TState *waiter);
 LG_FUNC void lg_gil_drop (lg_TState *ts, int reason);
 
 /*
-** lg_gil_drop in two halves. A worker that switches tasks (vm/worker.c)
+** lg_gil_drop in two halves. A worker that switches tasks (vm/task.c)
 ** keeps the GIL: it pauses for the one ('reason' as for lg_gil_drop),
 ** sets 'ts->stats' and the running state to the other's, and unpauses.
 ** The switch interval runs on: a stream of short tasks cannot keep a

@@ -2,9 +2,10 @@
 ** vm/park.h -- parking a thread, and polling descriptors against Ctrl-C.
 ** See LICENSE for copyright and licence (MIT).
 **
-** Every blocking wait of luagil (join, sleep, the synchronisation objects)
+** A blocking wait of luagil (join, sleep, the synchronisation objects)
 ** parks the calling thread on its own token and is woken by another thread
-** that sets the token. The main thread parks on an eventfd and also watches
+** that sets the token; only a task waiting at its own top level yields
+** instead (vm/waitq.h). The main thread parks on an eventfd and also watches
 ** the Ctrl-C descriptor, so a Ctrl-C interrupts any of its waits; condition
 ** variables could not do that. A wait for a descriptor (a socket, a pipe)
 ** is one lg_poll, which watches Ctrl-C the same way.

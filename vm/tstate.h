@@ -29,7 +29,7 @@ typedef struct lg_TState lg_TState;
 struct lg_Task;
 
 /*
-** A node of a wait queue (vm/park.h): a parked thread's, or a task's that
+** A node of a wait queue (vm/waitq.h): a parked thread's, or a task's that
 ** yielded to wait (vm/task.h). Guarded by the mutex of the queue's owner.
 */
 typedef struct lg_WaitNode {
