@@ -6,17 +6,17 @@
 ** See LICENSE for copyright and licence (MIT).
 */
 
-#include "jobs.h"
+#include "snippets.h"
 
 
 TestSuite(breaker, .init = setup, .fini = teardown, .timeout = 60);
 
 
 /* The main thread spins in Lua holding the GIL; only a drop request lets
-** the job in to set 'stop'. One test per place a thread can spin. */
+** the snippet in to set 'stop'. One test per place a thread can spin. */
 static void spin_until_stopped (const char *spin) {
   run_main("stop = false");
-  Job *j = spawn("stop = true");
+  Snippet *j = spawn("stop = true");
   run_main(spin);
   finish(j);
 }
@@ -78,13 +78,13 @@ Test(breaker, lost_request_is_recovered_by_re_request) {
 Test(breaker, cpu_bound_threads_all_progress) {
   enum { N = 4 };
   static char code[N][128];
-  Job *jobs[N];
+  Snippet *snippets[N];
   run_main("stop = false progress = {}");
   for (int i = 0; i < N; i++) {
     snprintf(code[i], sizeof code[i],
              "progress[%d] = 0 while not stop do "
              "progress[%d] = progress[%d] + 1 end", i + 1, i + 1, i + 1);
-    jobs[i] = spawn(code[i]);
+    snippets[i] = spawn(code[i]);
   }
   run_main(
     "repeat\n"
@@ -93,5 +93,5 @@ Test(breaker, cpu_bound_threads_all_progress) {
     "until all\n"
     "stop = true");
   for (int i = 0; i < N; i++)
-    finish(jobs[i]);
+    finish(snippets[i]);
 }

@@ -4,7 +4,7 @@
 ** See LICENSE for copyright and licence (MIT).
 */
 
-#include "jobs.h"
+#include "snippets.h"
 
 
 TestSuite(gil, .init = setup, .fini = teardown, .timeout = 60);
@@ -16,30 +16,30 @@ Test(gil, forced_switch_hands_gil_to_waiter_first) {
   lg_TState *ts = lg_tstate_current();
   run_main("order = {}");
   for (int i = 0; i < 20; i++) {
-    Job *j = spawn("table.insert(order, 'job')");
-    while (lg_gil_nwaiting() == 0)  /* the job queues up for the GIL */
+    Snippet *j = spawn("table.insert(order, 'snippet')");
+    while (lg_gil_nwaiting() == 0)  /* the snippet queues up for the GIL */
       sched_yield();
     lg_gil_yield(ts);  /* as the hook does for a drop request */
     run_main("table.insert(order, 'main')");
     finish(j);
   }
   run_main(
-    "local jobs = 0\n"
+    "local snippets = 0\n"
     "for i, who in ipairs(order) do\n"
-    "  if who == 'job' then jobs = jobs + 1 end\n"
-    "  assert(jobs * 2 >= i and (i % 2 == 0 or who == 'job'),\n"
-    "         'main retook the GIL before the job ran')\n"
+    "  if who == 'snippet' then snippets = snippets + 1 end\n"
+    "  assert(snippets * 2 >= i and (i % 2 == 0 or who == 'snippet'),\n"
+    "         'main retook the GIL before the snippet ran')\n"
     "end\n"
-    "assert(jobs == 20)");
+    "assert(snippets == 20)");
 }
 
 
 /* The allow-threads pair lets another thread run Lua meanwhile. */
 Test(gil, allow_threads_lets_another_thread_run) {
   run_main("ran = false");
-  Job *j = spawn("ran = true");
+  Snippet *j = spawn("ran = true");
   LUAGIL_BEGIN_ALLOW_THREADS
-  while (!atomic_load(&j->done))  /* the job needs the GIL to finish */
+  while (!atomic_load(&j->done))  /* the snippet needs the GIL to finish */
     sched_yield();
   LUAGIL_END_ALLOW_THREADS
   run_main("assert(ran)");
@@ -99,7 +99,7 @@ Test(gil, woken_waiter_stays_woken_past_its_timeout) {
   for (int i = 0; i < 3; i++) {
     lg_gil_setpolicy(policies[i], 0);
     run_main("ev = threading.Event(); got = nil");
-    Job *j = spawn("got = ev:wait(0.05)");
+    Snippet *j = spawn("got = ev:wait(0.05)");
     run_main("while ev:_waiting() == 0 do time.sleep(0.001) end\n"
              "ev:set()");
     if (policies[i] == LG_POLICY_INTERVAL)
@@ -121,7 +121,7 @@ Test(gil, waiter_that_timed_out_is_not_queued_twice) {
   run_main("threading = require 'threading'\n"
            "time = require 'time'\n"
            "ev = threading.Event(); got = nil");
-  Job *j = spawn("got = ev:wait(0.02)");
+  Snippet *j = spawn("got = ev:wait(0.02)");
   run_main("while ev:_waiting() == 0 do time.sleep(0.001) end");
   while (lg_gil_nwaiting() == 0)  /* holding the GIL: its timeout */
     usleep(1000);                  /* passes and it queues for the GIL */

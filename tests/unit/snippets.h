@@ -1,14 +1,14 @@
 /*
-** tests/unit/jobs.h -- fixtures shared by the vm/ unit tests: the fresh
-** interpreter of fixture.h, and Lua code run as jobs on worker threads.
+** tests/unit/snippets.h -- fixtures shared by the vm/ unit tests: the fresh
+** interpreter of fixture.h, and Lua code run as snippets on worker threads.
 ** See LICENSE for copyright and licence (MIT).
 **
-** The interpreter's main thread is the test's thread. Jobs run Lua on
-** worker threads (vm/worker.c), each on its own lua_State.
+** The interpreter's main thread is the test's thread. Snippets run Lua on
+** worker threads (vm/task.c), each on its own lua_State.
 */
 
-#ifndef jobs_h
-#define jobs_h
+#ifndef snippets_h
+#define snippets_h
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -32,21 +32,21 @@
 
 /*
 ** {======================================================
-** Jobs: Lua code run on a worker thread
+** Snippets: Lua code run on a worker thread
 ** =======================================================
 */
 
-typedef struct Job {
+typedef struct Snippet {
   lg_Task task;  /* first */
   const char *code;
   atomic_int done;
   int status;
-} Job;
+} Snippet;
 
 
-/* The task's run: the worker holds the GIL and runs the job's state. */
+/* The task's run: the worker holds the GIL and runs the snippet's state. */
 static int run_job (lg_Task *t) {
-  Job *j = (Job *)t;
+  Snippet *j = (Snippet *)t;
   j->status = luaL_dostring(t->L, j->code);
   return LG_TASK_DONE;
 }
@@ -58,13 +58,13 @@ static void job_done (lg_Task *t) {
 
 
 static void job_release (lg_Task *t) {
-  atomic_store(&((Job *)t)->done, 1);
+  atomic_store(&((Snippet *)t)->done, 1);
 }
 
 
 /* Start 'code' on a worker; called with the GIL held. */
-static Job *spawn (const char *code) {
-  Job *j = calloc(1, sizeof *j);
+static Snippet *spawn (const char *code) {
+  Snippet *j = calloc(1, sizeof *j);
   lg_task_init(&j->task);
   j->task.run = run_job;
   j->task.done = job_done;
@@ -78,13 +78,13 @@ static Job *spawn (const char *code) {
 }
 
 
-/* Wait, without the GIL, until the job has ended; check it succeeded. */
-static void finish (Job *j) {
+/* Wait, without the GIL, until the snippet has ended; check it succeeded. */
+static void finish (Snippet *j) {
   LUAGIL_BEGIN_ALLOW_THREADS
   while (!atomic_load(&j->done))
     sched_yield();
   LUAGIL_END_ALLOW_THREADS
-  cr_assert_eq(j->status, LUA_OK, "job failed: %s",
+  cr_assert_eq(j->status, LUA_OK, "snippet failed: %s",
                lua_tostring(j->task.L, -1));
   free(j);
 }
