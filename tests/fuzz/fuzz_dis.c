@@ -19,7 +19,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-#include "dis_chunk.h"
+#include "dis/dis_chunk.h"
 #include "luagil.h"
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);

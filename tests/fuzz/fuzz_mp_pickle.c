@@ -22,7 +22,7 @@
 #include <lua.h>
 
 #include "luagil.h"
-#include "mp.h"
+#include "multiprocessing/mp.h"
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);

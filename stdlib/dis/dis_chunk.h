@@ -1,6 +1,7 @@
 /*
-** stdlib/dis_chunk.h -- Lua 5.4.4's bytecode and binary chunks, as the
-** 'dis' module reads them (stdlib/dis_chunk.c reads, stdlib/dis.c lists).
+** stdlib/dis/dis_chunk.h -- Lua 5.4.4's bytecode and binary chunks, as the
+** 'dis' module reads them (stdlib/dis/dis_chunk.c reads, stdlib/dis/dis.c
+** lists).
 ** See LICENSE for copyright and licence (MIT).
 */
 

@@ -1,6 +1,7 @@
 /*
-** stdlib/mp_shared.c -- multiprocessing's shared memory: Lock, RLock,
-** Value and Array, visible to every process forked after they were made.
+** stdlib/multiprocessing/mp_shared.c -- multiprocessing's shared memory:
+** Lock, RLock, Value and Array, visible to every process forked after they
+** were made.
 ** See LICENSE for copyright and licence (MIT).
 **
 ** Notes about the implementation

@@ -1,6 +1,6 @@
 /*
-** stdlib/mp_pickle.c -- multiprocessing's serializer: Lua values to bytes
-** and back, for Queue, Pipe and the Pool's tasks.
+** stdlib/multiprocessing/mp_pickle.c -- multiprocessing's serializer: Lua
+** values to bytes and back, for Queue, Pipe and the Pool's tasks.
 ** See LICENSE for copyright and licence (MIT).
 **
 ** The format is private to one program and its forks (the two ends are

@@ -1,14 +1,14 @@
 /*
-** stdlib/dis.c -- the 'dis' module: bytecode listings of Lua functions.
+** stdlib/dis/dis.c -- the 'dis' module: bytecode listings of Lua functions.
 ** See LICENSE for copyright and licence (MIT).
 **
 ** Lua's public API does not show a function's bytecode, but string.dump
-** writes it out: this module reads that binary chunk (stdlib/dis_chunk.c)
-** and lists it the way Debian's 'luac5.4 -l' does, so the listing can be
-** checked line for line against luac. Functions are named by their place
-** in the listing (F0 is the main one) where luac prints addresses. The
-** chunk may be anything a user passed in: every index an instruction
-** holds is checked before it is followed.
+** writes it out: this module reads that binary chunk
+** (stdlib/dis/dis_chunk.c) and lists it the way Debian's 'luac5.4 -l'
+** does, so the listing can be checked line for line against luac.
+** Functions are named by their place in the listing (F0 is the main one)
+** where luac prints addresses. The chunk may be anything a user passed
+** in: every index an instruction holds is checked before it is followed.
 */
 
 #include <stdarg.h>

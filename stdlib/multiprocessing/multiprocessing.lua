@@ -1,6 +1,7 @@
--- stdlib/multiprocessing.lua -- the 'multiprocessing' module: Process and
--- Pool (fork-based) on top of '_multiprocessing' (Pipe, Queue, Value, Array,
--- Lock, the serializer). Compiled into the binary by stdlib/multiprocessing.c.
+-- stdlib/multiprocessing/multiprocessing.lua -- the 'multiprocessing'
+-- module: Process and Pool (fork-based) on top of '_multiprocessing' (Pipe,
+-- Queue, Value, Array, Lock, the serializer). Compiled into the binary by
+-- cmake/embed.cmake.
 -- See LICENSE for copyright and licence (MIT).
 --
 -- A Process child is a fork of the interpreter: it runs target(args...) in

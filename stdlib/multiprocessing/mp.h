@@ -1,7 +1,8 @@
 /*
-** stdlib/mp.h -- what the C files of 'multiprocessing' share: the
-** serializer (mp_pickle.c), waits on descriptors (_multiprocessing.c),
-** process-shared locks (mp_shared.c) and the queues' feeders (mp_queue.c).
+** stdlib/multiprocessing/mp.h -- what the C files of 'multiprocessing'
+** share: the serializer (mp_pickle.c), waits on descriptors
+** (_multiprocessing.c), process-shared locks (mp_shared.c) and the queues'
+** feeders (mp_queue.c).
 ** See LICENSE for copyright and licence (MIT).
 */
 

@@ -1,5 +1,5 @@
 /*
-** stdlib/dis_chunk.c -- reads a binary chunk (Lua 5.4.4's string.dump
+** stdlib/dis/dis_chunk.c -- reads a binary chunk (Lua 5.4.4's string.dump
 ** format) for the 'dis' module, trusting nothing in it.
 ** See LICENSE for copyright and licence (MIT).
 **

@@ -1,6 +1,7 @@
 /*
-** stdlib/_multiprocessing.c -- the C half of 'multiprocessing': fork,
-** child process handles, Pipe connections, and waits on descriptors.
+** stdlib/multiprocessing/_multiprocessing.c -- the C half of
+** 'multiprocessing': fork, child process handles, Pipe connections, and
+** waits on descriptors.
 ** See LICENSE for copyright and licence (MIT).
 **
 ** Notes about the implementation

@@ -1,6 +1,7 @@
 /*
-** stdlib/mp_queue.c -- multiprocessing.Queue: a queue between processes,
-** over a socket pair, with a feeder thread per process that puts.
+** stdlib/multiprocessing/mp_queue.c -- multiprocessing.Queue: a queue
+** between processes, over a socket pair, with a feeder thread per process
+** that puts.
 ** See LICENSE for copyright and licence (MIT).
 **
 ** Notes about the implementation
