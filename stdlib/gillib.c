@@ -1,5 +1,6 @@
 /*
-** stdlib/gil.c -- the 'gil' module: the GIL's settings and statistics.
+** stdlib/gillib.c -- the 'gil' module: the GIL's settings and statistics
+** (not vm/gil.c, the GIL itself; luaopen_gil keeps the module's name).
 ** See LICENSE for copyright and licence (MIT).
 */
 
