@@ -619,8 +619,9 @@ int luaopen__thread (lua_State *L) {
   lg_fork_register(forkhandler);
   luaL_newlib(L, thread_funcs);
   createmeta(L);
-  lg_open_lock(L);  /* allocate_lock, RLock, ... (stdlib/lock.c, sync.c) */
-  lg_open_sync(L);
+  /* allocate_lock, RLock, ... (stdlib/lock.c, semaphore.c) */
+  lg_open_lock(L);
+  lg_open_semaphore(L);
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &EXIT_KEY) == LUA_TNIL) {
     lua_newtable(L);  /* a unique value that prints clearly */
     lua_createtable(L, 0, 1);

@@ -132,11 +132,12 @@ LG_FUNC int lg_sleep (lua_State *L, double seconds);
 
 /*
 ** Synchronisation objects (stdlib/lock.c: Lock, RLock, Condition;
-** stdlib/sync.c: Semaphore, BoundedSemaphore, Event). Each opener adds its
-** constructors to the table on top of the stack (the '_thread' module).
+** stdlib/semaphore.c: Semaphore, BoundedSemaphore, Event). Each opener
+** adds its constructors to the table on top of the stack (the '_thread'
+** module).
 */
 LG_FUNC void lg_open_lock (lua_State *L);
-LG_FUNC void lg_open_sync (lua_State *L);
+LG_FUNC void lg_open_semaphore (lua_State *L);
 
 /* RLocks for C code (require's per-module locks); see stdlib/lock.c. */
 LG_FUNC void *lg_rlock_new (lua_State *L);

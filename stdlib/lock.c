@@ -93,7 +93,7 @@ typedef struct Cond {
 
 /*
 ** {======================================================
-** Helpers shared with stdlib/sync.c
+** Helpers shared with stdlib/semaphore.c
 ** =======================================================
 */
 

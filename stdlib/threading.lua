@@ -462,8 +462,8 @@ checkmethods(DummyThread, PRIV)
 
 -- {======================================================
 -- Synchronisation objects. Lock, RLock, Condition, Semaphore,
--- BoundedSemaphore and Event are C types (stdlib/lock.c, stdlib/sync.c);
--- Barrier, Timer and local are built on them here.
+-- BoundedSemaphore and Event are C types (stdlib/lock.c,
+-- stdlib/semaphore.c); Barrier, Timer and local are built on them here.
 -- =======================================================
 
 threading.Lock = _thread.allocate_lock

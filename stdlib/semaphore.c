@@ -1,5 +1,5 @@
 /*
-** stdlib/sync.c -- Semaphore, BoundedSemaphore and Event (threading).
+** stdlib/semaphore.c -- Semaphore, BoundedSemaphore and Event (threading).
 ** See LICENSE for copyright and licence (MIT).
 **
 ** As for locks (stdlib/lock.c): the count and the flag are guarded by the
@@ -364,7 +364,7 @@ static const luaL_Reg event_meta[] = {
 };
 
 
-void lg_open_sync (lua_State *L) {
+void lg_open_semaphore (lua_State *L) {
   lg_createmeta(L, SEM, sem_methods, sem_meta, NULL);
   lg_createmeta(L, BSEM, sem_methods, sem_meta, NULL);
   lg_createmeta(L, EVENT, event_methods, event_meta, NULL);
