@@ -1,6 +1,7 @@
 /*
-** stdlib/socket.c -- the 'socket' module: the TCP part of LuaSocket's API
-** (plus socketpair), releasing the GIL whenever a call has to wait.
+** stdlib/socket/socket.c -- the 'socket' module: the TCP part of
+** LuaSocket's API (plus socketpair), releasing the GIL whenever a call has
+** to wait.
 ** See LICENSE for copyright and licence (MIT).
 **
 ** Objects. A Lua object (userdata, touched only with the GIL) holds its
