@@ -1,7 +1,7 @@
 /*
 ** stdlib/multiprocessing/_multiprocessing.c -- the C half of
-** 'multiprocessing': fork, child process handles, Pipe connections, and
-** waits on descriptors.
+** 'multiprocessing': fork, child process handles and Pipe connections;
+** its opener adds the other parts (mp_pickle.c, mp_shared.c, mp_queue.c).
 ** See LICENSE for copyright and licence (MIT).
 **
 ** Notes about the implementation
@@ -52,116 +52,9 @@
 
 /*
 ** {======================================================
-** Waiting on descriptors
+** Deadlines (the waits themselves are in mp_io.c)
 ** =======================================================
 */
-
-/*
-** Poll 'n' descriptors (GIL released by the caller) until one is ready,
-** the deadline, or (if 'intr') Ctrl-C; 'fds' has room for n + 1 entries.
-*/
-static int pollfds (struct pollfd *fds, int n, const struct timespec *deadline,
-                    int intr) {
-  if (intr) {
-    fds[n].fd = lg_sigint_fd();
-    fds[n].events = POLLIN;
-    fds[n].revents = 0;
-  }
-  for (;;) {
-    struct timespec left;
-    int more = deadline == NULL || lg_timeleft(deadline, &left);
-    int r = ppoll(fds, (nfds_t)(n + (intr ? 1 : 0)),
-                  deadline != NULL ? &left : NULL, NULL);
-    if (r < 0 && errno != EINTR)
-      lg_fatal("ppoll", errno);
-    if (intr && (fds[n].revents & POLLIN))
-      return LG_INTERRUPTED;
-    if (r > 0)
-      return LG_WOKEN;
-    if (!more || (r == 0 && deadline != NULL))
-      return LG_TIMEDOUT;
-  }
-}
-
-
-/* pollfds for the calling thread, which holds the GIL: released while
-** it waits. */
-static int waitfds (struct pollfd *fds, int n,
-                    const struct timespec *deadline) {
-  int intr = lg_tstate_is_main(), r;
-  if (intr && lg_sigint_pending())
-    return LG_INTERRUPTED;
-  LG_BEGIN_BLOCKING
-  r = pollfds(fds, n, deadline, intr);
-  LG_END_BLOCKING
-  return r;
-}
-
-
-int lg_mp_waitfd (int fd, short events, const struct timespec *deadline) {
-  struct pollfd fds[2] = {{fd, events, 0}, {-1, 0, 0}};
-  return waitfds(fds, 1, deadline);
-}
-
-
-/*
-** Send ('out') or receive all 'len' bytes of 'buf' on the stream socket
-** 'fd', GIL released; only the wait for the first byte watches 'deadline'.
-** A receive watches Ctrl-C (if 'intr') only until the first byte, so that
-** a message is never half read; a send watches it throughout, since a
-** peer that stops reading would otherwise hold it for ever: a message cut
-** short shuts the socket's sending side, so the peer sees the end of the
-** stream mid-message (an error, never a garbled message) and later sends
-** fail. Returns as lg_mp_sendall and lg_mp_recvall. A send only reads
-** 'buf'.
-*/
-static int transfer (int fd, char *buf, size_t len, int out, int intr,
-                     const struct timespec *deadline) {
-  size_t done = 0;
-  int r = 0;
-  LG_BEGIN_BLOCKING
-  while (done < len) {
-    ssize_t k = out ? send(fd, buf + done, len - done,
-                           MSG_NOSIGNAL | MSG_DONTWAIT)
-                    : recv(fd, buf + done, len - done, MSG_DONTWAIT);
-    if (k > 0)
-      done += (size_t)k;
-    else if (k == 0 && !out) {  /* end of file */
-      errno = 0;
-      r = -1;
-      break;
-    }
-    else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      struct pollfd fds[2] = {{fd, out ? POLLOUT : POLLIN, 0}, {-1, 0, 0}};
-      int w = pollfds(fds, 1, done == 0 ? deadline : NULL,
-                      intr && (out || done == 0));
-      if (w != LG_WOKEN) {
-        if (done > 0)  /* only a send gets here: see above */
-          shutdown(fd, SHUT_WR);
-        r = w;
-        break;
-      }
-    }
-    else if (errno != EINTR) {
-      r = -1;
-      break;
-    }
-  }
-  LG_END_BLOCKING
-  return r;
-}
-
-
-int lg_mp_sendall (int fd, const char *buf, size_t len) {
-  return transfer(fd, (char *)buf, len, 1, lg_tstate_is_main(), NULL);
-}
-
-
-int lg_mp_recvall (int fd, char *buf, size_t len, int interruptible,
-                   const struct timespec *deadline) {
-  return transfer(fd, buf, len, 0, interruptible && lg_tstate_is_main(), deadline);
-}
-
 
 /* An optional timeout at 'arg' as a deadline in '*ts' (NULL: none). */
 static struct timespec *optdeadline (lua_State *L, int arg,
@@ -654,7 +547,7 @@ static int mp_wait (lua_State *L) {
   for (lua_Integer i = 0; i < n; i++)
     if (conns[i] != NULL)
       enter(conns[i]);
-  r = waitfds(fds, (int)n, deadline);
+  r = lg_mp_waitfds(fds, (int)n, deadline);
   for (lua_Integer i = 0; i < n; i++)
     if (conns[i] != NULL)
       leave(conns[i], fds[i].fd);

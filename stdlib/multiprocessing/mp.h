@@ -1,14 +1,18 @@
 /*
 ** stdlib/multiprocessing/mp.h -- what the C files of 'multiprocessing'
-** share: the serializer (mp_pickle.c), waits on descriptors
-** (_multiprocessing.c), process-shared locks (mp_shared.c) and the queues'
-** feeders (mp_queue.c).
+** share: the serializer (mp_pickle.c), waits on descriptors (mp_io.c),
+** process-shared locks (mp_shared.c) and the queues' feeders (mp_queue.c).
 ** See LICENSE for copyright and licence (MIT).
+**
+** Calls go one way: _multiprocessing.c (the module's opener, Connection,
+** Process handles) calls every other file; mp_queue.c calls mp_io.c,
+** mp_pickle.c and mp_shared.c; those three call none of the others.
 */
 
 #ifndef lg_mp_h
 #define lg_mp_h
 
+#include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <time.h>
@@ -50,9 +54,13 @@ LG_FUNC void lg_mp_loadx (lua_State *L, const char *data, size_t len,
 ** Waiting for a descriptor, GIL released: poll 'fd' for 'events' until
 ** 'deadline' (NULL: none); the main thread also watches Ctrl-C. Returns
 ** LG_WOKEN when ready, LG_TIMEDOUT or LG_INTERRUPTED. Called with the GIL.
+** lg_mp_waitfds waits for any of 'n' descriptors (their revents set);
+** 'fds' has room for n + 1 entries.
 */
 LG_FUNC int lg_mp_waitfd (int fd, short events,
                           const struct timespec *deadline);
+LG_FUNC int lg_mp_waitfds (struct pollfd *fds, int n,
+                           const struct timespec *deadline);
 
 /* Write or read all 'len' bytes of a stream socket, GIL released; only the
 ** wait for the first byte can be interrupted (then LG_INTERRUPTED, nothing
