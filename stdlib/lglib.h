@@ -144,13 +144,26 @@ LG_FUNC void *lg_rlock_new (lua_State *L);
 LG_FUNC void lg_rlock_take (lua_State *L, void *lock);
 LG_FUNC void lg_rlock_give (void *lock);
 
-/* x:guard() and x:with(fn, ...) for any object with acquire and release;
-** a userdata using them keeps uservalue 1 free for the cached guard. */
+/* x:guard() and x:with(fn, ...) for any object with acquire and release
+** (stdlib/sync.c); a userdata using them keeps uservalue 1 free for the
+** cached guard. lg_open_guard makes the guard's metatable. */
 LG_FUNC int lg_sync_guard (lua_State *L);
 LG_FUNC int lg_sync_with (lua_State *L);
+LG_FUNC void lg_open_guard (lua_State *L);
 
 /*
-** For the methods of those types (stdlib/lock.c). checkself returns the
+** Their fast paths (stdlib/lock.c): lg_lock_fastkind returns 0 unless the
+** object at 'idx' is a live Lock or RLock, or a Condition over one, and
+** then sets '*plk' to the lock; fastacquire and fastrelease do what the
+** methods would if that needs no wait and cannot fail (true), else
+** nothing (false: call the method).
+*/
+LG_FUNC int lg_lock_fastkind (lua_State *L, int idx, void **plk);
+LG_FUNC int lg_lock_fastacquire (int kind, void *lk);
+LG_FUNC int lg_lock_fastrelease (int kind, void *lk);
+
+/*
+** For the methods of those types (stdlib/sync.c). checkself returns the
 ** object at index 1 if it is a userdata of 'size' bytes whose first field
 ** is 'tag' (a static address per type), else raises a type error naming
 ** 'tname', or "attempt to use a destroyed Lock" for an object that its
@@ -169,6 +182,18 @@ LG_FUNC void *lg_sync_checkany (lua_State *L, const void *tag, size_t size,
                                 const char *tname);
 LG_FUNC int lg_sync_destroyed (lua_State *L, const char *tname);
 LG_FUNC double lg_sync_acquireargs (lua_State *L, const char *nbmsg);
+
+/*
+** Also for them (stdlib/sync.c): callmethod calls obj:name() (no
+** arguments, 'nres' results) for the object at 'obj'; islock tells
+** whether the value at 'idx' has acquire and release (a table, or a
+** userdata with an __index); checkcallable raises unless the value at
+** 'arg' is a function or has a __call.
+*/
+LG_FUNC void lg_sync_callmethod (lua_State *L, int obj, const char *name,
+                                 int nres);
+LG_FUNC int lg_sync_islock (lua_State *L, int idx);
+LG_FUNC void lg_sync_checkcallable (lua_State *L, int arg);
 
 /*
 ** Error objects (stdlib/lgerror.c), for Python's exceptions that scripts
