@@ -174,52 +174,11 @@ static luaL_Stream *getiofile (lua_State *L, const char *key) {
 ** C buffers: what is read or written without the GIL
 ** =====================================================================*/
 
-typedef struct Buf {
-  char *b;
-  size_t n, size;
-  int oom;      /* an allocation failed: the call raises "not enough memory" */
-} Buf;
-
-
-static int buf_reserve (Buf *B, size_t more) {
-  size_t want;
-  char *nb;
-  if (B->oom)
-    return 0;
-  if (B->size - B->n >= more)
-    return 1;
-  want = B->size ? B->size : 256;
-  while (want - B->n < more) {
-    if (want > SIZE_MAX / 2) {
-      B->oom = 1;
-      return 0;
-    }
-    want *= 2;
-  }
-  nb = (char *)realloc(B->b, want);
-  if (nb == NULL) {
-    B->oom = 1;
-    return 0;
-  }
-  B->b = nb;
-  B->size = want;
-  return 1;
-}
-
-
-static void buf_add (Buf *B, const char *s, size_t l) {
-  if (l > 0 && buf_reserve(B, l)) {
-    memcpy(B->b + B->n, s, l);
-    B->n += l;
-  }
-}
-
-
-/* Frees the buffer; raises "not enough memory" if an allocation failed. */
-static void buf_done (lua_State *L, Buf *B) {
+/* Frees the buffer (an lg_Buf); raises "not enough memory" if an
+** allocation failed. */
+static void buf_done (lua_State *L, lg_Buf *B) {
   int oom = B->oom;
-  free(B->b);
-  B->b = NULL;
+  lg_buf_free(B);
   if (oom)
     luaL_error(L, "not enough memory");
 }
@@ -255,7 +214,7 @@ typedef struct Job {
   int sigfd;          /* OP_READ: the Ctrl-C descriptor to watch, or -1 */
   int regular;        /* OP_READ: a regular file (never waits); -1: unknown */
   int intr;           /* OP_READ: Ctrl-C ended the wait for input */
-  Buf buf;            /* OP_READ: results; OP_WRITE: the data */
+  lg_Buf buf;         /* OP_READ: results; OP_WRITE: the data */
   Fmt *fmts;          /* OP_READ */
   int nfmts, ndone;
   int whence, mode;   /* OP_SEEK, OP_SETVBUF */
@@ -397,7 +356,7 @@ static int read_numeral (Job *j, FILE *f) {
   }
   ungetc(r.c, f);
   r.text[r.n] = '\0';
-  buf_add(&j->buf, r.text, strlen(r.text) + 1);
+  lg_buf_add(&j->buf, r.text, strlen(r.text) + 1);
   /* What the lexer took is a numeral iff strtod takes all of it (Lua's
   ** own conversion is strtod plus integers, a subset of what it takes). */
   return r.text[0] != '\0' && (strtod(r.text, &end), *end == '\0');
@@ -405,12 +364,12 @@ static int read_numeral (Job *j, FILE *f) {
 
 
 static int read_line (Job *j, FILE *f, int keepnl) {
-  Buf *B = &j->buf;
+  lg_Buf *B = &j->buf;
   int c = EOF;
   size_t start = B->n;
-  while (buf_reserve(B, 1) && (c = nextc(j, f)) != EOF && c != '\n')
+  while (lg_buf_reserve(B, 1) && (c = nextc(j, f)) != EOF && c != '\n')
     B->b[B->n++] = (char)c;
-  if (c == '\n' && keepnl && buf_reserve(B, 1))
+  if (c == '\n' && keepnl && lg_buf_reserve(B, 1))
     B->b[B->n++] = '\n';
   return c == '\n' || B->n > start;
 }
@@ -442,10 +401,10 @@ static size_t read_block (Job *j, FILE *f, char *b, size_t n) {
 
 
 static void read_all (Job *j, FILE *f) {
-  Buf *B = &j->buf;
+  lg_Buf *B = &j->buf;
   size_t nr;
   do {
-    if (!buf_reserve(B, CHUNK))
+    if (!lg_buf_reserve(B, CHUNK))
       return;
     nr = read_block(j, f, B->b + B->n, CHUNK);
     B->n += nr;
@@ -460,11 +419,11 @@ static void read_all (Job *j, FILE *f) {
 ** first, which fails (and aborts an AddressSanitizer build).
 */
 static int read_chars (Job *j, FILE *f, size_t n) {
-  Buf *B = &j->buf;
+  lg_Buf *B = &j->buf;
   size_t start = B->n, want, nr;
   do {
     want = n < CHUNK ? n : CHUNK;
-    if (!buf_reserve(B, want))
+    if (!lg_buf_reserve(B, want))
       return 0;
     nr = read_block(j, f, B->b + B->n, want);
     B->n += nr;
@@ -1100,12 +1059,12 @@ static int g_write (lua_State *L, luaL_Stream *p, int fidx, int arg) {
                    (LUAI_UACINT)lua_tointeger(L, arg))
         : snprintf(num, sizeof num, LUA_NUMBER_FMT,
                    (LUAI_UACNUMBER)lua_tonumber(L, arg));
-      buf_add(&j.buf, num, (size_t)len);
+      lg_buf_add(&j.buf, num, (size_t)len);
     }
     else if (lua_type(L, arg) == LUA_TSTRING) {
       size_t l;
       const char *s = lua_tolstring(L, arg, &l);
-      buf_add(&j.buf, s, l);
+      lg_buf_add(&j.buf, s, l);
     }
     else
       bad = arg;
@@ -1236,12 +1195,13 @@ static void writeout (const char *s, size_t n) {
 */
 static int lg_print (lua_State *L) {
   int n = lua_gettop(L), i;
-  Buf B = {NULL, 0, 0, 0};
+  lg_Buf B;
+  lg_buf_init(&B);
   for (i = 1; i <= n; i++) {
     size_t l;
     const char *s;
     if (i > 1)
-      buf_add(&B, "\t", 1);
+      lg_buf_add(&B, "\t", 1);
     if (luaL_getmetafield(L, i, "__tostring") == LUA_TNIL)
       s = luaL_tolstring(L, i, &l);  /* cannot call Lua code */
     else {
@@ -1255,10 +1215,10 @@ static int lg_print (lua_State *L) {
       }
       s = lua_tolstring(L, -1, &l);
     }
-    buf_add(&B, s, l);
+    lg_buf_add(&B, s, l);
     lua_pop(L, 1);
   }
-  buf_add(&B, "\n", 1);
+  lg_buf_add(&B, "\n", 1);
   if (B.oom)
     buf_done(L, &B);
   writeout(B.b, B.n);

@@ -208,6 +208,28 @@ LG_FUNC int lg_error_is (lua_State *L, int idx, const char *kind);
 LG_FUNC int lg_error_kind (lua_State *L);  /* _thread._errorkind */
 
 /*
+** A growable byte buffer in C memory (stdlib/buf.c); nothing here raises
+** or needs the GIL. 'b' holds 'n' bytes in 'size' allocated (NULL before
+** the first). reserve makes room for 'more' bytes after them, and add
+** appends 'l' bytes: each returns 1, or 0 when memory runs out or the
+** size would overflow size_t, which sets 'oom' and leaves the contents as
+** they were; once 'oom', both fail until a reset. reset empties it (the
+** memory stays); free frees it and leaves it as init does. A buffer of
+** all zero bytes (memset) is as init leaves it.
+*/
+typedef struct lg_Buf {
+  char *b;
+  size_t n, size;
+  int oom;
+} lg_Buf;
+
+LG_FUNC void lg_buf_init (lg_Buf *B);
+LG_FUNC int lg_buf_reserve (lg_Buf *B, size_t more);
+LG_FUNC int lg_buf_add (lg_Buf *B, const void *s, size_t l);
+LG_FUNC void lg_buf_reset (lg_Buf *B);
+LG_FUNC void lg_buf_free (lg_Buf *B);
+
+/*
 ** Lock 'mu' with the GIL held: if it is taken, release the GIL while
 ** waiting for it, so that its holder, which may want the GIL, can go on.
 */

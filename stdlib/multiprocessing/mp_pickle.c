@@ -44,48 +44,33 @@
 ** =======================================================
 */
 
-typedef struct Buffer {
-  char *p;
-  size_t n, cap;
-} Buffer;
-
-
+/* The encoder's lg_Buf is a userdata with this __gc, so that an error
+** (a value it cannot encode, say) does not leak it. */
 static int buffer_gc (lua_State *L) {
-  Buffer *b = luaL_checkudata(L, 1, BUFFER);
-  free(b->p);
-  b->p = NULL;
+  lg_Buf *b = luaL_checkudata(L, 1, BUFFER);
+  lg_buf_free(b);
   return 0;
 }
 
 
-static void reserve (lua_State *L, Buffer *b, size_t more) {
-  if (b->cap - b->n < more) {
-    size_t cap = b->cap ? b->cap : 256;
-    char *p;
-    while (cap - b->n < more)
-      cap *= 2;
-    p = realloc(b->p, cap);
-    if (p == NULL)
-      luaL_error(L, "not enough memory");
-    b->p = p;
-    b->cap = cap;
-  }
+static void reserve (lua_State *L, lg_Buf *b, size_t more) {
+  if (!lg_buf_reserve(b, more))
+    luaL_error(L, "not enough memory");
 }
 
 
-static void put (lua_State *L, Buffer *b, const void *x, size_t len) {
-  reserve(L, b, len);
-  memcpy(b->p + b->n, x, len);
-  b->n += len;
+static void put (lua_State *L, lg_Buf *b, const void *x, size_t len) {
+  if (!lg_buf_add(b, x, len))
+    luaL_error(L, "not enough memory");
 }
 
 
-static void putc_ (lua_State *L, Buffer *b, char c) {
+static void putc_ (lua_State *L, lg_Buf *b, char c) {
   put(L, b, &c, 1);
 }
 
 
-static void putu32 (lua_State *L, Buffer *b, uint32_t u) {
+static void putu32 (lua_State *L, lg_Buf *b, uint32_t u) {
   put(L, b, &u, sizeof u);
 }
 
@@ -113,7 +98,7 @@ typedef struct Step {
 
 typedef struct Enc {
   lua_State *L;
-  Buffer *b;
+  lg_Buf *b;
   int funcs;            /* functions allowed */
   int seen;             /* stack index: table -> true, function -> id */
   int mods;             /* stack index: module table -> name, or 0 */
@@ -254,7 +239,7 @@ static void encfunction (Enc *e, int idx) {
     lua_dump(L, dumpwriter, e->b, 0);
     lua_pop(L, 1);
     len = e->b->n - at - sizeof len;
-    memcpy(e->b->p + at, &len, sizeof len);
+    memcpy(e->b->b + at, &len, sizeof len);
   }
   encupvalues(e, idx);
 }
@@ -356,8 +341,8 @@ lg_MpMsg lg_mp_dump (lua_State *L, int idx, int funcs) {
   e.funcs = funcs;
   e.nfuncs = 0;
   e.depth = 0;
-  e.b = lua_newuserdatauv(L, sizeof(Buffer), 0);
-  memset(e.b, 0, sizeof(Buffer));
+  e.b = lua_newuserdatauv(L, sizeof(lg_Buf), 0);
+  lg_buf_init(e.b);
   luaL_setmetatable(L, BUFFER);
   lua_newtable(L);
   e.seen = lua_gettop(L);
@@ -368,9 +353,9 @@ lg_MpMsg lg_mp_dump (lua_State *L, int idx, int funcs) {
   else
     e.mods = 0;
   encode(&e, idx);
-  m.data = e.b->p;  /* the caller owns it now */
+  m.data = e.b->b;  /* the caller owns it now */
   m.len = e.b->n;
-  e.b->p = NULL;
+  lg_buf_init(e.b);
   lua_settop(L, top);
   return m;
 }

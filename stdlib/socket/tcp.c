@@ -83,29 +83,6 @@ static int tcp_tostring (lua_State *L) {
 ** Receiving
 ** =====================================================================*/
 
-typedef struct Out {  /* what a receive has gathered, in C memory */
-  char *b;
-  size_t n, size;
-} Out;
-
-
-static int out_add (Out *o, const char *s, size_t l) {
-  if (o->size - o->n < l) {
-    size_t want = o->size ? o->size : 256;
-    char *nb;
-    while (want - o->n < l)
-      want *= 2;
-    if ((nb = (char *)realloc(o->b, want)) == NULL)
-      return 0;
-    o->b = nb;
-    o->size = want;
-  }
-  memcpy(o->b + o->n, s, l);
-  o->n += l;
-  return 1;
-}
-
-
 enum { PAT_LINE, PAT_ALL, PAT_COUNT };
 
 typedef struct Recv {
@@ -113,7 +90,7 @@ typedef struct Recv {
   int fd;
   int pat;
   size_t want;     /* PAT_COUNT: bytes still wanted */
-  Out out;
+  lg_Buf out;      /* what it has gathered (C memory) */
   int oom;
 } Recv;
 
@@ -126,20 +103,20 @@ static int consume (Recv *r) {
     size_t avail = s->last - s->first, take;
     if (r->pat == PAT_COUNT) {
       take = avail < r->want ? avail : r->want;
-      if (!out_add(&r->out, p, take))
+      if (!lg_buf_add(&r->out, p, take))
         return r->oom = 1;
       s->first += take;
       r->want -= take;
       return r->want == 0;
     }
     if (r->pat == PAT_ALL) {
-      if (!out_add(&r->out, p, avail))
+      if (!lg_buf_add(&r->out, p, avail))
         return r->oom = 1;
       s->first = s->last;
       return 0;
     }
     for (take = 0; take < avail && p[take] != '\n'; take++)
-      if (p[take] != '\r' && !out_add(&r->out, p + take, 1))
+      if (p[take] != '\r' && !lg_buf_add(&r->out, p + take, 1))
         return r->oom = 1;
     s->first += take;
     if (take < avail) {  /* the newline */
@@ -234,11 +211,11 @@ static int tcp_receive (lua_State *L) {
   lg_check(pthread_mutex_unlock(&r.s->rlock));
   lg_sock_leave(r.s);
   if (r.oom) {
-    free(r.out.b);
+    lg_buf_free(&r.out);
     return luaL_error(L, "not enough memory");
   }
   if (err == IO_INTR) {
-    free(r.out.b);
+    lg_buf_free(&r.out);
     return lg_breaker_raise_interrupt(L);
   }
   if (r.pat == PAT_ALL && err == IO_CLOSED && r.out.n > 0)
@@ -248,7 +225,7 @@ static int tcp_receive (lua_State *L) {
     luaL_buffinit(L, &b);
     luaL_addlstring(&b, prefix, plen);
     luaL_addlstring(&b, r.out.b ? r.out.b : "", r.out.n);
-    free(r.out.b);
+    lg_buf_free(&r.out);
     luaL_pushresult(&b);
     lua_pushnil(L);
     lua_pushstring(L, lg_sock_errstr(err));  /* nil when done */
