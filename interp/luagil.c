@@ -229,6 +229,7 @@ void luagil_openlibs (lua_State *L) {
   lg_open_debug(L);
   lg_open_os(L);
   lg_open_io(L);
+  lg_open_print(L);
   lg_open_require(L);
   if (has_seed) {  /* --seed makes math.random reproducible too */
     lua_getglobal(L, "math");

@@ -1166,70 +1166,6 @@ static int f_setvbuf (lua_State *L) {
 /* }==================================================================== */
 
 
-/* {====================================================================
-** print
-** =====================================================================*/
-
-/* Converts the value at 1 with tostring (for a __tostring that may fail). */
-static int tostring1 (lua_State *L) {
-  luaL_tolstring(L, 1, NULL);
-  return 1;
-}
-
-
-static void writeout (const char *s, size_t n) {
-  if (n == 0)
-    return;
-  LG_BEGIN_BLOCKING
-  fwrite(s, 1, n, stdout);
-  fflush(stdout);
-  LG_END_BLOCKING
-}
-
-
-/*
-** print(...): the whole line is built first and written with one fwrite,
-** so lines of different threads never mix. If a __tostring fails, what
-** came before it is written before the error goes on, as stock print
-** would have written it.
-*/
-static int lg_print (lua_State *L) {
-  int n = lua_gettop(L), i;
-  lg_Buf B;
-  lg_buf_init(&B);
-  for (i = 1; i <= n; i++) {
-    size_t l;
-    const char *s;
-    if (i > 1)
-      lg_buf_add(&B, "\t", 1);
-    if (luaL_getmetafield(L, i, "__tostring") == LUA_TNIL)
-      s = luaL_tolstring(L, i, &l);  /* cannot call Lua code */
-    else {
-      lua_pop(L, 1);
-      lua_pushcfunction(L, tostring1);
-      lua_pushvalue(L, i);
-      if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-        writeout(B.b, B.n);
-        free(B.b);
-        return lua_error(L);
-      }
-      s = lua_tolstring(L, -1, &l);
-    }
-    lg_buf_add(&B, s, l);
-    lua_pop(L, 1);
-  }
-  lg_buf_add(&B, "\n", 1);
-  if (B.oom)
-    buf_done(L, &B);
-  writeout(B.b, B.n);
-  free(B.b);
-  return 0;
-}
-
-
-/* }==================================================================== */
-
-
 static const luaL_Reg io_funcs[] = {
   {"close", io_close},
   {"flush", io_flush},
@@ -1283,7 +1219,7 @@ static void stdfile (lua_State *L, FILE *f, const char *key,
 /*
 ** Installs this library in place of the stock one: in Lua's own 'io'
 ** table and file metatable (so code holding either sees the new
-** functions), with new standard files; and the new 'print'.
+** functions), with new standard files. (The new 'print' is in print.c.)
 */
 void lg_open_io (lua_State *L) {
   luaL_getmetatable(L, LUA_FILEHANDLE);
@@ -1314,6 +1250,4 @@ void lg_open_io (lua_State *L) {
   stdfile(L, stdout, IO_OUTPUT, "stdout");
   stdfile(L, stderr, NULL, "stderr");
   lua_pop(L, 2);  /* io, package.loaded */
-  lua_pushcfunction(L, lg_print);
-  lua_setglobal(L, "print");
 }

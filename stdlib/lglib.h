@@ -33,7 +33,8 @@ LG_FUNC void lg_open_os (lua_State *L);
 /* How os.exit(code, true) closes the state on the main thread: 'fn' (the
 ** program's luagil_close: interp/ installs it), or lua_close if none. */
 LG_FUNC void lg_os_setcloser (int (*fn) (lua_State *L));
-LG_FUNC void lg_open_io (lua_State *L);    /* io and print */
+LG_FUNC void lg_open_io (lua_State *L);
+LG_FUNC void lg_open_print (lua_State *L);
 LG_FUNC void lg_open_require (lua_State *L);
 
 /*
