@@ -106,7 +106,7 @@ for i in ipairs(kinds) do other[i] = kinds[(i + 1) % #kinds + 1].make() end
 for i, k in ipairs(kinds) do
   local obj = k.make()
   for fname, f in pairs(functions(obj, k.methods)) do
-    -- guard and with (stdlib/lock.c) take any object with acquire and
+    -- guard and with (stdlib/sync.c) take any object with acquire and
     -- release; they are not multiprocessing's
     if fname == "guard" or fname == "with" then goto next end
     for _, self in ipairs{false, 42, "x", {}, other[i]} do
