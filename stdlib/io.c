@@ -58,6 +58,7 @@
 
 #include "breaker.h"
 #include "lglib.h"
+#include "park.h"
 #include "sigint.h"
 #include "tstate.h"
 #include "waitq.h"
@@ -199,11 +200,11 @@ enum { F_NUMBER, F_LINE, F_LINENL, F_ALL, F_COUNT, F_EOF };
 typedef struct Fmt {
   int kind;
   size_t count;       /* F_COUNT */
-  size_t off, len;    /* the result in the job's buffer */
+  size_t off, len;    /* the result in the call's buffer */
   int ok;
 } Fmt;
 
-typedef struct Job {
+typedef struct Call {
   luaL_Stream *p;
   pthread_mutex_t *mu;
   int op;
@@ -211,7 +212,7 @@ typedef struct Job {
   int ok;             /* the operation succeeded */
   int err;            /* errno after it */
   int ferr;           /* OP_READ: ferror() after it */
-  int sigfd;          /* OP_READ: the Ctrl-C descriptor to watch, or -1 */
+  int ctrlc;          /* OP_READ: a Ctrl-C ends the wait (main thread) */
   int regular;        /* OP_READ: a regular file (never waits); -1: unknown */
   int intr;           /* OP_READ: Ctrl-C ended the wait for input */
   lg_Buf buf;         /* OP_READ: results; OP_WRITE: the data */
@@ -220,7 +221,7 @@ typedef struct Job {
   int whence, mode;   /* OP_SEEK, OP_SETVBUF */
   long long offset;   /* OP_SEEK in, result out */
   size_t size;        /* OP_SETVBUF */
-} Job;
+} Call;
 
 
 #if defined(__GLIBC__)
@@ -239,7 +240,7 @@ static int buffered (FILE *f) {
 
 
 /* Whether 'f' is a regular file: asked once per read, and only if needed. */
-static int isregular (Job *j, FILE *f) {
+static int isregular (Call *j, FILE *f) {
   if (j->regular < 0) {
     struct stat st;
     j->regular = fstat(fileno_unlocked(f), &st) != 0 || S_ISREG(st.st_mode);
@@ -254,7 +255,7 @@ static int isregular (Job *j, FILE *f) {
 ** descriptor has input (or end of file, or an error, which the read then
 ** reports). Returns 0 if Ctrl-C came first (j->intr set).
 */
-static int waitinput (Job *j, FILE *f) {
+static int waitinput (Call *j, FILE *f) {
   struct pollfd p[2];
   int fd;
   if (buffered(f) || feof_unlocked(f) || ferror_unlocked(f) ||
@@ -262,11 +263,9 @@ static int waitinput (Job *j, FILE *f) {
     return 1;
   p[0].fd = fd;
   p[0].events = POLLIN;
-  p[1].fd = j->sigfd;
-  p[1].events = POLLIN;
   for (;;) {
     int r;
-    if (j->sigfd >= 0 && lg_sigint_pending()) {
+    if (j->ctrlc && lg_sigint_pending()) {
       j->intr = 1;
       return 0;
     }
@@ -275,7 +274,7 @@ static int waitinput (Job *j, FILE *f) {
       return 1;
     if (r == 0) {
       funlockfile(f);
-      poll(p, j->sigfd >= 0 ? 2 : 1, -1);  /* EINTR: look again */
+      lg_poll(p, 1, NULL, j->ctrlc);  /* whatever it says: look again */
       flockfile(f);
       if (buffered(f))  /* another module's code read into it */
         return 1;
@@ -285,7 +284,7 @@ static int waitinput (Job *j, FILE *f) {
 
 
 /* The next character of 'f' (locked), as getc, or EOF after Ctrl-C. */
-static int nextc (Job *j, FILE *f) {
+static int nextc (Call *j, FILE *f) {
   return waitinput(j, f) ? getc_unlocked(f) : EOF;
 }
 
@@ -296,7 +295,7 @@ static int nextc (Job *j, FILE *f) {
 ** Lua's reader accepts it. Called with the FILE locked.
 */
 typedef struct NumReader {
-  Job *j;
+  Call *j;
   FILE *f;
   int c;                  /* look-ahead character */
   int n;
@@ -328,8 +327,8 @@ static int num_digits (NumReader *r, int hex) {
 }
 
 
-/* Reads a numeral into the job's buffer; returns whether it is valid. */
-static int read_numeral (Job *j, FILE *f) {
+/* Reads a numeral into the call's buffer; returns whether it is valid. */
+static int read_numeral (Call *j, FILE *f) {
   NumReader r;
   char point = localeconv()->decimal_point[0];
   int hex = 0, count = 0;
@@ -363,7 +362,7 @@ static int read_numeral (Job *j, FILE *f) {
 }
 
 
-static int read_line (Job *j, FILE *f, int keepnl) {
+static int read_line (Call *j, FILE *f, int keepnl) {
   lg_Buf *B = &j->buf;
   int c = EOF;
   size_t start = B->n;
@@ -380,7 +379,7 @@ static int read_line (Job *j, FILE *f, int keepnl) {
 ** fread itself (large reads; it never waits); anything else one stdio
 ** buffer at a time, waiting for input before each.
 */
-static size_t read_block (Job *j, FILE *f, char *b, size_t n) {
+static size_t read_block (Call *j, FILE *f, char *b, size_t n) {
   size_t got = 0;
   if (isregular(j, f))
     return fread_unlocked(b, 1, n, f);
@@ -400,7 +399,7 @@ static size_t read_block (Job *j, FILE *f, char *b, size_t n) {
 }
 
 
-static void read_all (Job *j, FILE *f) {
+static void read_all (Call *j, FILE *f) {
   lg_Buf *B = &j->buf;
   size_t nr;
   do {
@@ -418,7 +417,7 @@ static void read_all (Job *j, FILE *f) {
 ** Lua takes as huge) reads what there is instead of allocating it all
 ** first, which fails (and aborts an AddressSanitizer build).
 */
-static int read_chars (Job *j, FILE *f, size_t n) {
+static int read_chars (Call *j, FILE *f, size_t n) {
   lg_Buf *B = &j->buf;
   size_t start = B->n, want, nr;
   do {
@@ -433,7 +432,7 @@ static int read_chars (Job *j, FILE *f, size_t n) {
 }
 
 
-static int test_eof (Job *j, FILE *f) {
+static int test_eof (Call *j, FILE *f) {
   int c = nextc(j, f);
   ungetc(c, f);
   return c != EOF;
@@ -441,12 +440,12 @@ static int test_eof (Job *j, FILE *f) {
 
 
 /* All the formats of one read, stopping at the first that fails. */
-static void do_read (Job *j) {
+static void do_read (Call *j) {
   FILE *f = j->p->f;
   int ok = 1;
   flockfile(f);
   clearerr(f);
-  j->sigfd = lg_tstate_is_main() ? lg_sigint_fd() : -1;
+  j->ctrlc = lg_tstate_is_main();
   j->regular = -1;
   for (j->ndone = 0; j->ndone < j->nfmts && ok && !j->buf.oom && !j->intr;
        j->ndone++) {
@@ -469,7 +468,7 @@ static void do_read (Job *j) {
 }
 
 
-static void do_op (Job *j) {
+static void do_op (Call *j) {
   FILE *f = j->p->f;
   errno = 0;
   switch (j->op) {
@@ -500,13 +499,13 @@ static void do_op (Job *j) {
 
 
 /*
-** Runs the job on the handle at stack index 1 (already checked open) with
+** Runs the call on the handle at stack index 1 (already checked open) with
 ** the GIL released and the handle lock held. For OP_CLOSE the GIL is taken
 ** back before the handle lock is released, and the handle marked closed.
 ** Sets j->closed if another thread closed the file first: the caller frees
-** what it allocated, then calls checkjob.
+** what it allocated, then calls checkcall.
 */
-static void runjob (Job *j) {
+static void runcall (Call *j) {
   pthread_mutex_t *mu = j->mu;
   LG_BEGIN_BLOCKING
   lg_check(pthread_mutex_lock(mu));
@@ -525,13 +524,13 @@ static void runjob (Job *j) {
 }
 
 
-static void checkjob (lua_State *L, Job *j) {
+static void checkcall (lua_State *L, Call *j) {
   if (j->closed)
     closederror(L);
 }
 
 
-static void initjob (lua_State *L, Job *j, int op, luaL_Stream *p, int idx) {
+static void initcall (lua_State *L, Call *j, int op, luaL_Stream *p, int idx) {
   memset(j, 0, sizeof *j);
   j->p = p;
   j->mu = lockof(L, idx);
@@ -539,8 +538,8 @@ static void initjob (lua_State *L, Job *j, int op, luaL_Stream *p, int idx) {
 }
 
 
-/* Results of an operation, as luaL_fileresult with the job's errno. */
-static int jobresult (lua_State *L, Job *j) {
+/* Results of an operation, as luaL_fileresult with the call's errno. */
+static int callresult (lua_State *L, Call *j) {
   errno = j->err;
   return luaL_fileresult(L, j->ok, NULL);
 }
@@ -560,15 +559,15 @@ static int aux_close (lua_State *L) {
   if (cf == &io_noclose)
     return io_noclose(L);
   if (cf == &io_fclose || cf == &io_pclose) {
-    Job j;
-    initjob(L, &j, OP_CLOSE, p, 1);
-    runjob(&j);
-    checkjob(L, &j);
+    Call j;
+    initcall(L, &j, OP_CLOSE, p, 1);
+    runcall(&j);
+    checkcall(L, &j);
     if (cf == &io_pclose) {
       errno = j.err;
       return luaL_execresult(L, j.ok);
     }
-    return jobresult(L, &j);
+    return callresult(L, &j);
   }
   else {  /* another module's file: its closef runs with the GIL */
     pthread_mutex_t *mu = lockof(L, 1);
@@ -888,13 +887,13 @@ static int g_read (lua_State *L, luaL_Stream *p, int fidx, int first) {
   int nargs = lua_gettop(L) - first + 1;
   int bad = 0, i, n;
   Fmt small[8], *fmts = small;
-  Job j;
+  Call j;
   if (nargs > 8) {
     fmts = (Fmt *)malloc(sizeof(Fmt) * (size_t)nargs);
     if (fmts == NULL)
       return luaL_error(L, "not enough memory");
   }
-  initjob(L, &j, OP_READ, p, fidx);
+  initcall(L, &j, OP_READ, p, fidx);
   j.fmts = fmts;
   if (nargs == 0) {
     fmts[0].kind = F_LINE;
@@ -906,7 +905,7 @@ static int g_read (lua_State *L, luaL_Stream *p, int fidx, int first) {
     else
       bad = first + i;
   }
-  runjob(&j);
+  runcall(&j);
   if (j.intr) {  /* Ctrl-C: what was read is dropped */
     if (fmts != small)
       free(fmts);
@@ -919,7 +918,7 @@ static int g_read (lua_State *L, luaL_Stream *p, int fidx, int first) {
     if (j.closed) {
       free(j.buf.b);
       j.buf.b = NULL;
-      checkjob(L, &j);
+      checkcall(L, &j);
     }
     buf_done(L, &j.buf);
     errno = j.err;
@@ -1049,8 +1048,8 @@ static int io_lines (lua_State *L) {
 */
 static int g_write (lua_State *L, luaL_Stream *p, int fidx, int arg) {
   int last = lua_gettop(L) - 1, bad = 0;
-  Job j;
-  initjob(L, &j, OP_WRITE, p, fidx);
+  Call j;
+  initcall(L, &j, OP_WRITE, p, fidx);
   for (; arg <= last && !bad; arg++) {
     if (lua_type(L, arg) == LUA_TNUMBER) {
       char num[64];
@@ -1071,15 +1070,15 @@ static int g_write (lua_State *L, luaL_Stream *p, int fidx, int arg) {
   }
   if (j.buf.oom)
     buf_done(L, &j.buf);
-  runjob(&j);
+  runcall(&j);
   free(j.buf.b);
   j.buf.b = NULL;
-  checkjob(L, &j);
+  checkcall(L, &j);
   if (bad)
     luaL_checklstring(L, bad, NULL);
   if (j.ok)
     return 1;
-  return jobresult(L, &j);
+  return callresult(L, &j);
 }
 
 
@@ -1099,11 +1098,11 @@ static int f_write (lua_State *L) {
 
 
 static int g_flush (lua_State *L, luaL_Stream *p, int fidx) {
-  Job j;
-  initjob(L, &j, OP_FLUSH, p, fidx);
-  runjob(&j);
-  checkjob(L, &j);
-  return jobresult(L, &j);
+  Call j;
+  initcall(L, &j, OP_FLUSH, p, fidx);
+  runcall(&j);
+  checkcall(L, &j);
+  return callresult(L, &j);
 }
 
 
@@ -1127,18 +1126,18 @@ static int f_seek (lua_State *L) {
   luaL_Stream *p = tofile(L);
   int op;
   lua_Integer off;
-  Job j;
+  Call j;
   op = luaL_checkoption(L, 2, "cur", modenames);
   off = luaL_optinteger(L, 3, 0);
   luaL_argcheck(L, (lua_Integer)(off_t)off == off, 3,
                 "not an integer in proper range");
-  initjob(L, &j, OP_SEEK, p, 1);
+  initcall(L, &j, OP_SEEK, p, 1);
   j.whence = mode[op];
   j.offset = off;
-  runjob(&j);
-  checkjob(L, &j);
+  runcall(&j);
+  checkcall(L, &j);
   if (!j.ok)
-    return jobresult(L, &j);
+    return callresult(L, &j);
   lua_pushinteger(L, (lua_Integer)j.offset);
   return 1;
 }
@@ -1151,15 +1150,15 @@ static int f_setvbuf (lua_State *L) {
   luaL_Stream *p = tofile(L);
   int op;
   lua_Integer sz;
-  Job j;
+  Call j;
   op = luaL_checkoption(L, 2, NULL, modenames);
   sz = luaL_optinteger(L, 3, LUAL_BUFFERSIZE);
-  initjob(L, &j, OP_SETVBUF, p, 1);
+  initcall(L, &j, OP_SETVBUF, p, 1);
   j.mode = mode[op];
   j.size = (size_t)sz;
-  runjob(&j);
-  checkjob(L, &j);
-  return jobresult(L, &j);
+  runcall(&j);
+  checkcall(L, &j);
+  return callresult(L, &j);
 }
 
 

@@ -17,7 +17,6 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "clock.h"
 #include "mp.h"
 #include "park.h"
 #include "sigint.h"
@@ -25,31 +24,14 @@
 #include "waitq.h"
 
 
-/*
-** Poll 'n' descriptors (GIL released by the caller) until one is ready,
-** the deadline, or (if 'intr') Ctrl-C; 'fds' has room for n + 1 entries.
-*/
+/* lg_poll: poll 'n' descriptors (GIL released by the caller) until one is
+** ready, the deadline, or (if 'intr') Ctrl-C; 'fds' has room for n + 1. */
 static int pollfds (struct pollfd *fds, int n, const struct timespec *deadline,
                     int intr) {
-  if (intr) {
-    fds[n].fd = lg_sigint_fd();
-    fds[n].events = POLLIN;
-    fds[n].revents = 0;
-  }
-  for (;;) {
-    struct timespec left;
-    int more = deadline == NULL || lg_timeleft(deadline, &left);
-    int r = ppoll(fds, (nfds_t)(n + (intr ? 1 : 0)),
-                  deadline != NULL ? &left : NULL, NULL);
-    if (r < 0 && errno != EINTR)
-      lg_fatal("ppoll", errno);
-    if (intr && (fds[n].revents & POLLIN))
-      return LG_INTERRUPTED;
-    if (r > 0)
-      return LG_WOKEN;
-    if (!more || (r == 0 && deadline != NULL))
-      return LG_TIMEDOUT;
-  }
+  int r = lg_poll(fds, n, deadline, intr);
+  if (r < 0)
+    lg_fatal("ppoll", errno);
+  return r;
 }
 
 

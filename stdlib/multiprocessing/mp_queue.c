@@ -50,6 +50,7 @@
 
 #include "breaker.h"
 #include "clock.h"
+#include "fork.h"
 #include "lglib.h"
 #include "mp.h"
 #include "park.h"
@@ -114,17 +115,11 @@ static Feeder *feeders;
 ** =======================================================
 */
 
-static void prepare (void) { pthread_mutex_lock(&feeders_mu); }
-static void parent (void) { pthread_mutex_unlock(&feeders_mu); }
-
 /* A forked child has no feeder thread: the list is the parent's. */
-static void child (void) {
-  pthread_mutex_init(&feeders_mu, NULL);
-  feeders = NULL;
-}
-
-static void install_atfork (void) {
-  pthread_atfork(prepare, parent, child);
+static void forkhandler (int phase) {
+  lg_mutex_atfork(&feeders_mu, phase);
+  if (phase == LG_FORK_CHILD)
+    feeders = NULL;
 }
 
 
@@ -264,6 +259,7 @@ static int enqueue (Feeder *f, Msg *m) {
 
 /* Wait until 'f' has written everything ('f->mu' held). */
 static void drain_locked (Feeder *f) {
+  LG_ASSERT(lg_mutex_held(&f->mu));
   while ((f->head != NULL || f->busy) && f->running)
     lg_check(pthread_cond_wait(&f->drained, &f->mu));
 }
@@ -654,8 +650,7 @@ static const luaL_Reg queue_meta[] = {
 
 
 void lg_mp_open_queue (lua_State *L) {
-  static pthread_once_t once = PTHREAD_ONCE_INIT;
-  pthread_once(&once, install_atfork);
+  lg_fork_register(forkhandler);
   lg_createmeta(L, QUEUE, queue_methods, queue_meta, queue_index);
   luaL_setfuncs(L, queue_funcs, 0);
 }

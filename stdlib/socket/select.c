@@ -16,7 +16,7 @@
 #include "breaker.h"
 #include "clock.h"
 #include "lglib.h"
-#include "sigint.h"
+#include "park.h"
 #include "socket.h"
 #include "tstate.h"
 #include "waitq.h"
@@ -85,38 +85,34 @@ static void addresult (lua_State *L, int res, int v) {
 }
 
 
-/* poll()s 'e' (n entries) and the Ctrl-C descriptor if 'intr', without
-** the GIL, until 'timeout' (< 0 or NaN: none); -2 on Ctrl-C, else what
-** poll returned (-1: errno in '*err'). 'p' has room for n + 1. */
+/* lg_poll()s 'e' (n entries) and, if 'intr', Ctrl-C, without the GIL,
+** until 'timeout' (< 0 or NaN: none); -2 on Ctrl-C, else the number of
+** ready entries (0: timed out; -1: errno in '*err'). 'p' has room for
+** n + 1. */
 static int pollentries (Entry *e, struct pollfd *p, int n, double timeout,
                         int intr, int *err) {
   struct timespec dl, *deadline = lg_deadline(timeout, &dl);
-  int i, r = 0;
+  int i, r;
   for (i = 0; i < n; i++) {
     p[i].fd = e[i].fd;  /* poll skips a negative one */
     p[i].events = e[i].events;
     p[i].revents = 0;
   }
-  p[n].fd = intr ? lg_sigint_fd() : -1;
-  p[n].events = POLLIN;
-  p[n].revents = 0;
   LG_BEGIN_BLOCKING
-  for (;;) {
-    struct timespec left;
-    if (intr && lg_sigint_pending()) {
-      r = -2;
-      break;
-    }
-    if (deadline != NULL)
-      lg_timeleft(deadline, &left);  /* 0 once passed: poll once more */
-    r = ppoll(p, (nfds_t)n + 1, deadline != NULL ? &left : NULL, NULL);
-    if (r >= 0 || errno != EINTR)
-      break;
-  }
+  r = lg_poll(p, n, deadline, intr);
   *err = errno;
   LG_END_BLOCKING
-  for (i = 0; i < n; i++)
-    e[i].revents = r > 0 ? p[i].revents : 0;
+  if (r == LG_INTERRUPTED)
+    return -2;
+  if (r == LG_TIMEDOUT)
+    return 0;
+  if (r < 0) {
+    for (i = 0; i < n; i++)
+      e[i].revents = 0;
+    return -1;
+  }
+  for (i = 0, r = 0; i < n; i++)  /* LG_WOKEN */
+    r += (e[i].revents = p[i].revents) != 0;
   return r;
 }
 

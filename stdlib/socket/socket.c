@@ -54,8 +54,9 @@
 #include <lauxlib.h>
 
 #include "clock.h"
+#include "fork.h"
 #include "lglib.h"
-#include "sigint.h"
+#include "park.h"
 #include "socket.h"
 
 
@@ -115,18 +116,11 @@ struct timespec *lg_sock_deadline (TCP *t, struct timespec *ts) {
 */
 int lg_sock_waitfd (int fd, short events, const struct timespec *deadline,
                     int intr) {
-  struct pollfd p[2] = {{fd, events, 0}, {lg_sigint_fd(), POLLIN, 0}};
-  int n = (intr && p[1].fd >= 0) ? 2 : 1;
-  for (;;) {
-    struct timespec left;
-    int r;
-    if (intr && lg_sigint_pending())
-      return IO_INTR;
-    if (deadline != NULL && !lg_timeleft(deadline, &left))
-      return IO_TIMEOUT;
-    r = ppoll(p, (nfds_t)n, deadline != NULL ? &left : NULL, NULL);
-    if ((r > 0 && p[0].revents != 0) || (r < 0 && errno != EINTR))
-      return IO_DONE;  /* ready, or an error the next call will report */
+  struct pollfd p[2] = {{fd, events, 0}};
+  switch (lg_poll(p, 1, deadline, intr)) {
+    case LG_TIMEDOUT: return IO_TIMEOUT;
+    case LG_INTERRUPTED: return IO_INTR;
+    default: return IO_DONE;  /* ready, or an error the next call reports */
   }
 }
 
@@ -238,8 +232,13 @@ static void fork_child (void) {
 }
 
 
-static void install_fork_handlers (void) {
-  lg_check(pthread_atfork(fork_prepare, fork_parent, fork_child));
+static void forkhandler (int phase) {
+  if (phase == LG_FORK_PREPARE)
+    fork_prepare();
+  else if (phase == LG_FORK_PARENT)
+    fork_parent();
+  else
+    fork_child();
 }
 
 
@@ -519,8 +518,7 @@ static const luaL_Reg socket_funcs[] = {
 
 
 int luaopen_socket (lua_State *L) {
-  static pthread_once_t once = PTHREAD_ONCE_INIT;
-  lg_check(pthread_once(&once, install_fork_handlers));
+  lg_fork_register(forkhandler);
   luaL_newlib(L, socket_funcs);
   lg_sock_open_tcp(L);  /* tcp, socketpair, connect, bind; socket.tcp */
   lg_sock_open_select(L);
