@@ -622,7 +622,7 @@ int luaopen__thread (lua_State *L) {
   /* allocate_lock, RLock, ... (stdlib/lock.c, semaphore.c) */
   lg_open_lock(L);
   lg_open_semaphore(L);
-  lg_open_guard(L);  /* what guard() returns (stdlib/sync.c) */
+  lg_open_guard(L);  /* what guard() returns (stdlib/lock.c) */
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &EXIT_KEY) == LUA_TNIL) {
     lua_newtable(L);  /* a unique value that prints clearly */
     lua_createtable(L, 0, 1);

@@ -530,7 +530,8 @@ static void checkcall (lua_State *L, Call *j) {
 }
 
 
-static void initcall (lua_State *L, Call *j, int op, luaL_Stream *p, int idx) {
+static void initcall (lua_State *L, Call *j, int op, luaL_Stream *p,
+                      int idx) {
   memset(j, 0, sizeof *j);
   j->p = p;
   j->mu = lockof(L, idx);

@@ -146,22 +146,12 @@ LG_FUNC void lg_rlock_take (lua_State *L, void *lock);
 LG_FUNC void lg_rlock_give (void *lock);
 
 /* x:guard() and x:with(fn, ...) for any object with acquire and release
-** (stdlib/sync.c); a userdata using them keeps uservalue 1 free for the
-** cached guard. lg_open_guard makes the guard's metatable. */
+** (stdlib/lock.c, beside the fast paths they take for our own locks); a
+** userdata using them keeps uservalue 1 free for the cached guard.
+** lg_open_guard makes the guard's metatable. */
 LG_FUNC int lg_sync_guard (lua_State *L);
 LG_FUNC int lg_sync_with (lua_State *L);
 LG_FUNC void lg_open_guard (lua_State *L);
-
-/*
-** Their fast paths (stdlib/lock.c): lg_lock_fastkind returns 0 unless the
-** object at 'idx' is a live Lock or RLock, or a Condition over one, and
-** then sets '*plk' to the lock; fastacquire and fastrelease do what the
-** methods would if that needs no wait and cannot fail (true), else
-** nothing (false: call the method).
-*/
-LG_FUNC int lg_lock_fastkind (lua_State *L, int idx, void **plk);
-LG_FUNC int lg_lock_fastacquire (int kind, void *lk);
-LG_FUNC int lg_lock_fastrelease (int kind, void *lk);
 
 /*
 ** For the methods of those types (stdlib/sync.c). checkself returns the

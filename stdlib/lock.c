@@ -55,6 +55,7 @@
 #include "waitq.h"
 
 #define LOCK   "threading.Lock"
+#define GUARD  "threading._Guard"
 #define RLOCK  "threading.RLock"
 #define COND   "threading.Condition"
 
@@ -208,7 +209,7 @@ static void rgive (Lock *lk) {
 #define FAST_RLOCK  2
 
 /* FAST_LOCK or FAST_RLOCK, setting '*plk' to the lock; 0 for others. */
-int lg_lock_fastkind (lua_State *L, int idx, void **plk) {
+static int fastkind (lua_State *L, int idx, void **plk) {
   size_t size;
   const void **p;
   if (lua_type(L, idx) != LUA_TUSERDATA)  /* a full userdata */
@@ -234,7 +235,7 @@ int lg_lock_fastkind (lua_State *L, int idx, void **plk) {
 ** lock:acquire() for a lock of 'kind', if it can be done at once: true
 ** if taken. Else the caller calls the method, which waits and raises.
 */
-int lg_lock_fastacquire (int kind, void *lock) {
+static int fastacquire (int kind, void *lock) {
   Lock *lk = (Lock *)lock;
   if (kind == FAST_RLOCK && lk->owner == lg_self() && lk->locked) {
     if (lk->count == LUA_MAXINTEGER)
@@ -255,7 +256,7 @@ int lg_lock_fastacquire (int kind, void *lock) {
 
 
 /* lock:release() for a lock of 'kind' if it is valid: true if done. */
-int lg_lock_fastrelease (int kind, void *lock) {
+static int fastrelease (int kind, void *lock) {
   Lock *lk = (Lock *)lock;
   if (kind == FAST_RLOCK) {
     if (lk->owner != lg_self() || lk->count == 0)
@@ -328,6 +329,131 @@ static int lock_gc (lua_State *L) {
 static int rlock_gc (lua_State *L) {
   destroylock(L, lg_sync_checkany(L, RLOCKTAG, sizeof(Lock), RLOCK));
   return 0;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** guard and with, for any lock
+** =======================================================
+*/
+
+/*
+** obj:acquire() and obj:release() for the lock at 'obj', as with and
+** guard call them: directly for our own locks when that needs no wait
+** and cannot fail, else through Lua (which waits, or raises).
+*/
+static void acquireat (lua_State *L, int obj) {
+  void *lk;
+  int kind = fastkind(L, obj, &lk);
+  if (kind == 0 || !fastacquire(kind, lk))
+    lg_sync_callmethod(L, obj, "acquire", 0);
+}
+
+
+static void releaseat (lua_State *L, int obj) {
+  void *lk;
+  int kind = fastkind(L, obj, &lk);
+  if (kind == 0 || !fastrelease(kind, lk))
+    lg_sync_callmethod(L, obj, "release", 0);
+}
+
+
+/*
+** A guard holds 'held' acquisitions of the object in its uservalue (one
+** guard serves nested blocks of an RLock), so its __close releases only
+** what it took, however often it is called.
+*/
+typedef struct Guard {
+  lua_Integer held;  /* GIL */
+} Guard;
+
+
+/*
+** x:guard() -> a to-be-closed value that releases x. A userdata keeps its
+** guard in uservalue 1 (made on first use, if that slot is free); any
+** other lock, a table say, gets a new guard each time.
+*/
+int lg_sync_guard (lua_State *L) {
+  Guard *g;
+  lua_settop(L, 1);
+  if (lua_type(L, 1) != LUA_TUSERDATA ||
+      lua_getiuservalue(L, 1, 1) != LUA_TUSERDATA ||
+      luaL_testudata(L, 2, GUARD) == NULL) {  /* none cached: a new one */
+    if (!lg_sync_islock(L, 1))
+      return lg_typeerror(L, 1, "lock");
+    lua_settop(L, 1);  /* stack: x */
+    lua_newuserdatauv(L, sizeof(Guard), 1);
+    ((Guard *)lua_touserdata(L, 2))->held = 0;
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, 2, 1);
+    luaL_setmetatable(L, GUARD);
+    if (lua_type(L, 1) == LUA_TUSERDATA &&
+        lua_getiuservalue(L, 1, 1) == LUA_TNIL) {  /* a free slot */
+      lua_pushvalue(L, 2);
+      lua_setiuservalue(L, 1, 1);
+    }
+    lua_settop(L, 2);  /* stack: x guard */
+  }
+  g = lua_touserdata(L, 2);
+  acquireat(L, 1);
+  g->held++;
+  return 1;
+}
+
+
+/* Second half of x:with, also the continuation when fn yielded. */
+static int finishwith (lua_State *L, int status, lua_KContext ctx) {
+  (void)ctx;  /* stack: x results|err */
+  releaseat(L, 1);
+  if (status != LUA_OK && status != LUA_YIELD)
+    return lua_error(L);
+  return lua_gettop(L) - 1;
+}
+
+
+/* x:with(fn, ...) -> the results of fn(...), run holding x */
+int lg_sync_with (lua_State *L) {
+  int n = lua_gettop(L);
+  void *lk;
+  int kind = fastkind(L, 1, &lk);
+  if (kind == 0 && !lg_sync_islock(L, 1))
+    return lg_typeerror(L, 1, "lock");
+  lg_sync_checkcallable(L, 2);
+  if (kind == 0 || !fastacquire(kind, lk))
+    lg_sync_callmethod(L, 1, "acquire", 0);
+  /* fn may yield (a coroutine inside the block): hence pcallk */
+  return finishwith(L, lua_pcallk(L, n - 2, LUA_MULTRET, 0, 0, finishwith),
+                    0);
+}
+
+
+/* guard:__close() releases the object it guards, if it holds it */
+static int guard_close (lua_State *L) {
+  Guard *g = luaL_testudata(L, 1, GUARD);
+  if (g == NULL)
+    return lg_typeerror(L, 1, GUARD);
+  if (g->held > 0) {
+    g->held--;
+    lua_getiuservalue(L, 1, 1);
+    releaseat(L, -1);
+  }
+  return 0;
+}
+
+
+static const luaL_Reg guard_meta[] = {
+  {"__close", guard_close},
+  {NULL, NULL}
+};
+
+
+void lg_open_guard (lua_State *L) {
+  luaL_newmetatable(L, GUARD);
+  luaL_setfuncs(L, guard_meta, 0);
+  lua_pop(L, 1);
 }
 
 /* }====================================================== */

@@ -85,8 +85,8 @@ LG_FUNC void lg_gil_setinterval (double seconds);
 
 /*
 ** The policy and its instruction count 'n' (ticks, deterministic; 0 for
-** the policy's default: 100 for ticks, 1000 for deterministic). Any thread; takes effect at each thread's next
-** take or switch.
+** the policy's default: 100 for ticks, 1000 for deterministic). Any
+** thread; takes effect at each thread's next take or switch.
 */
 LG_FUNC void lg_gil_setpolicy (int policy, long n);
 LG_FUNC int lg_gil_getpolicy (long *n);

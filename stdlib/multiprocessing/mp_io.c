@@ -26,8 +26,8 @@
 
 /* lg_poll: poll 'n' descriptors (GIL released by the caller) until one is
 ** ready, the deadline, or (if 'intr') Ctrl-C; 'fds' has room for n + 1. */
-static int pollfds (struct pollfd *fds, int n, const struct timespec *deadline,
-                    int intr) {
+static int pollfds (struct pollfd *fds, int n,
+                    const struct timespec *deadline, int intr) {
   int r = lg_poll(fds, n, deadline, intr);
   if (r < 0)
     lg_fatal("ppoll", errno);
@@ -110,5 +110,6 @@ int lg_mp_sendall (int fd, const char *buf, size_t len) {
 
 int lg_mp_recvall (int fd, char *buf, size_t len, int interruptible,
                    const struct timespec *deadline) {
-  return transfer(fd, buf, len, 0, interruptible && lg_tstate_is_main(), deadline);
+  return transfer(fd, buf, len, 0, interruptible && lg_tstate_is_main(),
+                  deadline);
 }

@@ -448,7 +448,7 @@ static int tcp_listen (lua_State *L) {
 static int tcp_accept (lua_State *L) {
   TCP *t = lg_sock_check(L, SERVER, "tcp{server}");
   Sock *s = t->s;  /* t->s is NULL after a __gc by hand while we wait */
-  TCP *client = lg_sock_new(L, CLIENT, -1);  /* first: then nothing can leak */
+  TCP *client = lg_sock_new(L, CLIENT, -1);  /* first: nothing can leak */
   int fd, c, err = IO_DONE;
   if (t->closed || (fd = lg_sock_enter(s)) < 0)
     return lg_sock_pusherr(L, IO_CLOSED);
