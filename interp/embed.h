@@ -33,4 +33,7 @@ LG_FUNC void lg_embed_closed (void);
 /* Is luagil installed on the global state of 'L'? GIL held. */
 LG_FUNC int lg_interp_owns (lua_State *L);
 
+/* The installed interpreter's state (vm/istate.h), or NULL. */
+LG_FUNC lg_IState *lg_interp_istate (void);
+
 #endif

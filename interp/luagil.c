@@ -26,6 +26,7 @@
 
 
 static lua_State *installed;  /* the one interpreter of this process */
+static lg_IState *interp;     /* its state */
 static const void *installed_main;  /* its main thread */
 static int shut_down;         /* luagil_shutdown ran (even if interrupted) */
 static int closed;            /* luagil_close ran: 'installed' may be freed */
@@ -116,23 +117,27 @@ int luagil_install (lua_State *L, const luagil_Options *opts) {
   lua_pop(L, 1);
   lg_fork_init();
   lg_os_setcloser(luagil_close);  /* os.exit(code, true) */
-  ts = lg_tstate_register(L, 1);
-  if (ts == NULL || (ts->stats = lg_stats_new("MainThread",
-                                              ts->ident)) == NULL) {
+  if (interp == NULL && ((interp = lg_istate_new()) == NULL ||
+                         lg_stats_init(interp) != 0))
+    ts = NULL;  /* 'interp' half made is kept for a later install */
+  else
+    ts = lg_tstate_register(interp, L, 1);
+  if (ts == NULL || (ts->stats = lg_stats_new(interp, "MainThread",
+                                              ts->ident)) == NULL ||
+      lg_gil_init(interp, ts) != 0) {
     installed = NULL;  /* a later install may try again */
     if (ts != NULL)
       lg_tstate_unregister(ts);
     lua_pushliteral(L, "not enough memory");
     return LUA_ERRMEM;
   }
-  lg_gil_init(ts);
   lg_breaker_init(opts->signo > 0 ? opts->signo : SIGURG, ts);
   if (opts->switch_interval > 0)
-    lg_gil_setinterval(opts->switch_interval);
+    lg_gil_setinterval(interp, opts->switch_interval);
   if (opts->preempt != NULL)
     luagil_setpreempt(opts->preempt);
   if (opts->has_seed) {
-    lg_gil_seed((unsigned long)opts->seed);
+    lg_gil_seed(interp, (unsigned long)opts->seed);
     has_seed = 1;
     seed = opts->seed;
   }
@@ -185,6 +190,11 @@ static int alias (lua_State *L) {
   lua_pushstring(L, name + sizeof("luagil.") - 1);
   lua_call(L, 1, 1);
   return 1;
+}
+
+
+lg_IState *lg_interp_istate (void) {
+  return interp;
 }
 
 
@@ -299,12 +309,12 @@ int luagil_close (lua_State *L) {
   /* Host threads already in luagil_ensure get through; later ones fail. */
   lg_embed_closing(lg_tstate_current());
   /* From here on no other thread runs Lua: one that wants the GIL parks. */
-  lg_gil_finalize();
+  lg_gil_finalize(interp);
   luagil_catch_sigint(0);
   if (lg_trace_stop() < 0)
     perror("luagil: cannot write the GIL trace");
   if (print_stats)
-    lg_stats_print(stderr, lg_gil_switches());
+    lg_stats_print(interp, stderr, lg_gil_switches(interp));
   lg_embed_closed();
   closed = 1;
   /* A daemon or a host thread may still touch L: leave it. */
@@ -342,26 +352,37 @@ int luagil_sigint_fd (void) {
 }
 
 
+/* The interpreter the calling thread runs in, else the installed one. */
+static lg_IState *current (void) {
+  lg_IState *I = lg_interp_current();
+  return I != NULL ? I : interp;
+}
+
+
 double luagil_getswitchinterval (void) {
-  return lg_gil_getinterval();
+  lg_IState *I = current();
+  return I != NULL && I->gil != NULL ? lg_gil_getinterval(I)
+                                     : LG_DEFAULT_INTERVAL;
 }
 
 
 int luagil_setswitchinterval (double s) {
   if (!(s > 0 && s <= LG_MAX_INTERVAL))  /* NaN too */
     return 0;
-  lg_gil_setinterval(s);
+  if (current() == NULL || current()->gil == NULL)
+    return 0;
+  lg_gil_setinterval(current(), s);
   return 1;
 }
 
 
 int luagil_setpreempt (const char *mode) {
-  if (mode == NULL)
+  if (mode == NULL || current() == NULL)
     return 0;
   if (strcmp(mode, "any") == 0)
-    lg_breaker_setpreempt(LG_PREEMPT_ANY);
+    lg_breaker_setpreempt(current(), LG_PREEMPT_ANY);
   else if (strcmp(mode, "safe") == 0)
-    lg_breaker_setpreempt(LG_PREEMPT_SAFE);
+    lg_breaker_setpreempt(current(), LG_PREEMPT_SAFE);
   else
     return 0;
   return 1;
@@ -371,9 +392,10 @@ int luagil_setpreempt (const char *mode) {
 int luagil_setpolicy (const char *spec) {
   int policy;
   long n;
-  if (spec == NULL || !parsepolicy(spec, &policy, &n))
+  if (spec == NULL || !parsepolicy(spec, &policy, &n) || current() == NULL ||
+      current()->gil == NULL)
     return 0;
-  lg_gil_setpolicy(policy, n);
+  lg_gil_setpolicy(current(), policy, n);
   return 1;
 }
 

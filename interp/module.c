@@ -148,7 +148,7 @@ static int sentinel_gc (lua_State *L) {
       lua_pop(L, 2);
     }
     lg_embed_closing(ts);
-    lg_gil_finalize();
+    lg_gil_finalize(ts->interp);
     lg_embed_closed();
   }
   closed = 1;

@@ -288,12 +288,13 @@ static void release_task (lg_Task *t) {
 static Handle *start (lua_State *L, int fi, int nargs, const char *name,
                       int quiet) {
   Handle **box = lua_newuserdatauv(L, sizeof *box, 0);
+  lg_IState *I = lg_interp_current();
   Handle *h;
   lua_State *co;
   int ref, err = ENOMEM;
   *box = NULL;  /* valid but empty until the start succeeded */
   luaL_setmetatable(L, HANDLE);
-  if (lg_gil_finalizing())
+  if (lg_gil_finalizing(I))
     luaL_error(L, "can't create new thread at interpreter shutdown");
   co = lua_newthread(L);
   lua_pushvalue(L, fi);
@@ -306,7 +307,7 @@ static Handle *start (lua_State *L, int fi, int nargs, const char *name,
   if (h != NULL) {
     atomic_init(&h->refs, 2);
     lg_mutex_init(&h->mutex);
-    lg_task_init(&h->task);
+    lg_task_init(&h->task, I);
     h->task.run = run;
     h->task.done = done;
     h->task.release = release_task;
@@ -317,7 +318,7 @@ static Handle *start (lua_State *L, int fi, int nargs, const char *name,
     h->quiet = quiet;
     h->task.L = co;
     h->ref = ref;
-    h->task.stats = lg_stats_new(name, h->task.ident);
+    h->task.stats = lg_stats_new(I, name, h->task.ident);
   }
   if (h != NULL && h->task.stats != NULL) {
     atomic_fetch_add(&alive, 1);

@@ -45,7 +45,7 @@ static const char *statusof (lua_State *L, lua_State *co) {
     return "running";
   switch (lua_status(co)) {
     case LUA_YIELD:  /* a waiting thread's base state is busy elsewhere */
-      return lg_task_nwaiting() > 0 && lg_thread_isbase(L, co) ? "normal"
+      return lg_task_nwaiting(lg_interp_current()) > 0 && lg_thread_isbase(L, co) ? "normal"
                                                                 : "suspended";
     case LUA_OK:
       if (lua_getstack(co, 0, &ar))  /* it resumed another: active */

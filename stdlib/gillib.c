@@ -20,7 +20,7 @@
 
 /* gil.getswitchinterval() -> seconds */
 static int gil_getswitchinterval (lua_State *L) {
-  lua_pushnumber(L, lg_gil_getinterval());
+  lua_pushnumber(L, lg_gil_getinterval(lg_interp_current()));
   return 1;
 }
 
@@ -30,7 +30,7 @@ static int gil_setswitchinterval (lua_State *L) {
   lua_Number s = luaL_checknumber(L, 1);
   luaL_argcheck(L, s > 0, 1, "switch interval must be strictly positive");
   luaL_argcheck(L, s <= LG_MAX_INTERVAL, 1, "switch interval is too large");
-  lg_gil_setinterval(s);
+  lg_gil_setinterval(lg_interp_current(), s);
   return 0;
 }
 
@@ -55,11 +55,11 @@ static int gil_setpolicy (lua_State *L) {
     if (lua_getfield(L, 2, "seed") != LUA_TNIL) {
       luaL_argcheck(L, lua_isinteger(L, -1), 2, "field 'seed' must be an "
                     "integer");
-      lg_gil_seed((unsigned long)lua_tointeger(L, -1));
+      lg_gil_seed(lg_interp_current(), (unsigned long)lua_tointeger(L, -1));
     }
     lua_pop(L, 2);
   }
-  lg_gil_setpolicy(policy, (long)n);
+  lg_gil_setpolicy(lg_interp_current(), policy, (long)n);
   return 0;
 }
 
@@ -67,7 +67,7 @@ static int gil_setpolicy (lua_State *L) {
 /* gil.getpolicy() -> name, n */
 static int gil_getpolicy (lua_State *L) {
   long n;
-  int policy = lg_gil_getpolicy(&n);
+  int policy = lg_gil_getpolicy(lg_interp_current(), &n);
   lua_pushstring(L, lg_gil_policynames[policy]);
   lua_pushinteger(L, n);
   return 2;
@@ -77,7 +77,7 @@ static int gil_getpolicy (lua_State *L) {
 /* gil.seed(n): seeds the deterministic policy and math.random */
 static int gil_seed (lua_State *L) {
   lua_Integer seed = luaL_checkinteger(L, 1);
-  lg_gil_seed((unsigned long)seed);
+  lg_gil_seed(lg_interp_current(), (unsigned long)seed);
   lua_getglobal(L, "math");
   if (lua_getfield(L, -1, "randomseed") == LUA_TFUNCTION) {
     lua_pushinteger(L, seed);
@@ -91,14 +91,14 @@ static int gil_seed (lua_State *L) {
 static int gil_setpreempt (lua_State *L) {
   static const char *const modes[] = {"any", "safe", NULL};
   int m = luaL_checkoption(L, 1, NULL, modes);
-  lg_breaker_setpreempt(m == 0 ? LG_PREEMPT_ANY : LG_PREEMPT_SAFE);
+  lg_breaker_setpreempt(lg_interp_current(), m == 0 ? LG_PREEMPT_ANY : LG_PREEMPT_SAFE);
   return 0;
 }
 
 
 /* gil.getpreempt() -> "any" | "safe" */
 static int gil_getpreempt (lua_State *L) {
-  lua_pushstring(L, lg_breaker_getpreempt() == LG_PREEMPT_ANY ? "any"
+  lua_pushstring(L, lg_breaker_getpreempt(lg_interp_current()) == LG_PREEMPT_ANY ? "any"
                                                               : "safe");
   return 1;
 }
@@ -145,15 +145,15 @@ static void pushthread (const lg_Stats *st, void *ud) {
 static int gil_stats (lua_State *L) {
   long switches, requests;
   lg_Stats sum;
-  long forgotten = lg_stats_forgotten(&sum);
+  long forgotten = lg_stats_forgotten(lg_interp_current(), &sum);
   lg_Stats *buf;
-  long n = lg_stats_copy(NULL, 0), cap;
+  long n = lg_stats_copy(lg_interp_current(), NULL, 0), cap;
   /* Copied first: a Lua allocation that raises while the records' mutex
   ** is held would leave it locked. */
   do {
     cap = n + 16;
     buf = lua_newuserdatauv(L, (size_t)cap * sizeof *buf, 0);
-    n = lg_stats_copy(buf, cap);
+    n = lg_stats_copy(lg_interp_current(), buf, cap);
     if (n > cap)
       lua_pop(L, 1);
   } while (n > cap);
@@ -169,8 +169,8 @@ static int gil_stats (lua_State *L) {
     lua_rawseti(L, -2, j);
   }
   lua_setfield(L, -2, "threads");
-  switches = (long)lg_gil_switches();
-  requests = lg_stats_requests();
+  switches = (long)lg_gil_switches(lg_interp_current());
+  requests = lg_stats_requests(lg_interp_current());
   lua_pushinteger(L, switches);
   lua_setfield(L, -2, "switches");
   lua_pushinteger(L, requests);

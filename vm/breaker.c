@@ -48,7 +48,6 @@
 
 static int request_signo;
 static lg_TState *main_ts;
-static atomic_int preempt = LG_PREEMPT_ANY;
 static atomic_int userhooks_used;  /* any debug.sethook call so far? */
 static const char USERHOOKS = 'h';  /* registry key of the hook table */
 
@@ -95,7 +94,7 @@ static void sethook (lua_State *L, lua_Hook f, int mask, int count) {
 
 
 void lg_breaker_follow (lg_TState *ts) {
-  long n = lg_gil_count();
+  long n = lg_gil_count(ts);
   lua_State *L = atomic_load(&ts->running);
   if (n <= 0 || L == NULL)
     return;
@@ -123,7 +122,7 @@ void lg_breaker_arm_self (lg_TState *ts) {
 ** Any take of the GIL outside the hook is past it too (resumed()).
 */
 static int may_arm_for_request (lg_TState *ts) {
-  if (atomic_load(&preempt) != LG_PREEMPT_SAFE)
+  if (atomic_load(&ts->interp->preempt) != LG_PREEMPT_SAFE)
     return 1;
   if (ts->in_hook == LG_HOOK_LEAVING) {
     ts->in_hook = LG_HOOK_OUT;
@@ -169,13 +168,13 @@ void lg_breaker_init (int signo, lg_TState *main) {
 }
 
 
-void lg_breaker_setpreempt (int mode) {
-  atomic_store(&preempt, mode);
+void lg_breaker_setpreempt (lg_IState *I, int mode) {
+  atomic_store(&I->preempt, mode);
 }
 
 
-int lg_breaker_getpreempt (void) {
-  return atomic_load(&preempt);
+int lg_breaker_getpreempt (lg_IState *I) {
+  return atomic_load(&I->preempt);
 }
 
 /* }====================================================== */
@@ -330,20 +329,20 @@ static int jitter (lg_TState *ts) {  /* 1..8, xorshift32 */
 }
 
 
-static int counting (void) {
-  int policy = lg_gil_getpolicy(NULL);
+static int counting (lg_TState *ts) {
+  int policy = lg_gil_getpolicy(ts->interp, NULL);
   return policy == LG_POLICY_TICKS || policy == LG_POLICY_DETERMINISTIC;
 }
 
 
 static void on_break (lua_State *L, lg_TState *ts) {
   int interrupt = ts->is_main && lg_sigint_pending();
-  if (!interrupt && counting()) {  /* a switch point of the policy */
+  if (!interrupt && counting(ts)) {  /* a switch point of the policy */
     lg_gil_policy_switch(ts);  /* or, nobody waiting, the count goes on */
     return;
   }
   if (!interrupt && ts->stage == 0 && lg_gil_drop_pending_for(ts) &&
-      atomic_load(&preempt) == LG_PREEMPT_ANY) {
+      atomic_load(&ts->interp->preempt) == LG_PREEMPT_ANY) {
     int count;
     int mask = usermask(L, L, &count);
     ts->stage = 1;  /* switch after 1-8 more instructions */

@@ -14,6 +14,7 @@
 
 #include <lua.h>
 
+#include "istate.h"
 #include "tstate.h"
 
 #define LG_PREEMPT_ANY   0
@@ -43,9 +44,9 @@ LG_FUNC void lg_breaker_follow (lg_TState *ts);
 /* The one C hook luagil sets; it also calls the user's debug hooks. */
 LG_FUNC void lg_breaker_hook (lua_State *L, lua_Debug *ar);
 
-/* Preemption mode: LG_PREEMPT_ANY or LG_PREEMPT_SAFE. */
-LG_FUNC void lg_breaker_setpreempt (int mode);
-LG_FUNC int lg_breaker_getpreempt (void);
+/* Interpreter 'I''s preemption mode: LG_PREEMPT_ANY or LG_PREEMPT_SAFE. */
+LG_FUNC void lg_breaker_setpreempt (lg_IState *I, int mode);
+LG_FUNC int lg_breaker_getpreempt (lg_IState *I);
 
 /*
 ** User hooks (debug.sethook). 'co' gets hook function at stack index 'f'

@@ -25,6 +25,7 @@
 #include "breaker.h"
 #include "fork.h"
 #include "gil.h"
+#include "istate.h"
 #include "sigint.h"
 #include "stats.h"
 #include "task.h"
@@ -60,12 +61,19 @@ static void forget (lg_TState *ts) {
 }
 
 
+/* An interpreter's parts. */
+static void interp_handlers (lg_IState *I, int phase) {
+  lg_task_atfork(I, phase);
+  lg_stats_atfork(I, phase);
+  lg_gil_atfork(I, phase);
+}
+
+
 static void vm_handlers (int phase) {
   lg_tstate_atfork(phase, forget);
-  lg_task_atfork(phase);
-  lg_stats_atfork(phase);
+  lg_istate_atfork(phase, interp_handlers);
+  lg_listeners_atfork(phase);
   lg_trace_atfork(phase);
-  lg_gil_atfork(phase);
   lg_breaker_atfork(phase);
   lg_sigint_atfork(phase);
 }

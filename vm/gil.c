@@ -109,6 +109,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -116,6 +117,7 @@
 
 #include "breaker.h"
 #include "gil.h"
+#include "istate.h"
 #include "park.h"
 #include "service.h"
 #include "sigint.h"
@@ -138,7 +140,8 @@ const char *const lg_gil_policynames[] = {
   "interval", "ticks", "priority-io", "deterministic", NULL};
 
 
-static struct {
+/* One interpreter's GIL (vm/istate.h: 'gil'). */
+struct lg_Gil {
   pthread_mutex_t mutex;
   pthread_cond_t never;        /* threads parked at shutdown */
   pthread_cond_t arrived;      /* awaited threads have queued */
@@ -158,59 +161,91 @@ static struct {
   atomic_int priority_request; /* atomic: the request is priority-io's */
   _Atomic long count;          /* atomic: N of ticks and deterministic */
   uint64_t rng;                /* GIL held: the deterministic jitter */
-} gil;
+  int retired;                 /* gil.mutex: freed; the timer ends */
+  struct lg_StatsSet *stats;   /* its interpreter's records (read-only) */
+};
+
+typedef struct lg_Gil lg_Gil;
+
+#define GIL(ts)  ((ts)->interp->gil)
 
 
-void lg_gil_init (lg_TState *ts) {
-  lg_mutex_init(&gil.mutex);
-  lg_check(pthread_cond_init(&gil.never, NULL));
-  lg_check(pthread_cond_init(&gil.arrived, NULL));
-  atomic_store(&gil.holder, ts);
-  atomic_store(&gil.switches, 0);
-  atomic_store(&gil.interval_ns, (long)(LG_DEFAULT_INTERVAL * 1e9));
-  atomic_store(&gil.count, TICKS_COUNT);
-  gil.rng = 0x9e3779b97f4a7c15u;
+int lg_gil_init (lg_IState *I, lg_TState *ts) {
+  lg_Gil *G = calloc(1, sizeof *G);
+  if (G == NULL)
+    return ENOMEM;
+  I->gil = G;
+  G->stats = I->stats;
+  lg_mutex_init(&G->mutex);
+  lg_check(pthread_cond_init(&G->never, NULL));
+  lg_check(pthread_cond_init(&G->arrived, NULL));
+  atomic_store(&G->holder, ts);
+  atomic_store(&G->switches, 0);
+  atomic_store(&G->interval_ns, (long)(LG_DEFAULT_INTERVAL * 1e9));
+  atomic_store(&G->count, TICKS_COUNT);
+  G->rng = 0x9e3779b97f4a7c15u;
   lg_event(ts, LG_EV_RESUMED, 0);
   atomic_store(&ts->gil_resumed, lg_now_ns());
   atomic_store(&ts->in_lua, 1);
+  return 0;
 }
 
 
-static int must_park (lg_TState *ts) {
-  return gil.finalizing && !ts->is_main;
+/* Free an interpreter's GIL: nobody holds or wants it, and its timer
+** (if any) is told to end. */
+void lg_gil_free (lg_IState *I) {
+  lg_Gil *G = I->gil;
+  if (G == NULL)
+    return;
+  lg_check(pthread_mutex_lock(&G->mutex));
+  G->retired = 1;
+  if (!G->timer.on) {
+    lg_check(pthread_mutex_unlock(&G->mutex));
+    free(G);
+  }
+  else {  /* the timer frees it on its way out */
+    lg_service_tell_locked(&G->timer, 0);
+    lg_check(pthread_mutex_unlock(&G->mutex));
+  }
+  I->gil = NULL;
 }
 
 
-static void park_forever_locked (void) {
-  LG_ASSERT(lg_mutex_held(&gil.mutex));
+static int must_park (lg_Gil *G, lg_TState *ts) {
+  return G->finalizing && !ts->is_main;
+}
+
+
+static void park_forever_locked (lg_Gil *G) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
   for (;;)
-    pthread_cond_wait(&gil.never, &gil.mutex);
+    pthread_cond_wait(&G->never, &G->mutex);
 }
 
 
-static int busy_locked (void) {
-  LG_ASSERT(lg_mutex_held(&gil.mutex));
-  return atomic_load(&gil.holder) != NULL;
+static int busy_locked (lg_Gil *G) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
+  return atomic_load(&G->holder) != NULL;
 }
 
 
 /* released -> running, for 'ts' (not necessarily the caller) */
-static void grant_locked (lg_TState *ts) {
-  LG_ASSERT(lg_mutex_held(&gil.mutex));
+static void grant_locked (lg_Gil *G, lg_TState *ts) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
   /* the timer measures from a grant only if a thread waits already */
-  gil.t_grant = gil.head != NULL ||
-                atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO
+  G->t_grant = G->head != NULL ||
+                atomic_load(&G->policy) == LG_POLICY_PRIORITY_IO
                 ? lg_now_ns() : 0;
-  atomic_store(&gil.holder, ts);
-  atomic_fetch_add(&gil.switches, 1);
-  atomic_store(&gil.drop_request, 0);  /* a new holder starts afresh */
+  atomic_store(&G->holder, ts);
+  atomic_fetch_add(&G->switches, 1);
+  atomic_store(&G->drop_request, 0);  /* a new holder starts afresh */
 }
 
 
-static void request_drop_locked (void) {
-  LG_ASSERT(lg_mutex_held(&gil.mutex));
-  lg_TState *holder = atomic_load(&gil.holder);
-  atomic_store(&gil.drop_request, 1);
+static void request_drop_locked (lg_Gil *G) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
+  lg_TState *holder = atomic_load(&G->holder);
+  atomic_store(&G->drop_request, 1);
   if (holder != NULL)  /* it cannot exit: exiting needs gil.mutex */
     lg_breaker_signal(holder);
 }
@@ -244,10 +279,10 @@ static void short_slice (void) {
 
 
 /* Does the timer time the holder under the current policy? */
-static int timed_locked (void) {
-  LG_ASSERT(lg_mutex_held(&gil.mutex));
-  int policy = atomic_load(&gil.policy);
-  return gil.head != NULL && busy_locked() && !gil.finalizing &&
+static int timed_locked (lg_Gil *G) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
+  int policy = atomic_load(&G->policy);
+  return G->head != NULL && busy_locked(G) && !G->finalizing &&
          (policy == LG_POLICY_INTERVAL || policy == LG_POLICY_PRIORITY_IO);
 }
 
@@ -258,13 +293,13 @@ static int timed_locked (void) {
 ** before the holder really runs: a holder still waking up gets its whole
 ** interval from when it resumes.
 */
-static long since_locked (long now) {
-  LG_ASSERT(lg_mutex_held(&gil.mutex));
-  long resumed = atomic_load_explicit(&atomic_load(&gil.holder)->gil_resumed,
+static long since_locked (lg_Gil *G, long now) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
+  long resumed = atomic_load_explicit(&atomic_load(&G->holder)->gil_resumed,
                                       memory_order_relaxed);
-  long since = gil.head->gil_since > gil.t_grant ? gil.head->gil_since
-                                                 : gil.t_grant;
-  return resumed >= gil.t_grant ? (resumed > since ? resumed : since)
+  long since = G->head->gil_since > G->t_grant ? G->head->gil_since
+                                                 : G->t_grant;
+  return resumed >= G->t_grant ? (resumed > since ? resumed : since)
                                 : now;  /* not yet: look again */
 }
 
@@ -275,15 +310,20 @@ static long since_locked (long now) {
 ** asks again (0: MIN_RESIGNAL_NS).
 */
 static void *timer_main (void *arg) {
+  lg_Gil *G = arg;
   unsigned long sw = 0;
   long asked = 0, idle_since = lg_now_ns();
   int backoff = 1;
-  (void)arg;
   short_slice();
-  lg_check(pthread_mutex_lock(&gil.mutex));
+  lg_check(pthread_mutex_lock(&G->mutex));
   for (;;) {
-    long now = lg_now_ns(), interval = atomic_load(&gil.interval_ns), due;
-    if (!timed_locked()) {
+    long now = lg_now_ns(), interval = atomic_load(&G->interval_ns), due;
+    if (G->retired) {  /* its interpreter is gone (lg_gil_free) */
+      lg_check(pthread_mutex_unlock(&G->mutex));
+      free(G);
+      return NULL;
+    }
+    if (!timed_locked(G)) {
       asked = 0;
       if (now - idle_since >= IDLE_NS)
         due = LONG_MAX;  /* until a thread queues (enqueue_locked) */
@@ -292,33 +332,34 @@ static void *timer_main (void *arg) {
     }
     else {
       idle_since = now;
-      if (atomic_load(&gil.switches) != sw) {  /* a new holder */
-        sw = atomic_load(&gil.switches);
+      if (atomic_load(&G->switches) != sw) {  /* a new holder */
+        sw = atomic_load(&G->switches);
         asked = 0;
       }
       if (asked == 0)
-        due = since_locked(now) + interval;
+        due = since_locked(G, now) + interval;
       else {
         long wait = interval * backoff;
         due = asked + (wait > MIN_RESIGNAL_NS ? wait : MIN_RESIGNAL_NS);
       }
       if (now >= due) {
-        lg_Stats *st = gil.head->stats;
+        lg_Stats *st = G->head->stats;
         if (asked == 0)
           backoff = 0;  /* the first re-signal comes after 100 us */
         else if (backoff < MAX_BACKOFF)
           backoff = backoff ? backoff * 2 : 1;
         asked = now;
-        request_drop_locked();
-        lg_stats_pin(st);  /* the head may exit once we let go: keep it */
-        lg_check(pthread_mutex_unlock(&gil.mutex));
+        request_drop_locked(G);
+        lg_stats_pin(G->stats, st);  /* the head may exit once we let go:
+                                        keep it */
+        lg_check(pthread_mutex_unlock(&G->mutex));
         lg_stats_event(st, LG_EV_REQUEST, 0);  /* for the head */
-        lg_stats_pin(NULL);
-        lg_check(pthread_mutex_lock(&gil.mutex));
+        lg_stats_pin(G->stats, NULL);
+        lg_check(pthread_mutex_lock(&G->mutex));
         continue;
       }
     }
-    lg_service_sleep_locked(&gil.timer, due);
+    lg_service_sleep_locked(&G->timer, due);
   }
   return NULL;
 }
@@ -328,14 +369,14 @@ static void *timer_main (void *arg) {
 ** A thread has queued at 'now': start the timer if it is not running, or
 ** wake it if it would look too late.
 */
-static void tell_timer_locked (long now) {
-  LG_ASSERT(lg_mutex_held(&gil.mutex));
-  if (!gil.timer.on)  /* if it fails (out of threads), the next thread
+static void tell_timer_locked (lg_Gil *G, long now) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
+  if (!G->timer.on)  /* if it fails (out of threads), the next thread
                          that queues retries */
-    (void)lg_service_start_locked(&gil.timer, &gil.mutex, timer_main,
+    (void)lg_service_start_locked(&G->timer, &G->mutex, timer_main, G,
                                   TIMER_STACK);
   else
-    lg_service_tell_locked(&gil.timer, now + atomic_load(&gil.interval_ns));
+    lg_service_tell_locked(&G->timer, now + atomic_load(&G->interval_ns));
 }
 
 /* }====================================================== */
@@ -347,42 +388,42 @@ static void tell_timer_locked (long now) {
 ** =======================================================
 */
 
-static void enqueue_locked (lg_TState *ts, int front) {
-  LG_ASSERT(lg_mutex_held(&gil.mutex));
+static void enqueue_locked (lg_Gil *G, lg_TState *ts, int front) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
   ts->gil_queued = 1;
   ts->gil_since = lg_now_ns();
-  if (gil.head == NULL)  /* the timer had nobody to time */
-    tell_timer_locked(ts->gil_since);
-  atomic_fetch_add(&gil.nqueued, 1);
+  if (G->head == NULL)  /* the timer had nobody to time */
+    tell_timer_locked(G, ts->gil_since);
+  atomic_fetch_add(&G->nqueued, 1);
   if (front) {
-    ts->gil_next = gil.head;
-    gil.head = ts;
-    if (gil.tail == NULL)
-      gil.tail = ts;
+    ts->gil_next = G->head;
+    G->head = ts;
+    if (G->tail == NULL)
+      G->tail = ts;
     return;
   }
   ts->gil_next = NULL;
-  if (gil.tail)
-    gil.tail->gil_next = ts;
+  if (G->tail)
+    G->tail->gil_next = ts;
   else
-    gil.head = ts;
-  gil.tail = ts;
+    G->head = ts;
+  G->tail = ts;
 }
 
 
 /* Remove 'ts', which is queued. */
-static void unlink_locked (lg_TState *ts) {
-  LG_ASSERT(lg_mutex_held(&gil.mutex));
+static void unlink_locked (lg_Gil *G, lg_TState *ts) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
   lg_TState *prev = NULL;
-  atomic_fetch_sub(&gil.nqueued, 1);
-  for (lg_TState *w = gil.head; w != ts; w = w->gil_next)
+  atomic_fetch_sub(&G->nqueued, 1);
+  for (lg_TState *w = G->head; w != ts; w = w->gil_next)
     prev = w;
   if (prev)
     prev->gil_next = ts->gil_next;
   else
-    gil.head = ts->gil_next;
-  if (gil.tail == ts)
-    gil.tail = prev;
+    G->head = ts->gil_next;
+  if (G->tail == ts)
+    G->tail = prev;
   ts->gil_next = NULL;
   ts->gil_queued = 0;
 }
@@ -397,14 +438,14 @@ static long seqof (lg_TState *ts) {
 ** Take the next holder off the queue: its head, or under the deterministic
 ** policy the queued thread that follows 'from' in creation order.
 */
-static lg_TState *dequeue_locked (lg_TState *from) {
-  LG_ASSERT(lg_mutex_held(&gil.mutex));
-  lg_TState *next = gil.head;
-  if (atomic_load(&gil.policy) == LG_POLICY_DETERMINISTIC) {
+static lg_TState *dequeue_locked (lg_Gil *G, lg_TState *from) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
+  lg_TState *next = G->head;
+  if (atomic_load(&G->policy) == LG_POLICY_DETERMINISTIC) {
     lg_TState *first = NULL;
     long after = seqof(from);
     next = NULL;
-    for (lg_TState *w = gil.head; w != NULL; w = w->gil_next) {
+    for (lg_TState *w = G->head; w != NULL; w = w->gil_next) {
       if (first == NULL || seqof(w) < seqof(first))
         first = w;
       if (seqof(w) > after && (next == NULL || seqof(w) < seqof(next)))
@@ -413,18 +454,18 @@ static lg_TState *dequeue_locked (lg_TState *from) {
     if (next == NULL)
       next = first;
   }
-  unlink_locked(next);
+  unlink_locked(G, next);
   return next;
 }
 
 
 /* A thread the holder awaited has queued (deterministic policy). */
-static void arrive_locked (lg_TState *ts) {
-  LG_ASSERT(lg_mutex_held(&gil.mutex));
+static void arrive_locked (lg_Gil *G, lg_TState *ts) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
   if (ts->expected) {
     ts->expected = 0;
-    if (--gil.expected == 0)
-      lg_check(pthread_cond_broadcast(&gil.arrived));
+    if (--G->expected == 0)
+      lg_check(pthread_cond_broadcast(&G->arrived));
   }
 }
 
@@ -436,10 +477,10 @@ static void arrive_locked (lg_TState *ts) {
 #define QUEUE_PRIORITY 1  /* priority-io: at the front, asking at once */
 #define QUEUE_FRONT    2  /* priority-io: at the front, yielded for one */
 
-static void enter_queue_locked (lg_TState *ts, int where) {
-  LG_ASSERT(lg_mutex_held(&gil.mutex));
-  enqueue_locked(ts, where != QUEUE_BACK);
-  arrive_locked(ts);
+static void enter_queue_locked (lg_Gil *G, lg_TState *ts, int where) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
+  enqueue_locked(G, ts, where != QUEUE_BACK);
+  arrive_locked(G, ts);
 }
 
 
@@ -456,38 +497,38 @@ static void enter_queue_locked (lg_TState *ts, int where) {
 ** (it woke us, say, by writing to our socket) and it lets go again as soon
 ** as it runs, unasked; asking would cost it a signal per round trip.
 */
-static void wait_locked (lg_TState *ts, int priority) {
-  LG_ASSERT(lg_mutex_held(&gil.mutex));
-  while (atomic_load(&gil.holder) != ts) {
+static void wait_locked (lg_Gil *G, lg_TState *ts, int priority) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
+  while (atomic_load(&G->holder) != ts) {
     struct timespec dl, *deadline = NULL;
     int requested = 0;
-    if (must_park(ts))
-      park_forever_locked();
-    if (!busy_locked()) {  /* let go without a handoff (handoff_locked) */
-      unlink_locked(ts);
-      grant_locked(ts);
+    if (must_park(G, ts))
+      park_forever_locked(G);
+    if (!busy_locked(G)) {  /* let go without a handoff (handoff_locked) */
+      unlink_locked(G, ts);
+      grant_locked(G, ts);
       break;
     }
     if (priority) {
       int one_cpu = lg_usable_cpus() < 2;
-      long ns = one_cpu ? 0 : atomic_load(&gil.interval_ns) / PRIORITY_DIV -
-                              (lg_now_ns() - gil.t_grant);
-      if (one_cpu && atomic_load(&gil.holder)->gil_dropped == LG_DROP_BLOCKING)
+      long ns = one_cpu ? 0 : atomic_load(&G->interval_ns) / PRIORITY_DIV -
+                              (lg_now_ns() - G->t_grant);
+      if (one_cpu && atomic_load(&G->holder)->gil_dropped == LG_DROP_BLOCKING)
         priority = 0;  /* see above: wait unasked */
       else if (ns <= 0) {  /* held long enough already: ask now */
-        atomic_store(&gil.priority_request, 1);
-        request_drop_locked();
+        atomic_store(&G->priority_request, 1);
+        request_drop_locked(G);
         requested = 1;
         priority = 0;
       }
       else
         deadline = lg_deadline(ns * 1e-9, &dl);
     }
-    lg_check(pthread_mutex_unlock(&gil.mutex));
+    lg_check(pthread_mutex_unlock(&G->mutex));
     if (requested)  /* reported outside gil.mutex */
       lg_event(ts, LG_EV_REQUEST, 0);
     lg_park(ts, deadline, LG_PARK_SPIN | LG_PARK_NOINTR);
-    lg_check(pthread_mutex_lock(&gil.mutex));
+    lg_check(pthread_mutex_lock(&G->mutex));
   }
 }
 
@@ -532,41 +573,42 @@ static void resumed (lg_TState *ts, int saved_errno) {
 ** gil.mutex unlocked (a waker chose it just then): it looks again.
 */
 static void take (lg_TState *ts, int where) {
+  lg_Gil *G = GIL(ts);
   int saved = errno, busy;
-  lg_check(pthread_mutex_lock(&gil.mutex));
+  lg_check(pthread_mutex_lock(&G->mutex));
   {
-    if (must_park(ts))
-      park_forever_locked();
-    if (atomic_load(&gil.holder) == ts)  /* granted while blocked */
+    if (must_park(G, ts))
+      park_forever_locked(G);
+    if (atomic_load(&G->holder) == ts)  /* granted while blocked */
       busy = 0;
     else if (ts->gil_queued) {  /* queued while blocked */
-      wait_locked(ts, 0);
+      wait_locked(G, ts, 0);
       busy = 0;
     }
     else {
-      busy = busy_locked();
+      busy = busy_locked(G);
       if (!busy) {
-        arrive_locked(ts);
-        grant_locked(ts);
+        arrive_locked(G, ts);
+        grant_locked(G, ts);
       }
     }
   }
-  lg_check(pthread_mutex_unlock(&gil.mutex));
+  lg_check(pthread_mutex_unlock(&G->mutex));
   if (busy) {  /* say so outside gil.mutex, then queue up */
     lg_event(ts, LG_EV_READY, 0);
-    lg_check(pthread_mutex_lock(&gil.mutex));
-    if (atomic_load(&gil.holder) == ts || ts->gil_queued)
-      wait_locked(ts, 0);  /* woken into the GIL or its queue meanwhile */
-    else if (busy_locked()) {
+    lg_check(pthread_mutex_lock(&G->mutex));
+    if (atomic_load(&G->holder) == ts || ts->gil_queued)
+      wait_locked(G, ts, 0);  /* woken into the GIL or its queue meanwhile */
+    else if (busy_locked(G)) {
       ts->gil_fresh = 1;  /* ticks hands it the GIL at the next drop */
-      enter_queue_locked(ts, where);
-      wait_locked(ts, where == QUEUE_PRIORITY);
+      enter_queue_locked(G, ts, where);
+      wait_locked(G, ts, where == QUEUE_PRIORITY);
     }
     else {
-      arrive_locked(ts);
-      grant_locked(ts);
+      arrive_locked(G, ts);
+      grant_locked(G, ts);
     }
-    lg_check(pthread_mutex_unlock(&gil.mutex));
+    lg_check(pthread_mutex_unlock(&G->mutex));
   }
   resumed(ts, saved);
 }
@@ -582,16 +624,18 @@ void lg_gil_take (lg_TState *ts) {
 ** for the GIL itself already: it must not be queued twice.
 */
 int lg_gil_wake_into (lg_TState *waiter) {
+  lg_Gil *G = GIL(waiter);
+  lg_TState *self = lg_tstate_current();
   int queued, already;
-  if (atomic_load(&gil.policy) != LG_POLICY_INTERVAL ||
-      !lg_gil_held(lg_tstate_current()))
+  if (atomic_load(&G->policy) != LG_POLICY_INTERVAL || self == NULL ||
+      self->interp != waiter->interp || !lg_gil_held(self))
     return 0;
-  lg_check(pthread_mutex_lock(&gil.mutex));
+  lg_check(pthread_mutex_lock(&G->mutex));
   already = waiter->gil_queued;
-  queued = !gil.finalizing;
+  queued = !G->finalizing;
   if (queued && !already)
-    enqueue_locked(waiter, 0);
-  lg_check(pthread_mutex_unlock(&gil.mutex));
+    enqueue_locked(G, waiter, 0);
+  lg_check(pthread_mutex_unlock(&G->mutex));
   if (queued && !already)  /* for it: it waits for the GIL from now; we */
     lg_event(waiter, LG_EV_READY, 0);  /* hold it, so it cannot resume first */
   return queued;
@@ -603,14 +647,14 @@ int lg_gil_wake_into (lg_TState *waiter) {
 ** NULL: the first one that queued from a take, else the head if it has
 ** waited a whole interval.
 */
-static lg_TState *ticks_next_locked (void) {
-  LG_ASSERT(lg_mutex_held(&gil.mutex));
-  lg_TState *head = gil.head;
+static lg_TState *ticks_next_locked (lg_Gil *G) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
+  lg_TState *head = G->head;
   for (lg_TState *w = head; w != NULL; w = w->gil_next)
-    if (w->gil_fresh && !must_park(w))
+    if (w->gil_fresh && !must_park(G, w))
       return w;
-  if (head != NULL && !must_park(head) &&
-      lg_now_ns() - head->gil_since >= atomic_load(&gil.interval_ns))
+  if (head != NULL && !must_park(G, head) &&
+      lg_now_ns() - head->gil_since >= atomic_load(&G->interval_ns))
     return head;
   return NULL;
 }
@@ -627,35 +671,35 @@ static lg_TState *ticks_next_locked (void) {
 ** for. States are never freed, so a thread that already went on when we
 ** unpark it only finds a stray token.
 */
-static lg_TState *handoff_locked (lg_TState *ts, int reason) {
-  LG_ASSERT(lg_mutex_held(&gil.mutex));
-  int policy = atomic_load(&gil.policy);
+static lg_TState *handoff_locked (lg_Gil *G, lg_TState *ts, int reason) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
+  int policy = atomic_load(&G->policy);
   lg_TState *next = NULL;
   ts->gil_dropped = reason;
   if (policy == LG_POLICY_DETERMINISTIC)
-    while (gil.expected > 0 && !gil.finalizing)  /* see the notes */
-      lg_check(pthread_cond_wait(&gil.arrived, &gil.mutex));
+    while (G->expected > 0 && !G->finalizing)  /* see the notes */
+      lg_check(pthread_cond_wait(&G->arrived, &G->mutex));
   int compete = (policy == LG_POLICY_TICKS && reason == LG_DROP_FORCED) ||
                 (policy == LG_POLICY_PRIORITY_IO &&
                  reason == LG_DROP_BLOCKING && lg_usable_cpus() < 2);
-  if (compete && policy == LG_POLICY_TICKS && (next = ticks_next_locked())) {
-    unlink_locked(next);  /* see the notes: it would never win the race */
-    grant_locked(next);
+  if (compete && policy == LG_POLICY_TICKS && (next = ticks_next_locked(G))) {
+    unlink_locked(G, next);  /* see the notes: it would never win the race */
+    grant_locked(G, next);
     return next;
   }
-  while (!compete && gil.head != NULL && next == NULL) {
-    next = dequeue_locked(ts);
-    if (must_park(next)) {  /* it will see that and park for ever */
+  while (!compete && G->head != NULL && next == NULL) {
+    next = dequeue_locked(G, ts);
+    if (must_park(G, next)) {  /* it will see that and park for ever */
       lg_unpark(next);
       next = NULL;
     }
   }
   if (next != NULL) {
-    grant_locked(next);
+    grant_locked(G, next);
     return next;
   }
-  atomic_store(&gil.holder, NULL);
-  return compete ? gil.head : NULL;  /* no handoff: the head competes */
+  atomic_store(&G->holder, NULL);
+  return compete ? G->head : NULL;  /* no handoff: the head competes */
 }
 
 
@@ -678,12 +722,13 @@ void lg_gil_unpause (lg_TState *ts) {
 
 
 void lg_gil_release (lg_TState *ts, int reason) {
+  lg_Gil *G = GIL(ts);
   int saved = errno;
   lg_TState *next;
   LG_ASSERT(lg_gil_held(ts));
-  lg_check(pthread_mutex_lock(&gil.mutex));
-  next = handoff_locked(ts, reason);
-  lg_check(pthread_mutex_unlock(&gil.mutex));
+  lg_check(pthread_mutex_lock(&G->mutex));
+  next = handoff_locked(G, ts, reason);
+  lg_check(pthread_mutex_unlock(&G->mutex));
   wake(next);
   errno = saved;
 }
@@ -704,76 +749,83 @@ void lg_gil_drop (lg_TState *ts, int reason) {
 ** wait a whole interval behind a CPU-bound one.
 */
 void lg_gil_yield (lg_TState *ts) {
+  lg_Gil *G = GIL(ts);
   int saved = errno, queued;
-  int where = atomic_exchange(&gil.priority_request, 0) &&
-              atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO
+  int where = atomic_exchange(&G->priority_request, 0) &&
+              atomic_load(&G->policy) == LG_POLICY_PRIORITY_IO
               ? QUEUE_FRONT : QUEUE_BACK;
   lg_TState *next;
   LG_ASSERT(lg_gil_held(ts));
   lg_gil_pause(ts, LG_DROP_FORCED);
-  lg_check(pthread_mutex_lock(&gil.mutex));
+  lg_check(pthread_mutex_lock(&G->mutex));
   {
-    next = handoff_locked(ts, LG_DROP_FORCED);
-    queued = busy_locked();
+    next = handoff_locked(G, ts, LG_DROP_FORCED);
+    queued = busy_locked(G);
     ts->gil_fresh = 0;
     if (queued)
-      enter_queue_locked(ts, where);
+      enter_queue_locked(G, ts, where);
     else  /* nobody wanted it (or ticks): take it straight back */
-      grant_locked(ts);
+      grant_locked(G, ts);
   }
-  lg_check(pthread_mutex_unlock(&gil.mutex));
+  lg_check(pthread_mutex_unlock(&G->mutex));
   wake(next);
   if (queued) {
     lg_event(ts, LG_EV_READY, 0);
-    lg_check(pthread_mutex_lock(&gil.mutex));
-    wait_locked(ts, 0);
-    lg_check(pthread_mutex_unlock(&gil.mutex));
+    lg_check(pthread_mutex_lock(&G->mutex));
+    wait_locked(G, ts, 0);
+    lg_check(pthread_mutex_unlock(&G->mutex));
   }
   resumed(ts, saved);
 }
 
 
 void lg_gil_yield_if_waiting (lg_TState *ts) {
+  lg_Gil *G = GIL(ts);
   int waiting;
-  lg_check(pthread_mutex_lock(&gil.mutex));
-  waiting = (gil.head != NULL || gil.expected > 0) && !gil.finalizing;
-  lg_check(pthread_mutex_unlock(&gil.mutex));
+  lg_check(pthread_mutex_lock(&G->mutex));
+  waiting = (G->head != NULL || G->expected > 0) && !G->finalizing;
+  lg_check(pthread_mutex_unlock(&G->mutex));
   if (waiting)
     lg_gil_yield(ts);
 }
 
 
 int lg_gil_drop_pending_for (lg_TState *ts) {
-  return atomic_load(&gil.drop_request) && atomic_load(&gil.holder) == ts;
+  lg_Gil *G = GIL(ts);
+  return atomic_load(&G->drop_request) && atomic_load(&G->holder) == ts;
 }
 
 
-int lg_gil_nwaiting (void) {
-  return atomic_load(&gil.nqueued);
+int lg_gil_nwaiting (lg_IState *I) {
+  lg_Gil *G = I->gil;
+  return atomic_load(&G->nqueued);
 }
 
 
-unsigned long lg_gil_switches (void) {
-  return atomic_load(&gil.switches);
+unsigned long lg_gil_switches (lg_IState *I) {
+  lg_Gil *G = I->gil;
+  return atomic_load(&G->switches);
 }
 
 
 int lg_gil_held (lg_TState *ts) {
-  return ts != NULL && atomic_load(&gil.holder) == ts;
+  return ts != NULL && atomic_load(&GIL(ts)->holder) == ts;
 }
 
 
-double lg_gil_getinterval (void) {
-  return (double)atomic_load(&gil.interval_ns) * 1e-9;
+double lg_gil_getinterval (lg_IState *I) {
+  lg_Gil *G = I->gil;
+  return (double)atomic_load(&G->interval_ns) * 1e-9;
 }
 
 
-void lg_gil_setinterval (double seconds) {
+void lg_gil_setinterval (lg_IState *I, double seconds) {
+  lg_Gil *G = I->gil;
   long ns = (long)(seconds * 1e9);
-  atomic_store(&gil.interval_ns, ns > 0 ? ns : 1);
-  lg_check(pthread_mutex_lock(&gil.mutex));
-  lg_service_tell_locked(&gil.timer, lg_now_ns() + ns);  /* shorter: look */
-  lg_check(pthread_mutex_unlock(&gil.mutex));
+  atomic_store(&G->interval_ns, ns > 0 ? ns : 1);
+  lg_check(pthread_mutex_lock(&G->mutex));
+  lg_service_tell_locked(&G->timer, lg_now_ns() + ns);  /* shorter: look */
+  lg_check(pthread_mutex_unlock(&G->mutex));
 }
 
 
@@ -783,40 +835,44 @@ void lg_gil_setinterval (double seconds) {
 ** =======================================================
 */
 
-void lg_gil_setpolicy (int policy, long n) {
+void lg_gil_setpolicy (lg_IState *I, int policy, long n) {
+  lg_Gil *G = I->gil;
   if (n <= 0)
     n = policy == LG_POLICY_DETERMINISTIC ? DET_COUNT : TICKS_COUNT;
-  atomic_store(&gil.count, n);
-  atomic_store(&gil.policy, policy);
+  atomic_store(&G->count, n);
+  atomic_store(&G->policy, policy);
   lg_TState *ts = lg_tstate_current();
-  if (lg_gil_held(ts))
+  if (ts != NULL && ts->interp == I && lg_gil_held(ts))
     lg_breaker_follow(ts);  /* the caller switches as the policy says */
 }
 
 
-int lg_gil_getpolicy (long *n) {
+int lg_gil_getpolicy (lg_IState *I, long *n) {
+  lg_Gil *G = I->gil;
   if (n != NULL)
-    *n = atomic_load(&gil.count);
-  return atomic_load(&gil.policy);
+    *n = atomic_load(&G->count);
+  return atomic_load(&G->policy);
 }
 
 
-void lg_gil_seed (unsigned long seed) {
-  gil.rng = seed * 0x9e3779b97f4a7c15u + 1;  /* never 0 */
+void lg_gil_seed (lg_IState *I, unsigned long seed) {
+  lg_Gil *G = I->gil;
+  G->rng = seed * 0x9e3779b97f4a7c15u + 1;  /* never 0 */
 }
 
 
-long lg_gil_count (void) {
-  long n = atomic_load(&gil.count);
-  switch (atomic_load(&gil.policy)) {
+long lg_gil_count (lg_TState *ts) {
+  lg_Gil *G = GIL(ts);
+  long n = atomic_load(&G->count);
+  switch (atomic_load(&G->policy)) {
     case LG_POLICY_TICKS:
       return n;
     case LG_POLICY_DETERMINISTIC: {  /* n/2 .. 3n/2, xorshift64 */
-      uint64_t x = gil.rng;
+      uint64_t x = G->rng;
       x ^= x << 13;
       x ^= x >> 7;
       x ^= x << 17;
-      gil.rng = x;
+      G->rng = x;
       return n / 2 + 1 + (long)(x % (uint64_t)(n + 1));
     }
     default:
@@ -826,8 +882,9 @@ long lg_gil_count (void) {
 
 
 int lg_gil_policy_switch (lg_TState *ts) {
-  int policy = atomic_load(&gil.policy);
-  if (policy == LG_POLICY_TICKS && atomic_load(&gil.nqueued) == 0)
+  lg_Gil *G = GIL(ts);
+  int policy = atomic_load(&G->policy);
+  if (policy == LG_POLICY_TICKS && atomic_load(&G->nqueued) == 0)
     return 0;  /* nobody to compete with: keep counting */
   if (policy == LG_POLICY_TICKS || policy == LG_POLICY_DETERMINISTIC) {
     lg_gil_yield(ts);
@@ -837,69 +894,74 @@ int lg_gil_policy_switch (lg_TState *ts) {
 }
 
 
-int lg_gil_expect (lg_TState *ts) {
+int lg_gil_expect (lg_IState *I, lg_TState *ts) {
+  lg_Gil *G = I->gil;
   int counted = 0;
-  if (atomic_load(&gil.policy) != LG_POLICY_DETERMINISTIC)
+  if (atomic_load(&G->policy) != LG_POLICY_DETERMINISTIC)
     return 0;
-  lg_check(pthread_mutex_lock(&gil.mutex));
+  lg_check(pthread_mutex_lock(&G->mutex));
   if (ts == NULL || !ts->expected) {
-    gil.expected++;
+    G->expected++;
     counted = 1;
     if (ts != NULL)
       ts->expected = 1;
   }
-  lg_check(pthread_mutex_unlock(&gil.mutex));
+  lg_check(pthread_mutex_unlock(&G->mutex));
   return counted;
 }
 
 
-void lg_gil_unexpect (void) {
-  if (atomic_load(&gil.policy) != LG_POLICY_DETERMINISTIC)
+void lg_gil_unexpect (lg_IState *I) {
+  lg_Gil *G = I->gil;
+  if (atomic_load(&G->policy) != LG_POLICY_DETERMINISTIC)
     return;
-  lg_check(pthread_mutex_lock(&gil.mutex));
-  if (gil.expected > 0 && --gil.expected == 0)
-    lg_check(pthread_cond_broadcast(&gil.arrived));
-  lg_check(pthread_mutex_unlock(&gil.mutex));
+  lg_check(pthread_mutex_lock(&G->mutex));
+  if (G->expected > 0 && --G->expected == 0)
+    lg_check(pthread_cond_broadcast(&G->arrived));
+  lg_check(pthread_mutex_unlock(&G->mutex));
 }
 
 /* }====================================================== */
 
 
-void lg_gil_atfork (int phase) {
-  lg_mutex_atfork(&gil.mutex, phase);
+void lg_gil_atfork (lg_IState *I, int phase) {
+  lg_Gil *G = I->gil;
+  lg_mutex_atfork(&G->mutex, phase);
   if (phase == LG_FORK_CHILD) {  /* the forking thread holds the GIL */
     lg_TState *ts = lg_tstate_tls;
-    gil.head = gil.tail = NULL;
-    atomic_store(&gil.nqueued, 0);
-    gil.expected = 0;
-    atomic_store(&gil.drop_request, 0);
-    atomic_store(&gil.holder, ts);
+    G->head = G->tail = NULL;
+    atomic_store(&G->nqueued, 0);
+    G->expected = 0;
+    atomic_store(&G->drop_request, 0);
+    atomic_store(&G->holder, ts);
     if (ts != NULL) {
       ts->gil_next = NULL;
       ts->expected = 0;
     }
-    lg_check(pthread_cond_init(&gil.arrived, NULL));
-    lg_check(pthread_cond_init(&gil.never, NULL));
-    lg_service_forget(&gil.timer);  /* the next thread that queues starts
+    lg_check(pthread_cond_init(&G->arrived, NULL));
+    lg_check(pthread_cond_init(&G->never, NULL));
+    lg_service_forget(&G->timer);  /* the next thread that queues starts
                                        one */
   }
 }
 
 
-void lg_gil_finalize (void) {
-  lg_check(pthread_mutex_lock(&gil.mutex));
-  gil.finalizing = 1;
-  atomic_store(&gil.drop_request, 0);
-  lg_check(pthread_cond_broadcast(&gil.arrived));
-  lg_check(pthread_mutex_unlock(&gil.mutex));
+void lg_gil_finalize (lg_IState *I) {
+  lg_Gil *G = I->gil;
+  lg_check(pthread_mutex_lock(&G->mutex));
+  G->finalizing = 1;
+  atomic_store(&G->drop_request, 0);
+  lg_check(pthread_cond_broadcast(&G->arrived));
+  lg_check(pthread_mutex_unlock(&G->mutex));
 }
 
 
-int lg_gil_finalizing (void) {
+int lg_gil_finalizing (lg_IState *I) {
+  lg_Gil *G = I->gil;
   int f;
-  lg_check(pthread_mutex_lock(&gil.mutex));
-  f = gil.finalizing;
-  lg_check(pthread_mutex_unlock(&gil.mutex));
+  lg_check(pthread_mutex_lock(&G->mutex));
+  f = G->finalizing;
+  lg_check(pthread_mutex_unlock(&G->mutex));
   return f;
 }
 
@@ -922,7 +984,8 @@ static long voluntary_switches (void) {
 ** say beforehand that it will wait (lg_gil_will_wait).
 */
 void lg_gil_blocking_drop (lg_TState *ts) {
-  if (atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO && !ts->waited)
+  lg_Gil *G = GIL(ts);
+  if (atomic_load(&G->policy) == LG_POLICY_PRIORITY_IO && !ts->waited)
     ts->nvcsw = voluntary_switches();
   lg_gil_drop(ts, LG_DROP_BLOCKING);
 }
@@ -935,8 +998,9 @@ void lg_gil_will_wait (lg_TState *ts) {
 
 
 void lg_gil_blocking_take (lg_TState *ts) {
+  lg_Gil *G = GIL(ts);
   int saved = errno;
-  int front = atomic_load(&gil.policy) == LG_POLICY_PRIORITY_IO &&
+  int front = atomic_load(&G->policy) == LG_POLICY_PRIORITY_IO &&
               (ts->waited || voluntary_switches() != ts->nvcsw);
   ts->waited = 0;
   errno = saved;

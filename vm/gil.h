@@ -10,6 +10,7 @@
 #ifndef lg_gil_h
 #define lg_gil_h
 
+#include "istate.h"
 #include "tstate.h"
 
 /* Default switch interval, in seconds. */
@@ -28,8 +29,13 @@
 LG_FUNC const char *const lg_gil_policynames[];
 
 
-/* Create the GIL; the calling thread 'ts' (the main thread) holds it. */
-LG_FUNC void lg_gil_init (lg_TState *ts);
+/*
+** Create interpreter 'I''s GIL (after its statistics, vm/stats.h); the
+** calling thread 'ts' (its main thread) holds it. 0 or ENOMEM.
+** lg_gil_free frees it once no thread of 'I' is left.
+*/
+LG_FUNC int lg_gil_init (lg_IState *I, lg_TState *ts);
+LG_FUNC void lg_gil_free (lg_IState *I);
 
 /* waiting -> running: block until 'ts' holds the GIL. Preserves errno. */
 LG_FUNC void lg_gil_take (lg_TState *ts);
@@ -70,35 +76,35 @@ LG_FUNC void lg_gil_yield_if_waiting (lg_TState *ts);
 /* True if a drop request is outstanding and 'ts' holds the GIL. */
 LG_FUNC int lg_gil_drop_pending_for (lg_TState *ts);
 
-/* Number of threads waiting for the GIL now (any thread). */
-LG_FUNC int lg_gil_nwaiting (void);
+/* Number of threads waiting for 'I''s GIL now (any thread). */
+LG_FUNC int lg_gil_nwaiting (lg_IState *I);
 
-/* Number of times the GIL was granted so far (any thread). */
-LG_FUNC unsigned long lg_gil_switches (void);
+/* Number of times 'I''s GIL was granted so far (any thread). */
+LG_FUNC unsigned long lg_gil_switches (lg_IState *I);
 
 /* Does 'ts' hold the GIL? For assertions. */
 LG_FUNC int lg_gil_held (lg_TState *ts);
 
 /* The switch interval in seconds (any thread). */
-LG_FUNC double lg_gil_getinterval (void);
-LG_FUNC void lg_gil_setinterval (double seconds);
+LG_FUNC double lg_gil_getinterval (lg_IState *I);
+LG_FUNC void lg_gil_setinterval (lg_IState *I, double seconds);
 
 /*
 ** The policy and its instruction count 'n' (ticks, deterministic; 0 for
 ** the policy's default: 100 for ticks, 1000 for deterministic). Any
 ** thread; takes effect at each thread's next take or switch.
 */
-LG_FUNC void lg_gil_setpolicy (int policy, long n);
-LG_FUNC int lg_gil_getpolicy (long *n);
+LG_FUNC void lg_gil_setpolicy (lg_IState *I, int policy, long n);
+LG_FUNC int lg_gil_getpolicy (lg_IState *I, long *n);
 
 /* Seed of the deterministic policy's jitter (and of 'any' preemption). */
-LG_FUNC void lg_gil_seed (unsigned long seed);
+LG_FUNC void lg_gil_seed (lg_IState *I, unsigned long seed);
 
 /*
 ** For a policy that counts instructions: the count until this holder's
 ** next switch, or 0 if the policy does not count. GIL held.
 */
-LG_FUNC long lg_gil_count (void);
+LG_FUNC long lg_gil_count (lg_TState *ts);
 
 /*
 ** A switch point of a counting policy, from the hook (GIL held). Returns 0
@@ -113,16 +119,17 @@ LG_FUNC int lg_gil_policy_switch (lg_TState *ts);
 ** queued for the GIL, so the order in which the OS wakes threads never
 ** decides who runs next. No effect under other policies.
 */
-LG_FUNC int lg_gil_expect (lg_TState *ts);  /* true if it counted */
-LG_FUNC void lg_gil_unexpect (void);  /* a start that failed */
+LG_FUNC int lg_gil_expect (lg_IState *I, lg_TState *ts);  /* true if it
+                                                            counted */
+LG_FUNC void lg_gil_unexpect (lg_IState *I);  /* a start that failed */
 
 /*
 ** Interpreter shutdown, called by the main thread holding the GIL: from
 ** now on any other thread that wants the GIL parks forever, and the main
 ** thread is never asked to drop it.
 */
-LG_FUNC void lg_gil_finalize (void);
-LG_FUNC int lg_gil_finalizing (void);
+LG_FUNC void lg_gil_finalize (lg_IState *I);
+LG_FUNC int lg_gil_finalizing (lg_IState *I);
 
 
 /*
@@ -138,6 +145,6 @@ LG_FUNC void lg_gil_will_wait (lg_TState *ts);  /* GIL held, or nothing */
 
 /* fork(): gil.mutex is held across it; the child's caller holds the GIL
 ** and the queue is empty. */
-LG_FUNC void lg_gil_atfork (int phase);
+LG_FUNC void lg_gil_atfork (lg_IState *I, int phase);
 
 #endif

@@ -11,7 +11,8 @@
 
 
 int lg_service_start_locked (lg_Service *s, pthread_mutex_t *mu,
-                             void *(*fn) (void *), size_t stacksize) {
+                             void *(*fn) (void *), void *arg,
+                             size_t stacksize) {
   pthread_t t;
   sigset_t all;
   int err;
@@ -22,7 +23,7 @@ int lg_service_start_locked (lg_Service *s, pthread_mutex_t *mu,
   lg_cond_init(&s->cv);
   sigfillset(&all);
   s->due = 0;  /* it looks at everything first */
-  err = lg_spawn(fn, NULL, stacksize, &all, &t);
+  err = lg_spawn(fn, arg, stacksize, &all, &t);
   if (err == 0)
     s->on = 1;
   else

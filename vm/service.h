@@ -27,12 +27,13 @@ typedef struct lg_Service {
 
 
 /*
-** Start 's' running 'fn(NULL)' with every signal blocked (signals are for
+** Start 's' running 'fn(arg)' with every signal blocked (signals are for
 ** the threads that run Lua) on a stack of 'stacksize' bytes, if it is not
 ** running. Under the owner's mutex 'mu'. Returns 0 or an errno value.
 */
 LG_FUNC int lg_service_start_locked (lg_Service *s, pthread_mutex_t *mu,
-                                     void *(*fn) (void *), size_t stacksize);
+                                     void *(*fn) (void *), void *arg,
+                                     size_t stacksize);
 
 /* On the service thread, owner's mutex locked: sleep until told or until
 ** CLOCK_MONOTONIC reaches 'due' ns (LONG_MAX: until told). */

@@ -22,59 +22,80 @@
 #define get(field)  atomic_load_explicit(&(field), memory_order_relaxed)
 
 
-static pthread_mutex_t stats_mutex = PTHREAD_MUTEX_INITIALIZER;
-
-static struct {
-  lg_Stats *all;                        /* stats_mutex */
-  long seq;                             /* stats_mutex */
-  lg_Stats *exited, *exited_tail;       /* stats_mutex: oldest first */
-  long nexited;                         /* stats_mutex */
-  lg_Stats forgotten;                   /* stats_mutex: freed ones' sums */
-  long nforgotten;                      /* stats_mutex */
-  int keep;                             /* stats_mutex: free none */
+/* One interpreter's records (vm/istate.h: 'stats'). */
+struct lg_StatsSet {
+  pthread_mutex_t mutex;
+  lg_Stats *all;                        /* mutex */
+  long seq;                             /* mutex */
+  lg_Stats *exited, *exited_tail;       /* mutex: oldest first */
+  long nexited;                         /* mutex */
+  lg_Stats forgotten;                   /* mutex: freed ones' sums */
+  long nforgotten;                      /* mutex */
   const lg_Stats *_Atomic pinned;       /* the GIL timer's (lg_stats_pin) */
   atomic_long requests;
-  atomic_int nlisteners;                /* written under stats_mutex */
+};
+
+
+/* The listeners, the process's: the trace, hosts' hooks. */
+static pthread_mutex_t listeners_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  atomic_int keep;                      /* set once: free no record */
+  atomic_int n;                         /* written under listeners_mutex */
   struct {
     _Atomic lg_Listener fn;
     void *_Atomic ud;
-  } listeners[MAX_LISTENERS];
-} stats;
+  } at[MAX_LISTENERS];
+} listeners;
 
 
-lg_Stats *lg_stats_new (const char *name, unsigned long ident) {
+int lg_stats_init (lg_IState *I) {
+  lg_StatsSet *set = calloc(1, sizeof *set);
+  if (set == NULL)
+    return ENOMEM;
+  lg_check(pthread_mutex_init(&set->mutex, NULL));
+  I->stats = set;
+  return 0;
+}
+
+
+lg_Stats *lg_stats_new (lg_IState *I, const char *name,
+                        unsigned long ident) {
+  lg_StatsSet *set = I->stats;
   lg_Stats *st = calloc(1, sizeof *st);
   if (st == NULL)
     return NULL;
   st->ident = ident;
   st->alive = 1;
-  lg_check(pthread_mutex_lock(&stats_mutex));
+  st->set = set;
+  lg_check(pthread_mutex_lock(&set->mutex));
   {
     strncpy(st->name, name, sizeof st->name - 1);
-    st->seq = ++stats.seq;
+    st->seq = ++set->seq;
     st->prev = NULL;
-    st->next = stats.all;
-    if (stats.all != NULL)
-      stats.all->prev = st;
-    stats.all = st;
+    st->next = set->all;
+    if (set->all != NULL)
+      set->all->prev = st;
+    set->all = st;
   }
-  lg_check(pthread_mutex_unlock(&stats_mutex));
+  lg_check(pthread_mutex_unlock(&set->mutex));
   return st;
 }
 
 
 void lg_stats_setname (lg_Stats *st, const char *name) {
-  lg_check(pthread_mutex_lock(&stats_mutex));
+  lg_check(pthread_mutex_lock(&st->set->mutex));
   strncpy(st->name, name, sizeof st->name - 1);
-  lg_check(pthread_mutex_unlock(&stats_mutex));
+  lg_check(pthread_mutex_unlock(&st->set->mutex));
 }
 
 
-void lg_stats_foreach (void (*fn) (const lg_Stats *st, void *ud), void *ud) {
-  lg_check(pthread_mutex_lock(&stats_mutex));
-  for (lg_Stats *st = stats.all; st != NULL; st = st->next)
+void lg_stats_foreach (lg_IState *I,
+                       void (*fn) (const lg_Stats *st, void *ud), void *ud) {
+  lg_StatsSet *set = I->stats;
+  lg_check(pthread_mutex_lock(&set->mutex));
+  for (lg_Stats *st = set->all; st != NULL; st = st->next)
     fn(st, ud);
-  lg_check(pthread_mutex_unlock(&stats_mutex));
+  lg_check(pthread_mutex_unlock(&set->mutex));
 }
 
 
@@ -95,13 +116,14 @@ static void copyone (lg_Stats *dst, const lg_Stats *st) {
 }
 
 
-long lg_stats_copy (lg_Stats *buf, long cap) {
+long lg_stats_copy (lg_IState *I, lg_Stats *buf, long cap) {
+  lg_StatsSet *set = I->stats;
   long n = 0;
-  lg_check(pthread_mutex_lock(&stats_mutex));
-  for (lg_Stats *st = stats.all; st != NULL; st = st->next, n++)
+  lg_check(pthread_mutex_lock(&set->mutex));
+  for (lg_Stats *st = set->all; st != NULL; st = st->next, n++)
     if (n < cap)
       copyone(&buf[n], st);
-  lg_check(pthread_mutex_unlock(&stats_mutex));
+  lg_check(pthread_mutex_unlock(&set->mutex));
   return n;
 }
 
@@ -115,49 +137,50 @@ static void printone (const lg_Stats *st, void *ud) {
 }
 
 
-void lg_stats_print (FILE *f, unsigned long switches) {
+void lg_stats_print (lg_IState *I, FILE *f, unsigned long switches) {
   fprintf(f, "%-20s %7s %9s %9s %9s %7s %7s %7s\n", "thread", "acq",
           "hold_s", "wait_s", "wait_max", "forced", "block", "req");
-  lg_stats_foreach(printone, f);
+  lg_stats_foreach(I, printone, f);
   fprintf(f, "switches %lu, drop requests %ld\n", switches,
-          get(stats.requests));
+          get(I->stats->requests));
 }
 
 
-long lg_stats_requests (void) {
-  return get(stats.requests);
+long lg_stats_requests (lg_IState *I) {
+  return get(I->stats->requests);
 }
 
 
-long lg_stats_forgotten (lg_Stats *sum) {
+long lg_stats_forgotten (lg_IState *I, lg_Stats *sum) {
+  lg_StatsSet *set = I->stats;
   long n;
-  lg_check(pthread_mutex_lock(&stats_mutex));
+  lg_check(pthread_mutex_lock(&set->mutex));
   {
-    copyone(sum, &stats.forgotten);
-    n = stats.nforgotten;
+    copyone(sum, &set->forgotten);
+    n = set->nforgotten;
   }
-  lg_check(pthread_mutex_unlock(&stats_mutex));
+  lg_check(pthread_mutex_unlock(&set->mutex));
   return n;
 }
 
 
-void lg_stats_pin (const lg_Stats *st) {
-  atomic_store(&stats.pinned, st);
+void lg_stats_pin (lg_StatsSet *set, const lg_Stats *st) {
+  atomic_store(&set->pinned, st);
 }
 
 
 /* Free exited record 'st', the oldest, adding it to the forgotten. */
-static void forget_locked (lg_Stats *st) {
-  LG_ASSERT(lg_mutex_held(&stats_mutex));
-  lg_Stats *f = &stats.forgotten;
-  stats.exited = st->exited_next;
-  if (stats.exited == NULL)
-    stats.exited_tail = NULL;
-  stats.nexited--;
+static void forget_locked (lg_StatsSet *set, lg_Stats *st) {
+  LG_ASSERT(lg_mutex_held(&set->mutex));
+  lg_Stats *f = &set->forgotten;
+  set->exited = st->exited_next;
+  if (set->exited == NULL)
+    set->exited_tail = NULL;
+  set->nexited--;
   if (st->prev != NULL)
     st->prev->next = st->next;
   else
-    stats.all = st->next;
+    set->all = st->next;
   if (st->next != NULL)
     st->next->prev = st->prev;
   add(f->acquisitions, get(st->acquisitions));
@@ -168,7 +191,7 @@ static void forget_locked (lg_Stats *st) {
   add(f->forced_drops, get(st->forced_drops));
   add(f->blocking_drops, get(st->blocking_drops));
   add(f->requests, get(st->requests));
-  stats.nforgotten++;
+  set->nforgotten++;
   free(st);
 }
 
@@ -180,22 +203,24 @@ static void forget_locked (lg_Stats *st) {
 ** A pinned record waits for the next round.
 */
 static void retire (lg_Stats *st) {
-  lg_check(pthread_mutex_lock(&stats_mutex));
+  lg_StatsSet *set = st->set;
+  lg_check(pthread_mutex_lock(&set->mutex));
   {
     st->alive = 0;
     st->exited_next = NULL;
-    if (stats.exited_tail != NULL)
-      stats.exited_tail->exited_next = st;
+    if (set->exited_tail != NULL)
+      set->exited_tail->exited_next = st;
     else
-      stats.exited = st;
-    stats.exited_tail = st;
-    stats.nexited++;
-    if (!stats.keep && stats.nexited > 2 * LG_STATS_EXITED)
-      while (stats.nexited > LG_STATS_EXITED &&
-             stats.exited != atomic_load(&stats.pinned))
-        forget_locked(stats.exited);
+      set->exited = st;
+    set->exited_tail = st;
+    set->nexited++;
+    if (!atomic_load(&listeners.keep) &&
+        set->nexited > 2 * LG_STATS_EXITED)
+      while (set->nexited > LG_STATS_EXITED &&
+             set->exited != atomic_load(&set->pinned))
+        forget_locked(set, set->exited);
   }
-  lg_check(pthread_mutex_unlock(&stats_mutex));
+  lg_check(pthread_mutex_unlock(&set->mutex));
 }
 
 
@@ -225,7 +250,7 @@ static void update (lg_Stats *st, int ev, int reason, long now) {
       break;
     case LG_EV_REQUEST:
       add(st->requests, 1);
-      add(stats.requests, 1);
+      add(st->set->requests, 1);
       break;
     case LG_EV_EXITED:  /* retire(st) once the listeners have seen it */
       break;
@@ -244,7 +269,7 @@ void lg_stats_discard (lg_Stats *st) {
 
 
 void lg_stats_event (lg_Stats *st, int ev, int reason) {
-  int n = atomic_load(&stats.nlisteners);
+  int n = atomic_load(&listeners.n);
   long now;
   if (st == NULL)
     return;
@@ -253,38 +278,48 @@ void lg_stats_event (lg_Stats *st, int ev, int reason) {
   now = lg_now_ns();
   update(st, ev, reason, now);
   for (int i = 0; i < n; i++) {
-    lg_Listener fn = atomic_load(&stats.listeners[i].fn);
+    lg_Listener fn = atomic_load(&listeners.at[i].fn);
     if (fn != NULL)
-      fn(ev, reason, st, now, atomic_load(&stats.listeners[i].ud));
+      fn(ev, reason, st, now, atomic_load(&listeners.at[i].ud));
   }
   if (ev == LG_EV_EXITED)
     retire(st);
 }
 
 
-void lg_stats_atfork (int phase) {
-  lg_mutex_atfork(&stats_mutex, phase);
+/* fork(): for each interpreter ('I'), and once for the listeners. */
+void lg_stats_atfork (lg_IState *I, int phase) {
+  lg_StatsSet *set = I->stats;
+  if (set == NULL)
+    return;
+  lg_mutex_atfork(&set->mutex, phase);
   if (phase == LG_FORK_CHILD)  /* only the forking thread lives on */
-    for (lg_Stats *st = stats.all; st != NULL; st = st->next)
+    for (lg_Stats *st = set->all; st != NULL; st = st->next)
       st->alive = (lg_tstate_tls != NULL && st == lg_tstate_tls->stats);
+}
+
+
+void lg_listeners_atfork (int phase) {
+  lg_mutex_atfork(&listeners_mutex, phase);
 }
 
 
 static int listen (lg_Listener fn, void *ud, int keeps) {
   int ok = 0;
-  lg_check(pthread_mutex_lock(&stats_mutex));
+  lg_check(pthread_mutex_lock(&listeners_mutex));
   if (keeps)
-    stats.keep = 1;  /* for good: the pointers may be anywhere now */
+    atomic_store(&listeners.keep, 1);  /* for good: the pointers may be
+                                           anywhere now */
   for (int i = 0; i < MAX_LISTENERS && !ok; i++) {
-    if (atomic_load(&stats.listeners[i].fn) == NULL) {
-      atomic_store(&stats.listeners[i].ud, ud);
-      atomic_store(&stats.listeners[i].fn, fn);
-      if (i + 1 > atomic_load(&stats.nlisteners))
-        atomic_store(&stats.nlisteners, i + 1);
+    if (atomic_load(&listeners.at[i].fn) == NULL) {
+      atomic_store(&listeners.at[i].ud, ud);
+      atomic_store(&listeners.at[i].fn, fn);
+      if (i + 1 > atomic_load(&listeners.n))
+        atomic_store(&listeners.n, i + 1);
       ok = 1;
     }
   }
-  lg_check(pthread_mutex_unlock(&stats_mutex));
+  lg_check(pthread_mutex_unlock(&listeners_mutex));
   return ok;
 }
 
@@ -300,10 +335,10 @@ int lg_listen_passing (lg_Listener fn, void *ud) {
 
 
 void lg_unlisten (lg_Listener fn, void *ud) {
-  lg_check(pthread_mutex_lock(&stats_mutex));
+  lg_check(pthread_mutex_lock(&listeners_mutex));
   for (int i = 0; i < MAX_LISTENERS; i++)
-    if (atomic_load(&stats.listeners[i].fn) == fn &&
-        atomic_load(&stats.listeners[i].ud) == ud)
-      atomic_store(&stats.listeners[i].fn, NULL);
-  lg_check(pthread_mutex_unlock(&stats_mutex));
+    if (atomic_load(&listeners.at[i].fn) == fn &&
+        atomic_load(&listeners.at[i].ud) == ud)
+      atomic_store(&listeners.at[i].fn, NULL);
+  lg_check(pthread_mutex_unlock(&listeners_mutex));
 }

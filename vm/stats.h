@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "clock.h"
+#include "istate.h"
 #include "tstate.h"
 
 /* Events, Ruby 3.2's set plus what the trace draws. */
@@ -42,14 +43,16 @@
 #define LG_STATS_EXITED  1000
 
 typedef struct lg_Stats lg_Stats;
+typedef struct lg_StatsSet lg_StatsSet;  /* an interpreter's records */
 
 struct lg_Stats {
-  lg_Stats *next, *prev;       /* stats_mutex: all records, newest first */
-  lg_Stats *exited_next;       /* stats_mutex: exited ones, oldest first */
-  char name[64];               /* stats_mutex */
+  lg_StatsSet *set;            /* its interpreter's (read-only) */
+  lg_Stats *next, *prev;       /* set's mutex: all records, newest first */
+  lg_Stats *exited_next;       /* set's mutex: exited ones, oldest first */
+  char name[64];               /* set's mutex */
   _Atomic unsigned long ident; /* set once, early (atomic) */
   long seq;                    /* creation order, from 1 (read-only) */
-  int alive;                   /* stats_mutex */
+  int alive;                   /* set's mutex */
   /* Counters: written by the owner thread, read by anyone (atomic). */
   atomic_long acquisitions, hold_ns, wait_ns, wait_max_ns;
   atomic_long forced_drops, blocking_drops, requests;
@@ -61,9 +64,14 @@ struct lg_Stats {
 };
 
 
-/* A new record for thread 'name' (copied), alive; NULL if memory runs
-** out. */
-LG_FUNC lg_Stats *lg_stats_new (const char *name, unsigned long ident);
+/* Make interpreter 'I''s set of records (first of its parts); 0 or
+** ENOMEM. */
+LG_FUNC int lg_stats_init (lg_IState *I);
+
+/* A new record of 'I' for thread 'name' (copied), alive; NULL if memory
+** runs out. */
+LG_FUNC lg_Stats *lg_stats_new (lg_IState *I, const char *name,
+                                unsigned long ident);
 
 /* The record of a thread that never started: it is an exited one now. */
 LG_FUNC void lg_stats_discard (lg_Stats *st);
@@ -71,7 +79,8 @@ LG_FUNC void lg_stats_setname (lg_Stats *st, const char *name);
 
 /* Call 'fn' on every record, newest first, under the records' mutex:
 ** 'fn' must not call back into this file. */
-LG_FUNC void lg_stats_foreach (void (*fn) (const lg_Stats *st, void *ud),
+LG_FUNC void lg_stats_foreach (lg_IState *I,
+                               void (*fn) (const lg_Stats *st, void *ud),
                                void *ud);
 
 /*
@@ -79,21 +88,23 @@ LG_FUNC void lg_stats_foreach (void (*fn) (const lg_Stats *st, void *ud),
 ** cannot hold the records' mutex: one whose Lua allocations may raise).
 ** Returns how many there are, which may be more than 'cap'.
 */
-LG_FUNC long lg_stats_copy (lg_Stats *buf, long cap);
+LG_FUNC long lg_stats_copy (lg_IState *I, lg_Stats *buf, long cap);
 
 /* Print a table of every thread's statistics (--gil-stats), and the
 ** total of GIL switches (vm/gil.h's lg_gil_switches). */
-LG_FUNC void lg_stats_print (FILE *f, unsigned long switches);
+LG_FUNC void lg_stats_print (lg_IState *I, FILE *f, unsigned long switches);
 
 /* Drop requests so far, in total. */
-LG_FUNC long lg_stats_requests (void);
+LG_FUNC long lg_stats_requests (lg_IState *I);
 
-/* fork(): the records' mutex is held across it. */
-LG_FUNC void lg_stats_atfork (int phase);
+/* fork(): each interpreter's records' mutex, and the listeners', are held
+** across it. */
+LG_FUNC void lg_stats_atfork (lg_IState *I, int phase);
+LG_FUNC void lg_listeners_atfork (int phase);
 
 /* The exited threads whose records were freed: how many, and the sums of
 ** their counters (name and ident are empty; wait_max_ns is the worst). */
-LG_FUNC long lg_stats_forgotten (lg_Stats *sum);
+LG_FUNC long lg_stats_forgotten (lg_IState *I, lg_Stats *sum);
 
 /*
 ** The GIL's timer reports a drop request for a thread it saw queued, once
@@ -101,7 +112,7 @@ LG_FUNC long lg_stats_forgotten (lg_Stats *sum);
 ** while that thread cannot exit) keeps it from being freed until it is
 ** unpinned (NULL). One pin at a time.
 */
-LG_FUNC void lg_stats_pin (const lg_Stats *st);
+LG_FUNC void lg_stats_pin (lg_StatsSet *set, const lg_Stats *st);
 
 /*
 ** Report event 'ev' of thread 'ts' (with 'reason' for LG_EV_SUSPENDED):

@@ -41,7 +41,10 @@
 #define MONITOR_STACK (256 * 1024)  /* the monitor runs no Lua */
 
 
+typedef struct lg_Pool lg_Pool;
+
 typedef struct Worker {
+  lg_Pool *pool;            /* its interpreter's (read-only) */
   lg_TState *ts;            /* the worker's; read by others while idle */
   size_t stacksize;
   lg_Task *task;            /* pool.mutex: given to it while idle */
@@ -51,7 +54,9 @@ typedef struct Worker {
 } Worker;
 
 
-static struct {
+/* One interpreter's workers and tasks (vm/istate.h: 'pool'). */
+struct lg_Pool {
+  lg_IState *interp;        /* whose (read-only) */
   pthread_mutex_t mutex;
   Worker *idle;             /* idle workers, newest first */
   int nidle;
@@ -66,7 +71,20 @@ static struct {
   int ntasks;               /* tasks started and not done: the heap has
                                room for them all (reserve_locked) */
   lg_Service monitor;       /* the monitor thread */
-} pool = {.mutex = PTHREAD_MUTEX_INITIALIZER};
+};
+
+
+/* 'I''s pool, made with its first task (GIL held); NULL if memory runs
+** out. */
+static lg_Pool *poolof (lg_IState *I) {
+  lg_Pool *P = I->pool;
+  if (P == NULL && (P = calloc(1, sizeof *P)) != NULL) {
+    P->interp = I;
+    lg_check(pthread_mutex_init(&P->mutex, NULL));
+    I->pool = P;
+  }
+  return P;
+}
 
 
 /*
@@ -75,37 +93,37 @@ static struct {
 ** =======================================================
 */
 
-static void heap_put (int i, lg_Task *t) {
-  pool.heap[i] = t;
+static void heap_put (lg_Pool *P, int i, lg_Task *t) {
+  P->heap[i] = t;
   t->heap_at = i;
 }
 
 
-static void sift_up (int i) {
-  lg_Task *t = pool.heap[i];
-  while (i > 0 && pool.heap[(i - 1) / 2]->deadline_ns > t->deadline_ns) {
-    heap_put(i, pool.heap[(i - 1) / 2]);
+static void sift_up (lg_Pool *P, int i) {
+  lg_Task *t = P->heap[i];
+  while (i > 0 && P->heap[(i - 1) / 2]->deadline_ns > t->deadline_ns) {
+    heap_put(P, i, P->heap[(i - 1) / 2]);
     i = (i - 1) / 2;
   }
-  heap_put(i, t);
+  heap_put(P, i, t);
 }
 
 
-static void sift_down (int i) {
-  lg_Task *t = pool.heap[i];
+static void sift_down (lg_Pool *P, int i) {
+  lg_Task *t = P->heap[i];
   for (;;) {
     int c = 2 * i + 1;
-    if (c >= pool.nheap)
+    if (c >= P->nheap)
       break;
-    if (c + 1 < pool.nheap &&
-        pool.heap[c + 1]->deadline_ns < pool.heap[c]->deadline_ns)
+    if (c + 1 < P->nheap &&
+        P->heap[c + 1]->deadline_ns < P->heap[c]->deadline_ns)
       c++;
-    if (pool.heap[c]->deadline_ns >= t->deadline_ns)
+    if (P->heap[c]->deadline_ns >= t->deadline_ns)
       break;
-    heap_put(i, pool.heap[c]);
+    heap_put(P, i, P->heap[c]);
     i = c;
   }
-  heap_put(i, t);
+  heap_put(P, i, t);
 }
 
 
@@ -114,45 +132,45 @@ static void sift_down (int i) {
 ** running out of memory is its starter's error: a task is in the heap at
 ** most once, so a push never needs more. Returns 0 or ENOMEM.
 */
-static int reserve_locked (void) {
-  LG_ASSERT(lg_mutex_held(&pool.mutex));
-  if (pool.ntasks + 1 > pool.heapsize) {
-    int size = pool.heapsize ? 2 * pool.heapsize : 64;
-    lg_Task **h = realloc(pool.heap, (size_t)size * sizeof *h);
+static int reserve_locked (lg_Pool *P) {
+  LG_ASSERT(lg_mutex_held(&P->mutex));
+  if (P->ntasks + 1 > P->heapsize) {
+    int size = P->heapsize ? 2 * P->heapsize : 64;
+    lg_Task **h = realloc(P->heap, (size_t)size * sizeof *h);
     if (h == NULL)
       return ENOMEM;
-    pool.heap = h;
-    pool.heapsize = size;
+    P->heap = h;
+    P->heapsize = size;
   }
-  pool.ntasks++;
+  P->ntasks++;
   return 0;
 }
 
 
 /* A task that reserve_locked counted did not start, or has ended. */
-static void unreserve (void) {
-  lg_check(pthread_mutex_lock(&pool.mutex));
-  pool.ntasks--;
-  lg_check(pthread_mutex_unlock(&pool.mutex));
+static void unreserve (lg_Pool *P) {
+  lg_check(pthread_mutex_lock(&P->mutex));
+  P->ntasks--;
+  lg_check(pthread_mutex_unlock(&P->mutex));
 }
 
 
-static void heap_push (lg_Task *t) {
-  if (pool.nheap == pool.heapsize)  /* reserve_locked makes it impossible */
+static void heap_push (lg_Pool *P, lg_Task *t) {
+  if (P->nheap == P->heapsize)  /* reserve_locked makes it impossible */
     lg_fatal("the deadline heap's reserve", ENOMEM);
-  heap_put(pool.nheap++, t);
-  sift_up(t->heap_at);
+  heap_put(P, P->nheap++, t);
+  sift_up(P, t->heap_at);
 }
 
 
-static void heap_remove (lg_Task *t) {
+static void heap_remove (lg_Pool *P, lg_Task *t) {
   int i = t->heap_at;
-  lg_Task *last = pool.heap[--pool.nheap];
+  lg_Task *last = P->heap[--P->nheap];
   t->heap_at = -1;
   if (last != t) {
-    heap_put(i, last);
-    sift_up(i);
-    sift_down(last->heap_at);
+    heap_put(P, i, last);
+    sift_up(P, i);
+    sift_down(P, last->heap_at);
   }
 }
 
@@ -173,53 +191,53 @@ static void *monitor_main (void *arg);
 ** Start the monitor if it is not running: with the first task, so that a
 ** failure is that task's starter's error. Returns 0 or an errno value.
 */
-static int start_monitor_locked (void) {
-  LG_ASSERT(lg_mutex_held(&pool.mutex));
-  return lg_service_start_locked(&pool.monitor, &pool.mutex, monitor_main,
+static int start_monitor_locked (lg_Pool *P) {
+  LG_ASSERT(lg_mutex_held(&P->mutex));
+  return lg_service_start_locked(&P->monitor, &P->mutex, monitor_main, P,
                                  MONITOR_STACK);
 }
 
 
 /* Wake the monitor if it sleeps past 'due'. */
-static void tell_monitor_locked (long due) {
-  LG_ASSERT(lg_mutex_held(&pool.mutex));
-  if (!pool.monitor.on && start_monitor_locked() != 0)
+static void tell_monitor_locked (lg_Pool *P, long due) {
+  LG_ASSERT(lg_mutex_held(&P->mutex));
+  if (!P->monitor.on && start_monitor_locked(P) != 0)
     lg_fatal("pthread_create (the task monitor)", EAGAIN);  /* a task
                                                  started it: cannot be */
-  lg_service_tell_locked(&pool.monitor, due);
+  lg_service_tell_locked(&P->monitor, due);
 }
 
 
-static void append_locked (lg_Task *t) {
-  LG_ASSERT(lg_mutex_held(&pool.mutex));
+static void append_locked (lg_Pool *P, lg_Task *t) {
+  LG_ASSERT(lg_mutex_held(&P->mutex));
   t->next = NULL;
-  if (pool.tail != NULL)
-    pool.tail->next = t;
+  if (P->tail != NULL)
+    P->tail->next = t;
   else {
-    pool.head = t;
-    tell_monitor_locked(lg_now_ns() + STALL_NS);
+    P->head = t;
+    tell_monitor_locked(P, lg_now_ns() + STALL_NS);
   }
-  pool.tail = t;
+  P->tail = t;
 }
 
 
-static void push_front_locked (lg_Task *t) {
-  LG_ASSERT(lg_mutex_held(&pool.mutex));
-  t->next = pool.head;
-  pool.head = t;
-  if (pool.tail == NULL)
-    pool.tail = t;
+static void push_front_locked (lg_Pool *P, lg_Task *t) {
+  LG_ASSERT(lg_mutex_held(&P->mutex));
+  t->next = P->head;
+  P->head = t;
+  if (P->tail == NULL)
+    P->tail = t;
 }
 
 
-static lg_Task *pop_locked (void) {
-  LG_ASSERT(lg_mutex_held(&pool.mutex));
-  lg_Task *t = pool.head;
+static lg_Task *pop_locked (lg_Pool *P) {
+  LG_ASSERT(lg_mutex_held(&P->mutex));
+  lg_Task *t = P->head;
   if (t != NULL) {
-    pool.head = t->next;
-    if (pool.head == NULL)
-      pool.tail = NULL;
-    pool.taken++;
+    P->head = t->next;
+    if (P->head == NULL)
+      P->tail = NULL;
+    P->taken++;
   }
   return t;
 }
@@ -227,7 +245,7 @@ static lg_Task *pop_locked (void) {
 
 static int mayqueue (const lg_Task *t) {
   return t->stacksize == 0 &&
-         lg_gil_getpolicy(NULL) != LG_POLICY_DETERMINISTIC;
+         lg_gil_getpolicy(t->interp, NULL) != LG_POLICY_DETERMINISTIC;
 }
 
 
@@ -237,26 +255,26 @@ static int mayqueue (const lg_Task *t) {
 ** (NULL); or, if no worker is busy either, NULL with '*spawn' set: the
 ** caller makes one, counted busy already.
 */
-static Worker *place_locked (lg_Task *t, int *spawn) {
-  LG_ASSERT(lg_mutex_held(&pool.mutex));
+static Worker *place_locked (lg_Pool *P, lg_Task *t, int *spawn) {
+  LG_ASSERT(lg_mutex_held(&P->mutex));
   *spawn = 0;
-  for (Worker **p = &pool.idle; *p != NULL; p = &(*p)->next) {
+  for (Worker **p = &P->idle; *p != NULL; p = &(*p)->next) {
     Worker *w = *p;
     if (w->stacksize == t->stacksize) {
       *p = w->next;
-      pool.nidle--;
+      P->nidle--;
       w->task = t;
       if (w->stacksize == 0)
-        pool.nbusy++;
+        P->nbusy++;
       return w;
     }
   }
-  if (mayqueue(t) && pool.nbusy > atomic_load(&pool.nblocked))
-    append_locked(t);
+  if (mayqueue(t) && P->nbusy > atomic_load(&P->nblocked))
+    append_locked(P, t);
   else {
     *spawn = 1;
     if (t->stacksize == 0)
-      pool.nbusy++;
+      P->nbusy++;
   }
   return NULL;
 }
@@ -288,12 +306,14 @@ static size_t default_stack (void) {
 ** monitor tries again. Returns 0 or an errno value.
 */
 static int spawn_for (lg_Task *t, int requeue) {
+  lg_Pool *P = t->interp->pool;
   Worker *w = calloc(1, sizeof *w);
   pthread_t thread;
   sigset_t block;
   int err = ENOMEM;
   /* its state now, not on the new thread, where ENOMEM reaches nobody */
   if (w != NULL && (w->ts = lg_tstate_new()) != NULL) {
+    w->pool = P;
     w->stacksize = t->stacksize;
     w->task = t;
     sigemptyset(&block);  /* SIGINT goes to the main thread */
@@ -306,14 +326,14 @@ static int spawn_for (lg_Task *t, int requeue) {
   }
   if (err != 0) {
     free(w);
-    lg_check(pthread_mutex_lock(&pool.mutex));
+    lg_check(pthread_mutex_lock(&P->mutex));
     if (t->stacksize == 0)
-      pool.nbusy--;
+      P->nbusy--;
     if (requeue) {
-      push_front_locked(t);
-      tell_monitor_locked(lg_now_ns() + STALL_NS);
+      push_front_locked(P, t);
+      tell_monitor_locked(P, lg_now_ns() + STALL_NS);
     }
-    lg_check(pthread_mutex_unlock(&pool.mutex));
+    lg_check(pthread_mutex_unlock(&P->mutex));
   }
   return err;
 }
@@ -325,31 +345,33 @@ static int spawn_for (lg_Task *t, int requeue) {
 ** deadline leaves the deadline heap here.
 */
 static int place (lg_Task *t, int started) {
+  lg_Pool *P = t->interp->pool;
   int spawn, err = 0;
   Worker *w = NULL;
-  lg_check(pthread_mutex_lock(&pool.mutex));
+  lg_check(pthread_mutex_lock(&P->mutex));
   if (!started) {  /* a new task: what it needs, or its starter's error */
-    err = start_monitor_locked();
+    err = start_monitor_locked(P);
     if (err == 0)
-      err = reserve_locked();
+      err = reserve_locked(P);
   }
   if (err == 0) {
     if (t->heap_at >= 0)
-      heap_remove(t);
-    w = place_locked(t, &spawn);
+      heap_remove(P, t);
+    w = place_locked(P, t, &spawn);
   }
-  lg_check(pthread_mutex_unlock(&pool.mutex));
+  lg_check(pthread_mutex_unlock(&P->mutex));
   if (err != 0)
     return err;
   if (w != NULL)
     lg_unpark(w->ts);
   if (spawn && (err = spawn_for(t, started)) != 0 && !started)
-    unreserve();
+    unreserve(P);
   return err;
 }
 
 
-void lg_task_init (lg_Task *t) {
+void lg_task_init (lg_Task *t, lg_IState *I) {
+  t->interp = I;
   atomic_init(&t->state, LG_TASK_READY);
   atomic_init(&t->native_id, 0);
   t->yielding = 0;
@@ -368,10 +390,12 @@ void lg_task_init (lg_Task *t) {
 */
 int lg_task_start (lg_Task *t) {
   int err;
-  t->expected = lg_gil_expect(NULL);
+  if (poolof(t->interp) == NULL)
+    return ENOMEM;
+  t->expected = lg_gil_expect(t->interp, NULL);
   err = place(t, 0);
   if (err != 0 && t->expected)
-    lg_gil_unexpect();
+    lg_gil_unexpect(t->interp);
   return err;
 }
 
@@ -384,17 +408,18 @@ void lg_task_wake (lg_Task *t) {
 
 
 void lg_task_arm (lg_Task *t, const struct timespec *deadline) {
+  lg_Pool *P = t->interp->pool;
   LG_ASSERT(lg_gil_held(lg_tstate_current()));
-  atomic_fetch_add(&pool.nwaiting, 1);
+  atomic_fetch_add(&P->nwaiting, 1);
   atomic_store(&t->state, LG_TASK_SLEEPING);
   t->yielding = 1;
   if (deadline != NULL) {
-    lg_check(pthread_mutex_lock(&pool.mutex));
+    lg_check(pthread_mutex_lock(&P->mutex));
     t->deadline_ns = lg_timespec_ns(deadline);
-    heap_push(t);
+    heap_push(P, t);
     if (t->heap_at == 0)
-      tell_monitor_locked(t->deadline_ns);
-    lg_check(pthread_mutex_unlock(&pool.mutex));
+      tell_monitor_locked(P, t->deadline_ns);
+    lg_check(pthread_mutex_unlock(&P->mutex));
   }
 }
 
@@ -415,14 +440,16 @@ lg_Task *lg_task_yieldable (lua_State *L) {
 }
 
 
-int lg_task_nwaiting (void) {
-  return atomic_load_explicit(&pool.nwaiting, memory_order_relaxed);
+int lg_task_nwaiting (lg_IState *I) {
+  lg_Pool *P = I != NULL ? I->pool : NULL;
+  return P != NULL ? atomic_load_explicit(&P->nwaiting, memory_order_relaxed)
+                   : 0;
 }
 
 
 void lg_task_blocking (const lg_Task *t, int d) {
   if (t->stacksize == 0)
-    atomic_fetch_add(&pool.nblocked, d);
+    atomic_fetch_add(&t->interp->pool->nblocked, d);
 }
 
 
@@ -451,13 +478,13 @@ unsigned long lg_self_ident (void) {
 ** Wake the tasks whose deadline has passed (a waker may have taken one
 ** just before), placing them with pool.mutex let go.
 */
-static void expire_locked (long now) {
-  LG_ASSERT(lg_mutex_held(&pool.mutex));
+static void expire_locked (lg_Pool *P, long now) {
+  LG_ASSERT(lg_mutex_held(&P->mutex));
   lg_Task *due = NULL;
-  while (pool.nheap > 0 && pool.heap[0]->deadline_ns <= now) {
-    lg_Task *t = pool.heap[0];
+  while (P->nheap > 0 && P->heap[0]->deadline_ns <= now) {
+    lg_Task *t = P->heap[0];
     int sleeping = LG_TASK_SLEEPING;
-    heap_remove(t);
+    heap_remove(P, t);
     if (atomic_compare_exchange_strong(&t->state, &sleeping,
                                        LG_TASK_READY)) {
       t->next = due;
@@ -465,46 +492,46 @@ static void expire_locked (long now) {
     }
   }
   if (due != NULL) {
-    lg_check(pthread_mutex_unlock(&pool.mutex));
+    lg_check(pthread_mutex_unlock(&P->mutex));
     while (due != NULL) {
       lg_Task *t = due;
       due = t->next;
       place(t, 1);
     }
-    lg_check(pthread_mutex_lock(&pool.mutex));
+    lg_check(pthread_mutex_lock(&P->mutex));
   }
 }
 
 
 static void *monitor_main (void *arg) {
+  lg_Pool *P = arg;
   unsigned long seen = 0;
   long since = -1;  /* since when the queue has not moved; -1: empty */
-  (void)arg;
-  lg_check(pthread_mutex_lock(&pool.mutex));
+  lg_check(pthread_mutex_lock(&P->mutex));
   for (;;) {
     long now = lg_now_ns(), due = LONG_MAX;
-    expire_locked(now);
-    if (pool.nheap > 0)
-      due = pool.heap[0]->deadline_ns;
-    if (pool.head == NULL)
+    expire_locked(P, now);
+    if (P->nheap > 0)
+      due = P->heap[0]->deadline_ns;
+    if (P->head == NULL)
       since = -1;
-    else if (since < 0 || pool.taken != seen) {
-      seen = pool.taken;
+    else if (since < 0 || P->taken != seen) {
+      seen = P->taken;
       since = now;
     }
     else if (now - since >= STALL_NS) {  /* stuck: a worker for the head */
-      lg_Task *t = pop_locked();
-      seen = pool.taken;
+      lg_Task *t = pop_locked(P);
+      seen = P->taken;
       since = now;
-      pool.nbusy++;
-      lg_check(pthread_mutex_unlock(&pool.mutex));
+      P->nbusy++;
+      lg_check(pthread_mutex_unlock(&P->mutex));
       spawn_for(t, 1);
-      lg_check(pthread_mutex_lock(&pool.mutex));
+      lg_check(pthread_mutex_lock(&P->mutex));
       continue;
     }
     if (since >= 0 && since + STALL_NS < due)
       due = since + STALL_NS;
-    lg_service_sleep_locked(&pool.monitor, due);
+    lg_service_sleep_locked(&P->monitor, due);
   }
   return NULL;
 }
@@ -525,7 +552,7 @@ static int run (Worker *w, lg_Task *t, int held) {
   if (first)
     atomic_store(&t->native_id, ts->native_id);
   else  /* back from a wait */
-    atomic_fetch_sub(&pool.nwaiting, 1);
+    atomic_fetch_sub(&w->pool->nwaiting, 1);
   if (strcmp(w->name, t->name) != 0) {
     memcpy(w->name, t->name, sizeof w->name);
     pthread_setname_np(pthread_self(), w->name);
@@ -556,35 +583,36 @@ static int run (Worker *w, lg_Task *t, int held) {
 ** task's end woke finds it there.
 */
 static lg_Task *next_task (Worker *w, int ended) {
+  lg_Pool *P = w->pool;
   lg_Task *t = NULL;
-  lg_check(pthread_mutex_lock(&pool.mutex));
+  lg_check(pthread_mutex_lock(&P->mutex));
   if (ended)
-    pool.ntasks--;  /* its room in the heap is free */
+    P->ntasks--;  /* its room in the heap is free */
   if (w->stacksize == 0)
-    t = pop_locked();
+    t = pop_locked(P);
   if (t == NULL) {
-    w->listed = pool.nidle < MAX_IDLE;
+    w->listed = P->nidle < MAX_IDLE;
     if (w->listed) {
       w->task = NULL;
-      w->next = pool.idle;
-      pool.idle = w;
-      pool.nidle++;
+      w->next = P->idle;
+      P->idle = w;
+      P->nidle++;
     }
     if (w->stacksize == 0)
-      pool.nbusy--;
+      P->nbusy--;
   }
-  lg_check(pthread_mutex_unlock(&pool.mutex));
+  lg_check(pthread_mutex_unlock(&P->mutex));
   return t;
 }
 
 
 /* Remove 'w' from the idle list if it is there; true if it was. */
-static int unidle_locked (Worker *w) {
-  LG_ASSERT(lg_mutex_held(&pool.mutex));
-  for (Worker **p = &pool.idle; *p != NULL; p = &(*p)->next) {
+static int unidle_locked (lg_Pool *P, Worker *w) {
+  LG_ASSERT(lg_mutex_held(&P->mutex));
+  for (Worker **p = &P->idle; *p != NULL; p = &(*p)->next) {
     if (*p == w) {
       *p = w->next;
-      pool.nidle--;
+      P->nidle--;
       return 1;
     }
   }
@@ -594,6 +622,7 @@ static int unidle_locked (Worker *w) {
 
 /* Idle until given a task (returned) or for IDLE_SECONDS (NULL). */
 static lg_Task *idle (Worker *w) {
+  lg_Pool *P = w->pool;
   struct timespec dl;
   if (!w->listed)
     return NULL;
@@ -602,12 +631,12 @@ static lg_Task *idle (Worker *w) {
     int r = lg_park(w->ts, &dl, LG_PARK_SPIN);
     lg_Task *t;
     int got;
-    lg_check(pthread_mutex_lock(&pool.mutex));
+    lg_check(pthread_mutex_lock(&P->mutex));
     {
       t = w->task;  /* place_locked unlinks a worker and gives it a task */
-      got = t != NULL || (r == LG_TIMEDOUT && unidle_locked(w));
+      got = t != NULL || (r == LG_TIMEDOUT && unidle_locked(P, w));
     }
-    lg_check(pthread_mutex_unlock(&pool.mutex));
+    lg_check(pthread_mutex_unlock(&P->mutex));
     if (got)
       return t;
   }
@@ -618,7 +647,7 @@ static void *worker_main (void *arg) {
   Worker *w = arg;
   lg_TState *ts = w->ts;
   lg_Task *t = w->task;
-  lg_tstate_adopt(ts, NULL, 0);
+  lg_tstate_adopt(ts, w->pool->interp, NULL, 0);
   int held = 0;
   while (t != NULL) {
     int r = run(w, t, held);
@@ -653,18 +682,21 @@ static void *worker_main (void *arg) {
 ** workers, the monitor and the tasks they had are gone (_thread marks the
 ** tasks dead, so that a wake-up finds nothing to run).
 */
-void lg_task_atfork (int phase) {
-  lg_mutex_atfork(&pool.mutex, phase);
+void lg_task_atfork (lg_IState *I, int phase) {
+  lg_Pool *P = I->pool;
+  if (P == NULL)
+    return;
+  lg_mutex_atfork(&P->mutex, phase);
   if (phase == LG_FORK_CHILD) {
     lg_TState *ts = lg_tstate_current();
-    pool.idle = NULL;
-    pool.nidle = 0;
-    pool.nbusy = ts != NULL && ts->task != NULL &&
+    P->idle = NULL;
+    P->nidle = 0;
+    P->nbusy = ts != NULL && ts->task != NULL &&
                  ts->task->stacksize == 0;
-    atomic_store(&pool.nblocked, 0);
-    atomic_store(&pool.nwaiting, 0);
-    pool.head = pool.tail = NULL;
-    pool.nheap = 0;
-    lg_service_forget(&pool.monitor);
+    atomic_store(&P->nblocked, 0);
+    atomic_store(&P->nwaiting, 0);
+    P->head = P->tail = NULL;
+    P->nheap = 0;
+    lg_service_forget(&P->monitor);
   }
 }

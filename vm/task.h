@@ -27,6 +27,7 @@
 #include <lua.h>
 
 #include "clock.h"
+#include "istate.h"
 #include "stats.h"
 
 /*
@@ -62,6 +63,7 @@ struct lg_Task {
   int (*run) (lg_Task *t);      /* on a worker, GIL held; LG_TASK_* */
   void (*done) (lg_Task *t);    /* after run ended it; GIL held, kept */
   void (*release) (lg_Task *t); /* the worker's last touch; no GIL */
+  lg_IState *interp;            /* whose thread it is (lg_task_init) */
   lua_State *L;                 /* its base state */
   lg_Stats *stats;
   char name[16];                /* OS thread name, truncated */
@@ -80,8 +82,9 @@ struct lg_Task {
 };
 
 
-/* Initialise a task's scheduling fields (the starter fills the rest). */
-LG_FUNC void lg_task_init (lg_Task *t);
+/* Initialise a task of interpreter 'I' and its scheduling fields (the
+** starter fills the rest). */
+LG_FUNC void lg_task_init (lg_Task *t, lg_IState *I);
 
 /*
 ** Start 't' on a worker: an idle one, the ready queue if workers are busy
@@ -119,7 +122,7 @@ LG_FUNC void lg_task_wake (lg_Task *t);
 ** has, no Lua state is a waiting task's (stdlib/coroutine.c skips its
 ** look-up then). Any thread.
 */
-LG_FUNC int lg_task_nwaiting (void);
+LG_FUNC int lg_task_nwaiting (lg_IState *I);
 
 /* The worker running 't' begins (d = 1) or ends (-1) a blocking call. */
 LG_FUNC void lg_task_blocking (const lg_Task *t, int d);
@@ -136,6 +139,6 @@ LG_FUNC void lg_task_forget (lg_Task *t);
 
 /* fork(): the scheduler's mutex is held across it; in the child the idle
 ** workers, the ready queue, the deadline heap and the monitor are gone. */
-LG_FUNC void lg_task_atfork (int phase);
+LG_FUNC void lg_task_atfork (lg_IState *I, int phase);
 
 #endif

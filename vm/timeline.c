@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "gil.h"
+#include "istate.h"
 #include "trace.h"
 
 #define WIDTH     1200.0   /* px of the time axis */
@@ -324,7 +325,9 @@ static const char cursor_js[] =
 static void draw (Html *h) {
   FILE *f = h->f;
   double height = TOP + h->nlanes * LANE + 40;
-  double interval = lg_gil_getinterval();
+  lg_IState *I = lg_istate_main();  /* the first interpreter's */
+  double interval = I != NULL && I->gil != NULL ? lg_gil_getinterval(I)
+                                                : LG_DEFAULT_INTERVAL;
   fprintf(f, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
           "<title>luagil GIL timeline</title>\n<style>body{font-family:"
           "sans-serif;margin:16px}svg text{font-size:13px}svg text.sum"

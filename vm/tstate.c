@@ -127,16 +127,18 @@ void lg_tstate_discard (lg_TState *ts) {
 }
 
 
-lg_TState *lg_tstate_register (lua_State *L, int is_main) {
+lg_TState *lg_tstate_register (lg_IState *I, lua_State *L, int is_main) {
   lg_TState *ts = newstate();
   if (ts != NULL)
-    lg_tstate_adopt(ts, L, is_main);
+    lg_tstate_adopt(ts, I, L, is_main);
   return ts;
 }
 
 
-void lg_tstate_adopt (lg_TState *ts, lua_State *L, int is_main) {
+void lg_tstate_adopt (lg_TState *ts, lg_IState *I, lua_State *L,
+                      int is_main) {
   atomic_store(&ts->running, L);
+  ts->interp = I;
   ts->is_main = is_main;
   ts->pthread = pthread_self();
   ts->ident = (unsigned long)ts->pthread;

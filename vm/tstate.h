@@ -26,6 +26,7 @@
 #include "base.h"
 
 typedef struct lg_TState lg_TState;
+typedef struct lg_IState lg_IState;  /* vm/istate.h */
 struct lg_Task;
 
 /*
@@ -46,6 +47,7 @@ struct lg_TState {
   volatile sig_atomic_t armed; /* handler sets, hook clears: GIL hook set */
   volatile sig_atomic_t in_hook; /* owner and its handler: LG_HOOK_* */
   int is_main;                 /* read-only after registration */
+  lg_IState *interp;           /* read-only after registration: whose */
 
   /* The record of the Lua thread it runs: the owner sets it while it
      holds the GIL or is not queued; the GIL's timer and the deterministic
@@ -104,6 +106,11 @@ static inline int lg_tstate_is_main (void) {
   return lg_tstate_tls != NULL && lg_tstate_tls->is_main;
 }
 
+/* The interpreter the calling thread runs in, or NULL. */
+static inline lg_IState *lg_interp_current (void) {
+  return lg_tstate_tls != NULL ? lg_tstate_tls->interp : NULL;
+}
+
 /*
 ** The luagil thread the caller is: the task it runs (vm/task.h), or else
 ** the OS thread. What owns an RLock. NULL if not registered.
@@ -115,10 +122,11 @@ static inline const void *lg_self (void) {
 }
 
 /*
-** Register the calling OS thread and make it current; 'L' is the state it
-** starts running. NULL if memory runs out.
+** Register the calling OS thread and make it current, in interpreter 'I';
+** 'L' is the state it starts running. NULL if memory runs out.
 */
-LG_FUNC lg_TState *lg_tstate_register (lua_State *L, int is_main);
+LG_FUNC lg_TState *lg_tstate_register (lg_IState *I, lua_State *L,
+                                       int is_main);
 
 /*
 ** The same in two steps, so that a thread can be given its state before
@@ -127,7 +135,8 @@ LG_FUNC lg_TState *lg_tstate_register (lua_State *L, int is_main);
 ** lg_tstate_discard recycles a state that no thread took.
 */
 LG_FUNC lg_TState *lg_tstate_new (void);
-LG_FUNC void lg_tstate_adopt (lg_TState *ts, lua_State *L, int is_main);
+LG_FUNC void lg_tstate_adopt (lg_TState *ts, lg_IState *I, lua_State *L,
+                              int is_main);
 LG_FUNC void lg_tstate_discard (lg_TState *ts);
 
 /* The main thread's pthread (the thread registered with is_main). */

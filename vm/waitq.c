@@ -176,7 +176,8 @@ int lg_waitq_wake_locked (lg_WaitQueue *q, int n) {
     if (node->task != NULL)
       lg_task_wake(node->task);
     else if (!lg_gil_wake_into(ts)) {
-      lg_gil_expect(ts);  /* deterministic policy: it will want the GIL */
+      lg_gil_expect(ts->interp, ts);  /* deterministic policy: it will
+                                         want the GIL */
       lg_unpark(ts);
     }
     woken++;

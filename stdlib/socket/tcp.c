@@ -279,7 +279,7 @@ static int tcp_send (lua_State *L) {
   else {
     lg_mutex_take(&s->wlock);
     len = i <= j ? (size_t)(j - i + 1) : 0;
-    if (len > 0 && lg_gil_getpolicy(NULL) == LG_POLICY_PRIORITY_IO) {
+    if (len > 0 && lg_gil_getpolicy(lg_interp_current(), NULL) == LG_POLICY_PRIORITY_IO) {
       /* Under priority-io a send that need not wait keeps the GIL: giving
       ** it up would put us behind a CPU-bound thread for a whole interval
       ** (the convoy effect), and the peer we wake gets the GIL promptly

@@ -65,7 +65,7 @@ static void job_release (lg_Task *t) {
 /* Start 'code' on a worker; called with the GIL held. */
 static Snippet *spawn (const char *code) {
   Snippet *j = calloc(1, sizeof *j);
-  lg_task_init(&j->task);
+  lg_task_init(&j->task, lg_interp_current());
   j->task.run = run_job;
   j->task.done = job_done;
   j->task.release = job_release;

@@ -17,7 +17,7 @@ Test(gil, forced_switch_hands_gil_to_waiter_first) {
   run_main("order = {}");
   for (int i = 0; i < 20; i++) {
     Snippet *j = spawn("table.insert(order, 'snippet')");
-    while (lg_gil_nwaiting() == 0)  /* the snippet queues up for the GIL */
+    while (lg_gil_nwaiting(lg_interp_current()) == 0)  /* the snippet queues up for the GIL */
       sched_yield();
     lg_gil_yield(ts);  /* as the hook does for a drop request */
     run_main("table.insert(order, 'main')");
@@ -97,18 +97,18 @@ Test(gil, woken_waiter_stays_woken_past_its_timeout) {
   run_main("threading = require 'threading'\n"
            "time = require 'time'");
   for (int i = 0; i < 3; i++) {
-    lg_gil_setpolicy(policies[i], 0);
+    lg_gil_setpolicy(lg_interp_current(), policies[i], 0);
     run_main("ev = threading.Event(); got = nil");
     Snippet *j = spawn("got = ev:wait(0.05)");
     run_main("while ev:_waiting() == 0 do time.sleep(0.001) end\n"
              "ev:set()");
     if (policies[i] == LG_POLICY_INTERVAL)
-      cr_assert_eq(lg_gil_nwaiting(), 1, "queued for the GIL at set()");
+      cr_assert_eq(lg_gil_nwaiting(lg_interp_current()), 1, "queued for the GIL at set()");
     usleep(100000);  /* holding the GIL past the waiter's timeout */
     finish(j);
     run_main("assert(got == true, 'wait() said ' .. tostring(got))");
   }
-  lg_gil_setpolicy(LG_POLICY_INTERVAL, 0);
+  lg_gil_setpolicy(lg_interp_current(), LG_POLICY_INTERVAL, 0);
 }
 
 
@@ -123,10 +123,10 @@ Test(gil, waiter_that_timed_out_is_not_queued_twice) {
            "ev = threading.Event(); got = nil");
   Snippet *j = spawn("got = ev:wait(0.02)");
   run_main("while ev:_waiting() == 0 do time.sleep(0.001) end");
-  while (lg_gil_nwaiting() == 0)  /* holding the GIL: its timeout */
+  while (lg_gil_nwaiting(lg_interp_current()) == 0)  /* holding the GIL: its timeout */
     usleep(1000);                  /* passes and it queues for the GIL */
   run_main("ev:set()");
-  cr_assert_eq(lg_gil_nwaiting(), 1, "queued once");
+  cr_assert_eq(lg_gil_nwaiting(lg_interp_current()), 1, "queued once");
   finish(j);
   run_main("assert(got == true, 'wait() said ' .. tostring(got))");
 }

@@ -27,7 +27,7 @@ TestSuite(park_main, .init = setup, .fini = teardown, .timeout = 60);
 
 /* The calling thread, registered as a thread other than the main one. */
 static lg_TState *registered (void) {
-  lg_TState *ts = lg_tstate_register(NULL, 0);
+  lg_TState *ts = lg_tstate_register(NULL, NULL, 0);
   cr_assert_not_null(ts);
   return ts;
 }

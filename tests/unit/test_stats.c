@@ -5,8 +5,9 @@
 ** are freed into the sums of the forgotten.
 ** See LICENSE for copyright and licence (MIT).
 **
-** No interpreter: Criterion runs each test in a process of its own, so
-** the records a test sees are its own.
+** No interpreter runs: each test makes the records' part of one
+** (vm/istate.h), and Criterion runs each test in a process of its own,
+** so the records a test sees are its own.
 */
 
 #include <criterion/criterion.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "istate.h"
 #include "stats.h"
 #include "tstate.h"
 
@@ -21,8 +23,20 @@
 TestSuite(stats, .timeout = 60);
 
 
+/* The test's interpreter: just its records. */
+static lg_IState *interp (void) {
+  static lg_IState *I;
+  if (I == NULL) {
+    I = lg_istate_new();
+    cr_assert_not_null(I);
+    cr_assert_eq(lg_stats_init(I), 0);
+  }
+  return I;
+}
+
+
 Test(stats, new_setname_discard) {
-  lg_Stats *st = lg_stats_new("first", 42), copy;
+  lg_Stats *st = lg_stats_new(interp(), "first", 42), copy;
   cr_assert_not_null(st);
   cr_assert_str_eq(st->name, "first");
   cr_assert_eq(atomic_load(&st->ident), 42);
@@ -37,7 +51,7 @@ Test(stats, new_setname_discard) {
   lg_stats_setname(st, longname);
   cr_assert_eq(strlen(st->name), sizeof st->name - 1);
   lg_stats_discard(st);  /* an exited record now, still listed */
-  cr_assert_eq(lg_stats_copy(&copy, 1), 1);
+  cr_assert_eq(lg_stats_copy(interp(), &copy, 1), 1);
   cr_assert(!copy.alive);
   cr_assert_eq(atomic_load(&copy.ident), 42);
 }
@@ -65,9 +79,9 @@ Test(stats, foreach_sees_newest_first) {
   char name[16];
   for (int i = 1; i <= 5; i++) {
     snprintf(name, sizeof name, "t%d", i);
-    cr_assert_not_null(lg_stats_new(name, (unsigned long)i));
+    cr_assert_not_null(lg_stats_new(interp(), name, (unsigned long)i));
   }
-  lg_stats_foreach(see, &s);
+  lg_stats_foreach(interp(), see, &s);
   cr_assert_eq(s.n, 5);
   for (int i = 0; i < 5; i++) {
     snprintf(name, sizeof name, "t%d", 5 - i);
@@ -79,14 +93,14 @@ Test(stats, foreach_sees_newest_first) {
 
 Test(stats, copy_counts_every_record) {
   lg_Stats buf[4];
-  cr_assert_eq(lg_stats_copy(buf, 4), 0);
+  cr_assert_eq(lg_stats_copy(interp(), buf, 4), 0);
   for (int i = 1; i <= 6; i++)
-    cr_assert_not_null(lg_stats_new("t", (unsigned long)i));
+    cr_assert_not_null(lg_stats_new(interp(), "t", (unsigned long)i));
   /* more than fit: all are counted, the newest 'cap' copied */
-  cr_assert_eq(lg_stats_copy(buf, 4), 6);
+  cr_assert_eq(lg_stats_copy(interp(), buf, 4), 6);
   for (int i = 0; i < 4; i++)
     cr_assert_eq(atomic_load(&buf[i].ident), 6 - i);
-  cr_assert_eq(lg_stats_copy(NULL, 0), 6);
+  cr_assert_eq(lg_stats_copy(interp(), NULL, 0), 6);
 }
 
 
@@ -97,7 +111,7 @@ Test(stats, copy_counts_every_record) {
 */
 Test(stats, events_update_counters) {
   lg_TState *ts = lg_tstate_new();
-  lg_Stats *st = lg_stats_new("events", 7);
+  lg_Stats *st = lg_stats_new(interp(), "events", 7);
   cr_assert_not_null(ts);
   cr_assert_not_null(st);
   ts->stats = st;
@@ -117,7 +131,7 @@ Test(stats, events_update_counters) {
   cr_assert_eq(atomic_load(&st->t_ready), 0);  /* the wait was counted */
   lg_stats_event(st, LG_EV_REQUEST, 0);
   cr_assert_eq(atomic_load(&st->requests), 1);
-  cr_assert_eq(lg_stats_requests(), 1);
+  cr_assert_eq(lg_stats_requests(interp()), 1);
   lg_event(ts, LG_EV_EXITED, 0);
   cr_assert(!st->alive);
   ts->stats = NULL;
@@ -134,22 +148,22 @@ Test(stats, events_update_counters) {
 Test(stats, old_exited_records_are_forgotten_into_sums) {
   lg_Stats sum;
   const long n = 2 * LG_STATS_EXITED + 1;
-  lg_Stats *alive = lg_stats_new("alive", 1);
-  cr_assert_eq(lg_stats_forgotten(&sum), 0);
+  lg_Stats *alive = lg_stats_new(interp(), "alive", 1);
+  cr_assert_eq(lg_stats_forgotten(interp(), &sum), 0);
   for (long i = 0; i < n; i++) {
-    lg_Stats *st = lg_stats_new("exited", (unsigned long)(i + 2));
+    lg_Stats *st = lg_stats_new(interp(), "exited", (unsigned long)(i + 2));
     cr_assert_not_null(st);
     lg_stats_event(st, LG_EV_RESUMED, 0);
     lg_stats_event(st, LG_EV_SUSPENDED, LG_DROP_FORCED);
     lg_stats_event(st, LG_EV_REQUEST, 0);
     if (i == n - 1)  /* 2 * LG_STATS_EXITED have exited: none freed yet */
-      cr_assert_eq(lg_stats_forgotten(&sum), 0);
+      cr_assert_eq(lg_stats_forgotten(interp(), &sum), 0);
     if (i % 2)
       lg_stats_event(st, LG_EV_EXITED, 0);
     else
       lg_stats_discard(st);
   }
-  long forgotten = lg_stats_forgotten(&sum);
+  long forgotten = lg_stats_forgotten(interp(), &sum);
   cr_assert_eq(forgotten, n - LG_STATS_EXITED);
   cr_assert_eq(atomic_load(&sum.acquisitions), forgotten);
   cr_assert_eq(atomic_load(&sum.forced_drops), forgotten);
@@ -157,10 +171,10 @@ Test(stats, old_exited_records_are_forgotten_into_sums) {
   cr_assert_eq(atomic_load(&sum.blocking_drops), 0);
   cr_assert_str_eq(sum.name, "");
   /* the living record and the newest exited ones are still listed */
-  cr_assert_eq(lg_stats_copy(NULL, 0), 1 + LG_STATS_EXITED);
+  cr_assert_eq(lg_stats_copy(interp(), NULL, 0), 1 + LG_STATS_EXITED);
   lg_Stats *buf = calloc(1 + LG_STATS_EXITED, sizeof *buf);
   cr_assert_not_null(buf);
-  lg_stats_copy(buf, 1 + LG_STATS_EXITED);
+  lg_stats_copy(interp(), buf, 1 + LG_STATS_EXITED);
   lg_Stats *oldest = &buf[LG_STATS_EXITED];  /* the living one */
   cr_assert_eq(atomic_load(&oldest->ident), 1);
   cr_assert(oldest->alive);

@@ -82,7 +82,7 @@ static Probe *start_probes (int n) {
   waiting.n = n;
   for (int i = 0; i < n; i++) {
     lg_Task *t = &p[i].task;
-    lg_task_init(t);
+    lg_task_init(t, lg_interp_current());
     t->run = probe_run;
     t->done = probe_done;
     t->release = probe_release;
