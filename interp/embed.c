@@ -193,7 +193,7 @@ static int adopt (lua_State *A) {
 ** NULL if memory runs out (the thread stays unregistered).
 */
 static lg_TState *enroll (Host *h) {
-  lg_IState *I = lg_interp_istate();
+  lg_IState *I = lg_interp_first();
   lg_TState *ts = lg_tstate_register(I, NULL, 0);
   lg_Stats *st = ts != NULL ? lg_stats_new(I, "Dummy", h->ident) : NULL;
   if (st == NULL) {

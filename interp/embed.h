@@ -33,7 +33,10 @@ LG_FUNC void lg_embed_closed (void);
 /* Is luagil installed on the global state of 'L'? GIL held. */
 LG_FUNC int lg_interp_owns (lua_State *L);
 
-/* The installed interpreter's state (vm/istate.h), or NULL. */
-LG_FUNC lg_IState *lg_interp_istate (void);
+/* The vm/ part (vm/istate.h) of the live interpreter that 'L' (maybe
+** NULL) is a state of, or NULL; and that of the first interpreter, the
+** one host threads enter. */
+LG_FUNC lg_IState *lg_interp_istate (lua_State *L);
+LG_FUNC lg_IState *lg_interp_first (void);
 
 #endif

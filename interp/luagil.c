@@ -25,15 +25,87 @@
 #include "waitq.h"
 
 
-static lua_State *installed;  /* the one interpreter of this process */
-static lg_IState *interp;     /* its state */
-static const void *installed_main;  /* its main thread */
-static int shut_down;         /* luagil_shutdown ran (even if interrupted) */
-static int closed;            /* luagil_close ran: 'installed' may be freed */
-static int print_stats;       /* --gil-stats */
-static char *only;            /* luagil_Options.modules, or NULL: all */
-static int has_seed;          /* --seed: math.random is seeded from it */
-static long long seed;
+/*
+** An interpreter as the program sees it: one per luagil_install (or
+** interpreters.create). They are listed newest first and never freed, so
+** that a pointer to a closed one is still safe to look at; a closed one's
+** state is never touched (it may be freed).
+*/
+typedef struct Interp {
+  lg_IState *I;                /* vm/'s part (read-only) */
+  lua_State *L;                /* the state it was installed on */
+  const void *main;            /* its main Lua thread (lua_topointer) */
+  int first;                   /* the process's first: Ctrl-C's, host
+                                  threads' (read-only) */
+  int shut_down;               /* its GIL: luagil_shutdown ran (even if
+                                  interrupted) */
+  atomic_int closed;           /* luagil_close ran: 'L' may be freed */
+  int print_stats;             /* --gil-stats */
+  char *only;                  /* luagil_Options.modules, or NULL: all */
+  int has_seed;                /* --seed: math.random is seeded from it */
+  long long seed;
+  struct Interp *next;         /* ilist_mutex */
+} Interp;
+
+static pthread_mutex_t ilist_mutex = PTHREAD_MUTEX_INITIALIZER;
+static Interp *ilist;          /* ilist_mutex: newest first */
+static atomic_int anyinstalled;  /* set by the first install */
+
+
+/* The live interpreter whose vm/ part is 'I', or NULL. */
+static Interp *byistate (lg_IState *I) {
+  Interp *p;
+  lg_check(pthread_mutex_lock(&ilist_mutex));
+  for (p = ilist; p != NULL && p->I != I; p = p->next)
+    ;
+  lg_check(pthread_mutex_unlock(&ilist_mutex));
+  return p != NULL && !atomic_load(&p->closed) ? p : NULL;
+}
+
+
+/*
+** The live interpreter that 'L' (maybe NULL) is a state of, or NULL. The
+** pointer is compared first (an interpreter's own state); any other state
+** is asked for its main thread, which only a live state can answer: the
+** caller holds its GIL (luagil.h).
+*/
+static Interp *find (lua_State *L) {
+  Interp *p;
+  const void *main;
+  if (L == NULL)
+    return NULL;
+  lg_check(pthread_mutex_lock(&ilist_mutex));
+  for (p = ilist; p != NULL && p->L != L; p = p->next)
+    ;  /* newest first: a state made where a closed one was is found */
+  lg_check(pthread_mutex_unlock(&ilist_mutex));
+  if (p != NULL)  /* a closed one's state may be freed: not touched */
+    return atomic_load(&p->closed) ? NULL : p;
+  if (!atomic_load(&anyinstalled) || lg_interp_current() == NULL)
+    return NULL;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  main = lua_topointer(L, -1);
+  lua_pop(L, 1);
+  lg_check(pthread_mutex_lock(&ilist_mutex));
+  for (p = ilist; p != NULL; p = p->next)
+    if (p->main == main && !atomic_load(&p->closed))
+      break;
+  lg_check(pthread_mutex_unlock(&ilist_mutex));
+  return p;
+}
+
+
+/* The interpreter the calling thread runs in, else the newest live one. */
+static Interp *current (void) {
+  lg_IState *I = lg_interp_current();
+  Interp *p;
+  if (I != NULL)
+    return byistate(I);
+  lg_check(pthread_mutex_lock(&ilist_mutex));
+  for (p = ilist; p != NULL && atomic_load(&p->closed); p = p->next)
+    ;
+  lg_check(pthread_mutex_unlock(&ilist_mutex));
+  return p;
+}
 
 
 /* "name" or "name:N" -> a policy and its count (0: the default). */
@@ -74,81 +146,125 @@ static int writable (const char *path) {
 }
 
 
-int luagil_install (lua_State *L, const luagil_Options *opts) {
-  luagil_Options none = {0};
-  lg_TState *ts;
-  if (L == NULL)
-    return LUA_ERRRUN;  /* nowhere to put a message */
-  if (opts == NULL)
-    opts = &none;
-  if (installed != NULL) {
-    lua_pushliteral(L, "luagil is already installed in this process "
-                       "(one interpreter per process)");
-    return LUA_ERRRUN;
-  }
+/* Is 'opts' valid? Else push why on 'L' and return false. */
+static int checkopts (lua_State *L, const luagil_Options *opts) {
   if (!(opts->switch_interval >= 0) ||  /* NaN too */
       opts->switch_interval > LG_MAX_INTERVAL) {
     lua_pushliteral(L, "switch interval must be strictly positive");
-    return LUA_ERRRUN;
+    return 0;
   }
   if (opts->policy != NULL && !parsepolicy(opts->policy, NULL, NULL)) {
     lua_pushfstring(L, "bad GIL policy '%s' (interval, ticks[:N], "
                     "priority-io, deterministic[:N])", opts->policy);
-    return LUA_ERRRUN;
+    return 0;
   }
   if (opts->preempt != NULL && strcmp(opts->preempt, "any") != 0 &&
       strcmp(opts->preempt, "safe") != 0) {
     lua_pushfstring(L, "unknown preemption mode '%s' (any or safe)",
                     opts->preempt);
-    return LUA_ERRRUN;
+    return 0;
   }
   if (opts->trace != NULL && !writable(opts->trace)) {  /* not at close */
     lua_pushfstring(L, "cannot open file '%s' (%s)", opts->trace,
                     strerror(errno));
-    return LUA_ERRRUN;
+    return 0;
   }
-  if (opts->modules != NULL && (only = strdup(opts->modules)) == NULL) {
-    lua_pushliteral(L, "not enough memory");
-    return LUA_ERRMEM;
-  }
-  installed = L;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
-  installed_main = lua_topointer(L, -1);
-  lua_pop(L, 1);
-  lg_fork_init();
-  lg_os_setcloser(luagil_close);  /* os.exit(code, true) */
-  if (interp == NULL && ((interp = lg_istate_new()) == NULL ||
-                         lg_stats_init(interp) != 0))
-    ts = NULL;  /* 'interp' half made is kept for a later install */
-  else
-    ts = lg_tstate_register(interp, L, 1);
-  if (ts == NULL || (ts->stats = lg_stats_new(interp, "MainThread",
-                                              ts->ident)) == NULL ||
-      lg_gil_init(interp, ts) != 0) {
-    installed = NULL;  /* a later install may try again */
+  return 1;
+}
+
+
+/*
+** A new interpreter on 'L' with 'opts' (checked), the calling thread
+** registered there as its main thread, holding its GIL ('first': the
+** process's first interpreter, whose main thread Ctrl-C interrupts).
+** NULL, with the message pushed on 'L', if memory runs out: then nothing
+** of it is left but the Interp record, closed.
+*/
+static Interp *setup (lua_State *L, const luagil_Options *opts, int first) {
+  Interp *p = calloc(1, sizeof *p);
+  lg_IState *I = NULL;
+  lg_TState *ts = NULL;
+  if (p == NULL || (opts->modules != NULL &&
+                    (p->only = strdup(opts->modules)) == NULL) ||
+      (I = lg_istate_new()) == NULL || lg_stats_init(I) != 0 ||
+      (ts = lg_tstate_register(I, L, first)) == NULL ||
+      (ts->stats = lg_stats_new(I, "MainThread", ts->ident)) == NULL ||
+      lg_gil_init(I, ts) != 0) {
     if (ts != NULL)
       lg_tstate_unregister(ts);
+    if (p != NULL)
+      free(p->only);
+    free(p);  /* I's parts (if any) stay: too small to matter */
     lua_pushliteral(L, "not enough memory");
-    return LUA_ERRMEM;
+    return NULL;
   }
-  lg_breaker_init(opts->signo > 0 ? opts->signo : SIGURG, ts);
+  p->I = I;
+  p->L = L;
+  p->first = first;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  p->main = lua_topointer(L, -1);
+  lua_pop(L, 1);
   if (opts->switch_interval > 0)
-    lg_gil_setinterval(interp, opts->switch_interval);
+    lg_gil_setinterval(I, opts->switch_interval);
   if (opts->preempt != NULL)
-    luagil_setpreempt(opts->preempt);
+    lg_breaker_setpreempt(I, strcmp(opts->preempt, "safe") == 0
+                             ? LG_PREEMPT_SAFE : LG_PREEMPT_ANY);
   if (opts->has_seed) {
-    lg_gil_seed(interp, (unsigned long)opts->seed);
-    has_seed = 1;
-    seed = opts->seed;
+    lg_gil_seed(I, (unsigned long)opts->seed);
+    p->has_seed = 1;
+    p->seed = opts->seed;
   }
-  if (opts->policy != NULL)
-    luagil_setpolicy(opts->policy);
+  if (opts->policy != NULL) {
+    int policy;
+    long n;
+    parsepolicy(opts->policy, &policy, &n);
+    lg_gil_setpolicy(I, policy, n);
+  }
+  p->print_stats = opts->print_stats;
+  lg_check(pthread_mutex_lock(&ilist_mutex));
+  p->next = ilist;
+  ilist = p;
+  lg_check(pthread_mutex_unlock(&ilist_mutex));
+  return p;
+}
+
+
+int luagil_install (lua_State *L, const luagil_Options *opts) {
+  luagil_Options none = {0};
+  int first;
+  if (L == NULL)
+    return LUA_ERRRUN;  /* nowhere to put a message */
+  if (opts == NULL)
+    opts = &none;
+  if (atomic_load(&anyinstalled) && lg_interp_current() != NULL &&
+      find(L) != NULL) {
+    lua_pushliteral(L, "luagil is already installed on this state");
+    return LUA_ERRRUN;
+  }
+  if (lg_interp_current() != NULL) {
+    lua_pushliteral(L, "luagil is already installed in this thread's "
+                       "interpreter (one interpreter per thread: install "
+                       "another from another thread, or use "
+                       "interpreters.create)");
+    return LUA_ERRRUN;
+  }
+  if (!checkopts(L, opts))
+    return LUA_ERRRUN;
+  first = !atomic_load(&anyinstalled);
+  lg_fork_init();
+  lg_os_setcloser(luagil_close);  /* os.exit(code, true) */
+  if (setup(L, opts, first) == NULL)
+    return LUA_ERRMEM;
+  if (first) {
+    atomic_store(&anyinstalled, 1);
+    lg_breaker_init(opts->signo > 0 ? opts->signo : SIGURG,
+                    lg_tstate_current());
+  }
   if (opts->catch_sigint)
     lg_breaker_catch_sigint(1);
-  print_stats = opts->print_stats;
   if (opts->trace != NULL)
     lg_trace_start(opts->trace);
-  return lg_embed_init(L);
+  return first ? lg_embed_init(L) : LUA_OK;
 }
 
 
@@ -193,22 +309,30 @@ static int alias (lua_State *L) {
 }
 
 
-lg_IState *lg_interp_istate (void) {
-  return interp;
+lg_IState *lg_interp_istate (lua_State *L) {
+  Interp *p = find(L);
+  return p != NULL ? p->I : NULL;
+}
+
+
+/* The first interpreter, the one host threads enter, if it is live. */
+lg_IState *lg_interp_first (void) {
+  Interp *p;
+  lg_check(pthread_mutex_lock(&ilist_mutex));
+  for (p = ilist; p != NULL && !p->first; p = p->next)
+    ;
+  lg_check(pthread_mutex_unlock(&ilist_mutex));
+  return p != NULL && !atomic_load(&p->closed) ? p->I : NULL;
 }
 
 
 int lg_interp_owns (lua_State *L) {
-  int owns;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
-  owns = installed != NULL && lua_topointer(L, -1) == installed_main;
-  lua_pop(L, 1);
-  return owns;
+  return find(L) != NULL;
 }
 
 
 /* Is module 'name' in luagil_Options.modules (a word of it)? */
-static int wanted (const char *name) {
+static int wanted (const char *only, const char *name) {
   size_t len = strlen(name);
   if (only == NULL || strcmp(name, "_thread") == 0)
     return 1;
@@ -222,17 +346,9 @@ static int wanted (const char *name) {
 }
 
 
-/*
-** Is 'L' (maybe NULL) a state of the live interpreter? A closed one's
-** pointer is not looked at: it may have been freed.
-*/
-static int live (lua_State *L) {
-  return L != NULL && installed != NULL && !closed && lg_interp_owns(L);
-}
-
-
 void luagil_openlibs (lua_State *L) {
-  if (!live(L))
+  Interp *p = find(L);
+  if (p == NULL)
     return;
   luaL_openlibs(L);
   lg_open_coroutine(L);
@@ -241,16 +357,16 @@ void luagil_openlibs (lua_State *L) {
   lg_open_io(L);
   lg_open_print(L);
   lg_open_require(L);
-  if (has_seed) {  /* --seed makes math.random reproducible too */
+  if (p->has_seed) {  /* --seed makes math.random reproducible too */
     lua_getglobal(L, "math");
     lua_getfield(L, -1, "randomseed");
-    lua_pushinteger(L, (lua_Integer)seed);
+    lua_pushinteger(L, (lua_Integer)p->seed);
     lua_call(L, 1, 0);
     lua_pop(L, 1);
   }
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   for (const luaL_Reg *m = modules; m->name != NULL; m++) {
-    if (!wanted(m->name))
+    if (!wanted(p->only, m->name))
       continue;
     lua_pushcfunction(L, m->func);
     lua_setfield(L, -2, m->name);
@@ -283,15 +399,28 @@ static int traceback (lua_State *L) {
 }
 
 
+/* Is 'L' the state of an interpreter that was closed? Then it may be
+** freed: nothing may touch it. */
+static int closedstate (lua_State *L) {
+  Interp *p;
+  lg_check(pthread_mutex_lock(&ilist_mutex));
+  for (p = ilist; p != NULL && p->L != L; p = p->next)
+    ;
+  lg_check(pthread_mutex_unlock(&ilist_mutex));
+  return p != NULL && atomic_load(&p->closed);
+}
+
+
 int luagil_shutdown (lua_State *L) {
   int status;
-  if (L == NULL || closed)
+  Interp *p;
+  if (L == NULL || closedstate(L))
     return LUA_ERRRUN;  /* L may be freed: leave it alone */
-  if (!live(L)) {
+  if ((p = find(L)) == NULL) {
     lua_pushliteral(L, "luagil is not installed on this state");
     return LUA_ERRRUN;
   }
-  shut_down = 1;
+  p->shut_down = 1;
   lua_pushcfunction(L, traceback);
   lua_pushcfunction(L, shutdown_threads);
   status = lua_pcall(L, 0, 0, -2);
@@ -301,34 +430,43 @@ int luagil_shutdown (lua_State *L) {
 
 
 int luagil_close (lua_State *L) {
-  if (!live(L))
+  Interp *p = L != NULL && !closedstate(L) ? find(L) : NULL;
+  lg_TState *ts = lg_tstate_current();
+  if (p == NULL)
     return -1;  /* not luagil's, or closed already: nothing to free */
   /* After an interrupted shutdown, do not wait for the threads again. */
-  if (!shut_down && luagil_shutdown(L) != LUA_OK)
+  if (!p->shut_down && luagil_shutdown(L) != LUA_OK)
     lua_pop(L, 1);
   /* Host threads already in luagil_ensure get through; later ones fail. */
-  lg_embed_closing(lg_tstate_current());
+  if (p->first)
+    lg_embed_closing(ts);
   /* From here on no other thread runs Lua: one that wants the GIL parks. */
-  lg_gil_finalize(interp);
-  luagil_catch_sigint(0);
-  if (lg_trace_stop() < 0)
-    perror("luagil: cannot write the GIL trace");
-  if (print_stats)
-    lg_stats_print(interp, stderr, lg_gil_switches(interp));
-  lg_embed_closed();
-  closed = 1;
+  lg_gil_finalize(p->I);
+  if (p->first) {
+    luagil_catch_sigint(0);
+    if (lg_trace_stop() < 0)
+      perror("luagil: cannot write the GIL trace");
+  }
+  if (p->print_stats)
+    lg_stats_print(p->I, stderr, lg_gil_switches(p->I));
+  if (p->first)
+    lg_embed_closed();
+  atomic_store(&p->closed, 1);
   /* A daemon or a host thread may still touch L: leave it. */
-  if (lg_thread_alive() > 0 || lg_embed_inside() > 0) {
+  if (lg_thread_alive(p->I) > 0 || (p->first && lg_embed_inside() > 0)) {
     fflush(NULL);
     return 0;
   }
   lua_close(L);
+  if (!p->first && ts != NULL && ts->interp == p->I)
+    lg_tstate_unregister(ts);  /* the thread may install another */
   return 1;
 }
 
 
 int luagil_daemons_alive (void) {
-  return lg_thread_alive();
+  Interp *p = current();
+  return p != NULL ? lg_thread_alive(p->I) : 0;
 }
 
 
@@ -352,15 +490,15 @@ int luagil_sigint_fd (void) {
 }
 
 
-/* The interpreter the calling thread runs in, else the installed one. */
-static lg_IState *current (void) {
-  lg_IState *I = lg_interp_current();
-  return I != NULL ? I : interp;
+/* The current interpreter's vm/ part, or NULL. */
+static lg_IState *cur (void) {
+  Interp *p = current();
+  return p != NULL ? p->I : NULL;
 }
 
 
 double luagil_getswitchinterval (void) {
-  lg_IState *I = current();
+  lg_IState *I = cur();
   return I != NULL && I->gil != NULL ? lg_gil_getinterval(I)
                                      : LG_DEFAULT_INTERVAL;
 }
@@ -369,20 +507,20 @@ double luagil_getswitchinterval (void) {
 int luagil_setswitchinterval (double s) {
   if (!(s > 0 && s <= LG_MAX_INTERVAL))  /* NaN too */
     return 0;
-  if (current() == NULL || current()->gil == NULL)
+  if (cur() == NULL || cur()->gil == NULL)
     return 0;
-  lg_gil_setinterval(current(), s);
+  lg_gil_setinterval(cur(), s);
   return 1;
 }
 
 
 int luagil_setpreempt (const char *mode) {
-  if (mode == NULL || current() == NULL)
+  if (mode == NULL || cur() == NULL)
     return 0;
   if (strcmp(mode, "any") == 0)
-    lg_breaker_setpreempt(current(), LG_PREEMPT_ANY);
+    lg_breaker_setpreempt(cur(), LG_PREEMPT_ANY);
   else if (strcmp(mode, "safe") == 0)
-    lg_breaker_setpreempt(current(), LG_PREEMPT_SAFE);
+    lg_breaker_setpreempt(cur(), LG_PREEMPT_SAFE);
   else
     return 0;
   return 1;
@@ -392,10 +530,10 @@ int luagil_setpreempt (const char *mode) {
 int luagil_setpolicy (const char *spec) {
   int policy;
   long n;
-  if (spec == NULL || !parsepolicy(spec, &policy, &n) || current() == NULL ||
-      current()->gil == NULL)
+  if (spec == NULL || !parsepolicy(spec, &policy, &n) || cur() == NULL ||
+      cur()->gil == NULL)
     return 0;
-  lg_gil_setpolicy(current(), policy, n);
+  lg_gil_setpolicy(cur(), policy, n);
   return 1;
 }
 

@@ -56,8 +56,13 @@ typedef struct luagil_Options {
 
 /*
 ** Install luagil on 'L', a state the host made with luaL_newstate or
-** lua_newstate. The calling thread becomes the main thread and holds the
-** GIL. Only one interpreter per process: a second install fails.
+** lua_newstate: 'L' becomes an interpreter with its own GIL. The calling
+** thread becomes its main thread and holds its GIL. A process may run
+** many interpreters, in parallel, but a thread installs one: a second
+** install from a thread that already runs in one fails (install it from
+** another thread; Lua code makes more with interpreters.create). The
+** first interpreter's main thread is the one Ctrl-C interrupts, and only
+** it takes host threads (luagil_ensure).
 ** Returns LUA_OK, or an error status with a message on top of 'L'
 ** (LUA_ERRRUN and no message if 'L' is NULL).
 */

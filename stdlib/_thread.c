@@ -50,7 +50,6 @@ typedef struct Handle {
 } Handle;
 
 
-static atomic_int alive;    /* threads started and not yet done */
 static struct {             /* every live handle, for fork() */
   pthread_mutex_t mutex;
   Handle *all;              /* handles.mutex */
@@ -94,23 +93,24 @@ static void release (Handle *h) {
 ** mutex, which a vanished thread may have held, is made anew.
 */
 static void forkhandler (int phase) {
-  int running = 0;
   if (phase == LG_FORK_PREPARE) {
     lg_check(pthread_mutex_lock(&handles.mutex));
     return;
   }
   if (phase == LG_FORK_CHILD) {
+    for (Handle *h = handles.all; h != NULL; h = h->next)
+      atomic_store(&h->task.interp->nthreads, 0);
     for (Handle *h = handles.all; h != NULL; h = h->next) {
       lg_mutex_init(&h->mutex);
       h->joiners.head = h->joiners.tail = NULL;
       if (!h->done && h->task.ident == lg_self_ident())
-        running++;  /* the forking thread's own */
+        atomic_fetch_add(&h->task.interp->nthreads, 1);  /* the forking
+                                                            thread's own */
       else {
         h->done = 1;
         lg_waitq_forget_task(&h->task);
       }
     }
-    atomic_store(&alive, running);
   }
   lg_check(pthread_mutex_unlock(&handles.mutex));
 }
@@ -172,8 +172,8 @@ static Handle *tohandle (lua_State *L, int arg) {
 }
 
 
-int lg_thread_alive (void) {
-  return atomic_load(&alive);
+int lg_thread_alive (lg_IState *I) {
+  return atomic_load(&I->nthreads);
 }
 
 
@@ -264,7 +264,7 @@ static int run (lg_Task *t) {
 */
 static void done (lg_Task *t) {
   Handle *h = (Handle *)t;
-  atomic_fetch_sub(&alive, 1);
+  atomic_fetch_sub(&t->interp->nthreads, 1);
   lg_check(pthread_mutex_lock(&h->mutex));
   {
     h->done = 1;
@@ -321,10 +321,10 @@ static Handle *start (lua_State *L, int fi, int nargs, const char *name,
     h->task.stats = lg_stats_new(I, name, h->task.ident);
   }
   if (h != NULL && h->task.stats != NULL) {
-    atomic_fetch_add(&alive, 1);
+    atomic_fetch_add(&I->nthreads, 1);
     err = lg_task_start(&h->task);
     if (err != 0) {
-      atomic_fetch_sub(&alive, 1);
+      atomic_fetch_sub(&I->nthreads, 1);
       lg_stats_discard(h->task.stats);
     }
   }

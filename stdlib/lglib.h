@@ -12,6 +12,7 @@
 #include <lauxlib.h>
 
 #include "base.h"
+#include "istate.h"
 
 /* Modules, registered in package.preload. */
 LG_FUNC int luaopen_threading (lua_State *L);
@@ -43,8 +44,9 @@ LG_FUNC void lg_open_require (lua_State *L);
 */
 LG_FUNC int lg_thread_fork (lua_State *L);
 
-/* Threads still running (threading.Thread or _thread). */
-LG_FUNC int lg_thread_alive (void);
+/* Interpreter 'I''s threads still running (threading.Thread or
+** _thread). */
+LG_FUNC int lg_thread_alive (lg_IState *I);
 
 /* Is 'co' the base state of a running thread (so not a coroutine)? */
 LG_FUNC int lg_thread_isbase (lua_State *L, lua_State *co);

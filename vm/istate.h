@@ -44,6 +44,7 @@ struct lg_IState {
   struct lg_Pool *pool;        /* vm/task.c: made with the first task */
   struct lg_StatsSet *stats;   /* vm/stats.c: lg_stats_init */
   atomic_int preempt;          /* vm/breaker.c: LG_PREEMPT_* */
+  atomic_int nthreads;         /* stdlib/_thread.c: started, not done */
   lg_IState *next, *prev;      /* the registry's mutex: live ones */
 };
 

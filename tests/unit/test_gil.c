@@ -65,7 +65,7 @@ Test(gil, single_thread_runs_without_hook) {
 }
 
 
-/* A second interpreter in the same process is refused. */
+/* A second interpreter installed by the same thread is refused. */
 Test(gil, second_install_fails_clearly) {
   lua_State *L2 = luaL_newstate();
   cr_assert_neq(luagil_install(L2, NULL), LUA_OK);
