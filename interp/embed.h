@@ -10,7 +10,66 @@
 
 #include <lua.h>
 
+#include "istate.h"
+#include "luagil.h"
+#include "stats.h"
 #include "tstate.h"
+
+
+/*
+** An interpreter as the program sees it: one per luagil_install or
+** interpreters.create (interp/interpreters.c). They are listed newest
+** first and never freed, so that a pointer to a closed one is still safe
+** to look at; a closed one's state is never touched (it may be freed).
+*/
+typedef struct lg_Interp {
+  lg_IState *I;                /* vm/'s part (read-only) */
+  lua_State *L;                /* the state it was installed on */
+  const void *main;            /* its main Lua thread (lua_topointer) */
+  int first;                   /* the process's first: Ctrl-C's, host
+                                  threads' (read-only) */
+  struct lg_Interp *parent;    /* the one that created it, or NULL */
+  lg_Stats *mainstats;         /* its main thread's record (read-only) */
+  atomic_int running;          /* interpreters: an exec is under way */
+  int shut_down;               /* its GIL: luagil_shutdown ran (even if
+                                  interrupted) */
+  atomic_int closed;           /* luagil_close ran: 'L' may be freed */
+  int print_stats;             /* --gil-stats */
+  char *only;                  /* luagil_Options.modules, or NULL: all */
+  int has_seed;                /* --seed: math.random is seeded from it */
+  long long seed;
+  struct lg_Interp *next;      /* the list's mutex */
+} lg_Interp;
+
+/* The live interpreter of a state (the caller holds its GIL), or of a
+** vm/ part; NULL if none. */
+LG_FUNC lg_Interp *lg_interp_find (lua_State *L);
+LG_FUNC lg_Interp *lg_interp_byistate (lg_IState *I);
+
+/* Call 'fn' on every interpreter, live or closed, newest first, with the
+** list's mutex held ('fn' must not make one). */
+LG_FUNC void lg_interp_foreach (void (*fn) (lg_Interp *p, void *ud),
+                                void *ud);
+
+/* Are 'opts' valid? Else push why on 'L' and return false. */
+LG_FUNC int lg_interp_checkopts (lua_State *L, const luagil_Options *opts);
+
+/*
+** A new interpreter on 'L' with 'opts' (checked), the calling thread
+** registered there as its main thread holding its GIL ('first': the
+** process's first interpreter; 'is_main': Ctrl-C interrupts the thread).
+** NULL, with the message pushed on 'L', if memory runs out.
+*/
+LG_FUNC lg_Interp *lg_interp_setup (lua_State *L,
+                                    const luagil_Options *opts, int first,
+                                    int is_main);
+
+/* The '_interpreters' module (interp/interpreters.c). */
+LG_FUNC int luaopen__interpreters (lua_State *L);
+
+/* interpreters: close the interpreters that 'p' made and left open,
+** newest first (luagil_close, with p's GIL held). */
+LG_FUNC void lg_interp_closechildren (lg_Interp *p);
 
 /* At install, main thread holding the GIL: luagil_ensure may work from
 ** now on. Returns LUA_OK, or an error with its message pushed on 'L'. */

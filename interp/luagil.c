@@ -25,41 +25,27 @@
 #include "waitq.h"
 
 
-/*
-** An interpreter as the program sees it: one per luagil_install (or
-** interpreters.create). They are listed newest first and never freed, so
-** that a pointer to a closed one is still safe to look at; a closed one's
-** state is never touched (it may be freed).
-*/
-typedef struct Interp {
-  lg_IState *I;                /* vm/'s part (read-only) */
-  lua_State *L;                /* the state it was installed on */
-  const void *main;            /* its main Lua thread (lua_topointer) */
-  int first;                   /* the process's first: Ctrl-C's, host
-                                  threads' (read-only) */
-  int shut_down;               /* its GIL: luagil_shutdown ran (even if
-                                  interrupted) */
-  atomic_int closed;           /* luagil_close ran: 'L' may be freed */
-  int print_stats;             /* --gil-stats */
-  char *only;                  /* luagil_Options.modules, or NULL: all */
-  int has_seed;                /* --seed: math.random is seeded from it */
-  long long seed;
-  struct Interp *next;         /* ilist_mutex */
-} Interp;
-
 static pthread_mutex_t ilist_mutex = PTHREAD_MUTEX_INITIALIZER;
-static Interp *ilist;          /* ilist_mutex: newest first */
+static lg_Interp *ilist;       /* ilist_mutex: newest first */
 static atomic_int anyinstalled;  /* set by the first install */
 
 
 /* The live interpreter whose vm/ part is 'I', or NULL. */
-static Interp *byistate (lg_IState *I) {
-  Interp *p;
+lg_Interp *lg_interp_byistate (lg_IState *I) {
+  lg_Interp *p;
   lg_check(pthread_mutex_lock(&ilist_mutex));
   for (p = ilist; p != NULL && p->I != I; p = p->next)
     ;
   lg_check(pthread_mutex_unlock(&ilist_mutex));
   return p != NULL && !atomic_load(&p->closed) ? p : NULL;
+}
+
+
+void lg_interp_foreach (void (*fn) (lg_Interp *p, void *ud), void *ud) {
+  lg_check(pthread_mutex_lock(&ilist_mutex));
+  for (lg_Interp *p = ilist; p != NULL; p = p->next)
+    fn(p, ud);
+  lg_check(pthread_mutex_unlock(&ilist_mutex));
 }
 
 
@@ -69,8 +55,8 @@ static Interp *byistate (lg_IState *I) {
 ** is asked for its main thread, which only a live state can answer: the
 ** caller holds its GIL (luagil.h).
 */
-static Interp *find (lua_State *L) {
-  Interp *p;
+lg_Interp *lg_interp_find (lua_State *L) {
+  lg_Interp *p;
   const void *main;
   if (L == NULL)
     return NULL;
@@ -95,11 +81,11 @@ static Interp *find (lua_State *L) {
 
 
 /* The interpreter the calling thread runs in, else the newest live one. */
-static Interp *current (void) {
+static lg_Interp *current (void) {
   lg_IState *I = lg_interp_current();
-  Interp *p;
+  lg_Interp *p;
   if (I != NULL)
-    return byistate(I);
+    return lg_interp_byistate(I);
   lg_check(pthread_mutex_lock(&ilist_mutex));
   for (p = ilist; p != NULL && atomic_load(&p->closed); p = p->next)
     ;
@@ -147,7 +133,7 @@ static int writable (const char *path) {
 
 
 /* Is 'opts' valid? Else push why on 'L' and return false. */
-static int checkopts (lua_State *L, const luagil_Options *opts) {
+int lg_interp_checkopts (lua_State *L, const luagil_Options *opts) {
   if (!(opts->switch_interval >= 0) ||  /* NaN too */
       opts->switch_interval > LG_MAX_INTERVAL) {
     lua_pushliteral(L, "switch interval must be strictly positive");
@@ -176,18 +162,19 @@ static int checkopts (lua_State *L, const luagil_Options *opts) {
 /*
 ** A new interpreter on 'L' with 'opts' (checked), the calling thread
 ** registered there as its main thread, holding its GIL ('first': the
-** process's first interpreter, whose main thread Ctrl-C interrupts).
+** process's first interpreter; 'is_main': Ctrl-C interrupts the thread).
 ** NULL, with the message pushed on 'L', if memory runs out: then nothing
-** of it is left but the Interp record, closed.
+** of it is left but the lg_Interp record, closed.
 */
-static Interp *setup (lua_State *L, const luagil_Options *opts, int first) {
-  Interp *p = calloc(1, sizeof *p);
+lg_Interp *lg_interp_setup (lua_State *L, const luagil_Options *opts,
+                            int first, int is_main) {
+  lg_Interp *p = calloc(1, sizeof *p);
   lg_IState *I = NULL;
   lg_TState *ts = NULL;
   if (p == NULL || (opts->modules != NULL &&
                     (p->only = strdup(opts->modules)) == NULL) ||
       (I = lg_istate_new()) == NULL || lg_stats_init(I) != 0 ||
-      (ts = lg_tstate_register(I, L, first)) == NULL ||
+      (ts = lg_tstate_register(I, L, is_main)) == NULL ||
       (ts->stats = lg_stats_new(I, "MainThread", ts->ident)) == NULL ||
       lg_gil_init(I, ts) != 0) {
     if (ts != NULL)
@@ -201,6 +188,7 @@ static Interp *setup (lua_State *L, const luagil_Options *opts, int first) {
   p->I = I;
   p->L = L;
   p->first = first;
+  p->mainstats = ts->stats;
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
   p->main = lua_topointer(L, -1);
   lua_pop(L, 1);
@@ -237,7 +225,7 @@ int luagil_install (lua_State *L, const luagil_Options *opts) {
   if (opts == NULL)
     opts = &none;
   if (atomic_load(&anyinstalled) && lg_interp_current() != NULL &&
-      find(L) != NULL) {
+      lg_interp_find(L) != NULL) {
     lua_pushliteral(L, "luagil is already installed on this state");
     return LUA_ERRRUN;
   }
@@ -248,12 +236,12 @@ int luagil_install (lua_State *L, const luagil_Options *opts) {
                        "interpreters.create)");
     return LUA_ERRRUN;
   }
-  if (!checkopts(L, opts))
+  if (!lg_interp_checkopts(L, opts))
     return LUA_ERRRUN;
   first = !atomic_load(&anyinstalled);
   lg_fork_init();
   lg_os_setcloser(luagil_close);  /* os.exit(code, true) */
-  if (setup(L, opts, first) == NULL)
+  if (lg_interp_setup(L, opts, first, first) == NULL)
     return LUA_ERRMEM;
   if (first) {
     atomic_store(&anyinstalled, 1);
@@ -295,6 +283,8 @@ static const luaL_Reg modules[] = {
   {"gil", luaopen_gil},
   {"multiprocessing", luaopen_multiprocessing},
   {"_multiprocessing", luaopen__multiprocessing},
+  {"_interpreters", luaopen__interpreters},
+  {"interpreters", luaopen_interpreters},
   {NULL, NULL}
 };
 
@@ -310,14 +300,14 @@ static int alias (lua_State *L) {
 
 
 lg_IState *lg_interp_istate (lua_State *L) {
-  Interp *p = find(L);
+  lg_Interp *p = lg_interp_find(L);
   return p != NULL ? p->I : NULL;
 }
 
 
 /* The first interpreter, the one host threads enter, if it is live. */
 lg_IState *lg_interp_first (void) {
-  Interp *p;
+  lg_Interp *p;
   lg_check(pthread_mutex_lock(&ilist_mutex));
   for (p = ilist; p != NULL && !p->first; p = p->next)
     ;
@@ -327,7 +317,7 @@ lg_IState *lg_interp_first (void) {
 
 
 int lg_interp_owns (lua_State *L) {
-  return find(L) != NULL;
+  return lg_interp_find(L) != NULL;
 }
 
 
@@ -347,7 +337,7 @@ static int wanted (const char *only, const char *name) {
 
 
 void luagil_openlibs (lua_State *L) {
-  Interp *p = find(L);
+  lg_Interp *p = lg_interp_find(L);
   if (p == NULL)
     return;
   luaL_openlibs(L);
@@ -402,7 +392,7 @@ static int traceback (lua_State *L) {
 /* Is 'L' the state of an interpreter that was closed? Then it may be
 ** freed: nothing may touch it. */
 static int closedstate (lua_State *L) {
-  Interp *p;
+  lg_Interp *p;
   lg_check(pthread_mutex_lock(&ilist_mutex));
   for (p = ilist; p != NULL && p->L != L; p = p->next)
     ;
@@ -413,10 +403,10 @@ static int closedstate (lua_State *L) {
 
 int luagil_shutdown (lua_State *L) {
   int status;
-  Interp *p;
+  lg_Interp *p;
   if (L == NULL || closedstate(L))
     return LUA_ERRRUN;  /* L may be freed: leave it alone */
-  if ((p = find(L)) == NULL) {
+  if ((p = lg_interp_find(L)) == NULL) {
     lua_pushliteral(L, "luagil is not installed on this state");
     return LUA_ERRRUN;
   }
@@ -430,13 +420,14 @@ int luagil_shutdown (lua_State *L) {
 
 
 int luagil_close (lua_State *L) {
-  Interp *p = L != NULL && !closedstate(L) ? find(L) : NULL;
+  lg_Interp *p = L != NULL && !closedstate(L) ? lg_interp_find(L) : NULL;
   lg_TState *ts = lg_tstate_current();
   if (p == NULL)
     return -1;  /* not luagil's, or closed already: nothing to free */
   /* After an interrupted shutdown, do not wait for the threads again. */
   if (!p->shut_down && luagil_shutdown(L) != LUA_OK)
     lua_pop(L, 1);
+  lg_interp_closechildren(p);  /* those it made and left open */
   /* Host threads already in luagil_ensure get through; later ones fail. */
   if (p->first)
     lg_embed_closing(ts);
@@ -452,20 +443,25 @@ int luagil_close (lua_State *L) {
   if (p->first)
     lg_embed_closed();
   atomic_store(&p->closed, 1);
+  atomic_store(&p->I->closed, 1);
   /* A daemon or a host thread may still touch L: leave it. */
   if (lg_thread_alive(p->I) > 0 || (p->first && lg_embed_inside() > 0)) {
     fflush(NULL);
     return 0;
   }
   lua_close(L);
-  if (!p->first && ts != NULL && ts->interp == p->I)
-    lg_tstate_unregister(ts);  /* the thread may install another */
+  if (!p->first && ts != NULL && ts->interp == p->I) {
+    lg_gil_drop(ts, LG_DROP_PLAIN);  /* the thread may install another */
+    ts->stats = NULL;
+    lg_tstate_unregister(ts);
+    lg_gil_free(p->I);
+  }
   return 1;
 }
 
 
 int luagil_daemons_alive (void) {
-  Interp *p = current();
+  lg_Interp *p = current();
   return p != NULL ? lg_thread_alive(p->I) : 0;
 }
 
@@ -492,7 +488,7 @@ int luagil_sigint_fd (void) {
 
 /* The current interpreter's vm/ part, or NULL. */
 static lg_IState *cur (void) {
-  Interp *p = current();
+  lg_Interp *p = current();
   return p != NULL ? p->I : NULL;
 }
 

@@ -26,6 +26,7 @@ LG_FUNC int luaopen_logging (lua_State *L);
 LG_FUNC int luaopen_gil (lua_State *L);
 LG_FUNC int luaopen_multiprocessing (lua_State *L);
 LG_FUNC int luaopen__multiprocessing (lua_State *L);
+LG_FUNC int luaopen_interpreters (lua_State *L);
 
 /* GIL-aware replacements, installed in place into Lua's own tables. */
 LG_FUNC void lg_open_coroutine (lua_State *L);

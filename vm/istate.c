@@ -56,6 +56,16 @@ lg_IState *lg_istate_main (void) {
 }
 
 
+int lg_istate_nlive (void) {
+  int n = 0;
+  lg_check(pthread_mutex_lock(&registry_mutex));
+  for (lg_IState *I = registry.head; I != NULL; I = I->next)
+    n += !atomic_load(&I->closed);
+  lg_check(pthread_mutex_unlock(&registry_mutex));
+  return n;
+}
+
+
 void lg_istate_foreach (void (*fn) (lg_IState *I, void *ud), void *ud) {
   lg_check(pthread_mutex_lock(&registry_mutex));
   for (lg_IState *I = registry.head; I != NULL; I = I->next)

@@ -45,6 +45,7 @@ struct lg_IState {
   struct lg_StatsSet *stats;   /* vm/stats.c: lg_stats_init */
   atomic_int preempt;          /* vm/breaker.c: LG_PREEMPT_* */
   atomic_int nthreads;         /* stdlib/_thread.c: started, not done */
+  atomic_int closed;           /* interp/: it was closed */
   lg_IState *next, *prev;      /* the registry's mutex: live ones */
 };
 
@@ -65,6 +66,9 @@ LG_FUNC lg_IState *lg_istate_main (void);
 ** registry's mutex ('fn' must not register or free one). */
 LG_FUNC void lg_istate_foreach (void (*fn) (lg_IState *I, void *ud),
                                 void *ud);
+
+/* How many registered interpreters are not closed. */
+LG_FUNC int lg_istate_nlive (void);
 
 /*
 ** fork(): the registry's mutex is held across it, and 'each' is called

@@ -197,6 +197,13 @@ void lg_tstate_atfork (int phase, void (*forget) (lg_TState *ts)) {
 }
 
 
+lg_TState *lg_tstate_swap (lg_TState *ts) {
+  lg_TState *old = lg_tstate_tls;
+  lg_tstate_tls = ts;
+  return old;
+}
+
+
 lua_State *lg_tstate_setrunning (lg_TState *ts, lua_State *L) {
   return atomic_exchange(&ts->running, L);
 }

@@ -148,6 +148,13 @@ LG_FUNC pthread_t lg_main_pthread (void);
 */
 LG_FUNC void lg_tstate_unregister (lg_TState *ts);
 
+/*
+** Make 'ts' (maybe NULL) the calling thread's current state, returning
+** the one it replaces: a thread that enters another interpreter
+** (interp/interpreters.c) comes back to its own state this way.
+*/
+LG_FUNC lg_TState *lg_tstate_swap (lg_TState *ts);
+
 /* The state this thread runs now; used around coroutine resumes. */
 LG_FUNC lua_State *lg_tstate_setrunning (lg_TState *ts, lua_State *L);
 

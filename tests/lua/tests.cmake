@@ -68,3 +68,4 @@ add_test(NAME stress.scale
 set_tests_properties(stress.soak_short stress.scale PROPERTIES TIMEOUT 300)
 lua_test(socket_fork LABELS fork)
 lua_test(misuse_sync)
+lua_test(interpreters)
