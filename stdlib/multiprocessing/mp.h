@@ -34,7 +34,9 @@ LG_FUNC void lg_mp_open_queue (lua_State *L);
 ** functions travel as string.dump plus their upvalues by value, C
 ** functions as their address (valid in a fork of this process), the
 ** globals table and tables of package.loaded by reference. Otherwise
-** functions, userdata, threads and cycles raise errors. lg_mp_load pushes
+** functions, userdata and threads raise errors. Within one value a table
+** reached twice comes back as one table, a cycle as a cycle; metatables
+** are not sent. lg_mp_load pushes
 ** the value; it raises on a corrupt message, and on one that carries a
 ** function unless lg_mp_loadx is told 'funcs' (a C function comes by
 ** address: never decode one from bytes another program could write).

@@ -10,19 +10,23 @@
 **   'n' nil   'f' false   't' true   'i' int64   'd' double
 **   's' size_t length, bytes
 **   'T' uint32 array-size hint, then (key, value)* and 'e'
+**   'R' uint32 id        a table (or function) sent earlier in the message
 ** and, for the Pool's tasks only (funcs = 1):
-**   'F' uint32 id, size_t length, string.dump bytes, uint32 nups, upvalues
-**   'R' uint32 id        a function sent earlier in the same message
+**   'F' size_t length, string.dump bytes, uint32 nups, upvalues
 **   'C' lua_CFunction    a C function without upvalues, by address
 **   'c' lua_CFunction, uint32 n, upvalues
 **   'G'                  the globals table (so _ENV means the worker's)
 **   'M' a string         package.loaded[name] (a module, by name)
 **
-** Tables are sent by value: metatables are not sent, a table reached
-** twice is sent twice, a table inside itself is an error. Functions are
-** numbered, so a recursive local function (its own upvalue) comes back as
-** itself. The encoder writes into a userdata buffer, so an error halfway
-** frees it with the rest of the garbage.
+** Tables and Lua functions are numbered in the order their 'T' or 'F'
+** begins (from 1, in both encoder and decoder, so the number is not sent),
+** and one reached again is sent as 'R' and its number: a table reached
+** twice comes back as one table reached twice, a table inside itself (or
+** a recursive local function, its own upvalue) as itself, as Python's
+** pickle does. The decoder numbers a table when it makes it, before its
+** contents, so a cycle closes. Metatables are not sent. The encoder
+** writes into a userdata buffer, so an error halfway frees it with the
+** rest of the garbage.
 */
 
 #include <stdint.h>
@@ -100,9 +104,9 @@ typedef struct Enc {
   lua_State *L;
   lg_Buf *b;
   int funcs;            /* functions allowed */
-  int seen;             /* stack index: table -> true, function -> id */
+  int seen;             /* stack index: table or function -> its number */
   int mods;             /* stack index: module table -> name, or 0 */
-  uint32_t nfuncs;
+  uint32_t nseen;       /* tables and functions numbered so far */
   int depth;
   Step path[MAXDEPTH + 1];
 } Enc;
@@ -150,17 +154,31 @@ static int encerror (Enc *e, const char *what) {
 static void encode (Enc *e, int idx);
 
 
-static void enctable (Enc *e, int idx) {
+/* Was the table or function at 'idx' sent already? Then send 'R' and its
+** number; else number it. */
+static int encseen (Enc *e, int idx) {
   lua_State *L = e->L;
   lua_pushvalue(L, idx);
-  if (lua_rawget(L, e->seen) != LUA_TNIL)
-    encerror(e, "a table that contains itself");
+  if (lua_rawget(L, e->seen) != LUA_TNIL) {
+    putc_(L, e->b, 'R');
+    putu32(L, e->b, (uint32_t)lua_tointeger(L, -1));
+    lua_pop(L, 1);
+    return 1;
+  }
   lua_pop(L, 1);
+  lua_pushvalue(L, idx);
+  lua_pushinteger(L, ++e->nseen);
+  lua_rawset(L, e->seen);
+  return 0;
+}
+
+
+static void enctable (Enc *e, int idx) {
+  lua_State *L = e->L;
+  if (encseen(e, idx))
+    return;
   if (e->depth >= MAXDEPTH)
     encerror(e, "a table nested too deeply");
-  lua_pushvalue(L, idx);
-  lua_pushboolean(L, 1);
-  lua_rawset(L, e->seen);
   putc_(L, e->b, 'T');
   putu32(L, e->b, (uint32_t)lua_rawlen(L, idx));
   lua_pushnil(L);
@@ -173,9 +191,6 @@ static void enctable (Enc *e, int idx) {
     lua_pop(L, 1);
   }
   putc_(L, e->b, 'e');
-  lua_pushvalue(L, idx);  /* no longer on the path: may appear again */
-  lua_pushnil(L);
-  lua_rawset(L, e->seen);
 }
 
 
@@ -217,19 +232,9 @@ static void encfunction (Enc *e, int idx) {
     encupvalues(e, idx);
     return;
   }
-  lua_pushvalue(L, idx);
-  if (lua_rawget(L, e->seen) == LUA_TNUMBER) {  /* sent already */
-    putc_(L, e->b, 'R');
-    putu32(L, e->b, (uint32_t)lua_tointeger(L, -1));
-    lua_pop(L, 1);
+  if (encseen(e, idx))
     return;
-  }
-  lua_pop(L, 1);
-  lua_pushvalue(L, idx);
-  lua_pushinteger(L, ++e->nfuncs);
-  lua_rawset(L, e->seen);
   putc_(L, e->b, 'F');
-  putu32(L, e->b, e->nfuncs);
   {
     size_t at, len;
     reserve(L, e->b, sizeof len);
@@ -339,7 +344,7 @@ lg_MpMsg lg_mp_dump (lua_State *L, int idx, int funcs) {
   idx = lua_absindex(L, idx);
   e.L = L;
   e.funcs = funcs;
-  e.nfuncs = 0;
+  e.nseen = 0;
   e.depth = 0;
   e.b = lua_newuserdatauv(L, sizeof(lg_Buf), 0);
   lg_buf_init(e.b);
@@ -372,7 +377,8 @@ lg_MpMsg lg_mp_dump (lua_State *L, int idx, int funcs) {
 typedef struct Dec {
   lua_State *L;
   const char *p, *end;
-  int ids;              /* stack index: id -> function */
+  int ids;              /* stack index: number -> table or function */
+  uint32_t nids;        /* tables and functions numbered so far */
   int depth;
   int funcs;            /* functions allowed (the Pool's messages) */
 } Dec;
@@ -449,7 +455,7 @@ static void decode (Dec *d) {
   get(d, &tag, 1);
   /* A function, and C ones come by address: only in a message that may
      carry them (Queue and Pipe messages never do). */
-  if (!d->funcs && strchr("FRCcGM", tag) != NULL)
+  if (!d->funcs && strchr("FCcGM", tag) != NULL)
     corrupt(d);
   switch (tag) {
     case 'n': lua_pushnil(L); break;
@@ -482,6 +488,8 @@ static void decode (Dec *d) {
         corrupt(d);
       lua_createtable(L, narr > (1u << 24) || narr > most ? 0 : (int)narr,
                       0);
+      lua_pushvalue(L, -1);  /* numbered before its contents: cycles */
+      lua_rawseti(L, d->ids, ++d->nids);
       while (d->p < d->end && *d->p != 'e') {
         decode(d);
         decode(d);
@@ -496,7 +504,6 @@ static void decode (Dec *d) {
       break;
     }
     case 'F': {
-      uint32_t id = getu32(d);
       size_t len;
       const char *code = getbytes(d, &len);
       if (++d->depth > MAXDEPTH)
@@ -504,15 +511,18 @@ static void decode (Dec *d) {
       if (luaL_loadbufferx(L, code, len, "=?", "b") != LUA_OK)
         lua_error(L);
       lua_pushvalue(L, -1);
-      lua_rawseti(L, d->ids, id);
+      lua_rawseti(L, d->ids, ++d->nids);
       decupvalues(d, lua_gettop(L));
       d->depth--;
       break;
     }
-    case 'R':
-      if (lua_rawgeti(L, d->ids, getu32(d)) != LUA_TFUNCTION)
+    case 'R': {  /* only a number given out already */
+      uint32_t id = getu32(d);
+      if (id == 0 || id > d->nids)
         corrupt(d);
+      lua_rawgeti(L, d->ids, id);
       break;
+    }
     case 'C': case 'c': {
       lua_CFunction f;
       get(d, &f, sizeof f);
@@ -545,6 +555,7 @@ void lg_mp_loadx (lua_State *L, const char *data, size_t len, int funcs) {
   d.L = L;
   d.p = data;
   d.end = data + len;
+  d.nids = 0;
   d.depth = 0;
   d.funcs = funcs;
   lua_newtable(L);

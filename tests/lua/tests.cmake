@@ -55,6 +55,7 @@ lua_test(misuse_lua)
 lua_test(fork_fault LABELS fork)
 set_tests_properties(lua.fork_fault PROPERTIES TIMEOUT 300)
 lua_test(misuse_mp LABELS fork)
+lua_test(copy LABELS fork)
 lua_test(misuse_vm LABELS preempt)
 # thousands of threads, in children, under ulimit and on a loaded machine
 set_tests_properties(lua.misuse_vm PROPERTIES TIMEOUT 600)
