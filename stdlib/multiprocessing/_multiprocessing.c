@@ -184,7 +184,7 @@ static int conn_send (lua_State *L) {
   luaL_checkany(L, 2);
   if (!c->writable)
     return luaL_error(L, "connection is read-only");
-  m = lg_mp_dump(L, 2, 0);
+  m = lg_mp_dumpx(L, 2, 0, "value", LG_MP_TOPROCESS);
   sendmsg_(L, c, m.data, m.len, m.data);
   return 0;
 }

@@ -47,6 +47,20 @@ typedef struct lg_MpMsg {
 } lg_MpMsg;
 
 LG_FUNC lg_MpMsg lg_mp_dump (lua_State *L, int idx, int funcs);
+
+/*
+** lg_mp_dumpx names the value in its errors: "bad value at args[2].x:
+** userdata cannot be sent to another process", from the caller's 'root'
+** ("args", "item", ...), a step per table key (.name, [3], ["a b"], [?]
+** for other keys, <key> for a bad key itself) and per upvalue (<upvalue 2
+** 'name'>), and 'what'. lg_mp_dump is lg_mp_dumpx with the root "value"
+** and LG_MP_TOPROCESS.
+*/
+#define LG_MP_TOPROCESS      "cannot be sent to another process"
+#define LG_MP_TOINTERPRETER  "cannot be copied to another interpreter"
+
+LG_FUNC lg_MpMsg lg_mp_dumpx (lua_State *L, int idx, int funcs,
+                              const char *root, const char *what);
 LG_FUNC void lg_mp_load (lua_State *L, const char *data, size_t len);
 LG_FUNC void lg_mp_loadx (lua_State *L, const char *data, size_t len,
                           int funcs);

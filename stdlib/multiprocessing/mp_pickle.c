@@ -29,6 +29,7 @@
 ** rest of the garbage.
 */
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,10 +96,12 @@ static int dumpwriter (lua_State *L, const void *p, size_t sz, void *ud) {
 
 /* One step of the path to the value being encoded, for error messages. */
 typedef struct Step {
-  int key;              /* stack index of a table key, or 0 */
-  const char *upname;   /* or an upvalue's name ... */
-  int func;             /* ... of the function at this stack index */
+  int at;               /* stack index of the key; an upvalue's number */
+  int kind;             /* one of the below */
+  const char *upname;   /* the upvalue's name, or NULL */
 } Step;
+
+enum { STEP_VALUE, STEP_KEY, STEP_UPVALUE };  /* t[k], k itself, upvalue */
 
 typedef struct Enc {
   lua_State *L;
@@ -108,46 +111,105 @@ typedef struct Enc {
   int mods;             /* stack index: module table -> name, or 0 */
   uint32_t nseen;       /* tables and functions numbered so far */
   int depth;
+  const char *root;     /* what the caller calls the value */
+  const char *what;     /* how a refusal ends ("cannot be sent ...") */
   Step path[MAXDEPTH + 1];
 } Enc;
 
 
-/* Push a description of the path to the value at the current depth. */
-static void pushpath (Enc *e) {
+/* Is 's' a name Lua would accept after a dot? */
+static int isname (const char *s, size_t len) {
+  static const char *const reserved[] = {
+    "and", "break", "do", "else", "elseif", "end", "false", "for",
+    "function", "goto", "if", "in", "local", "nil", "not", "or", "repeat",
+    "return", "then", "true", "until", "while", NULL
+  };
+  if (len == 0 || len > 40 || strlen(s) != len ||
+      !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+    return 0;
+  for (size_t i = 1; i < len; i++)
+    if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+      return 0;
+  for (int i = 0; reserved[i] != NULL; i++)
+    if (strcmp(s, reserved[i]) == 0)
+      return 0;
+  return 1;
+}
+
+
+/* A string key Lua could read back in ["..."] without escapes? */
+static int isplain (const char *s, size_t len) {
+  if (len > 40)
+    return 0;
+  for (size_t i = 0; i < len; i++)
+    if (!isprint((unsigned char)s[i]) || s[i] == '"' || s[i] == '\\')
+      return 0;
+  return 1;
+}
+
+
+static void addstep (Enc *e, luaL_Buffer *B, const Step *s) {
   lua_State *L = e->L;
-  luaL_Buffer B;
-  luaL_buffinit(L, &B);
-  for (int d = 0; d < e->depth; d++) {
-    Step *s = &e->path[d];
-    if (s->upname != NULL) {
-      lua_Debug ar;
-      lua_pushvalue(L, s->func);
-      lua_getinfo(L, ">S", &ar);
-      lua_pushfstring(L, "%supvalue '%s' of the function at %s:%d",
-                      d > 0 ? " in " : "", s->upname, ar.short_src,
-                      ar.linedefined);
-      luaL_addvalue(&B);
-    }
-    else if (lua_type(L, s->key) == LUA_TSTRING)
-      lua_pushfstring(L, "[\"%s\"]", lua_tostring(L, s->key));
-    else if (lua_isinteger(L, s->key))
-      lua_pushfstring(L, "[%I]", lua_tointeger(L, s->key));
+  if (s->kind == STEP_UPVALUE) {
+    /* "" for a C function's, "(no name)" for a stripped function's */
+    if (s->upname != NULL && *s->upname != '\0' && *s->upname != '(')
+      lua_pushfstring(L, "<upvalue %d '%s'>", s->at, s->upname);
     else
-      lua_pushfstring(L, "[<%s>]", luaL_typename(L, s->key));
-    if (s->upname == NULL)
-      luaL_addvalue(&B);
+      lua_pushfstring(L, "<upvalue %d>", s->at);
+  }
+  else if (s->kind == STEP_KEY)
+    lua_pushliteral(L, "<key>");
+  else if (lua_type(L, s->at) == LUA_TSTRING) {
+    size_t len;
+    const char *k = lua_tolstring(L, s->at, &len);
+    if (isname(k, len))
+      lua_pushfstring(L, ".%s", k);
+    else if (isplain(k, len))
+      lua_pushfstring(L, "[\"%s\"]", k);
+    else
+      lua_pushliteral(L, "[?]");
+  }
+  else if (lua_isinteger(L, s->at))
+    lua_pushfstring(L, "[%I]", (LUAI_UACINT)lua_tointeger(L, s->at));
+  else
+    lua_pushliteral(L, "[?]");
+  luaL_addvalue(B);
+}
+
+
+/* Push the path to the value at the current depth: the root, then a step
+** per table key or upvalue; a long one loses its middle. */
+static void pushpath (Enc *e) {
+  luaL_Buffer B;
+  luaL_buffinit(e->L, &B);
+  luaL_addstring(&B, e->root);
+  for (int d = 0; d < e->depth; d++) {
+    if (e->depth > 12 && d == 6) {
+      luaL_addstring(&B, "...");
+      d = e->depth - 6;
+    }
+    addstep(e, &B, &e->path[d]);
   }
   luaL_pushresult(&B);
 }
 
 
-static int encerror (Enc *e, const char *what) {
+/* Raise "bad value at <path>: <why>". */
+static int encerror (Enc *e, const char *why) {
   lua_State *L = e->L;
-  if (e->depth > 0) {
-    pushpath(e);
-    return luaL_error(L, "cannot send %s (at %s)", what, lua_tostring(L, -1));
-  }
-  return luaL_error(L, "cannot send %s", what);
+  pushpath(e);
+  return luaL_error(L, "bad value at %s: %s", lua_tostring(L, -1), why);
+}
+
+
+/* Raise "bad value at <path>: <type> <what>" for the value at 'idx'. */
+static int typeerror (Enc *e, int idx) {
+  lua_State *L = e->L;
+  const char *tname = luaL_typename(L, idx);
+  if (lua_type(L, idx) == LUA_TUSERDATA &&
+      luaL_getmetafield(L, idx, "__name") == LUA_TSTRING)
+    tname = lua_pushfstring(L, "userdata (%s)", lua_tostring(L, -1));
+  return encerror(e, lua_pushfstring(L, "%s %s", tname, e->what));
 }
 
 
@@ -178,14 +240,16 @@ static void enctable (Enc *e, int idx) {
   if (encseen(e, idx))
     return;
   if (e->depth >= MAXDEPTH)
-    encerror(e, "a table nested too deeply");
+    encerror(e, "table nested too deeply");
   putc_(L, e->b, 'T');
   putu32(L, e->b, (uint32_t)lua_rawlen(L, idx));
   lua_pushnil(L);
   while (lua_next(L, idx)) {  /* stack: key value */
     int top = lua_gettop(L);
-    e->path[e->depth++] = (Step){top - 1, NULL, 0};
+    e->path[e->depth] = (Step){top - 1, STEP_KEY, NULL};
+    e->depth++;
     encode(e, top - 1);
+    e->path[e->depth - 1].kind = STEP_VALUE;
     encode(e, top);
     e->depth--;
     lua_pop(L, 1);
@@ -207,7 +271,7 @@ static void encupvalues (Enc *e, int idx) {
     encerror(e, "functions nested too deeply");
   for (uint32_t i = 1; i <= n; i++) {
     const char *name = lua_getupvalue(L, idx, (int)i);
-    e->path[e->depth++] = (Step){0, *name ? name : "?", idx};
+    e->path[e->depth++] = (Step){(int)i, STEP_UPVALUE, name};
     encode(e, lua_gettop(L));
     e->depth--;
     lua_pop(L, 1);
@@ -218,7 +282,7 @@ static void encupvalues (Enc *e, int idx) {
 static void encfunction (Enc *e, int idx) {
   lua_State *L = e->L;
   if (!e->funcs)
-    encerror(e, "a function");
+    typeerror(e, idx);
   if (lua_iscfunction(L, idx)) {
     lua_CFunction f = lua_tocfunction(L, idx);
     if (lua_getupvalue(L, idx, 1) == NULL) {
@@ -309,12 +373,8 @@ static void encode (Enc *e, int idx) {
     case LUA_TFUNCTION:
       encfunction(e, idx);
       break;
-    case LUA_TUSERDATA:
-    case LUA_TLIGHTUSERDATA:
-      encerror(e, "a userdata");
-      break;
-    default:
-      encerror(e, lua_pushfstring(L, "a %s", luaL_typename(L, idx)));
+    default:  /* userdata, threads */
+      typeerror(e, idx);
   }
 }
 
@@ -337,7 +397,8 @@ static void pushmodules (lua_State *L) {
 }
 
 
-lg_MpMsg lg_mp_dump (lua_State *L, int idx, int funcs) {
+lg_MpMsg lg_mp_dumpx (lua_State *L, int idx, int funcs, const char *root,
+                      const char *what) {
   Enc e;
   lg_MpMsg m;
   int top = lua_gettop(L);
@@ -346,6 +407,8 @@ lg_MpMsg lg_mp_dump (lua_State *L, int idx, int funcs) {
   e.funcs = funcs;
   e.nseen = 0;
   e.depth = 0;
+  e.root = root;
+  e.what = what;
   e.b = lua_newuserdatauv(L, sizeof(lg_Buf), 0);
   lg_buf_init(e.b);
   luaL_setmetatable(L, BUFFER);
@@ -363,6 +426,11 @@ lg_MpMsg lg_mp_dump (lua_State *L, int idx, int funcs) {
   lg_buf_init(e.b);
   lua_settop(L, top);
   return m;
+}
+
+
+lg_MpMsg lg_mp_dump (lua_State *L, int idx, int funcs) {
+  return lg_mp_dumpx(L, idx, funcs, "value", LG_MP_TOPROCESS);
 }
 
 /* }====================================================== */
@@ -580,11 +648,14 @@ void lg_mp_load (lua_State *L, const char *data, size_t len) {
 ** =======================================================
 */
 
-/* _multiprocessing.dumps(v [, funcs]) -> string */
+/* _multiprocessing.dumps(v [, funcs [, root [, what]]]) -> string; 'root'
+** and 'what' name the value and end a refusal, as for lg_mp_dumpx. */
 static int mp_dumps (lua_State *L) {
   lg_MpMsg m;
+  const char *root = luaL_optstring(L, 3, "value");
+  const char *what = luaL_optstring(L, 4, LG_MP_TOPROCESS);
   luaL_checkany(L, 1);
-  m = lg_mp_dump(L, 1, lua_toboolean(L, 2));
+  m = lg_mp_dumpx(L, 1, lua_toboolean(L, 2), root, what);
   lua_pushlstring(L, m.data, m.len);  /* may fail: then m leaks, rarely */
   free(m.data);
   return 1;

@@ -405,7 +405,7 @@ static int queue_put (lua_State *L) {
   if (q->closed)
     return luaL_error(L, "queue is closed");
   f = getfeeder(L, q);
-  m = lg_mp_dump(L, 2, 0);
+  m = lg_mp_dumpx(L, 2, 0, "item", LG_MP_TOPROCESS);
   msg = malloc(sizeof *msg + sizeof m.len + m.len);
   if (msg == NULL) {
     free(m.data);

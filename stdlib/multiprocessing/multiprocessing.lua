@@ -317,6 +317,9 @@ local AsyncResult = {__name = "multiprocessing.AsyncResult"}
 AsyncResult.__index = AsyncResult
 
 local RUN, CLOSE, TERMINATE = "RUN", "CLOSE", "TERMINATE"
+-- How a value that cannot go to a worker, or back, is refused.
+local TOWORKER = "cannot be sent to a pool worker"
+local TOPOOL = "cannot be sent back from a pool worker"
 local MAX_PROCESSES = 4096  -- one fork each: more is a typo, not a pool
 local poolcount = 0
 
@@ -343,9 +346,13 @@ local function worker_loop (conn, initializer, initargs)
     local reply
     if done then
       ok, reply = pcall(_mp.dumps, {id = task.id, ok = true, r = results}, true)
-      if not ok then
-        reply = _mp.dumps({id = task.id, ok = false,
-                           err = "cannot send the task's result: " .. reply})
+      if not ok then  -- name the result that cannot go back
+        for i = 1, results.n do
+          local ok2, err2 = pcall(_mp.dumps, results[i], true, "result",
+                                  TOPOOL)
+          if not ok2 then reply = err2; break end
+        end
+        reply = _mp.dumps({id = task.id, ok = false, err = reply})
       end
     else
       local me = current
@@ -562,8 +569,8 @@ local function submit (self, fname, fn, items, star, chunksize)
     if n % (self._processes * 4) ~= 0 then chunksize = chunksize + 1 end
   end
   if chunksize < 1 then chunksize = 1 end  -- the default, for an empty list
-  local ok, blob = pcall(_mp.dumps, fn, true)
-  if not ok then error(blob:gsub("^cannot send", "cannot send the task's"), 3) end
+  local ok, blob = pcall(_mp.dumps, fn, true, "func", TOWORKER)
+  if not ok then error(blob, 3) end
   self._nextid = self._nextid + 1
   local job = {value = {}, left = 0, chunksdone = {}, chunkerr = {},
                ready = n == 0,
@@ -581,7 +588,14 @@ local function submit (self, fname, fn, items, star, chunksize)
     end
     local ok2, msg = pcall(_mp.dumps, {id = job.id, f = blob, args = args,
                                        star = star}, true)
-    if not ok2 then error(msg, 3) end
+    if not ok2 then  -- name the argument, as the caller numbers it
+      for k = first, first + #args - 1 do
+        local root = fname:find("^apply") and "args" or "list[" .. k .. "]"
+        local ok3, err = pcall(_mp.dumps, items[k], true, root, TOWORKER)
+        if not ok3 then msg = err; break end
+      end
+      error(msg, 3)
+    end
     tasks[#tasks + 1] = {job = job, first = first, msg = msg}
     job.left = job.left + 1
   end

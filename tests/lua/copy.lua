@@ -101,6 +101,67 @@ end
 
 
 -- {======================================================
+-- Errors name the value's path
+-- =======================================================
+
+do
+  local function bad (msg, v, ...)
+    checkerror(msg, _mp.dumps, v, ...)
+  end
+  local ud = io.stdout
+  bad("bad value at value: userdata (FILE*) cannot be sent to another "
+      .. "process", ud)
+  bad("bad value at args[2].x: userdata (FILE*) cannot be copied to another "
+      .. "interpreter", {1, {x = ud}}, false, "args",
+      "cannot be copied to another interpreter")
+  -- every kind of key
+  bad("bad value at v[\"a b\"]: function", {["a b"] = print}, false, "v")
+  bad("bad value at v[?]: function", {["a\nb"] = print}, false, "v")
+  bad("bad value at v[?]: function", {["q\""] = print}, false, "v")
+  bad("bad value at v[\"end\"]: function", {["end"] = print}, false, "v")
+  bad("bad value at v[?]: function", {[2.5] = print}, false, "v")
+  bad("bad value at v[?]: function", {[true] = print}, false, "v")
+  bad("bad value at v[-3]._x1: function", {[-3] = {_x1 = print}}, false, "v")
+  bad("bad value at v[?][1]: function", {[{}] = {print}}, false, "v")
+  bad("bad value at v<key>: function", {[print] = 1}, false, "v")
+  bad("bad value at v[1]<key>[1]: thread",
+      {{[{coroutine.create(print)}] = 1}}, false, "v")
+  -- upvalues, named and not
+  local lk = require("threading").Lock()
+  local function f () return lk end
+  local function g () return f end
+  bad("bad value at func<upvalue 1 'f'><upvalue 1 'lk'>: userdata "
+      .. "(threading.Lock) cannot", g, true, "func")
+  local stripped = load(string.dump(f, true))
+  debug.setupvalue(stripped, 1, lk)
+  bad("bad value at t.f<upvalue 1>: userdata", {f = stripped}, true,
+      "t")  -- stripped: no names
+  -- a light userdata
+  bad("bad value at value: userdata cannot", debug.upvalueid(f, 1))
+  -- a long path loses its middle
+  local deep = {}
+  local t = deep
+  for _ = 1, 20 do t.next = {}; t = t.next end
+  t.bad = print
+  bad("bad value at v.next.next.next.next.next.next....next.next.next"
+      .. ".next.next.bad: function", deep, false, "v")
+  -- a shared table is fine wherever it is, and named where it first is
+  local shared = {ud}
+  bad("bad value at v.a[1]: userdata", {a = shared, b = shared}, false, "v")
+  -- through Pipe and Queue, with their own roots
+  local rd, wr = mp.Pipe()
+  checkerror("bad value at value.k[1]: function cannot be sent to another "
+             .. "process", wr.send, wr, {k = {print}})
+  checkerror("bad value at item.k: thread cannot be sent to another "
+             .. "process", q.put, q, {k = coroutine.create(print)})
+  wr:send("still usable")
+  assert(rd:recv() == "still usable")
+end
+
+-- }======================================================
+
+
+-- {======================================================
 -- The decoder against hostile bytes
 -- =======================================================
 

@@ -156,9 +156,12 @@ do
   p2:join()
   assert(p2.exitcode == 0 and r:empty() and r:qsize() == 0)
   -- Errors.
-  checkerror("cannot send a function", q.put, q, print)
-  checkerror("cannot send a function (at [\"f\"])", q.put, q, {f = print})
-  checkerror("cannot send a userdata", q.put, q, {io.stdout})
+  checkerror("bad value at item: function cannot be sent to another "
+             .. "process", q.put, q, print)
+  checkerror("bad value at item.f: function cannot be sent", q.put, q,
+             {f = print})
+  checkerror("bad value at item[1]: userdata (FILE*) cannot be sent", q.put,
+             q, {io.stdout})
   local cyc = {}
   cyc.me = cyc
   q:put({cyc})  -- a table inside itself comes back as itself
@@ -199,7 +202,8 @@ do
   wr:send_bytes("raw")
   assert(rd:poll(1) and rd:recv_bytes() == "raw")
   checkerror("read-only", rd.send, rd, 1)
-  checkerror("cannot send a function", wr.send, wr, print)
+  checkerror("bad value at value: function cannot be sent", wr.send, wr,
+             print)
   wr:close()
   ok, err = pcall(rd.recv, rd)
   assert(not ok and mp.EOFError:is(err))
@@ -245,7 +249,17 @@ do
   assert(ar:ready() and not ar:successful())
   -- Upvalues that cannot travel.
   local lk = threading.Lock()
-  checkerror("upvalue 'lk'", pool.apply, pool, function () return lk end)
+  checkerror("bad value at func<upvalue 1 'lk'>: userdata (threading.Lock) "
+             .. "cannot be sent to a pool worker", pool.apply, pool,
+             function () return lk end)
+  checkerror("bad value at list[3].x: userdata (threading.Lock) cannot be "
+             .. "sent to a pool worker", pool.map, pool, print,
+             {1, 2, {x = lk}}, 2)
+  checkerror("bad value at args[2]: thread cannot be sent", pool.apply,
+             pool, print, {1, coroutine.create(print)})
+  checkerror("bad value at result.x: userdata (threading.Lock) cannot be "
+             .. "sent back from a pool worker", pool.apply, pool,
+             function () return {x = require("threading").Lock()} end)
   -- A timeout.
   ar = pool:apply_async(time.sleep, {0.5})
   ok, err = pcall(ar.get, ar, 0.05)
