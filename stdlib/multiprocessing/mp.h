@@ -36,10 +36,10 @@ LG_FUNC void lg_mp_open_queue (lua_State *L);
 ** globals table and tables of package.loaded by reference. Otherwise
 ** functions, userdata and threads raise errors. Within one value a table
 ** reached twice comes back as one table, a cycle as a cycle; metatables
-** are not sent. lg_mp_load pushes
-** the value; it raises on a corrupt message, and on one that carries a
-** function unless lg_mp_loadx is told 'funcs' (a C function comes by
-** address: never decode one from bytes another program could write).
+** are not sent. lg_mp_load pushes the value; it raises on a corrupt
+** message, and on one that carries a function unless lg_mp_loadx is told
+** LG_MP_FUNCS (a C function comes by address: never decode one from bytes
+** another program could write).
 */
 typedef struct lg_MpMsg {
   char *data;
@@ -59,11 +59,54 @@ LG_FUNC lg_MpMsg lg_mp_dump (lua_State *L, int idx, int funcs);
 #define LG_MP_TOPROCESS      "cannot be sent to another process"
 #define LG_MP_TOINTERPRETER  "cannot be copied to another interpreter"
 
-LG_FUNC lg_MpMsg lg_mp_dumpx (lua_State *L, int idx, int funcs,
+LG_FUNC lg_MpMsg lg_mp_dumpx (lua_State *L, int idx, int flags,
                               const char *root, const char *what);
+
+/* 'funcs' and 'flags' of dumps and loads: functions (the Pool's tasks),
+** and shareable C objects (copies within this process: never a message
+** that crosses a fork or comes from bytes another program could write). */
+#define LG_MP_FUNCS  1
+#define LG_MP_SHARE  2
+
+/*
+** Shareable C objects. A userdata type whose object lives outside any one
+** lua_State (malloc'd with a reference count, or in shared memory) may be
+** copied by pointer between the interpreters of this process. It
+** registers, by its metatable's name ('tname', the __name luaL_newmetatable
+** sets), from any thread and as often as it likes (again: the same index;
+** at most 32 types; -1 when full); 't' stays valid for good:
+**
+**   share (L, idx) -> p   while encoding with LG_MP_SHARE, for the userdata
+**       at 'idx': returns the object, having taken a reference on it that
+**       the message now holds; or NULL (nothing taken) to refuse it. It
+**       may raise only before it takes the reference.
+**   unshare (L, p)        while decoding with LG_MP_SHARE, maybe in another
+**       lua_State of this process: pushes a new userdata of the type on
+**       'p', taking over the message's reference. It may raise (a memory
+**       error) only before it has taken it: make the userdata and its
+**       metatable first, store 'p' last.
+**   drop (p)              releases a reference a message holds; without a
+**       lua_State (the message may be freed anywhere).
+**
+** A message holds one reference per object (an object reached twice is
+** sent once, and comes back as one userdata). Its references go with it:
+** lg_mp_loadx with LG_MP_SHARE takes them all over, whether it returns or
+** raises (those it had not decoded are dropped); a message freed without
+** being decoded must go through lg_mp_drop first. An encoder that raises
+** drops the references it took. Other userdata are refused as before.
+*/
+typedef struct lg_MpShareType {
+  const char *tname;
+  void *(*share) (lua_State *L, int idx);
+  void (*unshare) (lua_State *L, void *p);
+  void (*drop) (void *p);
+} lg_MpShareType;
+
+LG_FUNC int lg_mp_share_type (const lg_MpShareType *t);
+LG_FUNC void lg_mp_drop (const char *data, size_t len);
 LG_FUNC void lg_mp_load (lua_State *L, const char *data, size_t len);
 LG_FUNC void lg_mp_loadx (lua_State *L, const char *data, size_t len,
-                          int funcs);
+                          int flags);
 
 
 /*

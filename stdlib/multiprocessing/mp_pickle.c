@@ -10,26 +10,31 @@
 **   'n' nil   'f' false   't' true   'i' int64   'd' double
 **   's' size_t length, bytes
 **   'T' uint32 array-size hint, then (key, value)* and 'e'
-**   'R' uint32 id        a table (or function) sent earlier in the message
-** and, for the Pool's tasks only (funcs = 1):
+**   'R' uint32 id        a value numbered earlier in the message
+** and, for the Pool's tasks only (LG_MP_FUNCS):
 **   'F' size_t length, string.dump bytes, uint32 nups, upvalues
 **   'C' lua_CFunction    a C function without upvalues, by address
 **   'c' lua_CFunction, uint32 n, upvalues
 **   'G'                  the globals table (so _ENV means the worker's)
 **   'M' a string         package.loaded[name] (a module, by name)
+** and, in a copy within this process only (LG_MP_SHARE):
+**   'P' uint32 type, pointer   a shareable C object (lg_mp_share_type)
 **
-** Tables and Lua functions are numbered in the order their 'T' or 'F'
-** begins (from 1, in both encoder and decoder, so the number is not sent),
-** and one reached again is sent as 'R' and its number: a table reached
-** twice comes back as one table reached twice, a table inside itself (or
-** a recursive local function, its own upvalue) as itself, as Python's
-** pickle does. The decoder numbers a table when it makes it, before its
+** Tables, Lua functions and shared objects are numbered in the order
+** their 'T', 'F' or 'P' comes (from 1, in encoder and decoder alike, so
+** the number is not sent), and one reached again is sent as 'R' and its
+** number: a table reached twice comes back as one table reached twice, a
+** table inside itself (or a recursive local function, its own upvalue) as
+** itself, as Python's pickle does, and a shared object reached twice holds
+** one reference. The decoder numbers a table when it makes it, before its
 ** contents, so a cycle closes. Metatables are not sent. The encoder
-** writes into a userdata buffer, so an error halfway frees it with the
-** rest of the garbage.
+** writes into a userdata buffer, so an error halfway frees it, and drops
+** the references it took, with the rest of the garbage.
 */
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,11 +54,29 @@
 ** =======================================================
 */
 
-/* The encoder's lg_Buf is a userdata with this __gc, so that an error
-** (a value it cannot encode, say) does not leak it. */
+/* A shared object's reference that a message holds. */
+typedef struct Ref {
+  uint32_t type;
+  void *p;
+} Ref;
+
+/* The encoder's buffer is a userdata with this __gc, so that an error (a
+** value it cannot encode, say) leaks neither the bytes nor the references
+** taken on shared objects so far ('refs', a list of Ref). */
+typedef struct Out {
+  lg_Buf b;
+  lg_Buf refs;
+} Out;
+
+
+static void droprefs (const Ref *r, size_t n);
+
+
 static int buffer_gc (lua_State *L) {
-  lg_Buf *b = luaL_checkudata(L, 1, BUFFER);
-  lg_buf_free(b);
+  Out *o = luaL_checkudata(L, 1, BUFFER);
+  droprefs((const Ref *)o->refs.b, o->refs.n / sizeof(Ref));
+  lg_buf_free(&o->refs);
+  lg_buf_free(&o->b);
   return 0;
 }
 
@@ -90,6 +113,108 @@ static int dumpwriter (lua_State *L, const void *p, size_t sz, void *ud) {
 
 /*
 ** {======================================================
+** Shareable C objects
+** =======================================================
+*/
+
+#define MAXTYPES  32
+
+/* Registered types, never removed: a reader that sees 'ntypes' at n sees
+** types[0 .. n-1] filled (release/acquire). */
+static const lg_MpShareType *types[MAXTYPES];
+static atomic_uint ntypes;
+static pthread_mutex_t typeslock = PTHREAD_MUTEX_INITIALIZER;
+
+
+int lg_mp_share_type (const lg_MpShareType *t) {
+  unsigned n;
+  int r = -1;
+  pthread_mutex_lock(&typeslock);
+  n = atomic_load_explicit(&ntypes, memory_order_relaxed);
+  for (unsigned i = 0; i < n; i++)
+    if (strcmp(types[i]->tname, t->tname) == 0)
+      r = (int)i;  /* registered already (another interpreter's opener) */
+  if (r < 0 && n < MAXTYPES) {
+    types[n] = t;
+    atomic_store_explicit(&ntypes, n + 1, memory_order_release);
+    r = (int)n;
+  }
+  pthread_mutex_unlock(&typeslock);
+  return r;
+}
+
+
+/* The index of the type named 'tname', or -1. */
+static int findtype (const char *tname) {
+  unsigned n = atomic_load_explicit(&ntypes, memory_order_acquire);
+  for (unsigned i = 0; i < n; i++)
+    if (strcmp(types[i]->tname, tname) == 0)
+      return (int)i;
+  return -1;
+}
+
+
+static void droprefs (const Ref *r, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    types[r[i].type]->drop(r[i].p);
+}
+
+
+/*
+** Drop the references of a message's 'P' values but the first 'skip' (the
+** ones a decoder has taken over). A message this process made is read
+** tag by tag, without recursion: every payload has a fixed size or its
+** length in front, and nesting needs no bookkeeping.
+*/
+static void dropfrom (const char *p, const char *end, size_t skip) {
+  while (p < end) {
+    char tag = *p++;
+    size_t n = 0, len;
+    switch (tag) {
+      case 'n': case 'f': case 't': case 'e': case 'G': case 'M': break;
+      case 'i': case 'd': n = 8; break;
+      case 'T': case 'R': n = sizeof(uint32_t); break;
+      case 'C': n = sizeof(lua_CFunction); break;
+      case 'c': n = sizeof(lua_CFunction) + sizeof(uint32_t); break;
+      case 's': case 'F':
+        if ((size_t)(end - p) < sizeof len)
+          return;
+        memcpy(&len, p, sizeof len);
+        p += sizeof len;
+        n = len + (tag == 'F' ? sizeof(uint32_t) : 0);
+        break;
+      case 'P': {
+        Ref r;
+        if ((size_t)(end - p) < sizeof r.type + sizeof r.p)
+          return;
+        memcpy(&r.type, p, sizeof r.type);
+        memcpy(&r.p, p + sizeof r.type, sizeof r.p);
+        n = sizeof r.type + sizeof r.p;
+        if (skip > 0)
+          skip--;
+        else if (r.type < atomic_load(&ntypes))
+          types[r.type]->drop(r.p);
+        break;
+      }
+      default:
+        return;
+    }
+    if ((size_t)(end - p) < n)
+      return;
+    p += n;
+  }
+}
+
+
+void lg_mp_drop (const char *data, size_t len) {
+  dropfrom(data, data + len, 0);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
 ** Encoder
 ** =======================================================
 */
@@ -106,10 +231,12 @@ enum { STEP_VALUE, STEP_KEY, STEP_UPVALUE };  /* t[k], k itself, upvalue */
 typedef struct Enc {
   lua_State *L;
   lg_Buf *b;
+  Out *out;             /* b is &out->b */
   int funcs;            /* functions allowed */
-  int seen;             /* stack index: table or function -> its number */
+  int share;            /* shareable C objects allowed (LG_MP_SHARE) */
+  int seen;             /* stack index: value -> its number */
   int mods;             /* stack index: module table -> name, or 0 */
-  uint32_t nseen;       /* tables and functions numbered so far */
+  uint32_t nseen;       /* values numbered so far (see the top) */
   int depth;
   const char *root;     /* what the caller calls the value */
   const char *what;     /* how a refusal ends ("cannot be sent ...") */
@@ -216,8 +343,8 @@ static int typeerror (Enc *e, int idx) {
 static void encode (Enc *e, int idx);
 
 
-/* Was the table or function at 'idx' sent already? Then send 'R' and its
-** number; else number it. */
+/* Was the table, function or shared object at 'idx' sent already? Then
+** send 'R' and its number; else number it. */
 static int encseen (Enc *e, int idx) {
   lua_State *L = e->L;
   lua_pushvalue(L, idx);
@@ -336,6 +463,35 @@ static int encref (Enc *e, int idx) {
 }
 
 
+/* A userdata of a registered type, in a copy within this process: its
+** type's share takes a reference, which the message then holds. */
+static void encshared (Enc *e, int idx) {
+  lua_State *L = e->L;
+  int type = -1;
+  Ref r;
+  if (luaL_getmetafield(L, idx, "__name") == LUA_TSTRING) {
+    type = findtype(lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  if (type < 0)
+    typeerror(e, idx);
+  if (encseen(e, idx))
+    return;
+  /* room first: nothing may raise between share and the record of it */
+  reserve(L, e->b, 1 + sizeof r.type + sizeof r.p);
+  if (!lg_buf_reserve(&e->out->refs, sizeof r))
+    luaL_error(L, "not enough memory");
+  r.type = (uint32_t)type;
+  r.p = types[type]->share(L, idx);
+  if (r.p == NULL)
+    typeerror(e, idx);
+  lg_buf_add(&e->out->refs, &r, sizeof r);
+  putc_(L, e->b, 'P');
+  putu32(L, e->b, r.type);
+  put(L, e->b, &r.p, sizeof r.p);
+}
+
+
 static void encode (Enc *e, int idx) {
   lua_State *L = e->L;
   luaL_checkstack(L, 8, "value nested too deeply");
@@ -373,7 +529,13 @@ static void encode (Enc *e, int idx) {
     case LUA_TFUNCTION:
       encfunction(e, idx);
       break;
-    default:  /* userdata, threads */
+    case LUA_TUSERDATA:
+      if (e->share) {
+        encshared(e, idx);
+        break;
+      }
+      /* FALLTHROUGH */
+    default:  /* light userdata, threads */
       typeerror(e, idx);
   }
 }
@@ -397,24 +559,27 @@ static void pushmodules (lua_State *L) {
 }
 
 
-lg_MpMsg lg_mp_dumpx (lua_State *L, int idx, int funcs, const char *root,
+lg_MpMsg lg_mp_dumpx (lua_State *L, int idx, int flags, const char *root,
                       const char *what) {
   Enc e;
   lg_MpMsg m;
   int top = lua_gettop(L);
   idx = lua_absindex(L, idx);
   e.L = L;
-  e.funcs = funcs;
+  e.funcs = (flags & LG_MP_FUNCS) != 0;
+  e.share = (flags & LG_MP_SHARE) != 0;
   e.nseen = 0;
   e.depth = 0;
   e.root = root;
   e.what = what;
-  e.b = lua_newuserdatauv(L, sizeof(lg_Buf), 0);
+  e.out = lua_newuserdatauv(L, sizeof(Out), 0);
+  e.b = &e.out->b;
   lg_buf_init(e.b);
+  lg_buf_init(&e.out->refs);
   luaL_setmetatable(L, BUFFER);
   lua_newtable(L);
   e.seen = lua_gettop(L);
-  if (funcs) {
+  if (e.funcs) {
     pushmodules(L);
     e.mods = lua_gettop(L);
   }
@@ -424,6 +589,7 @@ lg_MpMsg lg_mp_dumpx (lua_State *L, int idx, int funcs, const char *root,
   m.data = e.b->b;  /* the caller owns it now */
   m.len = e.b->n;
   lg_buf_init(e.b);
+  lg_buf_free(&e.out->refs);  /* and the references too */
   lua_settop(L, top);
   return m;
 }
@@ -445,10 +611,12 @@ lg_MpMsg lg_mp_dump (lua_State *L, int idx, int funcs) {
 typedef struct Dec {
   lua_State *L;
   const char *p, *end;
-  int ids;              /* stack index: number -> table or function */
-  uint32_t nids;        /* tables and functions numbered so far */
+  int ids;              /* stack index: number -> value */
+  uint32_t nids;        /* values numbered so far */
   int depth;
   int funcs;            /* functions allowed (the Pool's messages) */
+  int share;            /* 'P' allowed (a copy within this process) */
+  size_t taken;         /* 'P' values decoded: their references taken */
 } Dec;
 
 
@@ -609,6 +777,21 @@ static void decode (Dec *d) {
     case 'G':
       lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
       break;
+    case 'P': {  /* a pointer: never from bytes another program wrote */
+      uint32_t type;
+      void *p;
+      if (!d->share)
+        corrupt(d);
+      type = getu32(d);
+      get(d, &p, sizeof p);
+      if (type >= atomic_load(&ntypes))
+        corrupt(d);
+      types[type]->unshare(L, p);
+      d->taken++;
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, d->ids, ++d->nids);
+      break;
+    }
     case 'M':
       decmodule(d);
       break;
@@ -618,20 +801,46 @@ static void decode (Dec *d) {
 }
 
 
-void lg_mp_loadx (lua_State *L, const char *data, size_t len, int funcs) {
+static void decodeall (Dec *d) {
+  lua_State *L = d->L;
+  lua_newtable(L);
+  d->ids = lua_gettop(L);
+  decode(d);
+  if (d->p != d->end)
+    corrupt(d);
+  lua_remove(L, d->ids);
+}
+
+
+static int pdecodeall (lua_State *L) {
+  decodeall(lua_touserdata(L, 1));
+  return 1;
+}
+
+
+void lg_mp_loadx (lua_State *L, const char *data, size_t len, int flags) {
   Dec d;
   d.L = L;
   d.p = data;
   d.end = data + len;
   d.nids = 0;
   d.depth = 0;
-  d.funcs = funcs;
-  lua_newtable(L);
-  d.ids = lua_gettop(L);
-  decode(&d);
-  if (d.p != d.end)
-    corrupt(&d);
-  lua_remove(L, d.ids);
+  d.funcs = (flags & LG_MP_FUNCS) != 0;
+  d.share = (flags & LG_MP_SHARE) != 0;
+  d.taken = 0;
+  if (!d.share) {
+    decodeall(&d);
+    return;
+  }
+  /* Protected, so that an error halfway drops the references the decoder
+     has not taken over yet: the message's are gone either way. */
+  luaL_checkstack(L, 2, "value nested too deeply");
+  lua_pushcfunction(L, pdecodeall);
+  lua_pushlightuserdata(L, &d);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+    dropfrom(data, data + len, d.taken);
+    lua_error(L);
+  }
 }
 
 

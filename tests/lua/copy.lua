@@ -147,7 +147,7 @@ do
       .. ".next.next.bad: function", deep, false, "v")
   -- a shared table is fine wherever it is, and named where it first is
   local shared = {ud}
-  bad("bad value at v.a[1]: userdata", {a = shared, b = shared}, false, "v")
+  bad("bad value at v[1][1]: userdata", {shared, shared}, false, "v")
   -- through Pipe and Queue, with their own roots
   local rd, wr = mp.Pipe()
   checkerror("bad value at value.k[1]: function cannot be sent to another "
@@ -179,6 +179,13 @@ do
   -- a table as its own key
   t = _mp.loads("T" .. u4(0) .. "R" .. u4(1) .. "te")
   assert(t[t] == true)
+  -- a shared C object ('P') comes by pointer: only in a copy within this
+  -- process, which no Lua function can ask for
+  local ptr = string.pack("=I4", 0) .. ("\0"):rep(string.packsize("T"))
+  checkerror("corrupt message", _mp.loads, "P" .. ptr)
+  checkerror("corrupt message", _mp.loads, "P" .. ptr, true)
+  checkerror("corrupt message", _mp.loads, "T" .. u4(0) .. "tP" .. ptr .. "e",
+             true)
   -- 'R' cut short, and a table left open
   checkerror("corrupt message", _mp.loads, "R\1")
   checkerror("corrupt message", _mp.loads, "T" .. u4(0) .. "R" .. u4(1))
