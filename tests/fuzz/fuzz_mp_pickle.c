@@ -7,7 +7,10 @@
 ** lua_pcall: a corrupt message must raise, never read out of bounds. A
 ** value it decodes is encoded again (lg_mp_dump, functions allowed, as for
 ** the Pool's tasks) and that message decoded once more, which exercises
-** the encoder on what the decoder can make. Nothing decoded is called.
+** the encoder on what the decoder can make (shared tables and cycles
+** among it, from back-references). Nothing decoded is called, and no
+** input is decoded as a copy within this process (LG_MP_SHARE): a 'P'
+** value, a pointer, must be refused as corrupt.
 ** package.path and package.cpath are emptied, so that a module reference
 ** ('M') can only reach the modules luagil preloads, never a file.
 */

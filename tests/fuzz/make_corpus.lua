@@ -72,6 +72,16 @@ local values = {
   {"task", {fn = function (...) return select("#", ...) end,
             args = {1, 2}}, true},
 }
+-- Back-references ('R'): a table reached twice, cycles, a table as a key.
+do
+  local shared = {1, "s"}
+  local cyc = {shared, shared}
+  cyc.self = cyc
+  cyc[cyc] = {cyc, shared}
+  values[#values + 1] = {"shared", {shared, shared, k = shared}}
+  values[#values + 1] = {"cycle", cyc}
+end
+
 for _, v in ipairs(values) do
   local ok, msg = pcall(_mp.dumps, v[2], v[3])
   if ok then write("mp_pickle", v[1], msg) end

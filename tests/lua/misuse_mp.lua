@@ -349,8 +349,11 @@ do
   checkerror("corrupt message", _mp.loads, "c" .. m:sub(2)
              .. string.pack("=I4", 300) .. ("n"):rep(300), true)
   -- mutated messages: errors, never a crash
+  local cyc = {1}
+  cyc[2], cyc.me = {cyc}, cyc
   local seeds = {_mp.dumps({1, 2.5, "x", {a = {b = true}}, n = -3}),
-                 _mp.dumps("hello"), _mp.dumps({("y"):rep(300), {{{{}}}}})}
+                 _mp.dumps("hello"), _mp.dumps({("y"):rep(300), {{{{}}}}}),
+                 _mp.dumps({cyc, cyc, [cyc] = cyc})}
   math.randomseed(19)
   for _ = 1, 20000 do
     local b = {seeds[math.random(#seeds)]:byte(1, -1)}
