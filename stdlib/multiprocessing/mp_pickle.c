@@ -10,7 +10,9 @@
 **   'n' nil   'f' false   't' true   'i' int64   'd' double
 **   's' size_t length, bytes
 **   'T' uint32 array-size hint, then (key, value)* and 'e'
-**   'R' uint32 id        a value numbered earlier in the message
+**   'U' the same, for a table that an 'R' refers to
+**   'R' size_t offset    the table, function or shared object whose tag
+**                        is at this offset in the message
 ** and, for the Pool's tasks only (LG_MP_FUNCS):
 **   'F' size_t length, string.dump bytes, uint32 nups, upvalues
 **   'C' lua_CFunction    a C function without upvalues, by address
@@ -20,16 +22,19 @@
 ** and, in a copy within this process only (LG_MP_SHARE):
 **   'P' uint32 type, pointer   a shareable C object (lg_mp_share_type)
 **
-** Tables, Lua functions and shared objects are numbered in the order
-** their 'T', 'F' or 'P' comes (from 1, in encoder and decoder alike, so
-** the number is not sent), and one reached again is sent as 'R' and its
-** number: a table reached twice comes back as one table reached twice, a
-** table inside itself (or a recursive local function, its own upvalue) as
-** itself, as Python's pickle does, and a shared object reached twice holds
-** one reference. The decoder numbers a table when it makes it, before its
-** contents, so a cycle closes. Metatables are not sent. The encoder
-** writes into a userdata buffer, so an error halfway frees it, and drops
-** the references it took, with the rest of the garbage.
+** A table, Lua function or shared object reached again is sent as 'R'
+** and the offset of its first tag: a table reached twice comes back as
+** one table reached twice, a table inside itself (or a recursive local
+** function, its own upvalue) as itself, as Python's pickle does, and a
+** shared object reached twice holds one reference. The encoder remembers
+** where each table began, and turns its 'T' into 'U' when it first sends
+** an 'R' to it, so that the decoder keeps (offset -> table) only for the
+** tables that need it: plain values cost it nothing. It keeps every
+** function and shared object (they are rare). The decoder records a
+** table when it makes it, before its contents, so a cycle closes, and
+** takes an 'R' only to an offset it recorded. Metatables are not sent.
+** The encoder writes into a userdata buffer, so an error halfway frees it,
+** and drops the references it took, with the rest of the garbage.
 */
 
 #include <ctype.h>
@@ -173,7 +178,8 @@ static void dropfrom (const char *p, const char *end, size_t skip) {
     switch (tag) {
       case 'n': case 'f': case 't': case 'e': case 'G': case 'M': break;
       case 'i': case 'd': n = 8; break;
-      case 'T': case 'R': n = sizeof(uint32_t); break;
+      case 'T': case 'U': n = sizeof(uint32_t); break;
+      case 'R': n = sizeof(size_t); break;
       case 'C': n = sizeof(lua_CFunction); break;
       case 'c': n = sizeof(lua_CFunction) + sizeof(uint32_t); break;
       case 's': case 'F':
@@ -234,9 +240,8 @@ typedef struct Enc {
   Out *out;             /* b is &out->b */
   int funcs;            /* functions allowed */
   int share;            /* shareable C objects allowed (LG_MP_SHARE) */
-  int seen;             /* stack index: value -> its number */
+  int seen;             /* stack index: value -> offset of its tag */
   int mods;             /* stack index: module table -> name, or 0 */
-  uint32_t nseen;       /* values numbered so far (see the top) */
   int depth;
   const char *root;     /* what the caller calls the value */
   const char *what;     /* how a refusal ends ("cannot be sent ...") */
@@ -344,19 +349,23 @@ static void encode (Enc *e, int idx);
 
 
 /* Was the table, function or shared object at 'idx' sent already? Then
-** send 'R' and its number; else number it. */
+** send 'R' and the offset of its tag (a table's becomes 'U'); else
+** remember where its tag goes. */
 static int encseen (Enc *e, int idx) {
   lua_State *L = e->L;
   lua_pushvalue(L, idx);
   if (lua_rawget(L, e->seen) != LUA_TNIL) {
+    size_t at = (size_t)lua_tointeger(L, -1);
+    if (e->b->b[at] == 'T')
+      e->b->b[at] = 'U';
     putc_(L, e->b, 'R');
-    putu32(L, e->b, (uint32_t)lua_tointeger(L, -1));
+    put(L, e->b, &at, sizeof at);
     lua_pop(L, 1);
     return 1;
   }
   lua_pop(L, 1);
   lua_pushvalue(L, idx);
-  lua_pushinteger(L, ++e->nseen);
+  lua_pushinteger(L, (lua_Integer)e->b->n);
   lua_rawset(L, e->seen);
   return 0;
 }
@@ -568,7 +577,6 @@ lg_MpMsg lg_mp_dumpx (lua_State *L, int idx, int flags, const char *root,
   e.L = L;
   e.funcs = (flags & LG_MP_FUNCS) != 0;
   e.share = (flags & LG_MP_SHARE) != 0;
-  e.nseen = 0;
   e.depth = 0;
   e.root = root;
   e.what = what;
@@ -611,8 +619,8 @@ lg_MpMsg lg_mp_dump (lua_State *L, int idx, int funcs) {
 typedef struct Dec {
   lua_State *L;
   const char *p, *end;
-  int ids;              /* stack index: number -> value */
-  uint32_t nids;        /* values numbered so far */
+  const char *start;    /* of the message */
+  int ids;              /* stack index: offset of a tag -> value */
   int depth;
   int funcs;            /* functions allowed (the Pool's messages) */
   int share;            /* 'P' allowed (a copy within this process) */
@@ -684,8 +692,16 @@ static void decmodule (Dec *d) {
 }
 
 
+/* Record the value on top as the one whose tag is at 'at'. */
+static void record (Dec *d, lua_Integer at) {
+  lua_pushvalue(d->L, -1);
+  lua_rawseti(d->L, d->ids, at);
+}
+
+
 static void decode (Dec *d) {
   lua_State *L = d->L;
+  lua_Integer at = (lua_Integer)(d->p - d->start);
   char tag;
   luaL_checkstack(L, 8, "value nested too deeply");
   get(d, &tag, 1);
@@ -715,7 +731,7 @@ static void decode (Dec *d) {
       lua_pushlstring(L, s, len);
       break;
     }
-    case 'T': {
+    case 'T': case 'U': {
       uint32_t narr = getu32(d);
       /* a hint, trusted only as far as the bytes left could fill it (an
          item takes 10 at least): a corrupt one must not allocate GBs */
@@ -724,8 +740,8 @@ static void decode (Dec *d) {
         corrupt(d);
       lua_createtable(L, narr > (1u << 24) || narr > most ? 0 : (int)narr,
                       0);
-      lua_pushvalue(L, -1);  /* numbered before its contents: cycles */
-      lua_rawseti(L, d->ids, ++d->nids);
+      if (tag == 'U')
+        record(d, at);  /* before its contents: cycles */
       while (d->p < d->end && *d->p != 'e') {
         decode(d);
         decode(d);
@@ -746,17 +762,17 @@ static void decode (Dec *d) {
         corrupt(d);
       if (luaL_loadbufferx(L, code, len, "=?", "b") != LUA_OK)
         lua_error(L);
-      lua_pushvalue(L, -1);
-      lua_rawseti(L, d->ids, ++d->nids);
+      record(d, at);
       decupvalues(d, lua_gettop(L));
       d->depth--;
       break;
     }
-    case 'R': {  /* only a number given out already */
-      uint32_t id = getu32(d);
-      if (id == 0 || id > d->nids)
+    case 'R': {  /* only to a value recorded already */
+      size_t to;
+      get(d, &to, sizeof to);
+      if (to >= (size_t)at || lua_rawgeti(L, d->ids, (lua_Integer)to)
+                              == LUA_TNIL)
         corrupt(d);
-      lua_rawgeti(L, d->ids, id);
       break;
     }
     case 'C': case 'c': {
@@ -788,8 +804,7 @@ static void decode (Dec *d) {
         corrupt(d);
       types[type]->unshare(L, p);
       d->taken++;
-      lua_pushvalue(L, -1);
-      lua_rawseti(L, d->ids, ++d->nids);
+      record(d, at);
       break;
     }
     case 'M':
@@ -823,7 +838,7 @@ void lg_mp_loadx (lua_State *L, const char *data, size_t len, int flags) {
   d.L = L;
   d.p = data;
   d.end = data + len;
-  d.nids = 0;
+  d.start = data;
   d.depth = 0;
   d.funcs = (flags & LG_MP_FUNCS) != 0;
   d.share = (flags & LG_MP_SHARE) != 0;

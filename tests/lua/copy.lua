@@ -167,18 +167,38 @@ end
 
 do
   local u4 = function (n) return string.pack("=I4", n) end
-  -- a back-reference to a number not given out yet, or never
-  checkerror("corrupt message", _mp.loads, "R" .. u4(1))
-  checkerror("corrupt message", _mp.loads, "R" .. u4(0))
-  checkerror("corrupt message", _mp.loads, "T" .. u4(0) .. "R" .. u4(2)
-             .. "ie" .. ("\0"):rep(7) .. "e")
+  local off = function (n) return string.pack("=T", n) end
+  local str = function (x) return "s" .. string.pack("=T", #x) .. x end
+  -- what the encoder writes: 'U' for a table an 'R' (an offset) refers to
+  assert(_mp.dumps({}) == "T" .. u4(0) .. "e")
+  local t = {}
+  t.me = t
+  assert(_mp.dumps(t) == "U" .. u4(0) .. str("me") .. "R" .. off(0) .. "e")
+  -- a back-reference to an offset not recorded: nothing there, a plain
+  -- table ('T'), the middle of a tag, the reference itself, or ahead
+  checkerror("corrupt message", _mp.loads, "R" .. off(0))
+  checkerror("corrupt message", _mp.loads, "T" .. u4(0) .. "tR" .. off(0)
+             .. "e")
+  checkerror("corrupt message", _mp.loads, "U" .. u4(0) .. "tR" .. off(1)
+             .. "e")
+  checkerror("corrupt message", _mp.loads, "U" .. u4(0) .. "tR" .. off(6)
+             .. "e")
+  checkerror("corrupt message", _mp.loads, "U" .. u4(0) .. "tR" .. off(99)
+             .. "e")
+  checkerror("corrupt message", _mp.loads, "U" .. u4(0) .. "tR"
+             .. off(2^62) .. "e")
   -- to the table being made: a cycle, fine
-  local t = _mp.loads("T" .. u4(0) .. "s" .. string.pack("=T", 2) .. "me"
-                      .. "R" .. u4(1) .. "e")
+  t = _mp.loads("U" .. u4(0) .. str("me") .. "R" .. off(0) .. "e")
   assert(t.me == t)
-  -- a table as its own key
-  t = _mp.loads("T" .. u4(0) .. "R" .. u4(1) .. "te")
+  -- a table as its own key, and one reached from a later sibling
+  t = _mp.loads("U" .. u4(0) .. "R" .. off(0) .. "te")
   assert(t[t] == true)
+  t = _mp.loads("T" .. u4(0) .. "t" .. "U" .. u4(0) .. "e" .. "f" .. "R"
+                .. off(6) .. "e")
+  assert(t[true] == t[false] and type(t[true]) == "table")
+  -- 'R' cut short, and a table left open
+  checkerror("corrupt message", _mp.loads, "R\1")
+  checkerror("corrupt message", _mp.loads, "U" .. u4(0) .. "R" .. off(0))
   -- a shared C object ('P') comes by pointer: only in a copy within this
   -- process, which no Lua function can ask for
   local ptr = string.pack("=I4", 0) .. ("\0"):rep(string.packsize("T"))
@@ -186,9 +206,6 @@ do
   checkerror("corrupt message", _mp.loads, "P" .. ptr, true)
   checkerror("corrupt message", _mp.loads, "T" .. u4(0) .. "tP" .. ptr .. "e",
              true)
-  -- 'R' cut short, and a table left open
-  checkerror("corrupt message", _mp.loads, "R\1")
-  checkerror("corrupt message", _mp.loads, "T" .. u4(0) .. "R" .. u4(1))
 end
 
 -- }======================================================
