@@ -58,17 +58,33 @@
 ** =======================================================
 */
 
-/* A message in C memory, freed with its userdata. */
+/* What messages carry: functions, and shared objects by pointer. */
+#define FLAGS  (LG_MP_FUNCS | LG_MP_SHARE)
+
+/*
+** A message in C memory, freed with its userdata. One never decoded
+** gives back the references of the shared objects it carries (mp.h).
+*/
 typedef struct Msg {
   lg_MpMsg m;
+  int decoded;               /* lg_mp_loadx took its references over */
 } Msg;
 
 
 static int msg_gc (lua_State *L) {
   Msg *b = luaL_checkudata(L, 1, MSG);
+  if (b->m.data != NULL && !b->decoded)
+    lg_mp_drop(b->m.data, b->m.len);
   free(b->m.data);
   b->m.data = NULL;
   return 0;
+}
+
+
+/* Push the value of message 'b', which is decoded at most once. */
+static void load (lua_State *L, Msg *b) {
+  b->decoded = 1;  /* whether loadx returns or raises */
+  lg_mp_loadx(L, b->m.data, b->m.len, FLAGS);
 }
 
 
@@ -77,6 +93,7 @@ static Msg *newmsg (lua_State *L) {
   Msg *b = lua_newuserdatauv(L, sizeof *b, 0);
   b->m.data = NULL;
   b->m.len = 0;
+  b->decoded = 0;
   luaL_setmetatable(L, MSG);
   return b;
 }
@@ -155,12 +172,12 @@ static int onerror (lua_State *L) {
 ** userdata 2): a table {n = ..., ...}.
 */
 static int runhere (lua_State *L) {
-  const lg_MpMsg *in = lua_touserdata(L, 1);
+  Msg *in = lua_touserdata(L, 1);
   lg_MpMsg *out = lua_touserdata(L, 2);
   const char *op;
   int base, nres;
   lua_settop(L, 0);
-  lg_mp_loadx(L, in->data, in->len, 1);  /* 1: the payload */
+  load(L, in);  /* 1: the payload */
   lua_getfield(L, 1, "op");
   op = lua_tostring(L, -1);
   lua_getfield(L, 1, "f");  /* 3 */
@@ -200,7 +217,8 @@ static int runhere (lua_State *L) {
   }
   lua_pushinteger(L, nres);
   lua_setfield(L, -2, "n");
-  *out = lg_mp_dump(L, lua_gettop(L), 1);
+  *out = lg_mp_dumpx(L, lua_gettop(L), FLAGS, "result",
+                     LG_MP_TOINTERPRETER);
   return 0;
 }
 
@@ -209,12 +227,12 @@ static int runhere (lua_State *L) {
 ** Run payload 'in' in 'p' (its GIL held): true with the results in
 ** '*out', or false with the error table in '*out'.
 */
-static int runthere (lg_Interp *p, const lg_MpMsg *in, lg_MpMsg *out) {
+static int runthere (lg_Interp *p, Msg *in, lg_MpMsg *out) {
   lua_State *L = p->L;
   int top = lua_gettop(L), ok;
   lua_pushcfunction(L, onerror);
   lua_pushcfunction(L, runhere);
-  lua_pushlightuserdata(L, (void *)in);
+  lua_pushlightuserdata(L, in);
   lua_pushlightuserdata(L, out);
   ok = lua_pcall(L, 2, 0, top + 1) == LUA_OK;
   if (!ok) {  /* the error table (or, out of memory, a string) */
@@ -246,7 +264,8 @@ static int run (lua_State *L, lg_Interp *p) {
     return luaL_error(L, "cannot run in the current interpreter");
   in = newmsg(L);
   lua_insert(L, -2);
-  in->m = lg_mp_dump(L, lua_gettop(L), 1);  /* may raise: nothing held */
+  in->m = lg_mp_dumpx(L, lua_gettop(L), FLAGS, "args",  /* may raise: */
+                      LG_MP_TOINTERPRETER);         /* nothing held */
   lua_pop(L, 1);  /* the payload: the box stays */
   out = newmsg(L);
   ts = newstate(L);
@@ -261,13 +280,13 @@ static int run (lua_State *L, lg_Interp *p) {
   }
   LG_BEGIN_BLOCKING
   enter(p, ts, self);
-  ok = runthere(p, &in->m, &out->m);
+  ok = runthere(p, in, &out->m);
   leave(ts, self);
   LG_END_BLOCKING
   atomic_store(&p->running, 0);
   if (out->m.data == NULL)
     return luaL_error(L, "not enough memory");
-  lg_mp_loadx(L, out->m.data, out->m.len, 1);
+  load(L, out);
   if (!ok) {  /* stack: in out err */
     lua_getfield(L, -1, "kind");
     lua_getfield(L, -2, "message");

@@ -584,7 +584,12 @@ lg_MpMsg lg_mp_dumpx (lua_State *L, int idx, int flags, const char *root,
   e.b = &e.out->b;
   lg_buf_init(e.b);
   lg_buf_init(&e.out->refs);
-  luaL_setmetatable(L, BUFFER);
+  if (luaL_newmetatable(L, BUFFER)) {  /* a state that never opened the
+                                          module (interpreters) */
+    lua_pushcfunction(L, buffer_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
   lua_newtable(L);
   e.seen = lua_gettop(L);
   if (e.funcs) {

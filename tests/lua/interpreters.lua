@@ -74,8 +74,15 @@ do
   checkerror("table expected", a.prepare_main, a, 1)
   checkerror("names must be strings", a.prepare_main, a, {[1] = 2})
   checkerror("interpreters.Interpreter expected", a.exec, {}, "x = 1")
-  checkerror("userdata", a.call, a, function (v) return v end,
-             io.stdout)
+  checkerror("bad value at args[1].x[1]: userdata (FILE*) cannot be "
+             .. "copied to another interpreter", a.call, a,
+             function (v) return v end, {x = {io.stdout}})
+  checkerror("bad value at result[1]: userdata", a.call, a,
+             function () return io.stdout end)
+  -- shared references and cycles come back as they went
+  local t = {}
+  t.self, t.again = t, {t}
+  assert(a:call(function (v) return v.self == v and v.again[1] == v end, t))
   checkerror("bad option 'policy'", interpreters.create, {policy = {}})
   checkerror("bad GIL policy 'nonsense'", interpreters.create,
              {policy = "nonsense"})
