@@ -117,7 +117,12 @@ static void forkhandler (int phase) {
 
 
 int lg_thread_fork (lua_State *L) {
-  pid_t pid = lg_fork();
+  pid_t pid;
+  int n = lg_istate_nlive();
+  if (n > 1)  /* the child would get the others' threads' locks */
+    return luaL_error(L, "cannot fork while %d interpreters are open "
+                      "(close the others first)", n);
+  pid = lg_fork();
   if (pid == 0) {  /* tell threading that the other threads are gone */
     lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
     if (lua_getfield(L, -1, "threading") == LUA_TTABLE &&

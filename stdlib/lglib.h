@@ -41,7 +41,8 @@ LG_FUNC void lg_open_require (lua_State *L);
 
 /*
 ** fork() for Lua (GIL held): lg_fork, then in the child threading's
-** _after_fork. Returns like fork().
+** _after_fork. Returns like fork(); raises if another interpreter than
+** the caller's is open (interpreters).
 */
 LG_FUNC int lg_thread_fork (lua_State *L);
 

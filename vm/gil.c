@@ -926,6 +926,8 @@ void lg_gil_unexpect (lg_IState *I) {
 
 void lg_gil_atfork (lg_IState *I, int phase) {
   lg_Gil *G = I->gil;
+  if (G == NULL)  /* not made yet, or freed with its interpreter */
+    return;
   lg_mutex_atfork(&G->mutex, phase);
   if (phase == LG_FORK_CHILD) {  /* the forking thread holds the GIL */
     lg_TState *ts = lg_tstate_tls;
