@@ -56,6 +56,15 @@ lg_IState *lg_istate_main (void) {
 }
 
 
+long lg_istate_made (void) {
+  long n;
+  lg_check(pthread_mutex_lock(&registry_mutex));
+  n = registry.lastid;
+  lg_check(pthread_mutex_unlock(&registry_mutex));
+  return n;
+}
+
+
 int lg_istate_nlive (void) {
   int n = 0;
   lg_check(pthread_mutex_lock(&registry_mutex));

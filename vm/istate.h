@@ -67,6 +67,9 @@ LG_FUNC lg_IState *lg_istate_main (void);
 LG_FUNC void lg_istate_foreach (void (*fn) (lg_IState *I, void *ud),
                                 void *ud);
 
+/* How many interpreters were made so far (the last id). */
+LG_FUNC long lg_istate_made (void);
+
 /* How many registered interpreters are not closed. */
 LG_FUNC int lg_istate_nlive (void);
 

@@ -24,6 +24,7 @@
 
 /* One interpreter's records (vm/istate.h: 'stats'). */
 struct lg_StatsSet {
+  long id;                              /* its interpreter's (read-only) */
   pthread_mutex_t mutex;
   lg_Stats *all;                        /* mutex */
   long seq;                             /* mutex */
@@ -53,6 +54,7 @@ int lg_stats_init (lg_IState *I) {
   if (set == NULL)
     return ENOMEM;
   lg_check(pthread_mutex_init(&set->mutex, NULL));
+  set->id = I->id;
   I->stats = set;
   return 0;
 }
@@ -138,11 +140,18 @@ static void printone (const lg_Stats *st, void *ud) {
 
 
 void lg_stats_print (lg_IState *I, FILE *f, unsigned long switches) {
+  if (lg_istate_made() > 1)  /* one table per interpreter */
+    fprintf(f, "interpreter %ld\n", I->id);
   fprintf(f, "%-20s %7s %9s %9s %9s %7s %7s %7s\n", "thread", "acq",
           "hold_s", "wait_s", "wait_max", "forced", "block", "req");
   lg_stats_foreach(I, printone, f);
   fprintf(f, "switches %lu, drop requests %ld\n", switches,
           get(I->stats->requests));
+}
+
+
+long lg_stats_interp (const lg_Stats *st) {
+  return st->set->id;
 }
 
 

@@ -94,6 +94,9 @@ LG_FUNC long lg_stats_copy (lg_IState *I, lg_Stats *buf, long cap);
 ** total of GIL switches (vm/gil.h's lg_gil_switches). */
 LG_FUNC void lg_stats_print (lg_IState *I, FILE *f, unsigned long switches);
 
+/* The id of the interpreter whose thread 'st' is (vm/istate.h). */
+LG_FUNC long lg_stats_interp (const lg_Stats *st);
+
 /* Drop requests so far, in total. */
 LG_FUNC long lg_stats_requests (lg_IState *I);
 

@@ -140,7 +140,8 @@ static void on_instant (void *ud, int tid, long t) {
 
 /*
 ** {======================================================
-** Lane order: the main thread first, then names in natural order
+** Lane order: by interpreter; the main thread first, then names in
+** natural order
 ** =======================================================
 */
 
@@ -170,11 +171,29 @@ static int natcmp (const char *a, const char *b) {
 }
 
 
+/* The interpreter of a lane named "[N] name" (vm/trace.c), and its name
+** past that; 1 and the name for the first interpreter's. */
+static long interpof (const char **name) {
+  const char *s = *name;
+  char *end;
+  long id;
+  if (s[0] != '[' || !isdigit((unsigned char)s[1]))
+    return 1;
+  id = strtol(s + 1, &end, 10);
+  if (end[0] != ']' || end[1] != ' ')
+    return 1;
+  *name = end + 2;
+  return id;
+}
+
+
+/* By interpreter, then the main thread first, then names. */
 static int lanecmp (const void *pa, const void *pb) {
   const Lane *a = pa, *b = pb;
   const char *na = a->name ? a->name : "", *nb = b->name ? b->name : "";
+  long ia = interpof(&na), ib = interpof(&nb);
   int ma = strcmp(na, "MainThread") == 0, mb = strcmp(nb, "MainThread") == 0;
-  int c = mb - ma;
+  int c = ia != ib ? (ia < ib ? -1 : 1) : mb - ma;
   if (c == 0)
     c = natcmp(na, nb);
   return c != 0 ? c : a->tid - b->tid;  /* equal names: first seen first */

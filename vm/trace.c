@@ -9,6 +9,7 @@
 */
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,7 +117,13 @@ static int lane (Lane **lanes, int *n, const lg_Stats *st,
     return -1;
   *lanes = l;
   l[*n] = (Lane){st, -1, 0};
-  v->thread(v->ud, *n + 1, st->name);
+  if (lg_stats_interp(st) > 1) {  /* lanes grouped by interpreter */
+    char name[sizeof st->name + 24];
+    snprintf(name, sizeof name, "[%ld] %s", lg_stats_interp(st), st->name);
+    v->thread(v->ud, *n + 1, name);
+  }
+  else
+    v->thread(v->ud, *n + 1, st->name);
   return (*n)++;
 }
 

@@ -229,4 +229,27 @@ do
          true), out)
 end
 
+-- --gil-stats prints a table per interpreter; the trace names each
+-- interpreter's lanes, so one timeline shows two GILs
+do
+  local trace = os.tmpname() .. ".json"
+  local status, out = testlib.run(([[
+    local interpreters = require "interpreters"
+    local gil = require "gil"
+    gil.trace_start(%q)
+    local a = interpreters.create()
+    a:exec("local x = 0 for i = 1, 1000 do x = x + i end")
+    a:close()
+    gil.trace_stop()
+  ]]):format(trace), {args = "--gil-stats"})
+  assert(status == 0, out)
+  assert(out:find("interpreter 2\nthread", 1, true), out)
+  assert(out:find("interpreter 1\nthread", 1, true), out)
+  local f = assert(io.open(trace))
+  local json = f:read("a")
+  f:close()
+  os.remove(trace)
+  assert(json:find('"[2] MainThread"', 1, true), json)
+end
+
 print("OK")
