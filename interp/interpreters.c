@@ -561,28 +561,55 @@ static int ip_tostring (lua_State *L) {
 ** =======================================================
 */
 
-typedef struct Collect {
-  lua_State *L;
-  lg_Interp *found[256];
-  int n;
-} Collect;
+/*
+** A snapshot of the interpreters that 'pick' accepts, newest first, into
+** 'buf' (room for 'cap'); returns how many there are, which may be more
+** than 'cap' (call again with room for them).
+*/
+typedef struct Snap {
+  int (*pick) (lg_Interp *p, void *ud);
+  void *ud;
+  lg_Interp **buf;
+  int cap, n;
+} Snap;
 
 
-static void collect (lg_Interp *p, void *ud) {
-  Collect *c = ud;
-  if (!atomic_load(&p->closed) && c->n < 256)
-    c->found[c->n++] = p;
+static void snapone (lg_Interp *p, void *ud) {
+  Snap *s = ud;
+  if (s->pick(p, s->ud)) {
+    if (s->n < s->cap)
+      s->buf[s->n] = p;
+    s->n++;
+  }
+}
+
+
+static int snapshot (int (*pick) (lg_Interp *p, void *ud), void *ud,
+                     lg_Interp **buf, int cap) {
+  Snap s = {pick, ud, buf, cap, 0};
+  lg_interp_foreach(snapone, &s);
+  return s.n;
+}
+
+
+static int islive (lg_Interp *p, void *ud) {
+  (void)ud;
+  return !atomic_load(&p->closed);
 }
 
 
 /* list_all() -> the live interpreters, oldest first */
 static int ip_list_all (lua_State *L) {
-  Collect *c = lua_newuserdatauv(L, sizeof *c, 0);
-  c->n = 0;
-  lg_interp_foreach(collect, c);
-  lua_createtable(L, c->n, 0);
-  for (int i = c->n - 1, j = 1; i >= 0; i--, j++) {
-    pushhandle(L, c->found[i]);
+  int n = snapshot(islive, NULL, NULL, 0), cap;
+  lg_Interp **buf;
+  do {  /* more may have been made meanwhile */
+    cap = n;
+    buf = lua_newuserdatauv(L, (size_t)(cap > 0 ? cap : 1) * sizeof *buf, 0);
+    n = snapshot(islive, NULL, buf, cap);
+  } while (n > cap && (lua_pop(L, 1), 1));
+  lua_createtable(L, n, 0);
+  for (int i = n - 1, j = 1; i >= 0; i--, j++) {
+    pushhandle(L, buf[i]);
     lua_rawseti(L, -2, j);
   }
   return 1;
@@ -599,46 +626,35 @@ static int ip_get_current (lua_State *L) {
 }
 
 
-static void findfirst (lg_Interp *p, void *ud) {
-  if (p->first && !atomic_load(&p->closed))
-    *(lg_Interp **)ud = p;
+static int isfirst (lg_Interp *p, void *ud) {
+  (void)ud;
+  return p->first && !atomic_load(&p->closed);
 }
 
 
 /* get_main() -> the process's first interpreter */
 static int ip_get_main (lua_State *L) {
   lg_Interp *p = NULL;
-  lg_interp_foreach(findfirst, &p);
-  if (p == NULL)
+  if (snapshot(isfirst, NULL, &p, 1) == 0)
     return luaL_error(L, "the main interpreter is closed");
   pushhandle(L, p);
   return 1;
 }
 
 
-typedef struct Children {
-  lg_Interp *parent;
-  lg_Interp *found[256];
-  int n;
-} Children;
-
-
-static void children (lg_Interp *p, void *ud) {
-  Children *c = ud;
-  if (p->parent == c->parent && !atomic_load(&p->closed) && c->n < 256)
-    c->found[c->n++] = p;
+static int ischild (lg_Interp *p, void *parent) {
+  return p->parent == parent && !atomic_load(&p->closed);
 }
 
 
-/*
-** At 'p''s close: the interpreters it made, newest first. An error there
-** (one is running, say) is reported and the rest go on.
-*/
+/* At a close: the interpreters at 2 (n of them at 1), newest first. An
+** error (one is running, say) is raised to lg_interp_closechildren. */
 static int closeall (lua_State *L) {
-  Children *c = lua_touserdata(L, 1);
-  for (int i = 0; i < c->n; i++) {
-    if (!atomic_load(&c->found[i]->closed))
-      closeinterp(L, c->found[i], lg_tstate_current());
+  lg_Interp **found = lua_touserdata(L, 2);
+  int n = (int)lua_tointeger(L, 1);
+  for (int i = 0; i < n; i++) {
+    if (!atomic_load(&found[i]->closed))
+      closeinterp(L, found[i], lg_tstate_current());
   }
   return 0;
 }
@@ -646,18 +662,30 @@ static int closeall (lua_State *L) {
 
 void lg_interp_closechildren (lg_Interp *p) {
   lua_State *L = p->L;
-  Children c;
-  c.parent = p;
-  c.n = 0;
-  lg_interp_foreach(children, &c);
-  if (c.n == 0)
+  int n = snapshot(ischild, p, NULL, 0);
+  lg_Interp **found;
+  if (n == 0)
     return;
+  found = malloc((size_t)n * sizeof *found);
+  if (found == NULL) {
+    lua_writestringerror("luagil: %s\n", "cannot close interpreters: "
+                         "not enough memory");
+    return;
+  }
+  {
+    int now = snapshot(ischild, p, found, n);  /* one made meanwhile (by a
+                                                  daemon) is left open */
+    if (now < n)
+      n = now;
+  }
   lua_pushcfunction(L, closeall);
-  lua_pushlightuserdata(L, &c);
-  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+  lua_pushinteger(L, n);
+  lua_pushlightuserdata(L, found);
+  if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
     lua_writestringerror("luagil: %s\n", lua_tostring(L, -1));
     lua_pop(L, 1);
   }
+  free(found);
 }
 
 
