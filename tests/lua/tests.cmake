@@ -33,9 +33,9 @@ lua_test(socket)
 lua_test(gallery LABELS preempt)
 # The GIL lab (scripts/lab/) at small sizes, as smoke tests; the timelines
 # go to the build tree. All but io_bound spin in pure Lua: 'preempt';
-# threads_vs_processes forks: 'fork'.
+# threads_vs_processes and parallel fork: 'fork'.
 foreach(lab atomic cpu_bound io_bound convoy ticks deterministic
-    threads_vs_processes)
+    threads_vs_processes parallel)
   add_test(NAME lab.${lab} COMMAND ${LUAGIL_BIN}
     ${SRC}/scripts/lab/${lab}.lua --small
     --html=${CMAKE_CURRENT_BINARY_DIR}/luagil-lab-${lab}.html)
@@ -44,7 +44,7 @@ foreach(lab atomic cpu_bound io_bound convoy ticks deterministic
     set_tests_properties(lab.${lab} PROPERTIES LABELS preempt)
   endif()
 endforeach()
-set_tests_properties(lab.threads_vs_processes PROPERTIES
+set_tests_properties(lab.threads_vs_processes lab.parallel PROPERTIES
   LABELS "preempt;fork")
 lua_test(time)
 lua_test(io_threads)
