@@ -1,6 +1,7 @@
 -- stdlib/concurrent_futures.lua -- the 'concurrent.futures' module:
--- ThreadPoolExecutor, Future, wait, as_completed. Compiled into the binary
--- (cmake/embed.cmake). See LICENSE for copyright and licence (MIT).
+-- ThreadPoolExecutor, InterpreterPoolExecutor, Future, wait, as_completed.
+-- Compiled into the binary (cmake/embed.cmake). See LICENSE for copyright
+-- and licence (MIT).
 --
 -- Notes about the implementation
 --
@@ -25,6 +26,15 @@
 -- threads; at interpreter exit threading._shutdown runs our atexit hook,
 -- which stops every pool, and then joins them, so pending work runs to the
 -- end as in Python.
+--
+-- An InterpreterPoolExecutor is the same pool (Python 3.14's is a
+-- subclass too); only where a worker runs a task differs: each worker
+-- thread owns an interpreter of its own (interpreters.create()), runs the
+-- initializer there once and every task there by interp:call, so that
+-- the tasks' Lua runs in parallel. Tasks, arguments and results are
+-- copied; a task's error comes back as interpreters.ExecutionFailed. The
+-- interpreter is the worker's to-be-closed variable: it closes when the
+-- worker leaves, at shutdown or at exit, however it leaves.
 
 local threading = require "threading"
 local queue = require "queue"
@@ -43,11 +53,16 @@ local InvalidStateError = errorkind "concurrent.futures.InvalidStateError"
 local BrokenExecutor = errorkind "concurrent.futures.BrokenExecutor"
 local BrokenThreadPool = errorkind("concurrent.futures.BrokenThreadPool",
                                    "concurrent.futures.BrokenExecutor")
+-- a child of BrokenThreadPool, as in Python 3.14
+local BrokenInterpreterPool = errorkind(
+  "concurrent.futures.BrokenInterpreterPool",
+  "concurrent.futures.BrokenThreadPool")
 futures.CancelledError = CancelledError
 futures.TimeoutError = TimeoutError
 futures.InvalidStateError = InvalidStateError
 futures.BrokenExecutor = BrokenExecutor
 futures.BrokenThreadPool = BrokenThreadPool
+futures.BrokenInterpreterPool = BrokenInterpreterPool
 
 futures.FIRST_COMPLETED = "FIRST_COMPLETED"
 futures.FIRST_EXCEPTION = "FIRST_EXCEPTION"
@@ -303,7 +318,8 @@ local function finishrun (f, ok, ...)
   return callbacks
 end
 
-local function run (f)
+-- 'call' is nil (fn runs here), or runs fn elsewhere: call(ctx, fn, ...).
+local function run (f, call, ctx)
   -- Nothing between these two can raise (no call, no new field, no
   -- interrupt on a worker), so a plain acquire is safe, and cheaper.
   mu:acquire()
@@ -313,14 +329,19 @@ local function run (f)
   if s ~= PENDING then return end  -- cancelled while queued
   local fn, args = f._fn, f._args
   f._fn, f._args = nil, nil
-  runcallbacks(f, mu:with(finishrun, f, pcall(fn, unpack(args, 1, args.n))))
+  if call == nil then
+    runcallbacks(f, mu:with(finishrun, f, pcall(fn, unpack(args, 1, args.n))))
+  else
+    runcallbacks(f, mu:with(finishrun, f,
+                            pcall(call, ctx, fn, unpack(args, 1, args.n))))
+  end
 end
 
 -- }======================================================
 
 
 -- {======================================================
--- ThreadPoolExecutor
+-- ThreadPoolExecutor and InterpreterPoolExecutor
 -- =======================================================
 
 local STOP = setmetatable({}, {__name = "concurrent.futures.STOP"})
@@ -331,23 +352,42 @@ local function cpu_count ()
   return os.cpu_count and os.cpu_count() or 1
 end
 
+-- Log why a worker could not start and break its pool.
+local function cannotstart (core, err)
+  pcall(function ()
+    logger():critical("Exception in initializer:\n%s",
+                      threading._safestring(err))
+  end)
+  core:broken(core.spec.broke)
+end
+
 -- The pool's state that its workers share; the executor object holds it,
 -- the workers do not hold the executor, so that an executor nobody uses
--- any more is collected and its workers stop (Python's weakref).
+-- any more is collected and its workers stop (Python's weakref). Where
+-- the worker runs its tasks is its context: none (here), or what the
+-- pool's spec.context makes, a to-be-closed object with a method 'call'
+-- that runs them there.
 local function worker (core)
   local q = core.queue
+  local ctx, newctx = nil, core.spec.context
+  if newctx then
+    local ok, c = pcall(newctx)
+    if not ok then
+      cannotstart(core, c)
+      return
+    end
+    ctx = c
+  end
+  local _ <close> = ctx
+  local call = ctx ~= nil and ctx.call or nil
   if core.initializer then
     local init, args = core.initializer, core.initargs
     local ok, err = pcall(function ()  -- unpack may fail too: n is huge
-      return init(unpack(args, 1, args.n or #args))
+      if call == nil then return init(unpack(args, 1, args.n or #args)) end
+      return call(ctx, init, unpack(args, 1, args.n or #args))
     end)
     if not ok then
-      pcall(function ()
-        logger():critical("Exception in initializer:\n%s",
-                          threading._safestring(err))
-      end)
-      core:broken("A thread initializer failed, the thread pool is not "
-                  .. "usable anymore")
+      cannotstart(core, err)
       return
     end
   end
@@ -355,7 +395,7 @@ local function worker (core)
   while true do
     local f = q:get()
     if f ~= STOP then
-      run(f)
+      run(f, call, ctx)
       idle:release()
     elseif interpreter_shutdown or core.shutdown then
       core.shutdown = true
@@ -368,10 +408,10 @@ end
 local Core = {}
 Core.__index = Core
 
-local function failqueued (f, why)
+local function failqueued (f, kind, why)
   if f._state ~= PENDING then return nil end
   f._fn, f._args = nil, nil
-  f._failed, f._exc = true, BrokenThreadPool(why)
+  f._failed, f._exc = true, kind(why)
   return complete(f, FINISHED)
 end
 
@@ -380,7 +420,9 @@ local function breakpool (core, why)
   while true do
     local ok, f = pcall(core.queue.get_nowait, core.queue)
     if not ok then break end
-    if f ~= STOP then runcallbacks(f, mu:with(failqueued, f, why)) end
+    if f ~= STOP then
+      runcallbacks(f, mu:with(failqueued, f, core.spec.broken, why))
+    end
   end
 end
 
@@ -403,7 +445,14 @@ function Core:adjust ()
   end
 end
 
-local Executor = {__name = "concurrent.futures.ThreadPoolExecutor"}
+-- What sets a kind of pool apart (its class's _spec, a table: methods
+-- are wrapped by _checkmethods): its short name, its error kind and
+-- message once broken, and what makes a worker's context.
+local Executor = {__name = "concurrent.futures.ThreadPoolExecutor",
+  _spec = {short = "ThreadPoolExecutor", broken = BrokenThreadPool,
+           broke = "A thread initializer failed, the thread pool is not "
+                   .. "usable anymore",
+           context = nil}}
 Executor.__index = Executor
 local executors = 0  -- for default prefixes "ThreadPoolExecutor-K"
 
@@ -437,26 +486,29 @@ local function optnumber (v, fname, what)
 end
 
 -- ThreadPoolExecutor{max_workers=, thread_name_prefix=, initializer=,
--- initargs=} or ThreadPoolExecutor([max_workers])
+-- initargs=} or ThreadPoolExecutor([max_workers]); so too
+-- InterpreterPoolExecutor
 local function newexecutor (cls, opts)
+  local spec = cls._spec
+  local name = spec.short
   if type(opts) ~= "table" then opts = {max_workers = opts} end
-  local n = optnumber(opts.max_workers, "ThreadPoolExecutor", "max_workers")
+  local n = optnumber(opts.max_workers, name, "max_workers")
   if n == nil then
     n = math.min(32, cpu_count() + 4)
   elseif n <= 0 then
-    error("bad argument #1 to 'ThreadPoolExecutor' (max_workers must be "
-          .. "greater than 0)", 2)
+    error(("bad argument #1 to '%s' (max_workers must be greater than 0)")
+          :format(name), 2)
   end
   if opts.initializer ~= nil and not callable(opts.initializer) then
-    error("bad argument #1 to 'ThreadPoolExecutor' (initializer must be a "
-          .. "callable)", 2)
+    error(("bad argument #1 to '%s' (initializer must be a callable)")
+          :format(name), 2)
   end
   if opts.initargs ~= nil then
-    checklist(opts.initargs, 1, "ThreadPoolExecutor", "initargs", 2)
+    checklist(opts.initargs, 1, name, "initargs", 2)
   end
   local prefix = opts.thread_name_prefix
   if prefix == nil or prefix == "" then
-    prefix = "ThreadPoolExecutor-" .. executors
+    prefix = name .. "-" .. executors
   end
   executors = executors + 1
   local core = setmetatable({
@@ -464,6 +516,7 @@ local function newexecutor (cls, opts)
     lock = threading.Lock(), threads = {}, max_workers = n,
     prefix = tostring(prefix), initializer = opts.initializer,
     initargs = opts.initargs or {}, shutdown = false, broke = nil,
+    spec = spec,
   }, Core)
   pools[core] = true
   return setmetatable({_core = core, _max_workers = n}, cls)
@@ -474,7 +527,7 @@ setmetatable(Executor, {__call = newexecutor})
 -- Queue 'f' unless the pool takes no more work; then returns why. Runs
 -- holding the pool's lock.
 local function schedule (core, f)
-  if core.broke then return BrokenThreadPool(core.broke) end
+  if core.broke then return core.spec.broken(core.broke) end
   if core.shutdown then
     return "cannot schedule new futures after shutdown"
   end
@@ -582,13 +635,29 @@ end
 
 function Executor:__tostring ()
   local core = self._core
-  return ("<ThreadPoolExecutor %s: %d/%d workers%s>")
-         :format(core.prefix, #core.threads, core.max_workers,
+  return ("<%s %s: %d/%d workers%s>")
+         :format(core.spec.short, core.prefix, #core.threads, core.max_workers,
                  core.shutdown and ", shut down" or "")
 end
 
 threading._checkmethods(Executor, "_core")
 futures.ThreadPoolExecutor = Executor
+
+-- InterpreterPoolExecutor: a subclass whose workers' context is an
+-- interpreter of their own. 'interpreters' is required on first use: an
+-- interpreter made with modules = "threading" has none.
+local IExecutor = setmetatable({
+  __name = "concurrent.futures.InterpreterPoolExecutor", super = Executor,
+  _spec = {short = "InterpreterPoolExecutor", broken = BrokenInterpreterPool,
+           broke = "An interpreter initializer failed, the interpreter "
+                   .. "pool is not usable anymore",
+           context = function () return require("interpreters").create() end},
+  -- metamethods are not inherited
+  __close = Executor.__close, __gc = Executor.__gc,
+  __tostring = Executor.__tostring,
+}, {__index = Executor, __call = newexecutor})
+IExecutor.__index = IExecutor
+futures.InterpreterPoolExecutor = IExecutor
 
 -- At exit (before threading joins the workers): no more work, and every
 -- worker leaves once the queue ahead of it is done.
