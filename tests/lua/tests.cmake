@@ -21,6 +21,7 @@ lua_test(dis)
 lua_test(io)
 lua_test(queue)
 lua_test(futures)
+lua_test(interp_pool)
 lua_test(logging)
 lua_test(gilstats LABELS preempt)
 add_test(NAME lua.giltrace COMMAND bash ${SRC}/tests/lua/giltrace.sh ${LUAGIL_BIN}
