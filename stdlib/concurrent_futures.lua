@@ -644,8 +644,8 @@ threading._checkmethods(Executor, "_core")
 futures.ThreadPoolExecutor = Executor
 
 -- InterpreterPoolExecutor: a subclass whose workers' context is an
--- interpreter of their own. 'interpreters' is required on first use: an
--- interpreter made with modules = "threading" has none.
+-- interpreter of their own. 'interpreters' is required on first use (an
+-- interpreter made with modules = "threading" has none).
 local IExecutor = setmetatable({
   __name = "concurrent.futures.InterpreterPoolExecutor", super = Executor,
   _spec = {short = "InterpreterPoolExecutor", broken = BrokenInterpreterPool,
@@ -655,7 +655,10 @@ local IExecutor = setmetatable({
   -- metamethods are not inherited
   __close = Executor.__close, __gc = Executor.__gc,
   __tostring = Executor.__tostring,
-}, {__index = Executor, __call = newexecutor})
+}, {__index = Executor, __call = function (cls, opts)
+  require "interpreters"  -- here, not first in a worker: raises here
+  return newexecutor(cls, opts)
+end})
 IExecutor.__index = IExecutor
 futures.InterpreterPoolExecutor = IExecutor
 
