@@ -40,8 +40,14 @@ for c = 1, CHUNKS do
 end
 local function mapped (workers)
   local ex <close> = futures.InterpreterPoolExecutor(workers)
-  ex:submit(function () end):result()  -- not timed: the workers start
-  if workers > 1 then ex:submit(function () end):result() end
+  -- not timed: every worker starts (and makes its interpreter), each
+  -- kept busy for a while so that the next submit cannot reuse it
+  local warm = {}
+  for k = 1, workers do
+    warm[k] = ex:submit(function () require("time").sleep(0.05) end)
+  end
+  for k = 1, workers do warm[k]:result() end
+  assert(#ex._core.threads == workers)
   local t = time.perf_counter()
   local s = 0.0
   for _, v in ex:map(part, los, his) do s = s + v end
