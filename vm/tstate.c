@@ -27,8 +27,9 @@ static struct {
 
 /*
 ** A cleared state, recycled if one is free. A waker that comes too late
-** may still store into a recycled state's token, or read its park_fd: so
-** those two are set with atomics, never by memset.
+** may still store into a recycled state's token, or read its park_fd and
+** write to that descriptor: so those are set with atomics, never by
+** memset, and the eventfd (keptfd) stays with the state.
 */
 static lg_TState *newstate (void) {
   lg_TState *ts;
@@ -106,9 +107,10 @@ static void forget_others (lg_TState *self,
   while (ts != NULL) {
     lg_TState *next = ts->live_next;
     if (ts != self) {
-      int fd = atomic_exchange(&ts->park_fd, -1);
-      if (fd >= 0)
-        close(fd);
+      atomic_store(&ts->park_fd, -1);
+      if (ts->keptfd > 0)  /* nobody can write to it here */
+        close(ts->keptfd - 1);
+      ts->keptfd = 0;
       forget(ts);
       ts->gil_queued = 0;
       ts->gil_next = NULL;
@@ -151,18 +153,28 @@ void lg_tstate_adopt (lg_TState *ts, lg_IState *I, lua_State *L,
   atomic_store(&ts->park_fd, -1);
   if (is_main) {  /* the main thread's waits also watch Ctrl-C */
     main_pthread = ts->pthread;
-    atomic_store(&ts->park_fd, lg_eventfd());
+    if (ts->keptfd == 0)
+      ts->keptfd = lg_eventfd() + 1;
+    else {  /* a recycled one's: a stray wake-up may be in it */
+      uint64_t drain;
+      while (read(ts->keptfd - 1, &drain, sizeof drain) > 0)
+        ;
+    }
+    atomic_store(&ts->park_fd, ts->keptfd - 1);
   }
   enlist(ts);
   lg_tstate_tls = ts;
 }
 
 
+/*
+** The eventfd stays open with the state (keptfd): a waker that read
+** park_fd just before may still write to it, and a closed descriptor's
+** number could by then be another file's.
+*/
 void lg_tstate_unregister (lg_TState *ts) {
   lg_tstate_tls = NULL;  /* first, so a late signal finds nothing */
-  int fd = atomic_exchange(&ts->park_fd, -1);
-  if (fd >= 0)
-    close(fd);
+  atomic_store(&ts->park_fd, -1);
   lg_check(pthread_mutex_lock(&states.mutex));
   delist_locked(ts);
   ts->free_next = states.free;
@@ -182,13 +194,20 @@ void lg_tstate_atfork (int phase, void (*forget) (lg_TState *ts)) {
     lg_TState *ts = lg_tstate_tls;
     lg_check(pthread_mutex_lock(&states.mutex));
     forget_others(ts, forget);
+    for (lg_TState *f = states.free; f != NULL; f = f->free_next) {
+      if (f->keptfd > 0)  /* the parent's too: a child's would wake it */
+        close(f->keptfd - 1);
+      f->keptfd = 0;
+    }
     lg_check(pthread_mutex_unlock(&states.mutex));
     if (ts != NULL) {
       /* its own eventfd, not the parent's: a wake-up read here would be
          lost there (and one written here would wake the parent) */
-      int fd = atomic_exchange(&ts->park_fd, lg_eventfd());
-      if (fd >= 0)
-        close(fd);
+      int fd = lg_eventfd();
+      if (ts->keptfd > 0)
+        close(ts->keptfd - 1);  /* park_fd's too, if it had one */
+      ts->keptfd = fd + 1;
+      atomic_store(&ts->park_fd, fd);
       main_pthread = ts->pthread = pthread_self();
       ts->native_id = gettid();
       ts->is_main = 1;

@@ -71,6 +71,10 @@ struct lg_TState {
 
   /* The parker: one wake-up token (see vm/park.c). */
   atomic_uint park_token;      /* a late waker may still set it (atomic) */
+  int keptfd;                  /* states.mutex or owner: its eventfd + 1,
+                                  made once and kept with the state (0:
+                                  none), so that a late waker's write
+                                  never lands in a closed descriptor */
   atomic_int park_fd;          /* eventfd for the main thread, else -1 */
 
   /* The GIL's queue of waiting threads, guarded by gil.mutex. */
