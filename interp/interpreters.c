@@ -728,6 +728,7 @@ int luaopen__interpreters (lua_State *L) {
   }
   lua_pop(L, 1);
   luaL_newlib(L, funcs);
+  lg_open_interpqueue(L);
   lg_error_pushkind(L, FAILED, NULL);
   lua_setfield(L, -2, "ExecutionFailed");
   luaL_getmetatable(L, HANDLE);

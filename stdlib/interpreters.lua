@@ -6,7 +6,8 @@
 -- An Interpreter runs code in the caller's OS thread while the caller's
 -- own GIL is let go, so two interpreters' Lua runs in parallel. Values
 -- cross by copy (multiprocessing's serializer): nil, booleans, numbers,
--- strings, tables of them, and functions with their upvalues.
+-- strings, tables of them, and functions with their upvalues; a Queue of
+-- create_queue() crosses as itself (stdlib/interpqueue.c).
 
 local _interpreters = require "_interpreters"
 
@@ -15,6 +16,7 @@ local M = {
   list_all = _interpreters.list_all,
   get_current = _interpreters.get_current,
   get_main = _interpreters.get_main,
+  create_queue = _interpreters.create_queue,
   ExecutionFailed = _interpreters.ExecutionFailed,
 }
 

@@ -28,6 +28,10 @@ LG_FUNC int luaopen_multiprocessing (lua_State *L);
 LG_FUNC int luaopen__multiprocessing (lua_State *L);
 LG_FUNC int luaopen_interpreters (lua_State *L);
 
+/* interpreters.create_queue (stdlib/interpqueue.c), added to the table
+** on top of the stack: the '_interpreters' module. */
+LG_FUNC void lg_open_interpqueue (lua_State *L);
+
 /* GIL-aware replacements, installed in place into Lua's own tables. */
 LG_FUNC void lg_open_coroutine (lua_State *L);
 LG_FUNC void lg_open_debug (lua_State *L);
