@@ -568,12 +568,66 @@ static void pushmodules (lua_State *L) {
 }
 
 
+/*
+** A value that is a single nil, boolean, number or string (most queue
+** items) needs none of the encoder's Lua objects (its buffer userdata,
+** the table of tables seen, the inverted package.loaded that functions
+** need): its few bytes go straight into the message, the same bytes
+** encode writes. Returns false for any other value.
+*/
+static int dumpscalar (lua_State *L, int idx, lg_MpMsg *m) {
+  lg_Buf b;
+  char tag;
+  int ok;
+  lg_buf_init(&b);
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+      ok = lg_buf_add(&b, "n", 1);
+      break;
+    case LUA_TBOOLEAN:
+      ok = lg_buf_add(&b, lua_toboolean(L, idx) ? "t" : "f", 1);
+      break;
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, idx)) {
+        int64_t i = lua_tointeger(L, idx);
+        tag = 'i';
+        ok = lg_buf_add(&b, &tag, 1) && lg_buf_add(&b, &i, sizeof i);
+      }
+      else {
+        double d = lua_tonumber(L, idx);
+        tag = 'd';
+        ok = lg_buf_add(&b, &tag, 1) && lg_buf_add(&b, &d, sizeof d);
+      }
+      break;
+    case LUA_TSTRING: {
+      size_t len;
+      const char *str = lua_tolstring(L, idx, &len);
+      tag = 's';
+      ok = lg_buf_add(&b, &tag, 1) && lg_buf_add(&b, &len, sizeof len) &&
+           lg_buf_add(&b, str, len);
+      break;
+    }
+    default:
+      return 0;
+  }
+  if (!ok) {
+    lg_buf_free(&b);
+    luaL_error(L, "not enough memory");
+  }
+  m->data = b.b;
+  m->len = b.n;
+  return 1;
+}
+
+
 lg_MpMsg lg_mp_dumpx (lua_State *L, int idx, int flags, const char *root,
                       const char *what) {
   Enc e;
   lg_MpMsg m;
   int top = lua_gettop(L);
   idx = lua_absindex(L, idx);
+  if (dumpscalar(L, idx, &m))
+    return m;
   e.L = L;
   e.funcs = (flags & LG_MP_FUNCS) != 0;
   e.share = (flags & LG_MP_SHARE) != 0;
@@ -838,8 +892,60 @@ static int pdecodeall (lua_State *L) {
 }
 
 
+/*
+** The decoder's side of dumpscalar: a message of a single nil, boolean,
+** number or string is pushed without the table of recorded values, and
+** without the protected call (it holds no references). Returns false for
+** any other message, which decode reads (and checks) as before.
+*/
+static int loadscalar (lua_State *L, const char *data, size_t len) {
+  if (len == 0)
+    return 0;
+  switch (data[0]) {
+    case 'n': case 'f': case 't':
+      if (len != 1)
+        return 0;
+      if (data[0] == 'n')
+        lua_pushnil(L);
+      else
+        lua_pushboolean(L, data[0] == 't');
+      return 1;
+    case 'i': {
+      int64_t i;
+      if (len != 1 + sizeof i)
+        return 0;
+      memcpy(&i, data + 1, sizeof i);
+      lua_pushinteger(L, (lua_Integer)i);
+      return 1;
+    }
+    case 'd': {
+      double x;
+      if (len != 1 + sizeof x)
+        return 0;
+      memcpy(&x, data + 1, sizeof x);
+      lua_pushnumber(L, x);
+      return 1;
+    }
+    case 's': {
+      size_t n;
+      if (len < 1 + sizeof n)
+        return 0;
+      memcpy(&n, data + 1, sizeof n);
+      if (n != len - 1 - sizeof n)
+        return 0;
+      lua_pushlstring(L, data + 1 + sizeof n, n);
+      return 1;
+    }
+    default:
+      return 0;
+  }
+}
+
+
 void lg_mp_loadx (lua_State *L, const char *data, size_t len, int flags) {
   Dec d;
+  if (loadscalar(L, data, len))
+    return;
   d.L = L;
   d.p = data;
   d.end = data + len;
