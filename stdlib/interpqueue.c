@@ -362,12 +362,33 @@ static int iq_put_nowait (lua_State *L) {
 }
 
 
+/*
+** Is the message 'm' a single nil, boolean or number? Pushing its value
+** cannot raise, so it needs no box (see mp_pickle.c's loadscalar).
+*/
+static int isplain (const lg_MpMsg *m) {
+  return m->len > 0 && strchr("nftid", m->data[0]) != NULL;
+}
+
+
 /* q:get([block [, timeout]]) -> item */
 static int iq_get (lua_State *L) {
   IQueue *q = checkqueue(L);
   double timeout = lg_waitargs(L, 2);
-  Item *it = newitem(L);
+  Item *it;
   int waited = 0;
+  lg_check(pthread_mutex_lock(&q->mutex));
+  if (q->count > 0 && isplain(&q->ring[q->head])) {  /* the fast path */
+    lg_MpMsg m;
+    takeitem(q, &m);
+    wake(&q->putters, 1);
+    lg_check(pthread_mutex_unlock(&q->mutex));
+    lg_mp_loadx(L, m.data, m.len, FLAGS);
+    free(m.data);
+    return 1;
+  }
+  lg_check(pthread_mutex_unlock(&q->mutex));
+  it = newitem(L);
   lg_check(pthread_mutex_lock(&q->mutex));
   if (q->count == 0) {
     struct timespec dl, *deadline = lg_deadline(timeout, &dl);
