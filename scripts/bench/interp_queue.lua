@@ -1,9 +1,10 @@
 -- interp_queue: one interpreter puts 200,000 integers into
 -- interpreters.create_queue(1000), another interpreter gets them all, in
 -- parallel (each has its own GIL). Timed from when the consumer is ready
--- until its sum comes back. The peer (not in the anchors): CPython's
--- multiprocessing.Queue(1000) between two processes, the same way.
+-- until its sum comes back. The peer (peers/python/interp_queue.py):
+-- CPython's multiprocessing.Queue(1000) between two processes, the same way.
 -- goal: items_per_s >= 1000000
+-- goal: items_per_s/python >= 10
 local interpreters = require "interpreters"
 local time = require "time"
 
