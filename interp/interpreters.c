@@ -39,6 +39,7 @@
 #include "lglib.h"
 #include "luagil.h"
 #include "multiprocessing/mp.h"
+#include "stats.h"
 #include "tstate.h"
 #include "waitq.h"
 

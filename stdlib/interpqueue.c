@@ -52,6 +52,7 @@
 #include "clock.h"
 #include "lglib.h"
 #include "multiprocessing/mp.h"
+#include "park.h"
 #include "waitq.h"
 
 #define IQUEUE  "interpreters.Queue"

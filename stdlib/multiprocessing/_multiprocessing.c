@@ -566,7 +566,7 @@ static int mp_wait (lua_State *L) {
 /* _multiprocessing._exit(code): flush queues and stdio, end the process */
 static int mp_exit (lua_State *L) {
   int code = (int)luaL_optinteger(L, 1, 0);
-  lg_mp_flush_feeders();
+  lg_mp_flush_feeders(lg_tstate_is_main());  /* Ctrl-C: exit anyway */
   fflush(NULL);
   _exit(code);
   return 0;
@@ -575,8 +575,8 @@ static int mp_exit (lua_State *L) {
 
 /* _multiprocessing.flush_feeders(): write what every Queue put holds */
 static int mp_flush_feeders (lua_State *L) {
-  (void)L;
-  lg_mp_flush_feeders();
+  if (!lg_mp_flush_feeders(lg_tstate_is_main()))
+    return lg_breaker_raise_interrupt(L);
   return 0;
 }
 

@@ -139,7 +139,8 @@ LG_FUNC int lg_mp_mutex_lock (pthread_mutex_t *m,
                               const struct timespec *deadline);
 
 /* Wait for every queue feeder of this process to empty its buffer (at
-** exit: Python's Queue.join_thread for each queue). GIL released. */
-LG_FUNC void lg_mp_flush_feeders (void);
+** exit: Python's Queue.join_thread for each queue), with the GIL
+** released; if 'intr', a Ctrl-C ends the wait. True if they drained. */
+LG_FUNC int lg_mp_flush_feeders (int intr);
 
 #endif

@@ -36,6 +36,7 @@
 */
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -216,7 +217,7 @@ static Feeder *getfeeder (lua_State *L, Queue *q) {
   }
   lg_mutex_init(&f->mu);
   lg_check(pthread_cond_init(&f->more, NULL));
-  lg_check(pthread_cond_init(&f->drained, NULL));
+  lg_cond_init(&f->drained);  /* CLOCK_MONOTONIC: drain_locked times it */
   f->refs = 1;  /* the Queue */
   f->sh = q->sh;
   f->pid = getpid();
@@ -257,28 +258,42 @@ static int enqueue (Feeder *f, Msg *m) {
 }
 
 
-/* Wait until 'f' has written everything ('f->mu' held). */
-static void drain_locked (Feeder *f) {
+#define DRAIN_LOOK_NS  50000000L  /* an interruptible drain looks at
+                                      Ctrl-C this often */
+
+/*
+** Wait until 'f' has written everything ('f->mu' held), or, if 'intr',
+** until a Ctrl-C is pending: a feeder whose pipe nobody reads never
+** drains, and only the feeder thread signals 'drained'. True if drained.
+*/
+static int drain_locked (Feeder *f, int intr) {
   LG_ASSERT(lg_mutex_held(&f->mu));
-  while ((f->head != NULL || f->busy) && f->running)
-    lg_check(pthread_cond_wait(&f->drained, &f->mu));
+  while ((f->head != NULL || f->busy) && f->running) {
+    if (intr && lg_sigint_pending())
+      return 0;
+    lg_cond_wait_until(&f->drained, &f->mu,
+                       intr ? lg_now_ns() + DRAIN_LOOK_NS : LONG_MAX);
+  }
+  return 1;
 }
 
 
-void lg_mp_flush_feeders (void) {
+int lg_mp_flush_feeders (int intr) {
   pid_t me = getpid();
+  int done = 1;
   LG_BEGIN_BLOCKING
   lg_check(pthread_mutex_lock(&feeders_mu));
-  for (Feeder *f = feeders; f != NULL; f = f->next) {
+  for (Feeder *f = feeders; f != NULL && done; f = f->next) {
     if (f->pid != me)
       continue;
     lg_check(pthread_mutex_lock(&f->mu));
     if (!f->cancel)
-      drain_locked(f);
+      done = drain_locked(f, intr);
     lg_check(pthread_mutex_unlock(&f->mu));
   }
   lg_check(pthread_mutex_unlock(&feeders_mu));
   LG_END_BLOCKING
+  return done;
 }
 
 /* }====================================================== */
@@ -564,14 +579,17 @@ static int queue_join_thread (lua_State *L) {
   if (!q->closed)
     return luaL_error(L, "Queue.join_thread() called before close()");
   if (f != NULL) {
+    int drained;
     q->users++;
     LG_BEGIN_BLOCKING
     lg_check(pthread_mutex_lock(&f->mu));
-    drain_locked(f);
+    drained = drain_locked(f, lg_tstate_is_main());
     lg_check(pthread_mutex_unlock(&f->mu));
     LG_END_BLOCKING
     q->users--;
     back(L, q, NULL);
+    if (!drained)
+      return lg_breaker_raise_interrupt(L);
   }
   return 0;
 }
