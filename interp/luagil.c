@@ -55,15 +55,24 @@ void lg_interp_foreach (void (*fn) (lg_Interp *p, void *ud), void *ud) {
 ** is asked for its main thread, which only a live state can answer: the
 ** caller holds its GIL (luagil.h).
 */
+/* The interpreter installed on 'L' itself, live or closed, or NULL:
+** newest first, so a state made where a closed one was is found. */
+static lg_Interp *byownstate (lua_State *L) {
+  lg_Interp *p;
+  lg_check(pthread_mutex_lock(&ilist_mutex));
+  for (p = ilist; p != NULL && p->L != L; p = p->next)
+    ;
+  lg_check(pthread_mutex_unlock(&ilist_mutex));
+  return p;
+}
+
+
 lg_Interp *lg_interp_find (lua_State *L) {
   lg_Interp *p;
   const void *main;
   if (L == NULL)
     return NULL;
-  lg_check(pthread_mutex_lock(&ilist_mutex));
-  for (p = ilist; p != NULL && p->L != L; p = p->next)
-    ;  /* newest first: a state made where a closed one was is found */
-  lg_check(pthread_mutex_unlock(&ilist_mutex));
+  p = byownstate(L);
   if (p != NULL)  /* a closed one's state may be freed: not touched */
     return atomic_load(&p->closed) ? NULL : p;
   if (!atomic_load(&anyinstalled) || lg_interp_current() == NULL)
@@ -392,11 +401,7 @@ static int traceback (lua_State *L) {
 /* Is 'L' the state of an interpreter that was closed? Then it may be
 ** freed: nothing may touch it. */
 static int closedstate (lua_State *L) {
-  lg_Interp *p;
-  lg_check(pthread_mutex_lock(&ilist_mutex));
-  for (p = ilist; p != NULL && p->L != L; p = p->next)
-    ;
-  lg_check(pthread_mutex_unlock(&ilist_mutex));
+  lg_Interp *p = byownstate(L);
   return p != NULL && atomic_load(&p->closed);
 }
 
