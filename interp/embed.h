@@ -22,12 +22,15 @@
 ** first and never freed, so that a pointer to a closed one is still safe
 ** to look at; a closed one's state is never touched (it may be freed).
 */
+typedef struct lg_Embed lg_Embed;  /* interp/embed.c */
+
 typedef struct lg_Interp {
   lg_IState *I;                /* vm/'s part (read-only) */
+  lg_Embed *embed;             /* host threads' part (read-only) */
   lua_State *L;                /* the state it was installed on */
   const void *main;            /* its main Lua thread (lua_topointer) */
-  int first;                   /* the process's first: Ctrl-C's, host
-                                  threads' (read-only) */
+  int first;                   /* the process's first: Ctrl-C's, and
+                                  luagil_ensure's (read-only) */
   struct lg_Interp *parent;    /* the one that created it, or NULL */
   lg_Stats *mainstats;         /* its main thread's record (read-only) */
   atomic_int running;          /* interpreters: an exec is under way */
@@ -45,6 +48,18 @@ typedef struct lg_Interp {
 ** vm/ part; NULL if none. */
 LG_FUNC lg_Interp *lg_interp_find (lua_State *L);
 LG_FUNC lg_Interp *lg_interp_byistate (lg_IState *I);
+
+/* The interpreter installed on 'L' itself (its main state), live or
+** closed, or NULL; no GIL needed, 'L' is not touched. */
+LG_FUNC lg_Interp *lg_interp_bystate (lua_State *L);
+
+/* The process's first interpreter, live or closed, or NULL if none was
+** installed yet: the one luagil_ensure enters. */
+LG_FUNC lg_Interp *lg_interp_firstone (void);
+
+/* The interpreter the calling thread runs in, else the newest live one,
+** or NULL: the one the API functions without a state act on. */
+LG_FUNC lg_Interp *lg_interp_here (void);
 
 /* Call 'fn' on every interpreter, live or closed, newest first, with the
 ** list's mutex held ('fn' must not make one). */
@@ -71,31 +86,31 @@ LG_FUNC int luaopen__interpreters (lua_State *L);
 ** newest first (luagil_close, with p's GIL held). */
 LG_FUNC void lg_interp_closechildren (lg_Interp *p);
 
-/* At install, main thread holding the GIL: luagil_ensure may work from
-** now on. Returns LUA_OK, or an error with its message pushed on 'L'. */
-LG_FUNC int lg_embed_init (lua_State *L);
+/* At setup of 'p' (vm/ part 'I') on 'L', main thread holding the GIL:
+** luagil_ensure may enter it from now on. Returns 0, or -1 if memory ran
+** out (nothing made). */
+LG_FUNC int lg_embed_init (lg_Interp *p, lg_IState *I, lua_State *L);
 
 /*
-** At close, main thread 'ts' holding the GIL, before the GIL is finalized:
-** luagil_ensure fails from now on, and the threads already past its check
-** get the GIL (and give it back) before this returns, so none of them is
-** left parked for ever by the finalization.
+** At close of 'p', its main thread 'ts' holding the GIL, before the GIL is
+** finalized: luagil_ensure fails from now on, and the threads already past
+** its check get the GIL (and give it back) before this returns, so none of
+** them is left parked for ever by the finalization.
 */
-LG_FUNC void lg_embed_closing (lg_TState *ts);
+LG_FUNC void lg_embed_closing (lg_Interp *p, lg_TState *ts);
 
-/* Host threads between luagil_ensure and luagil_release (any thread). */
-LG_FUNC int lg_embed_inside (void);
+/* Host threads of 'p' between luagil_ensure and luagil_release (any
+** thread). */
+LG_FUNC int lg_embed_inside (lg_Interp *p);
 
-/* After the GIL is finalized: forget the host threads that exited. */
-LG_FUNC void lg_embed_closed (void);
+/* After p's GIL is finalized: forget the host threads that exited. */
+LG_FUNC void lg_embed_closed (lg_Interp *p);
 
 /* Is luagil installed on the global state of 'L'? GIL held. */
 LG_FUNC int lg_interp_owns (lua_State *L);
 
 /* The vm/ part (vm/istate.h) of the live interpreter that 'L' (maybe
-** NULL) is a state of, or NULL; and that of the first interpreter, the
-** one host threads enter. */
+** NULL) is a state of, or NULL. */
 LG_FUNC lg_IState *lg_interp_istate (lua_State *L);
-LG_FUNC lg_IState *lg_interp_first (void);
 
 #endif

@@ -49,15 +49,7 @@ void lg_interp_foreach (void (*fn) (lg_Interp *p, void *ud), void *ud) {
 }
 
 
-/*
-** The live interpreter that 'L' (maybe NULL) is a state of, or NULL. The
-** pointer is compared first (an interpreter's own state); any other state
-** is asked for its main thread, which only a live state can answer: the
-** caller holds its GIL (luagil.h).
-*/
-/* The interpreter installed on 'L' itself, live or closed, or NULL:
-** newest first, so a state made where a closed one was is found. */
-static lg_Interp *byownstate (lua_State *L) {
+lg_Interp *lg_interp_bystate (lua_State *L) {
   lg_Interp *p;
   lg_check(pthread_mutex_lock(&ilist_mutex));
   for (p = ilist; p != NULL && p->L != L; p = p->next)
@@ -67,12 +59,18 @@ static lg_Interp *byownstate (lua_State *L) {
 }
 
 
+/*
+** The live interpreter that 'L' (maybe NULL) is a state of, or NULL. The
+** pointer is compared first (an interpreter's own state); any other state
+** is asked for its main thread, which only a live state can answer: the
+** caller holds its GIL (luagil.h).
+*/
 lg_Interp *lg_interp_find (lua_State *L) {
   lg_Interp *p;
   const void *main;
   if (L == NULL)
     return NULL;
-  p = byownstate(L);
+  p = lg_interp_bystate(L);
   if (p != NULL)  /* a closed one's state may be freed: not touched */
     return atomic_load(&p->closed) ? NULL : p;
   if (!atomic_load(&anyinstalled) || lg_interp_current() == NULL)
@@ -89,8 +87,7 @@ lg_Interp *lg_interp_find (lua_State *L) {
 }
 
 
-/* The interpreter the calling thread runs in, else the newest live one. */
-static lg_Interp *current (void) {
+lg_Interp *lg_interp_here (void) {
   lg_IState *I = lg_interp_current();
   lg_Interp *p;
   if (I != NULL)
@@ -185,7 +182,7 @@ lg_Interp *lg_interp_setup (lua_State *L, const luagil_Options *opts,
       (I = lg_istate_new()) == NULL || lg_stats_init(I) != 0 ||
       (ts = lg_tstate_register(I, L, is_main)) == NULL ||
       (ts->stats = lg_stats_new(I, "MainThread", ts->ident)) == NULL ||
-      lg_gil_init(I, ts) != 0) {
+      lg_gil_init(I, ts) != 0 || lg_embed_init(p, I, L) != 0) {
     if (ts != NULL)
       lg_tstate_unregister(ts);
     if (p != NULL)
@@ -195,6 +192,7 @@ lg_Interp *lg_interp_setup (lua_State *L, const luagil_Options *opts,
     return NULL;
   }
   p->I = I;
+  I->main_ident = ts->ident;
   p->L = L;
   p->first = first;
   p->mainstats = ts->stats;
@@ -261,7 +259,7 @@ int luagil_install (lua_State *L, const luagil_Options *opts) {
     lg_breaker_catch_sigint(1);
   if (opts->trace != NULL)
     lg_trace_start(opts->trace);
-  return first ? lg_embed_init(L) : LUA_OK;
+  return LUA_OK;
 }
 
 
@@ -308,20 +306,13 @@ static int alias (lua_State *L) {
 }
 
 
-lg_IState *lg_interp_istate (lua_State *L) {
-  lg_Interp *p = lg_interp_find(L);
-  return p != NULL ? p->I : NULL;
-}
-
-
-/* The first interpreter, the one host threads enter, if it is live. */
-lg_IState *lg_interp_first (void) {
+lg_Interp *lg_interp_firstone (void) {
   lg_Interp *p;
   lg_check(pthread_mutex_lock(&ilist_mutex));
   for (p = ilist; p != NULL && !p->first; p = p->next)
     ;
   lg_check(pthread_mutex_unlock(&ilist_mutex));
-  return p != NULL && !atomic_load(&p->closed) ? p->I : NULL;
+  return p;
 }
 
 
@@ -401,7 +392,7 @@ static int traceback (lua_State *L) {
 /* Is 'L' the state of an interpreter that was closed? Then it may be
 ** freed: nothing may touch it. */
 static int closedstate (lua_State *L) {
-  lg_Interp *p = byownstate(L);
+  lg_Interp *p = lg_interp_bystate(L);
   return p != NULL && atomic_load(&p->closed);
 }
 
@@ -434,8 +425,7 @@ int luagil_close (lua_State *L) {
     lua_pop(L, 1);
   lg_interp_closechildren(p);  /* those it made and left open */
   /* Host threads already in luagil_ensure get through; later ones fail. */
-  if (p->first)
-    lg_embed_closing(ts);
+  lg_embed_closing(p, ts);
   /* From here on no other thread runs Lua: one that wants the GIL parks. */
   lg_gil_finalize(p->I);
   if (p->first) {
@@ -445,12 +435,11 @@ int luagil_close (lua_State *L) {
   }
   if (p->print_stats)
     lg_stats_print(p->I, stderr, lg_gil_switches(p->I));
-  if (p->first)
-    lg_embed_closed();
+  lg_embed_closed(p);
   atomic_store(&p->closed, 1);
   atomic_store(&p->I->closed, 1);
   /* A daemon or a host thread may still touch L: leave it. */
-  if (lg_thread_alive(p->I) > 0 || (p->first && lg_embed_inside() > 0)) {
+  if (lg_thread_alive(p->I) > 0 || lg_embed_inside(p) > 0) {
     fflush(NULL);
     return 0;
   }
@@ -466,7 +455,7 @@ int luagil_close (lua_State *L) {
 
 
 int luagil_daemons_alive (void) {
-  lg_Interp *p = current();
+  lg_Interp *p = lg_interp_here();
   return p != NULL ? lg_thread_alive(p->I) : 0;
 }
 
@@ -493,7 +482,7 @@ int luagil_sigint_fd (void) {
 
 /* The current interpreter's vm/ part, or NULL. */
 static lg_IState *cur (void) {
-  lg_Interp *p = current();
+  lg_Interp *p = lg_interp_here();
   return p != NULL ? p->I : NULL;
 }
 

@@ -8,7 +8,15 @@
 ** around its own blocking work, and closes the interpreter.
 **
 ** Unless a function says otherwise it must be called by a thread that
-** holds the GIL.
+** holds the GIL of the interpreter it acts on.
+**
+** Many interpreters: each luagil_install (and each interpreters.create of
+** Lua code) makes an interpreter with its own GIL, threads and settings.
+** A function that takes a lua_State acts on that state's interpreter (an
+** explicit one); the few that take none act on the calling thread's
+** current interpreter -- the one it runs Lua in, else the newest one still
+** open -- or, where they say so, on the whole process. Each function says
+** which.
 **
 ** Misuse returns an error, never crashes: every function below accepts a
 ** NULL pointer, a state luagil was not installed on, and a call after
@@ -61,16 +69,17 @@ typedef struct luagil_Options {
 ** many interpreters, in parallel, but a thread installs one: a second
 ** install from a thread that already runs in one fails (install it from
 ** another thread; Lua code makes more with interpreters.create). The
-** first interpreter's main thread is the one Ctrl-C interrupts, and only
-** it takes host threads (luagil_ensure).
+** first interpreter's main thread is the one Ctrl-C interrupts, and the
+** first is the one luagil_ensure enters (luagil_ensure_in enters any).
+** Explicit: acts on 'L'.
 ** Returns LUA_OK, or an error status with a message on top of 'L'
 ** (LUA_ERRRUN and no message if 'L' is NULL).
 */
 LUAGIL_API int luagil_install (lua_State *L, const luagil_Options *opts);
 
 /*
-** luaL_newstate plus luagil_install; NULL if either fails (the reason is
-** written to stderr).
+** luaL_newstate plus luagil_install: a new interpreter, in the calling
+** thread; NULL if either fails (the reason is written to stderr).
 */
 LUAGIL_API lua_State *luagil_newstate (const luagil_Options *opts);
 
@@ -79,8 +88,8 @@ LUAGIL_API lua_State *luagil_newstate (const luagil_Options *opts);
 ** 'require' by their GIL-aware versions and register luagil's modules in
 ** package.preload ('threading', '_thread', 'time', ...; only those named
 ** in luagil_Options.modules if it was set, plus '_thread', which every
-** other module needs). Does nothing if 'L' is NULL, is not a state of
-** the installed interpreter, or the interpreter was closed.
+** other module needs). Explicit: 'L''s interpreter. Does nothing if 'L'
+** is NULL, is not a state of an interpreter, or it was closed.
 */
 LUAGIL_API void luagil_openlibs (lua_State *L);
 
@@ -103,8 +112,8 @@ LUAGIL_API void luagil_openlibs (lua_State *L);
 LUAGIL_API int luagil_openmodule (lua_State *L);
 
 /*
-** Join every non-daemon thread, as Python does when the main module ends.
-** Called by the main thread. Returns LUA_OK, or an error status with the
+** Join every non-daemon thread of 'L''s interpreter (explicit), as Python
+** does when the main module ends. Called by its main thread. Returns LUA_OK, or an error status with the
 ** error on the stack (e.g. "interrupted!" after Ctrl-C). Misuse gives
 ** LUA_ERRRUN: with a message if 'L' is a state luagil is not installed
 ** on, without one (and 'L' untouched) if it is NULL or luagil_close ran.
@@ -112,7 +121,9 @@ LUAGIL_API int luagil_openmodule (lua_State *L);
 LUAGIL_API int luagil_shutdown (lua_State *L);
 
 /*
-** luagil_shutdown, then free everything. Main thread, GIL held.
+** luagil_shutdown, then free everything of 'L''s interpreter (explicit),
+** and first close the interpreters its Lua code made and left open,
+** newest first. Its main thread, GIL held.
 **
 ** In order: non-daemon threads are joined; from then on luagil_ensure
 ** fails with LUAGIL_ECLOSED, host threads already waiting in it are let
@@ -129,7 +140,8 @@ LUAGIL_API int luagil_shutdown (lua_State *L);
 */
 LUAGIL_API int luagil_close (lua_State *L);
 
-/* Number of daemon threads still alive. Any thread may call it. */
+/* Number of daemon threads still alive in the current interpreter. Any
+** thread may call it. */
 LUAGIL_API int luagil_daemons_alive (void);
 
 /*
@@ -142,32 +154,36 @@ LUAGIL_API int luagil_isexit (lua_State *L, int idx);
 /*
 ** Ctrl-C: when on, SIGINT interrupts the main thread with "interrupted!"
 ** at its next instruction boundary and wakes its blocking waits. When
-** off, SIGINT has its default action. Main thread only.
+** off, SIGINT has its default action. Process-wide: Ctrl-C interrupts the
+** first interpreter's main thread. Main thread only.
 */
 LUAGIL_API void luagil_catch_sigint (int on);
 
 /*
 ** True (and cleared) if a Ctrl-C arrived since the last call: for hosts
-** that wait outside Lua, such as a REPL reading a line. Any thread.
+** that wait outside Lua, such as a REPL reading a line. Process-wide.
+** Any thread.
 */
 LUAGIL_API int luagil_take_sigint (void);
 
-/* A file descriptor that becomes readable when Ctrl-C arrives. */
+/* A file descriptor that becomes readable when Ctrl-C arrives.
+** Process-wide. */
 LUAGIL_API int luagil_sigint_fd (void);
 
 /*
-** The switch interval in seconds. Setting it returns 1, or 0 (and changes
-** nothing) unless 0 < 's' <= 1e8 (NaN is refused too). Any thread.
+** The switch interval in seconds, of the current interpreter. Setting it
+** returns 1, or 0 (and changes nothing) unless 0 < 's' <= 1e8 (NaN is
+** refused too) or there is no interpreter. Any thread.
 */
 LUAGIL_API double luagil_getswitchinterval (void);
 LUAGIL_API int luagil_setswitchinterval (double s);
 
-/* Preemption mode, "any" or "safe"; returns 1, or 0 for an unknown name
-** or NULL. */
+/* Preemption mode of the current interpreter, "any" or "safe"; returns
+** 1, or 0 for an unknown name or NULL. */
 LUAGIL_API int luagil_setpreempt (const char *mode);
 
-/* Switching policy, "name" or "name:N"; returns 1, or 0 for a bad one or
-** NULL. */
+/* Switching policy of the current interpreter, "name" or "name:N";
+** returns 1, or 0 for a bad one or NULL. */
 LUAGIL_API int luagil_setpolicy (const char *spec);
 
 
@@ -198,16 +214,24 @@ LUAGIL_API void luagil_restore_thread (luagil_Thread *t);
 /*
 ** Host threads calling into Lua (CPython's PyGILState_Ensure/Release).
 **
-** Any OS thread may call luagil_ensure: one the host made itself, one
-** running a Lua thread of luagil (e.g. inside LUAGIL_BEGIN_ALLOW_THREADS),
-** or the main thread. It takes the GIL (waiting for it if need be) and
+** luagil_ensure enters the process's first interpreter; luagil_ensure_in
+** enters the one installed on 'interp' (explicit: the state given to
+** luagil_install or made by luagil_newstate, not another of its threads).
+** Any OS thread may call them: one the host made itself, one running a
+** Lua thread of luagil (e.g. inside LUAGIL_BEGIN_ALLOW_THREADS), or a main
+** thread. It takes that interpreter's GIL (waiting for it if need be) and
 ** sets '*L' to a lua_State the calling thread may use until its matching
 ** luagil_release:
-**   - a thread luagil did not create is registered on its first call: it
-**     gets its own lua_State (a Lua thread of the interpreter, kept until
-**     the OS thread exits), and appears in threading.enumerate() as a
-**     dummy thread named "Dummy-N", as in Python;
-**   - a thread of luagil gets the state it is running.
+**   - a thread that does not run in that interpreter is registered there
+**     on its first call: it gets its own lua_State (a Lua thread of the
+**     interpreter, kept until the OS thread exits or the interpreter
+**     closes), and appears in threading.enumerate() as a dummy thread
+**     named "Dummy-N", as in Python;
+**   - a thread of that interpreter gets the state it is running.
+** A thread that holds another interpreter's GIL lets it go first, as
+** around a blocking call, and takes it back at the matching release: a
+** thread never waits for one GIL while holding another, so host threads
+** of two interpreters cannot deadlock on their GILs.
 ** Calls nest: each successful luagil_ensure is paired with one
 ** luagil_release, innermost first, on the same thread. A nested call made
 ** while the GIL is held just counts; one made inside the allow-threads
@@ -216,11 +240,12 @@ LUAGIL_API void luagil_restore_thread (luagil_Thread *t);
 **
 ** Returns LUAGIL_OK, or (and then '*L' is NULL, the GIL is not held, and
 ** luagil_release must not be called):
-**   LUAGIL_ENOTREADY  no interpreter was installed yet;
+**   LUAGIL_ENOTREADY  no interpreter was installed yet (luagil_ensure);
 **   LUAGIL_ECLOSED    the interpreter is shutting down or closed;
 **   LUAGIL_EDEPTH     more than LUAGIL_MAXDEPTH nested calls;
 **   LUAGIL_ENOMEM     no memory for the thread's state;
-**   LUAGIL_EINVAL     'L' is NULL.
+**   LUAGIL_EINVAL     'L' is NULL, or 'interp' is not an interpreter's
+**                     main state (luagil_ensure_in).
 ** It never hangs or kills the calling thread for those, but a thread that
 ** already waits for the GIL when luagil_close finalizes it, or that takes
 ** the GIL back (LUAGIL_END_ALLOW_THREADS) after that, parks for ever, like
@@ -242,14 +267,17 @@ LUAGIL_API void luagil_restore_thread (luagil_Thread *t);
 #define LUAGIL_MAXDEPTH    64
 
 LUAGIL_API int luagil_ensure (lua_State **L);
-/* Returns LUAGIL_OK, or LUAGIL_EINVAL (and does nothing) if the calling
+LUAGIL_API int luagil_ensure_in (lua_State *interp, lua_State **L);
+/* Ends the calling thread's innermost luagil_ensure or luagil_ensure_in.
+** Returns LUAGIL_OK, or LUAGIL_EINVAL (and does nothing) if the calling
 ** thread has no luagil_ensure to match. */
 LUAGIL_API int luagil_release (void);
 
 
 /*
-** GIL event hooks (Ruby 3.2's rb_internal_thread_add_event_hook). The hook
-** is called for every event of every thread, on the thread the event is
+** GIL event hooks (Ruby 3.2's rb_internal_thread_add_event_hook), one per
+** interpreter. The hook is called for every event of every thread of its
+** interpreter, on the thread the event is
 ** about, with the GIL held or not as the event says. Two come from another
 ** thread: REQUEST when the switch interval ran out (from the GIL's timer
 ** thread), and READY of a thread that a lock, Event, Condition, queue or
@@ -291,11 +319,16 @@ typedef struct luagil_Event {
 typedef void (*luagil_EventHook) (const luagil_Event *ev, void *ud);
 
 /*
-** Set the hook ('fn' NULL: none). Any thread, GIL held or not. A call of
-** the previous hook that is under way when this returns may still finish.
-** Returns 1, or 0 if no more hooks can listen (a GIL trace that is on
-** counts too).
+** Set the hook ('fn' NULL: none) of the current interpreter
+** (luagil_set_event_hook) or of the one installed on 'interp'
+** (luagil_set_event_hook_in: explicit, as luagil_ensure_in). Any thread,
+** GIL held or not. A call of the previous hook that is under way when
+** this returns may still finish. Returns 1, or 0 if there is no such
+** interpreter or no more hooks can listen (a GIL trace that is on counts
+** too).
 */
 LUAGIL_API int luagil_set_event_hook (luagil_EventHook fn, void *ud);
+LUAGIL_API int luagil_set_event_hook_in (lua_State *interp,
+                                         luagil_EventHook fn, void *ud);
 
 #endif

@@ -147,9 +147,12 @@ static int sentinel_gc (lua_State *L) {
       lua_writestringerror("luagil: %s\n", luaL_tolstring(L, -1, NULL));
       lua_pop(L, 2);
     }
-    lg_embed_closing(ts);
+    lg_Interp *p = lg_interp_byistate(ts->interp);
+    if (p != NULL)
+      lg_embed_closing(p, ts);
     lg_gil_finalize(ts->interp);
-    lg_embed_closed();
+    if (p != NULL)
+      lg_embed_closed(p);
   }
   closed = 1;
   rundeferred(L);

@@ -25,6 +25,7 @@
 #include "clock.h"
 #include "fork.h"
 #include "gil.h"
+#include "istate.h"
 #include "lglib.h"
 #include "park.h"
 #include "stats.h"
@@ -522,9 +523,12 @@ static int thread_get_native_id (lua_State *L) {
 }
 
 
-/* _thread.main_ident() -> the main thread's ident */
+/* _thread.main_ident() -> the ident of the interpreter's main thread:
+** the one that installed it or, for interpreters.create, created it */
 static int thread_main_ident (lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)(unsigned long)lg_main_pthread());
+  lg_IState *I = lg_interp_current();
+  lua_pushinteger(L, (lua_Integer)(I != NULL ? I->main_ident
+                                   : (unsigned long)lg_main_pthread()));
   return 1;
 }
 

@@ -46,6 +46,8 @@ struct lg_IState {
   atomic_int preempt;          /* vm/breaker.c: LG_PREEMPT_* */
   atomic_int nthreads;         /* stdlib/_thread.c: started, not done */
   atomic_int closed;           /* interp/: it was closed */
+  unsigned long main_ident;    /* interp/: its main thread's ident, as
+                                  threading's MainThread (read-only) */
   lg_IState *next, *prev;      /* the registry's mutex: live ones */
 };
 

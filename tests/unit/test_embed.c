@@ -534,3 +534,185 @@ Test(ensure, event_hooks_see_balanced_pairs_per_thread) {
 }
 
 /* }====================================================== */
+
+
+/*
+** {======================================================
+** Host threads and many interpreters
+** =======================================================
+*/
+
+/* A second interpreter, installed by a thread of its own that keeps it
+** open, its GIL let go, until the test is done with it. */
+static struct {
+  pthread_mutex_t mutex;
+  pthread_cond_t cond;
+  lua_State *S;
+  int done;
+  int closed;
+} second = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL,
+            0, 0};
+
+
+static void *second_main (void *arg) {
+  lua_State *S = luagil_newstate(NULL);
+  (void)arg;
+  cr_assert_not_null(S);
+  luagil_openlibs(S);
+  run(S, "who = 'B'; require 'threading'");
+  LUAGIL_BEGIN_ALLOW_THREADS
+  pthread_mutex_lock(&second.mutex);
+  second.S = S;
+  pthread_cond_broadcast(&second.cond);
+  while (!second.done)
+    pthread_cond_wait(&second.cond, &second.mutex);
+  pthread_mutex_unlock(&second.mutex);
+  LUAGIL_END_ALLOW_THREADS
+  cr_assert_eq(luagil_close(S), 1);
+  pthread_mutex_lock(&second.mutex);
+  second.closed = 1;
+  pthread_cond_broadcast(&second.cond);
+  pthread_mutex_unlock(&second.mutex);
+  return NULL;
+}
+
+
+static pthread_t second_thread;
+
+static lua_State *open_second (void) {
+  cr_assert_eq(pthread_create(&second_thread, NULL, second_main, NULL), 0);
+  pthread_mutex_lock(&second.mutex);
+  while (second.S == NULL)
+    pthread_cond_wait(&second.cond, &second.mutex);
+  pthread_mutex_unlock(&second.mutex);
+  return second.S;
+}
+
+
+static void close_second (void) {
+  pthread_mutex_lock(&second.mutex);
+  second.done = 1;
+  pthread_cond_broadcast(&second.cond);
+  pthread_mutex_unlock(&second.mutex);
+  LUAGIL_BEGIN_ALLOW_THREADS
+  pthread_join(second_thread, NULL);
+  LUAGIL_END_ALLOW_THREADS
+}
+
+
+static const char *getstr (lua_State *S, const char *global, char *buf,
+                           size_t size) {
+  lua_getglobal(S, global);
+  snprintf(buf, size, "%s", lua_tostring(S, -1));
+  lua_pop(S, 1);
+  return buf;
+}
+
+
+/* A host thread entering the first interpreter: luagil_ensure. */
+static void *visit_first (void *arg) {
+  lua_State *S;
+  (void)arg;
+  cr_assert_eq(luagil_ensure(&S), LUAGIL_OK);
+  run(S, "visited = (visited or 0) + 1");
+  cr_assert_eq(luagil_release(), LUAGIL_OK);
+  return NULL;
+}
+
+
+/*
+** The main thread, holding A's GIL, enters B: A's GIL is let go meanwhile
+** (a host thread gets into A before the main thread leaves B; with A's
+** GIL kept it would wait for ever), each sees its own globals, and the
+** visitor is a dummy thread in B.
+*/
+Test(interps, ensure_in_enters_another_interpreter, .timeout = 120) {
+  lua_State *B = open_second(), *S, *T;
+  char buf[64];
+  pthread_t visitor;
+  run(L, "who = 'A'");
+  cr_assert_eq(luagil_ensure_in(B, &S), LUAGIL_OK);
+  cr_assert_neq(S, L);
+  cr_assert_str_eq(getstr(S, "who", buf, sizeof buf), "B");
+  run(S, "local threading = require 'threading'\n"
+         "me = threading.current_thread().name\n"
+         "n = #threading.enumerate()");
+  cr_assert(strncmp(getstr(S, "me", buf, sizeof buf), "Dummy", 5) == 0,
+            "%s", buf);
+  cr_assert_eq(getint(S, "n"), 2, "B's main thread and this visitor");
+  cr_assert_eq(pthread_create(&visitor, NULL, visit_first, NULL), 0);
+  pthread_join(visitor, NULL);  /* holding B's GIL only */
+  cr_assert_eq(luagil_ensure_in(B, &T), LUAGIL_OK, "nested: counts");
+  cr_assert_eq(T, S);
+  cr_assert_eq(luagil_release(), LUAGIL_OK);
+  cr_assert_eq(luagil_release(), LUAGIL_OK);
+  /* back in A, holding its GIL again */
+  cr_assert_str_eq(getstr(L, "who", buf, sizeof buf), "A");
+  cr_assert_eq(getint(L, "visited"), 1);
+  run(L, "assert(#require('threading').enumerate() == 2)");  /* + dummy */
+  close_second();
+  cr_assert_eq(luagil_ensure_in(B, &S), LUAGIL_ECLOSED, "B was closed");
+  cr_assert_null(S);
+}
+
+
+Test(interps, ensure_in_refuses_what_is_not_an_interpreter) {
+  lua_State *S = (lua_State *)&S;
+  lua_State *F = luaL_newstate();  /* luagil is not on it */
+  lua_State *co = lua_newthread(L);  /* not the main state */
+  cr_assert_eq(luagil_ensure_in(NULL, &S), LUAGIL_EINVAL);
+  cr_assert_null(S);
+  cr_assert_eq(luagil_ensure_in(F, &S), LUAGIL_EINVAL);
+  cr_assert_eq(luagil_ensure_in(co, &S), LUAGIL_EINVAL);
+  cr_assert_eq(luagil_ensure_in(L, NULL), LUAGIL_EINVAL);
+  cr_assert_eq(luagil_set_event_hook_in(F, NULL, NULL), 0);
+  cr_assert_eq(luagil_release(), LUAGIL_EINVAL);
+  lua_pop(L, 1);
+  lua_close(F);
+}
+
+
+/* Counts the events of threads named 'ud->name', and of all others. */
+typedef struct Names {
+  const char *name;
+  atomic_int mine, others;
+} Names;
+
+static void count_names (const luagil_Event *ev, void *ud) {
+  Names *n = ud;
+  if (strcmp(ev->name, n->name) == 0)
+    atomic_fetch_add(&n->mine, 1);
+  else if (strncmp(ev->name, "in", 2) == 0)
+    atomic_fetch_add(&n->others, 1);
+}
+
+
+/* Each interpreter's hook hears its own threads only. */
+Test(interps, event_hooks_are_per_interpreter, .timeout = 120) {
+  static Names a = {"inA", 0, 0}, b = {"inB", 0, 0};
+  static const char *const CODE =
+    "local threading = require 'threading'\n"
+    "local t = threading.Thread{name = 'in' .. who, target = function ()\n"
+    "  local x = 0; for i = 1, 1000 do x = x + i end end}\n"
+    "t:start(); t:join()";
+  lua_State *B = open_second(), *S;
+  run(L, "who = 'A'");
+  cr_assert(luagil_set_event_hook(count_names, &a), "A: the current one");
+  cr_assert(luagil_set_event_hook_in(B, count_names, &b));
+  run(L, CODE);
+  cr_assert_eq(luagil_ensure_in(B, &S), LUAGIL_OK);
+  run(S, CODE);
+  cr_assert_eq(luagil_release(), LUAGIL_OK);
+  cr_assert(luagil_set_event_hook(NULL, NULL));
+  cr_assert(luagil_set_event_hook_in(B, NULL, NULL));
+  close_second();
+  cr_assert_geq(atomic_load(&a.mine), 3, "started, resumed, exited...");
+  cr_assert_geq(atomic_load(&b.mine), 3);
+  cr_assert_eq(atomic_load(&a.others), 0, "A's hook heard B's thread");
+  cr_assert_eq(atomic_load(&b.others), 0, "B's hook heard A's thread");
+}
+
+
+TestSuite(interps, .init = setup, .fini = teardown, .timeout = 120);
+
+/* }====================================================== */
