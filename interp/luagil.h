@@ -113,10 +113,11 @@ LUAGIL_API int luagil_openmodule (lua_State *L);
 
 /*
 ** Join every non-daemon thread of 'L''s interpreter (explicit), as Python
-** does when the main module ends. Called by its main thread. Returns LUA_OK, or an error status with the
-** error on the stack (e.g. "interrupted!" after Ctrl-C). Misuse gives
-** LUA_ERRRUN: with a message if 'L' is a state luagil is not installed
-** on, without one (and 'L' untouched) if it is NULL or luagil_close ran.
+** does when the main module ends. Called by its main thread. Returns
+** LUA_OK, or an error status with the error on the stack (e.g.
+** "interrupted!" after Ctrl-C). Misuse gives LUA_ERRRUN: with a message
+** if 'L' is a state luagil is not installed on, without one (and 'L'
+** untouched) if it is NULL or luagil_close ran.
 */
 LUAGIL_API int luagil_shutdown (lua_State *L);
 
