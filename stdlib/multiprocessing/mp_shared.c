@@ -1,7 +1,7 @@
 /*
 ** stdlib/multiprocessing/mp_shared.c -- multiprocessing's shared memory:
 ** Lock, RLock, Value and Array, visible to every process forked after they
-** were made.
+** were made and to every interpreter of this process they are passed to.
 ** See LICENSE for copyright and licence (MIT).
 **
 ** Notes about the implementation
@@ -27,12 +27,22 @@
 ** any more); one another thread of ours holds keeps its page for good.
 ** A destroyed object (its __gc called, by the collector or by hand) raises
 ** "attempt to use a destroyed ..." when used.
+**
+** Interpreters: an object passed to another interpreter of this process
+** (interpreters' messages, LG_MP_SHARE) is the same object there. This
+** process's view of a mapping is a Map, with a reference count: each
+** userdata of it, in any interpreter, and each message on its way holds
+** one, and the last to let go unmaps it. Each interpreter keeps one
+** userdata per Map and type (a weak cache), so an object that comes back
+** is the userdata that left.
 */
 
 #include <errno.h>
 #include <signal.h>
 #include <stdalign.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -162,13 +172,93 @@ static void unmap (void *map, size_t len, pthread_mutex_t *m) {
 }
 
 
-/* A shared mapping of 'size' bytes; raises on failure. */
-static void *newmap (lua_State *L, size_t size) {
-  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+/* This process's view of one object's mapping (see the notes). */
+typedef struct Map {
+  atomic_int refs;
+  void *base;
+  size_t len;
+  pthread_mutex_t *mu;  /* the object's mutex in it, or NULL */
+  /* What a new userdata of it needs (read-only) */
+  const char *tname;    /* LOCK, RLOCK, VALUE or ARRAY */
+  size_t n, size;       /* Value and Array: elements, bytes per element */
+  char code;            /* their typecode */
+} Map;
+
+
+/* A Map of a new mapping of 'len' bytes, one reference held; raises. */
+static Map *newobject (lua_State *L, const char *tname, size_t len) {
+  Map *m = malloc(sizeof *m);
+  if (m == NULL)
+    luaL_error(L, "not enough memory");
+  memset(m, 0, sizeof *m);
+  m->base = mmap(NULL, len, PROT_READ | PROT_WRITE,
                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED)
-    luaL_error(L, "cannot allocate shared memory: %s", strerror(errno));
-  return p;
+  if (m->base == MAP_FAILED) {
+    int err = errno;
+    free(m);
+    luaL_error(L, "cannot allocate shared memory: %s", strerror(err));
+  }
+  atomic_init(&m->refs, 1);
+  m->len = len;
+  m->tname = tname;
+  return m;
+}
+
+
+static void mapref (Map *m) {
+  atomic_fetch_add(&m->refs, 1);
+}
+
+
+/* Let a reference go; the last unmaps (unless unmap says no). */
+static void mapunref (Map *m) {
+  if (atomic_fetch_sub(&m->refs, 1) == 1) {
+    unmap(m->base, m->len, m->mu);
+    free(m);
+  }
+}
+
+
+/* Is 'm' held by one reference only, the caller's? */
+static int maplast (Map *m) {
+  return atomic_load(&m->refs) == 1;
+}
+
+
+/* The caches of this interpreter's userdata by Map (weak values): of
+** locks, and of Values and Arrays. */
+static const char LOCKS, SHAREDS;
+
+static void pushcache (lua_State *L, const void *key) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, key) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 1);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "v");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, key);
+  }
+}
+
+
+/* Push the userdata of 'm' in cache 'key' and return it, or push nil
+** and return NULL. */
+static void *cached (lua_State *L, const void *key, Map *m) {
+  pushcache(L, key);
+  lua_rawgetp(L, -1, m);
+  lua_remove(L, -2);
+  return lua_touserdata(L, -1);
+}
+
+
+/* Make the userdata at the top this interpreter's of 'm' in 'key'. */
+static void setcached (lua_State *L, const void *key, Map *m) {
+  pushcache(L, key);
+  lua_pushvalue(L, -2);
+  lua_rawsetp(L, -2, m);
+  lua_pop(L, 1);
 }
 
 /* }====================================================== */
@@ -182,8 +272,8 @@ static void *newmap (lua_State *L, size_t size) {
 
 typedef struct Lock {
   const void *tag;      /* &LOCKTAG */
-  pthread_mutex_t *mu;  /* in shared memory */
-  void *map;            /* the mapping it owns, or NULL (uservalue 2 does) */
+  pthread_mutex_t *mu;  /* in shared memory; NULL: destroyed */
+  Map *m;               /* its mapping (a reference), or NULL */
   int recursive;
   int users;            /* GIL: threads waiting for it, GIL released */
 } Lock;
@@ -204,32 +294,42 @@ static Lock *tolock (lua_State *L) {
 }
 
 
-/* Push a lock on 'mu'; 'owner' (a stack index or 0) keeps 'mu' alive. */
-static Lock *pushlock (lua_State *L, pthread_mutex_t *mu, int owner,
-                       int recursive) {
-  Lock *lk;
-  if (owner)
-    owner = lua_absindex(L, owner);
-  lk = lua_newuserdatauv(L, sizeof *lk, 2);
-  lk->tag = &LOCKTAG;
-  lk->mu = mu;
-  lk->map = NULL;
-  lk->recursive = recursive;
-  lk->users = 0;
-  luaL_setmetatable(L, recursive ? RLOCK : LOCK);
-  if (owner) {
-    lua_pushvalue(L, owner);
-    lua_setiuservalue(L, -2, 2);
+static void ensuremetas (lua_State *L);
+
+/*
+** Push this interpreter's lock on m's mutex (a Lock's, or a Value's or
+** Array's), made if it has none; it takes over reference 'taken' (1) or
+** takes one of its own (0). Raises only before it takes over.
+*/
+static Lock *pushlock (lua_State *L, Map *m, int recursive, int taken) {
+  Lock *lk = cached(L, &LOCKS, m);
+  if (lk != NULL && lk->m == m) {  /* not one destroyed by hand */
+    if (taken)
+      mapunref(m);
+    return lk;
   }
+  lua_pop(L, 1);
+  ensuremetas(L);
+  lk = lua_newuserdatauv(L, sizeof *lk, 2);
+  memset(lk, 0, sizeof *lk);
+  luaL_setmetatable(L, recursive ? RLOCK : LOCK);
+  lk->tag = &LOCKTAG;
+  lk->recursive = recursive;
+  setcached(L, &LOCKS, m);  /* may raise: nothing taken yet */
+  if (!taken)
+    mapref(m);
+  lk->m = m;
+  lk->mu = m->mu;
   return lk;
 }
 
 
 static int newlock (lua_State *L, int recursive) {
-  Lock *lk = pushlock(L, NULL, 0, recursive);
-  lk->map = newmap(L, sizeof(pthread_mutex_t));
-  lk->mu = lk->map;
-  lg_mp_mutex_init(lk->mu, recursive);
+  Map *m = newobject(L, recursive ? RLOCK : LOCK, sizeof(pthread_mutex_t));
+  m->mu = m->base;
+  lg_mp_mutex_init(m->mu, recursive);
+  pushlock(L, m, recursive, 1);  /* if it raises, m is lost: too small
+                                   to matter, and memory ran out */
   return 1;
 }
 
@@ -281,16 +381,20 @@ static int lock_release (lua_State *L) {
 ** A wait (GIL released) may be on 'mu' while another thread calls this by
 ** hand: 'users' counts them, and their mapping then stays.
 */
-static int lock_gc (lua_State *L) {
-  Lock *lk = checklock(L);
-  if (lk->map != NULL) {
+static void destroylock (Lock *lk) {
+  if (lk->m != NULL) {
     if (lk->users == 0)
-      unmap(lk->map, sizeof(pthread_mutex_t), lk->mu);
-    else  /* the waiters keep the page; let them in */
-      unhold(lk->mu);
-    lk->map = NULL;
+      mapunref(lk->m);
+    else if (maplast(lk->m))  /* the waiters keep the page (our */
+      unhold(lk->mu);          /* reference); let them in */
+    lk->m = NULL;
   }
-  lk->mu = NULL;  /* a Value's or Array's lock: its owner unmaps */
+  lk->mu = NULL;
+}
+
+
+static int lock_gc (lua_State *L) {
+  destroylock(checklock(L));
   return 0;
 }
 
@@ -320,8 +424,8 @@ typedef struct Header {
 } Header;
 
 typedef struct Shared {
-  Header *h;
-  size_t maplen;
+  Header *h;            /* NULL: destroyed */
+  Map *m;               /* its mapping (a reference), or NULL */
   size_t n;             /* elements */
   size_t size;          /* bytes per element */
   char code;            /* typecode */
@@ -442,6 +546,18 @@ static int lockopt (lua_State *L, int arg) {
 }
 
 
+/* Fill in 's' from its Map 'm'. */
+static void setfrom (Shared *s, Map *m) {
+  s->tname = m->tname;
+  s->n = m->n;
+  s->size = m->size;
+  s->code = m->code;
+  s->locked = m->mu != NULL;
+  s->h = m->base;
+  s->m = m;
+}
+
+
 /* Make a shared object of 'n' elements of the typecode at 1. */
 static Shared *newshared (lua_State *L, const char *tname, size_t n,
                           int locked) {
@@ -457,15 +573,16 @@ static Shared *newshared (lua_State *L, const char *tname, size_t n,
   s = lua_newuserdatauv(L, sizeof *s, 1);
   memset(s, 0, sizeof *s);  /* valid-but-empty for __gc */
   luaL_setmetatable(L, tname);
-  s->tname = tname;
-  s->maplen = sizeof(Header) + n * size;
-  s->h = newmap(L, s->maplen);  /* zero-filled */
-  s->n = n;
-  s->size = size;
-  s->code = code[0];
-  s->locked = locked;
-  if (locked)
-    lg_mp_mutex_init(&s->h->mu, 1);
+  s->m = newobject(L, tname, sizeof(Header) + n * size);  /* zero-filled */
+  s->m->n = n;
+  s->m->size = size;
+  s->m->code = code[0];
+  if (locked) {
+    s->m->mu = &((Header *)s->m->base)->mu;
+    lg_mp_mutex_init(s->m->mu, 1);
+  }
+  setfrom(s, s->m);
+  setcached(L, &SHAREDS, s->m);
   return s;
 }
 
@@ -473,15 +590,16 @@ static Shared *newshared (lua_State *L, const char *tname, size_t n,
 /* The __gc of Value and Array; also destroys the lock get_lock made. */
 static int shared_gc (lua_State *L) {
   Shared *s = checkshared(L, "multiprocessing.Value or Array");
-  if (s->h != NULL) {
+  if (s->m != NULL) {
     if (lua_getiuservalue(L, 1, 1) == LUA_TUSERDATA)
-      ((Lock *)lua_touserdata(L, -1))->mu = NULL;  /* it is on our pages */
+      destroylock(lua_touserdata(L, -1));  /* its lock dies with it */
     if (s->users == 0)
-      unmap(s->h, s->maplen, s->locked ? &s->h->mu : NULL);
-    else if (s->locked)
+      mapunref(s->m);
+    else if (s->locked && maplast(s->m))
       unhold(&s->h->mu);
-    s->h = NULL;
+    s->m = NULL;
   }
+  s->h = NULL;
   return 0;
 }
 
@@ -495,7 +613,9 @@ static int shared_get_lock (lua_State *L) {
     return luaL_error(L, "object has no lock (made with lock=false)");
   if (lua_getiuservalue(L, 1, 1) == LUA_TUSERDATA)
     return 1;
-  pushlock(L, &s->h->mu, 1, 1);
+  pushlock(L, s->m, 1, 0);
+  lua_pushvalue(L, 1);  /* the lock keeps its object alive */
+  lua_setiuservalue(L, -2, 2);
   lua_pushvalue(L, -1);
   lua_setiuservalue(L, 1, 1);
   return 1;
@@ -715,12 +835,89 @@ static const luaL_Reg array_meta[] = {
 };
 
 
+/* The metatables, made in this interpreter on first use (an object may
+** arrive in one that never opened the module). */
+static void ensuremetas (lua_State *L) {
+  if (luaL_getmetatable(L, LOCK) == LUA_TNIL) {
+    lg_createmeta(L, LOCK, lock_methods, lock_meta, NULL);
+    lg_createmeta(L, RLOCK, lock_methods, lock_meta, NULL);
+    lg_createmeta(L, VALUE, value_methods, value_meta, value_index);
+    lg_createmeta(L, ARRAY, array_methods, array_meta, array_index);
+  }
+  lua_pop(L, 1);
+}
+
+
+/* Crossing interpreters: a message takes a reference (see mp.h); a
+** destroyed object is refused. */
+static void *lock_share (lua_State *L, int idx) {
+  Lock *lk = lua_touserdata(L, idx);
+  if (lk->m == NULL)
+    return NULL;
+  (void)L;
+  mapref(lk->m);
+  return lk->m;
+}
+
+
+static void lock_unshare (lua_State *L, void *p) {
+  pushlock(L, p, 0, 1);
+}
+
+
+/* An RLock: its own, or a Value's or Array's lock */
+static void rlock_unshare (lua_State *L, void *p) {
+  pushlock(L, p, 1, 1);
+}
+
+
+static void *shared_share (lua_State *L, int idx) {
+  Shared *s = lua_touserdata(L, idx);
+  (void)L;
+  if (s->m == NULL)
+    return NULL;
+  mapref(s->m);
+  return s->m;
+}
+
+
+static void shared_unshare (lua_State *L, void *p) {
+  Map *m = p;
+  Shared *s = cached(L, &SHAREDS, m);
+  if (s != NULL && s->m == m) {
+    mapunref(m);
+    return;
+  }
+  lua_pop(L, 1);
+  ensuremetas(L);
+  s = lua_newuserdatauv(L, sizeof *s, 1);
+  memset(s, 0, sizeof *s);
+  luaL_setmetatable(L, m->tname);
+  setcached(L, &SHAREDS, m);  /* may raise: nothing taken yet */
+  setfrom(s, m);
+}
+
+
+static void drop (void *p) {
+  mapunref(p);
+}
+
+
+static const lg_MpShareType sharetypes[] = {
+  {LOCK, lock_share, lock_unshare, drop},
+  {RLOCK, lock_share, rlock_unshare, drop},
+  {VALUE, shared_share, shared_unshare, drop},
+  {ARRAY, shared_share, shared_unshare, drop},
+};
+
+
 void lg_mp_open_shared (lua_State *L) {
-  lg_createmeta(L, LOCK, lock_methods, lock_meta, NULL);
-  lg_createmeta(L, RLOCK, lock_methods, lock_meta, NULL);
-  lg_createmeta(L, VALUE, value_methods, value_meta, value_index);
-  lg_createmeta(L, ARRAY, array_methods, array_meta, array_index);
+  for (size_t i = 0; i < sizeof sharetypes / sizeof sharetypes[0]; i++)
+    if (lg_mp_share_type(&sharetypes[i]) < 0)
+      luaL_error(L, "too many shareable types");
+  ensuremetas(L);
   luaL_setfuncs(L, shared_funcs, 0);
 }
+
 
 /* }====================================================== */

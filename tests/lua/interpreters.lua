@@ -229,6 +229,70 @@ do
          true), out)
 end
 
+-- multiprocessing's Value, Array, Lock and RLock passed to another
+-- interpreter are the same objects there, as a Queue is
+do
+  local mp = require "multiprocessing"
+  local a <close> = interpreters.create()
+  local v, arr, lk = mp.Value("i", 0), mp.Array("d", {1.5, 2.5}), mp.Lock()
+  -- an argument: the change there is seen here
+  a:call(function (v, arr) v.value = 41; arr[2] = 7 end, v, arr)
+  assert(v.value == 41 and arr[2] == 7)
+  -- a global there (prepare_main), then an upvalue
+  a:prepare_main{gv = v}
+  a:exec("gv.value = gv.value + 1")
+  assert(v.value == 42)
+  assert(a:call(function () return v.value end) == 42)
+  -- what comes back is the userdata that left; there, one userdata each
+  local back, again = a:call(function (x) return x, x end, v)
+  assert(rawequal(back, v) and rawequal(again, v))
+  assert(a:call(function (x) return rawequal(gv, x) end, v))
+  -- a lock held here is held there (its acquire(false) fails), and a
+  -- Value's lock is the same RLock there
+  lk:acquire()
+  assert(a:call(function (l) return l:acquire(false) end, lk) == false)
+  lk:release()
+  assert(a:call(function (l)
+    local ok = l:acquire(false); l:release(); return ok end, lk) == true)
+  local vl = v:get_lock()  -- recursive: another OS thread must try it
+  vl:acquire()
+  local t = a:call_in_thread(function (l) return l:acquire(false) end, vl)
+  assert(t:value() == false)
+  vl:release()
+  -- an item of a queue of interpreters
+  local q = interpreters.create_queue()
+  q:put(arr)
+  a:call(function (q) local x = q:get(); x[1] = x[1] * 2 end, q)
+  assert(arr[1] == 3.0)
+  -- the objects outlive the interpreter's userdata: the last one unmaps
+  a:exec("gv = nil; collectgarbage()")
+  collectgarbage()
+  v.value = 1
+  assert(v.value == 1)
+  -- a destroyed object is refused, with the value's path
+  local dead = mp.Value("i", 0)
+  getmetatable(dead).__gc(dead)
+  checkerror("bad value at args[1]", a.call, a, print, dead)
+end
+
+-- two interpreters' threads add to one shared Value under its lock, in
+-- parallel: no update is lost
+do
+  local mp = require "multiprocessing"
+  local v = mp.Value("q", 0)
+  local function add (v, n)
+    local lk = v:get_lock()
+    for _ = 1, n do
+      lk:acquire(); v.value = v.value + 1; lk:release()
+    end
+  end
+  local a <close> = interpreters.create()
+  local b <close> = interpreters.create()
+  local ta, tb = a:call_in_thread(add, v, 20000), b:call_in_thread(add, v, 20000)
+  ta:join(); tb:join()
+  assert(v.value == 40000, v.value)
+end
+
 -- --gil-stats prints a table per interpreter; the trace names each
 -- interpreter's lanes, so one timeline shows two GILs
 do
