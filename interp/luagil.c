@@ -20,6 +20,7 @@
 #include "luagil.h"
 #include "sigint.h"
 #include "stats.h"
+#include "task.h"
 #include "trace.h"
 #include "tstate.h"
 #include "waitq.h"
@@ -444,6 +445,7 @@ int luagil_close (lua_State *L) {
     return 0;
   }
   lua_close(L);
+  lg_task_free(p->I);  /* no task is left: its threads may go */
   if (!p->first && ts != NULL && ts->interp == p->I) {
     lg_gil_drop(ts, LG_DROP_PLAIN);  /* the thread may install another */
     ts->stats = NULL;

@@ -71,6 +71,9 @@ struct lg_Pool {
   int ntasks;               /* tasks started and not done: the heap has
                                room for them all (reserve_locked) */
   lg_Service monitor;       /* the monitor thread */
+  int nthreads;             /* workers alive, and the monitor */
+  int retired;              /* lg_task_free ran: the last thread of the
+                               pool to leave frees it */
 };
 
 
@@ -192,9 +195,32 @@ static void *monitor_main (void *arg);
 ** failure is that task's starter's error. Returns 0 or an errno value.
 */
 static int start_monitor_locked (lg_Pool *P) {
+  int on = P->monitor.on, err;
   LG_ASSERT(lg_mutex_held(&P->mutex));
-  return lg_service_start_locked(&P->monitor, &P->mutex, monitor_main, P,
-                                 MONITOR_STACK);
+  err = lg_service_start_locked(&P->monitor, &P->mutex, monitor_main, P,
+                                MONITOR_STACK);
+  P->nthreads += !on && P->monitor.on;
+  return err;
+}
+
+
+static void freepool (lg_Pool *P) {
+  if (P->monitor.on)
+    pthread_cond_destroy(&P->monitor.cv);
+  lg_check(pthread_mutex_destroy(&P->mutex));
+  free(P->heap);
+  free(P);
+}
+
+
+/* A thread of the pool leaves, pool.mutex held; it unlocks it. The last
+** one of a retired pool frees it. */
+static void leave_unlock (lg_Pool *P) {
+  int last = --P->nthreads == 0 && P->retired;
+  LG_ASSERT(P->nthreads >= 0);
+  lg_check(pthread_mutex_unlock(&P->mutex));
+  if (last)
+    freepool(P);
 }
 
 
@@ -318,11 +344,18 @@ static int spawn_for (lg_Task *t, int requeue) {
     w->task = t;
     sigemptyset(&block);  /* SIGINT goes to the main thread */
     sigaddset(&block, SIGINT);
+    lg_check(pthread_mutex_lock(&P->mutex));
+    P->nthreads++;  /* before it may leave */
+    lg_check(pthread_mutex_unlock(&P->mutex));
     err = lg_spawn(worker_main, w, t->stacksize != 0 ? t->stacksize
                                                     : default_stack(),
                    &block, &thread);
-    if (err != 0)
+    if (err != 0) {
       lg_tstate_discard(w->ts);
+      lg_check(pthread_mutex_lock(&P->mutex));
+      P->nthreads--;  /* the pool is not retired: it has a task */
+      lg_check(pthread_mutex_unlock(&P->mutex));
+    }
   }
   if (err != 0) {
     free(w);
@@ -508,7 +541,7 @@ static void *monitor_main (void *arg) {
   unsigned long seen = 0;
   long since = -1;  /* since when the queue has not moved; -1: empty */
   lg_check(pthread_mutex_lock(&P->mutex));
-  for (;;) {
+  while (!P->retired) {
     long now = lg_now_ns(), due = LONG_MAX;
     expire_locked(P, now);
     if (P->nheap > 0)
@@ -533,6 +566,7 @@ static void *monitor_main (void *arg) {
       due = since + STALL_NS;
     lg_service_sleep_locked(&P->monitor, due);
   }
+  leave_unlock(P);
   return NULL;
 }
 
@@ -634,7 +668,8 @@ static lg_Task *idle (Worker *w) {
     lg_check(pthread_mutex_lock(&P->mutex));
     {
       t = w->task;  /* place_locked unlinks a worker and gives it a task */
-      got = t != NULL || (r == LG_TIMEDOUT && unidle_locked(P, w));
+      got = t != NULL || P->retired ||
+            (r == LG_TIMEDOUT && unidle_locked(P, w));
     }
     lg_check(pthread_mutex_unlock(&P->mutex));
     if (got)
@@ -670,8 +705,36 @@ static void *worker_main (void *arg) {
     t = next;
   }
   lg_tstate_unregister(ts);
+  lg_check(pthread_mutex_lock(&w->pool->mutex));
+  leave_unlock(w->pool);
   free(w);
   return NULL;
+}
+
+
+void lg_task_free (lg_IState *I) {
+  lg_Pool *P = I->pool;
+  lg_TState *wake[MAX_IDLE];
+  int n = 0, last;
+  if (P == NULL)
+    return;
+  lg_check(pthread_mutex_lock(&P->mutex));
+  {
+    LG_ASSERT(P->ntasks == 0);
+    P->retired = 1;
+    for (Worker *w = P->idle; w != NULL && n < MAX_IDLE; w = w->next)
+      wake[n++] = w->ts;  /* a state is never freed (vm/tstate.h) */
+    P->idle = NULL;
+    P->nidle = 0;
+    lg_service_tell_locked(&P->monitor, 0);
+    last = P->nthreads == 0;
+  }
+  lg_check(pthread_mutex_unlock(&P->mutex));
+  for (int i = 0; i < n; i++)
+    lg_unpark(wake[i]);
+  if (last)
+    freepool(P);
+  I->pool = NULL;
 }
 
 /* }====================================================== */

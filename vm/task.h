@@ -137,6 +137,12 @@ LG_FUNC unsigned long lg_self_ident (void);
 */
 LG_FUNC void lg_task_forget (lg_Task *t);
 
+/*
+** 'I' closes and none of its tasks is left: its idle workers and its
+** monitor leave, and the last of them frees its pool.
+*/
+LG_FUNC void lg_task_free (lg_IState *I);
+
 /* fork(): the scheduler's mutex is held across it; in the child the idle
 ** workers, the ready queue, the deadline heap and the monitor are gone. */
 LG_FUNC void lg_task_atfork (lg_IState *I, int phase);

@@ -293,6 +293,39 @@ do
   assert(v.value == 40000, v.value)
 end
 
+-- a closed interpreter leaves no thread behind: its idle workers and its
+-- task monitor go (a host that makes an interpreter per test would run
+-- out of threads otherwise)
+do
+  local time = require "time"
+  local function nthreads ()
+    local f = assert(io.open("/proc/self/status"))
+    local n = tonumber(f:read("a"):match("Threads:%s*(%d+)"))
+    f:close()
+    return n
+  end
+  local before = nthreads()
+  for _ = 1, 20 do
+    local a = interpreters.create()
+    a:exec([[
+      local threading = require "threading"
+      local t = threading.Thread{target = function () end}
+      t:start(); t:join()
+      local fired = threading.Event()
+      threading.Timer(0, function () fired:set() end):start()
+      fired:wait()
+    ]])
+    a:close()
+  end
+  -- they leave on their own: wait for it, for at most 30 s
+  local deadline = time.monotonic() + 30
+  while nthreads() > before and time.monotonic() < deadline do
+    time.sleep(0.01)
+  end
+  assert(nthreads() <= before, nthreads() .. " threads, " .. before ..
+         " before")
+end
+
 -- --gil-stats prints a table per interpreter; the trace names each
 -- interpreter's lanes, so one timeline shows two GILs
 do
