@@ -253,6 +253,74 @@ static int runthere (lg_Interp *p, Msg *in, lg_MpMsg *out) {
 static lg_Interp *checkinterp (lua_State *L, int arg);
 
 
+/* Push the ExecutionFailed error of onerror's table at 'idx'. */
+static void pushfailed (lua_State *L, int idx) {
+  lua_getfield(L, idx, "kind");
+  lua_getfield(L, idx, "message");
+  if (lua_isstring(L, -2))
+    lua_pushfstring(L, "%s: %s", lua_tostring(L, -2), lua_tostring(L, -1));
+  else
+    lua_pushvalue(L, -1);
+  lg_error_push(L, FAILED, lua_tostring(L, -1));
+  lua_pushvalue(L, -4);
+  lua_setfield(L, -2, "remote_kind");
+  lua_pushvalue(L, -3);
+  lua_setfield(L, -2, "remote_message");
+  lua_getfield(L, idx, "traceback");
+  lua_setfield(L, -2, "traceback");
+  lua_replace(L, -4);
+  lua_pop(L, 2);
+}
+
+
+/*
+** For runs of many calls in one (concurrent.futures' batches), which catch
+** each call's error there and send it back as data:
+**   _errinfo(err) -> {kind=, message=, traceback=}, xpcall's handler there;
+**   _failed(info) -> the ExecutionFailed error of such a table, here;
+**   _copyable(...) -> true, or false and why: can these values be copied
+**     to another interpreter (results, before they are sent)?
+*/
+static int ip_failed (lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  pushfailed(L, 1);
+  return 1;
+}
+
+
+static int copycheck (lua_State *L) {
+  lg_MpMsg *m = lua_touserdata(L, 1);
+  *m = lg_mp_dumpx(L, 2, FLAGS, "result", LG_MP_TOINTERPRETER);
+  return 0;
+}
+
+
+static int ip_copyable (lua_State *L) {
+  lg_MpMsg m = {NULL, 0};
+  int n = lua_gettop(L);
+  lua_createtable(L, n, 0);
+  for (int i = 1; i <= n; i++) {
+    lua_pushvalue(L, i);
+    lua_rawseti(L, -2, i);
+  }
+  lua_pushcfunction(L, copycheck);
+  lua_pushlightuserdata(L, &m);
+  lua_pushvalue(L, -3);
+  if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+  }
+  if (m.data != NULL) {
+    lg_mp_drop(m.data, m.len);
+    free(m.data);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+
 /*
 ** Run the payload at the top of the caller's stack in 'p' and push the
 ** results (OP_CALL), or raise ExecutionFailed.
@@ -289,20 +357,7 @@ static int run (lua_State *L, lg_Interp *p) {
     return luaL_error(L, "not enough memory");
   load(L, out);
   if (!ok) {  /* stack: in out err */
-    lua_getfield(L, -1, "kind");
-    lua_getfield(L, -2, "message");
-    if (lua_isstring(L, -2))
-      lua_pushfstring(L, "%s: %s", lua_tostring(L, -2),
-                      lua_tostring(L, -1));
-    else
-      lua_pushvalue(L, -1);
-    lg_error_push(L, FAILED, lua_tostring(L, -1));
-    lua_pushvalue(L, -4);
-    lua_setfield(L, -2, "remote_kind");
-    lua_pushvalue(L, -3);
-    lua_setfield(L, -2, "remote_message");
-    lua_getfield(L, -5, "traceback");
-    lua_setfield(L, -2, "traceback");
+    pushfailed(L, lua_gettop(L));
     return lua_error(L);
   }
   lua_getfield(L, -1, "n");
@@ -712,6 +767,9 @@ static const luaL_Reg funcs[] = {
   {"list_all", ip_list_all},
   {"get_current", ip_get_current},
   {"get_main", ip_get_main},
+  {"_errinfo", onerror},
+  {"_failed", ip_failed},
+  {"_copyable", ip_copyable},
   {NULL, NULL}
 };
 

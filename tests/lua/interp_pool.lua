@@ -258,6 +258,92 @@ do
   assert(#interpreters.list_all() == before)
 end
 
+-- batches: a worker with a backlog takes its share of the queue (up to
+-- max_batch) into one call there; each task still gets its own results
+-- or its own error, and one whose arguments or results cannot be copied
+-- fails alone. max_batch = 1 takes each task only when it runs.
+do
+  checkerror("max_batch must be at least 1", IPool, {max_batch = 0})
+  checkerror("max_batch must be an integer", IPool, {max_batch = 1.5})
+  local ex <close> = IPool{max_workers = 1, max_batch = 8}
+  local gate = newgate()
+  local first = ex:submit(waitgate, gate.port, "first")
+  gate:opened()  -- the worker waits there: the rest queue up
+  local fs = {}
+  for i = 1, 12 do
+    if i == 2 then  -- what called it: the batch's loop there
+      fs[i] = ex:submit(function () return debug.traceback() end)
+    elseif i == 3 then
+      fs[i] = ex:submit(function () error("task 3 failed") end)
+    elseif i == 7 then
+      fs[i] = ex:submit(function () return io.stdout end)  -- nor back
+    else
+      fs[i] = ex:submit(function (x) return x, nil, x * 2 end, i)
+    end
+  end
+  assert(fs[12]:cancel())  -- still queued: cancelled, never runs
+  gate:open()
+  assert(first:result() == "first")
+  for i = 1, 11 do
+    if i == 2 then
+      assert(fs[i]:result():find("in function 'xpcall'", 1, true),
+             fs[i]:result())
+    elseif i == 3 then
+      local err = fs[i]:exception()
+      assert(interpreters.ExecutionFailed:is(err), tostring(err))
+      assert(err.remote_message:find("task 3 failed", 1, true))
+      assert(err.traceback:find("stack traceback", 1, true))
+    elseif i == 7 then
+      local err = fs[i]:exception()
+      assert(interpreters.ExecutionFailed:is(err), tostring(err))
+      assert(err.remote_message:find("bad value at result[1]", 1, true),
+             err.remote_message)
+    else
+      local r = table.pack(fs[i]:result())
+      assert(r.n == 3 and r[1] == i and r[2] == nil and r[3] == 2 * i)
+    end
+  end
+  assert(fs[12]:cancelled())
+  -- arguments that cannot be copied: that task fails alone
+  local fs2 = {}
+  local gate2 = newgate()
+  local first2 = ex:submit(waitgate, gate2.port, "first")
+  gate2:opened()
+  for i = 1, 6 do
+    fs2[i] = ex:submit(function (x) return x end, i == 3 and io.stdout or i)
+  end
+  gate2:open()
+  assert(first2:result() == "first")
+  for i = 1, 6 do
+    if i == 3 then
+      local err = fs2[i]:exception()
+      assert(tostring(err):find("bad value at args[1]", 1, true),
+             tostring(err))
+    else
+      assert(fs2[i]:result() == i)
+    end
+  end
+end
+do  -- max_batch = 1: the second queued task can still be cancelled
+  local ex <close> = IPool{max_workers = 1, max_batch = 1}
+  local gate = newgate()
+  local first = ex:submit(waitgate, gate.port, 1)
+  gate:opened()
+  local second, third = ex:submit(where), ex:submit(where)
+  gate:open()
+  assert(first:result() == 1)
+  assert(second:result() ~= interpreters.get_current().id)
+  third:result()
+  local ex2 <close> = IPool{max_workers = 1, max_batch = 1}
+  local gate2 = newgate()
+  local a = ex2:submit(waitgate, gate2.port, 1)
+  gate2:opened()
+  local b, c = ex2:submit(where), ex2:submit(where)
+  assert(c:cancel() and not b:running())
+  gate2:open()
+  assert(a:result() == 1 and b:result() and c:cancelled())
+end
+
 -- wait and as_completed take its Futures
 do
   local ex <close> = IPool(2)
