@@ -5,7 +5,9 @@
 **
 ** The module is this one function linked to libluagil.so, so that a C
 ** module written for luagil that links libluagil.so too shares its one
-** GIL, instead of bringing a second copy of the interpreter.
+** GIL, instead of bringing a second copy of the interpreter. The rock
+** (LUAGIL_ROCK, for LuaRocks) links every object of the interpreter into
+** it instead, and exports this function alone.
 */
 
 #include "luagil.h"

@@ -13,6 +13,8 @@ libcriterion-dev libedit-dev"
 # scripts/format.
 LUAGIL_TEST_PACKAGES="$LUAGIL_PACKAGES tmux valgrind chromium clang \
 libclang-rt-14-dev clang-format"
+# luarocks for the rockspec's test (embed.rock).
+LUAGIL_TEST_PACKAGES="$LUAGIL_TEST_PACKAGES luarocks"
 
 install_missing () {
   local missing=()
