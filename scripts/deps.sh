@@ -13,8 +13,9 @@ libcriterion-dev libedit-dev"
 # scripts/format.
 LUAGIL_TEST_PACKAGES="$LUAGIL_PACKAGES tmux valgrind chromium clang \
 libclang-rt-14-dev clang-format"
-# luarocks for the rockspec's test (embed.rock).
-LUAGIL_TEST_PACKAGES="$LUAGIL_TEST_PACKAGES luarocks"
+# luarocks for the rockspec's test (embed.rock), man-db (and with it
+# groff-base) for the manual page's (manpage).
+LUAGIL_TEST_PACKAGES="$LUAGIL_TEST_PACKAGES luarocks man-db"
 
 install_missing () {
   local missing=()

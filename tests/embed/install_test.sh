@@ -4,7 +4,7 @@
 # pkg-config and with find_package, and run them; tests/embed/package's
 # hosts, on luagil::luagil and on luagil::luagil_static, run a thread and
 # load a C module; the installed program and the installed module (under
-# stock lua5.4) run too.
+# stock lua5.4) run too, and man finds the installed manual page.
 # usage: install_test.sh BUILD_DIR SOURCE_DIR CMAKE CC "SANITIZER_FLAGS"
 #        [SANITIZER_RUNTIME]  (preloaded into stock lua5.4 only)
 # See LICENSE for copyright and licence (MIT).
@@ -68,6 +68,15 @@ fi
 for ex in $examples; do
   "$pkg/${ex}_static"
 done
+
+echo "== installed manual page"
+page=$prefix/share/man/man1/luagil.1
+[ -f "$page" ] || { echo "no $page"; exit 1; }
+if command -v man >/dev/null; then
+  [ "$(MANPATH="$prefix/share/man" man -w luagil)" = "$page" ] ||
+    { echo "man -w luagil does not find $page"; exit 1; }
+fi
+echo "man page OK"
 
 echo "== installed program and module"
 "$prefix/bin/luagil" -e "assert(require('luagil.threading').active_count() == 1)"
