@@ -147,9 +147,22 @@ static lg_TState *newstate (lua_State *L) {
 ** =======================================================
 */
 
-/* The message handler there: what the caller needs of an error. */
+/*
+** The message handler there: what the caller needs of an error. Ctrl-C,
+** which interrupts the code the main thread runs there, is marked: it is
+** the caller's interrupt, not the code's failure.
+*/
 static int onerror (lua_State *L) {
-  lua_createtable(L, 0, 3);
+  size_t len = 0;
+  const char *s = lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &len)
+                                                : NULL;
+  int ctrlc = lg_tstate_is_main() && s != NULL && len >= 12 &&
+              strcmp(s + len - 12, "interrupted!") == 0;
+  lua_createtable(L, 0, 4);
+  if (ctrlc) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "interrupted");
+  }
   if (lua_type(L, 1) == LUA_TTABLE && lua_getfield(L, 1, "kind") ==
       LUA_TTABLE && lua_getfield(L, -1, "name") == LUA_TSTRING) {
     lua_setfield(L, -3, "kind");  /* a luagil error object */
@@ -357,6 +370,9 @@ static int run (lua_State *L, lg_Interp *p) {
     return luaL_error(L, "not enough memory");
   load(L, out);
   if (!ok) {  /* stack: in out err */
+    if (lua_getfield(L, -1, "interrupted") == LUA_TBOOLEAN)
+      return luaL_error(L, "interrupted!");  /* Ctrl-C: the caller's */
+    lua_pop(L, 1);
     pushfailed(L, lua_gettop(L));
     return lua_error(L);
   }

@@ -326,6 +326,28 @@ do
          " before")
 end
 
+-- Ctrl-C while the main thread runs code in another interpreter stops
+-- that code and is the caller's interrupt, not an ExecutionFailed
+do
+  local _thread = require "_thread"
+  local a <close> = interpreters.create()
+  local q = interpreters.create_queue()
+  local helper = threading.Thread{target = function ()
+    q:get()  -- the loop there has begun
+    _thread.interrupt_main()
+  end}
+  helper:start()
+  local ok, err = pcall(a.call, a, function (q)
+    q:put(true)
+    while true do end
+  end, q)
+  helper:join()
+  assert(not ok and type(err) == "string" and err:find("interrupted!", 1,
+         true), tostring(err))
+  assert(not interpreters.ExecutionFailed:is(err))
+  assert(a:call(function () return "still works" end) == "still works")
+end
+
 -- --gil-stats prints a table per interpreter; the trace names each
 -- interpreter's lanes, so one timeline shows two GILs
 do
