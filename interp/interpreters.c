@@ -129,12 +129,21 @@ static void leave (lg_TState *ts, lg_TState *outer) {
 }
 
 
-/* A thread state to enter with, made before the caller lets its GIL go,
-** where running out of memory can still be reported. */
-static lg_TState *newstate (lua_State *L) {
+/*
+** Claim 'p' for one run ('running'), or raise 'busy' (a format for p's
+** id); returns a thread state to enter with, made before the caller lets
+** its GIL go, where running out of memory can still be reported. The
+** caller sets 'running' back to 0 when it is done.
+*/
+static lg_TState *claim (lua_State *L, lg_Interp *p, const char *busy) {
   lg_TState *ts = lg_tstate_new();
+  int expected = 0;
   if (ts == NULL)
     luaL_error(L, "not enough memory");
+  if (!atomic_compare_exchange_strong(&p->running, &expected, 1)) {
+    lg_tstate_discard(ts);
+    luaL_error(L, busy, (int)p->I->id);
+  }
   return ts;
 }
 
@@ -341,7 +350,7 @@ static int ip_copyable (lua_State *L) {
 static int run (lua_State *L, lg_Interp *p) {
   lg_TState *self = lg_tstate_current(), *ts;
   Msg *in, *out;
-  int ok, expected = 0, n;
+  int ok, n;
   if (self != NULL && self->interp == p->I)
     return luaL_error(L, "cannot run in the current interpreter");
   in = newmsg(L);
@@ -350,11 +359,7 @@ static int run (lua_State *L, lg_Interp *p) {
                       LG_MP_TOINTERPRETER);         /* nothing held */
   lua_pop(L, 1);  /* the payload: the box stays */
   out = newmsg(L);
-  ts = newstate(L);
-  if (!atomic_compare_exchange_strong(&p->running, &expected, 1)) {
-    lg_tstate_discard(ts);
-    return luaL_error(L, "interpreter already running");
-  }
+  ts = claim(L, p, "interpreter already running");
   if (atomic_load(&p->closed)) {
     atomic_store(&p->running, 0);
     lg_tstate_discard(ts);
@@ -560,12 +565,7 @@ static int ip_is_running (lua_State *L) {
 ** interpreter): its non-daemon threads are joined, its state closed.
 */
 static void closeinterp (lua_State *L, lg_Interp *p, lg_TState *self) {
-  lg_TState *ts = newstate(L);
-  int expected = 0;
-  if (!atomic_compare_exchange_strong(&p->running, &expected, 1)) {
-    lg_tstate_discard(ts);
-    luaL_error(L, "interpreter %d is running", (int)p->I->id);
-  }
+  lg_TState *ts = claim(L, p, "interpreter %d is running");
   LG_BEGIN_BLOCKING
   enter(p, ts, self);
   luagil_close(p->L);  /* unregisters 'ts' if it freed the state */
