@@ -47,6 +47,10 @@ foreach(lab atomic cpu_bound io_bound convoy ticks deterministic
 endforeach()
 set_tests_properties(lab.threads_vs_processes lab.parallel PROPERTIES
   LABELS "preempt;fork")
+# The fidelity lab runs real runtimes as children: its own test checks the
+# tables' shape and the notes for what is absent (tests/lua/lab_fidelity.lua).
+lua_test(lab_fidelity LABELS preempt)
+set_tests_properties(lua.lab_fidelity PROPERTIES TIMEOUT 600)
 lua_test(time)
 lua_test(io_threads)
 lua_test(multiprocessing LABELS fork)
