@@ -18,7 +18,8 @@
 ** instructions, not only where Lua looks at hooks (back-edges, calls).
 **
 ** The same hook serves the user's debug.sethook: the user's function, mask
-** and count live in a registry table keyed by coroutine, and the hook
+** and count live in registry tables keyed by coroutine (the function
+** where stock Lua keeps it, registry._HOOKKEY), and the hook
 ** restores them whenever it has finished with the GIL's business. A hook
 ** can linger on a state that stopped running, and coroutines inherit their
 ** creator's hook: a count event that is not ours nor the user's just
@@ -186,39 +187,41 @@ int lg_breaker_getpreempt (lg_IState *I) {
 ** =======================================================
 */
 
-/* Push the user's hook entry {f, mask, count} of 'L'; returns its type. */
-static int pushentry (lua_State *L, lua_State *co) {
-  if (!atomic_load(&userhooks_used)) {
-    lua_pushnil(L);
-    return LUA_TNIL;
-  }
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &USERHOOKS) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_pushnil(L);
-    return LUA_TNIL;
-  }
+/*
+** Where stock Lua keeps them: the function in the registry's "_HOOKKEY"
+** table, keyed by thread (weak keys), so that code reading that table
+** (Lua's own testes/db.lua) finds it. The mask and the count cannot live
+** in the state, as they do in stock Lua, since the GIL's count hook comes
+** and goes there: they sit in a second weak table, at &USERHOOKS, as one
+** integer, mask | count << 4.
+*/
+#define HOOKKEY  "_HOOKKEY"
+#define PACK(mask, count)  ((lua_Integer)(mask) | (lua_Integer)(count) << 4)
+
+
+/* Push hooks[co] of the table at 'idx' of 'L'; returns its type. */
+static int getforthread (lua_State *L, int idx, lua_State *co) {
+  idx = lua_absindex(L, idx);
   lua_pushthread(co);
   if (co != L)
     lua_xmove(co, L, 1);
-  int t = lua_rawget(L, -2);
-  lua_remove(L, -2);
-  return t;  /* stack: entry */
+  return lua_rawget(L, idx);
 }
 
 
 /* The user's mask and count for 'co' (0, 0 if none). */
 static int usermask (lua_State *L, lua_State *co, int *count) {
-  int mask = 0;
-  *count = 0;
-  if (pushentry(L, co) == LUA_TTABLE) {
-    lua_rawgeti(L, -1, 2);
-    lua_rawgeti(L, -2, 3);
-    mask = (int)lua_tointeger(L, -2);
-    *count = (int)lua_tointeger(L, -1);
-    lua_pop(L, 2);
+  lua_Integer packed = 0;
+  if (atomic_load(&userhooks_used)) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &USERHOOKS) == LUA_TTABLE) {
+      getforthread(L, -1, co);
+      packed = lua_tointeger(L, -1);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
   }
-  lua_pop(L, 1);
-  return mask;
+  *count = (int)(packed >> 4);
+  return (int)(packed & 0xf);
 }
 
 
@@ -238,49 +241,80 @@ static void restore (lua_State *L, lua_State *co, int keep_armed) {
 }
 
 
+/* Push the weak-keyed table at 'key' (a string, or else 'p') of the
+** registry, made if missing. */
+static void weaktable (lua_State *L, const char *key, const void *p) {
+  int t = key != NULL ? lua_getfield(L, LUA_REGISTRYINDEX, key)
+                      : lua_rawgetp(L, LUA_REGISTRYINDEX, p);
+  if (t == LUA_TTABLE)
+    return;
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  if (key != NULL)
+    lua_setfield(L, LUA_REGISTRYINDEX, key);
+  else
+    lua_rawsetp(L, LUA_REGISTRYINDEX, p);
+}
+
+
+/* t[co] = the value on top, popped; 't' is at 'idx'. */
+static void setforthread (lua_State *L, int idx, lua_State *co) {
+  idx = lua_absindex(L, idx);
+  lua_pushthread(co);
+  if (co != L)
+    lua_xmove(co, L, 1);
+  lua_insert(L, -2);
+  lua_rawset(L, idx);
+}
+
+
 void lg_breaker_setuserhook (lua_State *L, lua_State *co, int f,
                              int mask, int count) {
   atomic_store(&userhooks_used, 1);
   if (f != 0)
     f = lua_absindex(L, f);
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &USERHOOKS) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_createtable(L, 0, 1);
-    lua_pushliteral(L, "k");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &USERHOOKS);
-  }
-  lua_pushthread(co);
-  if (co != L)
-    lua_xmove(co, L, 1);
+  weaktable(L, HOOKKEY, NULL);
+  if (f != 0)
+    lua_pushvalue(L, f);
+  else
+    lua_pushnil(L);
+  setforthread(L, -2, co);  /* _HOOKKEY[co] = f, as stock Lua keeps it */
+  weaktable(L, NULL, &USERHOOKS);
   if (f == 0 || mask == 0)
     lua_pushnil(L);
-  else {
-    lua_createtable(L, 3, 0);
-    lua_pushvalue(L, f);
-    lua_rawseti(L, -2, 1);
-    lua_pushinteger(L, mask);
-    lua_rawseti(L, -2, 2);
-    lua_pushinteger(L, count);
-    lua_rawseti(L, -2, 3);
-  }
-  lua_rawset(L, -3);  /* hooks[co] = entry */
-  lua_pop(L, 1);
+  else
+    lua_pushinteger(L, PACK(mask, count));
+  setforthread(L, -2, co);
+  lua_pop(L, 2);
   restore(L, co, 1);
 }
 
 
+/* Push the user's hook function of 'co' (nil if none). */
+static int pushuserfunc (lua_State *L, lua_State *co) {
+  int t = LUA_TNIL;
+  if (lua_getfield(L, LUA_REGISTRYINDEX, HOOKKEY) == LUA_TTABLE)
+    t = getforthread(L, -1, co);
+  else
+    lua_pushnil(L);
+  lua_remove(L, -2);
+  return t;
+}
+
+
 int lg_breaker_getuserhook (lua_State *L, lua_State *co) {
-  if (pushentry(L, co) != LUA_TTABLE) {
-    lua_pop(L, 1);
+  int count;
+  int mask = usermask(L, co, &count);
+  if (mask == 0)
     return 0;
-  }
-  for (int i = 1; i <= 3; i++)
-    lua_rawgeti(L, -i, i);
-  lua_remove(L, -4);
+  pushuserfunc(L, co);
+  lua_pushinteger(L, mask);
+  lua_pushinteger(L, count);
   return 1;  /* stack: f, mask, count */
 }
 
@@ -299,9 +333,10 @@ static void calluser (lua_State *L, lua_Debug *ar) {
       restore(L, L, 0);
     return;
   }
-  pushentry(L, L);
-  lua_rawgeti(L, -1, 1);
-  lua_remove(L, -2);
+  if (pushuserfunc(L, L) != LUA_TFUNCTION) {  /* _HOOKKEY changed */
+    lua_pop(L, 1);
+    return;
+  }
   lua_pushstring(L, eventnames[ar->event]);
   if (ar->currentline >= 0)
     lua_pushinteger(L, ar->currentline);

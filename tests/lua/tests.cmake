@@ -18,6 +18,7 @@ set_tests_properties(lua.race_any PROPERTIES ENVIRONMENT RACE_EXPECT=lost
 set_tests_properties(lua.race_safe PROPERTIES ENVIRONMENT RACE_EXPECT=none
   LABELS preempt TIMEOUT 300)
 lua_test(dis)
+lua_test(debug)
 lua_test(io)
 lua_test(queue)
 lua_test(futures)
