@@ -52,6 +52,7 @@ typedef struct Settings {
   int bad;                 /* index of a bad option; 0: none */
   int has_i, has_v, has_e, has_E;
   int help;                /* --help */
+  int version;             /* --version */
   double switch_interval;  /* --switch-interval; 0: default */
   const char *preempt;     /* --preempt; NULL: default */
   int dis;                 /* --dis: list the script instead of running it */
@@ -101,6 +102,8 @@ static const LongOpt longopts[] = {
    NULL, "list the script's bytecode instead of running it"},
   {"help", OPT_FLAG, offsetof(Settings, help),
    NULL, "show this help and exit"},
+  {"version", OPT_FLAG, offsetof(Settings, version),
+   NULL, "show luagil's and Lua's versions and exit"},
   {NULL, OPT_FLAG, 0, NULL, NULL}
 };
 
@@ -119,8 +122,16 @@ static void message (const char *pname, const char *msg) {
 }
 
 
+/* -v, and the REPL's banner: stock lua's line alone, since scripts and
+   build tools parse it. */
 static void print_version (void) {
-  writeout(LUA_COPYRIGHT "\n" LUAGIL_VERSION "\n");
+  writeout(LUA_COPYRIGHT "\n");
+}
+
+
+/* --version: luagil's version, then the Lua it runs. */
+static void print_luagil_version (void) {
+  writeout(LUAGIL_VERSION "\n" LUA_COPYRIGHT "\n");
 }
 
 
@@ -539,12 +550,17 @@ static int runargs (lua_State *L, char **argv, int n) {
 ** The REPL, as stock lua's
 ** =====================================================================*/
 
+/*
+** The prompt, from _PROMPT or _PROMPT2 if set (any value, converted as
+** tostring does, __tostring included), else the default. Leaves one value
+** on the stack for the caller to pop. A __tostring that fails raises.
+*/
 static const char *get_prompt (lua_State *L, int firstline) {
   const char *p;
-  lua_getglobal(L, firstline ? "_PROMPT" : "_PROMPT2");
-  p = lua_tostring(L, -1);
-  if (p == NULL)
-    p = firstline ? PROMPT : PROMPT2;
+  if (lua_getglobal(L, firstline ? "_PROMPT" : "_PROMPT2") == LUA_TNIL)
+    return firstline ? PROMPT : PROMPT2;
+  p = luaL_tolstring(L, -1, NULL);
+  lua_remove(L, -2);  /* the global's value; its string stays */
   return p;
 }
 
@@ -748,6 +764,10 @@ int main (int argc, char **argv) {
   }
   if (s.help) {
     print_help();
+    return EXIT_SUCCESS;
+  }
+  if (s.version) {
+    print_luagil_version();
     return EXIT_SUCCESS;
   }
   if (s.dis && s.script == 0) {
