@@ -140,9 +140,9 @@ static int os_exit (lua_State *L) {
     if (ts != NULL && !ts->is_main)
       return luaL_error(L, "os.exit with close=true can only be called "
                            "from the main thread");
-    if (ts != NULL && closer != NULL)
-      closer(L);
-    else
+    /* The closer says -1 when lua_close already runs (os.exit from a
+       finalizer): closing again runs the finalizers left, as in lua. */
+    if (ts == NULL || closer == NULL || closer(L) < 0)
       lua_close(L);
   }
   exit(status);

@@ -68,6 +68,16 @@ print("before")
 outer()
 print("not reached")
 EOF
+cat >gcexit.lua <<'EOF'
+print("creating 1")
+setmetatable({}, {__gc = function () print(1) end})
+print("creating 2")
+setmetatable({}, {__gc = function ()
+  print("2")
+  setmetatable({}, {__gc = function () print(3) end})
+  os.exit(0, true)
+end})
+EOF
 cat >usesx.lua <<'EOF'
 print("x is", x, ...)
 EOF
@@ -142,6 +152,9 @@ same os_exit_3 -- -e 'print("bye") os.exit(3)'
 same os_exit_true -- -e 'os.exit(true)'
 same os_exit_false -- -e 'os.exit(false)'
 same os_exit_close -- -e 'os.exit(5, true)'
+# os.exit(0, true) from a finalizer that lua_close runs: the finalizers
+# left still run, as they do in stock lua (Lua's testes/main.lua)
+same os_exit_close_in_gc -- gcexit.lua
 
 # ---- stdin ----
 STDIN=stdin.lua same stdin_dash -- - a b
