@@ -6,3 +6,9 @@ set_tests_properties(cli repl PROPERTIES TIMEOUT 300)
 # The REPL test interrupts 'while true do end': it needs preemption.
 set_tests_properties(repl PROPERTIES SKIP_RETURN_CODE 77 RUN_SERIAL TRUE
   LABELS preempt)
+# Lua 5.4.4's own test suite, when ../shared/conformance is beside the
+# source tree (skipped otherwise).
+add_test(NAME conformance.lua_testes COMMAND bash
+  ${SRC}/tests/cli/lua_testes.sh ${LUAGIL_BIN} ${SRC})
+set_tests_properties(conformance.lua_testes PROPERTIES TIMEOUT 600
+  SKIP_RETURN_CODE 77)
