@@ -881,11 +881,12 @@ static int fmterror (lua_State *L, int arg) {
 
 
 /*
-** Reads from the handle 'p' (stack index 'fidx') the formats at 'first'
-** up to the top; pushes one result per format tried and returns how many.
+** Reads from the handle 'p' (stack index 'fidx') the 'nargs' formats from
+** stack index 'first' on; pushes one result per format tried and returns
+** how many. A bad format is named by its index, as Lua's own is.
 */
-static int g_read (lua_State *L, luaL_Stream *p, int fidx, int first) {
-  int nargs = lua_gettop(L) - first + 1;
+static int g_read (lua_State *L, luaL_Stream *p, int fidx, int first,
+                   int nargs) {
   int bad = 0, i, n;
   Fmt small[8], *fmts = small;
   Call j;
@@ -948,15 +949,16 @@ static int g_read (lua_State *L, luaL_Stream *p, int fidx, int first) {
 
 /* io.read(...) -> values */
 static int io_read (lua_State *L) {
-  luaL_Stream *p = getiofile(L, IO_INPUT);
-  lua_insert(L, 1);  /* the file below the formats */
-  return g_read(L, p, 1, 2);
+  int n = lua_gettop(L);
+  luaL_Stream *p = getiofile(L, IO_INPUT);  /* above the formats, which
+                                               stay arguments #1 on */
+  return g_read(L, p, n + 1, 1, n);
 }
 
 
 /* file:read(...) -> values */
 static int f_read (lua_State *L) {
-  return g_read(L, tofile(L), 1, 2);
+  return g_read(L, tofile(L), 1, 2, lua_gettop(L) - 1);
 }
 
 
@@ -972,7 +974,7 @@ static int io_readline (lua_State *L) {
     lua_pushvalue(L, lua_upvalueindex(3 + i));
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_replace(L, 1);  /* the file at 1, the formats from 2 */
-  n = g_read(L, p, 1, 2);
+  n = g_read(L, p, 1, 2, lua_gettop(L) - 1);
   if (lua_toboolean(L, -n))
     return n;
   if (n > 1)  /* an error: its message is the second result */

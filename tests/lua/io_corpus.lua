@@ -211,6 +211,28 @@ case("io.input and io.read", function ()
   local ok, e = pcall(io.read)
   io.input(old)
   return a, b, c, ok, e end)
+case("io.read bad formats name argument #1 on", function ()
+  local old = io.input()
+  io.input(lines)
+  local r = {}
+  for _, args in ipairs{{"x"}, {1.5}, {{}}, {"l", "x"}, {"l", 2.5}} do
+    r[#r + 1] = select(2, pcall(io.read, table.unpack(args)))
+  end
+  io.input():close()
+  io.input(old)
+  return table.unpack(r) end)
+case("file:read bad format after others", function ()
+  local f = io.open(lines)
+  return select(2, pcall(f.read, f, "l", "l", "q")),
+         select(2, pcall(function () return f:read("n", {}) end)) end)
+case("lines bad formats", function ()
+  local f = io.open(lines)
+  local old = io.input(); io.input(lines)
+  local a = select(2, pcall(function () for _ in f:lines(1.5) do end end))
+  local b = select(2, pcall(function ()
+    for _ in io.lines(nil, "l", "y") do end end))
+  io.input():close(); io.input(old)
+  return a, b end)
 case("io.lines default input", function ()
   local old = io.input(); io.input(lines)
   local n = 0
