@@ -39,7 +39,9 @@
 ** blocked in io.read() does not keep the process from ending. The handle
 ** lock stays held, so no other reader of ours takes the input meanwhile.
 ** The main thread's poll also watches the Ctrl-C descriptor: Ctrl-C ends
-** its read with "interrupted!".
+** its read with "interrupted!". So does its wait for the handle lock,
+** which another thread's read may hold for as long as its input takes:
+** that wait looks for a Ctrl-C every CTRLC_NS (lockhandle).
 */
 
 #include <ctype.h>
@@ -52,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -445,7 +448,6 @@ static void do_read (Call *j) {
   int ok = 1;
   flockfile(f);
   clearerr(f);
-  j->ctrlc = lg_tstate_is_main();
   j->regular = -1;
   for (j->ndone = 0; j->ndone < j->nfmts && ok && !j->buf.oom && !j->intr;
        j->ndone++) {
@@ -499,6 +501,49 @@ static void do_op (Call *j) {
 
 
 /*
+** How often the main thread, waiting for a handle lock that another
+** reader holds, looks for a Ctrl-C: that reader may wait for its input
+** for ever, and a mutex wait cannot watch a descriptor.
+*/
+#define CTRLC_NS  50000000L
+
+
+/*
+** Takes the handle lock of 'j' (without the GIL). A read of the main
+** thread gives up when Ctrl-C comes first: returns 0, j->intr set.
+*/
+static int lockhandle (Call *j) {
+  struct timespec due;
+  int r;
+  if (!j->ctrlc) {
+    lg_check(pthread_mutex_lock(j->mu));
+    return 1;
+  }
+  while ((r = pthread_mutex_trylock(j->mu)) != 0) {
+    if (r != EBUSY)
+      lg_fatal("pthread_mutex_trylock", r);
+    if (lg_sigint_pending()) {
+      j->intr = 1;
+      return 0;
+    }
+    clock_gettime(CLOCK_REALTIME, &due);  /* timedlock's clock; a jump
+                                             only moves the next look */
+    due.tv_nsec += CTRLC_NS;
+    if (due.tv_nsec >= 1000000000L) {
+      due.tv_sec++;
+      due.tv_nsec -= 1000000000L;
+    }
+    r = pthread_mutex_timedlock(j->mu, &due);
+    if (r == 0)
+      return 1;
+    if (r != ETIMEDOUT)
+      lg_fatal("pthread_mutex_timedlock", r);
+  }
+  return 1;
+}
+
+
+/*
 ** Runs the call on the handle at stack index 1 (already checked open) with
 ** the GIL released and the handle lock held. For OP_CLOSE the GIL is taken
 ** back before the handle lock is released, and the handle marked closed.
@@ -507,14 +552,16 @@ static void do_op (Call *j) {
 */
 static void runcall (Call *j) {
   pthread_mutex_t *mu = j->mu;
+  j->ctrlc = j->op == OP_READ && lg_tstate_is_main();
   LG_BEGIN_BLOCKING
-  lg_check(pthread_mutex_lock(mu));
-  if (isclosed(j->p))
-    j->closed = 1;
-  else
-    do_op(j);
-  if (j->op != OP_CLOSE)
-    lg_check(pthread_mutex_unlock(mu));
+  if (lockhandle(j)) {  /* else Ctrl-C came first: the caller raises */
+    if (isclosed(j->p))
+      j->closed = 1;
+    else
+      do_op(j);
+    if (j->op != OP_CLOSE)
+      lg_check(pthread_mutex_unlock(mu));
+  }
   LG_END_BLOCKING
   if (j->op == OP_CLOSE) {
     if (!j->closed)

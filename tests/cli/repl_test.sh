@@ -104,6 +104,15 @@ check ctrl_c_interrupts_code wait_for 'interrupted!'
 typeline 'print("after" .. " interrupt")'
 check repl_alive_after_interrupt wait_for -x 'after interrupt'
 
+# io.read() at the prompt reads the terminal; Ctrl-C ends that read too
+# (tests/cli/sigint_read_test.sh does it for a piped REPL and scripts).
+typeline 'x = io.read()'
+wait_last 'x = io.read()'
+key C-c
+check ctrl_c_interrupts_io_read wait_for "in function 'io.read'"
+typeline 'print("read:" .. tostring(x))'
+check repl_alive_after_io_read wait_for -x 'read:nil'
+
 # A thread started at the prompt keeps running while the REPL waits for a
 # line: the line is read with the GIL released.
 typeline 'ok, threading = pcall(require, "threading")'
