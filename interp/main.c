@@ -12,6 +12,7 @@
 */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -409,6 +410,44 @@ static int docall (lua_State *L, int narg, int nres) {
 }
 
 
+/*
+** The chunk on stdin, loaded as luaL_loadfile(L, NULL) would (a UTF-8 BOM
+** and a first line starting with '#' are skipped, the line's newline kept
+** for the line numbers, even before a binary chunk, as lua5.4 keeps it
+** for stdin), but read first with the GIL released and Ctrl-C aware: the
+** wait for a script piped in slowly, or typed, ends with "interrupted!"
+** as other waits do.
+*/
+static int loadstdin (lua_State *L) {
+  char *data;
+  size_t len, start = 0;
+  int status;
+  switch (readstdin_nogil(&data, &len)) {
+    case 1:
+      lua_pushliteral(L, "interrupted!");
+      return LUA_ERRRUN;
+    case -1:
+      lua_pushfstring(L, "cannot read stdin: %s", strerror(errno));
+      return LUA_ERRFILE;
+  }
+  if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+    start = 3;
+  if (start < len && data[start] == '#') {  /* up to its newline */
+    const char *nl = memchr(data + start, '\n', len - start);
+    start = (nl != NULL) ? (size_t)(nl - data) : len;
+  }
+  status = luaL_loadbufferx(L, data + start, len - start, "=stdin", NULL);
+  free(data);
+  return status;
+}
+
+
+/* luaL_loadfile, except for stdin (NULL): loadstdin. */
+static int loadfile (lua_State *L, const char *name) {
+  return name != NULL ? luaL_loadfile(L, name) : loadstdin(L);
+}
+
+
 static int dochunk (lua_State *L, int status) {
   if (status == LUA_OK)
     status = docall(L, 0, 0);
@@ -417,7 +456,7 @@ static int dochunk (lua_State *L, int status) {
 
 
 static int dofile (lua_State *L, const char *name) {
-  return dochunk(L, luaL_loadfile(L, name));
+  return dochunk(L, loadfile(L, name));
 }
 
 
@@ -478,7 +517,7 @@ static int handle_script (lua_State *L, char **argv, int dis) {
   /* "-" is stdin, except after "--", where it names a file */
   if (strcmp(fname, "-") == 0 && strcmp(argv[-1], "--") != 0)
     fname = NULL;
-  status = luaL_loadfile(L, fname);
+  status = loadfile(L, fname);
   if (status == LUA_OK && dis) {
     dis_script(L);
     status = docall(L, 1, 0);
@@ -748,12 +787,34 @@ static int pmain (lua_State *L) {
 }
 
 
+/*
+** A standard descriptor closed when the program starts would be taken by
+** the first descriptor luagil opens (the Ctrl-C eventfd), and a read of
+** stdin would then wait on that. Each closed one gets /dev/null opened the
+** wrong way round instead: reading stdin (or writing stdout) still fails
+** with EBADF, as with the descriptor closed, and the number stays taken.
+*/
+static void reserve_stdfds (void) {
+  int fd;
+  for (fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+      int nfd = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+      if (nfd >= 0 && nfd != fd) {  /* a lower one was open: move it */
+        dup2(nfd, fd);
+        close(nfd);
+      }
+    }
+  }
+}
+
+
 int main (int argc, char **argv) {
   Settings s;
   luagil_Options o = {0};
   lua_State *L;
   int status, ok;
   memset(&s, 0, sizeof s);
+  reserve_stdfds();
   if (argv[0] != NULL && argv[0][0] != '\0')
     progname = argv[0];
   if (!collectargs(argv, &s))

@@ -1,7 +1,8 @@
 /*
-** interp/readline.c -- the luagil program's prompt: reading a line of the
-** REPL from stdin with the GIL released, Ctrl-C aware, with libedit when
-** stdin is a terminal (and luagil was built with it), else plainly.
+** interp/readline.c -- the luagil program's reads of stdin: a line of the
+** REPL, with libedit when stdin is a terminal (and luagil was built with
+** it), else plainly, and a whole script given on stdin; all with the GIL
+** released and Ctrl-C aware.
 ** See LICENSE for copyright and licence (MIT).
 */
 
@@ -186,6 +187,57 @@ ReadResult readline_nogil (const char *prompt, char **line) {
   LUAGIL_END_ALLOW_THREADS
   free(p);
   return r;
+}
+
+
+/*
+** Whole-stdin reads for a script given on stdin: the lexer needs it all
+** before it ends anyway, and so the wait for it can watch Ctrl-C, which
+** a read inside stdio would not see (luagil's handler restarts it).
+*/
+int readstdin_nogil (char **data, size_t *len) {
+  int r = 0, err = 0, sigfd = luagil_sigint_fd();
+  size_t n = 0, size = 4096;
+  char *buf = malloc(size);
+  if (buf == NULL)
+    return errno = ENOMEM, -1;
+  luagil_take_sigint();  /* as at the prompt: an old Ctrl-C is spent */
+  LUAGIL_BEGIN_ALLOW_THREADS
+  for (;;) {
+    ssize_t got;
+    if (waitinput(sigfd) == WAIT_SIGINT) {
+      r = 1;
+      break;
+    }
+    if (n == size) {
+      char *nbuf = size * 2 > size ? realloc(buf, size * 2) : NULL;
+      if (nbuf == NULL) {
+        r = -1, err = ENOMEM;
+        break;
+      }
+      buf = nbuf;
+      size *= 2;
+    }
+    got = read(STDIN_FILENO, buf + n, size - n);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0) {
+      r = -1, err = errno;
+      break;
+    }
+    if (got == 0)
+      break;
+    n += (size_t)got;
+  }
+  LUAGIL_END_ALLOW_THREADS
+  if (r != 0) {
+    free(buf);
+    errno = err;
+    return r;
+  }
+  *data = buf;
+  *len = n;
+  return 0;
 }
 
 

@@ -162,6 +162,19 @@ STDIN=plain_stdin.lua same stdin_implicit --
 STDIN=plain_stdin.lua same stdin_after_dashdash -- --
 STDIN=plain_stdin.lua same stdin_dash_after_e -- -e 'x = 1' -
 STDIN=syntax.lua same stdin_syntax_error -- -
+# luagil reads a script on stdin itself (Ctrl-C aware), as loadfile would
+printf '#!/usr/bin/lua\nprint(debug.getinfo(1).currentline)\nerror("x")' \
+  >hash_stdin.lua
+printf '\357\273\277print("after a BOM")\n' >bom_stdin.lua
+printf '#only a comment line' >hashonly_stdin.lua
+printf '#!x\n' >binary_stdin.luac
+"$LUA" -e 'io.write(string.dump(load("print(\"binary\", ...)")))' \
+  >>binary_stdin.luac
+STDIN=hash_stdin.lua same stdin_hash_line -- -
+STDIN=bom_stdin.lua same stdin_bom -- -
+STDIN=hashonly_stdin.lua same stdin_hash_only -- -
+STDIN=binary_stdin.luac same stdin_binary_after_hash -- - x
+STDIN=/ same stdin_directory -- -
 
 # ---- -l ----
 same l_module LUA_PATH="$tmp/mods/?.lua" -- -l mymod -e 'print(mymod.v)'
@@ -294,6 +307,23 @@ EOF
 run gil "$LUAGIL" -- exit_join.lua
 check thread_exit_joins_threads \
   test "$(cat gil.out):$(cat gil.rc)" = "joined:0"
+
+# A standard descriptor closed at start stays closed for the script (and
+# is not taken by luagil's own descriptors, which a read would wait on).
+closed_std () {  # closed_std PROGRAM: stdin and stdout closed
+  timeout 20 bash -c 'exec -a lua "$@"' _ "$1" -e \
+    'io.stderr:write(tostring(select(2, io.read())), " ",
+      tostring(select(2, io.stdout:write("x"):flush())), "\n")' \
+    <&- 2>&1 >&- | sed 's/^[^ ]*: //'
+}
+check std_descriptors_closed \
+  test "$(closed_std "$LUAGIL")" = "$(closed_std "$LUA")"
+closed_script () {  # closed_script PROGRAM: the script is the closed stdin
+  timeout 20 bash -c 'exec -a lua "$@"' _ "$1" - <&- 2>&1
+  echo "rc=$?"
+}
+check stdin_script_closed \
+  test "$(closed_script "$LUAGIL")" = "$(closed_script "$LUA")"
 
 version=$(sed -n 's/^#define LUAGIL_VERSION *"\(.*\)"/\1/p' \
   "$here/../../interp/luagil.h")

@@ -2,7 +2,8 @@
 # tests/cli/sigint_read_test.sh -- Ctrl-C (SIGINT) ends every read of the
 # main thread: io.read and file:read in each format, io.lines and
 # file:lines, on a FIFO, a pipe and io.popen's pipe, a read that waits for
-# another thread's read of the same file, and io.read at the REPL. Each luagil is sent SIGINT only once it is blocked:
+# another thread's read of the same file, a script read from stdin, and
+# io.read at the REPL. Each luagil is sent SIGINT only once it is blocked:
 # it says so on stderr just before the read, and the test then waits
 # until its main thread sleeps (/proc). Input comes through FIFOs that the
 # test holds open, so that nothing ends a read but the signal.
@@ -178,6 +179,20 @@ EOF
 lg locked.lua <in >locked.out 2>locked.err &
 interrupt locked $! ready
 expect locked 1
+
+# ---- a script read from stdin ----
+printf 'print("partial")\n' >&3  # the chunk has no end yet
+lg - <in >stdin_script.out 2>stdin_script.err &
+pid=$!
+until_true sleeping $pid
+kill -INT $pid
+finish $pid stdin_script
+if [ "$(cat stdin_script.rc)" = 1 ] && grep -q "interrupted!" stdin_script.err \
+   && ! grep -q partial stdin_script.out; then
+  pass stdin_script
+else
+  fail stdin_script
+fi
 
 # ---- io.read at the REPL (stdin piped) ----
 lg -i <in >repl.out 2>repl.err &
