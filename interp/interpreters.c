@@ -594,6 +594,19 @@ static int ip_close (lua_State *L) {
 }
 
 
+/* interp:guard() -> interp, a to-be-closed value that closes it */
+static int ip_guard (lua_State *L) {
+  lg_Interp *p = checkopen(L, 1);
+  lg_TState *self = lg_tstate_current();
+  if (self != NULL && self->interp == p->I)
+    return luaL_error(L, "cannot close the current interpreter");
+  if (p->first)
+    return luaL_error(L, "cannot close the main interpreter");
+  lua_settop(L, 1);
+  return 1;
+}
+
+
 static int ip_index (lua_State *L) {
   lg_Interp *p = checkinterp(L, 1);
   const char *k = lua_tostring(L, 2);
@@ -767,6 +780,7 @@ static const luaL_Reg handle_methods[] = {
   {"prepare_main", ip_prepare_main},
   {"is_running", ip_is_running},
   {"close", ip_close},
+  {"guard", ip_guard},
   {NULL, NULL}
 };
 

@@ -728,6 +728,13 @@ function Executor:__close ()
   self:shutdown()
 end
 
+-- ex:guard() -> ex, a to-be-closed value that shuts the executor down and
+-- waits, as Python's `with ThreadPoolExecutor() as ex:` does:
+-- `local _ <close> = ex:guard()`, like a lock's guard.
+function Executor:guard ()
+  return self
+end
+
 -- An executor nobody can reach: its workers finish the queue and leave.
 function Executor:__gc ()
   local core = self._core

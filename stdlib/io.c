@@ -682,6 +682,15 @@ static int f_tbc (lua_State *L) {
 }
 
 
+/* file:guard() -> file, a to-be-closed value that closes it: Python's
+** 'with open(...) as f:' */
+static int f_guard (lua_State *L) {
+  tofile(L);
+  lua_settop(L, 1);
+  return 1;
+}
+
+
 /* __gc: closes a forgotten file, holding the GIL throughout */
 static int f_gc (lua_State *L) {
   luaL_Stream *p = tolstream(L);
@@ -1238,6 +1247,7 @@ static const luaL_Reg file_methods[] = {
   {"flush", f_flush},
   {"seek", f_seek},
   {"close", f_close},
+  {"guard", f_guard},
   {"setvbuf", f_setvbuf},
   {NULL, NULL}
 };

@@ -257,6 +257,14 @@ static int conn_close (lua_State *L) {
 }
 
 
+/* conn:guard() -> conn, a to-be-closed value: Python's 'with conn:' */
+static int conn_guard (lua_State *L) {
+  checkconn(L);
+  lua_settop(L, 1);
+  return 1;
+}
+
+
 /* conn:fileno() -> integer */
 static int conn_fileno (lua_State *L) {
   lua_pushinteger(L, checkconn(L)->fd);
@@ -631,6 +639,7 @@ static const luaL_Reg conn_methods[] = {
   {"recv_bytes", conn_recv_bytes},
   {"poll", conn_poll},
   {"close", conn_close},
+  {"guard", conn_guard},
   {"fileno", conn_fileno},
   {NULL, NULL}
 };

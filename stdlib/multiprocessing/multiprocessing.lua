@@ -704,6 +704,14 @@ end
 
 Pool.__close = Pool.terminate
 
+-- pool:guard() -> pool, a to-be-closed value that terminates the pool, as
+-- Python's `with Pool() as pool:` does; the pool must be running.
+function Pool:guard ()
+  checkowner(self, "guard")
+  if self._state ~= RUN then error("Pool not running", 2) end
+  return self
+end
+
 -- A pool collected unterminated: its workers end (no wait in a finalizer).
 function Pool:__gc ()
   if getmetatable(self) ~= Pool or self._owner ~= getpid() or

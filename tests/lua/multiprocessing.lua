@@ -285,6 +285,42 @@ do
 end
 
 
+-- guard(): a Pool's terminates it (Python's `with Pool() as p:`), also
+-- when the block raises; a Connection's closes it.
+do
+  local pool = mp.Pool(2)
+  do
+    local g <close> = pool:guard()
+    assert(g == pool)
+    local r = pool:map(function (x) return x * x end, {1, 2, 3})
+    assert(r[1] == 1 and r[2] == 4 and r[3] == 9)
+  end
+  assert(tostring(pool):find("state=TERMINATE"))
+  checkerror("Pool not running", pool.guard, pool)
+  local other = mp.Pool(1)
+  local ok = pcall(function ()
+    local _ <close> = other:guard()
+    error("in the block")
+  end)
+  assert(not ok and tostring(other):find("state=TERMINATE"))
+  local closing = mp.Pool(1)
+  closing:close()
+  checkerror("Pool not running", closing.guard, closing)
+  closing:join()
+  checkerror("Pool expected", pool.guard, {})
+  local a, b = mp.Pipe()
+  do
+    local g <close> = a:guard()
+    assert(g == a)
+    a:send("last")
+  end
+  assert(a.closed and b:recv() == "last")
+  checkerror("handle is closed", a.guard, a)
+  local ok2, err = pcall(b.recv, b)
+  assert(not ok2 and mp.EOFError:is(err), tostring(err))
+  b:close()
+end
+
 -- A parent with 4 running threads forks a Process: the child works.
 -- (Needs vm/'s lg_fork, which re-initialises the GIL in the child.)
 if not require("_multiprocessing").fork_resets_gil then

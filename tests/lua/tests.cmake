@@ -19,6 +19,7 @@ set_tests_properties(lua.race_safe PROPERTIES ENVIRONMENT RACE_EXPECT=none
   LABELS preempt TIMEOUT 300)
 lua_test(dis)
 lua_test(debug)
+lua_test(guard)
 lua_test(io)
 lua_test(queue)
 lua_test(futures)
