@@ -284,6 +284,7 @@ static const luaL_Reg modules[] = {
   {"_thread", luaopen__thread},
   {"time", luaopen_time},
   {"socket", luaopen_socket},
+  {"socket.core", luaopen_socket_core},
   {"dis", luaopen_dis},
   {"queue", luaopen_queue},
   {"concurrent.futures", luaopen_concurrent_futures},

@@ -9,10 +9,12 @@ libcriterion-dev libedit-dev"
 # chromium for the test that opens the HTML GIL timeline (installing it took
 # 53 s on a loaded 2-core machine), clang and its libFuzzer runtime
 # (libclang_rt.fuzzer-x86_64.a is in libclang-rt-14-dev on Debian 12) for
-# tests/fuzz/run_libfuzzer.sh, and clang-format (clang-format-diff-14) for
-# scripts/format.
+# tests/fuzz/run_libfuzzer.sh, clang-format (clang-format-diff-14) for
+# scripts/format, and for the socket tests LuaSocket and LuaSec (lua-socket,
+# lua-sec: their Lua layers run on luagil's socket core, and LuaSocket's
+# suite from ../shared/conformance) and openssl (a local TLS server).
 LUAGIL_TEST_PACKAGES="$LUAGIL_PACKAGES tmux valgrind chromium clang \
-libclang-rt-14-dev clang-format"
+libclang-rt-14-dev clang-format lua-socket lua-sec openssl"
 # luarocks for the rockspec's test (embed.rock), man-db (and with it
 # groff-base) for the manual page's (manpage).
 LUAGIL_TEST_PACKAGES="$LUAGIL_TEST_PACKAGES luarocks man-db"

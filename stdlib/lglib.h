@@ -19,6 +19,8 @@ LG_FUNC int luaopen_threading (lua_State *L);
 LG_FUNC int luaopen__thread (lua_State *L);
 LG_FUNC int luaopen_time (lua_State *L);
 LG_FUNC int luaopen_socket (lua_State *L);
+LG_FUNC int luaopen_socket_core (lua_State *L);
+LG_FUNC int luaopen_socket_layer (lua_State *L);  /* embedded Lua */
 LG_FUNC int luaopen_dis (lua_State *L);
 LG_FUNC int luaopen_queue (lua_State *L);
 LG_FUNC int luaopen_concurrent_futures (lua_State *L);

@@ -1,6 +1,7 @@
 /*
 ** stdlib/socket/select.c -- socket.select: waiting for any of our sockets
-** (or another object with getfd) to be readable or writable, GIL released.
+** (or another table or object with getfd, a LuaSec connection say) to be
+** readable or writable, GIL released.
 ** See LICENSE for copyright and licence (MIT).
 */
 
@@ -45,30 +46,36 @@ typedef struct Entry {
 } Entry;
 
 
-/* Step 1 for the entry at the top of the stack (popped): its descriptor
-** if it is not one of our sockets (-1 to skip it), as LuaSocket asks any
-** object with a getfd method; '*dirty' tells whether it has buffered
-** data. */
-static int foreignfd (lua_State *L, int *dirty) {
-  int fd = -1;
+/*
+** Step 1 for an entry that is not one of our sockets, at the top of the
+** stack (popped): its descriptor (-1 to skip it), as LuaSocket asks any
+** table or userdata with a getfd field; '*dirty' tells whether it has
+** buffered data (its dirty field says so). A string is skipped, as
+** LuaSocket skips it; any other value is an error.
+*/
+static int foreignfd (lua_State *L, int set, int *dirty) {
+  int fd = -1, t = lua_type(L, -1);
   *dirty = 0;
-  if (luaL_getmetafield(L, -1, "__index") != LUA_TNIL) {
-    lua_pop(L, 1);
-    if (lua_getfield(L, -1, "getfd") == LUA_TFUNCTION) {
-      lua_Integer n;
+  if (t == LUA_TTABLE || t == LUA_TUSERDATA) {
+    if (lua_getfield(L, -1, "getfd") != LUA_TNIL) {
       lua_pushvalue(L, -2);
       lua_call(L, 1, 1);
-      n = luaL_optinteger(L, -1, -1);
-      fd = (n >= 0 && n <= INT_MAX) ? (int)n : -1;
+      if (lua_isnumber(L, -1)) {
+        lua_Number n = lua_tonumber(L, -1);
+        fd = (n >= 0 && n <= INT_MAX) ? (int)n : -1;
+      }
     }
     lua_pop(L, 1);
-    if (lua_getfield(L, -1, "dirty") == LUA_TFUNCTION) {
+    if (lua_getfield(L, -1, "dirty") != LUA_TNIL) {
       lua_pushvalue(L, -2);
       lua_call(L, 1, 1);
       *dirty = lua_toboolean(L, -1);
     }
     lua_pop(L, 1);
   }
+  else if (t != LUA_TSTRING)
+    luaL_argerror(L, set, lua_pushfstring(L, "socket expected, got %s",
+                                          luaL_typename(L, -1)));
   lua_pop(L, 1);
   return fd;
 }
@@ -80,7 +87,7 @@ static void addresult (lua_State *L, int res, int v) {
   lua_pushvalue(L, v);
   lua_rawseti(L, res, n);
   lua_pushvalue(L, v);
-  lua_pushinteger(L, n);
+  lua_pushnumber(L, (lua_Number)n);  /* a float, as LuaSocket's */
   lua_rawset(L, res);
 }
 
@@ -135,8 +142,8 @@ static int socket_select (lua_State *L) {
   timeout = luaL_optnumber(L, 3, -1);
   lr = lua_istable(L, 1) ? lua_rawlen(L, 1) : 0;
   ls = lua_istable(L, 2) ? lua_rawlen(L, 2) : 0;
-  luaL_argcheck(L, lr < (1u << 20), 1, "too many sockets");
-  luaL_argcheck(L, ls < (1u << 20), 2, "too many sockets");
+  luaL_argcheck(L, lr <= SETSIZE, 1, "too many sockets");
+  luaL_argcheck(L, ls <= SETSIZE, 2, "too many sockets");
   nr = (int)lr;
   ns = (int)ls;
   n = nr + ns;
@@ -154,11 +161,12 @@ static int socket_select (lua_State *L) {
     e[i].fd = -1;
     e[i].events = i < nr ? POLLIN : POLLOUT;
     e[i].revents = 0;
-    if (luaL_testudata(L, -1, SOCKET_T) != NULL) {
+    if (lg_sock_test(L, -1, TCP_ANY | UDP_ANY) != NULL) {
       e[i].ours = 1;  /* step 2 enters it */
       lua_pop(L, 1);
     }
-    else if ((e[i].fd = foreignfd(L, &dirty)) >= 0 && dirty && i < nr) {
+    else if ((e[i].fd = foreignfd(L, i < nr ? 1 : 2, &dirty)) >= 0 &&
+             dirty && i < nr) {
       e[i].revents = POLLIN;
       ndirty++;
     }
@@ -168,15 +176,15 @@ static int socket_select (lua_State *L) {
   if ((p = (struct pollfd *)malloc(sizeof *p * (size_t)(n + 1))) == NULL)
     return luaL_error(L, "not enough memory");
   for (i = 0; i < n; i++) {  /* step 2: nothing here raises */
-    TCP *t;
+    Obj *o;
     lua_rawgeti(L, anchor, i + 1);
-    t = (TCP *)lua_touserdata(L, -1);
+    o = (Obj *)lua_touserdata(L, -1);
     lua_pop(L, 1);
-    if (!e[i].ours || t->s == NULL || t->closed)
+    if (!e[i].ours || o->s == NULL || o->closed)
       continue;  /* not ours, or closed: LuaSocket skips a closed one */
-    if ((e[i].fd = lg_sock_enter(t->s)) >= 0) {
-      e[i].s = t->s;
-      if (i < nr && lg_sock_isdirty(t)) {
+    if ((e[i].fd = lg_sock_enter(o->s)) >= 0) {
+      e[i].s = o->s;
+      if (i < nr && lg_sock_isdirty(o)) {
         e[i].revents = POLLIN;
         ndirty++;
       }

@@ -1,28 +1,28 @@
 /*
-** stdlib/socket/tcp.c -- the 'socket' module's tcp object: connect, bind,
-** listen, accept, receive, send, options, timeouts, shutdown; and the
-** module functions that make one (tcp, socketpair, connect, bind).
+** stdlib/socket/tcp.c -- the 'socket.core' module's tcp objects: connect,
+** bind, listen, accept, receive, send, statistics, shutdown; and the
+** module functions that make one (tcp, tcp4, tcp6, connect, socketpair).
 ** See LICENSE for copyright and licence (MIT).
 **
 ** The objects, their Sock and the rules a call follows are in socket.c.
+** Results are LuaSocket's, floats where it returns floats.
 */
 
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <lauxlib.h>
 
 #include "breaker.h"
+#include "clock.h"
 #include "gil.h"
 #include "lglib.h"
 #include "socket.h"
@@ -30,53 +30,10 @@
 #include "waitq.h"
 
 
-/* {====================================================================
-** Objects
-** =====================================================================*/
-
-/* sock:close() -> 1 */
-static int tcp_close (lua_State *L) {
-  TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
-  if (t->s != NULL)
-    lg_sock_close(t->s);
-  t->closed = 1;
-  lua_pushinteger(L, 1);
-  return 1;
-}
-
-
-/*
-** The finaliser, idempotent. Called by the collector, no call can be
-** using the Sock; called by hand, one may be (waiting in receive, accept
-** or select): it is closed as by close(), and the last call frees it.
-*/
-static int tcp_gc (lua_State *L) {
-  TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
-  Sock *s = t->s;
-  t->s = NULL;
-  t->closed = 1;
-  if (s != NULL) {
-    int busy;
-    lg_check(pthread_mutex_lock(&s->mu));
-    s->orphan = 1;  /* set before the close: no leave can miss it */
-    lg_check(pthread_mutex_unlock(&s->mu));
-    busy = lg_sock_close(s);
-    if (!busy)  /* and none can begin: the object no longer points to it */
-      lg_sock_free(s);
-  }
-  return 0;
-}
-
-
-/* tostring(sock) -> "tcp{client}: 0x..." */
-static int tcp_tostring (lua_State *L) {
-  TCP *t = (TCP *)luaL_checkudata(L, 1, SOCKET_T);
-  lua_pushfstring(L, "%s: %p", lg_sock_clsname(t->cls), (void *)t);
-  return 1;
-}
-
-
-/* }==================================================================== */
+#define checkclient(L)  lg_sock_check(L, 1, TCP_CLIENT, "tcp{client}")
+#define checkmaster(L)  lg_sock_check(L, 1, TCP_MASTER, "tcp{master}")
+#define checkserver(L)  lg_sock_check(L, 1, TCP_SERVER, "tcp{server}")
+#define checktcp(L)     lg_sock_check(L, 1, TCP_ANY, "tcp{any}")
 
 
 /* {====================================================================
@@ -90,6 +47,7 @@ typedef struct Recv {
   int fd;
   int pat;
   size_t want;     /* PAT_COUNT: bytes still wanted */
+  size_t got;      /* bytes taken from the buffer (getstats) */
   lg_Buf out;      /* what it has gathered (C memory) */
   int oom;
 } Recv;
@@ -106,6 +64,7 @@ static int consume (Recv *r) {
       if (!lg_buf_add(&r->out, p, take))
         return r->oom = 1;
       s->first += take;
+      r->got += take;
       r->want -= take;
       return r->want == 0;
     }
@@ -113,14 +72,17 @@ static int consume (Recv *r) {
       if (!lg_buf_add(&r->out, p, avail))
         return r->oom = 1;
       s->first = s->last;
+      r->got += avail;
       return 0;
     }
     for (take = 0; take < avail && p[take] != '\n'; take++)
       if (p[take] != '\r' && !lg_buf_add(&r->out, p + take, 1))
         return r->oom = 1;
     s->first += take;
+    r->got += take;
     if (take < avail) {  /* the newline */
       s->first++;
+      r->got++;
       return 1;
     }
   }
@@ -129,15 +91,14 @@ static int consume (Recv *r) {
 
 
 /*
-** Reads until the pattern is complete. With 'wait' false it never blocks
-** (called with the GIL); with 'wait' true it is called without the GIL,
-** right after a recv that would have blocked, and waits until 'deadline'.
+** Reads until the pattern is complete. With 'tm' NULL it never blocks
+** (called with the GIL); else it is called without the GIL, right after
+** a recv that would have blocked, and waits as 'tm' says.
 */
-static int recvloop (Recv *r, int wait, const struct timespec *deadline,
-                     int intr) {
+static int recvloop (Recv *r, const Tm *tm) {
   Sock *s = r->s;
-  if (wait) {  /* the last recv found nothing: wait before the next */
-    int w = lg_sock_waitfd(r->fd, POLLIN, deadline, intr);
+  if (tm != NULL) {  /* the last recv found nothing: wait before the next */
+    int w = lg_sock_wait(r->fd, POLLIN, tm);
     if (w != IO_DONE)
       return w;
   }
@@ -147,48 +108,56 @@ static int recvloop (Recv *r, int wait, const struct timespec *deadline,
     if (consume(r) || r->oom)
       return IO_DONE;
     s->first = s->last = 0;
-    n = recv(r->fd, s->buf, BUFSIZE, 0);
+    n = recv(r->fd, s->buf, s->cap, 0);
     if (n > 0)
       s->last = (size_t)n;
     else if (n == 0)
       return IO_CLOSED;
-    else if ((err = lg_sock_again(r->fd, POLLIN, wait, deadline, intr))
-             != IO_DONE)
+    else if (errno == EINTR)
+      continue;
+    else if (errno != EAGAIN && errno != EWOULDBLOCK)
+      return lg_sock_ioerr(errno);
+    else if (tm == NULL)
+      return IO_TIMEOUT;
+    else if ((err = lg_sock_wait(r->fd, POLLIN, tm)) != IO_DONE)
       return err;
+  }
+}
+
+
+/* The pattern at 2 into 'r', less the prefix's 'plen' bytes. */
+static void checkpattern (lua_State *L, Recv *r, size_t plen) {
+  if (lua_isnumber(L, 2)) {  /* a count of bytes, as LuaSocket truncated */
+    lua_Number n = lua_tonumber(L, 2);
+    luaL_argcheck(L, n >= 0 && n < HUGE_VAL, 2, "invalid receive pattern");
+    r->pat = PAT_COUNT;
+    r->want = n > (lua_Number)plen ? (n < (lua_Number)(SIZE_MAX / 2)
+                                      ? (size_t)n : SIZE_MAX / 2) - plen
+                                   : 0;
+  }
+  else {
+    const char *p = luaL_optstring(L, 2, "*l");
+    if (p[0] == '*' && p[1] == 'l')  /* "*l" or "*line", as LuaSocket */
+      r->pat = PAT_LINE;
+    else if (p[0] == '*' && p[1] == 'a')
+      r->pat = PAT_ALL;
+    else
+      luaL_argerror(L, 2, "invalid receive pattern");
   }
 }
 
 
 /* client:receive([pattern [, prefix]]) -> data | nil, err, partial */
 static int tcp_receive (lua_State *L) {
-  TCP *t = lg_sock_check(L, CLIENT, "tcp{client}");
+  Obj *o = checkclient(L);
   size_t plen;
   const char *prefix = luaL_optlstring(L, 3, "", &plen);
   Recv r;
   int err;
   memset(&r, 0, sizeof r);
-  if (lua_type(L, 2) == LUA_TNUMBER) {
-    /* A count of bytes: a cast would make math.huge (or NaN) 0 bytes. */
-    int isint;
-    lua_Integer n = lua_tointegerx(L, 2, &isint);
-    luaL_argcheck(L, isint, 2, "number has no integer representation");
-    luaL_argcheck(L, n >= 0, 2, "invalid receive pattern");
-    r.pat = PAT_COUNT;
-    r.want = (lua_Unsigned)n > plen ? (size_t)n - plen : 0;
-  }
-  else {
-    const char *p = luaL_optstring(L, 2, "*l");
-    if (*p == '*')
-      p++;
-    if (*p == 'l')
-      r.pat = PAT_LINE;
-    else if (*p == 'a')
-      r.pat = PAT_ALL;
-    else
-      return luaL_argerror(L, 2, "invalid receive pattern");
-  }
-  r.s = t->s;
-  if (t->closed || (r.fd = lg_sock_enter(r.s)) < 0) {
+  checkpattern(L, &r, plen);
+  r.s = o->s;
+  if (o->closed || (r.fd = lg_sock_enter(r.s)) < 0) {
     lua_pushnil(L);
     lua_pushliteral(L, "closed");
     lua_pushlstring(L, prefix, plen);
@@ -198,18 +167,21 @@ static int tcp_receive (lua_State *L) {
   if (r.pat == PAT_COUNT && r.want == 0)
     err = IO_DONE;
   else {
-    err = recvloop(&r, 0, NULL, 0);
-    if (err == IO_TIMEOUT && (t->block != 0 && t->total != 0)) {
-      struct timespec dl, *deadline = lg_sock_deadline(t, &dl);
-      int intr = lg_tstate_is_main();
-      lg_blocking_waited();  /* recv said EAGAIN: priority-io's waiting */
-      LG_BEGIN_BLOCKING
-      err = recvloop(&r, 1, deadline, intr);
-      LG_END_BLOCKING
+    err = recvloop(&r, NULL);
+    if (err == IO_TIMEOUT) {
+      Tm tm;
+      lg_sock_tmstart(&tm, o);
+      if (!tm.nowait) {
+        lg_blocking_waited();  /* recv said EAGAIN: priority-io's waiting */
+        LG_BEGIN_BLOCKING
+        err = recvloop(&r, &tm);
+        LG_END_BLOCKING
+      }
     }
   }
   lg_check(pthread_mutex_unlock(&r.s->rlock));
   lg_sock_leave(r.s);
+  o->nrecv += (double)r.got;
   if (r.oom) {
     lg_buf_free(&r.out);
     return luaL_error(L, "not enough memory");
@@ -218,7 +190,7 @@ static int tcp_receive (lua_State *L) {
     lg_buf_free(&r.out);
     return lg_breaker_raise_interrupt(L);
   }
-  if (r.pat == PAT_ALL && err == IO_CLOSED && r.out.n > 0)
+  if (r.pat == PAT_ALL && err == IO_CLOSED && r.got > 0)
     err = IO_DONE;
   {
     luaL_Buffer b;
@@ -243,91 +215,121 @@ static int tcp_receive (lua_State *L) {
 ** Sending
 ** =====================================================================*/
 
-/* Sends all of 'data' (called without the GIL); '*sent' counts what
-** went. Never waits unless 'wait'. */
+/* Sends all of 'data' ('*sent' counts what went). Never waits if 'tm' is
+** NULL (called with the GIL); else called without it. */
 static int sendloop (int fd, const char *data, size_t len, size_t *sent,
-                     int wait, const struct timespec *deadline, int intr) {
+                     const Tm *tm) {
   while (*sent < len) {
     ssize_t n = send(fd, data + *sent, len - *sent,
                      MSG_NOSIGNAL | MSG_DONTWAIT);
     int err;
     if (n >= 0)
       *sent += (size_t)n;
-    else if ((err = lg_sock_again(fd, POLLOUT, wait, deadline, intr))
-             != IO_DONE)
+    else if (errno == EINTR)
+      continue;
+    else if (errno != EAGAIN && errno != EWOULDBLOCK)
+      return lg_sock_ioerr(errno);
+    else if (tm == NULL)
+      return IO_TIMEOUT;
+    else if ((err = lg_sock_wait(fd, POLLOUT, tm)) != IO_DONE)
       return err;
   }
   return IO_DONE;
 }
 
 
+/* The index at 'arg' (default 'def'), truncated as LuaSocket's; huge
+** ones are clamped. */
+static lua_Integer optindex (lua_State *L, int arg, lua_Integer def) {
+  lua_Number n = luaL_optnumber(L, arg, (lua_Number)def);
+  luaL_argcheck(L, n == n, arg, "number has no integer representation");
+  if (n > 1e15)
+    return (lua_Integer)1e15;
+  if (n < -1e15)
+    return (lua_Integer)-1e15;
+  return (lua_Integer)n;
+}
+
+
+/* Sends 'len' bytes of 'data' on 's' as 'o' says: the IO_* result;
+** '*sent' counts what went. Holds wlock for the whole call. */
+static int dosend (Obj *o, int fd, const char *data, size_t len,
+                   size_t *sent) {
+  Sock *s = o->s;
+  int err = IO_DONE;
+  Tm tm;
+  lg_sock_tmstart(&tm, o);
+  lg_mutex_take(&s->wlock);
+  if (len > 0 && lg_gil_getpolicy(lg_interp_current(), NULL) ==
+                 LG_POLICY_PRIORITY_IO) {
+    /* Under priority-io a send that need not wait keeps the GIL: giving
+    ** it up would put us behind a CPU-bound thread for a whole interval
+    ** (the convoy effect), and the peer we wake gets the GIL promptly
+    ** anyway, by its own priority. Only a send that must wait goes on. */
+    err = sendloop(fd, data, len, sent, NULL);
+    if (err == IO_TIMEOUT && !tm.nowait)
+      err = IO_DONE;  /* the rest goes on below */
+    else
+      len = 0;  /* done, failed, or may not wait */
+  }
+  if (*sent < len) {
+    /* The send itself runs without the GIL, as CPython's does: it wakes
+    ** the peer's thread at once, which then finds the GIL free instead
+    ** of queueing behind us (the convoy workload's round trips). */
+    char small[4096], *copy = small;
+    size_t done = *sent, more = 0;
+    len -= done;
+    if (len > sizeof small && (copy = (char *)malloc(len)) == NULL) {
+      lg_check(pthread_mutex_unlock(&s->wlock));
+      return ENOMEM;
+    }
+    memcpy(copy, data + done, len);
+    LG_BEGIN_BLOCKING
+    err = sendloop(fd, copy, len, &more, &tm);
+    LG_END_BLOCKING
+    if (copy != small)
+      free(copy);
+    *sent = done + more;
+  }
+  lg_check(pthread_mutex_unlock(&s->wlock));
+  return err;
+}
+
+
 /* client:send(data [, i [, j]]) -> last | nil, err, last */
 static int tcp_send (lua_State *L) {
-  TCP *t = lg_sock_check(L, CLIENT, "tcp{client}");
-  Sock *s = t->s;  /* t->s is NULL after a __gc by hand while we wait */
-  size_t size, sent = 0, len = 0;
+  Obj *o = checkclient(L);
+  Sock *s = o->s;  /* o->s is NULL after a __gc by hand while we wait */
+  size_t size, sent = 0;
   const char *data = luaL_checklstring(L, 2, &size);
-  lua_Integer i = luaL_optinteger(L, 3, 1);
-  lua_Integer j = luaL_optinteger(L, 4, -1);
-  int err = IO_DONE, fd;
+  lua_Integer i = optindex(L, 3, 1);
+  lua_Integer j = optindex(L, 4, -1);
+  int err, fd;
   if (i < 0) i = (lua_Integer)size + i + 1;
   if (i < 1) i = 1;
   if (j < 0) j = (lua_Integer)size + j + 1;
   if (j > (lua_Integer)size) j = (lua_Integer)size;
-  if (t->closed || (fd = lg_sock_enter(s)) < 0)
+  if (o->closed || (fd = lg_sock_enter(s)) < 0)
     err = IO_CLOSED;
   else {
-    lg_mutex_take(&s->wlock);
-    len = i <= j ? (size_t)(j - i + 1) : 0;
-    if (len > 0 && lg_gil_getpolicy(lg_interp_current(), NULL) == LG_POLICY_PRIORITY_IO) {
-      /* Under priority-io a send that need not wait keeps the GIL: giving
-      ** it up would put us behind a CPU-bound thread for a whole interval
-      ** (the convoy effect), and the peer we wake gets the GIL promptly
-      ** anyway, by its own priority. Only a send that must wait goes on. */
-      err = sendloop(fd, data + i - 1, len, &sent, 0, NULL, 0);
-      if (err == IO_TIMEOUT && t->block != 0)
-        err = IO_DONE;  /* the rest goes on below */
-      else
-        len = 0;  /* done, failed, or may not wait */
-    }
-    if (sent < len) {
-      /* The send itself runs without the GIL, as CPython's does: it wakes
-      ** the peer's thread at once, which then finds the GIL free instead
-      ** of queueing behind us (the convoy workload's round trips). */
-      char small[4096], *copy = small;
-      int wait = t->block != 0 && t->total != 0;
-      struct timespec dl, *deadline = wait ? lg_sock_deadline(t, &dl) : NULL;
-      int intr = lg_tstate_is_main();
-      size_t done = sent;
-      len -= done;
-      sent = 0;
-      if (len > sizeof small && (copy = (char *)malloc(len)) == NULL) {
-        lg_check(pthread_mutex_unlock(&s->wlock));
-        lg_sock_leave(s);
-        return luaL_error(L, "not enough memory");
-      }
-      memcpy(copy, data + i - 1 + done, len);
-      LG_BEGIN_BLOCKING
-      err = sendloop(fd, copy, len, &sent, wait, deadline, intr);
-      LG_END_BLOCKING
-      if (copy != small)
-        free(copy);
-      sent += done;
-    }
-    lg_check(pthread_mutex_unlock(&s->wlock));
+    size_t len = i <= j ? (size_t)(j - i + 1) : 0;
+    err = dosend(o, fd, data + i - 1, len, &sent);
     lg_sock_leave(s);
   }
+  o->nsent += (double)sent;
   if (err == IO_INTR)
     return lg_breaker_raise_interrupt(L);
+  if (err == ENOMEM)
+    return luaL_error(L, "not enough memory");
   if (err == IO_DONE) {
-    lua_pushinteger(L, (lua_Integer)sent + i - 1);
+    lua_pushnumber(L, (lua_Number)((lua_Integer)sent + i - 1));
     lua_pushnil(L);
     lua_pushnil(L);
   }
   else {
     lua_pushnil(L);
     lua_pushstring(L, lg_sock_errstr(err));
-    lua_pushinteger(L, (lua_Integer)sent + i - 1);
+    lua_pushnumber(L, (lua_Number)((lua_Integer)sent + i - 1));
   }
   return 3;
 }
@@ -340,181 +342,116 @@ static int tcp_send (lua_State *L) {
 ** Connecting, binding, accepting
 ** =====================================================================*/
 
-/* The backlog at 'arg': Python takes a negative one as 0. */
-static int checkbacklog (lua_State *L, int arg) {
-  lua_Integer n = luaL_optinteger(L, arg, BACKLOG);
-  luaL_argcheck(L, n <= INT_MAX, arg, "backlog out of range");
-  return n < 0 ? 0 : (int)n;
-}
-
-
-/*
-** Runs 'a' on master 't' without the GIL, holding its Sock; returns the
-** results (1 | nil, err). A close() by another thread meanwhile makes
-** the result "closed".
-*/
-static int runaddr (lua_State *L, TCP *t, Addr *a) {
-  Sock *s = t->s;  /* t->s is NULL after a __gc by hand while we wait */
-  int closed = t->closed || (a->fd = lg_sock_hold(s)) == -2;
-  if (!closed) {
-    a->s = s;
-    a->opts = t->opts;
-    a->optvals = t->optvals;
-    LG_BEGIN_BLOCKING
-    lg_inet_doaddr(a);
-    LG_END_BLOCKING
-    closed = lg_sock_isclosing(s);
-    lg_sock_leave(s);
-  }
-  free(a->host);
-  free(a->port);
-  if (a->err == IO_INTR)
-    return lg_breaker_raise_interrupt(L);
-  if (closed)
-    return lg_sock_pusherr(L, IO_CLOSED);
-  if (a->err != 0) {
-    lua_pushnil(L);
-    if (a->gai != 0)
-      lua_pushstring(L, a->gai == EAI_NONAME
-                        ? "host or service not provided, or not known"
-                        : gai_strerror(a->gai));
-    else
-      lua_pushstring(L, lg_sock_errstr(a->err));
-    return 2;
-  }
-  lua_pushinteger(L, 1);
-  return 1;
-}
-
-
-/* master:connect(address, port) -> 1 | nil, err */
+/* sock:connect(address, port) -> 1 | nil, err; sock becomes a client
+** when it connected or is still connecting (a timeout), as LuaSocket's
+** does for non-blocking connects */
 static int tcp_connect (lua_State *L) {
-  TCP *t = lg_sock_check(L, MASTER, "tcp{master}");
+  Obj *o = checktcp(L);
   Addr a;
   int n;
-  lg_inet_addrargs(L, &a, 0);
-  /* now if a timeout is 0: try once */
-  a.deadline = lg_sock_deadline(t, &a.dl);
-  a.intr = lg_tstate_is_main();
-  if ((n = runaddr(L, t, &a)) == 1)
-    t->cls = CLIENT;
+  lg_inet_addrargs(L, &a, 2, NULL);
+  a.socktype = SOCK_STREAM;
+  a.family = o->family;
+  lg_sock_tmstart(&a.tm, o);
+  n = lg_inet_runaddr(L, o, &a);
+  if (n == 1 || a.err == IO_TIMEOUT)
+    lg_sock_setclass(L, 1, TCP_CLIENT);
   return n;
-}
-
-
-/* Binds master 't' to the address at 2 and port at 3, and listens too if
-** 'backlog' >= 0: 1 | nil, err. */
-static int bindto (lua_State *L, TCP *t, int backlog) {
-  Addr a;
-  lg_inet_addrargs(L, &a, 1);
-  a.backlog = backlog;
-  return runaddr(L, t, &a);
 }
 
 
 /* master:bind(address, port) -> 1 | nil, err */
 static int tcp_bind (lua_State *L) {
-  return bindto(L, lg_sock_check(L, MASTER, "tcp{master}"), -1);
+  Obj *o = checkmaster(L);
+  Addr a;
+  lg_inet_addrargs(L, &a, 2, NULL);
+  a.socktype = SOCK_STREAM;
+  a.passive = 1;
+  a.family = o->family;
+  return lg_inet_runaddr(L, o, &a);
 }
 
 
 /* master:listen([backlog]) -> 1 | nil, err */
 static int tcp_listen (lua_State *L) {
-  TCP *t = lg_sock_check(L, MASTER, "tcp{master}");
-  int backlog = checkbacklog(L, 2), fd, err;
-  if (t->closed)
-    return lg_sock_pusherr(L, IO_CLOSED);
-  if ((fd = lg_sock_curfd(t->s)) < 0) {
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-      return lg_sock_pusherr(L, errno);
-    lg_sock_applyopts(fd, t->opts, t->optvals);
-    err = lg_sock_install(t->s, fd);
-    if (err != IO_DONE) {  /* a connect's, waiting */
-      close(fd);
-      return lg_sock_pusherr(L, err);
-    }
-    lg_sock_settle(t->s, 1);
+  Obj *o = checkmaster(L);
+  lua_Number n = luaL_optnumber(L, 2, BACKLOG);
+  int fd, r;
+  luaL_argcheck(L, n <= INT_MAX, 2, "backlog out of range");
+  if (o->closed || (fd = lg_sock_enter(o->s)) < 0)
+    return lg_sock_pusherr(L, EBADF);
+  r = listen(fd, n < 0 ? 0 : (int)n) == 0 ? 0 : errno;  /* NaN: 0 */
+  lg_sock_leave(o->s);
+  if (r != 0)
+    return lg_sock_pusherr(L, r);
+  lg_sock_setclass(L, 1, TCP_SERVER);
+  return lg_sock_pushone(L);
+}
+
+
+/* Accepts on 'fd' as 'o' says: the new descriptor, or -1 and the IO_*
+** result in '*err'. */
+static int doaccept (Obj *o, int fd, int *err) {
+  int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  Tm tm;
+  *err = c >= 0 ? IO_DONE : errno;
+  if (c >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+    return c;
+  lg_sock_tmstart(&tm, o);
+  if (tm.nowait) {
+    *err = IO_TIMEOUT;
+    return -1;
   }
-  if (listen(fd, backlog) != 0)
-    return lg_sock_pusherr(L, errno);
-  t->cls = SERVER;
-  lua_pushinteger(L, 1);
-  return 1;
+  lg_blocking_waited();  /* accept said EAGAIN: priority-io's waiting */
+  LG_BEGIN_BLOCKING
+  for (;;) {
+    c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+                   errno != EINTR && errno != ECONNABORTED)) {
+      *err = c >= 0 ? IO_DONE : errno;
+      break;
+    }
+    if ((*err = lg_sock_wait(fd, POLLIN, &tm)) != IO_DONE)
+      break;
+  }
+  LG_END_BLOCKING
+  return c;
 }
 
 
 /* server:accept() -> client | nil, err */
 static int tcp_accept (lua_State *L) {
-  TCP *t = lg_sock_check(L, SERVER, "tcp{server}");
-  Sock *s = t->s;  /* t->s is NULL after a __gc by hand while we wait */
-  TCP *client = lg_sock_new(L, CLIENT, -1);  /* first: nothing can leak */
-  int fd, c, err = IO_DONE;
-  if (t->closed || (fd = lg_sock_enter(s)) < 0)
+  Obj *o = checkserver(L);
+  Sock *s = o->s;  /* o->s is NULL after a __gc by hand while we wait */
+  Obj *client = lg_sock_new(L, TCP_CLIENT, o->family, -1, BUFSIZE);
+  int fd, c, err, closing;
+  if (o->closed || (fd = lg_sock_enter(s)) < 0)
     return lg_sock_pusherr(L, IO_CLOSED);
-  c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-  if (c < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-    if (t->block == 0 || t->total == 0)
-      err = IO_TIMEOUT;
-    else {
-      struct timespec dl, *deadline = lg_sock_deadline(t, &dl);
-      int intr = lg_tstate_is_main();
-      lg_blocking_waited();  /* accept said EAGAIN: priority-io's waiting */
-      LG_BEGIN_BLOCKING
-      for (;;) {
-        c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (c >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
-                       errno != EINTR && errno != ECONNABORTED)) {
-          err = c >= 0 ? IO_DONE : errno;
-          break;
-        }
-        if ((err = lg_sock_waitfd(fd, POLLIN, deadline, intr)) != IO_DONE)
-          break;
-      }
-      LG_END_BLOCKING
-    }
-  }
-  else if (c < 0)
-    err = errno;
-  lg_sock_leave(s);
+  c = doaccept(o, fd, &err);
+  closing = lg_sock_isclosing(s);
+  lg_sock_leave(s);  /* s may be freed now */
   if (err == IO_INTR)
     return lg_breaker_raise_interrupt(L);
   if (err != IO_DONE) {
-    if (err == EINVAL)  /* shut down by close() in another thread */
+    if (err == EINVAL && closing)  /* shut down by close() */
       err = IO_CLOSED;
     return lg_sock_pusherr(L, err);
   }
   client->s->fd = c;  /* no other thread knows it yet */
+  client->birthday = lg_clock();
   return 1;
-}
-
-
-static int getname (lua_State *L, int peer) {
-  TCP *t = anytcp(L);
-  struct sockaddr_storage sa;
-  socklen_t len = sizeof sa;
-  int r, fd;
-  if (t->closed || (fd = lg_sock_enter(t->s)) < 0)
-    return lg_sock_pusherr(L, IO_CLOSED);
-  r = peer ? getpeername(fd, (struct sockaddr *)&sa, &len)
-           : getsockname(fd, (struct sockaddr *)&sa, &len);
-  lg_sock_leave(t->s);
-  if (r != 0)
-    return lg_sock_pusherr(L, errno);
-  return lg_inet_pushaddr(L, &sa, len);
 }
 
 
 /* sock:getsockname() -> address, port, family | nil, err */
 static int tcp_getsockname (lua_State *L) {
-  return getname(L, 0);
+  return lg_inet_pushname(L, checktcp(L), 0);
 }
 
 
-/* client:getpeername() -> address, port, family | nil, err */
+/* sock:getpeername() -> address, port, family | nil, err */
 static int tcp_getpeername (lua_State *L) {
-  lg_sock_check(L, CLIENT, "tcp{client}");
-  return getname(L, 1);
+  return lg_inet_pushname(L, checktcp(L), 1);
 }
 
 
@@ -522,69 +459,27 @@ static int tcp_getpeername (lua_State *L) {
 
 
 /* {====================================================================
-** Options, timeouts, shutdown
+** Statistics, shutdown
 ** =====================================================================*/
 
-/* sock:setoption(name, value) -> 1 | nil, err */
-static int tcp_setoption (lua_State *L) {
-  TCP *t = anytcp(L);
-  int bit = 1 << luaL_checkoption(L, 2, NULL, lg_sock_optnames), fd;
-  int on = lua_toboolean(L, 3);
-  if (t->closed)
-    return lg_sock_pusherr(L, IO_CLOSED);
-  t->opts |= bit;  /* remembered for a master's future descriptor */
-  t->optvals = on ? (t->optvals | bit) : (t->optvals & ~bit);
-  if ((fd = lg_sock_enter(t->s)) >= 0) {
-    int ok;
-    lg_sock_applyopts(fd, bit, on ? bit : 0);
-    {
-      int v;
-      socklen_t len = sizeof v;
-      ok = bit == OPT_NODELAY
-        ? getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len) == 0
-        : getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) == 0;
-    }
-    lg_sock_leave(t->s);
-    if (!ok)
-      return lg_sock_pusherr(L, errno);
-  }
-  lua_pushinteger(L, 1);
-  return 1;
+/* client:getstats() -> received, sent, age */
+static int tcp_getstats (lua_State *L) {
+  Obj *o = checkclient(L);
+  lua_pushnumber(L, o->nrecv);
+  lua_pushnumber(L, o->nsent);
+  lua_pushnumber(L, lg_clock() - o->birthday);
+  return 3;
 }
 
 
-/* sock:getoption(name) -> value | nil, err */
-static int tcp_getoption (lua_State *L) {
-  TCP *t = anytcp(L);
-  int k = luaL_checkoption(L, 2, NULL, lg_sock_optnames), fd, v = 0;
-  socklen_t len = sizeof v;
-  if (t->closed)
-    return lg_sock_pusherr(L, IO_CLOSED);
-  if ((fd = lg_sock_enter(t->s)) < 0) {
-    lua_pushboolean(L, (t->optvals & (1 << k)) != 0);
-    return 1;
-  }
-  getsockopt(fd, lg_sock_opts[k].level, lg_sock_opts[k].name, &v, &len);
-  lg_sock_leave(t->s);
-  lua_pushboolean(L, v != 0);
-  return 1;
-}
-
-
-/* sock:settimeout(value [, mode]) -> 1 */
-static int tcp_settimeout (lua_State *L) {
-  TCP *t = anytcp(L);
-  double v = luaL_optnumber(L, 2, -1);
-  const char *mode = luaL_optstring(L, 3, "b");
-  if (v < 0 || isnan(v))
-    v = -1;
-  switch (*mode) {
-    case 'b': t->block = v; break;
-    case 'r': case 't': t->total = v; break;
-    default: return luaL_argerror(L, 3, "invalid timeout mode");
-  }
-  lua_pushinteger(L, 1);
-  return 1;
+/* client:setstats([received [, sent [, age]]]) -> 1 */
+static int tcp_setstats (lua_State *L) {
+  Obj *o = checkclient(L);
+  o->nrecv = luaL_optnumber(L, 2, o->nrecv);
+  o->nsent = luaL_optnumber(L, 3, o->nsent);
+  if (!lua_isnoneornil(L, 4))
+    o->birthday = lg_clock() - luaL_checknumber(L, 4);
+  return lg_sock_pushone(L);
 }
 
 
@@ -592,29 +487,13 @@ static int tcp_settimeout (lua_State *L) {
 static int tcp_shutdown (lua_State *L) {
   static const char *const names[] = {"receive", "send", "both", NULL};
   static const int how[] = {SHUT_RD, SHUT_WR, SHUT_RDWR};
-  TCP *t = lg_sock_check(L, CLIENT, "tcp{client}");
+  Obj *o = checkclient(L);
   int k = luaL_checkoption(L, 2, "both", names), fd;
-  if (!t->closed && (fd = lg_sock_enter(t->s)) >= 0) {
+  if (!o->closed && (fd = lg_sock_enter(o->s)) >= 0) {
     shutdown(fd, how[k]);
-    lg_sock_leave(t->s);
+    lg_sock_leave(o->s);
   }
-  lua_pushinteger(L, 1);
-  return 1;
-}
-
-
-/* sock:getfd() -> integer (-1 when closed) */
-static int tcp_getfd (lua_State *L) {
-  TCP *t = anytcp(L);
-  lua_pushinteger(L, t->closed ? -1 : lg_sock_curfd(t->s));
-  return 1;
-}
-
-
-/* sock:dirty() -> boolean: received data waits in the buffer */
-static int tcp_dirty (lua_State *L) {
-  lua_pushboolean(L, lg_sock_isdirty(anytcp(L)));
-  return 1;
+  return lg_sock_pushone(L);
 }
 
 
@@ -625,10 +504,39 @@ static int tcp_dirty (lua_State *L) {
 ** Module functions
 ** =====================================================================*/
 
-/* socket.tcp() -> master */
-static int socket_tcp (lua_State *L) {
-  lg_sock_new(L, MASTER, -1);
+/* A new master of 'family' with a descriptor (unless AF_UNSPEC): the
+** object, or nil and the error. */
+static int newmaster (lua_State *L, int family) {
+  int fd = -1;
+  if (family != AF_UNSPEC) {
+    fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+      return lg_sock_pusherr(L, errno);
+    if (family == AF_INET6) {
+      int yes = 1;
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &yes, sizeof yes);
+    }
+  }
+  lg_sock_new(L, TCP_MASTER, family, fd, BUFSIZE);
   return 1;
+}
+
+
+/* socket.tcp() -> master (without a descriptor until bind or connect) */
+static int socket_tcp (lua_State *L) {
+  return newmaster(L, AF_UNSPEC);
+}
+
+
+/* socket.tcp4() -> master | nil, err */
+static int socket_tcp4 (lua_State *L) {
+  return newmaster(L, AF_INET);
+}
+
+
+/* socket.tcp6() -> master | nil, err */
+static int socket_tcp6 (lua_State *L) {
+  return newmaster(L, AF_INET6);
 }
 
 
@@ -636,7 +544,8 @@ static int socket_tcp (lua_State *L) {
 static int socket_socketpair (lua_State *L) {
   int fds[2];
   /* The objects first: a memory error then leaks no descriptor. */
-  TCP *a = lg_sock_new(L, CLIENT, -1), *b = lg_sock_new(L, CLIENT, -1);
+  Obj *a = lg_sock_new(L, TCP_CLIENT, AF_UNIX, -1, BUFSIZE);
+  Obj *b = lg_sock_new(L, TCP_CLIENT, AF_UNIX, -1, BUFSIZE);
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
                  fds) != 0)
     return lg_sock_pusherr(L, errno);
@@ -646,49 +555,50 @@ static int socket_socketpair (lua_State *L) {
 }
 
 
-/*
-** A new master at 1, for a module function that then runs a method on it:
-** its (address, port) move to 2 and 3, where the methods read them. They
-** are checked first, so that an error numbers them as the caller does.
-*/
-static TCP *pushmaster (lua_State *L) {
-  TCP *t;
-  lg_inet_checkhostport(L, 1);
-  t = lg_sock_new(L, MASTER, -1);
-  lua_insert(L, 1);
-  return t;
-}
-
-
-/* socket.connect(address, port) -> client | nil, err */
+/* socket.connect(address, port [, locaddr [, locport [, family]]])
+** -> client | nil, err */
 static int socket_connect (lua_State *L) {
-  pushmaster(L);
-  if (tcp_connect(L) == 2)  /* nil, err */
+  int family = lg_inet_checkfamily(L, 5), top;
+  Addr remote, local;
+  Obj *o;
+  lg_inet_addrargs(L, &remote, 1, NULL);
+  if (!lua_isnoneornil(L, 3))
+    lg_inet_addrargs(L, &local, 3, "0");
+  lua_settop(L, 3);  /* 3: locaddr */
+  o = lg_sock_new(L, TCP_MASTER, family, -1, BUFSIZE);
+  lua_replace(L, 1);  /* 1: the object */
+  top = lua_gettop(L);
+  if (!lua_isnil(L, 3)) {
+    local.socktype = SOCK_STREAM;
+    local.passive = 1;
+    local.family = family;
+    if (lg_inet_runaddr(L, o, &local) != 1) {
+      lg_sock_close(o->s);
+      o->closed = 1;
+      return 2;
+    }
+    lua_settop(L, top);
+  }
+  remote.socktype = SOCK_STREAM;
+  remote.family = o->family;
+  lg_sock_tmstart(&remote.tm, o);
+  if (lg_inet_runaddr(L, o, &remote) != 1) {
+    lg_sock_close(o->s);
+    o->closed = 1;
     return 2;
+  }
+  lg_sock_setclass(L, 1, TCP_CLIENT);
   lua_settop(L, 1);
   return 1;
 }
-
-
-/* socket.bind(address, port [, backlog]) -> server | nil, err */
-static int socket_bind (lua_State *L) {
-  int backlog = checkbacklog(L, 3);
-  TCP *t = pushmaster(L);
-  t->opts = t->optvals = OPT_REUSEADDR;  /* as LuaSocket's socket.bind */
-  if (bindto(L, t, backlog) == 2)  /* nil, err */
-    return 2;
-  t->cls = SERVER;
-  lua_settop(L, 1);
-  return 1;
-}
-
 
 
 static const luaL_Reg tcp_funcs[] = {
-  {"tcp", socket_tcp},
-  {"socketpair", socket_socketpair},
   {"connect", socket_connect},
-  {"bind", socket_bind},
+  {"socketpair", socket_socketpair},
+  {"tcp", socket_tcp},
+  {"tcp4", socket_tcp4},
+  {"tcp6", socket_tcp6},
   {NULL, NULL}
 };
 
@@ -696,32 +606,30 @@ static const luaL_Reg tcp_funcs[] = {
 static const luaL_Reg tcp_methods[] = {
   {"accept", tcp_accept},
   {"bind", tcp_bind},
-  {"close", tcp_close},
   {"connect", tcp_connect},
-  {"dirty", tcp_dirty},
-  {"getfd", tcp_getfd},
-  {"getoption", tcp_getoption},
   {"getpeername", tcp_getpeername},
   {"getsockname", tcp_getsockname},
+  {"getstats", tcp_getstats},
   {"listen", tcp_listen},
   {"receive", tcp_receive},
   {"send", tcp_send},
-  {"setoption", tcp_setoption},
-  {"settimeout", tcp_settimeout},
+  {"setpeername", tcp_connect},
+  {"setsockname", tcp_bind},
+  {"setstats", tcp_setstats},
   {"shutdown", tcp_shutdown},
   {NULL, NULL}
 };
 
 
-static const luaL_Reg tcp_meta[] = {
-  {"__gc", tcp_gc},
-  {"__close", tcp_close},
-  {"__tostring", tcp_tostring},
-  {NULL, NULL}
-};
-
-
 void lg_sock_open_tcp (lua_State *L) {
-  lg_createmeta(L, SOCKET_T, tcp_methods, tcp_meta, NULL);
+  static const int classes[] = {TCP_MASTER, TCP_CLIENT, TCP_SERVER};
+  luaL_newlib(L, tcp_methods);
+  lg_sock_common(L, TCP_ANY);
+  lg_sock_options(L, 0, TCP_ANY);
+  for (int k = 0; k < 3; k++)
+    lg_sock_newclass(L, classes[k], TCP_ANY);
+  lua_pop(L, 1);
   luaL_setfuncs(L, tcp_funcs, 0);
 }
+
+/* }==================================================================== */

@@ -455,6 +455,7 @@ end
 local function moduleof (kname)
   local best = "?"
   if kname == "FILE*" then return "io" end
+  if kname:match("^tcp{") or kname:match("^udp{") then return "socket" end
   for _, m in ipairs(modnames) do
     if kname:sub(1, #m + 1) == m .. "." and #m > #best then best = m end
   end
@@ -579,13 +580,19 @@ local function isnumber (v) return type(v) == "number" end
 -- The sandbox (see the header): rewrite arguments that would reach beyond
 -- the temporary directory and the loopback, or exhaust the machine.
 local function sandbox (label, mod, args, n)
-  if mod == "socket" then
+  if mod == "socket" or mod == "socket.core" then
     for i = 1, n do
       if type(args[i]) == "string" then args[i] = pick(hosts) end
     end
+    -- Where a host goes, a number would be read as one ("1e+300" is a
+    -- name; 1 is 0.0.0.1): socket.connect's address and local address,
+    -- bind's, the methods' that take one, sendto's second argument.
     local name = label:match("[%w_]+$")
-    if (name == "connect" or name == "bind") and isnumber(args[1]) then
-      args[1] = pick(hosts)  -- a number would be read as a host
+    local hostargs = ({connect = {1, 3}, connect4 = {1, 3},
+                       connect6 = {1, 3}, bind = {1}, setpeername = {1},
+                       setsockname = {1}, sendto = {2}})[name] or {}
+    for _, i in ipairs(hostargs) do
+      if i <= n and type(args[i]) ~= "string" then args[i] = pick(hosts) end
     end
   elseif label == "multiprocessing.Pool" then
     if isnumber(args[1]) and args[1] > 2 then args[1] = 2 end

@@ -79,3 +79,9 @@ lua_test(misuse_sync)
 lua_test(interpreters)
 lua_test(interpqueue)
 lua_test(interpreters_fork LABELS fork)
+# socket.lua again with LuaSocket's socket.lua out of reach (LUA_PATH has
+# no absolute entry): on luagil's own Lua layer.
+add_test(NAME lua.socket_ownlayer COMMAND ${LUAGIL_BIN}
+  ${SRC}/tests/lua/socket.lua WORKING_DIRECTORY ${SRC}/tests/lua)
+set_tests_properties(lua.socket_ownlayer PROPERTIES TIMEOUT 120
+  ENVIRONMENT "LUAGIL=${LUAGIL_BIN};LUA_PATH=./?.lua;SOCKET_LAYER=own")
