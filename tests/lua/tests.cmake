@@ -85,3 +85,11 @@ add_test(NAME lua.socket_ownlayer COMMAND ${LUAGIL_BIN}
   ${SRC}/tests/lua/socket.lua WORKING_DIRECTORY ${SRC}/tests/lua)
 set_tests_properties(lua.socket_ownlayer PROPERTIES TIMEOUT 120
   ENVIRONMENT "LUAGIL=${LUAGIL_BIN};LUA_PATH=./?.lua;SOCKET_LAYER=own")
+# LuaSocket's own suite from ../shared/conformance (skipped without it):
+# tests/lua/luasocket_suite.sh says what each mode runs.
+foreach(mode client server self files udp)
+  add_test(NAME conformance.luasocket_${mode} COMMAND bash
+    ${SRC}/tests/lua/luasocket_suite.sh ${LUAGIL_BIN} ${mode})
+  set_tests_properties(conformance.luasocket_${mode} PROPERTIES
+    TIMEOUT 400 SKIP_RETURN_CODE 77)
+endforeach()
