@@ -100,8 +100,9 @@ LUAGIL_API void luagil_openlibs (lua_State *L);
 ** installs luagil on the requiring state -- that thread becomes the main
 ** thread and holds the GIL --, opens the libraries and registers the
 ** modules as "luagil.<name>" and under their short names, but for
-** 'socket' and 'logging', which stay "luagil.socket" and "luagil.logging"
-** so that LuaSocket and lualogging are not shadowed; lua_close then joins
+** 'logging', which stays "luagil.logging" so that lualogging is not
+** shadowed ('socket' loads LuaSocket's own socket.lua, where it is
+** installed, on luagil's 'socket.core'); lua_close then joins
 ** the non-daemon threads before the state goes away. Daemon threads still
 ** alive then are abandoned: they park when they want the GIL, but one
 ** that is blocked in a wait with a timeout on a luagil object may touch

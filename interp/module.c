@@ -7,8 +7,13 @@
 **
 ** The requiring thread becomes the main thread and holds the GIL; the
 ** modules are registered as 'luagil.<name>' and under their short names,
-** but for 'socket' and 'logging', whose short names belong to LuaSocket
-** and lualogging.
+** but for 'logging', whose short name belongs to lualogging. 'socket' and
+** 'socket.core' keep their short names too, unless package.preload had
+** its own for them: our 'socket' loads LuaSocket's own socket.lua where
+** it is installed, on our core, so LuaSocket is not shadowed but made to
+** let the GIL go (it must be required after luagil: a LuaSocket C core
+** loaded before stays in package.loaded, and holds the GIL when it
+** blocks).
 **
 ** Shutdown happens in lua_close, which the host (stock lua) calls when the
 ** script is done: the non-daemon threads must be joined before the state
@@ -214,7 +219,8 @@ static int guardedopen (lua_State *L) {
 }
 
 
-/* Module mode: socket and logging keep only their luagil. names. */
+/* Module mode: a module keeps only its luagil. name, and its short name
+** what package.preload had before luagil. */
 static void moveaside (lua_State *L, int preload, const char *name,
                        int saved) {
   lua_pushfstring(L, "luagil.%s", name);
@@ -249,11 +255,15 @@ static void install (lua_State *L) {
     lua_error(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   preload = lua_gettop(L);
-  lua_getfield(L, preload, "socket");   /* preload + 1 */
-  lua_getfield(L, preload, "logging");  /* preload + 2 */
+  lua_getfield(L, preload, "logging");      /* preload + 1 */
+  lua_getfield(L, preload, "socket");       /* preload + 2 */
+  lua_getfield(L, preload, "socket.core");  /* preload + 3 */
   luagil_openlibs(L);
-  moveaside(L, preload, "socket", preload + 1);
-  moveaside(L, preload, "logging", preload + 2);
+  moveaside(L, preload, "logging", preload + 1);
+  if (!lua_isnil(L, preload + 2))  /* a host's own: it stays */
+    moveaside(L, preload, "socket", preload + 2);
+  if (!lua_isnil(L, preload + 3))
+    moveaside(L, preload, "socket.core", preload + 3);
   guardopeners(L, preload);
   guardall(L);
   lua_settop(L, preload - 1);

@@ -10,9 +10,21 @@ local queue = require "queue"
 local time = require "time"
 assert(require "luagil.threading" == threading)
 assert(luagil.queue == queue)
--- socket and logging keep only their luagil. names in module mode
-assert(package.preload.socket == nil and package.preload.logging == nil)
-assert(package.preload["luagil.socket"] and package.preload["luagil.logging"])
+-- logging keeps only its luagil. name in module mode; socket is ours
+-- (LuaSocket's socket.lua, where installed, on luagil's socket.core)
+assert(package.preload.logging == nil and package.preload["luagil.logging"])
+local socket = require "socket"
+assert(require "socket.core" == socket and luagil.socket == socket)
+assert(socket._VERSION:find("luagil"))
+do  -- a receive in a thread lets the GIL go: the main thread goes on
+  local a, b = socket.socketpair()
+  local got
+  local t = threading.Thread{target = function () got = a:receive() end}
+  t:start()
+  b:send("through\n")
+  t:join()
+  assert(got == "through")
+end
 
 local q = queue.Queue()
 local results = queue.Queue()
