@@ -217,6 +217,8 @@ lg_Interp *lg_interp_setup (lua_State *L, const luagil_Options *opts,
     lg_gil_setpolicy(I, policy, n);
   }
   p->print_stats = opts->print_stats;
+  if (opts->detect_deadlocks)
+    atomic_store(&I->deadlocks, LG_DEADLOCKS_ALL);
   lg_check(pthread_mutex_lock(&ilist_mutex));
   p->next = ilist;
   ilist = p;

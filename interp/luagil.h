@@ -59,6 +59,11 @@ typedef struct luagil_Options {
                                file, written at luagil_close */
   const char *modules;      /* the modules luagil_openlibs registers, as
                                "threading queue time"; NULL: all of them */
+  int detect_deadlocks;     /* 1: when every thread is blocked for good,
+                               the main thread's wait raises
+                               threading.DeadlockError (the luagil
+                               program's default; off for a host, whose
+                               own threads may call in at any time) */
 } luagil_Options;
 
 

@@ -851,6 +851,7 @@ int main (int argc, char **argv) {
   }
   o.trace = s.gil_trace;
   o.catch_sigint = 1;
+  o.detect_deadlocks = 1;
   L = luagil_newstate(&o);
   if (L == NULL)
     return EXIT_FAILURE;  /* luagil_newstate wrote why */

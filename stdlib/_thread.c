@@ -48,6 +48,8 @@ typedef struct Handle {
   int ref;                  /* registry ref anchoring task.L (GIL) */
   int quiet;                /* don't report an uncaught error */
   int begun;                /* its function was called (GIL) */
+  int daemon;               /* read-only: not joined at exit */
+  char name[64];            /* GIL: its threading name, for the dumps */
 } Handle;
 
 
@@ -183,6 +185,39 @@ int lg_thread_alive (lg_IState *I) {
 }
 
 
+/*
+** For the dumps (stdlib/diag.c): every thread of 'I' that _thread
+** started and that has not ended, under the handles' mutex (which keeps
+** each handle alive), newest first.
+*/
+void lg_thread_foreach (lg_IState *I,
+                        void (*fn) (const lg_ThreadRef *r, void *ud),
+                        void *ud) {
+  lg_check(pthread_mutex_lock(&handles.mutex));
+  for (Handle *h = handles.all; h != NULL; h = h->next) {
+    lg_ThreadRef r;
+    if (h->task.interp != I || atomic_load(&h->task.state) ==
+        LG_TASK_DEAD)
+      continue;
+    lg_check(pthread_mutex_lock(&h->mutex));
+    r.done = h->done;
+    lg_check(pthread_mutex_unlock(&h->mutex));
+    if (r.done)
+      continue;
+    r.w = &h->task.waiter;
+    r.task = &h->task;
+    r.ts = NULL;
+    r.name = h->name;
+    r.ident = h->task.ident;
+    r.native_id = atomic_load(&h->task.native_id);
+    r.daemon = h->daemon;
+    r.begun = h->begun;
+    fn(&r, ud);
+  }
+  lg_check(pthread_mutex_unlock(&handles.mutex));
+}
+
+
 /* Is the value at 'arg' the marker that _thread.exit() raises? */
 static int isexit (lua_State *L, int arg) {
   int r;
@@ -277,6 +312,7 @@ static void done (lg_Task *t) {
     lg_waitq_wake_locked(&h->joiners, -1);
   }
   lg_check(pthread_mutex_unlock(&h->mutex));
+  lg_waitq_check(t->interp);  /* every thread left may be blocked */
 }
 
 
@@ -292,7 +328,7 @@ static void release_task (lg_Task *t) {
 ** failure undoes what was done and raises "can't start new thread".
 */
 static Handle *start (lua_State *L, int fi, int nargs, const char *name,
-                      int quiet) {
+                      int quiet, int daemon) {
   Handle **box = lua_newuserdatauv(L, sizeof *box, 0);
   lg_IState *I = lg_interp_current();
   Handle *h;
@@ -318,6 +354,8 @@ static Handle *start (lua_State *L, int fi, int nargs, const char *name,
     h->task.done = done;
     h->task.release = release_task;
     snprintf(h->task.name, sizeof h->task.name, "%s", name);
+    snprintf(h->name, sizeof h->name, "%s", name);
+    h->daemon = daemon;
     h->task.stacksize = (stacksize == 0 || stacksize >= LG_TASK_MINSTACK)
                         ? stacksize : LG_TASK_MINSTACK;
     h->task.ident = (unsigned long)h;  /* unique while it runs */
@@ -366,13 +404,15 @@ static void checkcallable (lua_State *L, int arg) {
 }
 
 
-/* _thread.start_joinable_thread(f [, name [, quiet]]) -> handle */
+/* _thread.start_joinable_thread(f [, name [, quiet [, daemon]]]) ->
+** handle */
 static int thread_start_joinable (lua_State *L) {
   checkcallable(L, 1);
   const char *name = luaL_optstring(L, 2, "Thread");
   int quiet = lua_toboolean(L, 3);
-  lua_settop(L, 3);
-  start(L, 1, 0, name, quiet);
+  int daemon = lua_toboolean(L, 4);
+  lua_settop(L, 4);
+  start(L, 1, 0, name, quiet, daemon);
   return 1;
 }
 
@@ -381,6 +421,7 @@ static int thread_start_joinable (lua_State *L) {
 static int joined (lua_State *L, Handle *h, int r) {
   int done = h->done;
   lg_check(pthread_mutex_unlock(&h->mutex));
+  lg_wait_end();
   if (r == LG_INTERRUPTED && !done)
     return lg_breaker_raise_interrupt(L);
   lua_pushboolean(L, done);
@@ -404,9 +445,23 @@ static int handle_join (lua_State *L) {
   double timeout = lg_opttimeout(L, 2);
   struct timespec dl, *deadline = lg_deadline(timeout, &dl);
   luaL_argcheck(L, h != NULL, 1, "thread was never started");
+  if (timeout != 0 && !h->done)  /* (done is ours to read: GIL) */
+    lg_wait_begin(L, "join", h, NULL, NULL, &h->task.waiter);
   lg_check(pthread_mutex_lock(&h->mutex));
   return joined(L, h, h->done ? LG_WOKEN :
                 lg_waitq_once(L, &h->joiners, &h->mutex, deadline, join_k));
+}
+
+
+/* handle:_setname(name): the name the dumps show */
+static int handle_setname (lua_State *L) {
+  Handle *h = tohandle(L, 1);
+  const char *name = luaL_checkstring(L, 2);
+  if (h != NULL) {
+    snprintf(h->name, sizeof h->name, "%s", name);
+    lg_stats_setname(h->task.stats, name);
+  }
+  return 0;
 }
 
 
@@ -495,7 +550,7 @@ static int thread_start_new (lua_State *L) {
     lua_geti(L, 2, i);  /* stack: f args-table a1..an */
   lua_pushvalue(L, 1);
   lua_replace(L, 2);    /* stack: f f a1..an */
-  Handle *h = start(L, 2, n, "Dummy", 0);
+  Handle *h = start(L, 2, n, "Dummy", 0, 1);
   lua_pushinteger(L, (lua_Integer)h->task.ident);
   return 1;
 }
@@ -605,6 +660,7 @@ static const luaL_Reg thread_funcs[] = {
 static const luaL_Reg handle_methods[] = {
   {"join", handle_join},
   {"is_done", handle_is_done},
+  {"_setname", handle_setname},
   {NULL, NULL}
 };
 
@@ -633,6 +689,7 @@ int luaopen__thread (lua_State *L) {
   lg_open_lock(L);
   lg_open_semaphore(L);
   lg_open_guard(L);  /* what guard() returns (stdlib/lock.c) */
+  lg_open_diag(L);   /* dumps, deadlocks, cancel (stdlib/diag.c) */
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &EXIT_KEY) == LUA_TNIL) {
     lua_newtable(L);  /* a unique value that prints clearly */
     lua_createtable(L, 0, 1);

@@ -189,8 +189,13 @@ int lg_finalising (lua_State *L) {
 }
 
 
+/* After a sleep that yielded: the deadline passed, or a cancellation
+** woke the task early (lg_waiter_interrupt). */
 static int slept (lua_State *L, int status, lua_KContext ctx) {
-  (void)L; (void)status; (void)ctx;
+  (void)status; (void)ctx;
+  lg_wait_end();
+  if (lg_waiter_interrupted(lg_waiter_self()))
+    lg_breaker_raise_interrupt(L);
   return 0;
 }
 
@@ -202,14 +207,18 @@ int lg_sleep (lua_State *L, double seconds) {
   int r = LG_TIMEDOUT;
   if (ts == NULL)
     return 0;
+  if (lg_waiter_interrupted(ts->cur))  /* a cancelled thread: at once */
+    return lg_breaker_raise_interrupt(L);
+  lg_wait_begin(L, "time.sleep", NULL, NULL, NULL, NULL);
   if ((t = lg_task_yieldable(L)) != NULL)
     return lg_task_sleep(L, t, deadline, slept);
   LG_BEGIN_BLOCKING
   do  /* a stray wake-up token only shortens one park */
     r = lg_park(ts, deadline, 0);
-  while (r == LG_WOKEN);
+  while (r == LG_WOKEN && !lg_waiter_interrupted(ts->cur));
   LG_END_BLOCKING
-  if (r == LG_INTERRUPTED)
+  lg_wait_end();
+  if (r != LG_TIMEDOUT)  /* Ctrl-C, or an interrupt of the thread */
     lg_breaker_raise_interrupt(L);
   return 0;
 }

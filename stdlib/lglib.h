@@ -13,6 +13,7 @@
 
 #include "base.h"
 #include "istate.h"
+#include "tstate.h"
 
 /* Modules, registered in package.preload. */
 LG_FUNC int luaopen_threading (lua_State *L);
@@ -55,6 +56,31 @@ LG_FUNC int lg_thread_fork (lua_State *L);
 /* Interpreter 'I''s threads still running (threading.Thread or
 ** _thread). */
 LG_FUNC int lg_thread_alive (lg_IState *I);
+
+/*
+** One thread of an interpreter, as the dumps see it (stdlib/diag.c): a
+** task that _thread started ('task'), or an OS thread that is no worker
+** ('ts': the main thread, a host thread). lg_thread_foreach calls 'fn'
+** on each task of 'I' that has not ended, under a mutex: 'fn' must not
+** raise nor call into Lua.
+*/
+typedef struct lg_ThreadRef {
+  struct lg_Waiter *w;
+  struct lg_Task *task;
+  lg_TState *ts;
+  const char *name;
+  unsigned long ident;
+  long native_id;
+  int daemon, begun, done;
+} lg_ThreadRef;
+
+LG_FUNC void lg_thread_foreach (lg_IState *I,
+                                void (*fn) (const lg_ThreadRef *r,
+                                            void *ud),
+                                void *ud);
+
+/* For the dumps: push the locks that 'w' holds (stdlib/lock.c). */
+LG_FUNC void lg_lock_pushheld (lua_State *L, const struct lg_Waiter *w);
 
 /* Is 'co' the base state of a running thread (so not a coroutine)? */
 LG_FUNC int lg_thread_isbase (lua_State *L, lua_State *co);
@@ -183,6 +209,50 @@ LG_FUNC void *lg_sync_checkany (lua_State *L, const void *tag, size_t size,
                                 const char *tname);
 LG_FUNC int lg_sync_destroyed (lua_State *L, const char *tname);
 LG_FUNC double lg_sync_acquireargs (lua_State *L, const char *nbmsg);
+
+/*
+** Where a synchronisation object was made, for the dumps, the deadlock
+** reports and lock-order checking (stdlib/sync.c): its kind as the user
+** knows it ("Lock", "Barrier") and the first Lua line up the stack from
+** its constructor. lg_site_set fills one (a few hundred nanoseconds, at
+** creation only); lg_site_push pushes "Lock@x.lua:3".
+*/
+typedef struct lg_Site {
+  const char *kind;
+  int line;                    /* -1 if no Lua function made it */
+  char src[44];                /* lua_Debug's short_src, shortened */
+} lg_Site;
+
+LG_FUNC void lg_site_set (lua_State *L, lg_Site *s, const char *kind);
+LG_FUNC const char *lg_site_push (lua_State *L, const lg_Site *s);
+
+/*
+** The caller's wait record (vm/tstate.h's lg_Wait), filled just before it
+** blocks and cleared once it runs again (stdlib/sync.c). 'what' names the
+** wait ("Lock.acquire"), a static string; 'holder' is where the object
+** keeps the thread that holds it (NULL if none), 'target' the thread a
+** join waits for. Every such wait may count as blocked for the deadlock
+** detector (vm/waitq.h; only a wait without a timeout does). With the
+** cycle check on (threading.setcheckdeadlocks), lg_wait_begin raises
+** threading.DeadlockError, the record cleared, instead of letting a wait
+** close a cycle of holders: the caller must have nothing to undo then.
+** lg_wait_nointr marks the wait one that cancellation does not end.
+*/
+LG_FUNC void lg_wait_begin (lua_State *L, const char *what, const void *obj,
+                            const lg_Site *site,
+                            struct lg_Waiter *const *holder,
+                            struct lg_Waiter *target);
+LG_FUNC void lg_wait_nointr (void);
+LG_FUNC void lg_wait_end (void);
+
+/*
+** Diagnostics (stdlib/diag.c). lg_diag_cycle raises DeadlockError if the
+** wait that 'w' (the caller's waiter) is about to begin would close a
+** cycle of holders; lg_open_diag adds the functions of threading's
+** diagnostics to the table on top (the '_thread' module).
+*/
+LG_FUNC void lg_diag_cycle (lua_State *L, struct lg_Waiter *w);
+LG_FUNC void lg_open_diag (lua_State *L);
 
 /*
 ** Also for them (stdlib/sync.c): callmethod calls obj:name() (no

@@ -59,6 +59,17 @@
 #define RLOCK  "threading.RLock"
 #define COND   "threading.Condition"
 
+/*
+** What luagil's Lua modules build on a Condition, as the dumps name it
+** and its wait (_thread._label).
+*/
+static const char *const labels[][2] = {
+  {"Condition", "Condition.wait"},
+  {"Barrier", "Barrier.wait"},
+  {"Future", "Future.result"},
+  {NULL, NULL}
+};
+
 /* Type tags: see lg_sync_checkself. */
 static const char LOCKTAG[2], RLOCKTAG[2], CONDTAG[2];
 
@@ -72,17 +83,33 @@ typedef struct Lock {
   const void *tag;        /* GIL: LOCKTAG or RLOCKTAG, then LG_SYNC_DEAD */
   int locked;             /* GIL */
   int waiting;            /* GIL: threads that may lock 'mutex' to wait */
-  const void *owner;      /* GIL: RLock only, the holder (lg_self) */
-  unsigned long owner_ident;  /* GIL: its ident */
+  lg_Waiter *owner;       /* GIL: the holder (the thread that took it;
+                             for a Lock only what the dumps show) */
+  unsigned long owner_ident;  /* GIL: RLock only, its ident */
   lua_Integer count;      /* GIL: RLock only, recursion depth */
+  struct Lock *lnext, *lprev;  /* GIL: the state's live locks */
+  struct LockList *list;  /* GIL: the list it is on, or NULL */
+  lg_Site site;           /* read-only: where it was made */
   pthread_mutex_t mutex;
   lg_WaitQueue waiters;   /* mutex */
 } Lock;
 
 
+/* Every live Lock and RLock of a Lua state (a userdata in its registry),
+** so that a dump can tell which locks a thread holds. */
+typedef struct LockList {
+  Lock *head;             /* GIL */
+} LockList;
+
+static const char LOCKLIST;  /* its registry key */
+
+
 typedef struct Cond {
   const void *tag;        /* GIL: CONDTAG, then LG_SYNC_DEAD(CONDTAG) */
   int kind;               /* read-only: LK_LOCK, LK_RLOCK or LK_OTHER */
+  lg_Site site;           /* GIL: where it was made ('kind' may change:
+                             threading's Barrier names its Condition) */
+  const char *waitname;   /* GIL: its wait(), in the dumps */
   Lock *lk;               /* read-only: the lock if it is ours, else NULL */
   int inwait;             /* GIL: threads in wait() that may lock 'mutex' */
   int early;              /* mutex: waiters that have not queued yet */
@@ -104,6 +131,12 @@ typedef struct Cond {
 #define lockname(lk) \
   ((lk)->tag == LOCKTAG || (lk)->tag == LG_SYNC_DEAD(LOCKTAG) ? LOCK : RLOCK)
 
+#define isrlock(lk) \
+  ((lk)->tag == RLOCKTAG || (lk)->tag == LG_SYNC_DEAD(RLOCKTAG))
+
+/* The calling thread, as the holder of a lock. */
+#define me()  lg_waiter_self()
+
 
 /*
 ** Wait (GIL released) until 'lk' is free or 'deadline' (NULL: none)
@@ -123,9 +156,18 @@ static int waitfree (lua_State *L, Lock *lk,
   lg_check(pthread_mutex_unlock(&lk->mutex));
   if (--lk->waiting == 0 && isdead(lk))  /* the last one out */
     pthread_mutex_destroy(&lk->mutex);
-  if (isdead(lk))
+  if (isdead(lk)) {
+    lg_wait_end();
     lg_sync_destroyed(L, lockname(lk));
+  }
   return r == LG_INTERRUPTED || lk->locked ? r : LG_WOKEN;
+}
+
+
+/* The wait record of a wait for 'lk' (see lg_wait_begin). */
+static void waitrecord (lua_State *L, Lock *lk) {
+  lg_wait_begin(L, isrlock(lk) ? "RLock.acquire" : "Lock.acquire", lk,
+                &lk->site, &lk->owner, NULL);
 }
 
 
@@ -133,37 +175,53 @@ static int waitfree (lua_State *L, Lock *lk,
 static int take (lua_State *L, Lock *lk, double timeout) {
   if (lk->locked && timeout != 0) {
     struct timespec dl;
-    if (waitfree(L, lk, lg_deadline(timeout, &dl)) == LG_INTERRUPTED)
+    int r;
+    waitrecord(L, lk);
+    r = waitfree(L, lk, lg_deadline(timeout, &dl));
+    if (r == LG_INTERRUPTED)
       lg_breaker_raise_interrupt(L);
+    lg_wait_end();
   }
   if (lk->locked)
     return 0;
   lk->locked = 1;
+  lk->owner = me();
   return 1;
 }
 
 
 /*
-** Take 'lk' for good, whatever Ctrl-C says: a Condition must hold its
-** lock again when wait() returns. A Ctrl-C is consumed (else every park
-** would return at once) and reported in '*interrupted'. Raises only if
-** 'lk' is destroyed.
+** Take 'lk' for good, whatever Ctrl-C or a cancellation says: a
+** Condition must hold its lock again when wait() returns. A Ctrl-C is
+** consumed (else every park would return at once) and reported in
+** '*interrupted'; a cancellation does not end this wait (nointr). Raises
+** if 'lk' is destroyed, and DeadlockError if the lock can never be had
+** (every thread is blocked: then without the lock).
 */
 static void retake (lua_State *L, Lock *lk, int *interrupted) {
   if (isdead(lk))
     lg_sync_destroyed(L, lockname(lk));
-  while (lk->locked) {
-    if (waitfree(L, lk, NULL) == LG_INTERRUPTED) {
-      lg_sigint_take();
-      *interrupted = 1;
+  if (lk->locked) {
+    lg_wait_begin(L, "Condition.wait (retaking its lock)", lk, &lk->site,
+                  &lk->owner, NULL);
+    lg_wait_nointr();
+    while (lk->locked) {
+      if (waitfree(L, lk, NULL) == LG_INTERRUPTED) {
+        if (!lg_sigint_take())  /* no Ctrl-C: a deadlock report */
+          lg_breaker_raise_interrupt(L);
+        *interrupted = 1;
+      }
     }
+    lg_wait_end();
   }
   lk->locked = 1;
+  lk->owner = me();
 }
 
 
 static void give (Lock *lk) {
   lk->locked = 0;
+  lk->owner = NULL;
   if (lk->waiting > 0)
     lg_waitq_wake(&lk->waiters, &lk->mutex, 1);
 }
@@ -171,8 +229,8 @@ static void give (Lock *lk) {
 
 /* RLock: take 'lk' for the calling thread, or count one more level. */
 static int rtake (lua_State *L, Lock *lk, double timeout) {
-  const void *me = lg_self();
-  if (lk->owner == me) {
+  lg_Waiter *self = me();
+  if (lk->owner == self) {
     if (lk->count == LUA_MAXINTEGER)
       luaL_error(L, "internal lock count overflowed");
     lk->count++;
@@ -180,7 +238,6 @@ static int rtake (lua_State *L, Lock *lk, double timeout) {
   }
   if (!take(L, lk, timeout))
     return 0;
-  lk->owner = me;
   lk->owner_ident = lg_self_ident();
   lk->count = 1;
   return 1;
@@ -189,10 +246,8 @@ static int rtake (lua_State *L, Lock *lk, double timeout) {
 
 /* RLock: give back one level of the calling thread's hold on 'lk'. */
 static void rgive (Lock *lk) {
-  if (--lk->count == 0) {
-    lk->owner = NULL;
+  if (--lk->count == 0)
     give(lk);
-  }
 }
 
 
@@ -237,7 +292,8 @@ static int fastkind (lua_State *L, int idx, void **plk) {
 */
 static int fastacquire (int kind, void *lock) {
   Lock *lk = (Lock *)lock;
-  if (kind == FAST_RLOCK && lk->owner == lg_self() && lk->locked) {
+  lg_Waiter *self = me();
+  if (kind == FAST_RLOCK && lk->owner == self && lk->locked) {
     if (lk->count == LUA_MAXINTEGER)
       return 0;  /* the method raises */
     lk->count++;
@@ -246,8 +302,8 @@ static int fastacquire (int kind, void *lock) {
   if (lk->locked)
     return 0;
   lk->locked = 1;
+  lk->owner = self;
   if (kind == FAST_RLOCK) {
-    lk->owner = lg_self();
     lk->owner_ident = lg_self_ident();
     lk->count = 1;
   }
@@ -259,7 +315,7 @@ static int fastacquire (int kind, void *lock) {
 static int fastrelease (int kind, void *lock) {
   Lock *lk = (Lock *)lock;
   if (kind == FAST_RLOCK) {
-    if (lk->owner != lg_self() || lk->count == 0)
+    if (lk->owner != me() || lk->count == 0)
       return 0;
     rgive(lk);
   }
@@ -272,16 +328,77 @@ static int fastrelease (int kind, void *lock) {
 }
 
 
+/* The live locks of the state of 'L' (made on first use). */
+static LockList *locklist (lua_State *L) {
+  LockList *ll;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &LOCKLIST) == LUA_TUSERDATA)
+    ll = lua_touserdata(L, -1);
+  else {
+    lua_pop(L, 1);
+    ll = lua_newuserdatauv(L, sizeof *ll, 0);
+    ll->head = NULL;
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &LOCKLIST);
+  }
+  lua_pop(L, 1);
+  return ll;
+}
+
+
+static void unlist (Lock *lk) {
+  if (lk->list == NULL)
+    return;
+  if (lk->lprev != NULL)
+    lk->lprev->lnext = lk->lnext;
+  else
+    lk->list->head = lk->lnext;
+  if (lk->lnext != NULL)
+    lk->lnext->lprev = lk->lprev;
+  lk->list = NULL;
+}
+
+
 static Lock *newlock (lua_State *L, const void *tag, const char *tname) {
+  LockList *ll = locklist(L);  /* first: it may raise */
   Lock *lk = lua_newuserdatauv(L, sizeof *lk, 1);
   lk->tag = tag;
   lk->locked = lk->waiting = 0;
   lk->owner = NULL;
   lk->count = 0;
   lk->waiters.head = lk->waiters.tail = NULL;
+  lk->list = NULL;
   lg_mutex_init(&lk->mutex);
+  lg_site_set(L, &lk->site, tag == LOCKTAG ? "Lock" : "RLock");
   luaL_setmetatable(L, tname);
+  lk->lprev = NULL;
+  lk->lnext = ll->head;
+  if (ll->head != NULL)
+    ll->head->lprev = lk;
+  ll->head = lk;
+  lk->list = ll;
   return lk;
+}
+
+
+/*
+** For the dumps (stdlib/diag.c): push a sequence of the locks that 'w'
+** holds ("Lock@x.lua:3", "RLock@x.lua:9 (2 levels)"), newest first.
+*/
+void lg_lock_pushheld (lua_State *L, const lg_Waiter *w) {
+  LockList *ll = locklist(L);
+  lua_Integer n = 0;
+  lua_newtable(L);
+  for (Lock *lk = ll->head; lk != NULL; lk = lk->lnext) {
+    if (isdead(lk) || !lk->locked || lk->owner != w)
+      continue;
+    lg_site_push(L, &lk->site);
+    if (isrlock(lk) && lk->count > 1)
+      lua_pushfstring(L, "%s (%I levels)", lua_tostring(L, -1), lk->count);
+    else
+      lua_pushvalue(L, -1);
+    lua_rawseti(L, -3, ++n);
+    lua_pop(L, 1);
+  }
 }
 
 
@@ -321,13 +438,17 @@ static void destroylock (lua_State *L, Lock *lk) {
 
 
 static int lock_gc (lua_State *L) {
-  destroylock(L, lg_sync_checkany(L, LOCKTAG, sizeof(Lock), LOCK));
+  Lock *lk = lg_sync_checkany(L, LOCKTAG, sizeof(Lock), LOCK);
+  unlist(lk);  /* also the collector's call: the memory goes */
+  destroylock(L, lk);
   return 0;
 }
 
 
 static int rlock_gc (lua_State *L) {
-  destroylock(L, lg_sync_checkany(L, RLOCKTAG, sizeof(Lock), RLOCK));
+  Lock *lk = lg_sync_checkany(L, RLOCKTAG, sizeof(Lock), RLOCK);
+  unlist(lk);
+  destroylock(L, lk);
   return 0;
 }
 
@@ -480,6 +601,7 @@ static int lock_acquire (lua_State *L) {
   Lock *lk = lg_sync_checkself(L, LOCKTAG, sizeof(Lock), LOCK);
   if (!lk->locked && lua_gettop(L) == 1) {  /* the uncontended path */
     lk->locked = 1;
+    lk->owner = me();
     lua_pushboolean(L, 1);
     return 1;
   }
@@ -546,7 +668,7 @@ static int rlock_acquire (lua_State *L) {
 /* rlock:release() */
 static int rlock_release (lua_State *L) {
   Lock *lk = lg_sync_checkself(L, RLOCKTAG, sizeof(Lock), RLOCK);
-  if (lk->owner != lg_self() || lk->count == 0)
+  if (lk->owner != me() || lk->count == 0)
     return luaL_error(L, "cannot release un-acquired lock");
   rgive(lk);
   return 0;
@@ -564,7 +686,7 @@ static int rlock_locked (lua_State *L) {
 /* rlock:_is_owned() -> boolean (held by the calling thread) */
 static int rlock_is_owned (lua_State *L) {
   Lock *lk = lg_sync_checkself(L, RLOCKTAG, sizeof(Lock), RLOCK);
-  lua_pushboolean(L, lk->owner == lg_self());
+  lua_pushboolean(L, lk->owner == me());
   return 1;
 }
 
@@ -608,7 +730,7 @@ static int isowned (lua_State *L, Cond *c) {
   if (c->kind == LK_LOCK)
     return c->lk->locked;
   if (c->kind == LK_RLOCK)
-    return c->lk->owner == lg_self();
+    return c->lk->owner == me();
   pushlock(L);  /* stack: lock */
   if (lua_getfield(L, -1, "_is_owned") != LUA_TNIL) {
     lua_pushvalue(L, -2);
@@ -644,7 +766,6 @@ static void releasesave (lua_State *L, Cond *c) {
   else if (c->kind == LK_RLOCK) {
     lua_pushinteger(L, c->lk->count);
     c->lk->count = 0;
-    c->lk->owner = NULL;
     give(c->lk);
   }
   else {
@@ -679,7 +800,6 @@ static void acquirerestore (lua_State *L, Cond *c, int saved,
     retake(L, c->lk, interrupted);
   else if (c->kind == LK_RLOCK) {
     retake(L, c->lk, interrupted);
-    c->lk->owner = lg_self();
     c->lk->owner_ident = lg_self_ident();
     c->lk->count = lua_tointeger(L, saved);
   }
@@ -715,6 +835,7 @@ static int condwait (lua_State *L, Cond *c, double timeout) {
   c->early++;
   lg_check(pthread_mutex_unlock(&c->mutex));
   releasesave(L, c);  /* stack: ... saved */
+  lg_wait_begin(L, c->waitname, c, &c->site, NULL, NULL);
   lg_check(pthread_mutex_lock(&c->mutex));
   {
     c->early--;
@@ -730,19 +851,18 @@ static int condwait (lua_State *L, Cond *c, double timeout) {
       r = lg_waitq_wait(&c->waiters, &c->mutex, deadline);
   }
   lg_check(pthread_mutex_unlock(&c->mutex));
+  lg_wait_end();
   dead = conddead(c);
   if (--c->inwait == 0 && dead)  /* 'mutex' is not used below */
     pthread_mutex_destroy(&c->mutex);
-  if (r == LG_INTERRUPTED) {
-    lg_sigint_take();
+  if (r == LG_INTERRUPTED)  /* raised below, once the lock is back */
     interrupted = 1;
-  }
   acquirerestore(L, c, top + 1, &interrupted);
   lua_settop(L, top);
   if (dead)
     lg_sync_destroyed(L, COND);
-  if (interrupted)
-    luaL_error(L, "interrupted!");
+  if (interrupted)  /* Ctrl-C, a cancellation or a deadlock report */
+    lg_breaker_raise_interrupt(L);
   return r == LG_WOKEN;
 }
 
@@ -773,6 +893,8 @@ static int thread_condition (lua_State *L) {
   }
   c = lua_newuserdatauv(L, sizeof *c, 2);  /* stack: lock cond */
   c->tag = CONDTAG;
+  lg_site_set(L, &c->site, labels[0][0]);
+  c->waitname = labels[0][1];
   c->kind = LK_OTHER;
   c->lk = NULL;
   c->inwait = c->early = c->tokens = 0;
@@ -881,6 +1003,21 @@ static int cond_notify_all (lua_State *L) {
 }
 
 
+/* _thread._label(cond, kind): what a Lua module builds on 'cond' ("Barrier",
+** "Future"), for the dumps */
+static int thread_label (lua_State *L) {
+  Cond *c = lg_sync_checkself(L, CONDTAG, sizeof(Cond), COND);
+  const char *kind = luaL_checkstring(L, 2);
+  for (int i = 0; labels[i][0] != NULL; i++)
+    if (strcmp(labels[i][0], kind) == 0) {
+      c->site.kind = labels[i][0];
+      c->waitname = labels[i][1];
+      return 0;
+    }
+  return luaL_argerror(L, 2, "unknown kind");
+}
+
+
 /* cond:_is_owned() -> boolean */
 static int cond_is_owned (lua_State *L) {
   Cond *c = lg_sync_checkself(L, CONDTAG, sizeof(Cond), COND);
@@ -930,6 +1067,7 @@ static const luaL_Reg thread_funcs[] = {
   {"LockType", thread_allocate_lock},
   {"RLock", thread_rlock},
   {"_Condition", thread_condition},
+  {"_label", thread_label},
   {NULL, NULL}
 };
 

@@ -70,6 +70,19 @@
 static const char QUEUETAG[2];
 
 static const char *const tnames[] = {QUEUE, LIFO, PRIO, SIMPLE};
+static const char *const kindnames[] = {"Queue", "LifoQueue",
+                                        "PriorityQueue", "SimpleQueue"};
+
+/* What a wait is called in the dumps, by kind and what it waits for. */
+#define W_GET   0
+#define W_PUT   1
+#define W_JOIN  2
+static const char *const waitnames[][3] = {
+  {"Queue.get", "Queue.put", "Queue.join"},
+  {"LifoQueue.get", "LifoQueue.put", "LifoQueue.join"},
+  {"PriorityQueue.get", "PriorityQueue.put", "PriorityQueue.join"},
+  {"SimpleQueue.get", "SimpleQueue.put", "SimpleQueue.join"},
+};
 
 
 typedef struct Queue {
@@ -84,6 +97,7 @@ typedef struct Queue {
   int shutdown;             /* GIL */
   int ngetters, nputters, njoiners;  /* GIL: parked and not yet woken */
   int inwait;               /* GIL: threads in a wait, may lock 'mutex' */
+  lg_Site site;             /* read-only: where it was made */
   pthread_mutex_t mutex;
   lg_WaitQueue getters, putters, joiners;  /* mutex */
 } Queue;
@@ -109,13 +123,15 @@ static Queue *checkqueue (lua_State *L) {
 ** is destroyed meanwhile.
 */
 static int waiton (lua_State *L, Queue *q, lg_WaitQueue *wq, int *n,
-                   const struct timespec *deadline) {
+                   const struct timespec *deadline, int what) {
   int r;
+  lg_wait_begin(L, waitnames[q->kind][what], q, &q->site, NULL, NULL);
   (*n)++;
   q->inwait++;
   lg_check(pthread_mutex_lock(&q->mutex));
   r = lg_waitq_wait(wq, &q->mutex, deadline);
   lg_check(pthread_mutex_unlock(&q->mutex));
+  lg_wait_end();
   if (r != LG_WOKEN)  /* it left the queue itself */
     (*n)--;
   if (--q->inwait == 0 && isdead(q))  /* the last one out */
@@ -318,6 +334,7 @@ static int newqueue (lua_State *L, int kind) {
   q->maxsize = maxsize;
   q->cap = cap;
   lg_mutex_init(&q->mutex);
+  lg_site_set(L, &q->site, kindnames[kind]);
   luaL_setmetatable(L, tnames[kind]);
   lua_createtable(L, kind == K_PRIO ? 3 * MINCAP : (int)cap, 0);
   lua_setiuservalue(L, -2, 1);
@@ -381,7 +398,7 @@ static int queue_put (lua_State *L) {
     struct timespec dl, *deadline = lg_deadline(timeout, &dl);
     int r = timeout == 0 ? LG_TIMEDOUT : LG_WOKEN;
     while (r == LG_WOKEN && isfull(q) && !q->shutdown)
-      r = waiton(L, q, &q->putters, &q->nputters, deadline);
+      r = waiton(L, q, &q->putters, &q->nputters, deadline, W_PUT);
     if (r == LG_INTERRUPTED)  /* it was not woken: no wake-up is lost */
       return lg_breaker_raise_interrupt(L);
     if (q->shutdown)
@@ -421,7 +438,7 @@ static int queue_get (lua_State *L) {
     struct timespec dl, *deadline = lg_deadline(timeout, &dl);
     int r = timeout == 0 ? LG_TIMEDOUT : LG_WOKEN;
     while (r == LG_WOKEN && q->count == 0 && !q->shutdown)
-      r = waiton(L, q, &q->getters, &q->ngetters, deadline);
+      r = waiton(L, q, &q->getters, &q->ngetters, deadline, W_GET);
     if (r == LG_INTERRUPTED && q->count == 0)
       return lg_breaker_raise_interrupt(L);
     if (q->count == 0) {
@@ -480,7 +497,7 @@ static int queue_join (lua_State *L) {
   Queue *q = checkqueue(L);
   int r = LG_WOKEN;
   while (q->unfinished > 0 && r == LG_WOKEN)
-    r = waiton(L, q, &q->joiners, &q->njoiners, NULL);
+    r = waiton(L, q, &q->joiners, &q->njoiners, NULL, W_JOIN);
   if (r == LG_INTERRUPTED && q->unfinished > 0)
     return lg_breaker_raise_interrupt(L);
   return 0;

@@ -40,6 +40,7 @@ typedef struct Sem {
   lua_Integer value;      /* GIL */
   lua_Integer bound;      /* read-only: BoundedSemaphore's limit, else -1 */
   int waiting;            /* GIL: threads that may lock 'mutex' to wait */
+  lg_Site site;           /* read-only: where it was made */
   pthread_mutex_t mutex;
   lg_WaitQueue waiters;   /* mutex */
 } Sem;
@@ -49,6 +50,7 @@ typedef struct Event {
   const void *tag;        /* GIL: EVENTTAG, then LG_SYNC_DEAD(EVENTTAG) */
   int flag;               /* GIL */
   int waiting;            /* GIL: threads inside wait(), may lock 'mutex' */
+  lg_Site site;           /* read-only: where it was made */
   pthread_mutex_t mutex;
   lg_WaitQueue waiters;   /* mutex */
 } Event;
@@ -100,6 +102,7 @@ static int newsem (lua_State *L, const char *tname, int bounded) {
   s->waiting = 0;
   s->waiters.head = s->waiters.tail = NULL;
   lg_mutex_init(&s->mutex);
+  lg_site_set(L, &s->site, bounded ? "BoundedSemaphore" : "Semaphore");
   luaL_setmetatable(L, tname);
   return 1;
 }
@@ -129,11 +132,15 @@ static int sem_acquire (lua_State *L) {
   if (s->value == 0 && timeout != 0) {
     struct timespec dl, *deadline = lg_deadline(timeout, &dl);
     int r = LG_WOKEN;
+    lg_wait_begin(L, s->bound >= 0 ? "BoundedSemaphore.acquire"
+                                   : "Semaphore.acquire",
+                  s, &s->site, NULL, NULL);
     s->waiting++;
     lg_check(pthread_mutex_lock(&s->mutex));
     while (s->value == 0 && r == LG_WOKEN && s->tag == SEMTAG)
       r = lg_waitq_wait(&s->waiters, &s->mutex, deadline);
     lg_check(pthread_mutex_unlock(&s->mutex));
+    lg_wait_end();
     if (s->tag != SEMTAG) {  /* destroyed meanwhile */
       if (--s->waiting == 0)
         pthread_mutex_destroy(&s->mutex);
@@ -209,6 +216,7 @@ static int thread_event (lua_State *L) {
   e->flag = e->waiting = 0;
   e->waiters.head = e->waiters.tail = NULL;
   lg_mutex_init(&e->mutex);
+  lg_site_set(L, &e->site, "Event");
   luaL_setmetatable(L, EVENT);
   return 1;
 }
@@ -249,6 +257,7 @@ static int event_clear (lua_State *L) {
 static int event_waited (lua_State *L, Event *e, int r) {
   int flag = e->flag || r == LG_WOKEN;
   lg_check(pthread_mutex_unlock(&e->mutex));
+  lg_wait_end();
   if (e->tag != EVENTTAG) {  /* destroyed meanwhile */
     if (--e->waiting == 0)
       pthread_mutex_destroy(&e->mutex);
@@ -275,6 +284,7 @@ static int event_wait (lua_State *L) {
   double timeout = lg_opttimeout(L, 2);
   if (!e->flag && timeout != 0) {
     struct timespec dl, *deadline = lg_deadline(timeout, &dl);
+    lg_wait_begin(L, "Event.wait", e, &e->site, NULL, NULL);
     e->waiting++;
     lg_check(pthread_mutex_lock(&e->mutex));
     return event_waited(L, e, e->flag ? LG_WOKEN :

@@ -17,6 +17,7 @@
 #include <lauxlib.h>
 
 #include "lglib.h"
+#include "waitq.h"
 
 
 /*
@@ -81,6 +82,108 @@ double lg_sync_acquireargs (lua_State *L, const char *nbmsg) {
     timeout = 0;
   }
   return timeout;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Creation sites and wait records
+** =======================================================
+*/
+
+/* Is 'ar' a function of one of luagil's own Lua modules (their chunk
+** names are "=threading.lua", ...: cmake/embed.cmake)? */
+static int ours (const lua_Debug *ar) {
+  size_t len = strlen(ar->source);
+  return ar->source[0] == '=' && len > 5 &&
+         strcmp(ar->source + len - 4, ".lua") == 0;
+}
+
+
+static void copysite (lg_Site *s, const lua_Debug *ar) {
+  size_t len = strlen(ar->short_src);
+  const char *src = ar->short_src;
+  if (len >= sizeof s->src) {  /* keep the end, where the file name is */
+    src += len - (sizeof s->src - 4);
+    memcpy(s->src, "...", 3);
+    memcpy(s->src + 3, src, sizeof s->src - 3);
+  }
+  else
+    memcpy(s->src, src, len + 1);
+  s->line = ar->currentline;
+}
+
+
+/*
+** The first frame up from the constructor that runs the user's Lua: C
+** functions in between (require, a Condition making its RLock) and
+** luagil's own modules (a Barrier's Condition, a Future's) are skipped;
+** if no frame is the user's, the first that runs Lua. Only the chosen
+** frame's line is looked up.
+*/
+void lg_site_set (lua_State *L, lg_Site *s, const char *kind) {
+  lua_Debug ar;
+  int level, chosen = 0;
+  s->kind = kind;
+  s->line = -1;
+  s->src[0] = '\0';
+  for (level = 1; lua_getstack(L, level, &ar); level++) {
+    if (!lua_getinfo(L, "S", &ar) || ar.what[0] == 'C')
+      continue;
+    if (chosen == 0)
+      chosen = level;
+    if (!ours(&ar)) {
+      chosen = level;
+      break;
+    }
+  }
+  if (chosen > 0 && lua_getstack(L, chosen, &ar) &&
+      lua_getinfo(L, "Sl", &ar))
+    copysite(s, &ar);
+}
+
+
+const char *lg_site_push (lua_State *L, const lg_Site *s) {
+  if (s->line < 0)
+    return lua_pushfstring(L, "%s@?", s->kind);
+  return lua_pushfstring(L, "%s@%s:%d", s->kind, s->src, s->line);
+}
+
+
+void lg_wait_begin (lua_State *L, const char *what, const void *obj,
+                    const lg_Site *site, lg_Waiter *const *holder,
+                    lg_Waiter *target) {
+  lg_Waiter *w = lg_waiter_self();
+  if (w == NULL)
+    return;
+  w->wait.obj = obj;
+  w->wait.site = site;
+  w->wait.holder = holder;
+  w->wait.target = target;
+  w->wait.dl = 1;
+  w->wait.nointr = 0;
+  atomic_store_explicit(&w->wait.what, what, memory_order_relaxed);
+  if ((holder != NULL || target != NULL) &&
+      (atomic_load(&lg_interp_current()->deadlocks) & LG_DEADLOCKS_CYCLE))
+    lg_diag_cycle(L, w);
+}
+
+
+void lg_wait_nointr (void) {
+  lg_Waiter *w = lg_waiter_self();
+  if (w != NULL)
+    w->wait.nointr = 1;
+}
+
+
+void lg_wait_end (void) {
+  lg_Waiter *w = lg_waiter_self();
+  if (w != NULL) {
+    atomic_store_explicit(&w->wait.what, NULL, memory_order_relaxed);
+    w->wait.dl = w->wait.nointr = 0;
+  }
 }
 
 /* }====================================================== */

@@ -342,7 +342,8 @@ function Thread:start ()
   p.started = true
   active[self] = true
   local ok, handle = pcall(_thread.start_joinable_thread,
-                           function () bootstrap(self) end, p.name, true)
+                           function () bootstrap(self) end, p.name, true,
+                           p.daemon)
   if not ok then
     active[self] = nil
     p.started = false
@@ -409,7 +410,11 @@ getters.native_id = function (self)
   return p.native_id
 end
 getters.daemon = function (self) return priv(self).daemon end
-setters.name = function (self, v) priv(self).name = tostring(v) end
+setters.name = function (self, v)
+  local p = priv(self)
+  p.name = tostring(v)
+  if p.handle then p.handle:_setname(p.name) end  -- what the dumps show
+end
 setters.daemon = function (self, v)
   local p = state(self, "daemon")
   if p.started then
@@ -513,6 +518,7 @@ function Barrier:new (parties, action, timeout)
   timeout_arg(timeout, 3, "Barrier", 3)
   local p = priv(self)
   p.cond = threading.Condition(threading.Lock())
+  _thread._label(p.cond, "Barrier")  -- as the dumps name its waits
   p.parties, p.action, p.timeout = parties, action, timeout
   p.state, p.count = FILLING, 0
 end
@@ -804,7 +810,61 @@ function threading._after_fork ()
   main = me
 end
 
--- The Python 2 era spellings.
+-- }======================================================
+
+
+-- {======================================================
+-- When threads go wrong: every thread's traceback, deadlocks
+-- (stdlib/diag.c)
+-- =======================================================
+
+threading.DeadlockError = _thread.DeadlockError
+
+-- The file argument #n of 'fname': nil (io.stderr) or a file.
+local function outfile (f, n, fname)
+  if f == nil then return io.stderr end
+  if io.type(f) == nil then
+    error(("bad argument #%d to '%s' (file expected, got %s)")
+          :format(n, fname, typename(f)), 3)
+  end
+  return f
+end
+
+-- threading.dump_tracebacks([file]): every thread's state and traceback
+-- to 'file' (default io.stderr)
+function threading.dump_tracebacks (file)
+  file = outfile(file, 1, "dump_tracebacks")
+  local s = _thread._dump(2)
+  file:write(s)
+  file:flush()
+end
+
+-- threading.tracebacks() -> {[ident] = {name=, ident=, native_id=,
+-- daemon=, state=, waiting=, since=, holds=, traceback=, thread=}}
+function threading.tracebacks ()
+  local all = _thread._tracebacks(2)
+  for ident, t in pairs(all) do t.thread = by_ident[ident] end
+  return all
+end
+
+threading.deadlocks = _thread.deadlocks
+
+-- threading.setcheckdeadlocks(on) -> was it on
+function threading.setcheckdeadlocks (on)
+  if type(on) ~= "boolean" then
+    error(("bad argument #1 to 'setcheckdeadlocks' (boolean expected, "
+           .. "got %s)"):format(typename(on)), 2)
+  end
+  return _thread.setcheckdeadlocks(on)
+end
+
+-- }======================================================
+
+
+-- {======================================================
+-- The Python 2 era spellings
+-- =======================================================
+
 threading.currentThread = threading.current_thread
 threading.activeCount = threading.active_count
 

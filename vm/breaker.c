@@ -454,7 +454,25 @@ void lg_breaker_atfork (int phase) {
 }
 
 
+static _Atomic lg_Raiser raiser;
+
+
+void lg_breaker_setraiser (lg_Raiser fn) {
+  atomic_store(&raiser, fn);
+}
+
+
 int lg_breaker_raise_interrupt (lua_State *L) {
+  lg_TState *ts = lg_tstate_current();
+  lg_Waiter *w = ts != NULL ? ts->cur : NULL;
+  lg_Raiser fn = atomic_load(&raiser);
+  if (w != NULL && !(ts->is_main && lg_sigint_pending()) && fn != NULL &&
+      lg_waiter_interrupted(w))
+    return fn(L, w);
+  if (w != NULL) {  /* a deadlock report that came with it is void */
+    atomic_store(&w->wait.what, NULL);
+    atomic_fetch_and(&w->intr, ~LG_INTR_DEADLOCK);
+  }
   lg_sigint_take();
   return luaL_error(L, "interrupted!");
 }

@@ -63,8 +63,22 @@ LG_FUNC int lg_breaker_getuserhook (lua_State *L, lua_State *co);
 LG_FUNC void lg_breaker_catch_sigint (int on);
 LG_FUNC void lg_breaker_interrupt_main (void);  /* as if Ctrl-C came */
 
-/* Consume a pending Ctrl-C and raise "interrupted!" in 'L'. */
+/*
+** Raise what ended the caller's wait with LG_INTERRUPTED: a pending Ctrl-C
+** (consumed) as "interrupted!", else an interrupt of its waiter
+** (LG_INTR_*) through the raiser that stdlib/ set, else "interrupted!".
+** Clears the waiter's lg_Wait first (the raiser reads it before).
+*/
 LG_FUNC int lg_breaker_raise_interrupt (lua_State *L);
+
+/*
+** The function that raises a waiter's interrupts (stdlib/diag.c: a
+** threading.Cancelled or threading.DeadlockError error), called with the
+** GIL held by the thread whose waiter 'w' has 'intr' pending. It clears
+** 'w->wait' and never returns.
+*/
+typedef int (*lg_Raiser) (lua_State *L, lg_Waiter *w);
+LG_FUNC void lg_breaker_setraiser (lg_Raiser fn);
 
 /* fork(): Ctrl-C goes to the forking thread in the child. */
 LG_FUNC void lg_breaker_atfork (int phase);

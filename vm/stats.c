@@ -252,6 +252,7 @@ static void update (lg_Stats *st, int ev, int reason, long now) {
       break;
     case LG_EV_SUSPENDED:
       add(st->hold_ns, now - get(st->t_acquired));
+      atomic_store_explicit(&st->t_released, now, memory_order_relaxed);
       if (reason == LG_DROP_FORCED)
         add(st->forced_drops, 1);
       else if (reason == LG_DROP_BLOCKING)

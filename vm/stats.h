@@ -57,6 +57,8 @@ struct lg_Stats {
   atomic_long acquisitions, hold_ns, wait_ns, wait_max_ns;
   atomic_long forced_drops, blocking_drops, requests;
   atomic_long t_acquired;      /* when it last got the GIL */
+  atomic_long t_released;      /* when it last let it go (the dumps'
+                                  "blocked for") */
   /* The owner's, or the waker's of a parked owner (lg_gil_wake_into):
      both, when a waker queues an owner whose wait just timed out (atomic,
      relaxed; either time will do). */

@@ -414,6 +414,10 @@ void lg_task_init (lg_Task *t, lg_IState *I) {
   atomic_init(&t->wq.on, NULL);
   t->wq.ts = NULL;
   t->wq.task = t;
+  atomic_init(&t->wq.counted, NULL);
+  memset(&t->waiter, 0, sizeof t->waiter);
+  atomic_init(&t->waiter.intr, 0);
+  atomic_init(&t->waiter.ts, NULL);
 }
 
 
@@ -594,6 +598,9 @@ static int run (Worker *w, lg_Task *t, int held) {
   atomic_store(&t->state, LG_TASK_RUNNING);
   ts->task = t;
   ts->stats = t->stats;
+  t->waiter.base = t->L;
+  atomic_store(&t->waiter.ts, ts);
+  ts->cur = &t->waiter;
   lg_tstate_setrunning(ts, t->L);
   if (first)
     lg_event(ts, LG_EV_STARTED, 0);
@@ -604,6 +611,8 @@ static int run (Worker *w, lg_Task *t, int held) {
     lg_gil_take(ts);
   }
   r = t->run(t);
+  atomic_store(&t->waiter.ts, NULL);
+  ts->cur = &ts->self;
   lg_tstate_setrunning(ts, NULL);
   ts->task = NULL;
   return r;
@@ -682,6 +691,7 @@ static void *worker_main (void *arg) {
   Worker *w = arg;
   lg_TState *ts = w->ts;
   lg_Task *t = w->task;
+  ts->service = 1;  /* a dump lists its task, not the worker */
   lg_tstate_adopt(ts, w->pool->interp, NULL, 0);
   int held = 0;
   while (t != NULL) {

@@ -79,6 +79,8 @@ struct lg_Task {
   long deadline_ns;             /* of its timed wait */
   int heap_at;                  /* its place in the deadline heap, or -1 */
   lg_WaitNode wq;               /* its node while it waits on a queue */
+  lg_Waiter waiter;             /* what it waits in, its interrupts
+                                   (vm/waitq.h); 'ts' is its worker's */
 };
 
 

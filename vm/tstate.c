@@ -17,6 +17,7 @@
 __thread lg_TState *lg_tstate_tls __attribute__((tls_model("initial-exec")));
 
 static pthread_t main_pthread;  /* written once, before any other thread */
+static atomic_int hosts;        /* host threads ever registered */
 
 static struct {
   pthread_mutex_t mutex;
@@ -129,11 +130,24 @@ void lg_tstate_discard (lg_TState *ts) {
 }
 
 
+/*
+** A state registered with no Lua state yet is a host thread's
+** (interp/embed.c): the interpreter's main thread comes with its state.
+*/
 lg_TState *lg_tstate_register (lg_IState *I, lua_State *L, int is_main) {
   lg_TState *ts = newstate();
-  if (ts != NULL)
+  if (ts != NULL) {
+    ts->host = I != NULL && L == NULL && !is_main;
+    if (ts->host)
+      atomic_store(&hosts, 1);
     lg_tstate_adopt(ts, I, L, is_main);
+  }
   return ts;
+}
+
+
+int lg_tstate_hosts (void) {
+  return atomic_load(&hosts);
 }
 
 
@@ -146,6 +160,9 @@ void lg_tstate_adopt (lg_TState *ts, lg_IState *I, lua_State *L,
   ts->ident = (unsigned long)ts->pthread;
   ts->native_id = gettid();
   ts->wq.ts = ts;
+  atomic_store(&ts->self.ts, ts);
+  ts->self.base = L;
+  ts->cur = &ts->self;
   /* Any non-zero seed will do; the address differs between threads. */
   ts->rng = (uint32_t)((uintptr_t)ts >> 4) ^ 0x9e3779b9u;
   if (ts->rng == 0)
@@ -185,6 +202,27 @@ void lg_tstate_unregister (lg_TState *ts) {
 
 pthread_t lg_main_pthread (void) {
   return main_pthread;
+}
+
+
+lg_TState *lg_tstate_main (lg_IState *I) {
+  lg_TState *ts;
+  lg_check(pthread_mutex_lock(&states.mutex));
+  for (ts = states.live; ts != NULL; ts = ts->live_next)
+    if (ts->interp == I && ts->is_main)
+      break;
+  lg_check(pthread_mutex_unlock(&states.mutex));
+  return ts;
+}
+
+
+void lg_tstate_foreach (lg_IState *I, void (*fn) (lg_TState *ts, void *ud),
+                        void *ud) {
+  lg_check(pthread_mutex_lock(&states.mutex));
+  for (lg_TState *ts = states.live; ts != NULL; ts = ts->live_next)
+    if (ts->interp == I && !ts->service)
+      fn(ts, ud);
+  lg_check(pthread_mutex_unlock(&states.mutex));
 }
 
 

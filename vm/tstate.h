@@ -38,7 +38,56 @@ typedef struct lg_WaitNode {
   void *_Atomic on;            /* the queue it waits on; a waker clears it */
   lg_TState *ts;               /* the parked thread, or NULL */
   struct lg_Task *task;        /* the yielded task, or NULL */
+  lg_IState *_Atomic counted;  /* the interpreter whose blocked threads
+                                  count it (vm/waitq.c), or NULL */
 } lg_WaitNode;
+
+
+/*
+** What a thread blocks in, for the dumps and the deadlock detector
+** (vm/waitq.h). The waiter fills it with the GIL held just before it
+** blocks and clears it (what = NULL) once it runs again; a reader holds
+** the GIL, but for 'what', which a dump without the GIL may read.
+*/
+struct lg_Waiter;
+
+typedef struct lg_Wait {
+  const char *_Atomic what;    /* "Lock.acquire", "join", ...; NULL: none */
+  const void *obj;             /* the object waited on, or NULL */
+  const void *site;            /* its creation site (stdlib/lglib.h's
+                                  lg_Site), or NULL */
+  struct lg_Waiter *const *holder;  /* where 'obj' keeps its holder, or
+                                       NULL if it has none */
+  struct lg_Waiter *target;    /* join: the thread joined */
+  int dl;                      /* no timeout, and only another thread of
+                                  the interpreter can end it */
+  int nointr;                  /* cancellation and deadlock reports do not
+                                  end it (a Condition retaking its lock) */
+} lg_Wait;
+
+
+/* Interrupts that end a thread's waits (lg_Waiter.intr). */
+#define LG_INTR_CANCEL    1    /* t:cancel() */
+#define LG_INTR_DEADLOCK  2    /* every thread is blocked (main thread) */
+
+/*
+** A luagil thread as a waiter: a task has one (vm/task.h), and so has the
+** state of every OS thread for the Lua thread it runs when that is not a
+** task (the main thread, a host thread). lg_waiter_self (vm/waitq.h)
+** finds the caller's.
+*/
+typedef struct lg_Waiter {
+  lg_Wait wait;                /* GIL: what it blocks in now */
+  lg_Wait ended;               /* owner: the wait an interrupt ended last,
+                                  for the error that the raiser makes */
+  atomic_int intr;             /* LG_INTR_* pending (any thread sets) */
+  int shield;                  /* GIL, owner: threading.shield depth */
+  lg_TState *_Atomic ts;       /* the OS thread's state it runs on now,
+                                  NULL while a task is off its worker */
+  lua_State *base;             /* its Lua thread, below any coroutine
+                                  (read-only once set), or NULL */
+  struct lg_Waiter *chain;     /* scratch of the cycle search (GIL) */
+} lg_Waiter;
 
 struct lg_TState {
   /* Read by this thread's signal handlers. */
@@ -89,12 +138,38 @@ struct lg_TState {
 
   struct lg_Task *task;        /* owner thread only: the task it runs
                                   now (vm/task.h), or NULL */
+  lg_Waiter self;              /* the Lua thread it runs when that is no
+                                  task (vm/waitq.h) */
+  lg_Waiter *cur;              /* owner thread only: the waiter of what it
+                                  runs now, its task's or 'self' */
+  atomic_int blocking;         /* owner writes: inside LG_BEGIN_BLOCKING */
+  int service;                 /* read-only after registration: a worker
+                                  or a service thread, which no dump lists
+                                  (a worker's task is listed instead) */
+  int host;                    /* read-only: a host thread (luagil_ensure) */
   _Atomic long gil_resumed;    /* owner writes, the GIL's timer reads:
                                   when it last got the GIL and ran (ns) */
   lg_TState *free_next;        /* states.mutex: link in the free list */
   lg_TState *live_next, *live_prev;  /* states.mutex: the registered ones
                                         (a fork() child forgets the rest) */
 };
+
+
+/*
+** Does an interrupt end the waits of 'w' (NULL: none) now (its owner
+** asks)? A deadlock
+** report always does; a cancellation unless inside threading.shield or
+** in a wait that must not end (lg_Wait.nointr).
+*/
+static inline int lg_waiter_interrupted (const lg_Waiter *w) {
+  int intr;
+  if (w == NULL)  /* an unregistered thread */
+    return 0;
+  intr = atomic_load_explicit(&w->intr, memory_order_relaxed);
+  if (w->shield > 0 || w->wait.nointr)
+    intr &= ~LG_INTR_CANCEL;
+  return intr != 0;
+}
 
 
 /* The calling thread's state, or NULL if it is not registered. */
@@ -145,6 +220,25 @@ LG_FUNC void lg_tstate_discard (lg_TState *ts);
 
 /* The main thread's pthread (the thread registered with is_main). */
 LG_FUNC pthread_t lg_main_pthread (void);
+
+/*
+** The registered state of interpreter 'I' that is its main thread (the
+** one registered with is_main, Ctrl-C's), or NULL.
+*/
+LG_FUNC lg_TState *lg_tstate_main (lg_IState *I);
+
+/*
+** Call 'fn' on every registered state of interpreter 'I' but workers and
+** service threads (so: the main thread, host threads), under the
+** registry's mutex: 'fn' must not register or unregister a state.
+*/
+LG_FUNC void lg_tstate_foreach (lg_IState *I,
+                                void (*fn) (lg_TState *ts, void *ud),
+                                void *ud);
+
+/* Did a host thread ever register (lg_tstate_register with no state)? A
+** host thread may call in at any time: no deadlock is sure then. */
+LG_FUNC int lg_tstate_hosts (void);
 
 /*
 ** Unregister the calling thread. Its state is recycled, never freed, so a

@@ -1,10 +1,33 @@
 /*
-** vm/waitq.c -- the blocking bracket and wait queues.
+** vm/waitq.c -- the blocking bracket, wait queues, and the deadlock
+** detector that counts their blocked threads.
 ** See LICENSE for copyright and licence (MIT).
+**
+** Notes about the implementation
+**
+** Deadlocks. A thread that queues for a wait that only another thread of
+** its interpreter can end (lg_Wait.dl, filled by stdlib/ before it
+** waits: no timeout, a luagil Lock, Condition, Semaphore, Event, Queue or
+** a join) marks its node 'counted' and adds one to the interpreter's
+** 'nblocked'; whoever takes the node off the queue (a waker, the thread
+** itself after an interrupt, a fork) takes the one away, with an atomic
+** exchange of 'counted', so exactly once. Queueing and waking happen with
+** the GIL held, so under the GIL 'nblocked' is exact, and when it equals
+** the number of the interpreter's threads (its main thread and the tasks
+** 'nthreads' counts) nothing in the interpreter can run again: the main
+** thread is interrupted with LG_INTR_DEADLOCK and raises. A thread that
+** sleeps, waits with a timeout, or for I/O never counts, so no report is
+** made while it could still wake the others; nor while another
+** interpreter is open (it could put into a shared queue) or a host thread
+** ever registered (it may call in at any time). Wakers without the GIL
+** (interpreters' queues, hosts) only ever wake waits that never count.
 */
+
+#include <stddef.h>
 
 #include "gil.h"
 #include "park.h"
+#include "sigint.h"
 #include "task.h"
 #include "waitq.h"
 
@@ -20,6 +43,7 @@ lg_TState *lg_blocking_begin (void) {
   if (ts != NULL) {
     if (ts->task != NULL)  /* its worker is no use to the ready queue */
       lg_task_blocking(ts->task, 1);
+    atomic_store_explicit(&ts->blocking, 1, memory_order_relaxed);
     lg_gil_blocking_drop(ts);
   }
   return ts;
@@ -32,6 +56,7 @@ void lg_blocking_end (lg_TState *ts) {
   if (ts->task != NULL)
     lg_task_blocking(ts->task, -1);  /* an atomic add: errno is kept */
   lg_gil_blocking_take(ts);
+  atomic_store_explicit(&ts->blocking, 0, memory_order_relaxed);
 }
 
 
@@ -39,6 +64,84 @@ void lg_blocking_waited (void) {
   lg_TState *ts = lg_tstate_current();
   if (ts != NULL)
     lg_gil_will_wait(ts);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Waiters and the deadlock detector
+** =======================================================
+*/
+
+/* The node 'n' no longer counts as blocked (see the notes above). */
+static void uncount (lg_WaitNode *n) {
+  lg_IState *I = atomic_exchange(&n->counted, NULL);
+  if (I != NULL)
+    atomic_fetch_sub(&I->nblocked, 1);
+}
+
+
+#define taskof(w)  ((lg_Task *)((char *)(w) - offsetof(lg_Task, waiter)))
+
+/*
+** A task's waiter that is on no OS thread has yielded (or is ready to
+** run again): its own node is the one queued. Otherwise the OS thread
+** it runs on parks with that thread's node, or sleeps, or polls.
+*/
+void lg_waiter_interrupt (lg_Waiter *w, int intr) {
+  lg_TState *ts = atomic_load(&w->ts);
+  atomic_fetch_or(&w->intr, intr);
+  if (!lg_waiter_interrupted(w))
+    return;  /* shielded: the shield's end raises */
+  if (ts == NULL) {
+    lg_Task *t = taskof(w);
+    uncount(&t->wq);
+    lg_task_wake(t);  /* nothing if it is not asleep */
+  }
+  else {
+    uncount(&ts->wq);
+    lg_unpark(ts);
+  }
+}
+
+
+/* Is every thread of 'I' blocked for good? (GIL held) */
+static int deadlocked (lg_IState *I) {
+  return (atomic_load(&I->deadlocks) & LG_DEADLOCKS_ALL) &&
+         atomic_load(&I->nblocked) == 1 + atomic_load(&I->nthreads) &&
+         !lg_sigint_pending() &&  /* that ends the main thread's wait */
+         !lg_tstate_hosts() && lg_istate_nlive() == 1 &&
+         !lg_gil_finalizing(I);
+}
+
+
+/* Tell the main thread, which is blocked like every other, to raise. */
+static void report_deadlock (lg_IState *I) {
+  lg_TState *main = lg_tstate_main(I);
+  if (main != NULL && main->task == NULL)
+    lg_waiter_interrupt(&main->self, LG_INTR_DEADLOCK);
+}
+
+
+/* 'n' of a thread of 'I' begins a wait that counts as blocked. */
+static void count (lg_IState *I, lg_WaitNode *n) {
+  atomic_store(&n->counted, I);
+  atomic_fetch_add(&I->nblocked, 1);
+  if (deadlocked(I))
+    report_deadlock(I);
+}
+
+
+void lg_waitq_check (lg_IState *I) {
+  if (deadlocked(I))
+    report_deadlock(I);
+}
+
+
+int lg_waitq_nblocked (lg_IState *I) {
+  return atomic_load(&I->nblocked);
 }
 
 /* }====================================================== */
@@ -72,6 +175,7 @@ static void dequeue (lg_WaitQueue *q, lg_WaitNode *n) {
   else
     q->tail = n->prev;
   n->next = n->prev = NULL;
+  uncount(n);
   atomic_store(&n->on, NULL);  /* last: the waiter reads it unlocked */
 }
 
@@ -104,6 +208,24 @@ static int left (lg_WaitQueue *q, lg_WaitNode *n, pthread_mutex_t *mu,
 }
 
 
+/* A wait of 'w' ended with 'r': keep what an interrupt ended. */
+static int ended (lg_Waiter *w, int r) {
+  if (r == LG_INTERRUPTED)
+    w->ended = w->wait;
+  return r;
+}
+
+
+/* Queue 'n' of the caller ('w', in 'I') on 'q' for a wait that ends at
+** 'deadline'; counted blocked if only another thread can end it. */
+static void queue_up (lg_IState *I, lg_Waiter *w, lg_WaitQueue *q,
+                      lg_WaitNode *n, const struct timespec *deadline) {
+  enqueue(q, n);
+  if (deadline == NULL && w->wait.dl)
+    count(I, n);
+}
+
+
 /*
 ** The queue entry says whether we were woken: a waker dequeues before it
 ** unparks, so "no longer queued" means "woken", whatever the park said.
@@ -123,16 +245,26 @@ static int left (lg_WaitQueue *q, lg_WaitNode *n, pthread_mutex_t *mu,
 int lg_waitq_wait (lg_WaitQueue *q, pthread_mutex_t *mu,
                    const struct timespec *deadline) {
   lg_TState *ts = lg_tstate_current();
-  int r;
+  lg_Waiter *w = ts->cur;
+  int r = LG_INTERRUPTED;
   LG_ASSERT(lg_mutex_held(mu) && lg_gil_held(ts));
-  enqueue(q, &ts->wq);
+  if (lg_waiter_interrupted(w))  /* level-triggered: raise again */
+    return ended(w, r);
+  queue_up(ts->interp, w, q, &ts->wq, deadline);
   lg_check(pthread_mutex_unlock(mu));
   LG_BEGIN_BLOCKING
-  do  /* until woken, timed out or interrupted; no mutex is touched here */
+  /* until woken, timed out or interrupted; no mutex is touched here */
+  while (atomic_load(&ts->wq.on) == q) {
+    if (lg_waiter_interrupted(w)) {
+      r = LG_INTERRUPTED;
+      break;
+    }
     r = lg_park(ts, deadline, LG_PARK_SPIN);
-  while (r == LG_WOKEN && atomic_load(&ts->wq.on) == q);
+    if (r != LG_WOKEN)
+      break;
+  }
   LG_END_BLOCKING
-  return left(q, &ts->wq, mu, r);
+  return ended(w, left(q, &ts->wq, mu, r));
 }
 
 
@@ -147,21 +279,26 @@ static int task_wait (lua_State *L, lg_Task *t, lg_WaitQueue *q,
                       lua_KFunction k) {
   LG_ASSERT(lg_mutex_held(mu) && lg_gil_held(lg_tstate_current()));
   lg_task_arm(t, deadline);
-  enqueue(q, &t->wq);
+  queue_up(t->interp, &t->waiter, q, &t->wq, deadline);
   lg_check(pthread_mutex_unlock(mu));
   return lua_yieldk(L, 0, 0, k);
 }
 
 
+/* A yielded task that is still queued was not woken: its deadline
+** passed, or it was interrupted (lg_waiter_interrupt). */
 int lg_waitq_waited (lg_WaitQueue *q, pthread_mutex_t *mu) {
-  return left(q, &lg_tstate_current()->task->wq, mu, LG_TIMEDOUT);
+  lg_Task *t = lg_tstate_current()->task;
+  return ended(&t->waiter,
+               left(q, &t->wq, mu, lg_waiter_interrupted(&t->waiter)
+                                   ? LG_INTERRUPTED : LG_TIMEDOUT));
 }
 
 
 int lg_waitq_once (lua_State *L, lg_WaitQueue *q, pthread_mutex_t *mu,
                    const struct timespec *deadline, lua_KFunction k) {
   lg_Task *t = lg_task_yieldable(L);
-  if (t != NULL)
+  if (t != NULL && !lg_waiter_interrupted(&t->waiter))
     return task_wait(L, t, q, mu, deadline, k);
   return lg_waitq_wait(q, mu, deadline);
 }

@@ -39,15 +39,66 @@ LG_FUNC void lg_blocking_end (lg_TState *ts);
 LG_FUNC void lg_blocking_waited (void);
 
 
+/*
+** {======================================================
+** Waiters: what a thread waits in, and what ends its waits
+** =======================================================
+*/
+
+/*
+** The caller's waiter (vm/tstate.h): its task's, else its OS thread's;
+** NULL if the thread is not registered.
+*/
+static inline lg_Waiter *lg_waiter_self (void) {
+  lg_TState *ts = lg_tstate_current();
+  return ts != NULL ? ts->cur : NULL;
+}
+
+/*
+** Set the interrupts 'intr' of 'w' (GIL held) and wake it wherever it
+** waits: parked on a wait queue or in a sleep, yielded as a task, or in
+** a descriptor wait that watches for it (lg_poll). Its wait then ends
+** with LG_INTERRUPTED, and the caller raises (lg_breaker_raise_interrupt).
+*/
+LG_FUNC void lg_waiter_interrupt (lg_Waiter *w, int intr);
+
+/*
+** Deadlock detection (lg_IState.deadlocks). With LG_DEADLOCKS_ALL, when
+** every thread of the interpreter is blocked in a wait that only another
+** of them could end (lg_Wait.dl: no timeout, a luagil object of this
+** interpreter) and no other interpreter and no host thread could end it
+** either, the main thread's wait ends with LG_INTR_DEADLOCK pending.
+** The count is kept by the wait queues: a thread
+** counts from the moment it queues until a waker takes it off, so a
+** thread that was woken but has not run yet is not blocked. The check
+** runs when a thread queues, and when one ends (lg_waitq_check).
+** LG_DEADLOCKS_CYCLE is stdlib/'s: a wait that would close a cycle of
+** owners raises in the thread that makes it.
+*/
+#define LG_DEADLOCKS_ALL    1
+#define LG_DEADLOCKS_CYCLE  2
+
+/* A thread of 'I' has ended (GIL held): is every thread left blocked? */
+LG_FUNC void lg_waitq_check (lg_IState *I);
+
+/* How many threads of 'I' are blocked so (GIL held, for threading). */
+LG_FUNC int lg_waitq_nblocked (lg_IState *I);
+
+/* }====================================================== */
+
+
 /* A FIFO of parked threads, guarded by its owner's mutex. */
 typedef struct lg_WaitQueue {
   lg_WaitNode *head, *tail;
 } lg_WaitQueue;
 
 /*
-** Wait on 'q' until woken by lg_waitq_wake_locked, the deadline, or Ctrl-C.
-** Called with 'mu' locked and the GIL held; returns with both held again.
-** Releases the GIL while parked. Never returns spuriously.
+** Wait on 'q' until woken by lg_waitq_wake_locked, the deadline, Ctrl-C
+** (main thread) or an interrupt of the caller's waiter (it returns
+** LG_INTERRUPTED then, also at once if one is pending already). Called
+** with 'mu' locked and the GIL held; returns with both held again.
+** Releases the GIL while parked. Never returns spuriously. The caller's
+** lg_Wait says what it waits in (filled before, cleared after).
 */
 LG_FUNC int lg_waitq_wait (lg_WaitQueue *q, pthread_mutex_t *mu,
                            const struct timespec *deadline);
@@ -64,8 +115,8 @@ LG_FUNC int lg_waitq_once (lua_State *L, lg_WaitQueue *q,
                            lua_KFunction k);
 
 /*
-** In 'k', on the task that waited: lock 'mu' and return LG_WOKEN or
-** LG_TIMEDOUT (having left 'q').
+** In 'k', on the task that waited: lock 'mu' and return LG_WOKEN,
+** LG_TIMEDOUT or LG_INTERRUPTED (having left 'q').
 */
 LG_FUNC int lg_waitq_waited (lg_WaitQueue *q, pthread_mutex_t *mu);
 

@@ -101,3 +101,5 @@ set_tests_properties(lua.socket_http PROPERTIES SKIP_RETURN_CODE 77)
 # without lua-sec or openssl.
 lua_test(socket_tls)
 set_tests_properties(lua.socket_tls PROPERTIES SKIP_RETURN_CODE 77)
+lua_test(deadlock)
+lua_test(tracebacks)
