@@ -17,6 +17,13 @@
 
 local core = require "socket.core"
 
+-- The name of v's type, as Lua's own errors give it ("FILE*" for a file).
+local function luatype (v)
+  local mt = getmetatable(v)
+  local name = type(mt) == "table" and rawget(mt, "__name")
+  return type(name) == "string" and name or type(v)
+end
+
 local function luasocket ()
   local dirs = {}
   for template in package.path:gmatch("[^;]+") do
@@ -35,6 +42,22 @@ end
 
 local socket = core
 
+-- Argument errors read like the C functions' ("bad argument #1 to 'bind'
+-- (string expected, got nil)"), raised at the caller of the function
+-- that checks.
+local function argerror (n, fname, msg, level)
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg),
+        (level or 2) + 1)
+end
+
+local function checkaddress (n, fname, v)
+  if type(v) ~= "string" and type(v) ~= "number" then
+    argerror(n, fname, "string expected, got " .. luatype(v), 3)
+  elseif type(v) == "string" and v:find("\0", 1, true) then
+    argerror(n, fname, "embedded null character", 3)
+  end
+end
+
 -- socket.connect4/connect6(address, port [, locaddr [, locport]])
 function socket.connect4 (address, port, locaddr, locport)
   return core.connect(address, port, locaddr, locport, "inet")
@@ -47,6 +70,12 @@ end
 -- socket.bind(address, port [, backlog]) -> server | nil, err: the first
 -- address that binds, with reuseaddr, listening (a backlog of 0 too).
 function socket.bind (address, port, backlog)
+  checkaddress(1, "bind", address)
+  if backlog ~= nil and (math.type(backlog) == nil or backlog ~= backlog or
+                         backlog > 0x7fffffff) then
+    argerror(3, "bind", math.type(backlog) and "backlog out of range"
+                        or "number expected, got " .. luatype(backlog))
+  end
   if address == "*" then
     address = "0.0.0.0"
   end
@@ -83,16 +112,21 @@ socket.try = core.newtry()
 
 -- socket.choose(t) -> f(name, ...) calling t[name](...), where a name
 -- that is not a string means "default" and is the first argument.
+-- f passes the position of the first of them to t[name], for errors.
 function socket.choose (t)
+  if type(t) ~= "table" then
+    argerror(1, "choose", "table expected, got " .. luatype(t))
+  end
   return function (name, a, b)
+    local n = 2
     if type(name) ~= "string" then
-      name, a, b = "default", name, a
+      name, a, b, n = "default", name, a, 1
     end
     local f = t[name or "nil"]
     if not f then
       error("unknown key (" .. tostring(name) .. ")", 3)
     end
-    return f(a, b)
+    return f(a, b, n)
   end
 end
 
@@ -105,36 +139,53 @@ end
 socket.BLOCKSIZE = 2048
 socket.sourcet, socket.sinkt = {}, {}
 
-local function callable (sock, fn)
+local function hasgetfd (sock)
+  local t = type(sock)
+  if t ~= "userdata" and t ~= "table" then
+    return false
+  end
+  local ok, f = pcall(function () return sock.getfd end)
+  return ok and type(f) == "function"
+end
+
+local function callable (sock, fn, fname, n)
+  if not hasgetfd(sock) then
+    error(("bad argument #%d to '%s' (socket expected, got %s)")
+          :format(n or 1, fname, luatype(sock)), 4)
+  end
   return setmetatable({
     getfd = function () return sock:getfd() end,
     dirty = function () return sock:dirty() end,
   }, {__call = fn})
 end
 
-socket.sinkt["close-when-done"] = function (sock)
+socket.sinkt["close-when-done"] = function (sock, _, n)
   return callable(sock, function (_, chunk)
     if chunk then
       return sock:send(chunk)
     end
     sock:close()
     return 1
-  end)
+  end, "sink", n)
 end
 
-socket.sinkt["keep-open"] = function (sock)
+socket.sinkt["keep-open"] = function (sock, _, n)
   return callable(sock, function (_, chunk)
     if chunk then
       return sock:send(chunk)
     end
     return 1
-  end)
+  end, "sink", n)
 end
 
 socket.sinkt.default = socket.sinkt["keep-open"]
 socket.sink = socket.choose(socket.sinkt)
 
-socket.sourcet["by-length"] = function (sock, length)
+socket.sourcet["by-length"] = function (sock, length, n)
+  if math.type(length) == nil then
+    error(("bad argument #%d to 'source' (number expected, got %s)")
+          :format((n or 1) + 1, luatype(length)), 3)
+  end
   return callable(sock, function ()
     if length <= 0 then
       return nil
@@ -145,10 +196,10 @@ socket.sourcet["by-length"] = function (sock, length)
     end
     length = length - #chunk
     return chunk
-  end)
+  end, "source", n)
 end
 
-socket.sourcet["until-closed"] = function (sock)
+socket.sourcet["until-closed"] = function (sock, _, n)
   local done = false
   return callable(sock, function ()
     if done then
@@ -163,7 +214,7 @@ socket.sourcet["until-closed"] = function (sock)
       return partial
     end
     return nil, err
-  end)
+  end, "source", n)
 end
 
 socket.sourcet.default = socket.sourcet["until-closed"]

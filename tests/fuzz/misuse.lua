@@ -74,10 +74,11 @@
 -- hostile string contains '/' or "..", so os.remove, os.rename, io.open
 -- only touch files there; socket calls get only the host strings
 -- "127.0.0.1" and "::1" (never a name, which could reach a resolver, nor
--- "*", nor a number where a host goes); multiprocessing.Pool gets at most 2
--- processes and shared arrays at most 65536 items (a hostile size is a
--- fork bomb, or gigabytes that totable() would then fill); io's default
--- files, the switch interval, the preemption mode, the GIL policy and the
+-- "*", nor a number where a host goes; setfd only -1, as any other
+-- descriptor would be closed with the socket); multiprocessing.Pool gets
+-- at most 2 processes and shared arrays at most 65536 items (a hostile
+-- size is a fork bomb, or gigabytes that totable() would then fill); io's
+-- default files, the switch interval, the preemption mode, the GIL policy and the
 -- debug hook are put back after each call, since a change would break the
 -- fuzzer rather than luagil. (The thread stack size is not: a small one
 -- must hold for any thread, the fuzzer's helpers too.)
@@ -594,6 +595,9 @@ local function sandbox (label, mod, args, n)
     for _, i in ipairs(hostargs) do
       if i <= n and type(args[i]) ~= "string" then args[i] = pick(hosts) end
     end
+    -- setfd(n) hands the socket any descriptor, which its close() then
+    -- closes: the fuzzer's own stdout, say. Only "none" is given.
+    if name == "setfd" and n >= 1 then args[1] = -1 end
   elseif label == "multiprocessing.Pool" then
     if isnumber(args[1]) and args[1] > 2 then args[1] = 2 end
     if type(args[1]) == "table" and isnumber(rawget(args[1], "processes"))
@@ -688,6 +692,12 @@ local function violation (tg, err, desc)
   if type(err) ~= "string" then return end
   if err:find(HOSTILE, 1, true) or err:find("interrupted!", 1, true)
       or err:match("^call:") then  -- the last: the fuzzer's own wrapper
+    return
+  end
+  -- Raised in a Lua file loaded from disk: not luagil's code (whose Lua
+  -- modules are compiled in), but another library's that luagil runs
+  -- unchanged, such as LuaSocket's socket.lua on luagil's socket core.
+  if err:match("^/[^:]+%.lua:%d+:") then
     return
   end
   local named = err:match("bad argument #%d+ to '([^']*)'")
