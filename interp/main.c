@@ -61,6 +61,9 @@ typedef struct Settings {
   const char *gil_policy;  /* --gil-policy; NULL: default */
   const char *seed;        /* --seed; NULL: none */
   const char *gil_trace;   /* --gil-trace; NULL: none */
+  double dump_after;       /* --dump-after; 0: none */
+  int faulthandler;        /* --faulthandler */
+  int check_deadlocks;     /* --check-deadlocks */
 } Settings;
 
 
@@ -101,6 +104,12 @@ static const LongOpt longopts[] = {
    "FILE.json|FILE.html", "record a GIL timeline (Perfetto JSON or HTML)"},
   {"dis", OPT_FLAG, offsetof(Settings, dis),
    NULL, "list the script's bytecode instead of running it"},
+  {"dump-after", OPT_POSNUM, offsetof(Settings, dump_after),
+   "SECONDS", "dump every thread's traceback and exit 1 if still running"},
+  {"faulthandler", OPT_FLAG, offsetof(Settings, faulthandler),
+   NULL, "on a fatal signal, write where each thread was"},
+  {"check-deadlocks", OPT_FLAG, offsetof(Settings, check_deadlocks),
+   NULL, "a wait that would close a cycle raises DeadlockError"},
   {"help", OPT_FLAG, offsetof(Settings, help),
    NULL, "show this help and exit"},
   {"version", OPT_FLAG, offsetof(Settings, version),
@@ -739,6 +748,39 @@ static void doREPL (lua_State *L) {
 /* }==================================================================== */
 
 
+/*
+** When threads go wrong: Ctrl-\ (SIGQUIT) dumps every thread's traceback,
+** and the options that ask for more (--dump-after, --faulthandler,
+** --check-deadlocks) turn on what _thread has for them.
+*/
+static void diagnostics (lua_State *L, const Settings *s) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "_thread");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "_dump_on_signal");
+  lua_pushboolean(L, 1);
+  lua_call(L, 1, 0);
+  if (s->dump_after > 0) {
+    lua_getfield(L, -1, "_dump_later");
+    lua_pushnumber(L, s->dump_after);
+    lua_pushboolean(L, 0);
+    lua_pushboolean(L, 1);  /* then exit with status 1 */
+    lua_call(L, 3, 0);
+  }
+  if (s->faulthandler) {
+    lua_getfield(L, -1, "_faulthandler");
+    lua_pushboolean(L, 1);
+    lua_call(L, 1, 0);
+  }
+  if (s->check_deadlocks) {
+    lua_getfield(L, -1, "setcheckdeadlocks");
+    lua_pushboolean(L, 1);
+    lua_call(L, 1, 0);
+  }
+  lua_pop(L, 1);
+}
+
+
 /* pmain's result when a chunk failed: success if it was _thread.exit(). */
 static int stopped (lua_State *L) {
   lua_pushboolean(L, quietexit);
@@ -763,6 +805,7 @@ static int pmain (lua_State *L) {
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
   }
   luagil_openlibs(L);
+  diagnostics(L, s);
   createargtable(L, argv, argc, s->script);
   lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCGEN, 0, 0);  /* as stock lua */

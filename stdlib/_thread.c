@@ -690,6 +690,7 @@ int luaopen__thread (lua_State *L) {
   lg_open_semaphore(L);
   lg_open_guard(L);  /* what guard() returns (stdlib/lock.c) */
   lg_open_diag(L);   /* dumps, deadlocks, cancel (stdlib/diag.c) */
+  lg_open_watchdog(L);  /* Ctrl-\, later and fatal dumps (watchdog.c) */
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &EXIT_KEY) == LUA_TNIL) {
     lua_newtable(L);  /* a unique value that prints clearly */
     lua_createtable(L, 0, 1);

@@ -34,8 +34,12 @@
 ** thread finds every cycle.
 */
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 
@@ -210,8 +214,10 @@ static int stateof (const Entry *e, const lg_Waiter *self, long *since) {
   }
   if (ts->host && atomic_load(&ts->running) == NULL)
     return ST_OUTSIDE;
-  if (atomic_load(&ts->in_lua))
+  if (atomic_load(&ts->in_lua)) {
+    *since = st != NULL ? atomic_load(&st->t_acquired) : 0;
     return ST_HOLDING;
+  }
   if (!e->begun)
     return ST_STARTING;
   /* not running Lua, not blocked: it wants the GIL, or will at once */
@@ -738,6 +744,133 @@ void lg_open_diag (lua_State *L) {
   luaL_setfuncs(L, diag_funcs, 0);
   lg_error_pushkind(L, DEADLOCKERROR, NULL);
   lua_setfield(L, -2, "DeadlockError");
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Dumps without Lua: without the GIL, or from a fatal signal
+** =======================================================
+*/
+
+void lg_diag_pushdump (lua_State *L, int level) {
+  Entries *E = snapshot(L);
+  pushdump(L, E, lg_waiter_self(), NULL, level);
+  lua_remove(L, -2);
+}
+
+
+static void writeall (int fd, const char *s, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, s, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return;
+    s += w;
+    n -= (size_t)w;
+  }
+}
+
+
+/* snprintf into 'buf' (at most 'size' bytes) and write it to 'fd'. */
+static void writef (int fd, char *buf, size_t size, const char *fmt, ...)
+  __attribute__((format(printf, 4, 5)));
+
+static void writef (int fd, char *buf, size_t size, const char *fmt, ...) {
+  va_list ap;
+  int n;
+  va_start(ap, fmt);
+  n = vsnprintf(buf, size, fmt, ap);
+  va_end(ap);
+  if (n > 0)
+    writeall(fd, buf, (size_t)n < size ? (size_t)n : size - 1);
+}
+
+
+/*
+** Without the GIL, nothing of Lua may be read: each thread's name, ids,
+** state and the name of its wait (a static string), which may change as
+** it is read; a site is an object's, which may be gone.
+*/
+void lg_diag_write_nogil (lg_IState *I, int fd, const char *why) {
+  Entries E;
+  char buf[256];
+  const Entry *holder = NULL;
+  long now = lg_now_ns(), hsince = 0;
+  collect(I, &E);
+  for (int i = 0; i < E.n && holder == NULL; i++) {
+    long since;
+    if (stateof(&E.e[i], NULL, &since) == ST_HOLDING) {
+      holder = &E.e[i];
+      hsince = since;
+    }
+  }
+  writef(fd, buf, sizeof buf, "luagil: %s", why);
+  if (holder != NULL && hsince > 0)
+    writef(fd, buf, sizeof buf, "; %s holds the GIL (for %.3f s: a C "
+           "function that does not let it go?)", holder->name,
+           (double)(now - hsince) * 1e-9);
+  else if (holder != NULL)
+    writef(fd, buf, sizeof buf, "; %s holds the GIL", holder->name);
+  writef(fd, buf, sizeof buf, "\n%d thread%s, without tracebacks:\n", E.n,
+         E.n == 1 ? "" : "s");
+  for (int i = 0; i < E.n; i++) {
+    const Entry *e = &E.e[i];
+    long since;
+    int st = stateof(e, NULL, &since);
+    const char *what = atomic_load(&e->w->wait.what);
+    writef(fd, buf, sizeof buf, "\n%s (ident %lu, native_id %ld, "
+           "daemon=%s)\n  %s", e->name, e->ident, e->native_id,
+           e->daemon ? "true" : "false", statenames[st]);
+    if (st == ST_BLOCKED)
+      writef(fd, buf, sizeof buf, " in %s", what != NULL ? what
+                                                         : "a C call");
+    if (since > 0)
+      writef(fd, buf, sizeof buf, " for %.3f s",
+             (double)(now - since) * 1e-9);
+    writeall(fd, "\n", 1);
+  }
+  if (E.oom)
+    writeall(fd, "(not enough memory: some threads are missing)\n", 47);
+  release(&E);
+}
+
+
+/*
+** From a fatal signal's handler, on the crashing thread: which thread it
+** is and, if it was running Lua, where (lua_getinfo allocates nothing).
+** Best effort, as CPython's faulthandler: the state may be broken.
+*/
+void lg_diag_write_fatal (int fd) {
+  lg_TState *ts = lg_tstate_current();
+  lua_State *co = ts != NULL ? atomic_load(&ts->running) : NULL;
+  char buf[256];
+  lua_Debug ar;
+  if (ts == NULL) {
+    writeall(fd, "in a thread that runs no Lua\n", 29);
+    return;
+  }
+  writef(fd, buf, sizeof buf, "in thread %s (native_id %ld)%s\n",
+         ts->task != NULL ? ts->task->name : ts->is_main ? "MainThread"
+                                                       : "Dummy",
+         ts->native_id, atomic_load(&ts->in_lua) ? ", holding the GIL"
+                                                 : "");
+  if (co == NULL || !atomic_load(&ts->in_lua))
+    return;
+  writeall(fd, "stack traceback (most recent call first):\n", 42);
+  for (int level = 0; level < 50 && lua_getstack(co, level, &ar);
+       level++) {
+    if (!lua_getinfo(co, "Sl", &ar))
+      break;
+    if (ar.currentline > 0)
+      writef(fd, buf, sizeof buf, "\t%s:%d\n", ar.short_src,
+             ar.currentline);
+    else
+      writef(fd, buf, sizeof buf, "\t[%s]\n", ar.short_src);
+  }
 }
 
 /* }====================================================== */

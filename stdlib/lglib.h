@@ -255,6 +255,20 @@ LG_FUNC void lg_diag_cycle (lua_State *L, struct lg_Waiter *w);
 LG_FUNC void lg_open_diag (lua_State *L);
 
 /*
+** For the dumps that come from outside Lua (stdlib/watchdog.c; its
+** lg_open_watchdog adds its functions to the table on top). pushdump
+** pushes the dump of every thread of the caller's interpreter (GIL held;
+** the caller's own traceback from 'level'). write_nogil writes, without
+** the GIL, the thread list and states without tracebacks to 'fd', after
+** a line saying why ('why'). write_fatal writes what it can from a fatal
+** signal's handler, taking no lock it must wait for.
+*/
+LG_FUNC void lg_diag_pushdump (lua_State *L, int level);
+LG_FUNC void lg_diag_write_nogil (lg_IState *I, int fd, const char *why);
+LG_FUNC void lg_diag_write_fatal (int fd);
+LG_FUNC void lg_open_watchdog (lua_State *L);
+
+/*
 ** Also for them (stdlib/sync.c): callmethod calls obj:name() (no
 ** arguments, 'nres' results) for the object at 'obj'; islock tells
 ** whether the value at 'idx' has acquire and release (a table, or a

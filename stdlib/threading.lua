@@ -849,6 +849,30 @@ end
 
 threading.deadlocks = _thread.deadlocks
 
+-- threading.dump_tracebacks_later(seconds [, {rep=, exit=, file=}]): a
+-- watchdog that dumps every thread to 'file' (default io.stderr) if the
+-- program still runs after 'seconds' (and every 'seconds' after that if
+-- rep), then exits with status 1 if exit. Replaces the last one.
+function threading.dump_tracebacks_later (seconds, opts)
+  if type(seconds) ~= "number" then
+    error(("bad argument #1 to 'dump_tracebacks_later' (number expected, "
+           .. "got %s)"):format(typename(seconds)), 2)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error(("bad argument #2 to 'dump_tracebacks_later' (table expected, "
+           .. "got %s)"):format(typename(opts)), 2)
+  end
+  opts = opts or {}
+  local file = opts.file
+  if file ~= nil then outfile(file, 2, "dump_tracebacks_later") end
+  if file == io.stderr then file = nil end
+  if file then file:flush() end
+  _thread._dump_later(seconds, not not opts.rep, not not opts.exit, file)
+end
+
+-- threading.cancel_dump_tracebacks_later()
+threading.cancel_dump_tracebacks_later = _thread._cancel_dump_later
+
 -- threading.setcheckdeadlocks(on) -> was it on
 function threading.setcheckdeadlocks (on)
   if type(on) ~= "boolean" then
