@@ -55,6 +55,7 @@
 */
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
@@ -787,7 +788,23 @@ static const luaL_Reg socket_funcs[] = {
 };
 
 
+/*
+** As LuaSocket's core does when it opens: a write to a pipe or socket
+** whose reader is gone is an error (EPIPE), not a SIGPIPE that kills the
+** process, unless the host set its own handler.
+*/
+static void ignorepipe (void) {
+  struct sigaction sa;
+  if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL &&
+      !(sa.sa_flags & SA_SIGINFO)) {
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+  }
+}
+
+
 int luaopen_socket_core (lua_State *L) {
+  ignorepipe();
   lg_fork_register(forkhandler);
   luaL_newlib(L, socket_funcs);
   lg_sock_open_except(L);  /* newtry, protect */

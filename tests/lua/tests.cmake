@@ -101,6 +101,8 @@ set_tests_properties(lua.socket_http PROPERTIES SKIP_RETURN_CODE 77)
 # without lua-sec or openssl.
 lua_test(socket_tls)
 set_tests_properties(lua.socket_tls PROPERTIES SKIP_RETURN_CODE 77)
+set_property(TEST lua.socket_tls APPEND PROPERTY ENVIRONMENT
+  "LSAN_OPTIONS=suppressions=${SRC}/tests/lua/lsan_openssl.supp")
 lua_test(deadlock)
 lua_test(tracebacks)
 lua_test(watchdog)
