@@ -71,7 +71,9 @@ masked () { sed -E 's/0x[0-9a-f]+/ADDR/g; s/[0-9]{4,5}/PORT/g'; }
 # The udpconnect pair with server $1 and client $2: the server's output.
 udppair () {
   local srv=$1 cli=$2 port="" i
-  (cd "$suite" && exec timeout 30 "$srv" udpconnectsrvr.lua) \
+  # stdbuf -oL: stock lua5.4's stdout to a file is block-buffered, and the
+  # server is killed at the end, which would lose what it buffered.
+  (cd "$suite" && exec timeout 60 stdbuf -oL "$srv" udpconnectsrvr.lua) \
     >"$tmp/srv.out" 2>&1 &
   spid=$!
   for i in $(seq 100); do
@@ -85,7 +87,7 @@ udppair () {
   # The server prints six lines, then waits in receivefrom for ever (its
   # port changed when setpeername("*") unbound it: LuaSocket's own test
   # does so with stock lua5.4 too).
-  for i in $(seq 100); do
+  for i in $(seq 300); do
     [ "$(wc -l <"$tmp/srv.out")" -ge 6 ] && break
     sleep 0.1
   done
