@@ -76,7 +76,7 @@ udppair () {
   (cd "$suite" && exec timeout 60 stdbuf -oL "$srv" udpconnectsrvr.lua) \
     >"$tmp/srv.out" 2>&1 &
   spid=$!
-  for i in $(seq 100); do
+  for i in $(seq 300); do
     port=$(awk '$1 == "getsockname" {print $3; exit}' "$tmp/srv.out")
     [ -n "$port" ] && break
     sleep 0.1
