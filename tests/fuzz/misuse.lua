@@ -78,9 +78,9 @@
 -- descriptor would be closed with the socket); multiprocessing.Pool gets
 -- at most 2 processes and shared arrays at most 65536 items (a hostile
 -- size is a fork bomb, or gigabytes that totable() would then fill); io's
--- default files, the switch interval, the preemption mode, the GIL policy and the
--- debug hook are put back after each call, since a change would break the
--- fuzzer rather than luagil. (The thread stack size is not: a small one
+-- default files, the switch interval, the preemption mode, the GIL policy
+-- and the debug hook are put back after each call, since a change would
+-- break the fuzzer rather than luagil. (The thread stack size is not: a small one
 -- must hold for any thread, the fuzzer's helpers too.)
 
 local USAGE = "usage: luagil misuse.lua [--seconds N] [--seed S] " ..
