@@ -84,21 +84,50 @@ static int newfd (const struct addrinfo *ai, int socktype) {
 }
 
 
-/* Connects a non-blocking 'fd' to 'ai', waiting as 'tm' says: 0,
-** IO_TIMEOUT (still connecting), IO_INTR or an errno. */
+/*
+** Connects a non-blocking 'fd' to 'ai', waiting as 'tm' says: 0,
+** IO_TIMEOUT (still connecting), IO_INTR or an errno. A connect that a
+** signal interrupts (EINTR: the GIL's request signal, say) goes on in
+** the kernel, and asking again says how it stands (EALREADY, EISCONN);
+** and a descriptor that polls writable is connected only if it has a
+** peer: one whose connect never began is writable too (seen under
+** ThreadSanitizer, whose signals interrupt more calls).
+*/
 static int connect1 (int fd, const struct addrinfo *ai, const Tm *tm) {
-  int err = 0;
+  int err, again = 0;
   socklen_t len = sizeof err;
-  if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-    return 0;
-  if (errno != EINPROGRESS && errno != EINTR)
+  struct sockaddr_storage peer;
+  for (;;) {
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+        (again && errno == EISCONN))
+      return 0;
+    if (errno != EINTR)
+      break;
+    again = 1;
+  }
+  if (errno != EINPROGRESS && errno != EALREADY)
     return errno;
-  err = lg_sock_wait(fd, POLLOUT, tm);
-  if (err != IO_DONE)
-    return err;
-  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-    return errno;
-  return err;
+  for (;;) {
+    err = lg_sock_wait(fd, POLLOUT, tm);
+    if (err != IO_DONE)
+      return err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+      return errno;
+    if (err != 0)
+      return err;
+    len = sizeof peer;
+    if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0)
+      return 0;
+    if (errno != ENOTCONN)
+      return errno;
+    /* Writable without a peer or an error: the connect did not begin,
+    ** or is not done. Ask it again. */
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EISCONN)
+      return 0;
+    if (errno != EINPROGRESS && errno != EALREADY && errno != EINTR)
+      return errno;
+    len = sizeof err;
+  }
 }
 
 
