@@ -612,6 +612,43 @@ do
   assert(u:getfd() == -1)
 end
 
+-- Ctrl-C (here _thread.interrupt_main) ends every wait of the main
+-- thread with "interrupted!"; the sockets stay usable.
+do
+  local _thread = require "_thread"
+  local threading = require "threading"
+  local function interrupted (block)
+    local about = threading.Event()
+    local helper = go(function () about:wait(); _thread.interrupt_main() end)
+    local ok, err = pcall(function () about:set(); block() end)
+    helper:join()
+    assert(not ok and tostring(err):find("interrupted!", 1, true),
+           tostring(err))
+  end
+  local a, b = socket.socketpair()
+  interrupted(function () a:receive() end)
+  interrupted(function () a:receive(10) end)
+  b:settimeout(0)
+  while b:send(string.rep("x", 65536)) do end   -- b's buffers are full
+  b:settimeout(nil)
+  interrupted(function () b:send(string.rep("y", 1 << 20)) end)
+  local c, d = socket.socketpair()                -- nothing to read
+  interrupted(function () socket.select({c}, nil) end)
+  interrupted(function () socket.select({c}, nil, 60) end)
+  c:close(); d:close()
+  interrupted(function () socket.sleep(60) end)
+  local srv = assert(socket.bind("127.0.0.1", 0))
+  interrupted(function () srv:accept() end)
+  local u = assert(socket.udp4())
+  assert(u:setsockname("127.0.0.1", 0))
+  interrupted(function () u:receive() end)
+  interrupted(function () u:receivefrom() end)
+  local ua, up = u:getsockname()
+  assert(socket.udp4():sendto("still", ua, up) == 5)
+  assert(u:receive() == "still")
+  a:close(); b:close(); srv:close(); u:close()
+end
+
 -- A threaded echo server: 50 clients of 1,000 lines each get every line.
 do
   local NCLIENTS, NLINES = 50, 1000
