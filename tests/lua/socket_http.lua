@@ -14,6 +14,15 @@ if not ok then
 end
 local socket = require "socket"
 local threading = require "threading"
+
+-- The rest of LuaSocket's Lua modules load unchanged on our core too.
+for _, name in ipairs{"socket.url", "socket.ftp", "socket.smtp",
+                      "socket.headers", "socket.tp", "ltn12", "mime"} do
+  assert(type(require(name)) == "table", name)
+end
+assert(require("socket.url").parse("http://127.0.0.1:8/a?b").port == "8")
+assert(require("mime").b64("luagil") == "bHVhZ2ls")
+assert(require("socket.http").request == http.request)
 local gil = require "gil"
 local time = require "time"
 
