@@ -71,9 +71,12 @@ masked () { sed -E 's/0x[0-9a-f]+/ADDR/g; s/[0-9]{4,5}/PORT/g'; }
 # The udpconnect pair with server $1 and client $2: the server's output.
 udppair () {
   local srv=$1 cli=$2 port="" i
-  # stdbuf -oL: stock lua5.4's stdout to a file is block-buffered, and the
-  # server is killed at the end, which would lose what it buffered.
-  (cd "$suite" && exec timeout 60 stdbuf -oL "$srv" udpconnectsrvr.lua) \
+  # stdbuf -oL for stock lua5.4: its stdout to a file is block-buffered,
+  # and the server is killed at the end, which would lose what it
+  # buffered. Not for luagil: its sanitizer builds refuse an LD_PRELOAD.
+  local line=""
+  [ "$srv" = "$LUAGIL" ] || line="stdbuf -oL"
+  (cd "$suite" && exec timeout 60 $line "$srv" udpconnectsrvr.lua) \
     >"$tmp/srv.out" 2>&1 &
   spid=$!
   for i in $(seq 300); do
