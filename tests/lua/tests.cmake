@@ -103,6 +103,10 @@ lua_test(socket_tls)
 set_tests_properties(lua.socket_tls PROPERTIES SKIP_RETURN_CODE 77)
 set_property(TEST lua.socket_tls APPEND PROPERTY ENVIRONMENT
   "LSAN_OPTIONS=suppressions=${SRC}/tests/lua/lsan_openssl.supp")
+if(TSAN)
+  set_property(TEST lua.socket_tls APPEND PROPERTY ENVIRONMENT
+    "TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=${SRC}/tests/lua/tsan_openssl.supp")
+endif()
 lua_test(deadlock)
 lua_test(tracebacks)
 lua_test(watchdog)
