@@ -26,8 +26,13 @@
 #include "waitq.h"
 
 
+/* The interpreters, newest first: the live ones, which every search
+** runs through, and the closed ones, kept (their addresses stay theirs:
+** no new interpreter can be taken for a closed one) and looked at only by
+** a search for a state, which a host may still hold. */
 static pthread_mutex_t ilist_mutex = PTHREAD_MUTEX_INITIALIZER;
-static lg_Interp *ilist;       /* ilist_mutex: newest first */
+static lg_Interp *ilist;       /* ilist_mutex: the live ones */
+static lg_Interp *closedlist;  /* ilist_mutex: the closed ones */
 static atomic_int anyinstalled;  /* set by the first install */
 
 
@@ -38,10 +43,11 @@ lg_Interp *lg_interp_byistate (lg_IState *I) {
   for (p = ilist; p != NULL && p->I != I; p = p->next)
     ;
   lg_check(pthread_mutex_unlock(&ilist_mutex));
-  return p != NULL && !atomic_load(&p->closed) ? p : NULL;
+  return p;
 }
 
 
+/* fn(p, ud) for each live interpreter 'p', newest first. */
 void lg_interp_foreach (void (*fn) (lg_Interp *p, void *ud), void *ud) {
   lg_check(pthread_mutex_lock(&ilist_mutex));
   for (lg_Interp *p = ilist; p != NULL; p = p->next)
@@ -50,13 +56,29 @@ void lg_interp_foreach (void (*fn) (lg_Interp *p, void *ud), void *ud) {
 }
 
 
-lg_Interp *lg_interp_bystate (lua_State *L) {
+/* The first of list 'p' whose state is 'L' (or, if 'L' is NULL, that is
+** the process's first), or NULL; the caller holds ilist_mutex. */
+static lg_Interp *search (lg_Interp *p, lua_State *L) {
+  while (p != NULL && (L != NULL ? p->L != L : !p->first))
+    p = p->next;
+  return p;
+}
+
+
+/* search() in both lists, the live one first. */
+static lg_Interp *searchboth (lua_State *L) {
   lg_Interp *p;
   lg_check(pthread_mutex_lock(&ilist_mutex));
-  for (p = ilist; p != NULL && p->L != L; p = p->next)
-    ;
+  p = search(ilist, L);
+  if (p == NULL)
+    p = search(closedlist, L);
   lg_check(pthread_mutex_unlock(&ilist_mutex));
   return p;
+}
+
+
+lg_Interp *lg_interp_bystate (lua_State *L) {
+  return L != NULL ? searchboth(L) : NULL;
 }
 
 
@@ -80,9 +102,8 @@ lg_Interp *lg_interp_find (lua_State *L) {
   main = lua_topointer(L, -1);
   lua_pop(L, 1);
   lg_check(pthread_mutex_lock(&ilist_mutex));
-  for (p = ilist; p != NULL; p = p->next)
-    if (p->main == main && !atomic_load(&p->closed))
-      break;
+  for (p = ilist; p != NULL && p->main != main; p = p->next)
+    ;
   lg_check(pthread_mutex_unlock(&ilist_mutex));
   return p;
 }
@@ -94,8 +115,7 @@ lg_Interp *lg_interp_here (void) {
   if (I != NULL)
     return lg_interp_byistate(I);
   lg_check(pthread_mutex_lock(&ilist_mutex));
-  for (p = ilist; p != NULL && atomic_load(&p->closed); p = p->next)
-    ;
+  p = ilist;
   lg_check(pthread_mutex_unlock(&ilist_mutex));
   return p;
 }
@@ -310,13 +330,23 @@ static int alias (lua_State *L) {
 }
 
 
-lg_Interp *lg_interp_firstone (void) {
-  lg_Interp *p;
+/* 'p' is closed: it moves to the closed list. */
+static void markclosed (lg_Interp *p) {
+  lg_Interp **q;
   lg_check(pthread_mutex_lock(&ilist_mutex));
-  for (p = ilist; p != NULL && !p->first; p = p->next)
-    ;
+  for (q = &ilist; *q != p; q = &(*q)->next)
+    LG_ASSERT(*q != NULL);
+  *q = p->next;
+  p->next = closedlist;
+  closedlist = p;
+  atomic_store(&p->closed, 1);
+  atomic_store(&p->I->closed, 1);
   lg_check(pthread_mutex_unlock(&ilist_mutex));
-  return p;
+}
+
+
+lg_Interp *lg_interp_firstone (void) {
+  return searchboth(NULL);
 }
 
 
@@ -440,8 +470,7 @@ int luagil_close (lua_State *L) {
   if (p->print_stats)
     lg_stats_print(p->I, stderr, lg_gil_switches(p->I));
   lg_embed_closed(p);
-  atomic_store(&p->closed, 1);
-  atomic_store(&p->I->closed, 1);
+  markclosed(p);
   /* A daemon or a host thread may still touch L: leave it. */
   if (lg_thread_alive(p->I) > 0 || lg_embed_inside(p) > 0) {
     fflush(NULL);
