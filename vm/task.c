@@ -429,6 +429,7 @@ int lg_task_start (lg_Task *t) {
   int err;
   if (poolof(t->interp) == NULL)
     return ENOMEM;
+  t->waiter.base = t->L;  /* set before any other thread sees 't' */
   t->expected = lg_gil_expect(t->interp, NULL);
   err = place(t, 0);
   if (err != 0 && t->expected)
@@ -598,7 +599,6 @@ static int run (Worker *w, lg_Task *t, int held) {
   atomic_store(&t->state, LG_TASK_RUNNING);
   ts->task = t;
   ts->stats = t->stats;
-  t->waiter.base = t->L;
   atomic_store(&t->waiter.ts, ts);
   ts->cur = &t->waiter;
   lg_tstate_setrunning(ts, t->L);
