@@ -112,8 +112,9 @@ do
     assert(b:find("\n  waiting for the GIL for ", 1, true), b)
   end
   b = block(s, "sleeper")
-  assert(b:find("\n  blocked in time%.sleep for ") or  -- or woken
-         b:find("\n  waiting for the GIL") or b:find("\n  ready to run"), b)
+  assert(b:find("\n  blocked in time%.sleep for ") or  -- or woken, or
+         b:find("\n  waiting for the GIL") or   -- not run yet at all
+         b:find("\n  ready to run") or b:find("\n  starting\n"), b)
 
   -- the same as a table, by ident
   local all = threading.tracebacks()
