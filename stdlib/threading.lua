@@ -416,8 +416,10 @@ function Thread:cancel (message)
     error("cannot cancel thread before it is started", 2)
   end
   if p.handle == nil then return false end
+  local was = p.cancelled
+  p.cancelled = true  -- first: a thread that cancels itself raises soon
   local applied = p.handle:_cancel(message)
-  if applied then p.cancelled = true end
+  if not applied then p.cancelled = was end
   return applied
 end
 
@@ -490,8 +492,11 @@ end
 -- Cancelled kind: it raises once.
 function MainThread:cancel (message)
   message = cancelmessage(message, 2)
+  local p = priv(self)
+  local was = p.cancelled
+  p.cancelled = true
   local applied = _thread._cancel_main(message)
-  if applied then priv(self).cancelled = true end
+  if not applied then p.cancelled = was end
   return applied
 end
 checkmethods(MainThread, PRIV)
