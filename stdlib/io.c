@@ -285,10 +285,10 @@ static int waitinput (Call *j, FILE *f) {
     if (r > 0 || (r < 0 && errno != EINTR))
       return 1;
     if (r == 0) {
+      int intr = (j->ctrlc ? LG_POLL_SIGINT : 0) |
+                 (j->cancel ? LG_POLL_CANCEL : 0);
       funlockfile(f);
-      lg_poll(p, 1, NULL, (j->ctrlc ? LG_POLL_SIGINT : 0) |
-                          (j->cancel ? LG_POLL_CANCEL : 0));  /* whatever
-                                               it says: look again */
+      lg_poll(p, 1, NULL, intr);  /* whatever it says: look again */
       flockfile(f);
       if (buffered(f))  /* another module's code read into it */
         return 1;

@@ -59,13 +59,12 @@ int lg_mp_waitfd (int fd, short events, const struct timespec *deadline) {
 ** Send ('out') or receive all 'len' bytes of 'buf' on the stream socket
 ** 'fd', GIL released; only the wait for the first byte watches 'deadline'.
 ** A receive watches 'intr' (lg_poll's: Ctrl-C, a cancel) only until the
-** first byte, so that
-** a message is never half read; a send watches it throughout, since a
-** peer that stops reading would otherwise hold it for ever: a message cut
-** short shuts the socket's sending side, so the peer sees the end of the
-** stream mid-message (an error, never a garbled message) and later sends
-** fail. Returns as lg_mp_sendall and lg_mp_recvall. A send only reads
-** 'buf'.
+** first byte, so that a message is never half read; a send watches it
+** throughout, since a peer that stops reading would otherwise hold it
+** for ever: a message cut short shuts the socket's sending side, so the
+** peer sees the end of the stream mid-message (an error, never a garbled
+** message) and later sends fail. Returns as lg_mp_sendall and
+** lg_mp_recvall. A send only reads 'buf'.
 */
 static int transfer (int fd, char *buf, size_t len, int out, int intr,
                      const struct timespec *deadline) {

@@ -134,8 +134,9 @@ void lg_sock_tmstart (Tm *tm, const Obj *o) {
 
 /*
 ** Waits without the GIL until 'fd' has 'events', or the wait's timeout
-** ends, or (main thread) Ctrl-C comes, or the thread is cancelled. Returns IO_DONE (ready, or an
-** error that the next call reports), IO_TIMEOUT or IO_INTR.
+** ends, or (main thread) Ctrl-C comes, or the thread is cancelled.
+** Returns IO_DONE (ready, or an error that the next call reports),
+** IO_TIMEOUT or IO_INTR.
 */
 int lg_sock_wait (int fd, short events, const Tm *tm) {
   struct pollfd p[2] = {{fd, events, 0}};
