@@ -362,6 +362,7 @@ static Handle *start (lua_State *L, int fi, int nargs, const char *name,
     h->task.waiter.shield = 1;  /* until _run lifts it (stdlib/cancel.c) */
     h->quiet = quiet;
     h->task.L = co;
+    h->task.waiter.base = co;  /* for the dumps, before it ever runs */
     h->ref = ref;
     h->task.stats = lg_stats_new(I, name, h->task.ident);
   }

@@ -598,7 +598,8 @@ static int run (Worker *w, lg_Task *t, int held) {
   atomic_store(&t->state, LG_TASK_RUNNING);
   ts->task = t;
   ts->stats = t->stats;
-  t->waiter.base = t->L;
+  if (t->waiter.base == NULL)  /* _thread sets it at start: the dumps */
+    t->waiter.base = t->L;     /* read it under the GIL meanwhile */
   atomic_store(&t->waiter.ts, ts);
   ts->cur = &t->waiter;
   lg_tstate_setrunning(ts, t->L);
