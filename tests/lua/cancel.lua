@@ -163,6 +163,11 @@ do
     local n = 0
     ok, err = pcall(function () while true do n = n + 1 end end)
     seen[5] = not ok and Cancelled:is(err)
+    ok, err = pcall(coroutine.wrap(function () while true do n = n + 1 end
+                                   end))  -- raised in a coroutine
+    seen[6] = not ok and Cancelled:is(err)
+    ok, err = pcall(function () while true do n = n + 1 end end)
+    seen[7] = not ok and Cancelled:is(err)  -- and again out of it
     local l = threading.Lock()
     assert(l:acquire())  -- a lock that is free is taken: no wait
     l:release()
@@ -172,7 +177,7 @@ do
   t:cancel()
   assert(t:value() == "swallowed")  -- it ended by itself
   assert(t.cancelled)
-  for i = 1, 5 do assert(seen[i] == true, i) end
+  for i = 1, 7 do assert(seen[i] == true, i) end
 end
 
 
