@@ -688,18 +688,20 @@ end
 function Timer:cancel (message)
   local p = priv(self)
   message = cancelmessage(message, 2)
-  if p.claim:acquire(false) then
+  if p.claim:acquire(false) then  -- first: it will never fire
+    p.stopped = true
     self.finished:set()
     return false
   end
-  return p.started and Thread.cancel(self, message) or false
+  if p.stopped then return false end  -- a cancel came first
+  return Thread.cancel(self, message)  -- run() came first
 end
 
 function Timer:run ()
   local interval = self.interval
   if not (interval > 0) then interval = 0 end  -- negative (or NaN): now
   self.finished:wait(interval)
-  if priv(self).claim:acquire(false) then  -- not cancelled first
+  if not self.finished:is_set() and priv(self).claim:acquire(false) then
     local args = self.args
     self["function"](table.unpack(args, 1, args.n or #args))
   end
