@@ -597,6 +597,19 @@ local function await (p, index, timeout)
   end
 end
 
+-- Leaving a cycle, after await; 'ok' says whether it failed. Shielded
+-- from a cancel, which would leave the count wrong.
+local function leave (p, ok)
+  if not ok and p.state == FILLING then
+    breakbarrier(p)  -- a timeout, an interrupted or cancelled wait
+  end
+  p.count = p.count - 1
+  if p.count == 0 and (p.state == DRAINING or p.state == RESETTING) then
+    p.state = FILLING  -- the last one out lets the next cycle in
+    p.cond:notify_all()
+  end
+end
+
 local function cycle (p, timeout)
   while p.state == DRAINING or p.state == RESETTING do
     p.cond:wait()  -- the previous cycle is still leaving
@@ -605,14 +618,7 @@ local function cycle (p, timeout)
   local index = p.count
   p.count = index + 1
   local ok, err = pcall(await, p, index, timeout)
-  if not ok and p.state == FILLING then
-    breakbarrier(p)  -- a timeout or an interrupted wait
-  end
-  p.count = p.count - 1
-  if p.count == 0 and (p.state == DRAINING or p.state == RESETTING) then
-    p.state = FILLING  -- the last one out lets the next cycle in
-    p.cond:notify_all()
-  end
+  _thread.shield(leave, p, ok)
   if not ok then error(err, 0) end
   return index
 end

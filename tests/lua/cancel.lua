@@ -344,6 +344,21 @@ do
   helper:join()  -- a wait again: it does not raise
   time.sleep(0.001)
   assert(main.cancelled)
+
+  if testlib.preempts then  -- in running Lua (the helper preempts it)
+    local spinning = threading.Event()
+    helper = testlib.go(function ()
+      spinning:wait()
+      assert(main:cancel("main spin"))
+    end)
+    ok, err = pcall(function ()
+      spinning:set()
+      while true do end
+    end)
+    assert(not ok and tostring(err) == "threading.Cancelled: main spin",
+           tostring(err))
+    helper:join()
+  end
 end
 
 
