@@ -359,6 +359,7 @@ static Handle *start (lua_State *L, int fi, int nargs, const char *name,
     h->task.stacksize = (stacksize == 0 || stacksize >= LG_TASK_MINSTACK)
                         ? stacksize : LG_TASK_MINSTACK;
     h->task.ident = (unsigned long)h;  /* unique while it runs */
+    h->task.waiter.shield = 1;  /* until _run lifts it (stdlib/cancel.c) */
     h->quiet = quiet;
     h->task.L = co;
     h->ref = ref;
@@ -450,6 +451,22 @@ static int handle_join (lua_State *L) {
   lg_check(pthread_mutex_lock(&h->mutex));
   return joined(L, h, h->done ? LG_WOKEN :
                 lg_waitq_once(L, &h->joiners, &h->mutex, deadline, join_k));
+}
+
+
+/* handle:_cancel([message]) -> true if the thread's function was still
+** running (stdlib/cancel.c) */
+static int handle_cancel (lua_State *L) {
+  Handle *h = tohandle(L, 1);
+  int done = 1;
+  lua_settop(L, 2);
+  if (h != NULL) {
+    lg_check(pthread_mutex_lock(&h->mutex));
+    done = h->done;
+    lg_check(pthread_mutex_unlock(&h->mutex));
+  }
+  lua_pushboolean(L, !done && lg_cancel(L, &h->task.waiter, 2));
+  return 1;
 }
 
 
@@ -660,6 +677,7 @@ static const luaL_Reg thread_funcs[] = {
 static const luaL_Reg handle_methods[] = {
   {"join", handle_join},
   {"is_done", handle_is_done},
+  {"_cancel", handle_cancel},
   {"_setname", handle_setname},
   {NULL, NULL}
 };
@@ -689,7 +707,8 @@ int luaopen__thread (lua_State *L) {
   lg_open_lock(L);
   lg_open_semaphore(L);
   lg_open_guard(L);  /* what guard() returns (stdlib/lock.c) */
-  lg_open_diag(L);   /* dumps, deadlocks, cancel (stdlib/diag.c) */
+  lg_open_diag(L);   /* dumps, deadlocks (stdlib/diag.c) */
+  lg_open_cancel(L);  /* shield, Cancelled (stdlib/cancel.c) */
   lg_open_watchdog(L);  /* Ctrl-\, later and fatal dumps (watchdog.c) */
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &EXIT_KEY) == LUA_TNIL) {
     lua_newtable(L);  /* a unique value that prints clearly */

@@ -64,8 +64,12 @@ static int tracked_resume (lua_State *L, lua_State *co, int narg, int *nres) {
   if (ts != NULL)
     lg_breaker_follow(ts);  /* counting policies count inside it too */
   int status = lua_resume(co, L, narg, nres);
-  if (ts != NULL)
+  if (ts != NULL) {
     lg_tstate_setrunning(ts, prev);
+    if (status > LUA_YIELD && lg_waiter_cancelled(ts->cur))
+      lg_breaker_arm_self(ts);  /* a Cancelled may have ended 'co': the
+                                   resumer's Lua looks again (breaker.c) */
+  }
   return status;
 }
 

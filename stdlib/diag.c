@@ -582,7 +582,7 @@ static int raisedeadlock (lua_State *L) {
 /*
 ** The raiser (vm/breaker.h) of the interrupts of waiter 'w', the caller:
 ** a deadlock report is raised once (the next wait that is blocked for
-** good reports again).
+** good reports again); a cancellation as stdlib/cancel.c says.
 */
 static int raiser (lua_State *L, lg_Waiter *w) {
   int intr = atomic_load(&w->intr);
@@ -592,7 +592,7 @@ static int raiser (lua_State *L, lg_Waiter *w) {
     pushdeadlock(L, w, &w->ended);
     return raisedeadlock(L);
   }
-  return luaL_error(L, "cancelled");
+  return lg_cancel_raise(L, w);
 }
 
 

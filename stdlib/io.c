@@ -41,7 +41,8 @@
 ** The main thread's poll also watches the Ctrl-C descriptor: Ctrl-C ends
 ** its read with "interrupted!". So does its wait for the handle lock,
 ** which another thread's read may hold for as long as its input takes:
-** that wait looks for a Ctrl-C every CTRLC_NS (lockhandle).
+** that wait looks for a Ctrl-C every CTRLC_NS (lockhandle). A read of
+** any thread is ended the same ways by a cancel of the thread.
 */
 
 #include <ctype.h>
@@ -216,8 +217,9 @@ typedef struct Call {
   int err;            /* errno after it */
   int ferr;           /* OP_READ: ferror() after it */
   int ctrlc;          /* OP_READ: a Ctrl-C ends the wait (main thread) */
+  int cancel;         /* OP_READ: a cancel of the thread ends it */
   int regular;        /* OP_READ: a regular file (never waits); -1: unknown */
-  int intr;           /* OP_READ: Ctrl-C ended the wait for input */
+  int intr;           /* OP_READ: Ctrl-C or a cancel ended the wait */
   lg_Buf buf;         /* OP_READ: results; OP_WRITE: the data */
   Fmt *fmts;          /* OP_READ */
   int nfmts, ndone;
@@ -252,11 +254,18 @@ static int isregular (Call *j, FILE *f) {
 }
 
 
+/* Should a wait of 'j' end (a Ctrl-C, a cancel)? No GIL needed. */
+static int stopped (Call *j) {
+  return (j->ctrlc && lg_sigint_pending()) ||
+         (j->cancel && lg_waiter_interrupted(lg_waiter_self()));
+}
+
+
 /*
 ** Called with 'f' locked before each character or block is taken from it:
 ** when stdio would have to read(2), waits with the FILE unlocked until the
 ** descriptor has input (or end of file, or an error, which the read then
-** reports). Returns 0 if Ctrl-C came first (j->intr set).
+** reports). Returns 0 if Ctrl-C or a cancel came first (j->intr set).
 */
 static int waitinput (Call *j, FILE *f) {
   struct pollfd p[2];
@@ -268,7 +277,7 @@ static int waitinput (Call *j, FILE *f) {
   p[0].events = POLLIN;
   for (;;) {
     int r;
-    if (j->ctrlc && lg_sigint_pending()) {
+    if (stopped(j)) {
       j->intr = 1;
       return 0;
     }
@@ -276,8 +285,10 @@ static int waitinput (Call *j, FILE *f) {
     if (r > 0 || (r < 0 && errno != EINTR))
       return 1;
     if (r == 0) {
+      int intr = (j->ctrlc ? LG_POLL_SIGINT : 0) |
+                 (j->cancel ? LG_POLL_CANCEL : 0);
       funlockfile(f);
-      lg_poll(p, 1, NULL, j->ctrlc);  /* whatever it says: look again */
+      lg_poll(p, 1, NULL, intr);  /* whatever it says: look again */
       flockfile(f);
       if (buffered(f))  /* another module's code read into it */
         return 1;
@@ -510,19 +521,20 @@ static void do_op (Call *j) {
 
 /*
 ** Takes the handle lock of 'j' (without the GIL). A read of the main
-** thread gives up when Ctrl-C comes first: returns 0, j->intr set.
+** thread gives up when Ctrl-C comes first, a read of any thread when a
+** cancel does: returns 0, j->intr set.
 */
 static int lockhandle (Call *j) {
   struct timespec due;
   int r;
-  if (!j->ctrlc) {
+  if (!j->ctrlc && !j->cancel) {
     lg_check(pthread_mutex_lock(j->mu));
     return 1;
   }
   while ((r = pthread_mutex_trylock(j->mu)) != 0) {
     if (r != EBUSY)
       lg_fatal("pthread_mutex_trylock", r);
-    if (lg_sigint_pending()) {
+    if (stopped(j)) {
       j->intr = 1;
       return 0;
     }
@@ -553,8 +565,10 @@ static int lockhandle (Call *j) {
 static void runcall (Call *j) {
   pthread_mutex_t *mu = j->mu;
   j->ctrlc = j->op == OP_READ && lg_tstate_is_main();
+  j->cancel = j->op == OP_READ && lg_tstate_current() != NULL;
   LG_BEGIN_BLOCKING
-  if (lockhandle(j)) {  /* else Ctrl-C came first: the caller raises */
+  if (lockhandle(j)) {  /* else Ctrl-C or a cancel came first: the caller
+                           raises */
     if (isclosed(j->p))
       j->closed = 1;
     else

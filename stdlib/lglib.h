@@ -255,6 +255,18 @@ LG_FUNC void lg_diag_cycle (lua_State *L, struct lg_Waiter *w);
 LG_FUNC void lg_open_diag (lua_State *L);
 
 /*
+** Cancellation (stdlib/cancel.c). lg_cancel asks the thread of waiter
+** 'w' to stop, with the message at 'msg' (nil: the default); false if
+** its function has ended. lg_cancel_raise raises threading.Cancelled in
+** the caller, whose waiter 'w' has one pending (the raiser's part).
+** lg_open_cancel adds shield, _run, _cancel_main, _end and Cancelled to
+** the table on top (the '_thread' module).
+*/
+LG_FUNC int lg_cancel (lua_State *L, struct lg_Waiter *w, int msg);
+LG_FUNC int lg_cancel_raise (lua_State *L, struct lg_Waiter *w);
+LG_FUNC void lg_open_cancel (lua_State *L);
+
+/*
 ** For the dumps that come from outside Lua (stdlib/watchdog.c; its
 ** lg_open_watchdog adds its functions to the table on top). pushdump
 ** pushes the dump of every thread of the caller's interpreter (GIL held;

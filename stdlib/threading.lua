@@ -310,12 +310,15 @@ local function hookfailed (herr, tb, thread)
 end
 
 -- Runs on the new OS thread. Whatever the thread's run and
--- threading.excepthook do, the thread is forgotten when it ends.
+-- threading.excepthook do, the thread is forgotten when it ends. Only
+-- run() can be cancelled (_thread._run: stdlib/cancel.c); a Cancelled
+-- error that ends it is kept for value() but not reported.
+local Cancelled = _thread.Cancelled
 local function bootstrap (self)
   local p = priv(self)
   local ident = _thread.get_ident()
   by_ident[ident] = self
-  local r = table.pack(xpcall(self.run, traceback, self))
+  local r = table.pack(_thread._run(self.run, traceback, self))
   if r[1] then
     p.results = table.pack(table.unpack(r, 2, r.n))
   elseif not _thread.is_exit(r[2]) then
@@ -323,6 +326,8 @@ local function bootstrap (self)
       r[2] = {err = r[2], traceback = safestring(r[2])}
     end
     p.failed = r[2]
+  end
+  if p.failed and not Cancelled:is(p.failed.err) then  -- not for a cancel
     local ok, herr = xpcall(threading.excepthook, hooktraceback,
                             {exc_value = r[2].err,
                              exc_traceback = r[2].traceback, thread = self})
@@ -392,6 +397,32 @@ function Thread:value ()
   return table.unpack(r, 1, r.n)
 end
 
+-- t:cancel([message]) -> true if the thread was still running: asks it
+-- to stop; threading.Cancelled is raised in it at its next checkpoint
+-- (every blocking wait, and running Lua at its next switch point), and
+-- again at every one after that until its function ends.
+local function cancelmessage (message, level)
+  if message ~= nil and type(message) ~= "string" then
+    error(("bad argument #1 to 'cancel' (string expected, got %s)")
+          :format(typename(message)), level + 1)
+  end
+  return message or "cancelled by " .. threading.current_thread().name
+end
+
+function Thread:cancel (message)
+  local p = state(self, "cancel")
+  message = cancelmessage(message, 2)
+  if not p.started then
+    error("cannot cancel thread before it is started", 2)
+  end
+  if p.handle == nil then return false end
+  local was = p.cancelled
+  p.cancelled = true  -- first: a thread that cancels itself raises soon
+  local applied = p.handle:_cancel(message)
+  if not applied then p.cancelled = was end
+  return applied
+end
+
 function Thread:__tostring ()
   local p = priv(self) or {}
   local status = not p.started and "initial"
@@ -410,6 +441,7 @@ getters.native_id = function (self)
   return p.native_id
 end
 getters.daemon = function (self) return priv(self).daemon end
+getters.cancelled = function (self) return priv(self).cancelled or false end
 setters.name = function (self, v)
   local p = priv(self)
   p.name = tostring(v)
@@ -426,6 +458,7 @@ local function readonly (k)
   return function () error(("field '%s' is read-only"):format(k), 3) end
 end
 setters.ident, setters.native_id = readonly "ident", readonly "native_id"
+setters.cancelled = readonly "cancelled"
 
 -- The Python 2 era spellings.
 function Thread:getName () return self.name end
@@ -455,10 +488,26 @@ if _thread.get_ident() == _thread.main_ident() then
   priv(main).native_id = _thread.get_native_id()
 end
 
+-- The main thread's cancel is as _thread.interrupt_main() with the
+-- Cancelled kind: it raises once.
+function MainThread:cancel (message)
+  message = cancelmessage(message, 2)
+  local p = priv(self)
+  local was = p.cancelled
+  p.cancelled = true
+  local applied = _thread._cancel_main(message)
+  if not applied then p.cancelled = was end
+  return applied
+end
+checkmethods(MainThread, PRIV)
+
 local DummyThread = Thread:extend()
 DummyThread.__name = "threading._DummyThread"
 function DummyThread:join ()
   error("cannot join a dummy thread", 2)
+end
+function DummyThread:cancel ()
+  error("cannot cancel a dummy thread", 2)
 end
 checkmethods(DummyThread, PRIV)
 
@@ -548,6 +597,19 @@ local function await (p, index, timeout)
   end
 end
 
+-- Leaving a cycle, after await; 'ok' says whether it failed. Shielded
+-- from a cancel, which would leave the count wrong.
+local function leave (p, ok)
+  if not ok and p.state == FILLING then
+    breakbarrier(p)  -- a timeout, an interrupted or cancelled wait
+  end
+  p.count = p.count - 1
+  if p.count == 0 and (p.state == DRAINING or p.state == RESETTING) then
+    p.state = FILLING  -- the last one out lets the next cycle in
+    p.cond:notify_all()
+  end
+end
+
 local function cycle (p, timeout)
   while p.state == DRAINING or p.state == RESETTING do
     p.cond:wait()  -- the previous cycle is still leaving
@@ -556,14 +618,7 @@ local function cycle (p, timeout)
   local index = p.count
   p.count = index + 1
   local ok, err = pcall(await, p, index, timeout)
-  if not ok and p.state == FILLING then
-    breakbarrier(p)  -- a timeout or an interrupted wait
-  end
-  p.count = p.count - 1
-  if p.count == 0 and (p.state == DRAINING or p.state == RESETTING) then
-    p.state = FILLING  -- the last one out lets the next cycle in
-    p.cond:notify_all()
-  end
+  _thread.shield(leave, p, ok)
   if not ok then error(err, 0) end
   return index
 end
@@ -630,18 +685,29 @@ function Timer:new (interval, fn, args)
   Timer.super.new(self)
   self.interval, self["function"], self.args = interval, fn, args or {}
   self.finished = threading.Event()
+  priv(self).claim = threading.Lock()  -- taken by whichever comes first:
+                                       -- the firing or the cancel
 end
 
--- timer:cancel(): stop the timer if it has not fired yet
-function Timer:cancel ()
-  self.finished:set()
+-- timer:cancel([message]): stop the timer if it has not fired yet, else
+-- cancel the function it runs (Thread.cancel), if it still runs
+function Timer:cancel (message)
+  local p = priv(self)
+  message = cancelmessage(message, 2)
+  if p.claim:acquire(false) then  -- first: it will never fire
+    p.stopped = true
+    self.finished:set()
+    return false
+  end
+  if p.stopped then return false end  -- a cancel came first
+  return Thread.cancel(self, message)  -- run() came first
 end
 
 function Timer:run ()
   local interval = self.interval
   if not (interval > 0) then interval = 0 end  -- negative (or NaN): now
   self.finished:wait(interval)
-  if not self.finished:is_set() then
+  if not self.finished:is_set() and priv(self).claim:acquire(false) then
     local args = self.args
     self["function"](table.unpack(args, 1, args.n or #args))
   end
@@ -774,6 +840,7 @@ end
 -- Called when the main chunk ends: join every non-daemon thread, newest
 -- arrivals included, as Python does.
 function threading._shutdown ()
+  _thread._end()  -- the main chunk has ended: nothing left to cancel
   local fns = atexits  -- each runs once; one that fails is reported
   atexits = {}
   for i = #fns, 1, -1 do
@@ -819,6 +886,11 @@ end
 -- =======================================================
 
 threading.DeadlockError = _thread.DeadlockError
+threading.Cancelled = Cancelled
+
+-- threading.shield(fn, ...) -> fn's results: runs fn with cancellation
+-- held off; a cancel that came meanwhile raises when it returns
+threading.shield = _thread.shield
 
 -- The file argument #n of 'fname': nil (io.stderr) or a file.
 local function outfile (f, n, fname)

@@ -15,10 +15,12 @@
 
 #include <lauxlib.h>
 
+#include "breaker.h"
 #include "clock.h"
 #include "gil.h"
 #include "lglib.h"
 #include "tstate.h"
+#include "waitq.h"
 
 
 static lua_Number seconds (clockid_t id) {
@@ -35,7 +37,8 @@ static lua_Integer nanoseconds (clockid_t id) {
 }
 
 
-/* time.sleep(seconds): releases the GIL; sleep(0) yields it */
+/* time.sleep(seconds): releases the GIL; sleep(0) yields it (and raises
+** a pending cancel, as any checkpoint does) */
 static int time_sleep (lua_State *L) {
   lua_Number s = luaL_checknumber(L, 1);
   luaL_argcheck(L, !isnan(s), 1, "Invalid value NaN (not a number)");
@@ -44,6 +47,8 @@ static int time_sleep (lua_State *L) {
   luaL_argcheck(L, s <= LG_TIMEOUT_MAX, 1, "sleep length is too large");
   if (s > 0)
     return lg_sleep(L, s);
+  if (lg_waiter_cancelled(lg_waiter_self()))  /* a checkpoint all the same */
+    return lg_breaker_raise_interrupt(L);
   lg_gil_yield_if_waiting(lg_tstate_current());
   return 0;
 }

@@ -44,6 +44,7 @@
 
 #include "breaker.h"
 #include "gil.h"
+#include "park.h"
 #include "sigint.h"
 
 
@@ -165,6 +166,7 @@ void lg_breaker_init (int signo, lg_TState *main) {
   sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
   sigaction(signo, &sa, NULL);
+  lg_poll_setsignal(signo);  /* it ends a cancelled thread's polls */
   lg_sigint_init();
 }
 
@@ -370,8 +372,37 @@ static int counting (lg_TState *ts) {
 }
 
 
+/*
+** Cancellation, level-triggered: while a cancel of the thread is pending
+** (and not held off), its hook raises it at once if it has not raised
+** for a switch interval, else looks again after CANCEL_COUNT more
+** instructions. So a pcall that swallowed it runs on for about one
+** interval, and then gets it again. The raiser (stdlib/) stamps the time.
+*/
+#define CANCEL_COUNT  1000
+
+/* 1: raise now; -1: pending, not yet; 0: none. */
+static int cancelling (lg_TState *ts) {
+  long gap;
+  if (!lg_waiter_cancelled(ts->cur))
+    return 0;
+  gap = (long)(lg_gil_getinterval(ts->interp) * 1e9);
+  return lg_now_ns() - ts->cur->raised_ns >= gap ? 1 : -1;
+}
+
+
+/* Look again in CANCEL_COUNT instructions. */
+static void rearm (lua_State *L, lg_TState *ts) {
+  int count;
+  int mask = usermask(L, L, &count);
+  ts->armed = 1;
+  sethook(L, lg_breaker_hook, mask | LUA_MASKCOUNT, CANCEL_COUNT);
+}
+
+
 static void on_break (lua_State *L, lg_TState *ts) {
-  int interrupt = ts->is_main && lg_sigint_pending();
+  int cancel = cancelling(ts);
+  int interrupt = (ts->is_main && lg_sigint_pending()) || cancel > 0;
   if (!interrupt && counting(ts)) {  /* a switch point of the policy */
     lg_gil_policy_switch(ts);  /* or, nobody waiting, the count goes on */
     return;
@@ -388,11 +419,15 @@ static void on_break (lua_State *L, lg_TState *ts) {
   ts->stage = 0;
   restore(L, L, 0);
   if (interrupt) {
+    if (cancel != 0)
+      rearm(L, ts);  /* for the next time: a pcall may catch it */
     ts->in_hook = LG_HOOK_OUT;  /* the error leaves the hook: a C call */
     lg_breaker_raise_interrupt(L);
   }
   if (lg_gil_drop_pending_for(ts))
     lg_gil_yield(ts);
+  if (cancel < 0)
+    rearm(L, ts);
 }
 
 

@@ -25,7 +25,8 @@
 ** thread's state. */
 LG_FUNC void lg_breaker_init (int signo, lg_TState *main);
 
-/* Send the request signal to 'ts' (caller holds gil.mutex). */
+/* Send the request signal to 'ts' (caller holds gil.mutex, or the GIL
+** while 'ts' blocks: vm/waitq.c). */
 LG_FUNC void lg_breaker_signal (lg_TState *ts);
 
 /* Arm the hook on the state the calling thread runs (GIL held). */

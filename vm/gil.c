@@ -46,7 +46,7 @@
 ** when it pauses: a late signal must not touch a state that the thread no
 ** longer runs (the next holder's collector may be freeing it). A request
 ** or a Ctrl-C that came while in_lua was 0 is seen by running(), which
-** arms the hook itself.
+** arms the hook itself; so is a cancellation of the thread (vm/waitq.c).
 **
 ** The timer. One thread (vm/service.h; started when a thread first
 ** queues) times the holder for the head of the queue: once the head has
@@ -545,8 +545,8 @@ static void running (lg_TState *ts, int saved_errno) {
     ts->in_hook = LG_HOOK_OUT;         /* the instruction after the hook */
   atomic_store(&ts->in_lua, 1);
   lg_breaker_follow(ts);  /* a counting policy re-arms its hook */
-  if (ts->is_main && lg_sigint_pending())
-    lg_breaker_arm_self(ts);
+  if ((ts->is_main && lg_sigint_pending()) || lg_waiter_cancelled(ts->cur))
+    lg_breaker_arm_self(ts);  /* the hook raises (a cancel: vm/breaker.c) */
   else if (lg_gil_drop_pending_for(ts))
     lg_breaker_arm_for_request(ts);
   errno = saved_errno;

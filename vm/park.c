@@ -14,6 +14,7 @@
 #include <linux/futex.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -44,33 +45,77 @@ static int interrupted (void) {
 }
 
 
+static int poll_signo;  /* set once, before any thread polls */
+
+
+void lg_poll_setsignal (int signo) {
+  poll_signo = signo;
+}
+
+
+/*
+** With LG_POLL_CANCEL, the signal that lg_waiter_interrupt sends is
+** blocked while the poll looks at the interrupts, and ppoll unblocks it
+** for the sleep alone: one sent between the look and the sleep is then
+** delivered as the sleep begins, and ends it (EINTR).
+*/
 int lg_poll (struct pollfd *fds, int n, const struct timespec *deadline,
              int intr) {
-  int watch = intr && lg_sigint_fd() >= 0;
+  int watch = (intr & LG_POLL_SIGINT) && lg_sigint_fd() >= 0;
+  lg_TState *ts = (intr & LG_POLL_CANCEL) && poll_signo > 0
+                  ? lg_tstate_current() : NULL;
+  sigset_t saved, sleeping;
+  int r;
   fds[n].fd = watch ? lg_sigint_fd() : -1;  /* poll skips a negative one */
   fds[n].events = POLLIN;
   fds[n].revents = 0;
+  if (ts != NULL) {
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, poll_signo);
+    pthread_sigmask(SIG_BLOCK, &block, &saved);
+    sleeping = saved;
+    sigdelset(&sleeping, poll_signo);
+  }
   for (;;) {
     struct timespec left;
-    int r, more = 1;
-    if (watch && lg_sigint_pending())
-      return LG_INTERRUPTED;
+    int more = 1, got;
+    if ((watch && lg_sigint_pending()) ||
+        (ts != NULL && lg_waiter_interrupted(ts->cur))) {
+      r = LG_INTERRUPTED;
+      break;
+    }
     if (deadline != NULL)
       more = lg_timeleft(deadline, &left);  /* 0 once passed: poll once */
-    r = ppoll(fds, (nfds_t)n + 1, deadline != NULL ? &left : NULL, NULL);
-    if (r < 0) {
-      if (errno != EINTR)
-        return -1;
+    got = ppoll(fds, (nfds_t)n + 1, deadline != NULL ? &left : NULL,
+                ts != NULL ? &sleeping : NULL);
+    if (got < 0) {
+      if (errno != EINTR) {
+        r = -1;
+        break;
+      }
       continue;
     }
-    if (watch && (fds[n].revents & POLLIN) && interrupted())
-      return LG_INTERRUPTED;
+    if (watch && (fds[n].revents & POLLIN) && interrupted()) {
+      r = LG_INTERRUPTED;
+      break;
+    }
+    r = LG_WOKEN;
     for (int i = 0; i < n; i++)
       if (fds[i].revents != 0)
-        return LG_WOKEN;
-    if (!more || (r == 0 && deadline != NULL))
-      return LG_TIMEDOUT;
+        goto done;
+    if (!more || (got == 0 && deadline != NULL)) {
+      r = LG_TIMEDOUT;
+      break;
+    }
   }
+done:
+  if (ts != NULL) {
+    int saved_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    errno = saved_errno;
+  }
+  return r;
 }
 
 /* }====================================================== */

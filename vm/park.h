@@ -49,12 +49,21 @@ LG_FUNC void lg_unpark (lg_TState *ts);
 ** Poll the 'n' descriptors of 'fds' (as poll(2); the caller has released
 ** the GIL) until one has an event, 'deadline' passes (NULL: never; a
 ** deadline that has passed still polls once, so a ready descriptor is
-** seen), or, if 'intr', a Ctrl-C is pending. 'fds' has room for n + 1:
-** the last entry is the Ctrl-C descriptor's. Retries on EINTR. Returns
-** LG_WOKEN (see the revents), LG_TIMEDOUT, LG_INTERRUPTED (the Ctrl-C
-** stays pending), or -1 with errno set if poll failed.
+** seen), or what 'intr' asks to watch: LG_POLL_SIGINT (1, so a true
+** value), a pending Ctrl-C; LG_POLL_CANCEL, an interrupt of the caller's
+** waiter (a cancellation: vm/waitq.h's lg_waiter_interrupt signals the
+** thread, and ppoll unblocks that signal only while it sleeps, so none
+** is lost). 'fds' has room for n + 1: the last entry is the Ctrl-C
+** descriptor's. Retries on EINTR. Returns LG_WOKEN (see the revents),
+** LG_TIMEDOUT, LG_INTERRUPTED (the Ctrl-C or the interrupt stays
+** pending), or -1 with errno set if poll failed.
 */
+#define LG_POLL_SIGINT  1
+#define LG_POLL_CANCEL  2
 LG_FUNC int lg_poll (struct pollfd *fds, int n,
                      const struct timespec *deadline, int intr);
+
+/* The signal that ends an LG_POLL_CANCEL poll (the eval breaker's). */
+LG_FUNC void lg_poll_setsignal (int signo);
 
 #endif

@@ -81,7 +81,11 @@ typedef struct lg_Waiter {
   lg_Wait ended;               /* owner: the wait an interrupt ended last,
                                   for the error that the raiser makes */
   atomic_int intr;             /* LG_INTR_* pending (any thread sets) */
-  int shield;                  /* GIL, owner: threading.shield depth */
+  int shield;                  /* GIL, owner: threading.shield depth;
+                                  raised for good once its function ended,
+                                  so that a later cancel does nothing */
+  long raised_ns;              /* owner: when a cancellation last raised
+                                  in it (the eval breaker's level) */
   lg_TState *_Atomic ts;       /* the OS thread's state it runs on now,
                                   NULL while a task is off its worker */
   lua_State *base;             /* its Lua thread, below any coroutine
@@ -169,6 +173,17 @@ static inline int lg_waiter_interrupted (const lg_Waiter *w) {
   if (w->shield > 0 || w->wait.nointr)
     intr &= ~LG_INTR_CANCEL;
   return intr != 0;
+}
+
+
+/*
+** Is a cancellation of 'w' pending and not held off (owner asks)? What
+** makes running Lua raise (vm/breaker.c).
+*/
+static inline int lg_waiter_cancelled (const lg_Waiter *w) {
+  return w != NULL && w->shield == 0 && !w->wait.nointr &&
+         (atomic_load_explicit(&w->intr, memory_order_relaxed) &
+          LG_INTR_CANCEL);
 }
 
 

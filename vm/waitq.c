@@ -25,6 +25,7 @@
 
 #include <stddef.h>
 
+#include "breaker.h"
 #include "gil.h"
 #include "park.h"
 #include "sigint.h"
@@ -88,7 +89,12 @@ static void uncount (lg_WaitNode *n) {
 /*
 ** A task's waiter that is on no OS thread has yielded (or is ready to
 ** run again): its own node is the one queued. Otherwise the OS thread
-** it runs on parks with that thread's node, or sleeps, or polls.
+** it runs on parks with that thread's node, or sleeps, or polls: a
+** cancellation also sends it the request signal, which ends a poll
+** (vm/park.h, LG_POLL_CANCEL). That thread cannot end meanwhile: it is
+** inside LG_BEGIN_BLOCKING, and needs the GIL, which the caller holds, to
+** leave. If it is waiting for the GIL instead, it arms its hook once it
+** has it (vm/gil.c, running()); if it is the caller, it arms it now.
 */
 void lg_waiter_interrupt (lg_Waiter *w, int intr) {
   lg_TState *ts = atomic_load(&w->ts);
@@ -103,6 +109,12 @@ void lg_waiter_interrupt (lg_Waiter *w, int intr) {
   else {
     uncount(&ts->wq);
     lg_unpark(ts);
+    if (intr & LG_INTR_CANCEL) {
+      if (ts == lg_tstate_current())
+        lg_breaker_arm_self(ts);
+      else if (atomic_load(&ts->blocking))
+        lg_breaker_signal(ts);
+    }
   }
 }
 

@@ -374,7 +374,8 @@ static int waitslow (Handle *h, const struct timespec *deadline) {
   LG_BEGIN_BLOCKING
   while (!reap(h, WNOHANG)) {
     struct timespec left, nap = {0, ns};
-    if (intr && lg_sigint_pending()) {
+    if ((intr && lg_sigint_pending()) ||
+        lg_waiter_interrupted(lg_waiter_self())) {  /* Ctrl-C, a cancel */
       r = LG_INTERRUPTED;
       break;
     }

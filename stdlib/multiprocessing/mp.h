@@ -111,7 +111,8 @@ LG_FUNC void lg_mp_loadx (lua_State *L, const char *data, size_t len,
 
 /*
 ** Waiting for a descriptor, GIL released: poll 'fd' for 'events' until
-** 'deadline' (NULL: none); the main thread also watches Ctrl-C. Returns
+** 'deadline' (NULL: none); the main thread also watches Ctrl-C, and a
+** cancellation of the thread ends it too (vm/park.h). Returns
 ** LG_WOKEN when ready, LG_TIMEDOUT or LG_INTERRUPTED. Called with the GIL.
 ** lg_mp_waitfds waits for any of 'n' descriptors (their revents set);
 ** 'fds' has room for n + 1 entries.

@@ -43,7 +43,7 @@ int lg_mp_waitfds (struct pollfd *fds, int n,
   if (intr && lg_sigint_pending())
     return LG_INTERRUPTED;
   LG_BEGIN_BLOCKING
-  r = pollfds(fds, n, deadline, intr);
+  r = pollfds(fds, n, deadline, intr | LG_POLL_CANCEL);
   LG_END_BLOCKING
   return r;
 }
@@ -58,13 +58,13 @@ int lg_mp_waitfd (int fd, short events, const struct timespec *deadline) {
 /*
 ** Send ('out') or receive all 'len' bytes of 'buf' on the stream socket
 ** 'fd', GIL released; only the wait for the first byte watches 'deadline'.
-** A receive watches Ctrl-C (if 'intr') only until the first byte, so that
-** a message is never half read; a send watches it throughout, since a
-** peer that stops reading would otherwise hold it for ever: a message cut
-** short shuts the socket's sending side, so the peer sees the end of the
-** stream mid-message (an error, never a garbled message) and later sends
-** fail. Returns as lg_mp_sendall and lg_mp_recvall. A send only reads
-** 'buf'.
+** A receive watches 'intr' (lg_poll's: Ctrl-C, a cancel) only until the
+** first byte, so that a message is never half read; a send watches it
+** throughout, since a peer that stops reading would otherwise hold it
+** for ever: a message cut short shuts the socket's sending side, so the
+** peer sees the end of the stream mid-message (an error, never a garbled
+** message) and later sends fail. Returns as lg_mp_sendall and
+** lg_mp_recvall. A send only reads 'buf'.
 */
 static int transfer (int fd, char *buf, size_t len, int out, int intr,
                      const struct timespec *deadline) {
@@ -85,7 +85,7 @@ static int transfer (int fd, char *buf, size_t len, int out, int intr,
     else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       struct pollfd fds[2] = {{fd, out ? POLLOUT : POLLIN, 0}, {-1, 0, 0}};
       int w = pollfds(fds, 1, done == 0 ? deadline : NULL,
-                      intr && (out || done == 0));
+                      (out || done == 0) ? intr : 0);
       if (w != LG_WOKEN) {
         if (done > 0)  /* only a send gets here: see above */
           shutdown(fd, SHUT_WR);
@@ -104,12 +104,14 @@ static int transfer (int fd, char *buf, size_t len, int out, int intr,
 
 
 int lg_mp_sendall (int fd, const char *buf, size_t len) {
-  return transfer(fd, (char *)buf, len, 1, lg_tstate_is_main(), NULL);
+  return transfer(fd, (char *)buf, len, 1,
+                  lg_tstate_is_main() | LG_POLL_CANCEL, NULL);
 }
 
 
 int lg_mp_recvall (int fd, char *buf, size_t len, int interruptible,
                    const struct timespec *deadline) {
-  return transfer(fd, buf, len, 0, interruptible && lg_tstate_is_main(),
+  return transfer(fd, buf, len, 0,
+                  interruptible ? lg_tstate_is_main() | LG_POLL_CANCEL : 0,
                   deadline);
 }

@@ -380,7 +380,9 @@ static int mp_queue (lua_State *L) {
 }
 
 
-/* Take a slot of a bounded queue: LG_WOKEN, LG_TIMEDOUT, LG_INTERRUPTED. */
+/* Take a slot of a bounded queue: LG_WOKEN, LG_TIMEDOUT, LG_INTERRUPTED
+** (Ctrl-C in the main thread, or a cancel, seen within SLOT_SLICE). */
+#define SLOT_SLICE  0.05
 static int takeslot (Queue *q, double timeout) {
   struct timespec ts, *deadline = lg_deadline(timeout, &ts);
   int intr = lg_tstate_is_main(), r = LG_WOKEN;
@@ -389,16 +391,21 @@ static int takeslot (Queue *q, double timeout) {
   if (timeout == 0)
     return LG_TIMEDOUT;
   LG_BEGIN_BLOCKING
-  for (;;) {
-    int k = deadline ? sem_clockwait(&q->sh->slots, CLOCK_MONOTONIC, deadline)
-                     : sem_wait(&q->sh->slots);
+  for (;;) {  /* in slices: a cancel may come between a look and a wait */
+    struct timespec until;
+    int k;
+    lg_deadline_within(SLOT_SLICE, deadline, &until);
+    k = sem_clockwait(&q->sh->slots, CLOCK_MONOTONIC, &until);
     if (k == 0)
       break;
-    if (errno == ETIMEDOUT) {
+    if (errno == ETIMEDOUT && deadline != NULL &&
+        until.tv_sec == deadline->tv_sec &&
+        until.tv_nsec == deadline->tv_nsec) {
       r = LG_TIMEDOUT;
       break;
     }
-    if (intr && lg_sigint_pending()) {  /* EINTR from Ctrl-C */
+    if ((intr && lg_sigint_pending()) ||  /* EINTR from Ctrl-C */
+        lg_waiter_interrupted(lg_waiter_self())) {  /* or a cancel */
       r = LG_INTERRUPTED;
       break;
     }

@@ -65,7 +65,8 @@
 #define VALUE   "multiprocessing.Value"
 #define ARRAY   "multiprocessing.Array"
 
-#define SLICE  0.05  /* the main thread's wait slice, in seconds */
+#define SLICE  0.05  /* a thread's wait slice, in seconds: a Ctrl-C or a
+                        cancel is seen within it */
 
 static const char LOCKTAG;  /* type tag of Lock and RLock */
 
@@ -99,7 +100,7 @@ static int held (pthread_mutex_t *m, int r) {
 
 
 int lg_mp_mutex_lock (pthread_mutex_t *m, const struct timespec *deadline) {
-  int intr = lg_tstate_is_main();
+  int intr = lg_tstate_current() != NULL;  /* Ctrl-C, or a cancel */
   int r = pthread_mutex_trylock(m), res = LG_WOKEN;
   if (held(m, r))
     return LG_WOKEN;
@@ -109,7 +110,8 @@ int lg_mp_mutex_lock (pthread_mutex_t *m, const struct timespec *deadline) {
   for (;;) {
     struct timespec until;
     if (intr) {
-      if (lg_sigint_pending()) {
+      if ((lg_tstate_is_main() && lg_sigint_pending()) ||
+          lg_waiter_interrupted(lg_waiter_self())) {
         res = LG_INTERRUPTED;
         break;
       }

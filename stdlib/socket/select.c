@@ -92,8 +92,9 @@ static void addresult (lua_State *L, int res, int v) {
 }
 
 
-/* lg_poll()s 'e' (n entries) and, if 'intr', Ctrl-C, without the GIL,
-** until 'timeout' (< 0 or NaN: none); -2 on Ctrl-C, else the number of
+/* lg_poll()s 'e' (n entries) and what 'intr' says (Ctrl-C, a cancel),
+** without the GIL, until 'timeout' (< 0 or NaN: none); -2 when one of
+** those came, else the number of
 ** ready entries (0: timed out; -1: errno in '*err'). 'p' has room for
 ** n + 1. */
 static int pollentries (Entry *e, struct pollfd *p, int n, double timeout,
@@ -191,7 +192,8 @@ static int socket_select (lua_State *L) {
     }
   }
   if (ndirty == 0)
-    r = pollentries(e, p, n, timeout, lg_tstate_is_main(), &err);
+    r = pollentries(e, p, n, timeout,
+                    lg_tstate_is_main() | LG_POLL_CANCEL, &err);
   free(p);
   for (i = 0; i < n; i++)  /* step 3: leave before anything can raise */
     if (e[i].s != NULL) {

@@ -128,14 +128,15 @@ void lg_sock_tmstart (Tm *tm, const Obj *o) {
   tm->block = o->block >= 0 ? o->block : -1;  /* NaN too: none */
   tm->total = lg_deadline(o->total >= 0 ? o->total : -1, &tm->end);
   tm->nowait = o->block == 0 || o->total == 0;
-  tm->intr = lg_tstate_is_main();
+  tm->intr = lg_tstate_is_main() | LG_POLL_CANCEL;
 }
 
 
 /*
 ** Waits without the GIL until 'fd' has 'events', or the wait's timeout
-** ends, or (main thread) Ctrl-C comes. Returns IO_DONE (ready, or an
-** error that the next call reports), IO_TIMEOUT or IO_INTR.
+** ends, or (main thread) Ctrl-C comes, or the thread is cancelled.
+** Returns IO_DONE (ready, or an error that the next call reports),
+** IO_TIMEOUT or IO_INTR.
 */
 int lg_sock_wait (int fd, short events, const Tm *tm) {
   struct pollfd p[2] = {{fd, events, 0}};

@@ -84,7 +84,8 @@ typedef struct Tm {
   double block;
   struct timespec end, *total;
   int nowait;              /* a timeout is 0: never wait */
-  int intr;                /* the main thread: Ctrl-C ends a wait */
+  int intr;                /* lg_poll's: what ends a wait (Ctrl-C in
+                              the main thread, a cancel) */
 } Tm;
 
 /* A bind or connect, done without the GIL (inet.c). */
