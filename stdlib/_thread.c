@@ -618,6 +618,16 @@ int lg_thread_isexit (lua_State *L, int idx) {
 }
 
 
+/* _thread._note(kind, thread, message): a failure note for --explore */
+static int thread_note (lua_State *L) {
+  const char *kind = luaL_checkstring(L, 1);
+  const char *thread = luaL_checkstring(L, 2);
+  const char *msg = luaL_checkstring(L, 3);
+  lg_note(kind, thread, msg);
+  return 0;
+}
+
+
 /* _thread.is_exit(err) -> true if 'err' was raised by _thread.exit() */
 static int thread_is_exit (lua_State *L) {
   lua_pushboolean(L, isexit(L, 1));
@@ -652,6 +662,7 @@ static const luaL_Reg thread_funcs[] = {
   {"stack_size", thread_stack_size},
   {"exit", thread_exit},
   {"is_exit", thread_is_exit},
+  {"_note", thread_note},
   {"interrupt_main", thread_interrupt_main},
   {"_fork", thread_fork},
   {NULL, NULL}

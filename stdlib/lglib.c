@@ -3,7 +3,9 @@
 ** See LICENSE for copyright and licence (MIT).
 */
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 
@@ -231,3 +233,52 @@ void lg_mutex_take (pthread_mutex_t *mu) {
     LG_END_BLOCKING
   }
 }
+
+
+/*
+** {======================================================
+** Failure notes (luagil --explore)
+** =======================================================
+*/
+
+static int notefd = -1;
+
+
+void lg_note_setfd (int fd) {
+  notefd = fd;
+}
+
+
+int lg_note_fd (void) {
+  return notefd;
+}
+
+
+/* Append 's' to 'buf' (of 'size', 'n' used), tabs and line ends as
+** spaces, up to 'max' bytes of it. Returns the new length. */
+static size_t noteput (char *buf, size_t size, size_t n, const char *s,
+                       size_t max) {
+  for (; s != NULL && *s != '\0' && max > 0 && n + 2 < size; s++, max--)
+    buf[n++] = (*s == '\t' || *s == '\n' || *s == '\r') ? ' ' : *s;
+  return n;
+}
+
+
+void lg_note (const char *kind, const char *thread, const char *msg) {
+  char buf[1024];
+  size_t n = 0;
+  if (notefd < 0)
+    return;
+  n = noteput(buf, sizeof buf, n, kind, 32);
+  buf[n++] = '\t';
+  n = noteput(buf, sizeof buf, n, thread, 200);
+  buf[n++] = '\t';
+  n = noteput(buf, sizeof buf, n, msg,
+              msg != NULL && strchr(msg, '\n') != NULL
+              ? (size_t)(strchr(msg, '\n') - msg) : sizeof buf);
+  buf[n++] = '\n';
+  while (write(notefd, buf, n) < 0 && errno == EINTR)
+    ;
+}
+
+/* }====================================================== */

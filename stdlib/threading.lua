@@ -323,6 +323,9 @@ local function bootstrap (self)
       r[2] = {err = r[2], traceback = safestring(r[2])}
     end
     p.failed = r[2]
+    pcall(function ()  -- for luagil --explore (stdlib/lglib.c)
+      _thread._note("error", safestring(self.name), safestring(r[2].err))
+    end)
     local ok, herr = xpcall(threading.excepthook, hooktraceback,
                             {exc_value = r[2].err,
                              exc_traceback = r[2].traceback, thread = self})

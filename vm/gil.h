@@ -101,6 +101,26 @@ LG_FUNC int lg_gil_getpolicy (lg_IState *I, long *n);
 LG_FUNC void lg_gil_seed (lg_IState *I, unsigned long seed);
 
 /*
+** PCT schedules on the deterministic policy (see vm/gil.c): 'n' change
+** points, ascending step numbers; priorities come from the seed. Set
+** before any other thread starts.
+*/
+#define LG_PCT_MAXPOINTS 16
+LG_FUNC void lg_gil_setpct (lg_IState *I, const long *points, int n);
+
+/*
+** Under the deterministic policy, once more than 'steps' switch points
+** (instructions, under PCT) have passed, 'f' is called from the hook of
+** the running thread 'L', with the GIL held; it must not return.
+*/
+typedef void (*lg_BudgetFn) (lua_State *L, long steps);
+LG_FUNC void lg_gil_setbudget (lg_IState *I, long steps, lg_BudgetFn f);
+
+/* Under the deterministic policy: switch points so far, and how many of
+** them switched a holder away while it could still run. */
+LG_FUNC void lg_gil_schedule (lg_IState *I, long *steps, long *forced);
+
+/*
 ** For a policy that counts instructions: the count until this holder's
 ** next switch, or 0 if the policy does not count. GIL held.
 */
