@@ -423,8 +423,10 @@ static void report (const lg_Explore *e, char **argv, int script,
   else
     printf("  %s\n", r->msg);
   printf("  forced switches: %ld", r->forced);
-  if (shrinkruns > 0)
+  if (shrinkruns > 0 && firstforced > r->forced)
     printf(" (shrunk from %ld in %ld more runs)", firstforced, shrinkruns);
+  else if (shrinkruns > 0)
+    printf(" (no fewer in %ld more runs)", shrinkruns);
   printf("\n");
   printreplay(stdout, argv, script, &sc);
   if (e->trace != NULL)

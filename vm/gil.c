@@ -460,7 +460,8 @@ static long prioof (lg_Gil *G, lg_TState *ts) {
   for (int i = G->nextpoint - 1; i >= 0; i--)
     if (G->lowseq[i] == seq)
       return G->npoints - i;
-  x = (G->seed + 1) * 0x9e3779b97f4a7c15u ^ (uint64_t)seq * 0xbf58476d1ce4e5b9u;
+  x = (G->seed + 1) * 0x9e3779b97f4a7c15u ^
+      (uint64_t)seq * 0xbf58476d1ce4e5b9u;
   x ^= x >> 31;
   x *= 0x94d049bb133111ebu;
   x ^= x >> 29;
