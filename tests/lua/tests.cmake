@@ -110,3 +110,5 @@ endif()
 lua_test(deadlock)
 lua_test(tracebacks)
 lua_test(watchdog)
+# luagil --explore forks a child per run: 'fork'.
+lua_test(explore LABELS fork)
