@@ -259,6 +259,8 @@ lg_Interp *lg_interp_setup (lua_State *L, const luagil_Options *opts,
     Pct pct;
     parsepolicy(opts->policy, &policy, &n, &pct);
     lg_gil_setpolicy(I, policy, n);
+    if (policy == LG_POLICY_DETERMINISTIC)
+      lg_clock_setvirtual();  /* for the whole process (vm/clock.h) */
     if (pct.on)
       lg_gil_setpct(I, pct.points, pct.n);
   }

@@ -443,7 +443,7 @@ static int join_k (lua_State *L, int status, lua_KContext ctx) {
 static int handle_join (lua_State *L) {
   Handle *h = tohandle(L, 1);
   double timeout = lg_opttimeout(L, 2);
-  struct timespec dl, *deadline = lg_deadline(timeout, &dl);
+  struct timespec dl, *deadline = lg_vdeadline(timeout, &dl);
   luaL_argcheck(L, h != NULL, 1, "thread was never started");
   if (timeout != 0 && !h->done)  /* (done is ours to read: GIL) */
     lg_wait_begin(L, "join", h, NULL, NULL, &h->task.waiter);

@@ -204,7 +204,7 @@ static int slept (lua_State *L, int status, lua_KContext ctx) {
 
 int lg_sleep (lua_State *L, double seconds) {
   lg_TState *ts = lg_tstate_current();
-  struct timespec dl, *deadline = lg_deadline(seconds, &dl);
+  struct timespec dl, *deadline = lg_vdeadline(seconds, &dl);
   lg_Task *t;
   int r = LG_TIMEDOUT;
   if (ts == NULL)
@@ -214,11 +214,15 @@ int lg_sleep (lua_State *L, double seconds) {
   lg_wait_begin(L, "time.sleep", NULL, NULL, NULL, NULL);
   if ((t = lg_task_yieldable(L)) != NULL)
     return lg_task_sleep(L, t, deadline, slept);
-  LG_BEGIN_BLOCKING
-  do  /* a stray wake-up token only shortens one park */
-    r = lg_park(ts, deadline, 0);
-  while (r == LG_WOKEN && !lg_waiter_interrupted(ts->cur));
-  LG_END_BLOCKING
+  if (deadline != NULL && lg_clock_isvirtual())
+    r = lg_waitq_vsleep(deadline);  /* the deterministic policy's time */
+  else {
+    LG_BEGIN_BLOCKING
+    do  /* a stray wake-up token only shortens one park */
+      r = lg_park(ts, deadline, 0);
+    while (r == LG_WOKEN && !lg_waiter_interrupted(ts->cur));
+    LG_END_BLOCKING
+  }
   lg_wait_end();
   if (r != LG_TIMEDOUT)  /* Ctrl-C, or an interrupt of the thread */
     lg_breaker_raise_interrupt(L);

@@ -135,6 +135,12 @@ struct lg_TState {
 
   /* Its node on a wait queue, while it waits on one. */
   lg_WaitNode wq;
+  /* Virtual time (vm/waitq.c): a timed wait's deadline on the virtual
+     clock, the next such sleeper (both under waitq.c's vmutex), and
+     whether the clock has reached it (atomic). */
+  long vdeadline;
+  struct lg_TState *vnext;
+  atomic_int vfired;
 
   struct lg_Task *task;        /* owner thread only: the task it runs
                                   now (vm/task.h), or NULL */

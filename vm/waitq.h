@@ -81,6 +81,13 @@ LG_FUNC void lg_waiter_interrupt (lg_Waiter *w, int intr);
 /* A thread of 'I' has ended (GIL held): is every thread left blocked? */
 LG_FUNC void lg_waitq_check (lg_IState *I);
 
+/*
+** A sleep of the calling thread (GIL held) until 'deadline', a deadline
+** of the virtual clock (vm/clock.h, lg_vdeadline): blocked until every
+** thread is, and the clock reaches it. LG_TIMEDOUT, or LG_INTERRUPTED.
+*/
+LG_FUNC int lg_waitq_vsleep (const struct timespec *deadline);
+
 /* How many threads of 'I' are blocked so (GIL held, for threading). */
 LG_FUNC int lg_waitq_nblocked (lg_IState *I);
 
