@@ -363,11 +363,11 @@ int lg_waitq_vsleep (const struct timespec *deadline) {
   count(ts->interp, &ts->wq);
   LG_BEGIN_BLOCKING
   while (!atomic_load(&ts->vfired)) {
-    if (lg_waiter_interrupted(ts->cur)) {
+    if (lg_waiter_interrupted(ts->cur) ||
+        lg_park(ts, NULL, 0) == LG_INTERRUPTED) {  /* Ctrl-C, say */
       r = LG_INTERRUPTED;
       break;
     }
-    lg_park(ts, NULL, 0);
   }
   LG_END_BLOCKING
   vsleep_end(ts);
