@@ -553,6 +553,8 @@ static int lockhandle (Call *j) {
 static void runcall (Call *j) {
   pthread_mutex_t *mu = j->mu;
   j->ctrlc = j->op == OP_READ && lg_tstate_is_main();
+  if (j->op != OP_READ)  /* a read may wait for another thread */
+    lg_blocking_brief();
   LG_BEGIN_BLOCKING
   if (lockhandle(j)) {  /* else Ctrl-C came first: the caller raises */
     if (isclosed(j->p))
@@ -750,6 +752,7 @@ static FILE *openfile (const char *fname, const char *mode, int *err) {
   FILE *f = NULL;
   *err = ENOMEM;
   if (fn != NULL && md != NULL) {
+    lg_blocking_brief();
     LG_BEGIN_BLOCKING
     f = fopen(fn, md);
     *err = errno;

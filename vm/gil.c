@@ -1123,9 +1123,34 @@ static long voluntary_switches (void) {
 */
 void lg_gil_blocking_drop (lg_TState *ts) {
   lg_Gil *G = GIL(ts);
-  if (atomic_load(&G->policy) == LG_POLICY_PRIORITY_IO && !ts->waited)
+  int policy = atomic_load(&G->policy), brief = ts->brief;
+  ts->brief = 0;
+  if (policy == LG_POLICY_PRIORITY_IO && !ts->waited)
     ts->nvcsw = voluntary_switches();
+  if (policy == LG_POLICY_DETERMINISTIC && brief) {
+    lg_TState *next;  /* hand off, then be awaited (lg_blocking_brief) */
+    int saved = errno;
+    lg_gil_pause(ts, LG_DROP_BLOCKING);
+    lg_check(pthread_mutex_lock(&G->mutex));
+    {
+      next = handoff_locked(G, ts, LG_DROP_BLOCKING);
+      if (!ts->expected && !G->finalizing) {
+        G->expected++;
+        ts->expected = 1;
+      }
+    }
+    lg_check(pthread_mutex_unlock(&G->mutex));
+    wake(next);
+    errno = saved;
+    return;
+  }
   lg_gil_drop(ts, LG_DROP_BLOCKING);
+}
+
+
+void lg_gil_will_be_brief (lg_TState *ts) {
+  if (lg_gil_held(ts))
+    ts->brief = 1;
 }
 
 

@@ -162,6 +162,7 @@ LG_FUNC int lg_gil_finalizing (lg_IState *I);
 LG_FUNC void lg_gil_blocking_drop (lg_TState *ts);
 LG_FUNC void lg_gil_blocking_take (lg_TState *ts);
 LG_FUNC void lg_gil_will_wait (lg_TState *ts);  /* GIL held, or nothing */
+LG_FUNC void lg_gil_will_be_brief (lg_TState *ts);  /* lg_blocking_brief */
 
 /* fork(): gil.mutex is held across it; the child's caller holds the GIL
 ** and the queue is empty. */

@@ -111,6 +111,8 @@ struct lg_TState {
   uint32_t rng;                /* xorshift state for the 1-8 jitter */
   int spin;                    /* its last park ended soon: spin next time */
   int waited;                  /* priority-io: its blocking call waited */
+  int brief;                   /* owner thread only: the blocking call
+                                  about to begin is brief (vm/waitq.h) */
   long nvcsw;                  /* priority-io: voluntary switches before */
 
   /* Read-only after registration. */

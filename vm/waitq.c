@@ -71,6 +71,13 @@ void lg_blocking_end (lg_TState *ts) {
 }
 
 
+void lg_blocking_brief (void) {
+  lg_TState *ts = lg_tstate_current();
+  if (ts != NULL)
+    lg_gil_will_be_brief(ts);
+}
+
+
 void lg_blocking_waited (void) {
   lg_TState *ts = lg_tstate_current();
   if (ts != NULL)

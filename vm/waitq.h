@@ -38,6 +38,15 @@ LG_FUNC void lg_blocking_end (lg_TState *ts);
 */
 LG_FUNC void lg_blocking_waited (void);
 
+/*
+** The blocking call about to begin ends by itself, soon, whatever other
+** threads do (a write to a file or a terminal, an fopen): under the
+** deterministic policy the next holder waits for the caller to come back
+** before it decides anything, so that output from threads does not make
+** a schedule depend on the OS's timing. No effect under other policies.
+*/
+LG_FUNC void lg_blocking_brief (void);
+
 
 /*
 ** {======================================================

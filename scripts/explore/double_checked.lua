@@ -11,7 +11,9 @@ local function get ()
     lock:acquire()
     if instance == nil then          -- second check, with it
       instance = {}                  -- published ...
-      instance.config = {size = 10}  -- ... then filled in
+      local config = {}              -- ... then filled in
+      for i = 1, 10 do config[i] = i * i end
+      instance.config = config
     end
     lock:release()
   end

@@ -9,7 +9,9 @@ local function get ()
     lock:acquire()
     if instance == nil then
       local made = {}
-      made.config = {size = 10}
+      local config = {}
+      for i = 1, 10 do config[i] = i * i end
+      made.config = config
       instance = made                -- published whole
     end
     lock:release()

@@ -170,6 +170,66 @@ do
   os.remove(trace)
 end
 
+-- Virtual time under the deterministic policy: the clocks move only
+-- when every thread is blocked, straight to the earliest deadline, so
+-- sleeps, timeouts and Timers end at exact virtual instants.
+do
+  local file = script([[
+    local threading, time = require "threading", require "time"
+    local t0, w0 = time.monotonic(), time.time()
+    time.sleep(10)
+    assert(time.monotonic() - t0 == 10, "monotonic")
+    assert(math.abs(time.time() - w0 - 10) < 1e-3, "time")
+    local fired
+    local timer = threading.Timer(5, function () fired = time.monotonic() end)
+    local ev = threading.Event()
+    timer:start()
+    assert(ev:wait(2) == false)          -- times out first, at +2
+    assert(time.monotonic() - t0 == 12, "wait timeout")
+    timer:join()
+    assert(fired - t0 == 15, "timer")    -- 5 s after its start at +10
+    local lock = threading.Lock()
+    lock:acquire()
+    assert(lock:acquire(true, 1) == false)
+    assert(time.monotonic() - t0 == 16, "lock timeout")
+    print("virtual ok")
+  ]])
+  local st, out = sh(LUAGIL .. " --gil-policy=deterministic " .. file)
+  assert(st == 0 and out:find("virtual ok", 1, true), out)
+  os.remove(file)
+end
+
+-- Threads that print replay the same way: a write is awaited by the
+-- next holder (lg_blocking_brief), so its timing decides nothing.
+do
+  local file = script([[
+    local threading = require "threading"
+    n = 0
+    local function add (name)
+      for i = 1, 30 do
+        local v = n
+        print(name, i, v)
+        n = v + 1
+      end
+    end
+    local a = threading.Thread{target = add, args = {"a"}}
+    local b = threading.Thread{target = add, args = {"b"}}
+    a:start(); b:start(); a:join(); b:join()
+    print("n", n)
+  ]])
+  for _, policy in ipairs{"deterministic:pct:40,200", "deterministic:50"} do
+    local first
+    for _ = 1, 5 do
+      local st, out = sh(("%s --gil-policy=%s --seed=3 %s")
+                         :format(LUAGIL, policy, file))
+      assert(st == 0, out)
+      first = first or out
+      assert(out == first, policy .. ": a replay printed otherwise")
+    end
+  end
+  os.remove(file)
+end
+
 -- Bad options.
 do
   local st, out = explore("--explore=0", CORPUS .. "lost_update.lua")
