@@ -49,6 +49,7 @@
 #include "lglib.h"
 #include "stats.h"
 #include "tstate.h"
+#include "waitq.h"
 
 #define SHRINK_RUNS   100     /* runs spent looking for a smaller one */
 #define RUN_TIMEOUT   60000   /* ms a run may take before it is a hang */
@@ -101,7 +102,8 @@ void lg_explore_end (lua_State *L) {
   if (lg_note_fd() < 0 || I == NULL)
     return;
   lg_gil_schedule(I, &steps, &forced);
-  snprintf(buf, sizeof buf, "%ld %ld", steps, forced);
+  snprintf(buf, sizeof buf, "%ld %ld %ld", steps, forced,
+           lg_blocking_nreal());
   lg_note("done", "", buf);
 }
 
@@ -203,6 +205,7 @@ typedef struct Result {
   char msg[768];
   int status;          /* exit status, or -signal */
   long steps, forced;
+  long nreal;          /* blocking calls on real I/O (vm/waitq.h) */
 } Result;
 
 
@@ -223,7 +226,7 @@ static void readnote (Result *r, const char *line, size_t len) {
   if (t2 == NULL)
     return;
   if (strncmp(line, "done\t", 5) == 0) {
-    sscanf(t2 + 1, "%ld %ld", &r->steps, &r->forced);
+    sscanf(t2 + 1, "%ld %ld %ld", &r->steps, &r->forced, &r->nreal);
     return;
   }
   if (r->failed)  /* the first failure is the one */
@@ -429,6 +432,10 @@ static void report (const lg_Explore *e, char **argv, int script,
     printf(" (no fewer in %ld more runs)", shrinkruns);
   printf("\n");
   printreplay(stdout, argv, script, &sc);
+  if (r->nreal > 0)
+    printf("  note: the run did real I/O (%ld blocking calls on files, "
+           "sockets, pipes or processes): its replay may differ\n",
+           r->nreal);
   if (e->trace != NULL)
     printf("  trace: %s\n", e->trace);
   fflush(stdout);

@@ -217,6 +217,7 @@ int lg_sleep (lua_State *L, double seconds) {
   if (deadline != NULL && lg_clock_isvirtual())
     r = lg_waitq_vsleep(deadline);  /* the deterministic policy's time */
   else {
+    lg_blocking_own();
     LG_BEGIN_BLOCKING
     do  /* a stray wake-up token only shortens one park */
       r = lg_park(ts, deadline, 0);
@@ -232,6 +233,7 @@ int lg_sleep (lua_State *L, double seconds) {
 
 void lg_mutex_take (pthread_mutex_t *mu) {
   if (pthread_mutex_trylock(mu) != 0) {
+    lg_blocking_own();
     LG_BEGIN_BLOCKING
     lg_check(pthread_mutex_lock(mu));
     LG_END_BLOCKING

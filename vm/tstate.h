@@ -113,6 +113,8 @@ struct lg_TState {
   int waited;                  /* priority-io: its blocking call waited */
   int brief;                   /* owner thread only: the blocking call
                                   about to begin is brief (vm/waitq.h) */
+  int ownwait;                 /* owner thread only: ... or waits for
+                                  other threads, not I/O (vm/waitq.h) */
   long nvcsw;                  /* priority-io: voluntary switches before */
 
   /* Read-only after registration. */

@@ -49,9 +49,15 @@
 ** =======================================================
 */
 
+static atomic_long nreal;  /* blocking calls on the world outside */
+
+
 lg_TState *lg_blocking_begin (void) {
   lg_TState *ts = lg_tstate_current();
   if (ts != NULL) {
+    if (!ts->brief && !ts->ownwait)
+      atomic_fetch_add_explicit(&nreal, 1, memory_order_relaxed);
+    ts->ownwait = 0;
     if (ts->task != NULL)  /* its worker is no use to the ready queue */
       lg_task_blocking(ts->task, 1);
     atomic_store_explicit(&ts->blocking, 1, memory_order_relaxed);
@@ -68,6 +74,18 @@ void lg_blocking_end (lg_TState *ts) {
     lg_task_blocking(ts->task, -1);  /* an atomic add: errno is kept */
   lg_gil_blocking_take(ts);
   atomic_store_explicit(&ts->blocking, 0, memory_order_relaxed);
+}
+
+
+void lg_blocking_own (void) {
+  lg_TState *ts = lg_tstate_current();
+  if (ts != NULL)
+    ts->ownwait = 1;
+}
+
+
+long lg_blocking_nreal (void) {
+  return atomic_load(&nreal);
 }
 
 
@@ -339,6 +357,7 @@ int lg_waitq_wait (lg_WaitQueue *q, pthread_mutex_t *mu,
   virt = virt && deadline != &passed;
   queue_up(ts->interp, w, q, &ts->wq, virt ? NULL : deadline, virt);
   lg_check(pthread_mutex_unlock(mu));
+  ts->ownwait = 1;
   LG_BEGIN_BLOCKING
   /* until woken, timed out or interrupted; no mutex is touched here */
   while (atomic_load(&ts->wq.on) == q) {
@@ -368,6 +387,7 @@ int lg_waitq_vsleep (const struct timespec *deadline) {
     return r;
   vsleep_begin(ts, lg_timespec_ns(deadline));
   count(ts->interp, &ts->wq);
+  ts->ownwait = 1;
   LG_BEGIN_BLOCKING
   while (!atomic_load(&ts->vfired)) {
     if (lg_waiter_interrupted(ts->cur) ||

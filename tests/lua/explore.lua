@@ -170,6 +170,27 @@ do
   os.remove(trace)
 end
 
+-- A run that read a file is explored, and the report says that real I/O
+-- is not replayed; the corpus' runs do none.
+do
+  local file = script([[
+    local threading = require "threading"
+    local f = assert(io.open("explore.lua")); f:read("l"); f:close()
+    n = 0
+    local function add () for _ = 1, 100 do n = n + 1 end end
+    local a = threading.Thread{target = add}
+    local b = threading.Thread{target = add}
+    a:start(); b:start(); a:join(); b:join()
+    assert(n == 200)
+  ]])
+  local st, out = explore("--explore", file)
+  assert(st == 1 and out:find("note: the run did real I/O (1 blocking", 1,
+                              true), out)
+  os.remove(file)
+  st, out = explore("--explore", CORPUS .. "lost_update.lua")
+  assert(st == 1 and not out:find("real I/O", 1, true), out)
+end
+
 -- Virtual time under the deterministic policy: the clocks move only
 -- when every thread is blocked, straight to the earliest deadline, so
 -- sleeps, timeouts and Timers end at exact virtual instants.
