@@ -62,19 +62,23 @@
 ** =======================================================
 */
 
-static void onbudget (lua_State *L, long steps) {
+static void onbudget (lua_State *L, const char *what) {
   lg_TState *ts = lg_tstate_current();
   const char *who = ts != NULL && ts->stats != NULL ? ts->stats->name : "?";
   lua_Debug ar;
   char msg[512];
   int line = -1;
   const char *src = "?";
-  if (L != NULL && lua_getstack(L, 0, &ar) && lua_getinfo(L, "Sl", &ar)) {
-    line = ar.currentline;
-    src = ar.short_src;
-  }
-  snprintf(msg, sizeof msg, "budget of %ld steps exceeded at %s:%d "
-           "(a livelock?)", steps - 1, src, line);
+  for (int level = 0; L != NULL && line < 0 && lua_getstack(L, level, &ar);
+       level++)  /* the innermost Lua function: not time.sleep's C */
+    if (lua_getinfo(L, "Sl", &ar) && ar.currentline >= 0) {
+      line = ar.currentline;
+      src = ar.short_src;
+    }
+  if (line >= 0)
+    snprintf(msg, sizeof msg, "%s at %s:%d (a livelock?)", what, src, line);
+  else
+    snprintf(msg, sizeof msg, "%s (a livelock?)", what);
   lg_note("budget", who, msg);
   fprintf(stderr, "luagil: thread '%s': %s\n", who, msg);
   fflush(stderr);
@@ -88,10 +92,10 @@ static lg_IState *istateof (lua_State *L) {
 }
 
 
-void lg_explore_start (lua_State *L, long budget) {
+void lg_explore_start (lua_State *L, long budget, double seconds) {
   lg_IState *I = istateof(L);
-  if (budget > 0 && I != NULL)
-    lg_gil_setbudget(I, budget, onbudget);
+  if ((budget > 0 || seconds > 0) && I != NULL)
+    lg_gil_setbudget(I, budget, (long)(seconds * 1e9), onbudget);
 }
 
 
@@ -392,6 +396,8 @@ static void printreplay (FILE *f, char **argv, int script,
   fprintf(f, " --gil-policy=%s --seed=%s", sc->policy, sc->seed);
   if (sc->budget > 0)
     fprintf(f, " --explore-budget=%ld", sc->budget);
+  if (sc->tbudget > 0)
+    fprintf(f, " --explore-time-budget=%.9g", sc->tbudget);
   for (int i = script; argv[i] != NULL; i++) {
     fputc(' ', f);
     shellword(f, argv[i]);
@@ -417,8 +423,10 @@ static void report (const lg_Explore *e, char **argv, int script,
   lg_Schedule sc;
   const char *w = what(r);
   sched(p, &sc);
-  if (strcmp(r->kind, "budget") == 0)
+  if (strcmp(r->kind, "budget") == 0) {
     sc.budget = e->budget;
+    sc.tbudget = e->tbudget;
+  }
   printf("explore: run %ld of %ld failed (%s schedule)\n", run + 1, runs,
          p->random ? "random" : "pct");
   if (w != NULL)
@@ -459,6 +467,7 @@ static long shrink (const lg_Explore *e, lg_RunOnce run, void *ud,
       q.npoints--;
       sched(&q, &sc);
       sc.budget = e->budget;
+      sc.tbudget = e->tbudget;
       if (!runone(run, ud, &sc, &r))
         return spent;
       spent++;
@@ -479,6 +488,7 @@ static long shrink (const lg_Explore *e, lg_RunOnce run, void *ud,
       q.n = best->n * 2 > 1000000 ? best->n : best->n * 2;
     sched(&q, &sc);
     sc.budget = e->budget;
+    sc.tbudget = e->tbudget;
     if (!runone(run, ud, &sc, &r))
       return spent;
     spent++;
@@ -501,6 +511,7 @@ int lg_explore (const lg_Explore *e, char **argv, int script,
     makeplan(&p, e->random, (uint64_t)e->seed, i, (int)e->depth, k);
     sched(&p, &sc);
     sc.budget = e->budget;
+    sc.tbudget = e->tbudget;
     if (!runone(run, ud, &sc, &r)) {
       fprintf(stderr, "luagil: explore: cannot run the script (%s)\n",
               strerror(errno));
@@ -515,6 +526,7 @@ int lg_explore (const lg_Explore *e, char **argv, int script,
         Result t;
         sched(&p, &sc);
         sc.budget = e->budget;
+        sc.tbudget = e->tbudget;
         sc.trace = e->trace;
         runone(run, ud, &sc, &t);
       }

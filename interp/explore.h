@@ -20,6 +20,7 @@ typedef struct lg_Explore {
   int random;            /* --explore-strategy=random (else pct) */
   const char *trace;     /* --explore-trace: the failing run's timeline */
   long budget;           /* --explore-budget: steps a run may take */
+  double tbudget;        /* --explore-time-budget: its virtual seconds */
 } lg_Explore;
 
 /* One run's schedule, as the replay command spells it. */
@@ -28,6 +29,7 @@ typedef struct lg_Schedule {
   char seed[32];         /* --seed=... */
   const char *trace;     /* --gil-trace=..., or NULL */
   long budget;           /* --explore-budget=..., or 0 */
+  double tbudget;        /* --explore-time-budget=..., or 0 */
 } lg_Schedule;
 
 /* Runs the program once in this process under 'sc' and returns its exit
@@ -45,7 +47,7 @@ int lg_explore (const lg_Explore *e, char **argv, int script,
 
 /* In every run of the program: after the state is made (the budget, if
 ** any, and a child's notes), and after its threads are joined. */
-void lg_explore_start (lua_State *L, long budget);
+void lg_explore_start (lua_State *L, long budget, double seconds);
 void lg_explore_end (lua_State *L);
 
 /* The main chunk failed with 'msg' (a child's note). */

@@ -71,6 +71,7 @@ typedef struct Settings {
   const char *explore_strategy;  /* --explore-strategy; NULL: pct */
   const char *explore_trace;     /* --explore-trace; NULL: none */
   long explore_budget;     /* --explore-budget; 0: default (--explore) */
+  double explore_tbudget;  /* --explore-time-budget; 0: default */
 } Settings;
 
 
@@ -132,6 +133,8 @@ static const LongOpt longopts[] = {
    "FILE.html|FILE.json", "the failing run's GIL timeline"},
   {"explore-budget", OPT_COUNT, offsetof(Settings, explore_budget),
    "STEPS", "instructions a deterministic run may take"},
+  {"explore-time-budget", OPT_POSNUM, offsetof(Settings, explore_tbudget),
+   "SECONDS", "virtual seconds a deterministic run may take"},
   {"help", OPT_FLAG, offsetof(Settings, help),
    NULL, "show this help and exit"},
   {"version", OPT_FLAG, offsetof(Settings, version),
@@ -926,7 +929,7 @@ static int runprogram (const Settings *s, int argc, char **argv) {
   L = luagil_newstate(&o);
   if (L == NULL)
     return EXIT_FAILURE;  /* luagil_newstate wrote why */
-  lg_explore_start(L, s->explore_budget);
+  lg_explore_start(L, s->explore_budget, s->explore_tbudget);
   lua_gc(L, LUA_GCSTOP);  /* no collections while the state is built */
   lua_pushcfunction(L, pmain);
   lua_pushlightuserdata(L, (void *)s);
@@ -955,6 +958,7 @@ static int runscheduled (void *ud, const lg_Schedule *sc) {
   s.seed = sc->seed;
   s.gil_trace = sc->trace;
   s.explore_budget = sc->budget;
+  s.explore_tbudget = sc->tbudget;
   s.gil_stats = 0;
   return runprogram(&s, p->argc, p->argv);
 }
@@ -990,6 +994,7 @@ static int explore (const Settings *s, int argc, char **argv) {
              strcmp(s->explore_strategy, "random") == 0;
   e.trace = s->explore_trace;
   e.budget = s->explore_budget > 0 ? s->explore_budget : 10000000;
+  e.tbudget = s->explore_tbudget > 0 ? s->explore_tbudget : 3600;
   return lg_explore(&e, argv, s->script, runscheduled, &p);
 }
 

@@ -35,6 +35,11 @@ int lg_clock_isvirtual (void) {
 }
 
 
+long lg_clock_vstart (void) {
+  return vstart;
+}
+
+
 long lg_clock_vnow (void) {
   return atomic_load(&vnow);
 }

@@ -40,6 +40,7 @@ LG_FUNC double lg_clock (void);
 LG_FUNC void lg_clock_setvirtual (void);
 LG_FUNC int lg_clock_isvirtual (void);
 LG_FUNC long lg_clock_vnow (void);        /* ns on the monotonic scale */
+LG_FUNC long lg_clock_vstart (void);      /* where it started */
 LG_FUNC void lg_clock_vset (long ns);     /* never backwards */
 LG_FUNC int lg_clock_gettime (clockid_t id, struct timespec *t);
 LG_FUNC struct timespec *lg_vdeadline (double timeout, struct timespec *ts);

@@ -109,6 +109,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -169,6 +170,7 @@ struct lg_Gil {
   long steps;                  /* gil.mutex: switch points counted */
   long forced;                 /* gil.mutex: holders switched away from */
   long budget;                 /* gil.mutex: steps allowed; 0: no limit */
+  long tbudget;                /* gil.mutex: virtual ns allowed; 0: none */
   long lastcount;              /* GIL held: the count last drawn */
   lg_BudgetFn onbudget;        /* called once steps pass the budget */
   int retired;                 /* gil.mutex: freed; the timer ends */
@@ -929,12 +931,41 @@ void lg_gil_setpct (lg_IState *I, const long *points, int n) {
 }
 
 
-void lg_gil_setbudget (lg_IState *I, long steps, lg_BudgetFn f) {
+void lg_gil_setbudget (lg_IState *I, long steps, long ns, lg_BudgetFn f) {
   lg_Gil *G = I->gil;
   lg_check(pthread_mutex_lock(&G->mutex));
   G->budget = steps;
+  G->tbudget = ns;
   G->onbudget = f;
   lg_check(pthread_mutex_unlock(&G->mutex));
+}
+
+
+/* Take the budget's function, once, if 'over'. gil.mutex held. */
+static lg_BudgetFn overbudget_locked (lg_Gil *G, int over) {
+  lg_BudgetFn f = over ? G->onbudget : NULL;
+  LG_ASSERT(lg_mutex_held(&G->mutex));
+  if (f != NULL)
+    G->onbudget = NULL;
+  return f;
+}
+
+
+void lg_gil_checktime (lg_IState *I, long ns) {
+  lg_Gil *G = I->gil;
+  lg_TState *ts = lg_tstate_current();
+  lg_BudgetFn f;
+  long budget;
+  char what[96];
+  lg_check(pthread_mutex_lock(&G->mutex));
+  budget = G->tbudget;
+  f = overbudget_locked(G, budget > 0 && ns > budget);
+  lg_check(pthread_mutex_unlock(&G->mutex));
+  if (f == NULL)
+    return;
+  snprintf(what, sizeof what, "virtual time budget of %.9g s exceeded",
+           (double)budget * 1e-9);
+  f(ts != NULL ? atomic_load(&ts->running) : NULL, what);
 }
 
 
@@ -979,7 +1010,8 @@ long lg_gil_count (lg_TState *ts) {
 */
 static int det_step (lg_Gil *G, lg_TState *ts) {
   int yield;
-  lg_BudgetFn over = NULL;
+  long steps;
+  lg_BudgetFn over;
   lg_check(pthread_mutex_lock(&G->mutex));
   {
     G->steps += G->pct ? 1 : G->lastcount;
@@ -1000,14 +1032,15 @@ static int det_step (lg_Gil *G, lg_TState *ts) {
     }
     if (yield && G->pct)
       G->forced++;
-    if (G->budget > 0 && G->steps > G->budget && G->onbudget != NULL) {
-      over = G->onbudget;
-      G->onbudget = NULL;
-    }
+    over = overbudget_locked(G, G->budget > 0 && G->steps > G->budget);
+    steps = G->budget;
   }
   lg_check(pthread_mutex_unlock(&G->mutex));
-  if (over != NULL)
-    over(atomic_load(&ts->running), G->steps);
+  if (over != NULL) {
+    char what[64];
+    snprintf(what, sizeof what, "budget of %ld steps exceeded", steps);
+    over(atomic_load(&ts->running), what);
+  }
   return yield;
 }
 

@@ -109,12 +109,19 @@ LG_FUNC void lg_gil_seed (lg_IState *I, unsigned long seed);
 LG_FUNC void lg_gil_setpct (lg_IState *I, const long *points, int n);
 
 /*
-** Under the deterministic policy, once more than 'steps' switch points
-** (instructions, under PCT) have passed, 'f' is called from the hook of
-** the running thread 'L', with the GIL held; it must not return.
+** Under the deterministic policy, once more than 'steps' instructions
+** have run, or the virtual clock (vm/clock.h) has gone 'ns' past its
+** start, 'f' is called once, with the GIL held, in the thread that runs
+** 'L', with what was exceeded ("budget of N steps exceeded"); it must not
+** return. 0 for either: no limit.
 */
-typedef void (*lg_BudgetFn) (lua_State *L, long steps);
-LG_FUNC void lg_gil_setbudget (lg_IState *I, long steps, lg_BudgetFn f);
+typedef void (*lg_BudgetFn) (lua_State *L, const char *what);
+LG_FUNC void lg_gil_setbudget (lg_IState *I, long steps, long ns,
+                               lg_BudgetFn f);
+
+/* vm/waitq.c is about to move the virtual clock 'ns' past its start: past
+** the budget, this calls the function (GIL held) and does not return. */
+LG_FUNC void lg_gil_checktime (lg_IState *I, long ns);
 
 /* Under the deterministic policy: switch points so far, and how many of
 ** them switched a holder away while it could still run. */

@@ -185,6 +185,9 @@ static int advance (lg_IState *I) {
       found = 1;
     }
   if (found) {
+    lg_check(pthread_mutex_unlock(&vmutex));
+    lg_gil_checktime(I, best - lg_clock_vstart());  /* maybe no return */
+    lg_check(pthread_mutex_lock(&vmutex));
     lg_clock_vset(best);
     for (lg_TState *s = vsleepers; s != NULL; s = s->vnext)
       if (s->interp == I && !atomic_load(&s->vfired) &&

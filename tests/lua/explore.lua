@@ -158,6 +158,27 @@ do
   os.remove(file)
 end
 
+-- A livelock that sleeps: past the virtual time budget, at its line.
+do
+  local file = script([[
+    local threading, time = require "threading", require "time"
+    local flag = false
+    local a = threading.Thread{name = "poller", target = function ()
+      while not flag do time.sleep(0.01) end
+    end}
+    a:start(); a:join()
+  ]])
+  local st, out = explore("--explore=3 --explore-time-budget=10", file)
+  assert(st == 1 and out:find("in thread 'poller': virtual time budget " ..
+                              "of 10 s exceeded at ", 1, true), out)
+  assert(out:find(":4 (a livelock?)", 1, true), out)  -- the while
+  local thread, msg, replay = failure(out)
+  assert(replay:find("--explore-time-budget=10", 1, true), replay)
+  st, out = sh("timeout 60 " .. replay)
+  assert(st == 1 and out:find(msg, 1, true), out)
+  os.remove(file)
+end
+
 -- --explore-trace writes the failing run's timeline.
 do
   local trace = os.tmpname() .. ".json"
