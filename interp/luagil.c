@@ -573,11 +573,14 @@ int luagil_setpreempt (const char *mode) {
 int luagil_setpolicy (const char *spec) {
   int policy;
   long n;
-  if (spec == NULL || !parsepolicy(spec, &policy, &n, NULL) ||
+  Pct pct;
+  if (spec == NULL || !parsepolicy(spec, &policy, &n, &pct) ||
       cur() == NULL ||
       cur()->gil == NULL)
     return 0;
   lg_gil_setpolicy(cur(), policy, n);
+  if (pct.on)
+    lg_gil_setpct(cur(), pct.points, pct.n);
   return 1;
 }
 

@@ -97,6 +97,16 @@
 **   up again under the same lock as its handoff, so it is never missing
 **   either.)
 **
+** - PCT schedules on 'deterministic' (prioof, det_step): every instruction
+**   is a step (a count hook of 1); the queued thread with the highest
+**   priority is the next holder, and the holder yields at a step where a
+**   queued thread outranks it, after waiting for the awaited ones, so the
+**   candidates never depend on timing. 'luagil --explore' draws them.
+** - A brief blocking call (lg_gil_will_be_brief: a write, an fopen) under
+**   'deterministic' hands off and is awaited at once, as if woken: the
+**   next holder decides nothing until it has queued again, so that output
+**   from threads replays exactly.
+**
 ** Shutdown. Once finalizing, every thread but the main one parks for ever
 ** when it wants the GIL and is never handed it; no request is raised any
 ** more.
