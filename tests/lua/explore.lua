@@ -218,9 +218,10 @@ end
 do
   local file = script([[
     local threading, time = require "threading", require "time"
-    local t0, w0 = time.monotonic(), time.time()
+    local t0, w0, o0 = time.monotonic(), time.time(), os.time()
     time.sleep(10)
     assert(time.monotonic() - t0 == 10, "monotonic")
+    assert(os.time() - o0 == 10, "os.time")
     assert(math.abs(time.time() - w0 - 10) < 1e-3, "time")
     local fired
     local timer = threading.Timer(5, function () fired = time.monotonic() end)
