@@ -55,7 +55,8 @@ static atomic_long nreal;  /* blocking calls on the world outside */
 lg_TState *lg_blocking_begin (void) {
   lg_TState *ts = lg_tstate_current();
   if (ts != NULL) {
-    if (!ts->brief && !ts->ownwait)
+    if (!ts->brief && !ts->ownwait && lg_clock_isvirtual())  /* only
+      --explore asks, and a shared counter costs I/O-bound threads */
       atomic_fetch_add_explicit(&nreal, 1, memory_order_relaxed);
     ts->ownwait = 0;
     if (ts->task != NULL)  /* its worker is no use to the ready queue */

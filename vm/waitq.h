@@ -50,8 +50,9 @@ LG_FUNC void lg_blocking_brief (void);
 /*
 ** The blocking call about to begin waits for other threads or for time
 ** (a sleep, a wait queue, a mutex), not for the world outside. Every
-** other call that is not brief counts as real I/O (lg_blocking_nreal):
-** 'luagil --explore' says that a run that did any may replay otherwise.
+** other call that is not brief counts as real I/O (lg_blocking_nreal,
+** counted under virtual time only): 'luagil --explore' says that a run
+** that did any may replay otherwise.
 */
 LG_FUNC void lg_blocking_own (void);
 LG_FUNC long lg_blocking_nreal (void);
