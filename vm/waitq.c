@@ -171,13 +171,21 @@ static void vsleep_end (lg_TState *ts) {
 }
 
 
+void lg_waitq_atfork (int phase) {
+  lg_mutex_atfork(&vmutex, phase);
+  if (phase == LG_FORK_CHILD)  /* nobody else runs, or sleeps */
+    vsleepers = NULL;
+}
+
+
 /*
 ** Every thread of 'I' is blocked: move the virtual clock to the earliest
 ** deadline of its sleepers and wake those due. Returns 0 if none sleeps.
 */
 static int advance (lg_IState *I) {
   long best = 0;
-  int found = 0;
+  int found = 0, n;
+  lg_TState *due[32];
   lg_check(pthread_mutex_lock(&vmutex));
   for (lg_TState *s = vsleepers; s != NULL; s = s->vnext)
     if (s->interp == I && !atomic_load(&s->vfired) &&
@@ -185,22 +193,28 @@ static int advance (lg_IState *I) {
       best = s->vdeadline;
       found = 1;
     }
-  if (found) {
-    lg_check(pthread_mutex_unlock(&vmutex));
-    lg_gil_checktime(I, best - lg_clock_vstart());  /* maybe no return */
+  lg_check(pthread_mutex_unlock(&vmutex));
+  if (!found)
+    return 0;
+  lg_gil_checktime(I, best - lg_clock_vstart());  /* maybe no return */
+  lg_clock_vset(best);
+  do {  /* a few at a time: no other mutex is taken while vmutex is held */
+    n = 0;
     lg_check(pthread_mutex_lock(&vmutex));
-    lg_clock_vset(best);
-    for (lg_TState *s = vsleepers; s != NULL; s = s->vnext)
+    for (lg_TState *s = vsleepers; s != NULL && n < 32; s = s->vnext)
       if (s->interp == I && !atomic_load(&s->vfired) &&
           s->vdeadline <= best) {
         atomic_store(&s->vfired, 1);
-        uncount(&s->wq);
-        lg_gil_expect(I, s);
-        lg_unpark(s);
+        due[n++] = s;
       }
-  }
-  lg_check(pthread_mutex_unlock(&vmutex));
-  return found;
+    lg_check(pthread_mutex_unlock(&vmutex));
+    for (int i = 0; i < n; i++) {  /* states are never freed */
+      uncount(&due[i]->wq);
+      lg_gil_expect(I, due[i]);
+      lg_unpark(due[i]);
+    }
+  } while (n == 32);
+  return 1;
 }
 
 

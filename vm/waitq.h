@@ -107,6 +107,10 @@ LG_FUNC void lg_waitq_check (lg_IState *I);
 */
 LG_FUNC int lg_waitq_vsleep (const struct timespec *deadline);
 
+/* fork(): the sleepers' mutex is held across it; the child forgets every
+** sleeper, the forking thread among them none (it holds the GIL). */
+LG_FUNC void lg_waitq_atfork (int phase);
+
 /* How many threads of 'I' are blocked so (GIL held, for threading). */
 LG_FUNC int lg_waitq_nblocked (lg_IState *I);
 
