@@ -16,9 +16,13 @@
 ** What a child tells its parent: its exit status, and notes on a pipe
 ** (stdlib/lglib.c, lg_note): "error" for a thread's uncaught error (from
 ** threading's bootstrap, before threading.excepthook reports it), "main"
-** for the main chunk's, "budget" for a run past its budget of steps, and
-** "done" with its step and forced-switch counts. Its stdout and stderr
-** go to /dev/null: the replay shows them.
+** for the main chunk's (a DeadlockError among them), "budget" for a run
+** past its budget of steps or of virtual time (vm/gil.h,
+** lg_gil_setbudget), and "done" with its step and forced-switch counts
+** and how many blocking calls it made on real I/O (vm/waitq.h). Its
+** stdout and stderr go to /dev/null: the replay shows them. A run that
+** outlives RUN_TIMEOUT of real time (a wait on something real) is killed
+** and reported as a hang.
 **
 ** Schedules. PCT (Burckhardt et al., ASPLOS 2010): the seed gives every
 ** thread a priority and depth - 1 change points are drawn uniformly among
@@ -57,7 +61,8 @@
 #define MAXPOINTS     LG_PCT_MAXPOINTS
 
 
-/* {======================================================
+/*
+** {======================================================
 ** The child's side
 ** =======================================================
 */
@@ -119,7 +124,8 @@ void lg_explore_mainerror (const char *msg) {
 /* }====================================================== */
 
 
-/* {======================================================
+/*
+** {======================================================
 ** Schedules
 ** =======================================================
 */
@@ -197,7 +203,8 @@ static void sched (const Plan *p, lg_Schedule *sc) {
 /* }====================================================== */
 
 
-/* {======================================================
+/*
+** {======================================================
 ** Running one schedule
 ** =======================================================
 */
@@ -345,7 +352,8 @@ static int runone (lg_RunOnce run, void *ud, const lg_Schedule *sc,
 /* }====================================================== */
 
 
-/* {======================================================
+/*
+** {======================================================
 ** The search, shrinking and the report
 ** =======================================================
 */
