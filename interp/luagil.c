@@ -121,12 +121,53 @@ lg_Interp *lg_interp_here (void) {
 }
 
 
-/* "name" or "name:N" -> a policy and its count (0: the default). */
-static int parsepolicy (const char *spec, int *policy, long *count) {
+/* A PCT schedule: "pct" or "pct:P1,P2,..." (ascending step numbers). */
+typedef struct Pct {
+  int on, n;
+  long points[LG_PCT_MAXPOINTS];
+} Pct;
+
+
+static int parsepct (const char *spec, Pct *pct) {
+  const char *p = spec + 3;
+  long last = 0;
+  if (strncmp(spec, "pct", 3) != 0 || (*p != '\0' && *p != ':'))
+    return 0;
+  pct->on = 1;
+  pct->n = 0;
+  while (*p == ':' || (*p == ',' && pct->n > 0)) {
+    char *end;
+    long v = strtol(p + 1, &end, 10);
+    if (end == p + 1 || v <= last || pct->n == LG_PCT_MAXPOINTS)
+      return 0;
+    pct->points[pct->n++] = last = v;
+    p = end;
+  }
+  return *p == '\0';
+}
+
+
+/*
+** "name" or "name:N" -> a policy and its count (0: the default);
+** "deterministic:pct[:P1,P2...]" a PCT schedule into 'pct' (if not NULL).
+*/
+static int parsepolicy (const char *spec, int *policy, long *count,
+                        Pct *pct) {
   const char *colon = strchr(spec, ':');
   size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
   long n = 0;
-  if (colon != NULL) {
+  Pct dummy;
+  if (pct == NULL)
+    pct = &dummy;
+  pct->on = 0;
+  if (colon != NULL && len == strlen("deterministic") &&
+      strncmp(spec, "deterministic", len) == 0 &&
+      strncmp(colon + 1, "pct", 3) == 0) {
+    if (!parsepct(colon + 1, pct))
+      return 0;
+    colon = NULL;
+  }
+  else if (colon != NULL) {
     char *end;
     n = strtol(colon + 1, &end, 10);
     if (end == colon + 1 || *end != '\0' || n <= 0 || n > 1000000000)
@@ -166,9 +207,11 @@ int lg_interp_checkopts (lua_State *L, const luagil_Options *opts) {
     lua_pushliteral(L, "switch interval must be strictly positive");
     return 0;
   }
-  if (opts->policy != NULL && !parsepolicy(opts->policy, NULL, NULL)) {
+  if (opts->policy != NULL &&
+      !parsepolicy(opts->policy, NULL, NULL, NULL)) {
     lua_pushfstring(L, "bad GIL policy '%s' (interval, ticks[:N], "
-                    "priority-io, deterministic[:N])", opts->policy);
+                    "priority-io, deterministic[:N], "
+                    "deterministic:pct[:P1,P2...])", opts->policy);
     return 0;
   }
   if (opts->preempt != NULL && strcmp(opts->preempt, "any") != 0 &&
@@ -233,8 +276,13 @@ lg_Interp *lg_interp_setup (lua_State *L, const luagil_Options *opts,
   if (opts->policy != NULL) {
     int policy;
     long n;
-    parsepolicy(opts->policy, &policy, &n);
+    Pct pct;
+    parsepolicy(opts->policy, &policy, &n, &pct);
     lg_gil_setpolicy(I, policy, n);
+    if (policy == LG_POLICY_DETERMINISTIC)
+      lg_clock_setvirtual();  /* for the whole process (vm/clock.h) */
+    if (pct.on)
+      lg_gil_setpct(I, pct.points, pct.n);
   }
   p->print_stats = opts->print_stats;
   if (opts->detect_deadlocks)
@@ -554,10 +602,14 @@ int luagil_setpreempt (const char *mode) {
 int luagil_setpolicy (const char *spec) {
   int policy;
   long n;
-  if (spec == NULL || !parsepolicy(spec, &policy, &n) || cur() == NULL ||
+  Pct pct;
+  if (spec == NULL || !parsepolicy(spec, &policy, &n, &pct) ||
+      cur() == NULL ||
       cur()->gil == NULL)
     return 0;
   lg_gil_setpolicy(cur(), policy, n);
+  if (pct.on)
+    lg_gil_setpct(cur(), pct.points, pct.n);
   return 1;
 }
 

@@ -47,7 +47,12 @@ typedef struct luagil_Options {
   double switch_interval;   /* seconds, > 0; default 0.005 */
   const char *preempt;      /* "any" (default) or "safe" */
   const char *policy;       /* "interval" (default), "ticks", "priority-io",
-                               "deterministic", optionally ":N" */
+                               "deterministic", optionally ":N", or
+                               "deterministic:pct[:P1,P2...]" (a PCT
+                               schedule, as luagil --explore prints);
+                               under "deterministic" given here, the
+                               clocks and timeouts scripts see are
+                               virtual, for the whole process */
   long long seed;           /* with has_seed: seeds the deterministic
                                policy, 'any' preemption and math.random */
   int has_seed;

@@ -24,6 +24,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "explore.h"
 #include "luagil.h"
 #include "readline.h"
 
@@ -64,6 +65,13 @@ typedef struct Settings {
   double dump_after;       /* --dump-after; 0: none */
   int faulthandler;        /* --faulthandler */
   int check_deadlocks;     /* --check-deadlocks */
+  long explore;            /* --explore[=RUNS]; 0: none */
+  long explore_depth;      /* --explore-depth; 0: default */
+  const char *explore_seed;      /* --explore-seed; NULL: 0 */
+  const char *explore_strategy;  /* --explore-strategy; NULL: pct */
+  const char *explore_trace;     /* --explore-trace; NULL: none */
+  long explore_budget;     /* --explore-budget; 0: default (--explore) */
+  double explore_tbudget;  /* --explore-time-budget; 0: default */
 } Settings;
 
 
@@ -72,7 +80,9 @@ typedef enum OptKind {
   OPT_FLAG,      /* no value; stores 1 in an int */
   OPT_POSNUM,    /* a number > 0, stored in a double */
   OPT_CHOICE,    /* one of the words in 'choices', stored as a string */
-  OPT_STRING     /* any non-empty value, stored as a string */
+  OPT_STRING,    /* any non-empty value, stored as a string */
+  OPT_COUNT,     /* an integer > 0, stored in a long */
+  OPT_OPTCOUNT   /* OPT_COUNT, or no value: -1 */
 } OptKind;
 
 
@@ -110,6 +120,21 @@ static const LongOpt longopts[] = {
    NULL, "on a fatal signal, write where each thread was"},
   {"check-deadlocks", OPT_FLAG, offsetof(Settings, check_deadlocks),
    NULL, "a wait that would close a cycle raises DeadlockError"},
+  {"explore", OPT_OPTCOUNT, offsetof(Settings, explore),
+   "RUNS", "try up to RUNS schedules (100); print how to replay a "
+   "failure"},
+  {"explore-depth", OPT_COUNT, offsetof(Settings, explore_depth),
+   "D", "PCT's depth, D - 1 change points (default 3)"},
+  {"explore-seed", OPT_STRING, offsetof(Settings, explore_seed),
+   "S", "seed of the search (default 0)"},
+  {"explore-strategy", OPT_CHOICE, offsetof(Settings, explore_strategy),
+   "pct|random", "how --explore draws schedules"},
+  {"explore-trace", OPT_STRING, offsetof(Settings, explore_trace),
+   "FILE.html|FILE.json", "the failing run's GIL timeline"},
+  {"explore-budget", OPT_COUNT, offsetof(Settings, explore_budget),
+   "STEPS", "instructions a deterministic run may take"},
+  {"explore-time-budget", OPT_POSNUM, offsetof(Settings, explore_tbudget),
+   "SECONDS", "virtual seconds a deterministic run may take"},
   {"help", OPT_FLAG, offsetof(Settings, help),
    NULL, "show this help and exit"},
   {"version", OPT_FLAG, offsetof(Settings, version),
@@ -182,6 +207,8 @@ static void print_help (void) {
     char left[64];
     if (o->kind == OPT_FLAG)
       snprintf(left, sizeof left, "--%s", o->name);
+    else if (o->kind == OPT_OPTCOUNT)
+      snprintf(left, sizeof left, "--%s[=%s]", o->name, o->choices);
     else
       snprintf(left, sizeof left, "--%s=%s", o->name, o->choices);
     printf("  %-26s %s\n", left, o->help);
@@ -222,6 +249,10 @@ static int set_longopt (Settings *s, const LongOpt *o, const char *value) {
     fprintf(stderr, "%s: option '--%s' takes no value\n", progname, o->name);
     return 0;
   }
+  if (o->kind == OPT_OPTCOUNT && value == NULL) {
+    *(long *)dest = -1;
+    return 1;
+  }
   if (value == NULL) {
     fprintf(stderr, "%s: option '--%s' needs a value: --%s=%s\n",
             progname, o->name, o->name, o->choices);
@@ -248,6 +279,19 @@ static int set_longopt (Settings *s, const LongOpt *o, const char *value) {
       fprintf(stderr, "%s: bad value '%s' for option '--%s' "
               "(expected one of: %s)\n", progname, value, o->name, o->choices);
       return 0;
+    case OPT_COUNT: case OPT_OPTCOUNT: {
+      long v;
+      errno = 0;
+      v = strtol(value, &end, 10);
+      if (end != value && *end == '\0' && errno == 0 && v > 0) {
+        *(long *)dest = v;
+        return 1;
+      }
+      fprintf(stderr, "%s: bad value '%s' for option '--%s' "
+              "(an integer greater than 0 expected)\n",
+              progname, value, o->name);
+      return 0;
+    }
     case OPT_STRING:
       if (*value != '\0') {
         *(const char **)dest = value;
@@ -377,7 +421,8 @@ static int report (lua_State *L, int status) {
     lua_pop(L, 1);  /* the exit object */
   }
   else if (status != LUA_OK) {
-    message(progname, pusherrortext(L, -1));
+    lg_explore_mainerror(pusherrortext(L, -1));
+    message(progname, lua_tostring(L, -1));
     lua_pop(L, 2);  /* the text and the error object */
   }
   return status;
@@ -851,11 +896,111 @@ static void reserve_stdfds (void) {
 }
 
 
-int main (int argc, char **argv) {
-  Settings s;
+/* What a run needs: the settings and the program's arguments. */
+typedef struct Program {
+  const Settings *s;
+  int argc;
+  char **argv;
+} Program;
+
+
+/* Run the program once with the settings 's'; returns its exit status. */
+static int runprogram (const Settings *s, int argc, char **argv) {
   luagil_Options o = {0};
   lua_State *L;
   int status, ok;
+  o.switch_interval = s->switch_interval;
+  o.preempt = s->preempt;
+  o.print_stats = s->gil_stats;
+  o.policy = s->gil_policy;
+  if (s->seed != NULL) {
+    char *end;
+    o.seed = strtoll(s->seed, &end, 10);
+    if (end == s->seed || *end != '\0') {
+      fprintf(stderr, "%s: bad value '%s' for option '--seed' "
+              "(an integer expected)\n", progname, s->seed);
+      return EXIT_FAILURE;
+    }
+    o.has_seed = 1;
+  }
+  o.trace = s->gil_trace;
+  o.catch_sigint = 1;
+  o.detect_deadlocks = 1;
+  L = luagil_newstate(&o);
+  if (L == NULL)
+    return EXIT_FAILURE;  /* luagil_newstate wrote why */
+  lg_explore_start(L, s->explore_budget, s->explore_tbudget);
+  lua_gc(L, LUA_GCSTOP);  /* no collections while the state is built */
+  lua_pushcfunction(L, pmain);
+  lua_pushlightuserdata(L, (void *)s);
+  lua_pushinteger(L, argc);
+  lua_pushlightuserdata(L, argv);
+  status = lua_pcall(L, 3, 1, 0);
+  ok = (status == LUA_OK) && lua_toboolean(L, -1);
+  report(L, status);
+  lua_settop(L, 0);
+  /* Python's rule: the program ends when its non-daemon threads do */
+  if (luagil_shutdown(L) != LUA_OK) {  /* interrupted (Ctrl-C) */
+    report(L, LUA_ERRRUN);
+    ok = 0;
+  }
+  lg_explore_end(L);
+  luagil_close(L);  /* no second join; leaves L to running daemons */
+  return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+
+/* lg_RunOnce: one run of an exploration, in its child. */
+static int runscheduled (void *ud, const lg_Schedule *sc) {
+  const Program *p = ud;
+  Settings s = *p->s;
+  s.gil_policy = sc->policy;
+  s.seed = sc->seed;
+  s.gil_trace = sc->trace;
+  s.explore_budget = sc->budget;
+  s.explore_tbudget = sc->tbudget;
+  s.gil_stats = 0;
+  return runprogram(&s, p->argc, p->argv);
+}
+
+
+/* --explore and its options, checked. Returns 0 after a message. */
+static int explore (const Settings *s, int argc, char **argv) {
+  lg_Explore e;
+  Program p = {s, argc, argv};
+  memset(&e, 0, sizeof e);
+  if (s->script == 0 || strcmp(argv[s->script], "-") == 0) {
+    fprintf(stderr, "%s: option '--explore' needs a script file\n",
+            progname);
+    return EXIT_FAILURE;
+  }
+  e.runs = s->explore > 0 ? s->explore : 100;
+  e.depth = s->explore_depth > 0 ? s->explore_depth : 3;
+  if (e.depth > LG_EXPLORE_MAXDEPTH) {
+    fprintf(stderr, "%s: bad value '%ld' for option '--explore-depth' "
+            "(at most %d)\n", progname, e.depth, LG_EXPLORE_MAXDEPTH);
+    return EXIT_FAILURE;
+  }
+  if (s->explore_seed != NULL) {
+    char *end;
+    e.seed = strtoll(s->explore_seed, &end, 10);
+    if (end == s->explore_seed || *end != '\0') {
+      fprintf(stderr, "%s: bad value '%s' for option '--explore-seed' "
+              "(an integer expected)\n", progname, s->explore_seed);
+      return EXIT_FAILURE;
+    }
+  }
+  e.random = s->explore_strategy != NULL &&
+             strcmp(s->explore_strategy, "random") == 0;
+  e.trace = s->explore_trace;
+  e.budget = s->explore_budget > 0 ? s->explore_budget : 10000000;
+  e.tbudget = s->explore_tbudget > 0 ? s->explore_tbudget : 3600;
+  return lg_explore(&e, argv, s->script, runscheduled, &p);
+}
+
+
+int main (int argc, char **argv) {
+  Settings s;
   memset(&s, 0, sizeof s);
   reserve_stdfds();
   if (argv[0] != NULL && argv[0][0] != '\0')
@@ -878,40 +1023,7 @@ int main (int argc, char **argv) {
     fprintf(stderr, "%s: option '--dis' needs a script\n", progname);
     return EXIT_FAILURE;
   }
-  o.switch_interval = s.switch_interval;
-  o.preempt = s.preempt;
-  o.print_stats = s.gil_stats;
-  o.policy = s.gil_policy;
-  if (s.seed != NULL) {
-    char *end;
-    o.seed = strtoll(s.seed, &end, 10);
-    if (end == s.seed || *end != '\0') {
-      fprintf(stderr, "%s: bad value '%s' for option '--seed' "
-              "(an integer expected)\n", progname, s.seed);
-      return EXIT_FAILURE;
-    }
-    o.has_seed = 1;
-  }
-  o.trace = s.gil_trace;
-  o.catch_sigint = 1;
-  o.detect_deadlocks = 1;
-  L = luagil_newstate(&o);
-  if (L == NULL)
-    return EXIT_FAILURE;  /* luagil_newstate wrote why */
-  lua_gc(L, LUA_GCSTOP);  /* no collections while the state is built */
-  lua_pushcfunction(L, pmain);
-  lua_pushlightuserdata(L, &s);
-  lua_pushinteger(L, argc);
-  lua_pushlightuserdata(L, argv);
-  status = lua_pcall(L, 3, 1, 0);
-  ok = (status == LUA_OK) && lua_toboolean(L, -1);
-  report(L, status);
-  lua_settop(L, 0);
-  /* Python's rule: the program ends when its non-daemon threads do */
-  if (luagil_shutdown(L) != LUA_OK) {  /* interrupted (Ctrl-C) */
-    report(L, LUA_ERRRUN);
-    ok = 0;
-  }
-  luagil_close(L);  /* no second join; leaves L to running daemons */
-  return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+  if (s.explore != 0)
+    return explore(&s, argc, argv);
+  return runprogram(&s, argc, argv);
 }

@@ -444,7 +444,7 @@ static int join_k (lua_State *L, int status, lua_KContext ctx) {
 static int handle_join (lua_State *L) {
   Handle *h = tohandle(L, 1);
   double timeout = lg_opttimeout(L, 2);
-  struct timespec dl, *deadline = lg_deadline(timeout, &dl);
+  struct timespec dl, *deadline = lg_vdeadline(timeout, &dl);
   luaL_argcheck(L, h != NULL, 1, "thread was never started");
   if (timeout != 0 && !h->done)  /* (done is ours to read: GIL) */
     lg_wait_begin(L, "join", h, NULL, NULL, &h->task.waiter);
@@ -635,6 +635,16 @@ int lg_thread_isexit (lua_State *L, int idx) {
 }
 
 
+/* _thread._note(kind, thread, message): a failure note for --explore */
+static int thread_note (lua_State *L) {
+  const char *kind = luaL_checkstring(L, 1);
+  const char *thread = luaL_checkstring(L, 2);
+  const char *msg = luaL_checkstring(L, 3);
+  lg_note(kind, thread, msg);
+  return 0;
+}
+
+
 /* _thread.is_exit(err) -> true if 'err' was raised by _thread.exit() */
 static int thread_is_exit (lua_State *L) {
   lua_pushboolean(L, isexit(L, 1));
@@ -669,6 +679,7 @@ static const luaL_Reg thread_funcs[] = {
   {"stack_size", thread_stack_size},
   {"exit", thread_exit},
   {"is_exit", thread_is_exit},
+  {"_note", thread_note},
   {"interrupt_main", thread_interrupt_main},
   {"_fork", thread_fork},
   {NULL, NULL}

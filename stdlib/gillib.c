@@ -198,6 +198,7 @@ static int gil_trace_start (lua_State *L) {
   FILE *f;
   int err;
   /* The file is written at the stop: fail now if it cannot be opened. */
+  lg_blocking_brief();
   LG_BEGIN_BLOCKING
   f = fopen(path, "a");
   err = errno;
@@ -214,6 +215,7 @@ static int gil_trace_start (lua_State *L) {
 /* gil.trace_stop() -> true | fail, message: stop and write the file */
 static int gil_trace_stop (lua_State *L) {
   int r;
+  lg_blocking_brief();
   LG_BEGIN_BLOCKING  /* writing may take a while */
   r = lg_trace_stop();
   LG_END_BLOCKING

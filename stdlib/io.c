@@ -566,6 +566,8 @@ static void runcall (Call *j) {
   pthread_mutex_t *mu = j->mu;
   j->ctrlc = j->op == OP_READ && lg_tstate_is_main();
   j->cancel = j->op == OP_READ && lg_tstate_current() != NULL;
+  if (j->op != OP_READ)  /* a read may wait for another thread */
+    lg_blocking_brief();
   LG_BEGIN_BLOCKING
   if (lockhandle(j)) {  /* else Ctrl-C or a cancel came first: the caller
                            raises */
@@ -764,6 +766,7 @@ static FILE *openfile (const char *fname, const char *mode, int *err) {
   FILE *f = NULL;
   *err = ENOMEM;
   if (fn != NULL && md != NULL) {
+    lg_blocking_brief();
     LG_BEGIN_BLOCKING
     f = fopen(fn, md);
     *err = errno;

@@ -3,7 +3,9 @@
 ** See LICENSE for copyright and licence (MIT).
 */
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 
@@ -202,7 +204,7 @@ static int slept (lua_State *L, int status, lua_KContext ctx) {
 
 int lg_sleep (lua_State *L, double seconds) {
   lg_TState *ts = lg_tstate_current();
-  struct timespec dl, *deadline = lg_deadline(seconds, &dl);
+  struct timespec dl, *deadline = lg_vdeadline(seconds, &dl);
   lg_Task *t;
   int r = LG_TIMEDOUT;
   if (ts == NULL)
@@ -212,11 +214,16 @@ int lg_sleep (lua_State *L, double seconds) {
   lg_wait_begin(L, "time.sleep", NULL, NULL, NULL, NULL);
   if ((t = lg_task_yieldable(L)) != NULL)
     return lg_task_sleep(L, t, deadline, slept);
-  LG_BEGIN_BLOCKING
-  do  /* a stray wake-up token only shortens one park */
-    r = lg_park(ts, deadline, 0);
-  while (r == LG_WOKEN && !lg_waiter_interrupted(ts->cur));
-  LG_END_BLOCKING
+  if (deadline != NULL && lg_clock_isvirtual())
+    r = lg_waitq_vsleep(deadline);  /* the deterministic policy's time */
+  else {
+    lg_blocking_own();
+    LG_BEGIN_BLOCKING
+    do  /* a stray wake-up token only shortens one park */
+      r = lg_park(ts, deadline, 0);
+    while (r == LG_WOKEN && !lg_waiter_interrupted(ts->cur));
+    LG_END_BLOCKING
+  }
   lg_wait_end();
   if (r != LG_TIMEDOUT)  /* Ctrl-C, or an interrupt of the thread */
     lg_breaker_raise_interrupt(L);
@@ -226,8 +233,58 @@ int lg_sleep (lua_State *L, double seconds) {
 
 void lg_mutex_take (pthread_mutex_t *mu) {
   if (pthread_mutex_trylock(mu) != 0) {
+    lg_blocking_own();
     LG_BEGIN_BLOCKING
     lg_check(pthread_mutex_lock(mu));
     LG_END_BLOCKING
   }
 }
+
+
+/*
+** {======================================================
+** Failure notes (luagil --explore)
+** =======================================================
+*/
+
+static int notefd = -1;
+
+
+void lg_note_setfd (int fd) {
+  notefd = fd;
+}
+
+
+int lg_note_fd (void) {
+  return notefd;
+}
+
+
+/* Append 's' to 'buf' (of 'size', 'n' used), tabs and line ends as
+** spaces, up to 'max' bytes of it. Returns the new length. */
+static size_t noteput (char *buf, size_t size, size_t n, const char *s,
+                       size_t max) {
+  for (; s != NULL && *s != '\0' && max > 0 && n + 2 < size; s++, max--)
+    buf[n++] = (*s == '\t' || *s == '\n' || *s == '\r') ? ' ' : *s;
+  return n;
+}
+
+
+void lg_note (const char *kind, const char *thread, const char *msg) {
+  char buf[1024];
+  size_t n = 0;
+  if (notefd < 0)
+    return;
+  n = noteput(buf, sizeof buf, n, kind, 32);
+  buf[n++] = '\t';
+  n = noteput(buf, sizeof buf, n, thread, 200);
+  buf[n++] = '\t';
+  n = noteput(buf, sizeof buf, n, msg,
+              msg != NULL && strchr(msg, '\n') != NULL
+              ? (size_t)(strchr(msg, '\n') - msg) : sizeof buf);
+  buf[n++] = '\n';
+  while (write(notefd, buf, n) < 0 && errno == EINTR)
+    ;
+}
+
+/* }====================================================== */

@@ -115,6 +115,16 @@ LG_FUNC int lg_openchunk (lua_State *L, const char *source, size_t size,
 #define LG_TIMEOUT_QUEUE  2
 LG_FUNC double lg_timeout (lua_State *L, int arg, int negative);
 
+/*
+** Failure notes for 'luagil --explore' (interp/explore.c): a run's child
+** writes one line per note, "KIND\tTHREAD\tMESSAGE\n" (the message's
+** first line; tabs become spaces), to the descriptor set here; none is
+** written while it is -1, the default. One write(2) each, no GIL needed.
+*/
+LG_FUNC void lg_note_setfd (int fd);
+LG_FUNC int lg_note_fd (void);
+LG_FUNC void lg_note (const char *kind, const char *thread, const char *msg);
+
 /* lg_timeout(L, arg, LG_TIMEOUT_POLL): a negative timeout polls. */
 LG_FUNC double lg_opttimeout (lua_State *L, int arg);
 

@@ -177,7 +177,7 @@ static int take (lua_State *L, Lock *lk, double timeout) {
     struct timespec dl;
     int r;
     waitrecord(L, lk);
-    r = waitfree(L, lk, lg_deadline(timeout, &dl));
+    r = waitfree(L, lk, lg_vdeadline(timeout, &dl));
     if (r == LG_INTERRUPTED)
       lg_breaker_raise_interrupt(L);
     lg_wait_end();
@@ -826,7 +826,7 @@ static void acquirerestore (lua_State *L, Cond *c, int saved,
 ** 'c' was destroyed meanwhile (which raises too).
 */
 static int condwait (lua_State *L, Cond *c, double timeout) {
-  struct timespec dl, *deadline = lg_deadline(timeout, &dl);
+  struct timespec dl, *deadline = lg_vdeadline(timeout, &dl);
   int r, dead, interrupted = 0, top = lua_gettop(L);
   if (!isowned(L, c))
     luaL_error(L, "cannot wait on un-acquired lock");

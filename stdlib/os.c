@@ -17,6 +17,7 @@
 
 #include <lauxlib.h>
 
+#include "clock.h"
 #include "lglib.h"
 #include "tstate.h"
 #include "waitq.h"
@@ -184,6 +185,28 @@ static void checkdateformat (lua_State *L, const char *fmt, size_t len) {
 }
 
 
+/* The calendar time now, on the virtual clock (vm/clock.h). */
+static lua_Integer virtualnow (void) {
+  struct timespec t;
+  lg_clock_gettime(CLOCK_REALTIME, &t);
+  return (lua_Integer)t.tv_sec;
+}
+
+
+/* os.time([table]) -> integer: Lua's own (upvalue 1), but "now" is the
+** virtual clock's under the deterministic policy. */
+static int os_time (lua_State *L) {
+  if (lua_isnoneornil(L, 1) && lg_clock_isvirtual()) {
+    lua_pushinteger(L, virtualnow());
+    return 1;
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
+
 /*
 ** os.date([format [, time]]) -> string | table: Lua's own (upvalue 1),
 ** except that a time whose year does not fit a C int once 1900 is added
@@ -206,6 +229,10 @@ static int os_date (lua_State *L) {
     if (strcmp(fmt + utc, "*t") != 0 &&
         (utc ? gmtime_r(&t, &tm) : localtime_r(&t, &tm)) != NULL)
       luaL_argcheck(L, tm.tm_year <= INT_MAX - 1900, 2, "time out of range");
+  }
+  else if (lg_clock_isvirtual()) {  /* no time: now, on virtual time */
+    lua_settop(L, 1);
+    lua_pushinteger(L, virtualnow());
   }
   else
     lua_settop(L, 1);  /* no time: now */
@@ -253,6 +280,13 @@ void lg_open_os (lua_State *L) {
         lua_tocfunction(L, -1) != os_date) {  /* not wrapped yet */
       lua_pushcclosure(L, os_date, 1);  /* wraps Lua's own */
       lua_setfield(L, -2, "date");
+    }
+    else
+      lua_pop(L, 1);
+    if (lua_getfield(L, -1, "time") == LUA_TFUNCTION &&
+        lua_tocfunction(L, -1) != os_time) {
+      lua_pushcclosure(L, os_time, 1);
+      lua_setfield(L, -2, "time");
     }
     else
       lua_pop(L, 1);

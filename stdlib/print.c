@@ -27,6 +27,7 @@ static int tostring1 (lua_State *L) {
 static void writeout (const char *s, size_t n) {
   if (n == 0)
     return;
+  lg_blocking_brief();  /* the deterministic policy replays it exactly */
   LG_BEGIN_BLOCKING
   fwrite(s, 1, n, stdout);
   fflush(stdout);

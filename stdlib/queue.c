@@ -395,7 +395,7 @@ static int queue_put (lua_State *L) {
   if (q->shutdown)
     return lg_error_raise(L, SHUTDOWN, "queue is shut down");
   if (isfull(q)) {
-    struct timespec dl, *deadline = lg_deadline(timeout, &dl);
+    struct timespec dl, *deadline = lg_vdeadline(timeout, &dl);
     int r = timeout == 0 ? LG_TIMEDOUT : LG_WOKEN;
     while (r == LG_WOKEN && isfull(q) && !q->shutdown)
       r = waiton(L, q, &q->putters, &q->nputters, deadline, W_PUT);
@@ -435,7 +435,7 @@ static int queue_get (lua_State *L) {
   double timeout = lg_waitargs(L, 2);
   lua_settop(L, 1);
   if (q->count == 0) {
-    struct timespec dl, *deadline = lg_deadline(timeout, &dl);
+    struct timespec dl, *deadline = lg_vdeadline(timeout, &dl);
     int r = timeout == 0 ? LG_TIMEDOUT : LG_WOKEN;
     while (r == LG_WOKEN && q->count == 0 && !q->shutdown)
       r = waiton(L, q, &q->getters, &q->ngetters, deadline, W_GET);

@@ -130,7 +130,7 @@ static int sem_acquire (lua_State *L) {
   }
   double timeout = semargs(L);
   if (s->value == 0 && timeout != 0) {
-    struct timespec dl, *deadline = lg_deadline(timeout, &dl);
+    struct timespec dl, *deadline = lg_vdeadline(timeout, &dl);
     int r = LG_WOKEN;
     lg_wait_begin(L, s->bound >= 0 ? "BoundedSemaphore.acquire"
                                    : "Semaphore.acquire",
@@ -283,7 +283,7 @@ static int event_wait (lua_State *L) {
   Event *e = lg_sync_checkself(L, EVENTTAG, sizeof(Event), EVENT);
   double timeout = lg_opttimeout(L, 2);
   if (!e->flag && timeout != 0) {
-    struct timespec dl, *deadline = lg_deadline(timeout, &dl);
+    struct timespec dl, *deadline = lg_vdeadline(timeout, &dl);
     lg_wait_begin(L, "Event.wait", e, &e->site, NULL, NULL);
     e->waiting++;
     lg_check(pthread_mutex_lock(&e->mutex));

@@ -328,6 +328,9 @@ local function bootstrap (self)
     p.failed = r[2]
   end
   if p.failed and not Cancelled:is(p.failed.err) then  -- not for a cancel
+    pcall(function ()  -- for luagil --explore (stdlib/lglib.c)
+      _thread._note("error", safestring(self.name), safestring(r[2].err))
+    end)
     local ok, herr = xpcall(threading.excepthook, hooktraceback,
                             {exc_value = r[2].err,
                              exc_traceback = r[2].traceback, thread = self})

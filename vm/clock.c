@@ -5,8 +5,79 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdatomic.h>
 
 #include "clock.h"
+
+
+/* Virtual time: on, and the clock in ns of CLOCK_MONOTONIC's scale
+** (atomic); vm/waitq.c moves it with the GIL held. */
+static atomic_int virt;
+static _Atomic long vnow;
+static long vstart, vrealstart;  /* set once, before any thread */
+
+
+void lg_clock_setvirtual (void) {
+  struct timespec m, r;
+  if (atomic_load(&virt))
+    return;
+  clock_gettime(CLOCK_MONOTONIC, &m);
+  clock_gettime(CLOCK_REALTIME, &r);
+  vstart = lg_timespec_ns(&m);
+  vrealstart = lg_timespec_ns(&r);
+  atomic_store(&vnow, vstart);
+  atomic_store(&virt, 1);
+}
+
+
+int lg_clock_isvirtual (void) {
+  return atomic_load_explicit(&virt, memory_order_relaxed);
+}
+
+
+long lg_clock_vstart (void) {
+  return vstart;
+}
+
+
+long lg_clock_vnow (void) {
+  return atomic_load(&vnow);
+}
+
+
+void lg_clock_vset (long ns) {
+  if (ns > atomic_load(&vnow))
+    atomic_store(&vnow, ns);
+}
+
+
+static void fromns (long ns, struct timespec *t) {
+  t->tv_sec = ns / 1000000000L;
+  t->tv_nsec = ns % 1000000000L;
+}
+
+
+int lg_clock_gettime (clockid_t id, struct timespec *t) {
+  if (lg_clock_isvirtual() && id == CLOCK_MONOTONIC) {
+    fromns(atomic_load(&vnow), t);
+    return 0;
+  }
+  if (lg_clock_isvirtual() && id == CLOCK_REALTIME) {
+    fromns(vrealstart + (atomic_load(&vnow) - vstart), t);
+    return 0;
+  }
+  return clock_gettime(id, t);
+}
+
+
+struct timespec *lg_vdeadline (double timeout, struct timespec *ts) {
+  if (!lg_clock_isvirtual())
+    return lg_deadline(timeout, ts);
+  if (!(timeout >= 0) || timeout > LG_TIMEOUT_MAX)  /* NaN too */
+    return NULL;
+  fromns(atomic_load(&vnow) + (long)(timeout * 1e9), ts);
+  return ts;
+}
 
 
 double lg_clock (void) {

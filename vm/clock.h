@@ -28,6 +28,24 @@ static inline long lg_now_ns (void) {
 /* The same in seconds. */
 LG_FUNC double lg_clock (void);
 
+/*
+** Virtual time, for the deterministic policy (set at install, for the
+** whole process): CLOCK_MONOTONIC and CLOCK_REALTIME as scripts see them
+** (lg_clock_gettime) and the deadlines of their waits (lg_vdeadline) run
+** on one clock that stands still while any thread can run, and that
+** vm/waitq.c moves to the earliest deadline when every thread is blocked
+** (lg_clock_vset). It starts at the real clocks' values. Real waits (the
+** GIL's, I/O, luagil's own) keep lg_deadline and the real clock.
+*/
+LG_FUNC void lg_clock_setvirtual (void);
+LG_FUNC int lg_clock_isvirtual (void);
+LG_FUNC long lg_clock_vnow (void);        /* ns on the monotonic scale */
+LG_FUNC long lg_clock_vstart (void);      /* where it started */
+LG_FUNC void lg_clock_vset (long ns);     /* never backwards */
+LG_FUNC int lg_clock_gettime (clockid_t id, struct timespec *t);
+LG_FUNC struct timespec *lg_vdeadline (double timeout, struct timespec *ts);
+
+
 /* A CLOCK_MONOTONIC time as nanoseconds. */
 static inline long lg_timespec_ns (const struct timespec *t) {
   return (long)t->tv_sec * 1000000000L + t->tv_nsec;

@@ -76,6 +76,7 @@ static void vm_handlers (int phase) {
   lg_trace_atfork(phase);
   lg_breaker_atfork(phase);
   lg_sigint_atfork(phase);
+  lg_waitq_atfork(phase);
 }
 
 

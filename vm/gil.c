@@ -97,6 +97,16 @@
 **   up again under the same lock as its handoff, so it is never missing
 **   either.)
 **
+** - PCT schedules on 'deterministic' (prioof, det_step): every instruction
+**   is a step (a count hook of 1); the queued thread with the highest
+**   priority is the next holder, and the holder yields at a step where a
+**   queued thread outranks it, after waiting for the awaited ones, so the
+**   candidates never depend on timing. 'luagil --explore' draws them.
+** - A brief blocking call (lg_gil_will_be_brief: a write, an fopen) under
+**   'deterministic' hands off and is awaited at once, as if woken: the
+**   next holder decides nothing until it has queued again, so that output
+**   from threads replays exactly.
+**
 ** Shutdown. Once finalizing, every thread but the main one parks for ever
 ** when it wants the GIL and is never handed it; no request is raised any
 ** more.
@@ -109,6 +119,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -161,6 +172,17 @@ struct lg_Gil {
   atomic_int priority_request; /* atomic: the request is priority-io's */
   _Atomic long count;          /* atomic: N of ticks and deterministic */
   uint64_t rng;                /* GIL held: the deterministic jitter */
+  uint64_t seed;               /* GIL held: as given, for PCT priorities */
+  int pct;                     /* gil.mutex: PCT schedules (see below) */
+  int npoints, nextpoint;      /* gil.mutex: change points, the next one */
+  long points[LG_PCT_MAXPOINTS];  /* gil.mutex: ascending step numbers */
+  long lowseq[LG_PCT_MAXPOINTS];  /* gil.mutex: who took each low value */
+  long steps;                  /* gil.mutex: switch points counted */
+  long forced;                 /* gil.mutex: holders switched away from */
+  long budget;                 /* gil.mutex: steps allowed; 0: no limit */
+  long tbudget;                /* gil.mutex: virtual ns allowed; 0: none */
+  long lastcount;              /* GIL held: the count last drawn */
+  lg_BudgetFn onbudget;        /* called once steps pass the budget */
   int retired;                 /* gil.mutex: freed; the timer ends */
   struct lg_StatsSet *stats;   /* its interpreter's records (read-only) */
 };
@@ -435,13 +457,56 @@ static long seqof (lg_TState *ts) {
 
 
 /*
+** PCT (Burckhardt et al., ASPLOS 2010), on the deterministic policy. Each
+** thread has a priority, a pure function of the seed and its creation
+** order, so that the OS's timing never changes it; the holder keeps the
+** GIL while it is the runnable thread with the highest priority. At the
+** i-th change point (a step number, a step being one instruction of
+** whoever holds the GIL) the holder's priority falls to npoints - i,
+** below every initial one. Waiting for the awaited threads before each
+** comparison (lg_gil_expect) makes the set of candidates exact.
+*/
+static long prioof (lg_Gil *G, lg_TState *ts) {
+  long seq = seqof(ts);
+  uint64_t x;
+  for (int i = G->nextpoint - 1; i >= 0; i--)
+    if (G->lowseq[i] == seq)
+      return G->npoints - i;
+  x = (G->seed + 1) * 0x9e3779b97f4a7c15u ^
+      (uint64_t)seq * 0xbf58476d1ce4e5b9u;
+  x ^= x >> 31;
+  x *= 0x94d049bb133111ebu;
+  x ^= x >> 29;
+  return (long)((x >> 2) | ((uint64_t)1 << 61));  /* above every low one */
+}
+
+
+/* The queued thread with the highest priority (PCT). */
+static lg_TState *pct_best_locked (lg_Gil *G) {
+  lg_TState *best = NULL;
+  long bp = 0;
+  LG_ASSERT(lg_mutex_held(&G->mutex));
+  for (lg_TState *w = G->head; w != NULL; w = w->gil_next) {
+    long p = prioof(G, w);
+    if (best == NULL || p > bp || (p == bp && seqof(w) < seqof(best))) {
+      best = w;
+      bp = p;
+    }
+  }
+  return best;
+}
+
+
+/*
 ** Take the next holder off the queue: its head, or under the deterministic
 ** policy the queued thread that follows 'from' in creation order.
 */
 static lg_TState *dequeue_locked (lg_Gil *G, lg_TState *from) {
   LG_ASSERT(lg_mutex_held(&G->mutex));
   lg_TState *next = G->head;
-  if (atomic_load(&G->policy) == LG_POLICY_DETERMINISTIC) {
+  if (atomic_load(&G->policy) == LG_POLICY_DETERMINISTIC && G->pct)
+    next = pct_best_locked(G);
+  else if (atomic_load(&G->policy) == LG_POLICY_DETERMINISTIC) {
     lg_TState *first = NULL;
     long after = seqof(from);
     next = NULL;
@@ -858,6 +923,68 @@ int lg_gil_getpolicy (lg_IState *I, long *n) {
 void lg_gil_seed (lg_IState *I, unsigned long seed) {
   lg_Gil *G = I->gil;
   G->rng = seed * 0x9e3779b97f4a7c15u + 1;  /* never 0 */
+  G->seed = seed;
+}
+
+
+void lg_gil_setpct (lg_IState *I, const long *points, int n) {
+  lg_Gil *G = I->gil;
+  if (n > LG_PCT_MAXPOINTS)
+    n = LG_PCT_MAXPOINTS;
+  lg_check(pthread_mutex_lock(&G->mutex));
+  G->pct = 1;
+  G->npoints = n;
+  G->nextpoint = 0;
+  for (int i = 0; i < n; i++)
+    G->points[i] = points[i];
+  lg_check(pthread_mutex_unlock(&G->mutex));
+}
+
+
+void lg_gil_setbudget (lg_IState *I, long steps, long ns, lg_BudgetFn f) {
+  lg_Gil *G = I->gil;
+  lg_check(pthread_mutex_lock(&G->mutex));
+  G->budget = steps;
+  G->tbudget = ns;
+  G->onbudget = f;
+  lg_check(pthread_mutex_unlock(&G->mutex));
+}
+
+
+/* Take the budget's function, once, if 'over'. gil.mutex held. */
+static lg_BudgetFn overbudget_locked (lg_Gil *G, int over) {
+  lg_BudgetFn f = over ? G->onbudget : NULL;
+  LG_ASSERT(lg_mutex_held(&G->mutex));
+  if (f != NULL)
+    G->onbudget = NULL;
+  return f;
+}
+
+
+void lg_gil_checktime (lg_IState *I, long ns) {
+  lg_Gil *G = I->gil;
+  lg_TState *ts = lg_tstate_current();
+  lg_BudgetFn f;
+  long budget;
+  char what[96];
+  lg_check(pthread_mutex_lock(&G->mutex));
+  budget = G->tbudget;
+  f = overbudget_locked(G, budget > 0 && ns > budget);
+  lg_check(pthread_mutex_unlock(&G->mutex));
+  if (f == NULL)
+    return;
+  snprintf(what, sizeof what, "virtual time budget of %.9g s exceeded",
+           (double)budget * 1e-9);
+  f(ts != NULL ? atomic_load(&ts->running) : NULL, what);
+}
+
+
+void lg_gil_schedule (lg_IState *I, long *steps, long *forced) {
+  lg_Gil *G = I->gil;
+  lg_check(pthread_mutex_lock(&G->mutex));
+  *steps = G->steps;
+  *forced = G->forced;
+  lg_check(pthread_mutex_unlock(&G->mutex));
 }
 
 
@@ -869,15 +996,62 @@ long lg_gil_count (lg_TState *ts) {
       return n;
     case LG_POLICY_DETERMINISTIC: {  /* n/2 .. 3n/2, xorshift64 */
       uint64_t x = G->rng;
+      if (G->pct)
+        return 1;  /* every instruction is a step */
       x ^= x << 13;
       x ^= x >> 7;
       x ^= x << 17;
       G->rng = x;
-      return n / 2 + 1 + (long)(x % (uint64_t)(n + 1));
+      G->lastcount = n / 2 + 1 + (long)(x % (uint64_t)(n + 1));
+      return G->lastcount;
     }
     default:
       return 0;
   }
+}
+
+
+/*
+** A step of the deterministic policy (GIL held). Under PCT: count it, pass
+** a change point if it is one, wait for the awaited threads, and say
+** whether a queued thread now outranks the holder. Otherwise every switch
+** point switches if anybody waits. Either way steps past the budget call
+** 'onbudget' (once), which does not return.
+*/
+static int det_step (lg_Gil *G, lg_TState *ts) {
+  int yield;
+  long steps;
+  lg_BudgetFn over;
+  lg_check(pthread_mutex_lock(&G->mutex));
+  {
+    G->steps += G->pct ? 1 : G->lastcount;
+    if (G->pct && G->nextpoint < G->npoints &&
+        G->steps >= G->points[G->nextpoint]) {
+      G->lowseq[G->nextpoint] = seqof(ts);  /* prioof: now npoints - i */
+      G->nextpoint++;
+    }
+    while (G->expected > 0 && !G->finalizing)  /* see the notes */
+      lg_check(pthread_cond_wait(&G->arrived, &G->mutex));
+    if (G->pct) {
+      lg_TState *best = pct_best_locked(G);
+      yield = best != NULL && prioof(G, best) > prioof(G, ts);
+    }
+    else {  /* as it always did: yield, maybe to itself (a new count) */
+      G->forced += G->head != NULL;
+      yield = 1;
+    }
+    if (yield && G->pct)
+      G->forced++;
+    over = overbudget_locked(G, G->budget > 0 && G->steps > G->budget);
+    steps = G->budget;
+  }
+  lg_check(pthread_mutex_unlock(&G->mutex));
+  if (over != NULL) {
+    char what[64];
+    snprintf(what, sizeof what, "budget of %ld steps exceeded", steps);
+    over(atomic_load(&ts->running), what);
+  }
+  return yield;
 }
 
 
@@ -886,6 +1060,8 @@ int lg_gil_policy_switch (lg_TState *ts) {
   int policy = atomic_load(&G->policy);
   if (policy == LG_POLICY_TICKS && atomic_load(&G->nqueued) == 0)
     return 0;  /* nobody to compete with: keep counting */
+  if (policy == LG_POLICY_DETERMINISTIC && !det_step(G, ts))
+    return 0;
   if (policy == LG_POLICY_TICKS || policy == LG_POLICY_DETERMINISTIC) {
     lg_gil_yield(ts);
     return 1;
@@ -900,7 +1076,10 @@ int lg_gil_expect (lg_IState *I, lg_TState *ts) {
   if (atomic_load(&G->policy) != LG_POLICY_DETERMINISTIC)
     return 0;
   lg_check(pthread_mutex_lock(&G->mutex));
-  if (ts == NULL || !ts->expected) {
+  if (ts == NULL || (!ts->expected && !ts->gil_queued &&
+                     atomic_load(&G->holder) != ts)) {
+    /* a wait that timed out may have queued already: it has arrived
+       (scripts/explore/timer_cancel.lua hung on that) */
     G->expected++;
     counted = 1;
     if (ts != NULL)
@@ -987,9 +1166,34 @@ static long voluntary_switches (void) {
 */
 void lg_gil_blocking_drop (lg_TState *ts) {
   lg_Gil *G = GIL(ts);
-  if (atomic_load(&G->policy) == LG_POLICY_PRIORITY_IO && !ts->waited)
+  int policy = atomic_load(&G->policy), brief = ts->brief;
+  ts->brief = 0;
+  if (policy == LG_POLICY_PRIORITY_IO && !ts->waited)
     ts->nvcsw = voluntary_switches();
+  if (policy == LG_POLICY_DETERMINISTIC && brief) {
+    lg_TState *next;  /* hand off, then be awaited (lg_blocking_brief) */
+    int saved = errno;
+    lg_gil_pause(ts, LG_DROP_BLOCKING);
+    lg_check(pthread_mutex_lock(&G->mutex));
+    {
+      next = handoff_locked(G, ts, LG_DROP_BLOCKING);
+      if (!ts->expected && !G->finalizing) {
+        G->expected++;
+        ts->expected = 1;
+      }
+    }
+    lg_check(pthread_mutex_unlock(&G->mutex));
+    wake(next);
+    errno = saved;
+    return;
+  }
   lg_gil_drop(ts, LG_DROP_BLOCKING);
+}
+
+
+void lg_gil_will_be_brief (lg_TState *ts) {
+  if (lg_gil_held(ts))
+    ts->brief = 1;
 }
 
 

@@ -101,6 +101,33 @@ LG_FUNC int lg_gil_getpolicy (lg_IState *I, long *n);
 LG_FUNC void lg_gil_seed (lg_IState *I, unsigned long seed);
 
 /*
+** PCT schedules on the deterministic policy (see vm/gil.c): 'n' change
+** points, ascending step numbers; priorities come from the seed. Set
+** before any other thread starts.
+*/
+#define LG_PCT_MAXPOINTS 16
+LG_FUNC void lg_gil_setpct (lg_IState *I, const long *points, int n);
+
+/*
+** Under the deterministic policy, once more than 'steps' instructions
+** have run, or the virtual clock (vm/clock.h) has gone 'ns' past its
+** start, 'f' is called once, with the GIL held, in the thread that runs
+** 'L', with what was exceeded ("budget of N steps exceeded"); it must not
+** return. 0 for either: no limit.
+*/
+typedef void (*lg_BudgetFn) (lua_State *L, const char *what);
+LG_FUNC void lg_gil_setbudget (lg_IState *I, long steps, long ns,
+                               lg_BudgetFn f);
+
+/* vm/waitq.c is about to move the virtual clock 'ns' past its start: past
+** the budget, this calls the function (GIL held) and does not return. */
+LG_FUNC void lg_gil_checktime (lg_IState *I, long ns);
+
+/* Under the deterministic policy: switch points so far, and how many of
+** them switched a holder away while it could still run. */
+LG_FUNC void lg_gil_schedule (lg_IState *I, long *steps, long *forced);
+
+/*
 ** For a policy that counts instructions: the count until this holder's
 ** next switch, or 0 if the policy does not count. GIL held.
 */
@@ -142,6 +169,7 @@ LG_FUNC int lg_gil_finalizing (lg_IState *I);
 LG_FUNC void lg_gil_blocking_drop (lg_TState *ts);
 LG_FUNC void lg_gil_blocking_take (lg_TState *ts);
 LG_FUNC void lg_gil_will_wait (lg_TState *ts);  /* GIL held, or nothing */
+LG_FUNC void lg_gil_will_be_brief (lg_TState *ts);  /* lg_blocking_brief */
 
 /* fork(): gil.mutex is held across it; the child's caller holds the GIL
 ** and the queue is empty. */

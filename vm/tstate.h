@@ -115,6 +115,10 @@ struct lg_TState {
   uint32_t rng;                /* xorshift state for the 1-8 jitter */
   int spin;                    /* its last park ended soon: spin next time */
   int waited;                  /* priority-io: its blocking call waited */
+  int brief;                   /* owner thread only: the blocking call
+                                  about to begin is brief (vm/waitq.h) */
+  int ownwait;                 /* owner thread only: ... or waits for
+                                  other threads, not I/O (vm/waitq.h) */
   long nvcsw;                  /* priority-io: voluntary switches before */
 
   /* Read-only after registration. */
@@ -139,6 +143,12 @@ struct lg_TState {
 
   /* Its node on a wait queue, while it waits on one. */
   lg_WaitNode wq;
+  /* Virtual time (vm/waitq.c): a timed wait's deadline on the virtual
+     clock, the next such sleeper (both under waitq.c's vmutex), and
+     whether the clock has reached it (atomic). */
+  long vdeadline;
+  struct lg_TState *vnext;
+  atomic_int vfired;
 
   struct lg_Task *task;        /* owner thread only: the task it runs
                                   now (vm/task.h), or NULL */

@@ -21,11 +21,22 @@
 ** interpreter is open (it could put into a shared queue) or a host thread
 ** ever registered (it may call in at any time). Wakers without the GIL
 ** (interpreters' queues, hosts) only ever wake waits that never count.
+**
+** Virtual time (vm/clock.h, under the deterministic policy). A timed wait
+** or a sleep whose deadline is on the virtual clock parks without a
+** timeout, on the list of sleepers (vmutex), and counts as blocked: only
+** the clock or another thread can end it. When every thread is blocked
+** and some sleep, the clock jumps to the earliest deadline and every
+** sleeper due then is woken (vfired), uncounted and awaited
+** (lg_gil_expect), all under the GIL, so who runs next is the policy's
+** choice as for any other wake-up. Only when nobody sleeps is it a
+** deadlock.
 */
 
 #include <stddef.h>
 
 #include "breaker.h"
+#include "clock.h"
 #include "gil.h"
 #include "park.h"
 #include "sigint.h"
@@ -39,9 +50,16 @@
 ** =======================================================
 */
 
+static atomic_long nreal;  /* blocking calls on the world outside */
+
+
 lg_TState *lg_blocking_begin (void) {
   lg_TState *ts = lg_tstate_current();
   if (ts != NULL) {
+    if (!ts->brief && !ts->ownwait && lg_clock_isvirtual())  /* only
+      --explore asks, and a shared counter costs I/O-bound threads */
+      atomic_fetch_add_explicit(&nreal, 1, memory_order_relaxed);
+    ts->ownwait = 0;
     if (ts->task != NULL)  /* its worker is no use to the ready queue */
       lg_task_blocking(ts->task, 1);
     atomic_store_explicit(&ts->blocking, 1, memory_order_relaxed);
@@ -58,6 +76,25 @@ void lg_blocking_end (lg_TState *ts) {
     lg_task_blocking(ts->task, -1);  /* an atomic add: errno is kept */
   lg_gil_blocking_take(ts);
   atomic_store_explicit(&ts->blocking, 0, memory_order_relaxed);
+}
+
+
+void lg_blocking_own (void) {
+  lg_TState *ts = lg_tstate_current();
+  if (ts != NULL)
+    ts->ownwait = 1;
+}
+
+
+long lg_blocking_nreal (void) {
+  return atomic_load(&nreal);
+}
+
+
+void lg_blocking_brief (void) {
+  lg_TState *ts = lg_tstate_current();
+  if (ts != NULL)
+    lg_gil_will_be_brief(ts);
 }
 
 
@@ -119,8 +156,86 @@ void lg_waiter_interrupt (lg_Waiter *w, int intr) {
 }
 
 
-/* Is every thread of 'I' blocked for good? (GIL held) */
+/* The sleepers of virtual time (see the notes), linked by vnext. */
+static pthread_mutex_t vmutex = PTHREAD_MUTEX_INITIALIZER;
+static lg_TState *vsleepers;
+
+
+static void vsleep_begin (lg_TState *ts, long deadline) {
+  ts->vdeadline = deadline;
+  atomic_store(&ts->vfired, 0);
+  lg_check(pthread_mutex_lock(&vmutex));
+  ts->vnext = vsleepers;
+  vsleepers = ts;
+  lg_check(pthread_mutex_unlock(&vmutex));
+}
+
+
+static void vsleep_end (lg_TState *ts) {
+  lg_check(pthread_mutex_lock(&vmutex));
+  for (lg_TState **p = &vsleepers; *p != NULL; p = &(*p)->vnext)
+    if (*p == ts) {
+      *p = ts->vnext;
+      break;
+    }
+  lg_check(pthread_mutex_unlock(&vmutex));
+  ts->vnext = NULL;
+}
+
+
+void lg_waitq_atfork (int phase) {
+  lg_mutex_atfork(&vmutex, phase);
+  if (phase == LG_FORK_CHILD)  /* nobody else runs, or sleeps */
+    vsleepers = NULL;
+}
+
+
+/*
+** Every thread of 'I' is blocked: move the virtual clock to the earliest
+** deadline of its sleepers and wake those due. Returns 0 if none sleeps.
+*/
+static int advance (lg_IState *I) {
+  long best = 0;
+  int found = 0, n;
+  lg_TState *due[32];
+  lg_check(pthread_mutex_lock(&vmutex));
+  for (lg_TState *s = vsleepers; s != NULL; s = s->vnext)
+    if (s->interp == I && !atomic_load(&s->vfired) &&
+        (!found || s->vdeadline < best)) {
+      best = s->vdeadline;
+      found = 1;
+    }
+  lg_check(pthread_mutex_unlock(&vmutex));
+  if (!found)
+    return 0;
+  lg_gil_checktime(I, best - lg_clock_vstart());  /* maybe no return */
+  lg_clock_vset(best);
+  do {  /* a few at a time: no other mutex is taken while vmutex is held */
+    n = 0;
+    lg_check(pthread_mutex_lock(&vmutex));
+    for (lg_TState *s = vsleepers; s != NULL && n < 32; s = s->vnext)
+      if (s->interp == I && !atomic_load(&s->vfired) &&
+          s->vdeadline <= best) {
+        atomic_store(&s->vfired, 1);
+        due[n++] = s;
+      }
+    lg_check(pthread_mutex_unlock(&vmutex));
+    for (int i = 0; i < n; i++) {  /* states are never freed */
+      uncount(&due[i]->wq);
+      lg_gil_expect(I, due[i]);
+      lg_unpark(due[i]);
+    }
+  } while (n == 32);
+  return 1;
+}
+
+
+/* Is every thread of 'I' blocked for good? (GIL held) Under virtual
+** time, sleepers are woken instead if there are any. */
 static int deadlocked (lg_IState *I) {
+  if (atomic_load(&I->nblocked) == 1 + atomic_load(&I->nthreads) &&
+      lg_clock_isvirtual() && !lg_gil_finalizing(I) && advance(I))
+    return 0;
   return (atomic_load(&I->deadlocks) & LG_DEADLOCKS_ALL) &&
          atomic_load(&I->nblocked) == 1 + atomic_load(&I->nthreads) &&
          !lg_sigint_pending() &&  /* that ends the main thread's wait */
@@ -231,9 +346,10 @@ static int ended (lg_Waiter *w, int r) {
 /* Queue 'n' of the caller ('w', in 'I') on 'q' for a wait that ends at
 ** 'deadline'; counted blocked if only another thread can end it. */
 static void queue_up (lg_IState *I, lg_Waiter *w, lg_WaitQueue *q,
-                      lg_WaitNode *n, const struct timespec *deadline) {
+                      lg_WaitNode *n, const struct timespec *deadline,
+                      int virt) {
   enqueue(q, n);
-  if (deadline == NULL && w->wait.dl)
+  if (virt || (deadline == NULL && w->wait.dl))
     count(I, n);
 }
 
@@ -259,11 +375,19 @@ int lg_waitq_wait (lg_WaitQueue *q, pthread_mutex_t *mu,
   lg_TState *ts = lg_tstate_current();
   lg_Waiter *w = ts->cur;
   int r = LG_INTERRUPTED;
+  struct timespec passed = {0, 0};
+  int virt = deadline != NULL && lg_clock_isvirtual();
   LG_ASSERT(lg_mutex_held(mu) && lg_gil_held(ts));
   if (lg_waiter_interrupted(w))  /* level-triggered: raise again */
     return ended(w, r);
-  queue_up(ts->interp, w, q, &ts->wq, deadline);
+  if (virt && lg_timespec_ns(deadline) <= lg_clock_vnow())
+    deadline = &passed;  /* a poll: the real clock has passed it too */
+  else if (virt)
+    vsleep_begin(ts, lg_timespec_ns(deadline));  /* see the notes */
+  virt = virt && deadline != &passed;
+  queue_up(ts->interp, w, q, &ts->wq, virt ? NULL : deadline, virt);
   lg_check(pthread_mutex_unlock(mu));
+  ts->ownwait = 1;
   LG_BEGIN_BLOCKING
   /* until woken, timed out or interrupted; no mutex is touched here */
   while (atomic_load(&ts->wq.on) == q) {
@@ -271,12 +395,41 @@ int lg_waitq_wait (lg_WaitQueue *q, pthread_mutex_t *mu,
       r = LG_INTERRUPTED;
       break;
     }
-    r = lg_park(ts, deadline, LG_PARK_SPIN);
+    if (virt && atomic_load(&ts->vfired)) {
+      r = LG_TIMEDOUT;
+      break;
+    }
+    r = lg_park(ts, virt ? NULL : deadline, LG_PARK_SPIN);
     if (r != LG_WOKEN)
       break;
   }
   LG_END_BLOCKING
+  if (virt)
+    vsleep_end(ts);
   return ended(w, left(q, &ts->wq, mu, r));
+}
+
+
+int lg_waitq_vsleep (const struct timespec *deadline) {
+  lg_TState *ts = lg_tstate_current();
+  int r = LG_TIMEDOUT;
+  if (lg_timespec_ns(deadline) <= lg_clock_vnow())
+    return r;
+  vsleep_begin(ts, lg_timespec_ns(deadline));
+  count(ts->interp, &ts->wq);
+  ts->ownwait = 1;
+  LG_BEGIN_BLOCKING
+  while (!atomic_load(&ts->vfired)) {
+    if (lg_waiter_interrupted(ts->cur) ||
+        lg_park(ts, NULL, 0) == LG_INTERRUPTED) {  /* Ctrl-C, say */
+      r = LG_INTERRUPTED;
+      break;
+    }
+  }
+  LG_END_BLOCKING
+  vsleep_end(ts);
+  uncount(&ts->wq);
+  return r;
 }
 
 
@@ -291,7 +444,7 @@ static int task_wait (lua_State *L, lg_Task *t, lg_WaitQueue *q,
                       lua_KFunction k) {
   LG_ASSERT(lg_mutex_held(mu) && lg_gil_held(lg_tstate_current()));
   lg_task_arm(t, deadline);
-  queue_up(t->interp, &t->waiter, q, &t->wq, deadline);
+  queue_up(t->interp, &t->waiter, q, &t->wq, deadline, 0);
   lg_check(pthread_mutex_unlock(mu));
   return lua_yieldk(L, 0, 0, k);
 }

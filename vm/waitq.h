@@ -38,6 +38,25 @@ LG_FUNC void lg_blocking_end (lg_TState *ts);
 */
 LG_FUNC void lg_blocking_waited (void);
 
+/*
+** The blocking call about to begin ends by itself, soon, whatever other
+** threads do (a write to a file or a terminal, an fopen): under the
+** deterministic policy the next holder waits for the caller to come back
+** before it decides anything, so that output from threads does not make
+** a schedule depend on the OS's timing. No effect under other policies.
+*/
+LG_FUNC void lg_blocking_brief (void);
+
+/*
+** The blocking call about to begin waits for other threads or for time
+** (a sleep, a wait queue, a mutex), not for the world outside. Every
+** other call that is not brief counts as real I/O (lg_blocking_nreal,
+** counted under virtual time only): 'luagil --explore' says that a run
+** that did any may replay otherwise.
+*/
+LG_FUNC void lg_blocking_own (void);
+LG_FUNC long lg_blocking_nreal (void);
+
 
 /*
 ** {======================================================
@@ -80,6 +99,17 @@ LG_FUNC void lg_waiter_interrupt (lg_Waiter *w, int intr);
 
 /* A thread of 'I' has ended (GIL held): is every thread left blocked? */
 LG_FUNC void lg_waitq_check (lg_IState *I);
+
+/*
+** A sleep of the calling thread (GIL held) until 'deadline', a deadline
+** of the virtual clock (vm/clock.h, lg_vdeadline): blocked until every
+** thread is, and the clock reaches it. LG_TIMEDOUT, or LG_INTERRUPTED.
+*/
+LG_FUNC int lg_waitq_vsleep (const struct timespec *deadline);
+
+/* fork(): the sleepers' mutex is held across it; the child forgets every
+** sleeper, the forking thread among them none (it holds the GIL). */
+LG_FUNC void lg_waitq_atfork (int phase);
 
 /* How many threads of 'I' are blocked so (GIL held, for threading). */
 LG_FUNC int lg_waitq_nblocked (lg_IState *I);

@@ -49,6 +49,11 @@ foreach(lab atomic cpu_bound io_bound convoy ticks deterministic
 endforeach()
 set_tests_properties(lab.threads_vs_processes lab.parallel PROPERTIES
   LABELS "preempt;fork")
+# The explore lab: --explore forks, its stress baseline spins.
+add_test(NAME lab.explore COMMAND ${LUAGIL_BIN}
+  ${SRC}/scripts/lab/explore.lua --quick)
+set_tests_properties(lab.explore PROPERTIES TIMEOUT 300
+  LABELS "preempt;fork" ENVIRONMENT ASAN_OPTIONS=detect_leaks=0)
 # The fidelity lab runs real runtimes as children: its own test checks the
 # tables' shape and the notes for what is absent (tests/lua/lab_fidelity.lua).
 lua_test(lab_fidelity LABELS preempt)
@@ -111,3 +116,7 @@ lua_test(deadlock)
 lua_test(tracebacks)
 lua_test(cancel)
 lua_test(watchdog)
+# luagil --explore forks a child per run: 'fork'. LeakSanitizer's check
+# at each child's exit would make a run ten times slower.
+lua_test(explore LABELS fork ENV ASAN_OPTIONS=detect_leaks=0)
+set_tests_properties(lua.explore PROPERTIES TIMEOUT 600)
