@@ -64,6 +64,7 @@ typedef struct Settings {
   double dump_after;       /* --dump-after; 0: none */
   int faulthandler;        /* --faulthandler */
   int check_deadlocks;     /* --check-deadlocks */
+  int check_locks;         /* --check-locks */
 } Settings;
 
 
@@ -110,6 +111,8 @@ static const LongOpt longopts[] = {
    NULL, "on a fatal signal, write where each thread was"},
   {"check-deadlocks", OPT_FLAG, offsetof(Settings, check_deadlocks),
    NULL, "a wait that would close a cycle raises DeadlockError"},
+  {"check-locks", OPT_FLAG, offsetof(Settings, check_locks),
+   NULL, "report locks taken in both orders (potential deadlocks)"},
   {"help", OPT_FLAG, offsetof(Settings, help),
    NULL, "show this help and exit"},
   {"version", OPT_FLAG, offsetof(Settings, version),
@@ -751,7 +754,8 @@ static void doREPL (lua_State *L) {
 /*
 ** When threads go wrong: Ctrl-\ (SIGQUIT) dumps every thread's traceback,
 ** and the options that ask for more (--dump-after, --faulthandler,
-** --check-deadlocks) turn on what _thread has for them.
+** --check-deadlocks, --check-locks) turn on what _thread has for
+** them.
 */
 static void diagnostics (lua_State *L, const Settings *s) {
   lua_getglobal(L, "require");
@@ -774,6 +778,11 @@ static void diagnostics (lua_State *L, const Settings *s) {
   }
   if (s->check_deadlocks) {
     lua_getfield(L, -1, "setcheckdeadlocks");
+    lua_pushboolean(L, 1);
+    lua_call(L, 1, 0);
+  }
+  if (s->check_locks) {
+    lua_getfield(L, -1, "setchecklocks");
     lua_pushboolean(L, 1);
     lua_call(L, 1, 0);
   }

@@ -886,6 +886,20 @@ function threading.setcheckdeadlocks (on)
   return _thread.setcheckdeadlocks(on)
 end
 
+-- threading.setchecklocks(on) -> was it on: lock-order checking
+-- (stdlib/lockorder.c), for every interpreter of the process
+function threading.setchecklocks (on)
+  if type(on) ~= "boolean" then
+    error(("bad argument #1 to 'setchecklocks' (boolean expected, "
+           .. "got %s)"):format(typename(on)), 2)
+  end
+  return _thread.setchecklocks(on)
+end
+
+-- threading.lockorder_violations() -> {{taken=, held=, here=, there=,
+-- message=}, ...}: the pairs of locks taken in both orders so far
+threading.lockorder_violations = _thread.lockorder_violations
+
 -- }======================================================
 
 
