@@ -228,8 +228,8 @@ static int learn (lua_State *L) {
     Edge *back;
     if (h == c || edge(h, c) != NULL)
       continue;
-    if (tb == NULL) {  /* from level 2, the acquire's caller */
-      luaL_traceback(L, L, NULL, 2);
+    if (tb == NULL) {  /* from level 1: the acquire (or with, wait) */
+      luaL_traceback(L, L, NULL, 1);
       tb = lua_tostring(L, -1);
     }
     if (!addedge(h, c, tb))

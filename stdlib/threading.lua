@@ -888,10 +888,12 @@ end
 
 -- threading.setchecklocks(on) -> was it on: lock-order checking
 -- (stdlib/lockorder.c), for every interpreter of the process
-function threading.setchecklocks (on)
+function threading.setchecklocks (...)
+  local on = ...
   if type(on) ~= "boolean" then
     error(("bad argument #1 to 'setchecklocks' (boolean expected, "
-           .. "got %s)"):format(typename(on)), 2)
+           .. "got %s)"):format(select("#", ...) == 0 and "no value"
+                                or typename(on)), 2)
   end
   return _thread.setchecklocks(on)
 end
