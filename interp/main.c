@@ -65,6 +65,7 @@ typedef struct Settings {
   int faulthandler;        /* --faulthandler */
   int check_deadlocks;     /* --check-deadlocks */
   int check_locks;         /* --check-locks */
+  double gil_warn;         /* --gil-warn; 0: none */
 } Settings;
 
 
@@ -103,6 +104,8 @@ static const LongOpt longopts[] = {
    NULL, "print per-thread GIL statistics on stderr at exit"},
   {"gil-trace", OPT_STRING, offsetof(Settings, gil_trace),
    "FILE.json|FILE.html", "record a GIL timeline (Perfetto JSON or HTML)"},
+  {"gil-warn", OPT_POSNUM, offsetof(Settings, gil_warn),
+   "SECONDS", "warn when a thread keeps the GIL SECONDS past a request"},
   {"dis", OPT_FLAG, offsetof(Settings, dis),
    NULL, "list the script's bytecode instead of running it"},
   {"dump-after", OPT_POSNUM, offsetof(Settings, dump_after),
@@ -787,6 +790,15 @@ static void diagnostics (lua_State *L, const Settings *s) {
     lua_call(L, 1, 0);
   }
   lua_pop(L, 1);
+  if (s->gil_warn > 0) {
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "gil");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "setwarn");
+    lua_pushnumber(L, s->gil_warn);
+    lua_call(L, 1, 0);
+    lua_pop(L, 1);
+  }
 }
 
 
