@@ -163,11 +163,12 @@ static void pushthread (const lg_Stats *st, void *ud) {
 
 /*
 ** gil.stats() -> {threads = {{name=, ident=, alive=, acquisitions=,
-**   hold_s=, hold_max_s=, wait_s=, wait_max_s=, forced_drops=, blocking_drops=,
-**   requests=}, ...}, switches=, requests=, forgotten=}; oldest thread
-**   first. Only the last 1,000 or so exited threads are listed (see
-**   vm/stats.h); 'forgotten' sums the older ones, as one entry whose
-**   'threads' field says how many (0 while none was forgotten).
+**   hold_s=, hold_max_s=, wait_s=, wait_max_s=, forced_drops=,
+**   blocking_drops=, requests=}, ...}, switches=, requests=, forgotten=};
+**   oldest thread first. Only the last 1,000 or so exited threads are
+**   listed (see vm/stats.h); 'forgotten' sums the older ones, as one
+**   entry whose 'threads' field says how many (0 while none was
+**   forgotten).
 */
 static int gil_stats (lua_State *L) {
   long switches, requests;
