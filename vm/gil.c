@@ -59,6 +59,8 @@
 ** waiter parks with one (wait_locked). While the queue is empty the timer
 ** looks again every interval, so a thread that queues need not wake it,
 ** and after a second with nobody waiting it sleeps until a thread queues.
+** With a GIL-hog limit set (gil.setwarn), a holder that has not answered
+** that long after the first request gets one warning (warn_hog_locked).
 **
 ** The policies:
 **
@@ -311,10 +313,13 @@ static long since_locked (lg_Gil *G, long now) {
 ** The GIL-hog warning (gil.setwarn): the holder has kept the GIL for
 ** 'late' ns after the first drop request while others wait: it runs a C
 ** function that neither returns nor lets the GIL go (Lua code answers in
-** microseconds). Where it is is read from its Lua state while gil.mutex
+** microseconds). Where it is gets read from its Lua state while gil.mutex
 ** keeps it from letting the GIL go, so that no other thread runs Lua
 ** meanwhile; its own frames do not change while it stays in that C call.
 ** Its name is read, and the warning written, after gil.mutex is let go.
+** A C function that keeps calling other functions through the API could
+** be read in the middle of a call: this is best effort, as
+** --faulthandler's dump is; a blocked one, the case it is for, is still.
 */
 static void warn_hog_locked (lg_Gil *G, long now, long late) {
   LG_ASSERT(lg_mutex_held(&G->mutex));
@@ -344,7 +349,10 @@ static void warn_hog_locked (lg_Gil *G, long now, long late) {
   }
   lg_stats_pin(G->stats, st);
   lg_check(pthread_mutex_unlock(&G->mutex));
-  lg_stats_name(st, name, sizeof name);
+  if (st != NULL)
+    lg_stats_name(st, name, sizeof name);
+  else
+    snprintf(name, sizeof name, "a thread");
   lg_stats_pin(G->stats, NULL);
   n = snprintf(msg, sizeof msg, "luagil: warning: %s has held the GIL for "
                "%.3f s, %.3f s after a drop request, %s; %d thread%s "
