@@ -862,6 +862,10 @@ function threading.dump_tracebacks_later (seconds, opts)
     error("bad argument #1 to 'dump_tracebacks_later' (timeout must be "
           .. "greater than 0)", 2)
   end
+  if seconds > TIMEOUT_MAX then  -- inf too
+    error("bad argument #1 to 'dump_tracebacks_later' (timeout value is "
+          .. "too large)", 2)
+  end
   if opts ~= nil and type(opts) ~= "table" then
     error(("bad argument #2 to 'dump_tracebacks_later' (table expected, "
            .. "got %s)"):format(typename(opts)), 2)
