@@ -139,9 +139,10 @@ long lg_stats_copy (lg_IState *I, lg_Stats *buf, long cap) {
 
 
 static void printone (const lg_Stats *st, void *ud) {
-  fprintf(ud, "%-20.20s %7ld %9.3f %9.3f %9.3f %7ld %7ld %7ld%s\n", st->name,
-          get(st->acquisitions), get(st->hold_ns) * 1e-9,
-          get(st->wait_ns) * 1e-9, get(st->wait_max_ns) * 1e-9,
+  fprintf(ud, "%-20.20s %7ld %9.3f %9.3f %9.3f %9.3f %7ld %7ld %7ld%s\n",
+          st->name, get(st->acquisitions), get(st->hold_ns) * 1e-9,
+          get(st->hold_max_ns) * 1e-9, get(st->wait_ns) * 1e-9,
+          get(st->wait_max_ns) * 1e-9,
           get(st->forced_drops), get(st->blocking_drops), get(st->requests),
           st->alive ? "" : "  (exited)");
 }
@@ -150,8 +151,9 @@ static void printone (const lg_Stats *st, void *ud) {
 void lg_stats_print (lg_IState *I, FILE *f, unsigned long switches) {
   if (lg_istate_made() > 1)  /* one table per interpreter */
     fprintf(f, "interpreter %ld\n", I->id);
-  fprintf(f, "%-20s %7s %9s %9s %9s %7s %7s %7s\n", "thread", "acq",
-          "hold_s", "wait_s", "wait_max", "forced", "block", "req");
+  fprintf(f, "%-20s %7s %9s %9s %9s %9s %7s %7s %7s\n", "thread", "acq",
+          "hold_s", "hold_max", "wait_s", "wait_max", "forced", "block",
+          "req");
   lg_stats_foreach(I, printone, f);
   fprintf(f, "switches %lu, drop requests %ld\n", switches,
           get(I->stats->requests));

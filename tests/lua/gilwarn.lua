@@ -125,6 +125,13 @@ do
   end
   assert(me.hold_max_s >= took * 0.99, me.hold_max_s .. " < " .. took)
   assert(type(gil.stats().forgotten.hold_max_s) == "number")
+  -- --gil-stats prints it too
+  local status, out = run(HOG .. "\nrequire('time').sleep(0.001)\n",
+                          "--gil-stats")  -- a hold counts once let go
+  assert(status == 0, out)
+  local hold, max = out:match("\nMainThread +%d+ +([%d.]+) +([%d.]+) ")
+  assert(out:find("^thread +acq +hold_s +hold_max +wait_s +wait_max "), out)
+  assert(max and tonumber(max) > 0 and tonumber(max) <= tonumber(hold), out)
 end
 
 
