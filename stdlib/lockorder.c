@@ -265,6 +265,8 @@ void lg_lockorder_taken (lua_State *L, lg_Dep *d, const lg_Site *site) {
   if (w == NULL || d->cls == &noclass)
     return;
   if (d->cls == NULL) {
+    if (!lua_checkstack(L, 3))
+      return;
     lua_pushcfunction(L, resolve);
     lua_pushlightuserdata(L, d);
     lua_pushlightuserdata(L, (void *)site);
