@@ -296,7 +296,11 @@ void lg_lockorder_taken (lua_State *L, lg_Dep *d, const lg_Site *site) {
 }
 
 
-/* The lock 'd' leaves the stack of the thread that took it. */
+/*
+** The lock 'd' leaves the stack of the thread that took it, if it is
+** still there (a host thread's state may have been cleared for another
+** since).
+*/
 void lg_lockorder_given (lg_Dep *d) {
   lg_Waiter *w = d->w;
   int n = w->nheld;
@@ -304,9 +308,9 @@ void lg_lockorder_given (lg_Dep *d) {
     if (w->held[i] == d) {
       memmove(&w->held[i], &w->held[i + 1],
               (size_t)(n - i - 1) * sizeof w->held[0]);
+      w->nheld--;
       break;
     }
-  w->nheld--;
   d->w = NULL;
 }
 
