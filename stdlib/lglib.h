@@ -201,21 +201,28 @@ typedef struct lg_Dep {
 
 LG_FUNC atomic_int lg_lockorder_on;
 LG_FUNC void lg_lockorder_taken (lua_State *L, lg_Dep *d,
-                                 const struct lg_Site *site);
-LG_FUNC void lg_lockorder_given (lg_Dep *d);
+                                 const struct lg_Site *site)
+  __attribute__((cold));
+LG_FUNC void lg_lockorder_given (lg_Dep *d) __attribute__((cold));
 LG_FUNC void lg_lockorder_forget (struct lg_Waiter *w);
 LG_FUNC void lg_lockorder_exclude (lg_Dep *d);
 LG_FUNC void lg_open_lockorder (lua_State *L);
 
-/* Has the caller's lock 'd' just been taken? (a macro: one branch) */
+/* The caller's lock 'd' has just been taken, or is being given back:
+** one branch each when checking is off (the calls are cold: no frame is
+** set up for them on the fast paths). */
 #define lg_lockorder_took(L, d, site) \
   do { \
-    if (atomic_load_explicit(&lg_lockorder_on, memory_order_relaxed)) \
+    if (__builtin_expect(atomic_load_explicit(&lg_lockorder_on, \
+                                              memory_order_relaxed), 0)) \
       lg_lockorder_taken(L, d, site); \
   } while (0)
 
 #define lg_lockorder_gave(d) \
-  do { if ((d)->w != NULL) lg_lockorder_given(d); } while (0)
+  do { \
+    if (__builtin_expect((d)->w != NULL, 0)) \
+      lg_lockorder_given(d); \
+  } while (0)
 
 /* x:guard() and x:with(fn, ...) for any object with acquire and release
 ** (stdlib/lock.c, beside the fast paths they take for our own locks); a
