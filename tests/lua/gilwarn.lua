@@ -12,8 +12,12 @@ local time = require "time"
 local checkerror = testlib.checkerror
 
 -- A C function of stock Lua that runs for a while (backtracking in
--- string.find, about 0.2 s or more here) and never lets the GIL go.
+-- string.find, about 0.2 s or more here) and never lets the GIL go; where
+-- a warning must come, one four times as long (the GIL's timer, which
+-- raises the requests and warns, may itself wait for a CPU for tens of
+-- milliseconds on a loaded machine).
 local HOG = [[string.find(("a"):rep(20), ("a?"):rep(20) .. ("a"):rep(20))]]
+local LONGHOG = HOG:gsub("20", "22")
 
 -- run(code [, args]) -> status, output of a child luagil; its script's
 -- name is "F".
@@ -27,38 +31,54 @@ local function count (s, plain)
 end
 
 
--- The main thread hogs while a new thread waits: one warning, with the
+-- A script whose main thread hogs (line 10) while another thread wants
+-- the GIL all along: once it runs (the main thread waits for that: a
+-- started thread may not have run yet) it loops on time.sleep(0), which
+-- hands the GIL over whenever a thread waits and queues again, so
+-- whoever holds it, the other waits (no preemption of pure Lua needed).
+local MAINHOG = [[
+local threading = require "threading"
+local time = require "time"
+local finished, running = false, threading.Event()
+local t = threading.Thread{target = function ()
+  running:set()
+  while not finished do time.sleep(0) end
+end}
+t:start()
+running:wait()
+]] .. LONGHOG .. "\n" .. [[
+finished = true
+t:join()
+]]
+
+
+-- The main thread hogs while a thread waits: one warning, with the
 -- thread, the C function, the line that called it and the times.
 do
-  local status, out = run([[
-local threading = require "threading"
-local t = threading.Thread{target = function () print("ran") end}
-t:start()
-]] .. HOG .. "\n" .. [[
-t:join()
-]], "--gil-warn=0.05")
+  local status, out = run(MAINHOG, "--gil-warn=0.05")
   assert(status == 0, out)
   local held, late = out:match("^luagil: warning: MainThread has held the "
                                .. "GIL for ([%d.]+) s, ([%d.]+) s after a "
                                .. "drop request, in C function 'find' "
-                               .. "%(F:4%); 1 thread waits for it\nran\n$")
+                               .. "%(F:10%); 1 thread waits for it\n$")
   assert(held, out)
   assert(tonumber(late) >= 0.05 and tonumber(held) >= tonumber(late), out)
 end
 
 
--- A thread hogs while the main thread waits for the GIL (woken by an
--- Event the hog set just before): the warning names the thread.
+-- A thread hogs while the main thread wants the GIL (looping on
+-- time.sleep(0) until the hog is done): the warning names the thread.
 do
   local status, out = run([[
 local threading = require "threading"
-local started = threading.Event()
+local time = require "time"
+local finished = false
 local t = threading.Thread{name = "hog", target = function ()
-  started:set()
-  ]] .. HOG .. "\n" .. [[
+  ]] .. LONGHOG .. "\n" .. [[
+  finished = true
 end}
 t:start()
-started:wait()
+while not finished do time.sleep(0) end
 t:join()
 ]], "--gil-warn=0.05")
   assert(status == 0, out)
@@ -71,20 +91,17 @@ end
 -- No warning: off (the default), nobody waiting, or a limit the hog does
 -- not reach; gil.setwarn from Lua works as the option does.
 do
-  local code = [[
-local threading = require "threading"
-local t = threading.Thread{target = function () end}
-t:start()
-]] .. HOG .. "\nt:join()\n"
-  local status, out = run(code)
+  local short = MAINHOG:gsub("22", "20")
+  local status, out = run(short)
   assert(status == 0 and out == "", out)
   status, out = run("require('gil').setwarn(0.05)\n" .. HOG)
   assert(status == 0 and out == "", out)
-  status, out = run(code, "--gil-warn=1000")
+  status, out = run(short, "--gil-warn=1000")
   assert(status == 0 and out == "", out)
-  status, out = run("require('gil').setwarn(0.05)\n" .. code)
+  status, out = run("require('gil').setwarn(0.05) " .. MAINHOG)
   assert(status == 0 and count(out, "luagil: warning: MainThread has "
                                     .. "held the GIL") == 1, out)
+  assert(out:find("(F:10)", 1, true), out)
 end
 
 
