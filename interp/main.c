@@ -72,6 +72,8 @@ typedef struct Settings {
   const char *explore_trace;     /* --explore-trace; NULL: none */
   long explore_budget;     /* --explore-budget; 0: default (--explore) */
   double explore_tbudget;  /* --explore-time-budget; 0: default */
+  int check_locks;         /* --check-locks */
+  double gil_warn;         /* --gil-warn; 0: none */
 } Settings;
 
 
@@ -112,6 +114,8 @@ static const LongOpt longopts[] = {
    NULL, "print per-thread GIL statistics on stderr at exit"},
   {"gil-trace", OPT_STRING, offsetof(Settings, gil_trace),
    "FILE.json|FILE.html", "record a GIL timeline (Perfetto JSON or HTML)"},
+  {"gil-warn", OPT_POSNUM, offsetof(Settings, gil_warn),
+   "SECONDS", "warn of a thread keeping the GIL past a request"},
   {"dis", OPT_FLAG, offsetof(Settings, dis),
    NULL, "list the script's bytecode instead of running it"},
   {"dump-after", OPT_POSNUM, offsetof(Settings, dump_after),
@@ -135,6 +139,8 @@ static const LongOpt longopts[] = {
    "STEPS", "instructions a deterministic run may take"},
   {"explore-time-budget", OPT_POSNUM, offsetof(Settings, explore_tbudget),
    "SECONDS", "virtual seconds a deterministic run may take"},
+  {"check-locks", OPT_FLAG, offsetof(Settings, check_locks),
+   NULL, "report locks taken in both orders"},
   {"help", OPT_FLAG, offsetof(Settings, help),
    NULL, "show this help and exit"},
   {"version", OPT_FLAG, offsetof(Settings, version),
@@ -796,7 +802,8 @@ static void doREPL (lua_State *L) {
 /*
 ** When threads go wrong: Ctrl-\ (SIGQUIT) dumps every thread's traceback,
 ** and the options that ask for more (--dump-after, --faulthandler,
-** --check-deadlocks) turn on what _thread has for them.
+** --check-deadlocks, --check-locks) turn on what _thread has for
+** them.
 */
 static void diagnostics (lua_State *L, const Settings *s) {
   lua_getglobal(L, "require");
@@ -822,7 +829,21 @@ static void diagnostics (lua_State *L, const Settings *s) {
     lua_pushboolean(L, 1);
     lua_call(L, 1, 0);
   }
+  if (s->check_locks) {
+    lua_getfield(L, -1, "setchecklocks");
+    lua_pushboolean(L, 1);
+    lua_call(L, 1, 0);
+  }
   lua_pop(L, 1);
+  if (s->gil_warn > 0) {
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "gil");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "setwarn");
+    lua_pushnumber(L, s->gil_warn);
+    lua_call(L, 1, 0);
+    lua_pop(L, 1);
+  }
 }
 
 

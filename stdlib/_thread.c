@@ -306,6 +306,8 @@ static int run (lg_Task *t) {
 static void done (lg_Task *t) {
   Handle *h = (Handle *)t;
   atomic_fetch_sub(&t->interp->nthreads, 1);
+  if (t->waiter.nheld > 0)  /* it ended holding locks */
+    lg_lockorder_forget(&t->waiter);
   lg_check(pthread_mutex_lock(&h->mutex));
   {
     h->done = 1;
@@ -718,6 +720,7 @@ int luaopen__thread (lua_State *L) {
   lg_open_lock(L);
   lg_open_semaphore(L);
   lg_open_guard(L);  /* what guard() returns (stdlib/lock.c) */
+  lg_open_lockorder(L);  /* --check-locks (stdlib/lockorder.c) */
   lg_open_diag(L);   /* dumps, deadlocks (stdlib/diag.c) */
   lg_open_cancel(L);  /* shield, Cancelled (stdlib/cancel.c) */
   lg_open_watchdog(L);  /* Ctrl-\, later and fatal dumps (watchdog.c) */

@@ -36,6 +36,31 @@ static int gil_setswitchinterval (lua_State *L) {
 
 
 /*
+** gil.setwarn(seconds) -> the previous limit: the GIL-hog watchdog warns
+** on stderr when a thread keeps the GIL 'seconds' past a drop request
+** while others wait; 0 (or false) turns it off. gil.getwarn() -> seconds
+*/
+static int gil_setwarn (lua_State *L) {
+  lua_Number s = 0;
+  double old = lg_gil_getwarn(lg_interp_current());
+  if (!(lua_isboolean(L, 1) && !lua_toboolean(L, 1))) {
+    s = luaL_checknumber(L, 1);
+    luaL_argcheck(L, s >= 0, 1, "warning limit must be positive or 0");
+    luaL_argcheck(L, s <= LG_MAX_INTERVAL, 1, "warning limit is too large");
+  }
+  lg_gil_setwarn(lg_interp_current(), s);
+  lua_pushnumber(L, old);
+  return 1;
+}
+
+
+static int gil_getwarn (lua_State *L) {
+  lua_pushnumber(L, lg_gil_getwarn(lg_interp_current()));
+  return 1;
+}
+
+
+/*
 ** gil.setpolicy(name [, {n=, seed=}]): "interval", "ticks" (n: instructions
 ** between drops, default 100), "priority-io", "deterministic" (n: average
 ** instructions between switches, default 100; seed)
@@ -109,7 +134,7 @@ static int gil_getpreempt (lua_State *L) {
 /* One thread's entry of gil.stats(), appended to the table on top. */
 static void pushthread (const lg_Stats *st, void *ud) {
   lua_State *L = ud;
-  lua_createtable(L, 0, 11);
+  lua_createtable(L, 0, 12);
   lua_pushstring(L, st->name);
   lua_setfield(L, -2, "name");
   lua_pushinteger(L, (lua_Integer)st->ident);
@@ -120,6 +145,8 @@ static void pushthread (const lg_Stats *st, void *ud) {
   lua_setfield(L, -2, "acquisitions");
   lua_pushnumber(L, seconds(atomic_load(&st->hold_ns)));
   lua_setfield(L, -2, "hold_s");
+  lua_pushnumber(L, seconds(atomic_load(&st->hold_max_ns)));
+  lua_setfield(L, -2, "hold_max_s");
   lua_pushnumber(L, seconds(atomic_load(&st->wait_ns)));
   lua_setfield(L, -2, "wait_s");
   lua_pushnumber(L, seconds(atomic_load(&st->wait_max_ns)));
@@ -136,11 +163,12 @@ static void pushthread (const lg_Stats *st, void *ud) {
 
 /*
 ** gil.stats() -> {threads = {{name=, ident=, alive=, acquisitions=,
-**   hold_s=, wait_s=, wait_max_s=, forced_drops=, blocking_drops=,
-**   requests=}, ...}, switches=, requests=, forgotten=}; oldest thread
-**   first. Only the last 1,000 or so exited threads are listed (see
-**   vm/stats.h); 'forgotten' sums the older ones, as one entry whose
-**   'threads' field says how many (0 while none was forgotten).
+**   hold_s=, hold_max_s=, wait_s=, wait_max_s=, forced_drops=,
+**   blocking_drops=, requests=}, ...}, switches=, requests=, forgotten=};
+**   oldest thread first. Only the last 1,000 or so exited threads are
+**   listed (see vm/stats.h); 'forgotten' sums the older ones, as one
+**   entry whose 'threads' field says how many (0 while none was
+**   forgotten).
 */
 static int gil_stats (lua_State *L) {
   long switches, requests;
@@ -229,6 +257,8 @@ static int gil_trace_stop (lua_State *L) {
 static const luaL_Reg gil_funcs[] = {
   {"getswitchinterval", gil_getswitchinterval},
   {"setswitchinterval", gil_setswitchinterval},
+  {"setwarn", gil_setwarn},
+  {"getwarn", gil_getwarn},
   {"setpreempt", gil_setpreempt},
   {"getpreempt", gil_getpreempt},
   {"setpolicy", gil_setpolicy},

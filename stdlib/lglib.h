@@ -191,6 +191,49 @@ LG_FUNC void *lg_rlock_new (lua_State *L);
 LG_FUNC void lg_rlock_take (lua_State *L, void *lock);
 LG_FUNC void lg_rlock_give (void *lock);
 
+/*
+** Lock-order checking (stdlib/lockorder.c). A lock embeds an lg_Dep
+** (zeroed at creation). With lg_lockorder_on set, each acquisition that
+** takes the lock (not an RLock's re-entry) calls lg_lockorder_taken once
+** the lock is the caller's (GIL held; it never raises); each release
+** that frees it calls lg_lockorder_given if 'w' is set, and so does its
+** __gc. A thread that ends calls lg_lockorder_forget on its waiter.
+** lg_lockorder_exclude marks a lock that is never checked.
+** lg_open_lockorder adds setchecklocks and lockorder_violations to the
+** table on top (the '_thread' module).
+*/
+struct lg_Site;
+typedef struct lg_DepClass lg_DepClass;
+typedef struct lg_Dep {
+  lg_DepClass *cls;            /* GIL: its class, NULL until first seen */
+  struct lg_Waiter *w;         /* GIL: whose stack it is on, or NULL */
+} lg_Dep;
+
+LG_FUNC atomic_int lg_lockorder_on;
+LG_FUNC void lg_lockorder_taken (lua_State *L, lg_Dep *d,
+                                 const struct lg_Site *site)
+  __attribute__((cold));
+LG_FUNC void lg_lockorder_given (lg_Dep *d) __attribute__((cold));
+LG_FUNC void lg_lockorder_forget (struct lg_Waiter *w);
+LG_FUNC void lg_lockorder_exclude (lg_Dep *d);
+LG_FUNC void lg_open_lockorder (lua_State *L);
+
+/* The caller's lock 'd' has just been taken, or is being given back:
+** one branch each when checking is off (the calls are cold: no frame is
+** set up for them on the fast paths). */
+#define lg_lockorder_took(L, d, site) \
+  do { \
+    if (__builtin_expect(atomic_load_explicit(&lg_lockorder_on, \
+                                              memory_order_relaxed), 0)) \
+      lg_lockorder_taken(L, d, site); \
+  } while (0)
+
+#define lg_lockorder_gave(d) \
+  do { \
+    if (__builtin_expect((d)->w != NULL, 0)) \
+      lg_lockorder_given(d); \
+  } while (0)
+
 /* x:guard() and x:with(fn, ...) for any object with acquire and release
 ** (stdlib/lock.c, beside the fast paths they take for our own locks); a
 ** userdata using them keeps uservalue 1 free for the cached guard.

@@ -90,6 +90,7 @@ typedef struct Lock {
   struct Lock *lnext, *lprev;  /* GIL: the state's live locks */
   struct LockList *list;  /* GIL: the list it is on, or NULL */
   lg_Site site;           /* read-only: where it was made */
+  lg_Dep dep;             /* GIL: lock-order checking (lockorder.c) */
   pthread_mutex_t mutex;
   lg_WaitQueue waiters;   /* mutex */
 } Lock;
@@ -186,6 +187,7 @@ static int take (lua_State *L, Lock *lk, double timeout) {
     return 0;
   lk->locked = 1;
   lk->owner = me();
+  lg_lockorder_took(L, &lk->dep, &lk->site);
   return 1;
 }
 
@@ -216,10 +218,12 @@ static void retake (lua_State *L, Lock *lk, int *interrupted) {
   }
   lk->locked = 1;
   lk->owner = me();
+  lg_lockorder_took(L, &lk->dep, &lk->site);
 }
 
 
 static void give (Lock *lk) {
+  lg_lockorder_gave(&lk->dep);
   lk->locked = 0;
   lk->owner = NULL;
   if (lk->waiting > 0)
@@ -290,7 +294,7 @@ static int fastkind (lua_State *L, int idx, void **plk) {
 ** lock:acquire() for a lock of 'kind', if it can be done at once: true
 ** if taken. Else the caller calls the method, which waits and raises.
 */
-static int fastacquire (int kind, void *lock) {
+static int fastacquire (lua_State *L, int kind, void *lock) {
   Lock *lk = (Lock *)lock;
   lg_Waiter *self = me();
   if (kind == FAST_RLOCK && lk->owner == self && lk->locked) {
@@ -307,6 +311,7 @@ static int fastacquire (int kind, void *lock) {
     lk->owner_ident = lg_self_ident();
     lk->count = 1;
   }
+  lg_lockorder_took(L, &lk->dep, &lk->site);
   return 1;
 }
 
@@ -367,6 +372,8 @@ static Lock *newlock (lua_State *L, const void *tag, const char *tname) {
   lk->count = 0;
   lk->waiters.head = lk->waiters.tail = NULL;
   lk->list = NULL;
+  lk->dep.cls = NULL;
+  lk->dep.w = NULL;
   lg_mutex_init(&lk->mutex);
   lg_site_set(L, &lk->site, tag == LOCKTAG ? "Lock" : "RLock");
   luaL_setmetatable(L, tname);
@@ -408,7 +415,9 @@ void lg_lock_pushheld (lua_State *L, const lg_Waiter *w) {
 ** "interrupted!" on Ctrl-C); lg_rlock_give releases one level.
 */
 void *lg_rlock_new (lua_State *L) {
-  return newlock(L, RLOCKTAG, RLOCK);
+  Lock *lk = newlock(L, RLOCKTAG, RLOCK);
+  lg_lockorder_exclude(&lk->dep);  /* see stdlib/lockorder.c */
+  return lk;
 }
 
 
@@ -440,6 +449,7 @@ static void destroylock (lua_State *L, Lock *lk) {
 static int lock_gc (lua_State *L) {
   Lock *lk = lg_sync_checkany(L, LOCKTAG, sizeof(Lock), LOCK);
   unlist(lk);  /* also the collector's call: the memory goes */
+  lg_lockorder_gave(&lk->dep);
   destroylock(L, lk);
   return 0;
 }
@@ -448,6 +458,7 @@ static int lock_gc (lua_State *L) {
 static int rlock_gc (lua_State *L) {
   Lock *lk = lg_sync_checkany(L, RLOCKTAG, sizeof(Lock), RLOCK);
   unlist(lk);
+  lg_lockorder_gave(&lk->dep);
   destroylock(L, lk);
   return 0;
 }
@@ -469,7 +480,7 @@ static int rlock_gc (lua_State *L) {
 static void acquireat (lua_State *L, int obj) {
   void *lk;
   int kind = fastkind(L, obj, &lk);
-  if (kind == 0 || !fastacquire(kind, lk))
+  if (kind == 0 || !fastacquire(L, kind, lk))
     lg_sync_callmethod(L, obj, "acquire", 0);
 }
 
@@ -543,7 +554,7 @@ int lg_sync_with (lua_State *L) {
   if (kind == 0 && !lg_sync_islock(L, 1))
     return lg_typeerror(L, 1, "lock");
   lg_sync_checkcallable(L, 2);
-  if (kind == 0 || !fastacquire(kind, lk))
+  if (kind == 0 || !fastacquire(L, kind, lk))
     lg_sync_callmethod(L, 1, "acquire", 0);
   /* fn may yield (a coroutine inside the block): hence pcallk */
   return finishwith(L, lua_pcallk(L, n - 2, LUA_MULTRET, 0, 0, finishwith),
@@ -602,6 +613,7 @@ static int lock_acquire (lua_State *L) {
   if (!lk->locked && lua_gettop(L) == 1) {  /* the uncontended path */
     lk->locked = 1;
     lk->owner = me();
+    lg_lockorder_took(L, &lk->dep, &lk->site);
     lua_pushboolean(L, 1);
     return 1;
   }

@@ -937,6 +937,10 @@ function threading.dump_tracebacks_later (seconds, opts)
     error("bad argument #1 to 'dump_tracebacks_later' (timeout must be "
           .. "greater than 0)", 2)
   end
+  if seconds > TIMEOUT_MAX then  -- inf too
+    error("bad argument #1 to 'dump_tracebacks_later' (timeout value is "
+          .. "too large)", 2)
+  end
   if opts ~= nil and type(opts) ~= "table" then
     error(("bad argument #2 to 'dump_tracebacks_later' (table expected, "
            .. "got %s)"):format(typename(opts)), 2)
@@ -960,6 +964,22 @@ function threading.setcheckdeadlocks (on)
   end
   return _thread.setcheckdeadlocks(on)
 end
+
+-- threading.setchecklocks(on) -> was it on: lock-order checking
+-- (stdlib/lockorder.c), for every interpreter of the process
+function threading.setchecklocks (...)
+  local on = ...
+  if type(on) ~= "boolean" then
+    error(("bad argument #1 to 'setchecklocks' (boolean expected, "
+           .. "got %s)"):format(select("#", ...) == 0 and "no value"
+                                or typename(on)), 2)
+  end
+  return _thread.setchecklocks(on)
+end
+
+-- threading.lockorder_violations() -> {{taken=, held=, here=, there=,
+-- message=}, ...}: the pairs of locks taken in both orders so far
+threading.lockorder_violations = _thread.lockorder_violations
 
 -- }======================================================
 

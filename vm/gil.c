@@ -59,6 +59,8 @@
 ** waiter parks with one (wait_locked). While the queue is empty the timer
 ** looks again every interval, so a thread that queues need not wake it,
 ** and after a second with nobody waiting it sleeps until a thread queues.
+** With a GIL-hog limit set (gil.setwarn), a holder that has not answered
+** that long after the first request gets one warning (warn_hog_locked).
 **
 ** The policies:
 **
@@ -168,6 +170,8 @@ struct lg_Gil {
   int expected;                /* gil.mutex: awaited takes (deterministic) */
   atomic_int drop_request;     /* atomic: 1 while a request is outstanding */
   _Atomic long interval_ns;    /* atomic */
+  _Atomic long warn_ns;        /* atomic: the GIL-hog warning's limit, or
+                                  0 (gil.setwarn, --gil-warn) */
   atomic_int policy;           /* atomic: LG_POLICY_* */
   atomic_int priority_request; /* atomic: the request is priority-io's */
   _Atomic long count;          /* atomic: N of ticks and deterministic */
@@ -327,6 +331,63 @@ static long since_locked (lg_Gil *G, long now) {
 
 
 /*
+** The GIL-hog warning (gil.setwarn): the holder has kept the GIL for
+** 'late' ns after the first drop request while others wait: it runs a C
+** function that neither returns nor lets the GIL go (Lua code answers in
+** microseconds). Where it is gets read from its Lua state while gil.mutex
+** keeps it from letting the GIL go, so that no other thread runs Lua
+** meanwhile; its own frames do not change while it stays in that C call.
+** Its name is read, and the warning written, after gil.mutex is let go.
+** A C function that keeps calling other functions through the API could
+** be read in the middle of a call: this is best effort, as
+** --faulthandler's dump is; a blocked one, the case it is for, is still.
+*/
+static void warn_hog_locked (lg_Gil *G, long now, long late) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
+  lg_TState *ts = atomic_load(&G->holder);
+  lua_State *co = atomic_load(&ts->running);
+  lg_Stats *st = ts->stats;
+  char where[160], name[64], msg[400];
+  long held = now - atomic_load(&ts->gil_resumed);
+  int nwait = atomic_load(&G->nqueued), n;
+  lua_Debug ar;
+  snprintf(where, sizeof where, "outside Lua");
+  if (co != NULL && atomic_load(&ts->in_lua) && lua_getstack(co, 0, &ar) &&
+      lua_getinfo(co, "Sln", &ar)) {
+    if (ar.what[0] == 'C') {
+      const char *fn = ar.name;
+      if (lua_getstack(co, 1, &ar) && lua_getinfo(co, "Sl", &ar) &&
+          ar.currentline > 0)
+        snprintf(where, sizeof where, "in C function '%s' (%s:%d)",
+                 fn != NULL ? fn : "?", ar.short_src, ar.currentline);
+      else
+        snprintf(where, sizeof where, "in C function '%s'",
+                 fn != NULL ? fn : "?");
+    }
+    else if (ar.currentline > 0)
+      snprintf(where, sizeof where, "at %s:%d", ar.short_src,
+               ar.currentline);
+  }
+  lg_stats_pin(G->stats, st);
+  lg_check(pthread_mutex_unlock(&G->mutex));
+  if (st != NULL)
+    lg_stats_name(st, name, sizeof name);
+  else
+    snprintf(name, sizeof name, "a thread");
+  lg_stats_pin(G->stats, NULL);
+  n = snprintf(msg, sizeof msg, "luagil: warning: %s has held the GIL for "
+               "%.3f s, %.3f s after a drop request, %s; %d thread%s "
+               "wait%s for it\n", name, (double)held * 1e-9,
+               (double)late * 1e-9, where, nwait, nwait == 1 ? "" : "s",
+               nwait == 1 ? "s" : "");
+  if (n > 0)
+    (void)!write(2, msg, (size_t)n < sizeof msg ? (size_t)n
+                                                : sizeof msg - 1);
+  lg_check(pthread_mutex_lock(&G->mutex));
+}
+
+
+/*
 ** The timer's loop, under gil.mutex. After a request, 'asked' is when the
 ** timer last asked and 'backoff' how many intervals it waits before it
 ** asks again (0: MIN_RESIGNAL_NS).
@@ -334,7 +395,7 @@ static long since_locked (lg_Gil *G, long now) {
 static void *timer_main (void *arg) {
   lg_Gil *G = arg;
   unsigned long sw = 0;
-  long asked = 0, idle_since = lg_now_ns();
+  long asked = 0, first = 0, idle_since = lg_now_ns();
   int backoff = 1;
   short_slice();
   lg_check(pthread_mutex_lock(&G->mutex));
@@ -346,7 +407,7 @@ static void *timer_main (void *arg) {
       return NULL;
     }
     if (!timed_locked(G)) {
-      asked = 0;
+      asked = first = 0;
       if (now - idle_since >= IDLE_NS)
         due = LONG_MAX;  /* until a thread queues (enqueue_locked) */
       else
@@ -354,15 +415,25 @@ static void *timer_main (void *arg) {
     }
     else {
       idle_since = now;
+      long warn = atomic_load(&G->warn_ns);
       if (atomic_load(&G->switches) != sw) {  /* a new holder */
         sw = atomic_load(&G->switches);
-        asked = 0;
+        asked = first = 0;
       }
       if (asked == 0)
         due = since_locked(G, now) + interval;
       else {
         long wait = interval * backoff;
         due = asked + (wait > MIN_RESIGNAL_NS ? wait : MIN_RESIGNAL_NS);
+      }
+      if (first > 0 && warn > 0) {  /* the GIL-hog watchdog */
+        if (now - first >= warn) {
+          warn_hog_locked(G, now, now - first);
+          first = -1;  /* once per hold */
+          continue;
+        }
+        if (first + warn < due)
+          due = first + warn;
       }
       if (now >= due) {
         lg_Stats *st = G->head->stats;
@@ -371,6 +442,8 @@ static void *timer_main (void *arg) {
         else if (backoff < MAX_BACKOFF)
           backoff = backoff ? backoff * 2 : 1;
         asked = now;
+        if (first == 0)
+          first = now;
         request_drop_locked(G);
         lg_stats_pin(G->stats, st);  /* the head may exit once we let go:
                                         keep it */
@@ -875,6 +948,22 @@ unsigned long lg_gil_switches (lg_IState *I) {
 
 int lg_gil_held (lg_TState *ts) {
   return ts != NULL && atomic_load(&GIL(ts)->holder) == ts;
+}
+
+
+double lg_gil_getwarn (lg_IState *I) {
+  lg_Gil *G = I->gil;
+  return (double)atomic_load(&G->warn_ns) * 1e-9;
+}
+
+
+void lg_gil_setwarn (lg_IState *I, double seconds) {
+  lg_Gil *G = I->gil;
+  long ns = seconds > 0 ? (long)(seconds * 1e9) : 0;
+  atomic_store(&G->warn_ns, seconds > 0 && ns == 0 ? 1 : ns);
+  lg_check(pthread_mutex_lock(&G->mutex));
+  lg_service_tell_locked(&G->timer, lg_now_ns());  /* look again */
+  lg_check(pthread_mutex_unlock(&G->mutex));
 }
 
 

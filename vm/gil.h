@@ -85,6 +85,17 @@ LG_FUNC unsigned long lg_gil_switches (lg_IState *I);
 /* Does 'ts' hold the GIL? For assertions. */
 LG_FUNC int lg_gil_held (lg_TState *ts);
 
+/*
+** The GIL-hog watchdog (any thread): while others wait, a holder that
+** keeps the GIL 'seconds' past the first drop request (a C function that
+** blocks without letting it go) gets one warning on stderr, naming it,
+** where it is and how long it held the GIL. 0 turns it off (the default).
+** Under the policies whose timer raises drop requests (interval,
+** priority-io).
+*/
+LG_FUNC double lg_gil_getwarn (lg_IState *I);
+LG_FUNC void lg_gil_setwarn (lg_IState *I, double seconds);
+
 /* The switch interval in seconds (any thread). */
 LG_FUNC double lg_gil_getinterval (lg_IState *I);
 LG_FUNC void lg_gil_setinterval (lg_IState *I, double seconds);

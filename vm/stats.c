@@ -84,6 +84,13 @@ lg_Stats *lg_stats_new (lg_IState *I, const char *name,
 }
 
 
+void lg_stats_name (const lg_Stats *st, char *buf, size_t size) {
+  lg_check(pthread_mutex_lock(&st->set->mutex));
+  snprintf(buf, size, "%s", st->name);
+  lg_check(pthread_mutex_unlock(&st->set->mutex));
+}
+
+
 void lg_stats_setname (lg_Stats *st, const char *name) {
   lg_check(pthread_mutex_lock(&st->set->mutex));
   strncpy(st->name, name, sizeof st->name - 1);
@@ -110,6 +117,7 @@ static void copyone (lg_Stats *dst, const lg_Stats *st) {
   dst->alive = st->alive;
   atomic_store(&dst->acquisitions, get(st->acquisitions));
   atomic_store(&dst->hold_ns, get(st->hold_ns));
+  atomic_store(&dst->hold_max_ns, get(st->hold_max_ns));
   atomic_store(&dst->wait_ns, get(st->wait_ns));
   atomic_store(&dst->wait_max_ns, get(st->wait_max_ns));
   atomic_store(&dst->forced_drops, get(st->forced_drops));
@@ -131,9 +139,10 @@ long lg_stats_copy (lg_IState *I, lg_Stats *buf, long cap) {
 
 
 static void printone (const lg_Stats *st, void *ud) {
-  fprintf(ud, "%-20.20s %7ld %9.3f %9.3f %9.3f %7ld %7ld %7ld%s\n", st->name,
-          get(st->acquisitions), get(st->hold_ns) * 1e-9,
-          get(st->wait_ns) * 1e-9, get(st->wait_max_ns) * 1e-9,
+  fprintf(ud, "%-20.20s %7ld %9.3f %9.3f %9.3f %9.3f %7ld %7ld %7ld%s\n",
+          st->name, get(st->acquisitions), get(st->hold_ns) * 1e-9,
+          get(st->hold_max_ns) * 1e-9, get(st->wait_ns) * 1e-9,
+          get(st->wait_max_ns) * 1e-9,
           get(st->forced_drops), get(st->blocking_drops), get(st->requests),
           st->alive ? "" : "  (exited)");
 }
@@ -142,8 +151,9 @@ static void printone (const lg_Stats *st, void *ud) {
 void lg_stats_print (lg_IState *I, FILE *f, unsigned long switches) {
   if (lg_istate_made() > 1)  /* one table per interpreter */
     fprintf(f, "interpreter %ld\n", I->id);
-  fprintf(f, "%-20s %7s %9s %9s %9s %7s %7s %7s\n", "thread", "acq",
-          "hold_s", "wait_s", "wait_max", "forced", "block", "req");
+  fprintf(f, "%-20s %7s %9s %9s %9s %9s %7s %7s %7s\n", "thread", "acq",
+          "hold_s", "hold_max", "wait_s", "wait_max", "forced", "block",
+          "req");
   lg_stats_foreach(I, printone, f);
   fprintf(f, "switches %lu, drop requests %ld\n", switches,
           get(I->stats->requests));
@@ -197,6 +207,8 @@ static void forget_locked (lg_StatsSet *set, lg_Stats *st) {
   add(f->wait_ns, get(st->wait_ns));
   if (get(st->wait_max_ns) > get(f->wait_max_ns))
     atomic_store(&f->wait_max_ns, get(st->wait_max_ns));
+  if (get(st->hold_max_ns) > get(f->hold_max_ns))
+    atomic_store(&f->hold_max_ns, get(st->hold_max_ns));
   add(f->forced_drops, get(st->forced_drops));
   add(f->blocking_drops, get(st->blocking_drops));
   add(f->requests, get(st->requests));
@@ -250,14 +262,18 @@ static void update (lg_Stats *st, int ev, int reason, long now) {
       }
       atomic_store_explicit(&st->t_acquired, now, memory_order_relaxed);
       break;
-    case LG_EV_SUSPENDED:
-      add(st->hold_ns, now - get(st->t_acquired));
+    case LG_EV_SUSPENDED: {
+      long held = now - get(st->t_acquired);
+      add(st->hold_ns, held);
+      if (held > get(st->hold_max_ns))
+        atomic_store_explicit(&st->hold_max_ns, held, memory_order_relaxed);
       atomic_store_explicit(&st->t_released, now, memory_order_relaxed);
       if (reason == LG_DROP_FORCED)
         add(st->forced_drops, 1);
       else if (reason == LG_DROP_BLOCKING)
         add(st->blocking_drops, 1);
       break;
+    }
     case LG_EV_REQUEST:
       add(st->requests, 1);
       add(st->set->requests, 1);

@@ -54,7 +54,7 @@ struct lg_Stats {
   long seq;                    /* creation order, from 1 (read-only) */
   int alive;                   /* set's mutex */
   /* Counters: written by the owner thread, read by anyone (atomic). */
-  atomic_long acquisitions, hold_ns, wait_ns, wait_max_ns;
+  atomic_long acquisitions, hold_ns, hold_max_ns, wait_ns, wait_max_ns;
   atomic_long forced_drops, blocking_drops, requests;
   atomic_long t_acquired;      /* when it last got the GIL */
   atomic_long t_released;      /* when it last let it go (the dumps'
@@ -74,6 +74,10 @@ LG_FUNC int lg_stats_init (lg_IState *I);
 ** runs out. */
 LG_FUNC lg_Stats *lg_stats_new (lg_IState *I, const char *name,
                                 unsigned long ident);
+
+/* Copy the name of 'st' into 'buf' (at most 'size' bytes, terminated);
+** for the GIL's timer, which pins the record first. */
+LG_FUNC void lg_stats_name (const lg_Stats *st, char *buf, size_t size);
 
 /* The record of a thread that never started: it is an exited one now. */
 LG_FUNC void lg_stats_discard (lg_Stats *st);
@@ -108,7 +112,8 @@ LG_FUNC void lg_stats_atfork (lg_IState *I, int phase);
 LG_FUNC void lg_listeners_atfork (int phase);
 
 /* The exited threads whose records were freed: how many, and the sums of
-** their counters (name and ident are empty; wait_max_ns is the worst). */
+** their counters (name and ident are empty; wait_max_ns and hold_max_ns
+** are the worst). */
 LG_FUNC long lg_stats_forgotten (lg_IState *I, lg_Stats *sum);
 
 /*

@@ -66,6 +66,9 @@ typedef struct lg_Wait {
 } lg_Wait;
 
 
+/* The deepest nesting of locks that lock-order checking follows. */
+#define LG_HELD_MAX  16
+
 /* Interrupts that end a thread's waits (lg_Waiter.intr). */
 #define LG_INTR_CANCEL    1    /* t:cancel() */
 #define LG_INTR_DEADLOCK  2    /* every thread is blocked (main thread) */
@@ -91,6 +94,9 @@ typedef struct lg_Waiter {
   lua_State *base;             /* its Lua thread, below any coroutine
                                   (read-only once set), or NULL */
   struct lg_Waiter *chain;     /* scratch of the cycle search (GIL) */
+  int nheld;                   /* GIL: lock-order checking (stdlib/
+                                  lockorder.c): the locks it holds ... */
+  void *held[LG_HELD_MAX];     /* ... in the order taken (lg_Dep *) */
 } lg_Waiter;
 
 struct lg_TState {

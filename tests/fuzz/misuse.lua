@@ -644,6 +644,8 @@ local function restore ()
     pcall(gil.setpolicy, saved.policy)
   end
   if gethook() then sethook() end
+  if gil.getwarn() ~= 0 then gil.setwarn(0) end  -- no warnings' noise
+  threading.setchecklocks(false)                -- nor reports'
 end
 
 -- }======================================================

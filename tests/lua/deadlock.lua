@@ -130,6 +130,19 @@ end
 
 -- A queue read by its only producer; Semaphore, Event, RLock.
 do
+  -- a worker that is the only one to put into its queue reads it dry,
+  -- while the main thread joins it
+  reported([[
+local threading = require "threading"
+local q = require("queue").Queue()
+local t = threading.Thread{target = function ()
+  q:put("job")
+  while true do assert(q:get() == "job") end
+end}
+t:start()
+t:join()
+]], "MainThread (ident", "blocked in join Thread-1\n", "Thread-1 (ident",
+    "blocked in Queue.get on Queue@F:2 for ", "F:5: in function <F:3>")
   reported([[
 local q = require("queue").Queue()
 q:get()

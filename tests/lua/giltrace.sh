@@ -15,7 +15,8 @@ fail () { echo "FAIL $*"; exit 1; }
 # job reports its end just after waking its joiners.)
 "$LUAGIL" --gil-stats "$here/gilstats.lua" --workload 2 \
   >"$tmp/out" 2>"$tmp/err" || fail "--gil-stats run: $(cat "$tmp/err")"
-grep -Eq '^thread +acq +hold_s +wait_s +wait_max +forced +block +req$' \
+grep -Eq \
+  '^thread +acq +hold_s +hold_max +wait_s +wait_max +forced +block +req$' \
   "$tmp/err" || fail "no header: $(cat "$tmp/err")"
 grep -Eq '^MainThread +[0-9]+ ' "$tmp/err" || fail "no MainThread line"
 for t in traced-1 traced-2; do

@@ -115,6 +115,8 @@ do
              threading.dump_tracebacks_later, 0)
   checkerror("timeout must be greater than 0",
              threading.dump_tracebacks_later, -1)
+  checkerror("bad argument #1 to 'dump_tracebacks_later' (timeout value "
+             .. "is too large)", threading.dump_tracebacks_later, 1 / 0)
   checkerror("bad argument #2 to 'dump_tracebacks_later' (table expected, "
              .. "got number)", threading.dump_tracebacks_later, 1, 2)
   checkerror("file expected", threading.dump_tracebacks_later, 1,
