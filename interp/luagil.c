@@ -101,11 +101,25 @@ lg_Interp *lg_interp_here (void) {
 }
 
 
-/* "name" or "name:N" -> a policy and its count (0: the default). */
+/*
+** "name" or "name:N" -> a policy and its count (0: the default);
+** "interval:handoff" and "interval:free" (LG_INTERVAL_*).
+*/
 static int parsepolicy (const char *spec, int *policy, long *count) {
   const char *colon = strchr(spec, ':');
   size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
   long n = 0;
+  if (colon != NULL && len == 8 && strncmp(spec, "interval", 8) == 0) {
+    if (strcmp(colon + 1, "free") == 0)
+      n = LG_INTERVAL_FREE;
+    else if (strcmp(colon + 1, "handoff") != 0)
+      return 0;
+    if (policy != NULL) {
+      *policy = LG_POLICY_INTERVAL;
+      *count = n;
+    }
+    return 1;
+  }
   if (colon != NULL) {
     char *end;
     n = strtol(colon + 1, &end, 10);
@@ -116,8 +130,8 @@ static int parsepolicy (const char *spec, int *policy, long *count) {
     const char *name = lg_gil_policynames[p];
     if (strlen(name) == len && strncmp(spec, name, len) == 0) {
       if (colon != NULL && p != LG_POLICY_TICKS &&
-          p != LG_POLICY_DETERMINISTIC)
-        return 0;  /* only the counting policies take N */
+          p != LG_POLICY_DETERMINISTIC && p != LG_POLICY_GVL)
+        return 0;  /* only the counting policies and gvl take N */
       if (policy != NULL) {
         *policy = p;
         *count = n;
@@ -147,8 +161,9 @@ int lg_interp_checkopts (lua_State *L, const luagil_Options *opts) {
     return 0;
   }
   if (opts->policy != NULL && !parsepolicy(opts->policy, NULL, NULL)) {
-    lua_pushfstring(L, "bad GIL policy '%s' (interval, ticks[:N], "
-                    "priority-io, deterministic[:N])", opts->policy);
+    lua_pushfstring(L, "bad GIL policy '%s' (interval[:free], ticks[:N], "
+                    "priority-io, deterministic[:N], gvl[:SLICE_MS])",
+                    opts->policy);
     return 0;
   }
   if (opts->preempt != NULL && strcmp(opts->preempt, "any") != 0 &&

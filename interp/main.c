@@ -94,7 +94,7 @@ static const LongOpt longopts[] = {
   {"preempt", OPT_CHOICE, offsetof(Settings, preempt),
    "any|safe", "where threads may be switched (default any)"},
   {"gil-policy", OPT_STRING, offsetof(Settings, gil_policy),
-   "interval|ticks[:N]|priority-io|deterministic[:N]",
+   "interval[:free]|ticks[:N]|priority-io|deterministic[:N]|gvl[:MS]",
    "GIL switching policy (default interval)"},
   {"seed", OPT_STRING, offsetof(Settings, seed),
    "N", "seed the deterministic policy, 'any' and math.random"},

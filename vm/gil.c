@@ -132,12 +132,13 @@
 #define TIMER_STACK  (64 * 1024) /* enough for a host's event hook */
 #define TICKS_COUNT  100          /* default N of ticks, as Python 2 */
 #define DET_COUNT    1000         /* default N of deterministic */
+#define GVL_SLICE_MS 100          /* default slice of gvl, as Ruby's */
 #define PRIORITY_DIV 64           /* priority-io: the least a holder keeps
                                      the GIL is 1/64 of the interval */
 
 
 const char *const lg_gil_policynames[] = {
-  "interval", "ticks", "priority-io", "deterministic", NULL};
+  "interval", "ticks", "priority-io", "deterministic", "gvl", NULL};
 
 
 /* One interpreter's GIL (vm/istate.h: 'gil'). */
@@ -163,6 +164,7 @@ struct lg_Gil {
   uint64_t rng;                /* GIL held: the deterministic jitter */
   int retired;                 /* gil.mutex: freed; the timer ends */
   struct lg_StatsSet *stats;   /* its interpreter's records (read-only) */
+  atomic_int free_release;     /* atomic: interval:free (CPython's drop) */
 };
 
 typedef struct lg_Gil lg_Gil;
@@ -283,7 +285,17 @@ static int timed_locked (lg_Gil *G) {
   LG_ASSERT(lg_mutex_held(&G->mutex));
   int policy = atomic_load(&G->policy);
   return G->head != NULL && busy_locked(G) && !G->finalizing &&
-         (policy == LG_POLICY_INTERVAL || policy == LG_POLICY_PRIORITY_IO);
+         (policy == LG_POLICY_INTERVAL || policy == LG_POLICY_PRIORITY_IO ||
+          policy == LG_POLICY_GVL);
+}
+
+
+/* The time the timer gives a holder: the switch interval, or gvl's
+** slice. */
+static long slice_ns (lg_Gil *G) {
+  if (atomic_load(&G->policy) == LG_POLICY_GVL)
+    return atomic_load(&G->count) * 1000000L;
+  return atomic_load(&G->interval_ns);
 }
 
 
@@ -317,7 +329,7 @@ static void *timer_main (void *arg) {
   short_slice();
   lg_check(pthread_mutex_lock(&G->mutex));
   for (;;) {
-    long now = lg_now_ns(), interval = atomic_load(&G->interval_ns), due;
+    long now = lg_now_ns(), interval = slice_ns(G), due;
     if (G->retired) {  /* its interpreter is gone (lg_gil_free) */
       lg_check(pthread_mutex_unlock(&G->mutex));
       free(G);
@@ -376,7 +388,7 @@ static void tell_timer_locked (lg_Gil *G, long now) {
     (void)lg_service_start_locked(&G->timer, &G->mutex, timer_main, G,
                                   TIMER_STACK);
   else
-    lg_service_tell_locked(&G->timer, now + atomic_load(&G->interval_ns));
+    lg_service_tell_locked(&G->timer, now + slice_ns(G));
 }
 
 /* }====================================================== */
@@ -661,6 +673,29 @@ static lg_TState *ticks_next_locked (lg_Gil *G) {
 
 
 /*
+** Does a release for 'reason' leave the GIL free for whoever comes first
+** (the head of the queue is woken to compete), rather than hand it over?
+** See the notes for each policy.
+*/
+static int compete_locked (lg_Gil *G, int policy, int reason) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
+  switch (policy) {
+    case LG_POLICY_TICKS:
+      return 1;
+    case LG_POLICY_INTERVAL:
+      return atomic_load(&G->free_release) && reason != LG_DROP_FORCED &&
+             !atomic_load(&G->drop_request);
+    case LG_POLICY_GVL:
+      return reason != LG_DROP_FORCED;
+    case LG_POLICY_PRIORITY_IO:
+      return reason == LG_DROP_BLOCKING && lg_usable_cpus() < 2;
+    default:
+      return 0;
+  }
+}
+
+
+/*
 ** running -> released, under gil.mutex: hand the GIL to the next waiter,
 ** if any. Returns the thread to unpark once gil.mutex is let go (on one
 ** core a woken thread runs at once and would only block on gil.mutex), or
@@ -679,9 +714,7 @@ static lg_TState *handoff_locked (lg_Gil *G, lg_TState *ts, int reason) {
   if (policy == LG_POLICY_DETERMINISTIC)
     while (G->expected > 0 && !G->finalizing)  /* see the notes */
       lg_check(pthread_cond_wait(&G->arrived, &G->mutex));
-  int compete = (policy == LG_POLICY_TICKS && reason == LG_DROP_FORCED) ||
-                (policy == LG_POLICY_PRIORITY_IO &&
-                 reason == LG_DROP_BLOCKING && lg_usable_cpus() < 2);
+  int compete = compete_locked(G, policy, reason);
   if (compete && policy == LG_POLICY_TICKS && (next = ticks_next_locked(G))) {
     unlink_locked(G, next);  /* see the notes: it would never win the race */
     grant_locked(G, next);
@@ -837,9 +870,13 @@ void lg_gil_setinterval (lg_IState *I, double seconds) {
 
 void lg_gil_setpolicy (lg_IState *I, int policy, long n) {
   lg_Gil *G = I->gil;
-  if (n <= 0)
-    n = policy == LG_POLICY_DETERMINISTIC ? DET_COUNT : TICKS_COUNT;
-  atomic_store(&G->count, n);
+  if (n <= 0 && policy != LG_POLICY_INTERVAL)
+    n = policy == LG_POLICY_DETERMINISTIC ? DET_COUNT
+        : policy == LG_POLICY_GVL ? GVL_SLICE_MS : TICKS_COUNT;
+  atomic_store(&G->free_release,
+               policy == LG_POLICY_INTERVAL && n == LG_INTERVAL_FREE);
+  if (policy != LG_POLICY_INTERVAL)
+    atomic_store(&G->count, n);
   atomic_store(&G->policy, policy);
   lg_TState *ts = lg_tstate_current();
   if (ts != NULL && ts->interp == I && lg_gil_held(ts))
@@ -849,9 +886,12 @@ void lg_gil_setpolicy (lg_IState *I, int policy, long n) {
 
 int lg_gil_getpolicy (lg_IState *I, long *n) {
   lg_Gil *G = I->gil;
+  int policy = atomic_load(&G->policy);
   if (n != NULL)
-    *n = atomic_load(&G->count);
-  return atomic_load(&G->policy);
+    *n = policy != LG_POLICY_INTERVAL ? atomic_load(&G->count)
+         : atomic_load(&G->free_release) ? LG_INTERVAL_FREE
+                                         : LG_INTERVAL_HANDOFF;
+  return policy;
 }
 
 
