@@ -639,7 +639,8 @@ int lg_gil_wake_into (lg_TState *waiter) {
   lg_Gil *G = GIL(waiter);
   lg_TState *self = lg_tstate_current();
   int queued, already;
-  if (atomic_load(&G->policy) != LG_POLICY_INTERVAL || self == NULL ||
+  if (atomic_load(&G->policy) != LG_POLICY_INTERVAL ||
+      atomic_load(&G->free_release) || self == NULL ||
       self->interp != waiter->interp || !lg_gil_held(self))
     return 0;
   lg_check(pthread_mutex_lock(&G->mutex));
