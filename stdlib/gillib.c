@@ -38,7 +38,7 @@ static int gil_setswitchinterval (lua_State *L) {
 /*
 ** gil.setpolicy(name [, {n=, seed=, release=}]): "interval" (release:
 ** "handoff", the default, or "free", CPython 3's), "ticks" (n:
-** instructions between drops, default 100), "priority-io",
+** instructions between drops, default 300), "priority-io",
 ** "deterministic" (n: average instructions between switches, default
 ** 1000; seed), "gvl" (n: the time slice in milliseconds, default 100)
 */

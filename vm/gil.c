@@ -65,16 +65,35 @@
 **   policy         who asks for a switch      the switch      default N
 **   interval       the timer, after an        handoff to the  -
 **                  interval                   head
-**   ticks          the holder's count hook,   no handoff: the 100
+**   interval:free  the timer, as interval     handoff; other  -
+**                                             releases free
+**   ticks          the holder's count hook,   no handoff: the 300
 **                  every N instructions       head competes
 **   priority-io    the timer; and a thread    handoff; it     -
 **                  back from real I/O, at     queues first
 **                  once (1/64 interval)
 **   deterministic  the count hook, every      handoff to the  1000
 **                  N +- N/2 (seeded)          next by seq
+**   gvl            the timer, after a slice   handoff; other  100 ms
+**                  of N ms                    releases free
 **
+** - 'interval' hands the GIL to the head of the queue on every release
+**   (compete_locked says which release competes instead). That is not
+**   CPython 3's drop_gil, which forces a switch only when a drop request
+**   is pending and otherwise just lets go: on one core the difference is
+**   the convoy's whole gap (issue 17: each send or receive of an I/O
+**   thread handed the GIL to a CPU-bound spinner for a whole interval,
+**   120 round trips/s; CPython ~12,000). 'interval:free' releases as
+**   CPython does and no longer wakes sync-object waiters into the queue
+**   (lg_gil_wake_into: CPython's woken thread competes). It is not the
+**   default because the handoff is faster on the benchmarks (pingpong,
+**   queue, pool, scale: scripts/bench), which issue 17 measured.
+** - 'gvl' (Ruby 3.x's GVL): the timer asks the holder to yield once the
+**   head has waited a slice (default 100 ms) without a switch; a yield
+**   hands the GVL to the head (FIFO, the yielder queues at the back); a
+**   blocking region lets it go free, its head woken to compete.
 ** - 'ticks' (Python 2's GIL): the holder's count hook drops the GIL every
-**   N instructions without a handoff: it wakes the head of the queue and
+**   N instructions, and no release hands it over: it wakes the head and
 **   takes the GIL straight back, usually before the woken thread runs, so
 **   CPU-bound threads thrash as they did on multicore Python 2. The
 **   holder yields under gil.mutex, so the woken thread could never win
@@ -83,7 +102,14 @@
 **   next drop instead, as Python 2 let a thread returning from blocking
 **   back in within milliseconds, and so is a head of the queue that has
 **   waited a whole switch interval, so that none starves for ever (issue
-**   19, case 20; tests/lua/misuse_vm.lua).
+**   19, case 20; tests/lua/misuse_vm.lua). N = 300: Python 2.7 checks
+**   every 100 "ticks", and its loop in scripts/lab/fidelity/cpu.py
+**   ticks 6 times an iteration (LOAD_FAST, LOAD_CONST and STORE_FAST do
+**   not tick), so it checks every ~17 iterations, ~2.6 us; luagil runs
+**   the same loop at 3 instructions an iteration (POWK, ADD, FORLOOP)
+**   in ~12 ns each: ~210 in 2.6 us. A sweep of N on two cores (issue 17)
+**   put 2 threads / 1 at ~1.5 for N = 200..300 (2.7.18: 1.62 on two idle
+**   cores), ~1.35 at 500 and ~1.1 at 1000.
 ** - 'priority-io': a thread whose blocking call really waited (its
 **   voluntary context switches rose, or the caller said so) queues at the
 **   front and requests a drop itself; the thread that yields for it
@@ -130,7 +156,7 @@
 #define IDLE_NS      1000000000L  /* ... and sleeps after 1 s with nobody
                                      waiting */
 #define TIMER_STACK  (64 * 1024) /* enough for a host's event hook */
-#define TICKS_COUNT  100          /* default N of ticks, as Python 2 */
+#define TICKS_COUNT  300          /* default N of ticks: see the notes */
 #define DET_COUNT    1000         /* default N of deterministic */
 #define GVL_SLICE_MS 100          /* default slice of gvl, as Ruby's */
 #define PRIORITY_DIV 64           /* priority-io: the least a holder keeps
@@ -700,8 +726,10 @@ static int compete_locked (lg_Gil *G, int policy, int reason) {
 ** running -> released, under gil.mutex: hand the GIL to the next waiter,
 ** if any. Returns the thread to unpark once gil.mutex is let go (on one
 ** core a woken thread runs at once and would only block on gil.mutex), or
-** NULL. Under 'ticks' a forced drop hands nothing: it only wakes the head
-** to compete. So does a blocking drop under 'priority-io' on one CPU: the
+** NULL. A release that competes (compete_locked: every one of 'ticks' but
+** to a fresh or starved waiter, those of 'interval:free' and 'gvl' that
+** no drop request asked for) hands nothing: it only wakes the head to
+** compete. So does a blocking drop under 'priority-io' on one CPU: the
 ** head is then mostly a CPU-bound thread, and the thread that wakes first
 ** is mostly an I/O-bound one, whose reply is what the blocked thread waits
 ** for. States are never freed, so a thread that already went on when we
