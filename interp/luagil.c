@@ -130,8 +130,9 @@ static int parsepolicy (const char *spec, int *policy, long *count) {
     const char *name = lg_gil_policynames[p];
     if (strlen(name) == len && strncmp(spec, name, len) == 0) {
       if (colon != NULL && p != LG_POLICY_TICKS &&
-          p != LG_POLICY_DETERMINISTIC && p != LG_POLICY_GVL)
-        return 0;  /* only the counting policies and gvl take N */
+          p != LG_POLICY_DETERMINISTIC && p != LG_POLICY_GVL &&
+          p != LG_POLICY_PRIORITY_IO)
+        return 0;  /* interval takes only :free */
       if (policy != NULL) {
         *policy = p;
         *count = n;
@@ -162,7 +163,7 @@ int lg_interp_checkopts (lua_State *L, const luagil_Options *opts) {
   }
   if (opts->policy != NULL && !parsepolicy(opts->policy, NULL, NULL)) {
     lua_pushfstring(L, "bad GIL policy '%s' (interval[:free], ticks[:N], "
-                    "priority-io, deterministic[:N], gvl[:SLICE_MS])",
+                    "priority-io[:K], deterministic[:N], gvl[:SLICE_MS])",
                     opts->policy);
     return 0;
   }

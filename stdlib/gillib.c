@@ -38,7 +38,8 @@ static int gil_setswitchinterval (lua_State *L) {
 /*
 ** gil.setpolicy(name [, {n=, seed=, release=}]): "interval" (release:
 ** "handoff", the default, or "free", CPython 3's), "ticks" (n:
-** instructions between drops, default 300), "priority-io",
+** instructions between drops, default 300), "priority-io" (n: the
+** holder keeps n times as long as it was last kept out, default 0),
 ** "deterministic" (n: average instructions between switches, default
 ** 1000; seed), "gvl" (n: the time slice in milliseconds, default 100)
 */
@@ -49,14 +50,16 @@ static int gil_setpolicy (lua_State *L) {
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
     if (lua_getfield(L, 2, "n") != LUA_TNIL) {
-      luaL_argcheck(L, policy != LG_POLICY_INTERVAL &&
-                    policy != LG_POLICY_PRIORITY_IO, 2,
-                    "this policy takes no 'n'");
+      luaL_argcheck(L, policy != LG_POLICY_INTERVAL, 2,
+                    "'interval' takes no 'n'");
       luaL_argcheck(L, lua_isinteger(L, -1), 2, "field 'n' must be an "
                     "integer");
       n = lua_tointeger(L, -1);
-      luaL_argcheck(L, n > 0 && n <= 1000000000, 2, policy == LG_POLICY_GVL
+      luaL_argcheck(L, n > 0 && n <= 1000000000, 2,
+                    policy == LG_POLICY_GVL
                     ? "n must be a positive number of milliseconds"
+                    : policy == LG_POLICY_PRIORITY_IO
+                    ? "n must be a positive factor"
                     : "n must be a positive number of instructions");
     }
     if (lua_getfield(L, 2, "seed") != LUA_TNIL) {

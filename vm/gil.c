@@ -260,10 +260,13 @@ static int busy_locked (lg_Gil *G) {
 /* released -> running, for 'ts' (not necessarily the caller) */
 static void grant_locked (lg_Gil *G, lg_TState *ts) {
   LG_ASSERT(lg_mutex_held(&G->mutex));
+  int priority = atomic_load(&G->policy) == LG_POLICY_PRIORITY_IO;
   /* the timer measures from a grant only if a thread waits already */
-  G->t_grant = G->head != NULL ||
-                atomic_load(&G->policy) == LG_POLICY_PRIORITY_IO
-                ? lg_now_ns() : 0;
+  G->t_grant = G->head != NULL || priority ? lg_now_ns() : 0;
+  if (priority && ts->gil_left != 0) {  /* back from a yield */
+    ts->gil_out = G->t_grant - ts->gil_left;
+    ts->gil_left = 0;
+  }
   atomic_store(&G->holder, ts);
   atomic_fetch_add(&G->switches, 1);
   atomic_store(&G->drop_request, 0);  /* a new holder starts afresh */
@@ -523,6 +526,26 @@ static void enter_queue_locked (lg_Gil *G, lg_TState *ts, int where) {
 
 
 /*
+** priority-io: how long 'holder' keeps the GIL before a thread back from
+** I/O asks for it: 1/64 of the interval, and under priority-io:K, K times
+** as long as the holder was last kept out (its yield to its grant: the
+** I/O thread's turn and the handoffs), so that a CPU-bound thread keeps
+** K/(K+1) of its time however many round trips the I/O threads make
+** (issue 17: the spinner kept 0.4-0.56 of its solo rate); at most an
+** interval. K costs round trips: it is an option, 0 by default.
+*/
+static long priority_keep_locked (lg_Gil *G, lg_TState *holder) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
+  long interval = atomic_load(&G->interval_ns);
+  long least = interval / PRIORITY_DIV;
+  long keep = atomic_load(&G->count) * holder->gil_out;
+  /* never more than an interval: a holder kept out by a stall (load,
+  ** a long C call) must not keep the I/O threads out in turn */
+  return keep < least ? least : keep > interval ? interval : keep;
+}
+
+
+/*
 ** waiting: park (queued already) until a releasing thread hands us the
 ** GIL, or (ticks) finds it free. The timer raises the drop requests, but
 ** a thread with 'priority' (priority-io) asks for itself, as soon as the
@@ -548,10 +571,9 @@ static void wait_locked (lg_Gil *G, lg_TState *ts, int priority) {
       break;
     }
     if (priority) {
-      int one_cpu = lg_usable_cpus() < 2;
-      long ns = one_cpu ? 0 : atomic_load(&G->interval_ns) / PRIORITY_DIV -
-                              (lg_now_ns() - G->t_grant);
-      if (one_cpu && atomic_load(&G->holder)->gil_dropped == LG_DROP_BLOCKING)
+      lg_TState *holder = atomic_load(&G->holder);
+      long ns = priority_keep_locked(G, holder) - (lg_now_ns() - G->t_grant);
+      if (lg_usable_cpus() < 2 && holder->gil_dropped == LG_DROP_BLOCKING)
         priority = 0;  /* see above: wait unasked */
       else if (ns <= 0) {  /* held long enough already: ask now */
         atomic_store(&G->priority_request, 1);
@@ -676,7 +698,8 @@ int lg_gil_wake_into (lg_TState *waiter) {
     enqueue_locked(G, waiter, 0);
   lg_check(pthread_mutex_unlock(&G->mutex));
   if (queued && !already)  /* for it: it waits for the GIL from now; we */
-    lg_event(waiter, LG_EV_READY, 0);  /* hold it, so it cannot resume first */
+    lg_event(waiter, LG_EV_READY, 0);  /* hold it, so it cannot resume
+                                          first */
   return queued;
 }
 
@@ -714,8 +737,10 @@ static int compete_locked (lg_Gil *G, int policy, int reason) {
              !atomic_load(&G->drop_request);
     case LG_POLICY_GVL:
       return reason != LG_DROP_FORCED;
-    case LG_POLICY_PRIORITY_IO:
-      return reason == LG_DROP_BLOCKING && lg_usable_cpus() < 2;
+    case LG_POLICY_PRIORITY_IO:  /* see handoff_locked */
+      return reason == LG_DROP_BLOCKING && lg_usable_cpus() < 2 &&
+             (G->head == NULL || lg_now_ns() - G->head->gil_since <
+                                 atomic_load(&G->interval_ns) / PRIORITY_DIV);
     default:
       return 0;
   }
@@ -824,6 +849,8 @@ void lg_gil_yield (lg_TState *ts) {
     next = handoff_locked(G, ts, LG_DROP_FORCED);
     queued = busy_locked(G);
     ts->gil_fresh = 0;
+    if (queued && atomic_load(&G->policy) == LG_POLICY_PRIORITY_IO)
+      ts->gil_left = lg_now_ns();  /* grant_locked: how long it was out */
     if (queued)
       enter_queue_locked(G, ts, where);
     else  /* nobody wanted it (or ticks): take it straight back */
@@ -901,7 +928,8 @@ void lg_gil_setpolicy (lg_IState *I, int policy, long n) {
   lg_Gil *G = I->gil;
   if (n <= 0 && policy != LG_POLICY_INTERVAL)
     n = policy == LG_POLICY_DETERMINISTIC ? DET_COUNT
-        : policy == LG_POLICY_GVL ? GVL_SLICE_MS : TICKS_COUNT;
+        : policy == LG_POLICY_GVL ? GVL_SLICE_MS
+        : policy == LG_POLICY_PRIORITY_IO ? 0 : TICKS_COUNT;
   atomic_store(&G->free_release,
                policy == LG_POLICY_INTERVAL && n == LG_INTERVAL_FREE);
   if (policy != LG_POLICY_INTERVAL)
