@@ -94,10 +94,16 @@
 **   blocking region lets it go free, its head woken to compete.
 ** - 'ticks' (Python 2's GIL): the holder's count hook drops the GIL every
 **   N instructions, and no release hands it over: it wakes the head and
-**   takes the GIL straight back, usually before the woken thread runs, so
-**   CPU-bound threads thrash as they did on multicore Python 2. The
-**   holder yields under gil.mutex, so the woken thread could never win
-**   that race: a thread that queued from a take (back from a sleep, a
+**   only then takes the GIL back (lg_gil_yield lets gil.mutex go between
+**   the two, as Python 2 posts its lock and then waits on it), so a head
+**   already running on another CPU sometimes wins and CPU-bound threads
+**   thrash as they did on multicore Python 2; on one CPU the woken head
+**   preempts the holder, wins, and the loser waits for the OS to run it
+**   (~300 switches/s, as 2.7.18's). Without that window (before issue 17)
+**   the head never won: 200 switches/s on two cores, where 2.7.18 made
+**   thousands, and every drop a context switch pair on one core (44,000
+**   of each in the cpu workload, 2.7.18: ~1,000), 1.5-2.6x slower. A
+**   thread that queued from a take (back from a sleep, a
 **   wait, I/O, or new) rather than from a yield is handed the GIL at the
 **   next drop instead, as Python 2 let a thread returning from blocking
 **   back in within milliseconds, and so is a head of the queue that has
@@ -109,7 +115,9 @@
 **   the same loop at 3 instructions an iteration (POWK, ADD, FORLOOP)
 **   in ~12 ns each: ~210 in 2.6 us. A sweep of N on two cores (issue 17)
 **   put 2 threads / 1 at ~1.5 for N = 200..300 (2.7.18: 1.62 on two idle
-**   cores), ~1.35 at 500 and ~1.1 at 1000.
+**   cores), ~1.35 at 500 and ~1.1 at 1000; with the window above, N = 300
+**   gives 1.0 and ~4,500 switches/s on two loaded cores (2.7.18: 1.01,
+**   ~3,600) and 1.0-1.1 and ~300/s on one (2.7.18: 1.0, 130-260).
 ** - 'priority-io': a thread whose blocking call really waited (its
 **   voluntary context switches rose, or the caller said so) queues at the
 **   front and requests a drop itself; the thread that yields for it
@@ -847,6 +855,15 @@ void lg_gil_yield (lg_TState *ts) {
   lg_check(pthread_mutex_lock(&G->mutex));
   {
     next = handoff_locked(G, ts, LG_DROP_FORCED);
+    if (next != NULL && atomic_load(&G->holder) == NULL) {
+      /* ticks, competing: wake the head before we take the GIL back, as
+      ** Python 2 posts its lock before it waits on it again, so that a
+      ** head already running (on another CPU) can win */
+      lg_check(pthread_mutex_unlock(&G->mutex));
+      wake(next);
+      next = NULL;
+      lg_check(pthread_mutex_lock(&G->mutex));
+    }
     queued = busy_locked(G);
     ts->gil_fresh = 0;
     if (queued && atomic_load(&G->policy) == LG_POLICY_PRIORITY_IO)
