@@ -561,7 +561,9 @@ static long priority_keep_locked (lg_Gil *G, lg_TState *holder) {
 ** soon enough that an I/O-bound thread makes thousands of round trips a
 ** second beside a CPU-bound one, seldom enough that the CPU-bound one
 ** keeps most of its speed. On one CPU the holder does not run while we do
-** anyway: it asks at once, unless the holder last let the GIL go for a
+** anyway: it asks at once (under priority-io:K it too waits for the
+** holder's K times, priority_keep_locked), unless the holder last let the
+** GIL go for a
 ** blocking call. That holder is an I/O-bound thread that the OS preempted
 ** (it woke us, say, by writing to our socket) and it lets go again as soon
 ** as it runs, unasked; asking would cost it a signal per round trip.
@@ -580,7 +582,9 @@ static void wait_locked (lg_Gil *G, lg_TState *ts, int priority) {
     }
     if (priority) {
       lg_TState *holder = atomic_load(&G->holder);
-      long ns = priority_keep_locked(G, holder) - (lg_now_ns() - G->t_grant);
+      long ns = lg_usable_cpus() < 2 && atomic_load(&G->count) == 0 ? 0
+                : priority_keep_locked(G, holder) -
+                  (lg_now_ns() - G->t_grant);
       if (lg_usable_cpus() < 2 && holder->gil_dropped == LG_DROP_BLOCKING)
         priority = 0;  /* see above: wait unasked */
       else if (ns <= 0) {  /* held long enough already: ask now */
