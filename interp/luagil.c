@@ -149,6 +149,7 @@ static int parsepct (const char *spec, Pct *pct) {
 
 /*
 ** "name" or "name:N" -> a policy and its count (0: the default);
+** "interval:handoff" and "interval:free" (LG_INTERVAL_*);
 ** "deterministic:pct[:P1,P2...]" a PCT schedule into 'pct' (if not NULL).
 */
 static int parsepolicy (const char *spec, int *policy, long *count,
@@ -160,6 +161,17 @@ static int parsepolicy (const char *spec, int *policy, long *count,
   if (pct == NULL)
     pct = &dummy;
   pct->on = 0;
+  if (colon != NULL && len == 8 && strncmp(spec, "interval", 8) == 0) {
+    if (strcmp(colon + 1, "free") == 0)
+      n = LG_INTERVAL_FREE;
+    else if (strcmp(colon + 1, "handoff") != 0)
+      return 0;
+    if (policy != NULL) {
+      *policy = LG_POLICY_INTERVAL;
+      *count = n;
+    }
+    return 1;
+  }
   if (colon != NULL && len == strlen("deterministic") &&
       strncmp(spec, "deterministic", len) == 0 &&
       strncmp(colon + 1, "pct", 3) == 0) {
@@ -177,8 +189,9 @@ static int parsepolicy (const char *spec, int *policy, long *count,
     const char *name = lg_gil_policynames[p];
     if (strlen(name) == len && strncmp(spec, name, len) == 0) {
       if (colon != NULL && p != LG_POLICY_TICKS &&
-          p != LG_POLICY_DETERMINISTIC)
-        return 0;  /* only the counting policies take N */
+          p != LG_POLICY_DETERMINISTIC && p != LG_POLICY_GVL &&
+          p != LG_POLICY_PRIORITY_IO)
+        return 0;  /* interval takes only :free */
       if (policy != NULL) {
         *policy = p;
         *count = n;
@@ -209,9 +222,10 @@ int lg_interp_checkopts (lua_State *L, const luagil_Options *opts) {
   }
   if (opts->policy != NULL &&
       !parsepolicy(opts->policy, NULL, NULL, NULL)) {
-    lua_pushfstring(L, "bad GIL policy '%s' (interval, ticks[:N], "
-                    "priority-io, deterministic[:N], "
-                    "deterministic:pct[:P1,P2...])", opts->policy);
+    lua_pushfstring(L, "bad GIL policy '%s' (interval[:free], ticks[:N], "
+                    "priority-io[:K], deterministic[:N], "
+                    "deterministic:pct[:P1,P2...], gvl[:SLICE_MS])",
+                    opts->policy);
     return 0;
   }
   if (opts->preempt != NULL && strcmp(opts->preempt, "any") != 0 &&

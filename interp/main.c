@@ -106,8 +106,8 @@ static const LongOpt longopts[] = {
   {"preempt", OPT_CHOICE, offsetof(Settings, preempt),
    "any|safe", "where threads may be switched (default any)"},
   {"gil-policy", OPT_STRING, offsetof(Settings, gil_policy),
-   "interval|ticks[:N]|priority-io|deterministic[:N]",
-   "GIL switching policy (default interval)"},
+   "POLICY", "GIL switching policy (default interval): interval[:free],"
+   " ticks[:N], priority-io[:K], deterministic[:N], gvl[:MS]"},
   {"seed", OPT_STRING, offsetof(Settings, seed),
    "N", "seed the deterministic policy, 'any' and math.random"},
   {"gil-stats", OPT_FLAG, offsetof(Settings, gil_stats),

@@ -61,40 +61,64 @@ static int gil_getwarn (lua_State *L) {
 
 
 /*
-** gil.setpolicy(name [, {n=, seed=}]): "interval", "ticks" (n: instructions
-** between drops, default 100), "priority-io", "deterministic" (n: average
-** instructions between switches, default 100; seed)
+** gil.setpolicy(name [, {n=, seed=, release=}]): "interval" (release:
+** "handoff", the default, or "free", CPython 3's), "ticks" (n:
+** instructions between drops, default 300), "priority-io" (n: the
+** holder keeps n times as long as it was last kept out, default 0),
+** "deterministic" (n: average instructions between switches, default
+** 1000; seed), "gvl" (n: the time slice in milliseconds, default 100)
 */
 static int gil_setpolicy (lua_State *L) {
+  static const char *const releases[] = {"handoff", "free", NULL};
   int policy = luaL_checkoption(L, 1, NULL, lg_gil_policynames);
   lua_Integer n = 0;
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
     if (lua_getfield(L, 2, "n") != LUA_TNIL) {
+      luaL_argcheck(L, policy != LG_POLICY_INTERVAL, 2,
+                    "'interval' takes no 'n'");
       luaL_argcheck(L, lua_isinteger(L, -1), 2, "field 'n' must be an "
                     "integer");
       n = lua_tointeger(L, -1);
       luaL_argcheck(L, n > 0 && n <= 1000000000, 2,
-                    "n must be a positive number of instructions");
+                    policy == LG_POLICY_GVL
+                    ? "n must be a positive number of milliseconds"
+                    : policy == LG_POLICY_PRIORITY_IO
+                    ? "n must be a positive factor"
+                    : "n must be a positive number of instructions");
     }
     if (lua_getfield(L, 2, "seed") != LUA_TNIL) {
       luaL_argcheck(L, lua_isinteger(L, -1), 2, "field 'seed' must be an "
                     "integer");
       lg_gil_seed(lg_interp_current(), (unsigned long)lua_tointeger(L, -1));
     }
-    lua_pop(L, 2);
+    if (lua_getfield(L, 2, "release") != LUA_TNIL) {
+      const char *r = lua_tostring(L, -1);
+      int k = 0;
+      luaL_argcheck(L, policy == LG_POLICY_INTERVAL, 2,
+                    "only 'interval' takes a 'release'");
+      while (r != NULL && releases[k] != NULL && strcmp(releases[k], r))
+        k++;
+      luaL_argcheck(L, r != NULL && releases[k] != NULL, 2,
+                    "field 'release' must be 'handoff' or 'free'");
+      n = k == 1 ? LG_INTERVAL_FREE : LG_INTERVAL_HANDOFF;
+    }
+    lua_pop(L, 3);
   }
   lg_gil_setpolicy(lg_interp_current(), policy, (long)n);
   return 0;
 }
 
 
-/* gil.getpolicy() -> name, n */
+/* gil.getpolicy() -> name, n (interval: "handoff" or "free") */
 static int gil_getpolicy (lua_State *L) {
   long n;
   int policy = lg_gil_getpolicy(lg_interp_current(), &n);
   lua_pushstring(L, lg_gil_policynames[policy]);
-  lua_pushinteger(L, n);
+  if (policy == LG_POLICY_INTERVAL)
+    lua_pushstring(L, n == LG_INTERVAL_FREE ? "free" : "handoff");
+  else
+    lua_pushinteger(L, n);
   return 2;
 }
 

@@ -67,25 +67,59 @@
 **   policy         who asks for a switch      the switch      default N
 **   interval       the timer, after an        handoff to the  -
 **                  interval                   head
-**   ticks          the holder's count hook,   no handoff: the 100
+**   interval:free  the timer, as interval     handoff; other  -
+**                                             releases free
+**   ticks          the holder's count hook,   no handoff: the 300
 **                  every N instructions       head competes
 **   priority-io    the timer; and a thread    handoff; it     -
 **                  back from real I/O, at     queues first
 **                  once (1/64 interval)
 **   deterministic  the count hook, every      handoff to the  1000
 **                  N +- N/2 (seeded)          next by seq
+**   gvl            the timer, after a slice   handoff; other  100 ms
+**                  of N ms                    releases free
 **
+** - 'interval' hands the GIL to the head of the queue on every release
+**   (compete_locked says which release competes instead). That is not
+**   CPython 3's drop_gil, which forces a switch only when a drop request
+**   is pending and otherwise just lets go: on one core the difference is
+**   the convoy's whole gap (issue 17: each send or receive of an I/O
+**   thread handed the GIL to a CPU-bound spinner for a whole interval,
+**   120 round trips/s; CPython ~12,000). 'interval:free' releases as
+**   CPython does and no longer wakes sync-object waiters into the queue
+**   (lg_gil_wake_into: CPython's woken thread competes). It is not the
+**   default because the handoff is faster on the benchmarks (pingpong,
+**   queue, pool, scale: scripts/bench), which issue 17 measured.
+** - 'gvl' (Ruby 3.x's GVL): the timer asks the holder to yield once the
+**   head has waited a slice (default 100 ms) without a switch; a yield
+**   hands the GVL to the head (FIFO, the yielder queues at the back); a
+**   blocking region lets it go free, its head woken to compete.
 ** - 'ticks' (Python 2's GIL): the holder's count hook drops the GIL every
-**   N instructions without a handoff: it wakes the head of the queue and
-**   takes the GIL straight back, usually before the woken thread runs, so
-**   CPU-bound threads thrash as they did on multicore Python 2. The
-**   holder yields under gil.mutex, so the woken thread could never win
-**   that race: a thread that queued from a take (back from a sleep, a
+**   N instructions, and no release hands it over: it wakes the head and
+**   only then takes the GIL back (lg_gil_yield lets gil.mutex go between
+**   the two, as Python 2 posts its lock and then waits on it), so a head
+**   already running on another CPU sometimes wins and CPU-bound threads
+**   thrash as they did on multicore Python 2; on one CPU the woken head
+**   preempts the holder, wins, and the loser waits for the OS to run it
+**   (~300 switches/s, as 2.7.18's). Without that window (before issue 17)
+**   the head never won: 200 switches/s on two cores, where 2.7.18 made
+**   thousands, and every drop a context switch pair on one core (44,000
+**   of each in the cpu workload, 2.7.18: ~1,000), 1.5-2.6x slower. A
+**   thread that queued from a take (back from a sleep, a
 **   wait, I/O, or new) rather than from a yield is handed the GIL at the
 **   next drop instead, as Python 2 let a thread returning from blocking
 **   back in within milliseconds, and so is a head of the queue that has
 **   waited a whole switch interval, so that none starves for ever (issue
-**   19, case 20; tests/lua/misuse_vm.lua).
+**   19, case 20; tests/lua/misuse_vm.lua). N = 300: Python 2.7 checks
+**   every 100 "ticks", and its loop in scripts/lab/fidelity/cpu.py
+**   ticks 6 times an iteration (LOAD_FAST, LOAD_CONST and STORE_FAST do
+**   not tick), so it checks every ~17 iterations, ~2.6 us; luagil runs
+**   the same loop at 3 instructions an iteration (POWK, ADD, FORLOOP)
+**   in ~12 ns each: ~210 in 2.6 us. A sweep of N on two cores (issue 17)
+**   put 2 threads / 1 at ~1.5 for N = 200..300 (2.7.18: 1.62 on two idle
+**   cores), ~1.35 at 500 and ~1.1 at 1000; with the window above, N = 300
+**   gives 1.0 and ~4,500 switches/s on two loaded cores (2.7.18: 1.01,
+**   ~3,600) and 1.0-1.1 and ~300/s on one (2.7.18: 1.0, 130-260).
 ** - 'priority-io': a thread whose blocking call really waited (its
 **   voluntary context switches rose, or the caller said so) queues at the
 **   front and requests a drop itself; the thread that yields for it
@@ -143,14 +177,15 @@
 #define IDLE_NS      1000000000L  /* ... and sleeps after 1 s with nobody
                                      waiting */
 #define TIMER_STACK  (64 * 1024) /* enough for a host's event hook */
-#define TICKS_COUNT  100          /* default N of ticks, as Python 2 */
+#define TICKS_COUNT  300          /* default N of ticks: see the notes */
 #define DET_COUNT    1000         /* default N of deterministic */
+#define GVL_SLICE_MS 100          /* default slice of gvl, as Ruby's */
 #define PRIORITY_DIV 64           /* priority-io: the least a holder keeps
                                      the GIL is 1/64 of the interval */
 
 
 const char *const lg_gil_policynames[] = {
-  "interval", "ticks", "priority-io", "deterministic", NULL};
+  "interval", "ticks", "priority-io", "deterministic", "gvl", NULL};
 
 
 /* One interpreter's GIL (vm/istate.h: 'gil'). */
@@ -189,6 +224,7 @@ struct lg_Gil {
   lg_BudgetFn onbudget;        /* called once steps pass the budget */
   int retired;                 /* gil.mutex: freed; the timer ends */
   struct lg_StatsSet *stats;   /* its interpreter's records (read-only) */
+  atomic_int free_release;     /* atomic: interval:free (CPython's drop) */
 };
 
 typedef struct lg_Gil lg_Gil;
@@ -258,10 +294,13 @@ static int busy_locked (lg_Gil *G) {
 /* released -> running, for 'ts' (not necessarily the caller) */
 static void grant_locked (lg_Gil *G, lg_TState *ts) {
   LG_ASSERT(lg_mutex_held(&G->mutex));
+  int priority = atomic_load(&G->policy) == LG_POLICY_PRIORITY_IO;
   /* the timer measures from a grant only if a thread waits already */
-  G->t_grant = G->head != NULL ||
-                atomic_load(&G->policy) == LG_POLICY_PRIORITY_IO
-                ? lg_now_ns() : 0;
+  G->t_grant = G->head != NULL || priority ? lg_now_ns() : 0;
+  if (priority && ts->gil_left != 0) {  /* back from a yield */
+    ts->gil_out = G->t_grant - ts->gil_left;
+    ts->gil_left = 0;
+  }
   atomic_store(&G->holder, ts);
   atomic_fetch_add(&G->switches, 1);
   atomic_store(&G->drop_request, 0);  /* a new holder starts afresh */
@@ -309,7 +348,17 @@ static int timed_locked (lg_Gil *G) {
   LG_ASSERT(lg_mutex_held(&G->mutex));
   int policy = atomic_load(&G->policy);
   return G->head != NULL && busy_locked(G) && !G->finalizing &&
-         (policy == LG_POLICY_INTERVAL || policy == LG_POLICY_PRIORITY_IO);
+         (policy == LG_POLICY_INTERVAL || policy == LG_POLICY_PRIORITY_IO ||
+          policy == LG_POLICY_GVL);
+}
+
+
+/* The time the timer gives a holder: the switch interval, or gvl's
+** slice. */
+static long slice_ns (lg_Gil *G) {
+  if (atomic_load(&G->policy) == LG_POLICY_GVL)
+    return atomic_load(&G->count) * 1000000L;
+  return atomic_load(&G->interval_ns);
 }
 
 
@@ -400,7 +449,7 @@ static void *timer_main (void *arg) {
   short_slice();
   lg_check(pthread_mutex_lock(&G->mutex));
   for (;;) {
-    long now = lg_now_ns(), interval = atomic_load(&G->interval_ns), due;
+    long now = lg_now_ns(), interval = slice_ns(G), due;
     if (G->retired) {  /* its interpreter is gone (lg_gil_free) */
       lg_check(pthread_mutex_unlock(&G->mutex));
       free(G);
@@ -471,7 +520,7 @@ static void tell_timer_locked (lg_Gil *G, long now) {
     (void)lg_service_start_locked(&G->timer, &G->mutex, timer_main, G,
                                   TIMER_STACK);
   else
-    lg_service_tell_locked(&G->timer, now + atomic_load(&G->interval_ns));
+    lg_service_tell_locked(&G->timer, now + slice_ns(G));
 }
 
 /* }====================================================== */
@@ -623,6 +672,26 @@ static void enter_queue_locked (lg_Gil *G, lg_TState *ts, int where) {
 
 
 /*
+** priority-io: how long 'holder' keeps the GIL before a thread back from
+** I/O asks for it: 1/64 of the interval, and under priority-io:K, K times
+** as long as the holder was last kept out (its yield to its grant: the
+** I/O thread's turn and the handoffs), so that a CPU-bound thread keeps
+** K/(K+1) of its time however many round trips the I/O threads make
+** (issue 17: the spinner kept 0.4-0.56 of its solo rate); at most an
+** interval. K costs round trips: it is an option, 0 by default.
+*/
+static long priority_keep_locked (lg_Gil *G, lg_TState *holder) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
+  long interval = atomic_load(&G->interval_ns);
+  long least = interval / PRIORITY_DIV;
+  long keep = atomic_load(&G->count) * holder->gil_out;
+  /* never more than an interval: a holder kept out by a stall (load,
+  ** a long C call) must not keep the I/O threads out in turn */
+  return keep < least ? least : keep > interval ? interval : keep;
+}
+
+
+/*
 ** waiting: park (queued already) until a releasing thread hands us the
 ** GIL, or (ticks) finds it free. The timer raises the drop requests, but
 ** a thread with 'priority' (priority-io) asks for itself, as soon as the
@@ -630,7 +699,9 @@ static void enter_queue_locked (lg_Gil *G, lg_TState *ts, int where) {
 ** soon enough that an I/O-bound thread makes thousands of round trips a
 ** second beside a CPU-bound one, seldom enough that the CPU-bound one
 ** keeps most of its speed. On one CPU the holder does not run while we do
-** anyway: it asks at once, unless the holder last let the GIL go for a
+** anyway: it asks at once (under priority-io:K it too waits for the
+** holder's K times, priority_keep_locked), unless the holder last let the
+** GIL go for a
 ** blocking call. That holder is an I/O-bound thread that the OS preempted
 ** (it woke us, say, by writing to our socket) and it lets go again as soon
 ** as it runs, unasked; asking would cost it a signal per round trip.
@@ -648,10 +719,11 @@ static void wait_locked (lg_Gil *G, lg_TState *ts, int priority) {
       break;
     }
     if (priority) {
-      int one_cpu = lg_usable_cpus() < 2;
-      long ns = one_cpu ? 0 : atomic_load(&G->interval_ns) / PRIORITY_DIV -
-                              (lg_now_ns() - G->t_grant);
-      if (one_cpu && atomic_load(&G->holder)->gil_dropped == LG_DROP_BLOCKING)
+      lg_TState *holder = atomic_load(&G->holder);
+      long ns = lg_usable_cpus() < 2 && atomic_load(&G->count) == 0 ? 0
+                : priority_keep_locked(G, holder) -
+                  (lg_now_ns() - G->t_grant);
+      if (lg_usable_cpus() < 2 && holder->gil_dropped == LG_DROP_BLOCKING)
         priority = 0;  /* see above: wait unasked */
       else if (ns <= 0) {  /* held long enough already: ask now */
         atomic_store(&G->priority_request, 1);
@@ -765,7 +837,8 @@ int lg_gil_wake_into (lg_TState *waiter) {
   lg_Gil *G = GIL(waiter);
   lg_TState *self = lg_tstate_current();
   int queued, already;
-  if (atomic_load(&G->policy) != LG_POLICY_INTERVAL || self == NULL ||
+  if (atomic_load(&G->policy) != LG_POLICY_INTERVAL ||
+      atomic_load(&G->free_release) || self == NULL ||
       self->interp != waiter->interp || !lg_gil_held(self))
     return 0;
   lg_check(pthread_mutex_lock(&G->mutex));
@@ -775,7 +848,8 @@ int lg_gil_wake_into (lg_TState *waiter) {
     enqueue_locked(G, waiter, 0);
   lg_check(pthread_mutex_unlock(&G->mutex));
   if (queued && !already)  /* for it: it waits for the GIL from now; we */
-    lg_event(waiter, LG_EV_READY, 0);  /* hold it, so it cannot resume first */
+    lg_event(waiter, LG_EV_READY, 0);  /* hold it, so it cannot resume
+                                          first */
   return queued;
 }
 
@@ -799,11 +873,38 @@ static lg_TState *ticks_next_locked (lg_Gil *G) {
 
 
 /*
+** Does a release for 'reason' leave the GIL free for whoever comes first
+** (the head of the queue is woken to compete), rather than hand it over?
+** See the notes for each policy.
+*/
+static int compete_locked (lg_Gil *G, int policy, int reason) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
+  switch (policy) {
+    case LG_POLICY_TICKS:
+      return 1;
+    case LG_POLICY_INTERVAL:
+      return atomic_load(&G->free_release) && reason != LG_DROP_FORCED &&
+             !atomic_load(&G->drop_request);
+    case LG_POLICY_GVL:
+      return reason != LG_DROP_FORCED;
+    case LG_POLICY_PRIORITY_IO:  /* see handoff_locked */
+      return reason == LG_DROP_BLOCKING && lg_usable_cpus() < 2 &&
+             (G->head == NULL || lg_now_ns() - G->head->gil_since <
+                                 atomic_load(&G->interval_ns) / PRIORITY_DIV);
+    default:
+      return 0;
+  }
+}
+
+
+/*
 ** running -> released, under gil.mutex: hand the GIL to the next waiter,
 ** if any. Returns the thread to unpark once gil.mutex is let go (on one
 ** core a woken thread runs at once and would only block on gil.mutex), or
-** NULL. Under 'ticks' a forced drop hands nothing: it only wakes the head
-** to compete. So does a blocking drop under 'priority-io' on one CPU: the
+** NULL. A release that competes (compete_locked: every one of 'ticks' but
+** to a fresh or starved waiter, those of 'interval:free' and 'gvl' that
+** no drop request asked for) hands nothing: it only wakes the head to
+** compete. So does a blocking drop under 'priority-io' on one CPU: the
 ** head is then mostly a CPU-bound thread, and the thread that wakes first
 ** is mostly an I/O-bound one, whose reply is what the blocked thread waits
 ** for. States are never freed, so a thread that already went on when we
@@ -817,9 +918,7 @@ static lg_TState *handoff_locked (lg_Gil *G, lg_TState *ts, int reason) {
   if (policy == LG_POLICY_DETERMINISTIC)
     while (G->expected > 0 && !G->finalizing)  /* see the notes */
       lg_check(pthread_cond_wait(&G->arrived, &G->mutex));
-  int compete = (policy == LG_POLICY_TICKS && reason == LG_DROP_FORCED) ||
-                (policy == LG_POLICY_PRIORITY_IO &&
-                 reason == LG_DROP_BLOCKING && lg_usable_cpus() < 2);
+  int compete = compete_locked(G, policy, reason);
   if (compete && policy == LG_POLICY_TICKS && (next = ticks_next_locked(G))) {
     unlink_locked(G, next);  /* see the notes: it would never win the race */
     grant_locked(G, next);
@@ -898,8 +997,19 @@ void lg_gil_yield (lg_TState *ts) {
   lg_check(pthread_mutex_lock(&G->mutex));
   {
     next = handoff_locked(G, ts, LG_DROP_FORCED);
+    if (next != NULL && atomic_load(&G->holder) == NULL) {
+      /* ticks, competing: wake the head before we take the GIL back, as
+      ** Python 2 posts its lock before it waits on it again, so that a
+      ** head already running (on another CPU) can win */
+      lg_check(pthread_mutex_unlock(&G->mutex));
+      wake(next);
+      next = NULL;
+      lg_check(pthread_mutex_lock(&G->mutex));
+    }
     queued = busy_locked(G);
     ts->gil_fresh = 0;
+    if (queued && atomic_load(&G->policy) == LG_POLICY_PRIORITY_IO)
+      ts->gil_left = lg_now_ns();  /* grant_locked: how long it was out */
     if (queued)
       enter_queue_locked(G, ts, where);
     else  /* nobody wanted it (or ticks): take it straight back */
@@ -991,9 +1101,14 @@ void lg_gil_setinterval (lg_IState *I, double seconds) {
 
 void lg_gil_setpolicy (lg_IState *I, int policy, long n) {
   lg_Gil *G = I->gil;
-  if (n <= 0)
-    n = policy == LG_POLICY_DETERMINISTIC ? DET_COUNT : TICKS_COUNT;
-  atomic_store(&G->count, n);
+  if (n <= 0 && policy != LG_POLICY_INTERVAL)
+    n = policy == LG_POLICY_DETERMINISTIC ? DET_COUNT
+        : policy == LG_POLICY_GVL ? GVL_SLICE_MS
+        : policy == LG_POLICY_PRIORITY_IO ? 0 : TICKS_COUNT;
+  atomic_store(&G->free_release,
+               policy == LG_POLICY_INTERVAL && n == LG_INTERVAL_FREE);
+  if (policy != LG_POLICY_INTERVAL)
+    atomic_store(&G->count, n);
   atomic_store(&G->policy, policy);
   lg_TState *ts = lg_tstate_current();
   if (ts != NULL && ts->interp == I && lg_gil_held(ts))
@@ -1003,9 +1118,12 @@ void lg_gil_setpolicy (lg_IState *I, int policy, long n) {
 
 int lg_gil_getpolicy (lg_IState *I, long *n) {
   lg_Gil *G = I->gil;
+  int policy = atomic_load(&G->policy);
   if (n != NULL)
-    *n = atomic_load(&G->count);
-  return atomic_load(&G->policy);
+    *n = policy != LG_POLICY_INTERVAL ? atomic_load(&G->count)
+         : atomic_load(&G->free_release) ? LG_INTERVAL_FREE
+                                         : LG_INTERVAL_HANDOFF;
+  return policy;
 }
 
 

@@ -24,6 +24,14 @@
 #define LG_POLICY_TICKS          1  /* Python 2: drop every N instructions */
 #define LG_POLICY_PRIORITY_IO    2  /* returning from I/O jumps the queue */
 #define LG_POLICY_DETERMINISTIC  3  /* round-robin every N +- jitter */
+#define LG_POLICY_GVL            4  /* Ruby's GVL: a slice of N ms */
+
+/* The 'n' of interval: how a release that no drop request asked for
+** goes, straight to the next waiter (luagil's default, the faster one on
+** the benchmarks) or free for whoever comes first (CPython 3's drop_gil,
+** "interval:free"). */
+#define LG_INTERVAL_HANDOFF  0
+#define LG_INTERVAL_FREE     1
 
 /* Their names, by number, then NULL (for luaL_checkoption). */
 LG_FUNC const char *const lg_gil_policynames[];
@@ -101,9 +109,12 @@ LG_FUNC double lg_gil_getinterval (lg_IState *I);
 LG_FUNC void lg_gil_setinterval (lg_IState *I, double seconds);
 
 /*
-** The policy and its instruction count 'n' (ticks, deterministic; 0 for
-** the policy's default: 100 for ticks, 1000 for deterministic). Any
-** thread; takes effect at each thread's next take or switch.
+** The policy and its count 'n': instructions for ticks and
+** deterministic, the time slice in milliseconds for gvl, LG_INTERVAL_*
+** for interval (0: HANDOFF); 0 for the
+** policy's default (300 for ticks, 1000 for deterministic,
+** 100 ms for gvl). Any thread; takes effect at each thread's next take
+** or switch.
 */
 LG_FUNC void lg_gil_setpolicy (lg_IState *I, int policy, long n);
 LG_FUNC int lg_gil_getpolicy (lg_IState *I, long *n);

@@ -146,6 +146,9 @@ struct lg_TState {
   int gil_queued;              /* in the queue now */
   int gil_fresh;               /* queued by a take, not a yield (ticks) */
   int gil_dropped;             /* why it last let the GIL go (LG_DROP_*) */
+  long gil_left;               /* priority-io: when it yielded, or 0 */
+  long gil_out;                /* priority-io: how long it was kept out
+                                  then, until its last grant (ns) */
 
   /* Its node on a wait queue, while it waits on one. */
   lg_WaitNode wq;

@@ -3,9 +3,10 @@
 -- the machine, side by side, with the ratio model / real on every row.
 -- See LICENSE for copyright and licence (MIT).
 --
--- luagil's policies model real GILs: 'interval' CPython 3's, 'ticks'
--- Python 2.7's, 'gvl' Ruby MRI's (issue 17; 'priority-io' is luagil's
--- own cure for the convoy, compared with CPython 3). Each workload is a
+-- luagil's policies model real GILs: 'interval:free' CPython 3's (and
+-- 'interval', the default, with luagil's faster handoff), 'ticks' Python
+-- 2.7's, 'gvl' Ruby MRI's (issue 17; 'priority-io' and 'priority-io:5'
+-- are luagil's own cures for the convoy, compared with CPython 3). Each workload is a
 -- small program in scripts/lab/fidelity/, written once per language
 -- (convoy, cpu, switches, pingpong: .lua, .py for CPython 2.7 and 3.x
 -- alike, .rb), run as a child process of its own and printing one line
@@ -171,9 +172,11 @@ end
 
 local PYVERSION = "-c 'import sys; "
                   .. "print(\"%d.%d.%d\" % sys.version_info[:3])'"
-add_luagil("interval", "CPython 3")
+add_luagil("interval", "CPython 3, luagil's faster handoff")
+add_luagil("interval:free", "CPython 3")
 add_luagil("ticks", "Python 2.7")
 add_luagil("priority-io", "no runtime: the convoy's cure")
+add_luagil("priority-io:5", "no runtime: the cure keeping 5/6")
 add_luagil("gvl", "Ruby MRI")
 -- python3 may be a pyenv shim: the real program is sys.executable
 local py3 = os.getenv("PYTHON3") or
@@ -300,8 +303,9 @@ local METRICS = {
 
 -- Which real runtime each policy models (priority-io: compared with
 -- CPython 3, whose convoy it cures; its goals are the issue's).
-local PAIRS = {{"interval", "python3"}, {"ticks", "python2.7"},
-               {"gvl", "ruby"}, {"priority-io", "python3"}}
+local PAIRS = {{"interval", "python3"}, {"interval:free", "python3"},
+               {"ticks", "python2.7"}, {"gvl", "ruby"},
+               {"priority-io", "python3"}, {"priority-io:5", "python3"}}
 
 
 local function fmtv (v)
@@ -385,7 +389,7 @@ local function report (pinned, vals, others, others0)
       local ratio, now
       if mv and rv and rv ~= 0 then
         ratio = string.format("%.3g×", mv / rv)
-        now = pr[1] == "priority-io" and goal(key, mv, rv, pinned)
+        now = pr[1]:match("^priority%-io") and goal(key, mv, rv, pinned)
               or verdict(kind, mv, rv)
       else
         ratio = "–"

@@ -26,6 +26,7 @@ lua_test(futures)
 lua_test(interp_pool)
 lua_test(logging)
 lua_test(gilstats LABELS preempt)
+lua_test(gil_policies)
 add_test(NAME lua.giltrace COMMAND bash ${SRC}/tests/lua/giltrace.sh ${LUAGIL_BIN}
   WORKING_DIRECTORY ${SRC}/tests/lua)
 add_test(NAME lua.gilhtml COMMAND bash ${SRC}/tests/lua/gilhtml.sh ${LUAGIL_BIN} 8

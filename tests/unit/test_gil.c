@@ -4,6 +4,9 @@
 ** See LICENSE for copyright and licence (MIT).
 */
 
+#include <pthread.h>
+#include <signal.h>
+
 #include "snippets.h"
 
 
@@ -130,3 +133,151 @@ Test(gil, waiter_that_timed_out_is_not_queued_twice) {
   finish(j);
   run_main("assert(got == true, 'wait() said ' .. tostring(got))");
 }
+
+
+/*
+** {======================================================
+** How each policy releases the GIL around a blocking call
+** =======================================================
+*/
+
+/* A host thread that wants the GIL, and a signal that stalls it inside
+** its wait until the test lets it go: it is queued but cannot compete. */
+static int stall_fd[2];
+static atomic_int stalled;
+
+
+static void stall (int sig) {
+  char c;
+  (void)sig;
+  atomic_store(&stalled, 1);
+  while (read(stall_fd[0], &c, 1) < 0 && errno == EINTR)
+    ;
+}
+
+
+static void *want_gil (void *arg) {
+  lua_State *HL;
+  (void)arg;
+  if (luagil_ensure(&HL) == LUAGIL_OK)
+    luagil_release();
+  return NULL;
+}
+
+
+/*
+** The main thread holds the GIL, a stalled host thread waits for it, and
+** the main thread lets the GIL go for a blocking call and takes it back.
+** Returns true if the release handed the GIL to the waiter (which then
+** cannot give it back before it is let go: the test does so before it
+** takes the GIL back), false if it left the GIL free for whoever came
+** first (the main thread takes it back straight away).
+*/
+static int blocking_release_hands_over (int policy, long n) {
+  lg_IState *I = lg_interp_current();
+  struct sigaction sa = {.sa_handler = stall}, old;
+  pthread_t t;
+  unsigned long sw;
+  int handed;
+  lg_gil_setpolicy(I, policy, n);
+  cr_assert_eq(pipe(stall_fd), 0);
+  sigemptyset(&sa.sa_mask);
+  cr_assert_eq(sigaction(SIGUSR2, &sa, &old), 0);
+  atomic_store(&stalled, 0);
+  cr_assert_eq(pthread_create(&t, NULL, want_gil, NULL), 0);
+  while (lg_gil_nwaiting(I) == 0)  /* it queues behind us */
+    sched_yield();
+  pthread_kill(t, SIGUSR2);
+  while (!atomic_load(&stalled))
+    sched_yield();
+  sw = lg_gil_switches(I);
+  LUAGIL_BEGIN_ALLOW_THREADS
+  handed = lg_gil_switches(I) != sw;  /* granted to the stalled thread */
+  if (handed)
+    cr_assert_eq(lg_gil_nwaiting(I), 0, "handed to the head");
+  else
+    cr_assert_eq(lg_gil_nwaiting(I), 1, "left free, the head queued");
+  cr_assert_eq(write(stall_fd[1], "x", 1), 1);  /* let it go */
+  if (handed)
+    pthread_join(t, NULL);
+  LUAGIL_END_ALLOW_THREADS
+  if (!handed) {  /* we came first; now let it have its turn */
+    LUAGIL_BEGIN_ALLOW_THREADS
+    pthread_join(t, NULL);
+    LUAGIL_END_ALLOW_THREADS
+  }
+  sigaction(SIGUSR2, &old, NULL);
+  close(stall_fd[0]);
+  close(stall_fd[1]);
+  lg_gil_setpolicy(I, LG_POLICY_INTERVAL, 0);
+  return handed;
+}
+
+
+/* interval hands the GIL to the head of the queue on every release; so
+** do priority-io (on several CPUs) and deterministic; ticks hands it to a
+** thread that queued from a take (here: a host thread entering), as
+** Python 2 let one back in within milliseconds (see vm/gil.c). */
+Test(gil, interval_hands_the_gil_over_around_blocking) {
+  cr_assert(blocking_release_hands_over(LG_POLICY_INTERVAL,
+                                        LG_INTERVAL_HANDOFF));
+  cr_assert(blocking_release_hands_over(LG_POLICY_DETERMINISTIC, 0));
+  cr_assert(blocking_release_hands_over(LG_POLICY_TICKS, 0));
+  if (lg_usable_cpus() >= 2)
+    cr_assert(blocking_release_hands_over(LG_POLICY_PRIORITY_IO, 0));
+}
+
+
+/* interval:free (CPython 3's drop_gil) and gvl (Ruby's blocking region)
+** leave the GIL free when no drop request is pending: the thread back
+** from its blocking call takes it before the queued one. */
+Test(gil, free_release_leaves_the_gil_to_whoever_comes_first) {
+  cr_assert(!blocking_release_hands_over(LG_POLICY_INTERVAL,
+                                         LG_INTERVAL_FREE));
+  cr_assert(!blocking_release_hands_over(LG_POLICY_GVL, 0));
+}
+
+
+/* ... but a drop request pending at the release is answered with a
+** handoff, as CPython's drop_gil forces a switch then. */
+Test(gil, free_release_hands_over_under_a_drop_request) {
+  lg_IState *I = lg_interp_current();
+  lg_gil_setinterval(I, 0.001);
+  lg_gil_setpolicy(I, LG_POLICY_INTERVAL, LG_INTERVAL_FREE);
+  Snippet *j = spawn("done = true");
+  while (!lg_gil_drop_pending_for(lg_tstate_current()))  /* the timer */
+    usleep(1000);                          /* asks us for the snippet */
+  unsigned long sw = lg_gil_switches(I);
+  LUAGIL_BEGIN_ALLOW_THREADS
+  cr_assert_neq(lg_gil_switches(I), sw, "handed to the snippet");
+  LUAGIL_END_ALLOW_THREADS
+  finish(j);
+  lg_gil_setpolicy(I, LG_POLICY_INTERVAL, 0);
+  lg_gil_setinterval(I, 0.005);
+}
+
+
+/* Sync objects wake their waiters into the GIL's queue only under the
+** default interval: interval:free and gvl wake them to compete. */
+Test(gil, wake_into_only_under_interval_handoff) {
+  lg_IState *I = lg_interp_current();
+  const long modes[] = {LG_INTERVAL_HANDOFF, LG_INTERVAL_FREE};
+  for (int i = 0; i < 3; i++) {
+    lg_gil_setpolicy(I, i < 2 ? LG_POLICY_INTERVAL : LG_POLICY_GVL,
+                     i < 2 ? modes[i] : 0);
+    run_main("threading = require 'threading'\n"
+             "time = require 'time'\n"
+             "ev = threading.Event()");
+    Snippet *j = spawn("assert(ev:wait())");
+    run_main("while ev:_waiting() == 0 do time.sleep(0.001) end\n"
+             "ev:set()");
+    if (i == 0)
+      cr_assert_eq(lg_gil_nwaiting(I), 1, "queued for the GIL at set()");
+    else  /* woken: it queues itself once it runs, or waits for its turn */
+      cr_assert(lg_gil_nwaiting(I) <= 1);
+    finish(j);
+  }
+  lg_gil_setpolicy(I, LG_POLICY_INTERVAL, 0);
+}
+
+/* }====================================================== */
