@@ -194,12 +194,17 @@ static lua_Integer virtualnow (void) {
 
 
 /* os.time([table]) -> integer: Lua's own (upvalue 1), but "now" is the
-** virtual clock's under the deterministic policy. */
+** virtual clock's under the deterministic policy. The argument is checked
+** here, so that its error names os.time. */
 static int os_time (lua_State *L) {
-  if (lua_isnoneornil(L, 1) && lg_clock_isvirtual()) {
-    lua_pushinteger(L, virtualnow());
-    return 1;
+  if (lua_isnoneornil(L, 1)) {
+    if (lg_clock_isvirtual()) {
+      lua_pushinteger(L, virtualnow());
+      return 1;
+    }
   }
+  else
+    luaL_checktype(L, 1, LUA_TTABLE);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
   lua_call(L, lua_gettop(L) - 1, 1);

@@ -528,6 +528,9 @@ do
   end)
   assert(f:formatTime({created = 0, msecs = 5}, "%Y") ==
          os.date("%Y", 0))
+  -- os.time wraps Lua's own (virtual time): its errors still name it
+  checkerror("bad argument #1 to 'os.time' (table expected, got number)",
+             os.time, 5)
   for _, mode in ipairs{"x", "rw", "r++", "ab+x", "", "+r"} do
     checkerror("bad argument #2 to 'FileHandler' (invalid mode)",
                logging.FileHandler, TMP .. ".log", mode)
