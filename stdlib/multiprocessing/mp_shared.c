@@ -99,36 +99,50 @@ static int held (pthread_mutex_t *m, int r) {
 }
 
 
+/*
+** Lock 'm' for at most a slice, or until 'deadline' if that comes first.
+** pthread_mutex_timedlock takes a CLOCK_REALTIME time: the slice is
+** short and the caller keeps 'deadline' on the monotonic clock, so a
+** clock jump only stretches one slice. (Not pthread_mutex_clocklock:
+** ThreadSanitizer does not intercept it and then takes the unlock of a
+** mutex so locked for an error.)
+*/
+static int slicelock (pthread_mutex_t *m, const struct timespec *deadline) {
+  struct timespec mono, left, until;
+  lg_deadline_within(SLICE, deadline, &mono);
+  lg_timeleft(&mono, &left);
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += left.tv_sec;
+  until.tv_nsec += left.tv_nsec;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  return pthread_mutex_timedlock(m, &until);
+}
+
+
 int lg_mp_mutex_lock (pthread_mutex_t *m, const struct timespec *deadline) {
   int intr = lg_tstate_current() != NULL;  /* Ctrl-C, or a cancel */
   int r = pthread_mutex_trylock(m), res = LG_WOKEN;
+  struct timespec left;
   if (held(m, r))
     return LG_WOKEN;
   if (r != EBUSY)
     lg_fatal("pthread_mutex_trylock", r);
   LG_BEGIN_BLOCKING
   for (;;) {
-    struct timespec until;
-    if (intr) {
-      if ((lg_tstate_is_main() && lg_sigint_pending()) ||
-          lg_waiter_interrupted(lg_waiter_self())) {
-        res = LG_INTERRUPTED;
-        break;
-      }
-      lg_deadline_within(SLICE, deadline, &until);
-      r = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &until);
+    if (intr && ((lg_tstate_is_main() && lg_sigint_pending()) ||
+                 lg_waiter_interrupted(lg_waiter_self()))) {
+      res = LG_INTERRUPTED;
+      break;
     }
-    else if (deadline != NULL)
-      r = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, deadline);
-    else
-      r = pthread_mutex_lock(m);
+    r = slicelock(m, deadline);
     if (r == EOWNERDEAD || r == 0)
       break;
     if (r != ETIMEDOUT && r != EINTR)
-      lg_fatal("pthread_mutex_clocklock", r);
-    if (deadline != NULL && r == ETIMEDOUT && (!intr ||
-        (until.tv_sec == deadline->tv_sec &&
-         until.tv_nsec == deadline->tv_nsec))) {
+      lg_fatal("pthread_mutex_timedlock", r);
+    if (deadline != NULL && !lg_timeleft(deadline, &left)) {
       res = LG_TIMEDOUT;
       break;
     }
