@@ -59,9 +59,6 @@
 
 atomic_int lg_lockorder_on;
 
-/* The class of the locks that are never checked (lg_lockorder_exclude). */
-static lg_DepClass noclass;
-
 /* Registry keys: the classes by name, and the violations so far. */
 static const char CLASSES, VIOLATIONS;
 
@@ -76,6 +73,9 @@ struct lg_DepClass {
   int n, size;            /* edges out of it */
   Edge *e;
 };
+
+/* The class of the locks that are never checked (lg_lockorder_exclude). */
+static lg_DepClass noclass;
 
 
 /*
