@@ -459,12 +459,24 @@ static void report (const lg_Explore *e, char **argv, int script,
 
 
 /* Shrink the failing 'best' (its result in 'rb'); returns runs spent. */
+/* Run plan 'p' once under the explorer's budgets (and 'trace', maybe
+** NULL): runone's result. */
+static int runplan (const lg_Explore *e, lg_RunOnce run, void *ud,
+                    const Plan *p, const char *trace, Result *r) {
+  lg_Schedule sc;
+  sched(p, &sc);
+  sc.budget = e->budget;
+  sc.tbudget = e->tbudget;
+  sc.trace = trace;
+  return runone(run, ud, &sc, r);
+}
+
+
 static long shrink (const lg_Explore *e, lg_RunOnce run, void *ud,
                     Plan *best, Result *rb, long k) {
   long spent = 0;
   int improved = 1;
   Result r;
-  lg_Schedule sc;
   while (improved && !best->random && spent < SHRINK_RUNS &&
          rb->forced > 0) {  /* drop change points one at a time */
     improved = 0;
@@ -473,10 +485,7 @@ static long shrink (const lg_Explore *e, lg_RunOnce run, void *ud,
       memmove(q.points + j, q.points + j + 1,
               (size_t)(q.npoints - j - 1) * sizeof q.points[0]);
       q.npoints--;
-      sched(&q, &sc);
-      sc.budget = e->budget;
-      sc.tbudget = e->tbudget;
-      if (!runone(run, ud, &sc, &r))
+      if (!runplan(e, run, ud, &q, NULL, &r))
         return spent;
       spent++;
       if (r.failed && r.forced < rb->forced) {
@@ -494,10 +503,7 @@ static long shrink (const lg_Explore *e, lg_RunOnce run, void *ud,
              depth, k);
     if (best->random && q.n <= best->n)
       q.n = best->n * 2 > 1000000 ? best->n : best->n * 2;
-    sched(&q, &sc);
-    sc.budget = e->budget;
-    sc.tbudget = e->tbudget;
-    if (!runone(run, ud, &sc, &r))
+    if (!runplan(e, run, ud, &q, NULL, &r))
       return spent;
     spent++;
     if (r.failed && r.forced < rb->forced) {
@@ -515,12 +521,8 @@ int lg_explore (const lg_Explore *e, char **argv, int script,
   for (long i = 0; i < e->runs; i++) {
     Plan p;
     Result r;
-    lg_Schedule sc;
     makeplan(&p, e->random, (uint64_t)e->seed, i, (int)e->depth, k);
-    sched(&p, &sc);
-    sc.budget = e->budget;
-    sc.tbudget = e->tbudget;
-    if (!runone(run, ud, &sc, &r)) {
+    if (!runplan(e, run, ud, &p, NULL, &r)) {
       fprintf(stderr, "luagil: explore: cannot run the script (%s)\n",
               strerror(errno));
       return EXIT_FAILURE;
@@ -532,11 +534,7 @@ int lg_explore (const lg_Explore *e, char **argv, int script,
       long spent = shrink(e, run, ud, &p, &r, k);
       if (e->trace != NULL) {  /* the same run once more, traced */
         Result t;
-        sched(&p, &sc);
-        sc.budget = e->budget;
-        sc.tbudget = e->tbudget;
-        sc.trace = e->trace;
-        runone(run, ud, &sc, &t);
+        runplan(e, run, ud, &p, e->trace, &t);
       }
       report(e, argv, script, i, e->runs, &p, &r, first, spent);
       return EXIT_FAILURE;
