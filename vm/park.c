@@ -3,10 +3,16 @@
 ** See LICENSE for copyright and licence (MIT).
 **
 ** A parked thread sleeps on its token: a futex word, or for the main thread
-** an eventfd watched together with the Ctrl-C eventfd. lg_unpark sets the
-** token before it wakes the sleeper, so a wake that comes before the park
-** is never lost; a token left over from a wait that timed out at the same
-** moment makes one later park return early, which callers tolerate.
+** an eventfd watched together with the Ctrl-C eventfd. The token is
+** NONE, SET (a wake-up is due) or ASLEEP (the parker is about to sleep,
+** or sleeps). lg_unpark sets it before it wakes the sleeper, so a wake
+** that comes before the park is never lost; and it makes the system call
+** that wakes a sleeper only if the token was ASLEEP: a parker that spins
+** (a handoff between two busy cores) sees the token change, and its
+** waker saves a futex wake or an eventfd write, about a microsecond.
+** A waker that saw ASLEEP just as the sleep timed out wakes nobody, or
+** leaves the eventfd readable: that makes one later park return early,
+** which callers tolerate.
 */
 
 #include <errno.h>
@@ -21,6 +27,10 @@
 
 #include "park.h"
 #include "sigint.h"
+
+#define NONE    0u
+#define SET     1u
+#define ASLEEP  2u
 
 #define SPIN_NS  50000L    /* how long a parker spins before it sleeps */
 #define SHORT_NS  200000L  /* a park woken sooner makes the next one spin */
@@ -150,18 +160,19 @@ static int park_fd (lg_TState *ts, const struct timespec *deadline,
 }
 
 
+/* The token is ASLEEP until a waker sets it. */
 static int park_futex (lg_TState *ts, const struct timespec *deadline) {
   for (;;) {
     long r = syscall(SYS_futex, &ts->park_token,
-                     FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, 0, deadline,
-                     NULL, FUTEX_BITSET_MATCH_ANY);
+                     FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, ASLEEP,
+                     deadline, NULL, FUTEX_BITSET_MATCH_ANY);
     if (r == 0 || errno == EAGAIN)  /* woken, or the token was already set */
       return LG_WOKEN;
     if (errno == ETIMEDOUT)
       return LG_TIMEDOUT;
     if (errno != EINTR)
       lg_fatal("futex wait", errno);
-    if (atomic_load(&ts->park_token))
+    if (atomic_load(&ts->park_token) != ASLEEP)
       return LG_WOKEN;
   }
 }
@@ -176,29 +187,54 @@ static int park_futex (lg_TState *ts, const struct timespec *deadline) {
 ** spin at once, so that many parking threads do not burn the CPU the
 ** waker needs; and a thread spins only if its last park was woken soon
 ** (a ping-pong does, a thread waiting long for an event does not).
+** A thread that finds no free slot looks again for a moment: in a
+** ping-pong the other thread, which it has just woken, is on its way out
+** of the slot.
 */
+#define SLOT_TRIES  256  /* pauses: a few hundred nanoseconds */
+
 static atomic_int spinners;
+
+static void cpu_pause (void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+
+/* 1 if the caller took a spinner's slot; -1 if its token came first */
+static int spinslot (lg_TState *ts, int ncpu) {
+  for (int i = 0; i < SLOT_TRIES; i++) {
+    if (atomic_load_explicit(&spinners, memory_order_relaxed) < ncpu - 1) {
+      if (atomic_fetch_add(&spinners, 1) < ncpu - 1)
+        return 1;
+      atomic_fetch_sub(&spinners, 1);
+    }
+    if (atomic_load_explicit(&ts->park_token, memory_order_relaxed))
+      return -1;
+    cpu_pause();
+  }
+  return 0;
+}
+
 
 static int spinwait (lg_TState *ts, const struct timespec *deadline) {
   struct timespec end, left;
-  int got = 0, ncpu = lg_usable_cpus();
+  int got = 0, ncpu = lg_usable_cpus(), slot;
   if (ncpu < 2)
     return 0;
-  if (atomic_fetch_add(&spinners, 1) >= ncpu - 1) {
-    atomic_fetch_sub(&spinners, 1);
-    return 0;
-  }
+  slot = spinslot(ts, ncpu);
+  if (slot <= 0)
+    return slot < 0 && atomic_exchange(&ts->park_token, NONE) == SET;
   lg_deadline_within(SPIN_NS * 1e-9, deadline, &end);  /* never spin past
                                                           the deadline */
   for (;;) {
     for (int i = 0; i < 64; i++) {
       if (atomic_load_explicit(&ts->park_token, memory_order_relaxed)) {
-        got = atomic_exchange(&ts->park_token, 0);
+        got = atomic_exchange(&ts->park_token, NONE) == SET;
         goto done;
       }
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
+      cpu_pause();
     }
     if (!lg_timeleft(&end, &left))
       break;
@@ -209,23 +245,43 @@ done:
 }
 
 
+/*
+** Back from a sleep that ended with 'r': the token is ASLEEP again, or
+** SET, which a wake-up takes; a timeout or a Ctrl-C leaves it SET for the
+** next park, as it was before the park began.
+*/
+static int awake (lg_TState *ts, const struct timespec *deadline, int r) {
+  unsigned asleep = ASLEEP;
+  if (atomic_compare_exchange_strong(&ts->park_token, &asleep, NONE))
+    return r == LG_WOKEN && deadline_passed(deadline) ? LG_TIMEDOUT : r;
+  if (r == LG_WOKEN)
+    atomic_store(&ts->park_token, NONE);
+  return r;
+}
+
+
 int lg_park (lg_TState *ts, const struct timespec *deadline, int flags) {
   int saved = errno;
   int r = LG_WOKEN;
-  long t0;
-  if (atomic_exchange(&ts->park_token, 0))
+  unsigned none = NONE;
+  if (atomic_exchange(&ts->park_token, NONE) == SET)
     return LG_WOKEN;
-  t0 = lg_now_ns();
-  if (!((flags & LG_PARK_SPIN) && ts->spin && spinwait(ts, deadline))) {
+  if ((flags & LG_PARK_SPIN) && ts->spin && spinwait(ts, deadline))
+    return LG_WOKEN;  /* soon: the next park spins too (no clock read) */
+  if (!atomic_compare_exchange_strong(&ts->park_token, &none, ASLEEP)) {
+    atomic_store(&ts->park_token, NONE);  /* SET as we spun or looked */
+    ts->spin = 1;
+  }
+  else {
+    long t0 = lg_now_ns();
     if (atomic_load(&ts->park_fd) >= 0)
       r = park_fd(ts, deadline, !(flags & LG_PARK_NOINTR));
     else
       r = park_futex(ts, deadline);
-    if (r == LG_WOKEN && !atomic_exchange(&ts->park_token, 0))
-      r = deadline_passed(deadline) ? LG_TIMEDOUT : LG_WOKEN;  /* spurious */
+    r = awake(ts, deadline, r);
+    if (r == LG_WOKEN)  /* the spin, if any, took at most SPIN_NS */
+      ts->spin = lg_now_ns() - t0 < SHORT_NS - SPIN_NS;
   }
-  if (r == LG_WOKEN)
-    ts->spin = lg_now_ns() - t0 < SHORT_NS;
   errno = saved;
   return r;
 }
@@ -234,8 +290,9 @@ int lg_park (lg_TState *ts, const struct timespec *deadline, int flags) {
 void lg_unpark (lg_TState *ts) {
   int saved = errno;
   int fd = atomic_load(&ts->park_fd);  /* before the token: lg_waitq_wait */
-  atomic_store(&ts->park_token, 1);
-  if (fd >= 0) {
+  if (atomic_exchange(&ts->park_token, SET) != ASLEEP)
+    ;  /* it spins, or has not parked yet: it will see the token */
+  else if (fd >= 0) {
     uint64_t one = 1;
     while (write(fd, &one, sizeof one) < 0 && errno == EINTR)
       ;
