@@ -39,6 +39,15 @@ void lg_mutex_init (pthread_mutex_t *m) {
 }
 
 
+void *lg_calloc_lines (size_t size) {
+  size_t whole = (size + LG_CACHELINE - 1) / LG_CACHELINE * LG_CACHELINE;
+  void *p = aligned_alloc(LG_CACHELINE, whole);
+  if (p != NULL)
+    memset(p, 0, whole);
+  return p;
+}
+
+
 int lg_eventfd (void) {
   int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (fd < 0)

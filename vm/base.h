@@ -54,6 +54,18 @@ LG_FUNC int lg_mutex_held (pthread_mutex_t *m);
 */
 LG_FUNC void lg_mutex_atfork (pthread_mutex_t *m, int phase);
 
+/*
+** The size of a cache line. A field that one core writes while others
+** read its neighbours (a count of blocked threads beside the pointer to
+** the GIL) goes on a line of its own, _Alignas(LG_CACHELINE), so that
+** every write does not take the neighbours away from the other cores.
+*/
+#define LG_CACHELINE  64
+
+/* A zeroed block of 'size' bytes on a cache line's boundary, for a struct
+** with such fields (free() frees it); NULL if memory runs out. */
+LG_FUNC void *lg_calloc_lines (size_t size);
+
 /* A new non-blocking, close-on-exec eventfd; aborts if there is none. */
 LG_FUNC int lg_eventfd (void);
 

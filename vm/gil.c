@@ -188,28 +188,46 @@ const char *const lg_gil_policynames[] = {
   "interval", "ticks", "priority-io", "deterministic", "gvl", NULL};
 
 
-/* One interpreter's GIL (vm/istate.h: 'gil'). */
+/*
+** One interpreter's GIL (vm/istate.h: 'gil'). What every handoff writes
+** comes first, on two cache lines (vm/base.h): the lines move between the
+** cores of the threads that hand the GIL to each other, and fields spread
+** over more lines would cost a miss each; what it only reads is on a
+** third, which stays in every core's cache. The deadlock detector's count
+** lives here for that reason (vm/waitq.c: waits and wake-ups happen
+** under the GIL, beside a handoff).
+*/
 struct lg_Gil {
+  /* Line 1: the lock and who holds or waits. */
   pthread_mutex_t mutex;
-  pthread_cond_t never;        /* threads parked at shutdown */
-  pthread_cond_t arrived;      /* awaited threads have queued */
   lg_TState *_Atomic holder;   /* written under gil.mutex; read atomically;
                                   NULL while nobody holds the GIL */
   lg_TState *head, *tail;      /* gil.mutex: waiters, linked by gil_next */
-  atomic_int nqueued;          /* written under gil.mutex: queue length */
+  /* Line 2: what a handoff counts. */
+  _Alignas(LG_CACHELINE)
   atomic_ulong switches;       /* written under gil.mutex: grants so far */
+  atomic_int nqueued;          /* written under gil.mutex: queue length */
+  atomic_int nblocked;         /* vm/waitq.c: threads in a wait that only
+                                  another of them can end */
+  atomic_int drop_request;     /* atomic: 1 while a request is outstanding */
+  atomic_int priority_request; /* atomic: the request is priority-io's */
   long t_grant;                /* gil.mutex: when the holder got the GIL
                                   if a thread waited then, else 0 */
-  lg_Service timer;            /* gil.mutex: the timer thread */
-  int finalizing;              /* gil.mutex */
   int expected;                /* gil.mutex: awaited takes (deterministic) */
-  atomic_int drop_request;     /* atomic: 1 while a request is outstanding */
+  /* Line 3: what a handoff reads, seldom written. */
+  _Alignas(LG_CACHELINE)
+  atomic_int policy;           /* atomic: LG_POLICY_* */
+  atomic_int free_release;     /* atomic: interval:free (CPython's drop) */
   _Atomic long interval_ns;    /* atomic */
+  _Atomic long count;          /* atomic: N of ticks and deterministic */
+  int finalizing;              /* gil.mutex */
+  struct lg_StatsSet *stats;   /* its interpreter's records (read-only) */
+  /* The rest. */
+  pthread_cond_t never;        /* threads parked at shutdown */
+  pthread_cond_t arrived;      /* awaited threads have queued */
+  lg_Service timer;            /* gil.mutex: the timer thread */
   _Atomic long warn_ns;        /* atomic: the GIL-hog warning's limit, or
                                   0 (gil.setwarn, --gil-warn) */
-  atomic_int policy;           /* atomic: LG_POLICY_* */
-  atomic_int priority_request; /* atomic: the request is priority-io's */
-  _Atomic long count;          /* atomic: N of ticks and deterministic */
   uint64_t rng;                /* GIL held: the deterministic jitter */
   uint64_t seed;               /* GIL held: as given, for PCT priorities */
   int pct;                     /* gil.mutex: PCT schedules (see below) */
@@ -223,8 +241,6 @@ struct lg_Gil {
   long lastcount;              /* GIL held: the count last drawn */
   lg_BudgetFn onbudget;        /* called once steps pass the budget */
   int retired;                 /* gil.mutex: freed; the timer ends */
-  struct lg_StatsSet *stats;   /* its interpreter's records (read-only) */
-  atomic_int free_release;     /* atomic: interval:free (CPython's drop) */
 };
 
 typedef struct lg_Gil lg_Gil;
@@ -233,7 +249,7 @@ typedef struct lg_Gil lg_Gil;
 
 
 int lg_gil_init (lg_IState *I, lg_TState *ts) {
-  lg_Gil *G = calloc(1, sizeof *G);
+  lg_Gil *G = lg_calloc_lines(sizeof *G);
   if (G == NULL)
     return ENOMEM;
   I->gil = G;
@@ -532,10 +548,11 @@ static void tell_timer_locked (lg_Gil *G, long now) {
 ** =======================================================
 */
 
-static void enqueue_locked (lg_Gil *G, lg_TState *ts, int front) {
+/* Queue 'ts', which began to wait at 'now' (lg_now_ns). */
+static void enqueue_locked (lg_Gil *G, lg_TState *ts, int front, long now) {
   LG_ASSERT(lg_mutex_held(&G->mutex));
   ts->gil_queued = 1;
-  ts->gil_since = lg_now_ns();
+  ts->gil_since = now;
   if (G->head == NULL)  /* the timer had nobody to time */
     tell_timer_locked(G, ts->gil_since);
   atomic_fetch_add(&G->nqueued, 1);
@@ -664,9 +681,10 @@ static void arrive_locked (lg_Gil *G, lg_TState *ts) {
 #define QUEUE_PRIORITY 1  /* priority-io: at the front, asking at once */
 #define QUEUE_FRONT    2  /* priority-io: at the front, yielded for one */
 
-static void enter_queue_locked (lg_Gil *G, lg_TState *ts, int where) {
+static void enter_queue_locked (lg_Gil *G, lg_TState *ts, int where,
+                                long now) {
   LG_ASSERT(lg_mutex_held(&G->mutex));
-  enqueue_locked(G, ts, where != QUEUE_BACK);
+  enqueue_locked(G, ts, where != QUEUE_BACK, now);
   arrive_locked(G, ts);
 }
 
@@ -805,13 +823,14 @@ static void take (lg_TState *ts, int where) {
   }
   lg_check(pthread_mutex_unlock(&G->mutex));
   if (busy) {  /* say so outside gil.mutex, then queue up */
-    lg_event(ts, LG_EV_READY, 0);
+    long now = lg_now_ns();
+    lg_event_at(ts, LG_EV_READY, 0, now);
     lg_check(pthread_mutex_lock(&G->mutex));
     if (atomic_load(&G->holder) == ts || ts->gil_queued)
       wait_locked(G, ts, 0);  /* woken into the GIL or its queue meanwhile */
     else if (busy_locked(G)) {
       ts->gil_fresh = 1;  /* ticks hands it the GIL at the next drop */
-      enter_queue_locked(G, ts, where);
+      enter_queue_locked(G, ts, where, now);
       wait_locked(G, ts, where == QUEUE_PRIORITY);
     }
     else {
@@ -837,19 +856,21 @@ int lg_gil_wake_into (lg_TState *waiter) {
   lg_Gil *G = GIL(waiter);
   lg_TState *self = lg_tstate_current();
   int queued, already;
+  long now;
   if (atomic_load(&G->policy) != LG_POLICY_INTERVAL ||
       atomic_load(&G->free_release) || self == NULL ||
       self->interp != waiter->interp || !lg_gil_held(self))
     return 0;
+  now = lg_now_ns();
   lg_check(pthread_mutex_lock(&G->mutex));
   already = waiter->gil_queued;
   queued = !G->finalizing;
   if (queued && !already)
-    enqueue_locked(G, waiter, 0);
+    enqueue_locked(G, waiter, 0, now);
   lg_check(pthread_mutex_unlock(&G->mutex));
   if (queued && !already)  /* for it: it waits for the GIL from now; we */
-    lg_event(waiter, LG_EV_READY, 0);  /* hold it, so it cannot resume
-                                          first */
+    lg_event_at(waiter, LG_EV_READY, 0, now);  /* hold it, so it cannot
+                                                  resume first */
   return queued;
 }
 
@@ -992,6 +1013,7 @@ void lg_gil_yield (lg_TState *ts) {
               atomic_load(&G->policy) == LG_POLICY_PRIORITY_IO
               ? QUEUE_FRONT : QUEUE_BACK;
   lg_TState *next;
+  long now = 0;
   LG_ASSERT(lg_gil_held(ts));
   lg_gil_pause(ts, LG_DROP_FORCED);
   lg_check(pthread_mutex_lock(&G->mutex));
@@ -1008,17 +1030,19 @@ void lg_gil_yield (lg_TState *ts) {
     }
     queued = busy_locked(G);
     ts->gil_fresh = 0;
-    if (queued && atomic_load(&G->policy) == LG_POLICY_PRIORITY_IO)
-      ts->gil_left = lg_now_ns();  /* grant_locked: how long it was out */
-    if (queued)
-      enter_queue_locked(G, ts, where);
+    if (queued) {
+      now = lg_now_ns();
+      if (atomic_load(&G->policy) == LG_POLICY_PRIORITY_IO)
+        ts->gil_left = now;  /* grant_locked: how long it was out */
+      enter_queue_locked(G, ts, where, now);
+    }
     else  /* nobody wanted it (or ticks): take it straight back */
       grant_locked(G, ts);
   }
   lg_check(pthread_mutex_unlock(&G->mutex));
   wake(next);
   if (queued) {
-    lg_event(ts, LG_EV_READY, 0);
+    lg_event_at(ts, LG_EV_READY, 0, now);
     lg_check(pthread_mutex_lock(&G->mutex));
     wait_locked(G, ts, 0);
     lg_check(pthread_mutex_unlock(&G->mutex));
@@ -1047,6 +1071,11 @@ int lg_gil_drop_pending_for (lg_TState *ts) {
 int lg_gil_nwaiting (lg_IState *I) {
   lg_Gil *G = I->gil;
   return atomic_load(&G->nqueued);
+}
+
+
+atomic_int *lg_gil_nblocked (lg_IState *I) {
+  return &I->gil->nblocked;
 }
 
 

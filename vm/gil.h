@@ -84,6 +84,10 @@ LG_FUNC void lg_gil_yield_if_waiting (lg_TState *ts);
 /* True if a drop request is outstanding and 'ts' holds the GIL. */
 LG_FUNC int lg_gil_drop_pending_for (lg_TState *ts);
 
+/* The deadlock detector's count of the blocked threads of 'I' (vm/waitq.c):
+** it lives in the GIL, beside what every handoff writes. */
+LG_FUNC atomic_int *lg_gil_nblocked (lg_IState *I);
+
 /* Number of threads waiting for 'I''s GIL now (any thread). */
 LG_FUNC int lg_gil_nwaiting (lg_IState *I);
 

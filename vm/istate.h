@@ -45,8 +45,6 @@ struct lg_IState {
   struct lg_StatsSet *stats;   /* vm/stats.c: lg_stats_init */
   atomic_int preempt;          /* vm/breaker.c: LG_PREEMPT_* */
   atomic_int nthreads;         /* stdlib/_thread.c: started, not done */
-  atomic_int nblocked;         /* vm/waitq.c: threads in a wait that only
-                                  another of them can end */
   atomic_int deadlocks;        /* vm/waitq.c: LG_DEADLOCKS_* */
   atomic_int closed;           /* interp/: it was closed */
   unsigned long main_ident;    /* interp/: its main thread's ident, as

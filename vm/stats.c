@@ -284,8 +284,27 @@ static void update (lg_Stats *st, int ev, int reason, long now) {
 }
 
 
+static void event_at (lg_Stats *st, int ev, int reason, long now) {
+  int n = atomic_load(&listeners.n);
+  update(st, ev, reason, now);
+  for (int i = 0; i < n; i++) {
+    lg_Listener fn = atomic_load(&listeners.at[i].fn);
+    if (fn != NULL)
+      fn(ev, reason, st, now, atomic_load(&listeners.at[i].ud));
+  }
+  if (ev == LG_EV_EXITED)
+    retire(st);
+}
+
+
 void lg_event (lg_TState *ts, int ev, int reason) {
   lg_stats_event(ts->stats, ev, reason);
+}
+
+
+void lg_event_at (lg_TState *ts, int ev, int reason, long now) {
+  if (ts->stats != NULL)
+    event_at(ts->stats, ev, reason, now);
 }
 
 
@@ -295,21 +314,9 @@ void lg_stats_discard (lg_Stats *st) {
 
 
 void lg_stats_event (lg_Stats *st, int ev, int reason) {
-  int n = atomic_load(&listeners.n);
-  long now;
-  if (st == NULL)
+  if (st == NULL || (ev == LG_EV_STARTED && atomic_load(&listeners.n) == 0))
     return;
-  if (ev == LG_EV_STARTED && n == 0)
-    return;
-  now = lg_now_ns();
-  update(st, ev, reason, now);
-  for (int i = 0; i < n; i++) {
-    lg_Listener fn = atomic_load(&listeners.at[i].fn);
-    if (fn != NULL)
-      fn(ev, reason, st, now, atomic_load(&listeners.at[i].ud));
-  }
-  if (ev == LG_EV_EXITED)
-    retire(st);
+  event_at(st, ev, reason, lg_now_ns());
 }
 
 

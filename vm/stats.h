@@ -131,6 +131,10 @@ LG_FUNC void lg_stats_pin (lg_StatsSet *set, const lg_Stats *st);
 */
 LG_FUNC void lg_event (lg_TState *ts, int ev, int reason);
 
+/* The same for an event that happened at 'now' (lg_now_ns), read already
+** for another purpose: one clock read fewer on a handoff's path. */
+LG_FUNC void lg_event_at (lg_TState *ts, int ev, int reason, long now);
+
 /* The same for the thread whose record is 'st' (NULL: none). The GIL's
 ** timer reports LG_EV_REQUEST so for the thread it asks for. */
 LG_FUNC void lg_stats_event (lg_Stats *st, int ev, int reason);

@@ -40,7 +40,7 @@ static lg_TState *newstate (void) {
     states.free = ts->free_next;
   lg_check(pthread_mutex_unlock(&states.mutex));
   if (ts == NULL)
-    ts = calloc(1, sizeof *ts);  /* NULL: the caller reports it */
+    ts = lg_calloc_lines(sizeof *ts);  /* NULL: the caller reports it */
   else {
     static const lg_TState fresh;  /* all zero */
     size_t head = offsetof(lg_TState, park_token);

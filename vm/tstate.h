@@ -100,23 +100,34 @@ typedef struct lg_Waiter {
 } lg_Waiter;
 
 struct lg_TState {
-  /* Read by this thread's signal handlers. */
-  lua_State *_Atomic running;  /* owner writes: the lua_State it runs now */
-  atomic_int in_lua;           /* owner writes: 1 while running Lua with GIL */
-  volatile sig_atomic_t armed; /* handler sets, hook clears: GIL hook set */
-  volatile sig_atomic_t in_hook; /* owner and its handler: LG_HOOK_* */
-  int is_main;                 /* read-only after registration */
-  lg_IState *interp;           /* read-only after registration: whose */
+  /*
+  ** The fields come in groups, each on cache lines of its own (vm/base.h),
+  ** by who writes them: a handoff between two cores then moves only the
+  ** lines it must (the token, the queue links), not the read-only ones
+  ** that every GIL operation reads beside them.
+  */
 
+  /* Read-only after registration (but 'stats'), read by other threads. */
+  lg_IState *interp;           /* whose */
+  int is_main;
+  int service;                 /* a worker or a service thread, which no
+                                  dump lists (a worker's task is listed
+                                  instead) */
+  int host;                    /* a host thread (luagil_ensure) */
+  pthread_t pthread;
+  unsigned long ident;         /* pthread_self() as a number, as Python */
+  long native_id;              /* gettid() */
   /* The record of the Lua thread it runs: the owner sets it while it
      holds the GIL or is not queued; the GIL's timer and the deterministic
      handoff read it under gil.mutex while the thread is queued. */
   struct lg_Stats *stats;
-  int expected;                /* deterministic: its next take was awaited
-                                  (lg_gil_expect); under gil.mutex, or by
-                                  the owner while it is not queued */
 
-  /* Owner thread only. */
+  /* Written by the owner (and its signal handlers), often. */
+  _Alignas(LG_CACHELINE)
+  lua_State *_Atomic running;  /* owner writes: the lua_State it runs now */
+  atomic_int in_lua;           /* owner writes: 1 while running Lua with GIL */
+  volatile sig_atomic_t armed; /* handler sets, hook clears: GIL hook set */
+  volatile sig_atomic_t in_hook; /* owner and its handler: LG_HOOK_* */
   int stage;                   /* preempt=any: 1 while counting down */
   uint32_t rng;                /* xorshift state for the 1-8 jitter */
   int spin;                    /* its last park ended soon: spin next time */
@@ -125,14 +136,18 @@ struct lg_TState {
                                   about to begin is brief (vm/waitq.h) */
   int ownwait;                 /* owner thread only: ... or waits for
                                   other threads, not I/O (vm/waitq.h) */
+  atomic_int blocking;         /* owner writes: inside LG_BEGIN_BLOCKING */
   long nvcsw;                  /* priority-io: voluntary switches before */
+  _Atomic long gil_resumed;    /* owner writes, the GIL's timer reads:
+                                  when it last got the GIL and ran (ns) */
+  struct lg_Task *task;        /* owner thread only: the task it runs
+                                  now (vm/task.h), or NULL */
+  lg_Waiter *cur;              /* owner thread only: the waiter of what it
+                                  runs now, its task's or 'self' */
 
-  /* Read-only after registration. */
-  pthread_t pthread;
-  unsigned long ident;         /* pthread_self() as a number, as Python */
-  long native_id;              /* gettid() */
-
-  /* The parker: one wake-up token (see vm/park.c). */
+  /* The parker: one wake-up token (see vm/park.c), which its waker
+     writes and it spins on. */
+  _Alignas(LG_CACHELINE)
   atomic_uint park_token;      /* a late waker may still set it (atomic) */
   int keptfd;                  /* states.mutex or owner: its eventfd + 1,
                                   made once and kept with the state (0:
@@ -141,16 +156,21 @@ struct lg_TState {
   atomic_int park_fd;          /* eventfd for the main thread, else -1 */
 
   /* The GIL's queue of waiting threads, guarded by gil.mutex. */
+  _Alignas(LG_CACHELINE)
   lg_TState *gil_next;
   long gil_since;              /* when it queued (ns) */
   int gil_queued;              /* in the queue now */
   int gil_fresh;               /* queued by a take, not a yield (ticks) */
   int gil_dropped;             /* why it last let the GIL go (LG_DROP_*) */
+  int expected;                /* deterministic: its next take was awaited
+                                  (lg_gil_expect); under gil.mutex, or by
+                                  the owner while it is not queued */
   long gil_left;               /* priority-io: when it yielded, or 0 */
   long gil_out;                /* priority-io: how long it was kept out
                                   then, until its last grant (ns) */
 
   /* Its node on a wait queue, while it waits on one. */
+  _Alignas(LG_CACHELINE)
   lg_WaitNode wq;
   /* Virtual time (vm/waitq.c): a timed wait's deadline on the virtual
      clock, the next such sleeper (both under waitq.c's vmutex), and
@@ -159,19 +179,8 @@ struct lg_TState {
   struct lg_TState *vnext;
   atomic_int vfired;
 
-  struct lg_Task *task;        /* owner thread only: the task it runs
-                                  now (vm/task.h), or NULL */
   lg_Waiter self;              /* the Lua thread it runs when that is no
                                   task (vm/waitq.h) */
-  lg_Waiter *cur;              /* owner thread only: the waiter of what it
-                                  runs now, its task's or 'self' */
-  atomic_int blocking;         /* owner writes: inside LG_BEGIN_BLOCKING */
-  int service;                 /* read-only after registration: a worker
-                                  or a service thread, which no dump lists
-                                  (a worker's task is listed instead) */
-  int host;                    /* read-only: a host thread (luagil_ensure) */
-  _Atomic long gil_resumed;    /* owner writes, the GIL's timer reads:
-                                  when it last got the GIL and ran (ns) */
   lg_TState *free_next;        /* states.mutex: link in the free list */
   lg_TState *live_next, *live_prev;  /* states.mutex: the registered ones
                                         (a fork() child forgets the rest) */

@@ -9,7 +9,7 @@
 ** its interpreter can end (lg_Wait.dl, filled by stdlib/ before it
 ** waits: no timeout, a luagil Lock, Condition, Semaphore, Event, Queue or
 ** a join) marks its node 'counted' and adds one to the interpreter's
-** 'nblocked'; whoever takes the node off the queue (a waker, the thread
+** 'nblocked' (kept in its GIL: lg_gil_nblocked); whoever takes the node off the queue (a waker, the thread
 ** itself after an interrupt, a fork) takes the one away, with an atomic
 ** exchange of 'counted', so exactly once. Queueing and waking happen with
 ** the GIL held, so under the GIL 'nblocked' is exact, and when it equals
@@ -117,7 +117,7 @@ void lg_blocking_waited (void) {
 static void uncount (lg_WaitNode *n) {
   lg_IState *I = atomic_exchange(&n->counted, NULL);
   if (I != NULL)
-    atomic_fetch_sub(&I->nblocked, 1);
+    atomic_fetch_sub(lg_gil_nblocked(I), 1);
 }
 
 
@@ -233,11 +233,11 @@ static int advance (lg_IState *I) {
 /* Is every thread of 'I' blocked for good? (GIL held) Under virtual
 ** time, sleepers are woken instead if there are any. */
 static int deadlocked (lg_IState *I) {
-  if (atomic_load(&I->nblocked) == 1 + atomic_load(&I->nthreads) &&
+  if (atomic_load(lg_gil_nblocked(I)) == 1 + atomic_load(&I->nthreads) &&
       lg_clock_isvirtual() && !lg_gil_finalizing(I) && advance(I))
     return 0;
   return (atomic_load(&I->deadlocks) & LG_DEADLOCKS_ALL) &&
-         atomic_load(&I->nblocked) == 1 + atomic_load(&I->nthreads) &&
+         atomic_load(lg_gil_nblocked(I)) == 1 + atomic_load(&I->nthreads) &&
          !lg_sigint_pending() &&  /* that ends the main thread's wait */
          !lg_tstate_hosts() && lg_istate_nlive() == 1 &&
          !lg_gil_finalizing(I);
@@ -255,7 +255,7 @@ static void report_deadlock (lg_IState *I) {
 /* 'n' of a thread of 'I' begins a wait that counts as blocked. */
 static void count (lg_IState *I, lg_WaitNode *n) {
   atomic_store(&n->counted, I);
-  atomic_fetch_add(&I->nblocked, 1);
+  atomic_fetch_add(lg_gil_nblocked(I), 1);
   if (deadlocked(I))
     report_deadlock(I);
 }
@@ -268,7 +268,7 @@ void lg_waitq_check (lg_IState *I) {
 
 
 int lg_waitq_nblocked (lg_IState *I) {
-  return atomic_load(&I->nblocked);
+  return atomic_load(lg_gil_nblocked(I));
 }
 
 /* }====================================================== */
