@@ -435,6 +435,29 @@ static int report (lua_State *L, int status) {
 }
 
 
+/* Is the value at 'idx' a threading.DeadlockError? */
+static int isdeadlock (lua_State *L, int idx) {
+  int top = lua_gettop(L), r = 0;
+  idx = lua_absindex(L, idx);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, "threading") == LUA_TTABLE &&
+      lua_getfield(L, -1, "DeadlockError") != LUA_TNIL &&
+      lua_getfield(L, -1, "is") == LUA_TFUNCTION) {
+    lua_insert(L, -2);  /* is, DeadlockError */
+    lua_pushvalue(L, idx);
+    r = lua_pcall(L, 2, 1, 0) == LUA_OK && lua_toboolean(L, -1);
+  }
+  lua_settop(L, top);
+  return r;
+}
+
+
+/* An uncaught deadlock report was made: the threads it found blocked stay
+** so, and the wait for them at exit (luagil_shutdown) does not say it
+** again. */
+static int deadlock_reported = 0;
+
+
 /*
 ** Message handler: a traceback after the message. An error object with a
 ** __tostring that gives a string is shown by that string alone, as stock
@@ -444,6 +467,8 @@ static int msghandler (lua_State *L) {
   const char *msg = lua_tostring(L, 1);
   if (luagil_isexit(L, 1))
     return 1;  /* no traceback: report() ends the program quietly */
+  if (isdeadlock(L, 1))
+    deadlock_reported = 1;
   if (msg == NULL) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
       return 1;
@@ -961,8 +986,12 @@ static int runprogram (const Settings *s, int argc, char **argv) {
   report(L, status);
   lua_settop(L, 0);
   /* Python's rule: the program ends when its non-daemon threads do */
-  if (luagil_shutdown(L) != LUA_OK) {  /* interrupted (Ctrl-C) */
-    report(L, LUA_ERRRUN);
+  if (luagil_shutdown(L) != LUA_OK) {  /* interrupted (Ctrl-C), or a
+                                          deadlock */
+    if (deadlock_reported && isdeadlock(L, -1))
+      lua_pop(L, 1);  /* the same blocked threads: reported already */
+    else
+      report(L, LUA_ERRRUN);
     ok = 0;
   }
   lg_explore_end(L);

@@ -193,6 +193,27 @@ print("caught")
   assert(out:find("in function 'threading._shutdown'", 1, true), out)
 end
 
+-- Uncaught, with another thread blocked: one report, not a second one
+-- from the exit's wait for that thread.
+do
+  local out = reported([[
+local threading = require "threading"
+local a, b = threading.Lock(), threading.Lock()
+local e = threading.Event()
+local t = threading.Thread{target = function ()
+  b:acquire(); e:set(); a:acquire()
+end}
+a:acquire()
+t:start()
+e:wait()
+b:acquire()
+]], "wait-for cycle: MainThread waits for Lock@F:2 held by Thread-1; "
+    .. "Thread-1 waits for Lock@F:2 held by MainThread\n")
+  local _, n = out:gsub("threading%.DeadlockError", "")
+  assert(n == 1, out)
+  assert(not out:find("_shutdown", 1, true), out)
+end
+
 -- In-process: the error object, its kind, a DeadlockError that pcall
 -- catches, and the program goes on.
 do
