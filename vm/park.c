@@ -191,7 +191,7 @@ static int park_futex (lg_TState *ts, const struct timespec *deadline) {
 ** ping-pong the other thread, which it has just woken, is on its way out
 ** of the slot.
 */
-#define SLOT_TRIES  256  /* pauses: a few hundred nanoseconds */
+#define SLOT_TRIES  32  /* pauses: about a microsecond */
 
 static atomic_int spinners;
 

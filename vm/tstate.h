@@ -125,7 +125,8 @@ struct lg_TState {
   /* Written by the owner (and its signal handlers), often. */
   _Alignas(LG_CACHELINE)
   lua_State *_Atomic running;  /* owner writes: the lua_State it runs now */
-  atomic_int in_lua;           /* owner writes: 1 while running Lua with GIL */
+  atomic_int in_lua;           /* owner writes: 1 while it runs Lua with
+                                  the GIL */
   volatile sig_atomic_t armed; /* handler sets, hook clears: GIL hook set */
   volatile sig_atomic_t in_hook; /* owner and its handler: LG_HOOK_* */
   int stage;                   /* preempt=any: 1 while counting down */

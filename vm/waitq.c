@@ -9,10 +9,11 @@
 ** its interpreter can end (lg_Wait.dl, filled by stdlib/ before it
 ** waits: no timeout, a luagil Lock, Condition, Semaphore, Event, Queue or
 ** a join) marks its node 'counted' and adds one to the interpreter's
-** 'nblocked' (kept in its GIL: lg_gil_nblocked); whoever takes the node off the queue (a waker, the thread
-** itself after an interrupt, a fork) takes the one away, with an atomic
-** exchange of 'counted', so exactly once. Queueing and waking happen with
-** the GIL held, so under the GIL 'nblocked' is exact, and when it equals
+** 'nblocked' (kept in its GIL: lg_gil_nblocked); whoever takes the node
+** off the queue (a waker, the thread itself after an interrupt, a fork)
+** takes the one away, with an atomic exchange of 'counted', so exactly
+** once. Queueing and waking happen with the GIL held, so under the GIL
+** 'nblocked' is exact, and when it equals
 ** the number of the interpreter's threads (its main thread and the tasks
 ** 'nthreads' counts) nothing in the interpreter can run again: the main
 ** thread is interrupted with LG_INTR_DEADLOCK and raises. A thread that
