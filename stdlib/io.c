@@ -43,10 +43,23 @@
 ** which another thread's read may hold for as long as its input takes:
 ** that wait looks for a Ctrl-C every CTRLC_NS (lockhandle). A read of
 ** any thread is ended the same ways by a cancel of the thread.
+**
+** Waiting for output. A write to a pipe, socket or terminal can wait for
+** ever for a reader that stopped. There a write keeps at most PIPE_BUF
+** bytes in the FILE's buffer, and before each write(2) that stdio would
+** make (a flush of them, or a piece of at most PIPE_BUF bytes that goes
+** out at once) it polls the descriptor, watching Ctrl-C (main thread)
+** and a cancel, until the descriptor takes PIPE_BUF bytes without
+** blocking (one free page of a pipe). So a write(2) never blocks for
+** long, and a write that only fills the buffer makes no system call. An
+** ended write has written the pieces before it; the rest is dropped, as
+** a Python write that a KeyboardInterrupt ends. (A regular file never
+** waits: it is written as stdio does.)
 */
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <locale.h>
 #include <poll.h>
 #include <pthread.h>
@@ -216,10 +229,11 @@ typedef struct Call {
   int ok;             /* the operation succeeded */
   int err;            /* errno after it */
   int ferr;           /* OP_READ: ferror() after it */
-  int ctrlc;          /* OP_READ: a Ctrl-C ends the wait (main thread) */
-  int cancel;         /* OP_READ: a cancel of the thread ends it */
-  int regular;        /* OP_READ: a regular file (never waits); -1: unknown */
-  int intr;           /* OP_READ: Ctrl-C or a cancel ended the wait */
+  int ctrlc;          /* READ, WRITE: a Ctrl-C ends the wait (main thread) */
+  int cancel;         /* READ, WRITE: a cancel of the thread ends it */
+  int regular;        /* READ, WRITE: a regular file (never waits); -1:
+                         unknown */
+  int intr;           /* READ, WRITE: Ctrl-C or a cancel ended the wait */
   lg_Buf buf;         /* OP_READ: results; OP_WRITE: the data */
   Fmt *fmts;          /* OP_READ */
   int nfmts, ndone;
@@ -236,11 +250,36 @@ typedef struct Call {
 static int buffered (FILE *f) {
   return f->_IO_read_ptr < f->_IO_read_end || (f->_flags & 0x100) != 0;
 }
+
+/*
+** How many bytes 'f' holds for output (0 if it is not writing), and how
+** many more it can hold before it writes (glibc's flags: 0x800
+** _IO_CURRENTLY_PUTTING, 0x2 _IO_UNBUFFERED).
+*/
+static size_t pending (FILE *f) {
+  return (f->_flags & 0x800) ? (size_t)(f->_IO_write_ptr - f->_IO_write_base)
+                             : 0;
+}
+
+static size_t room (FILE *f) {
+  if ((f->_flags & 0x2) || f->_IO_buf_base == NULL)
+    return 0;
+  return (size_t)(f->_IO_buf_end - f->_IO_buf_base) - pending(f);
+}
+
+/* A newline makes 'f' write out at once (line buffered: 0x200)? */
+static int linebuffered (FILE *f) {
+  return (f->_flags & 0x200) != 0;
+}
 #else
 static int buffered (FILE *f) {
   (void)f;
   return 1;  /* unknown: read as stdio does, waiting inside it */
 }
+
+static size_t pending (FILE *f) { (void)f; return PIPE_BUF; }
+static size_t room (FILE *f) { (void)f; return 0; }
+static int linebuffered (FILE *f) { (void)f; return 1; }
 #endif
 
 
@@ -294,6 +333,75 @@ static int waitinput (Call *j, FILE *f) {
         return 1;
     }
   }
+}
+
+
+/*
+** Called with 'f' locked before a write(2) that stdio will make: waits
+** with the FILE unlocked until the descriptor takes PIPE_BUF bytes (or has
+** an error, which the write then reports). Returns 0 if Ctrl-C or a
+** cancel came first (j->intr set).
+*/
+static int waitoutput (Call *j, FILE *f) {
+  struct pollfd p[2];
+  p[0].fd = fileno_unlocked(f);
+  p[0].events = POLLOUT;
+  for (;;) {
+    int r;
+    if (stopped(j)) {
+      j->intr = 1;
+      return 0;
+    }
+    r = poll(p, 1, 0);  /* room there already: no wait */
+    if (r > 0 || (r < 0 && errno != EINTR))
+      return 1;
+    if (r == 0) {
+      int intr = (j->ctrlc ? LG_POLL_SIGINT : 0) |
+                 (j->cancel ? LG_POLL_CANCEL : 0);
+      funlockfile(f);
+      lg_poll(p, 1, NULL, intr);  /* whatever it says: look again */
+      flockfile(f);
+    }
+  }
+}
+
+
+/* Do the 'n' bytes at 's' only go into the buffer of 'f', keeping at most
+** PIPE_BUF there, with no write(2)? */
+static int quiet (FILE *f, const char *s, size_t n) {
+  return pending(f) + n <= PIPE_BUF && n < room(f) &&
+         !(linebuffered(f) && memchr(s, '\n', n) != NULL);
+}
+
+
+/* Write the 'n' (<= PIPE_BUF) bytes at 's' to 'f' (locked) as the notes
+** say; 0 on an error or an end (j->intr). */
+static int write_piece (Call *j, FILE *f, const char *s, size_t n) {
+  if (!quiet(f, s, n) && pending(f) > 0 &&  /* flush what it holds */
+      (!waitoutput(j, f) || fflush_unlocked(f) != 0))
+    return 0;
+  if (!quiet(f, s, n) && !waitoutput(j, f))
+    return 0;
+  return fwrite_unlocked(s, 1, n, f) == n;
+}
+
+
+/* The write of j->buf to 'f'. Returns whether all of it was written;
+** j->intr if Ctrl-C or a cancel ended it. */
+static int write_watched (Call *j, FILE *f) {
+  const char *s = j->buf.b;
+  size_t done, n = j->buf.n;
+  int ok = 1;
+  flockfile(f);
+  j->regular = -1;
+  if (quiet(f, s, n) || isregular(j, f))  /* asked only before a write */
+    ok = fwrite_unlocked(s, 1, n, f) == n;
+  else
+    for (done = 0; ok && done < n; done += PIPE_BUF)
+      ok = write_piece(j, f, s + done,
+                       n - done < PIPE_BUF ? n - done : PIPE_BUF);
+  funlockfile(f);
+  return ok;
 }
 
 
@@ -489,8 +597,7 @@ static void do_op (Call *j) {
       do_read(j);
       return;
     case OP_WRITE:
-      j->ok = j->buf.n == 0 ||
-              fwrite(j->buf.b, 1, j->buf.n, f) == j->buf.n;
+      j->ok = j->buf.n == 0 || write_watched(j, f);
       break;
     case OP_FLUSH:
       j->ok = fflush(f) == 0;
@@ -564,8 +671,9 @@ static int lockhandle (Call *j) {
 */
 static void runcall (Call *j) {
   pthread_mutex_t *mu = j->mu;
-  j->ctrlc = j->op == OP_READ && lg_tstate_is_main();
-  j->cancel = j->op == OP_READ && lg_tstate_current() != NULL;
+  int waits = j->op == OP_READ || j->op == OP_WRITE;  /* may wait long */
+  j->ctrlc = waits && lg_tstate_is_main();
+  j->cancel = waits && lg_tstate_current() != NULL;
   if (j->op != OP_READ)  /* a read may wait for another thread */
     lg_blocking_brief();
   LG_BEGIN_BLOCKING
@@ -1150,6 +1258,8 @@ static int g_write (lua_State *L, luaL_Stream *p, int fidx, int arg) {
   free(j.buf.b);
   j.buf.b = NULL;
   checkcall(L, &j);
+  if (j.intr)  /* Ctrl-C or a cancel: the rest is dropped */
+    return lg_breaker_raise_interrupt(L);
   if (bad)
     luaL_checklstring(L, bad, NULL);
   if (j.ok)
