@@ -301,26 +301,23 @@ static int stopped (Call *j) {
 
 
 /*
-** Called with 'f' locked before each character or block is taken from it:
-** when stdio would have to read(2), waits with the FILE unlocked until the
-** descriptor has input (or end of file, or an error, which the read then
-** reports). Returns 0 if Ctrl-C or a cancel came first (j->intr set).
+** Called with 'f' (descriptor 'fd') locked: waits with the FILE unlocked
+** until the descriptor has 'events' (POLLIN, POLLOUT) or an error, which
+** the call then reports. A reader also stops waiting once 'f' holds input
+** (another module's code read into it). Returns 0 if Ctrl-C or a cancel
+** came first (j->intr set).
 */
-static int waitinput (Call *j, FILE *f) {
+static int waitfd (Call *j, FILE *f, int fd, short events) {
   struct pollfd p[2];
-  int fd;
-  if (buffered(f) || feof_unlocked(f) || ferror_unlocked(f) ||
-      (fd = fileno_unlocked(f)) < 0 || isregular(j, f))
-    return 1;
   p[0].fd = fd;
-  p[0].events = POLLIN;
+  p[0].events = events;
   for (;;) {
     int r;
     if (stopped(j)) {
       j->intr = 1;
       return 0;
     }
-    r = poll(p, 1, 0);  /* input there already: no wait */
+    r = poll(p, 1, 0);  /* ready already: no wait */
     if (r > 0 || (r < 0 && errno != EINTR))
       return 1;
     if (r == 0) {
@@ -329,7 +326,7 @@ static int waitinput (Call *j, FILE *f) {
       funlockfile(f);
       lg_poll(p, 1, NULL, intr);  /* whatever it says: look again */
       flockfile(f);
-      if (buffered(f))  /* another module's code read into it */
+      if (events == POLLIN && buffered(f))
         return 1;
     }
   }
@@ -337,32 +334,23 @@ static int waitinput (Call *j, FILE *f) {
 
 
 /*
-** Called with 'f' locked before a write(2) that stdio will make: waits
-** with the FILE unlocked until the descriptor takes PIPE_BUF bytes (or has
-** an error, which the write then reports). Returns 0 if Ctrl-C or a
-** cancel came first (j->intr set).
+** Called with 'f' locked before each character or block is taken from it:
+** when stdio would have to read(2), waits until the descriptor has input
+** (or end of file, or an error).
 */
+static int waitinput (Call *j, FILE *f) {
+  int fd;
+  if (buffered(f) || feof_unlocked(f) || ferror_unlocked(f) ||
+      (fd = fileno_unlocked(f)) < 0 || isregular(j, f))
+    return 1;
+  return waitfd(j, f, fd, POLLIN);
+}
+
+
+/* Called with 'f' locked before a write(2) that stdio will make: waits
+** until the descriptor takes PIPE_BUF bytes (one free page of a pipe). */
 static int waitoutput (Call *j, FILE *f) {
-  struct pollfd p[2];
-  p[0].fd = fileno_unlocked(f);
-  p[0].events = POLLOUT;
-  for (;;) {
-    int r;
-    if (stopped(j)) {
-      j->intr = 1;
-      return 0;
-    }
-    r = poll(p, 1, 0);  /* room there already: no wait */
-    if (r > 0 || (r < 0 && errno != EINTR))
-      return 1;
-    if (r == 0) {
-      int intr = (j->ctrlc ? LG_POLL_SIGINT : 0) |
-                 (j->cancel ? LG_POLL_CANCEL : 0);
-      funlockfile(f);
-      lg_poll(p, 1, NULL, intr);  /* whatever it says: look again */
-      flockfile(f);
-    }
-  }
+  return waitfd(j, f, fileno_unlocked(f), POLLOUT);
 }
 
 
