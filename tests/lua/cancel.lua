@@ -131,20 +131,9 @@ do
 
   -- A write to a pipe whose reader never reads: it fills the pipe, then
   -- waits for room until the cancel.
-  local pidfile = os.tmpname()
-  local w = assert(io.popen("echo $$ > " .. pidfile .. "; exec sleep 3600",
-                            "w"))
-  local big = string.rep("x", 1 << 20)
-  woken(function () w:write(big) end)
-  local wpid
-  repeat
-    local f = assert(io.open(pidfile))
-    wpid = f:read("l")
-    f:close()
-  until wpid ~= nil
-  os.remove(pidfile)
-  assert(os.execute("kill " .. wpid))
-  w:close()  -- what stayed in its buffer meets a closed pipe: EPIPE
+  local w, stop = testlib.stuck_pipe()
+  woken(function () w:write(string.rep("x", 1 << 20)) end)
+  stop()
 end
 
 

@@ -5,6 +5,7 @@ print("testing Ctrl-C in synchronisation waits")
 
 local threading = require "threading"
 local _thread = require "_thread"
+local testlib = require "testlib"
 
 -- Run block() in the main thread; a helper interrupts it once the main
 -- thread is about to block (the helper can only run once the main thread
@@ -115,6 +116,14 @@ do
   interrupted_by_kill(function () c:wait() end)
   assert(c:_is_owned())
   c:release()
+end
+
+-- A write to a pipe whose reader never reads: it fills the pipe, then
+-- waits for room until Ctrl-C.
+do
+  local w, stop = testlib.stuck_pipe()
+  interrupted(function () w:write(string.rep("x", 1 << 20)) end)
+  stop()
 end
 
 -- The program goes on normally afterwards.

@@ -73,4 +73,27 @@ function testlib.run (code, opts)
   return status, (out:gsub("status=%d+\n$", ""))
 end
 
+-- stuck_pipe() -> w, stop: a pipe whose reader never reads, for a write
+-- that fills it and then waits; stop() ends the reader and closes 'w'
+-- (what stayed in its buffer meets the closed pipe: SIGPIPE is ignored
+-- once socket is loaded, and the close fails quietly).
+function testlib.stuck_pipe ()
+  require "socket"
+  local pidfile = os.tmpname()
+  local w = assert(io.popen("echo $$ > " .. pidfile .. "; exec sleep 3600",
+                            "w"))
+  local function stop ()
+    local pid
+    repeat
+      local f = assert(io.open(pidfile))
+      pid = f:read("l")
+      f:close()
+    until pid ~= nil
+    os.remove(pidfile)
+    assert(os.execute("kill " .. pid))
+    w:close()
+  end
+  return w, stop
+end
+
 return testlib
