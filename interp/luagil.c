@@ -539,7 +539,8 @@ int luagil_close (lua_State *L) {
     return 0;
   }
   lua_close(L);
-  lg_task_free(p->I);  /* no task is left: its threads may go */
+  lg_task_free(p->I, !p->first);  /* no task is left: its threads may go
+                                    (the first's, once idle long enough) */
   if (!p->first && ts != NULL && ts->interp == p->I) {
     lg_gil_drop(ts, LG_DROP_PLAIN);  /* the thread may install another */
     ts->stats = NULL;

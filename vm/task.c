@@ -722,9 +722,9 @@ static void *worker_main (void *arg) {
 }
 
 
-void lg_task_free (lg_IState *I) {
+void lg_task_free (lg_IState *I, int wake) {
   lg_Pool *P = I->pool;
-  lg_TState *wake[MAX_IDLE];
+  lg_TState *woken[MAX_IDLE];
   int n = 0, last;
   if (P == NULL)
     return;
@@ -732,8 +732,9 @@ void lg_task_free (lg_IState *I) {
   {
     LG_ASSERT(P->ntasks == 0);
     P->retired = 1;
-    for (Worker *w = P->idle; w != NULL && n < MAX_IDLE; w = w->next)
-      wake[n++] = w->ts;  /* a state is never freed (vm/tstate.h) */
+    for (Worker *w = P->idle; w != NULL && n < MAX_IDLE && wake;
+         w = w->next)
+      woken[n++] = w->ts;  /* a state is never freed (vm/tstate.h) */
     P->idle = NULL;
     P->nidle = 0;
     lg_service_tell_locked(&P->monitor, 0);
@@ -741,7 +742,7 @@ void lg_task_free (lg_IState *I) {
   }
   lg_check(pthread_mutex_unlock(&P->mutex));
   for (int i = 0; i < n; i++)
-    lg_unpark(wake[i]);
+    lg_unpark(woken[i]);
   if (last)
     freepool(P);
   I->pool = NULL;

@@ -141,9 +141,13 @@ LG_FUNC void lg_task_forget (lg_Task *t);
 
 /*
 ** 'I' closes and none of its tasks is left: its idle workers and its
-** monitor leave, and the last of them frees its pool.
+** monitor leave, and the last of them frees its pool. Unless 'wake', the
+** idle workers leave only when their idle time is up: for the process's
+** first interpreter, whose close comes just before exit(), where a worker
+** that ends then would run its thread-local destructors (OpenSSL's, say)
+** while the exiting thread runs the atexit cleanup of the same library.
 */
-LG_FUNC void lg_task_free (lg_IState *I);
+LG_FUNC void lg_task_free (lg_IState *I, int wake);
 
 /* fork(): the scheduler's mutex is held across it; in the child the idle
 ** workers, the ready queue, the deadline heap and the monitor are gone. */
