@@ -458,7 +458,6 @@ static void report (const lg_Explore *e, char **argv, int script,
 }
 
 
-/* Shrink the failing 'best' (its result in 'rb'); returns runs spent. */
 /* Run plan 'p' once under the explorer's budgets (and 'trace', maybe
 ** NULL): runone's result. */
 static int runplan (const lg_Explore *e, lg_RunOnce run, void *ud,
@@ -472,6 +471,7 @@ static int runplan (const lg_Explore *e, lg_RunOnce run, void *ud,
 }
 
 
+/* Shrink the failing 'best' (its result in 'rb'); returns runs spent. */
 static long shrink (const lg_Explore *e, lg_RunOnce run, void *ud,
                     Plan *best, Result *rb, long k) {
   long spent = 0;

@@ -365,11 +365,13 @@ static int quiet (FILE *f, const char *s, size_t n) {
 /* Write the 'n' (<= PIPE_BUF) bytes at 's' to 'f' (locked) as the notes
 ** say; 0 on an error or an end (j->intr). */
 static int write_piece (Call *j, FILE *f, const char *s, size_t n) {
-  if (!quiet(f, s, n) && pending(f) > 0 &&  /* flush what it holds */
-      (!waitoutput(j, f) || fflush_unlocked(f) != 0))
-    return 0;
-  if (!quiet(f, s, n) && !waitoutput(j, f))
-    return 0;
+  if (!quiet(f, s, n)) {
+    if (pending(f) > 0 &&  /* flush what it holds, then look again */
+        (!waitoutput(j, f) || fflush_unlocked(f) != 0))
+      return 0;
+    if (!quiet(f, s, n) && !waitoutput(j, f))
+      return 0;
+  }
   return fwrite_unlocked(s, 1, n, f) == n;
 }
 

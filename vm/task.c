@@ -732,7 +732,7 @@ void lg_task_free (lg_IState *I, int wake) {
   {
     LG_ASSERT(P->ntasks == 0);
     P->retired = 1;
-    for (Worker *w = P->idle; w != NULL && n < MAX_IDLE && wake;
+    for (Worker *w = wake ? P->idle : NULL; w != NULL && n < MAX_IDLE;
          w = w->next)
       woken[n++] = w->ts;  /* a state is never freed (vm/tstate.h) */
     P->idle = NULL;

@@ -13,9 +13,9 @@
 ** off the queue (a waker, the thread itself after an interrupt, a fork)
 ** takes the one away, with an atomic exchange of 'counted', so exactly
 ** once. Queueing and waking happen with the GIL held, so under the GIL
-** 'nblocked' is exact, and when it equals
-** the number of the interpreter's threads (its main thread and the tasks
-** 'nthreads' counts) nothing in the interpreter can run again: the main
+** 'nblocked' is exact, and when it equals the number of the
+** interpreter's threads (its main thread and the tasks 'nthreads'
+** counts) nothing in the interpreter can run again: the main
 ** thread is interrupted with LG_INTR_DEADLOCK and raises. A thread that
 ** sleeps, waits with a timeout, or for I/O never counts, so no report is
 ** made while it could still wake the others; nor while another
@@ -234,11 +234,10 @@ static int advance (lg_IState *I) {
 /* Is every thread of 'I' blocked for good? (GIL held) Under virtual
 ** time, sleepers are woken instead if there are any. */
 static int deadlocked (lg_IState *I) {
-  if (atomic_load(lg_gil_nblocked(I)) == 1 + atomic_load(&I->nthreads) &&
-      lg_clock_isvirtual() && !lg_gil_finalizing(I) && advance(I))
-    return 0;
-  return (atomic_load(&I->deadlocks) & LG_DEADLOCKS_ALL) &&
-         atomic_load(lg_gil_nblocked(I)) == 1 + atomic_load(&I->nthreads) &&
+  int all = atomic_load(lg_gil_nblocked(I)) == 1 + atomic_load(&I->nthreads);
+  if (all && lg_clock_isvirtual() && !lg_gil_finalizing(I) && advance(I))
+    return 0;  /* else nobody slept: the count is as it was */
+  return all && (atomic_load(&I->deadlocks) & LG_DEADLOCKS_ALL) &&
          !lg_sigint_pending() &&  /* that ends the main thread's wait */
          !lg_tstate_hosts() && lg_istate_nlive() == 1 &&
          !lg_gil_finalizing(I);
