@@ -30,8 +30,11 @@
 ** and some sleep, the clock jumps to the earliest deadline and every
 ** sleeper due then is woken (vfired), uncounted and awaited
 ** (lg_gil_expect), all under the GIL, so who runs next is the policy's
-** choice as for any other wake-up. Only when nobody sleeps is it a
-** deadlock.
+** choice as for any other wake-up. The thread that moves the clock may be
+** due itself: it holds the GIL and cannot be awaited yet, so its drop is
+** brief (lg_blocking_brief): it hands off, then is awaited, or the next
+** holder's choices would depend on whether it had queued yet. Only when
+** nobody sleeps is it a deadlock.
 */
 
 #include <stddef.h>
@@ -223,7 +226,10 @@ static int advance (lg_IState *I) {
     lg_check(pthread_mutex_unlock(&vmutex));
     for (int i = 0; i < n; i++) {  /* states are never freed */
       uncount(&due[i]->wq);
-      lg_gil_expect(I, due[i]);
+      if (due[i] == lg_tstate_current())  /* the caller, due itself, */
+        lg_gil_will_be_brief(due[i]);  /* drops and retakes at once */
+      else
+        lg_gil_expect(I, due[i]);
       lg_unpark(due[i]);
     }
   } while (n == 32);
