@@ -125,7 +125,14 @@
 **   front and requests a drop itself; the thread that yields for it
 **   queues at the front too (behind it), so that an I/O-bound thread
 **   preempted by another does not then wait a whole interval behind a
-**   CPU-bound one.
+**   CPU-bound one. On one CPU every blocking release leaves the GIL free
+**   (compete_locked), and sends go without the GIL as under 'interval'
+**   (stdlib/socket/tcp.c): the peer a send wakes runs on our CPU, and a
+**   handoff to a CPU-bound head, or a GIL kept over the send, cost a
+**   whole interval or two more context switches a round trip (issue 17,
+**   the convoy pinned to one core: 44,000 round trips/s alone and a
+**   spinner's share of 0.42 before, 70,000 and ~0.7 after; CPython
+**   81,000 and 0.75).
 ** - 'deterministic': the next holder is the queued thread after the
 **   holder in creation order, chosen only once every thread the holder
 **   made runnable (started, woken: lg_gil_expect) has queued, so the
@@ -909,9 +916,7 @@ static int compete_locked (lg_Gil *G, int policy, int reason) {
     case LG_POLICY_GVL:
       return reason != LG_DROP_FORCED;
     case LG_POLICY_PRIORITY_IO:  /* see handoff_locked */
-      return reason == LG_DROP_BLOCKING && lg_usable_cpus() < 2 &&
-             (G->head == NULL || lg_now_ns() - G->head->gil_since <
-                                 atomic_load(&G->interval_ns) / PRIORITY_DIV);
+      return reason == LG_DROP_BLOCKING && lg_usable_cpus() < 2;
     default:
       return 0;
   }
@@ -1397,14 +1402,15 @@ static long voluntary_switches (void) {
 
 /*
 ** priority-io asks the kernel whether the call slept (its count of
-** voluntary context switches, ~1 us a call) only if the caller did not
-** say beforehand that it will wait (lg_gil_will_wait).
+** voluntary context switches, ~0.4 us a call) only if the caller did not
+** say beforehand whether it will wait (lg_gil_will_wait,
+** lg_gil_will_not_wait).
 */
 void lg_gil_blocking_drop (lg_TState *ts) {
   lg_Gil *G = GIL(ts);
   int policy = atomic_load(&G->policy), brief = ts->brief;
   ts->brief = 0;
-  if (policy == LG_POLICY_PRIORITY_IO && !ts->waited)
+  if (policy == LG_POLICY_PRIORITY_IO && ts->waited == 0)
     ts->nvcsw = voluntary_switches();
   if (policy == LG_POLICY_DETERMINISTIC && brief) {
     lg_TState *next;  /* hand off, then be awaited (lg_blocking_brief) */
@@ -1439,11 +1445,18 @@ void lg_gil_will_wait (lg_TState *ts) {
 }
 
 
+void lg_gil_will_not_wait (lg_TState *ts) {
+  if (lg_gil_held(ts))
+    ts->waited = -1;
+}
+
+
 void lg_gil_blocking_take (lg_TState *ts) {
   lg_Gil *G = GIL(ts);
   int saved = errno;
   int front = atomic_load(&G->policy) == LG_POLICY_PRIORITY_IO &&
-              (ts->waited || voluntary_switches() != ts->nvcsw);
+              (ts->waited > 0 ||
+               (ts->waited == 0 && voluntary_switches() != ts->nvcsw));
   ts->waited = 0;
   errno = saved;
   take(ts, front ? QUEUE_PRIORITY : QUEUE_BACK);

@@ -132,7 +132,8 @@ struct lg_TState {
   int stage;                   /* preempt=any: 1 while counting down */
   uint32_t rng;                /* xorshift state for the 1-8 jitter */
   int spin;                    /* its last park ended soon: spin next time */
-  int waited;                  /* priority-io: its blocking call waited */
+  int waited;                  /* priority-io: its blocking call waited
+                                  (1), will not (-1), or ask (0) */
   int brief;                   /* owner thread only: the blocking call
                                   about to begin is brief (vm/waitq.h) */
   int ownwait;                 /* owner thread only: ... or waits for

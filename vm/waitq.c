@@ -108,6 +108,13 @@ void lg_blocking_waited (void) {
     lg_gil_will_wait(ts);
 }
 
+
+void lg_blocking_unwaited (void) {
+  lg_TState *ts = lg_tstate_current();
+  if (ts != NULL)
+    lg_gil_will_not_wait(ts);
+}
+
 /* }====================================================== */
 
 

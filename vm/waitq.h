@@ -39,6 +39,14 @@ LG_FUNC void lg_blocking_end (lg_TState *ts);
 LG_FUNC void lg_blocking_waited (void);
 
 /*
+** priority-io: the blocking call about to begin does not wait (a send
+** with room in the buffer: one that finds none says so in a bracket of
+** its own, lg_blocking_waited). Its thread then queues as an ordinary
+** one when the call ends, and priority-io asks the kernel nothing.
+*/
+LG_FUNC void lg_blocking_unwaited (void);
+
+/*
 ** The blocking call about to begin ends by itself, soon, whatever other
 ** threads do (a write to a file or a terminal, an fopen): under the
 ** deterministic policy the next holder waits for the caller to come back

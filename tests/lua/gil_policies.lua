@@ -170,4 +170,47 @@ end
 
 -- }======================================================
 
+
+-- {======================================================
+-- priority-io's send, on one CPU and on several (issue 17)
+-- =======================================================
+
+-- On several CPUs a send that need not wait keeps the GIL (the peer it
+-- wakes asks by its own priority); on one it lets the GIL go, as
+-- interval's does: the woken peer runs on that CPU and would find the
+-- GIL held. gil.stats counts the main thread's drops around the sends.
+do
+  local code = [[
+    local gil = require "gil"
+    local socket = require "socket"
+    local threading = require "threading"
+    gil.setpolicy("priority-io")
+    local a, b = assert(socket.socketpair())
+    local function drops ()
+      for _, t in ipairs(gil.stats().threads) do
+        if t.ident == threading.get_ident() then return t.blocking_drops end
+      end
+    end
+    local before = drops()
+    for _ = 1, 100 do assert(a:send("x")) end
+    assert(b:receive(100) == ("x"):rep(100))
+    print("drops=" .. drops() - before)
+  ]]
+  local function sends_dropped (opts)
+    local status, out = testlib.run(code, opts)
+    assert(status == 0, out)
+    return tonumber((assert(out:match("drops=(%d+)"), out)))
+  end
+  assert(sends_dropped{shell = "taskset -c 0"} >= 100,
+         "one CPU: every send lets the GIL go")
+  local p = assert(io.popen("nproc"))
+  local cpus = tonumber(p:read("a"))
+  p:close()
+  if cpus >= 2 then
+    assert(sends_dropped() == 0, "several CPUs: no send had to wait")
+  end
+end
+
+-- }======================================================
+
 print("OK")

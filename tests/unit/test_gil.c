@@ -190,6 +190,7 @@ static int blocking_release_hands_over (int policy, long n) {
   pthread_kill(t, SIGUSR2);
   while (!atomic_load(&stalled))
     sched_yield();
+  usleep(1000);  /* the head has waited a while (> 1/64 interval) */
   sw = lg_gil_switches(I);
   LUAGIL_BEGIN_ALLOW_THREADS
   handed = lg_gil_switches(I) != sw;  /* granted to the stalled thread */
@@ -230,11 +231,15 @@ Test(gil, interval_hands_the_gil_over_around_blocking) {
 
 /* interval:free (CPython 3's drop_gil) and gvl (Ruby's blocking region)
 ** leave the GIL free when no drop request is pending: the thread back
-** from its blocking call takes it before the queued one. */
+** from its blocking call takes it before the queued one. So does
+** priority-io on one CPU, however long the head has waited (unit.
+** test_gil_onecpu runs these under taskset -c 0). */
 Test(gil, free_release_leaves_the_gil_to_whoever_comes_first) {
   cr_assert(!blocking_release_hands_over(LG_POLICY_INTERVAL,
                                          LG_INTERVAL_FREE));
   cr_assert(!blocking_release_hands_over(LG_POLICY_GVL, 0));
+  if (lg_usable_cpus() < 2)
+    cr_assert(!blocking_release_hands_over(LG_POLICY_PRIORITY_IO, 0));
 }
 
 
