@@ -1410,8 +1410,7 @@ static long voluntary_switches (void) {
 /*
 ** priority-io asks the kernel whether the call slept (its count of
 ** voluntary context switches, ~0.4 us a call) only if the caller did not
-** say beforehand whether it will wait (lg_gil_will_wait,
-** lg_gil_will_not_wait).
+** say beforehand whether it will wait (lg_gil_will_wait).
 */
 void lg_gil_blocking_drop (lg_TState *ts) {
   lg_Gil *G = GIL(ts);
@@ -1446,15 +1445,9 @@ void lg_gil_will_be_brief (lg_TState *ts) {
 }
 
 
-void lg_gil_will_wait (lg_TState *ts) {
+void lg_gil_will_wait (lg_TState *ts, int waits) {
   if (lg_gil_held(ts))
-    ts->waited = 1;
-}
-
-
-void lg_gil_will_not_wait (lg_TState *ts) {
-  if (lg_gil_held(ts))
-    ts->waited = -1;
+    ts->waited = waits ? 1 : -1;
 }
 
 

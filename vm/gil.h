@@ -190,13 +190,13 @@ LG_FUNC int lg_gil_finalizing (lg_IState *I);
 ** and LG_END_BLOCKING): running -> released for a blocking call, and
 ** waiting -> running after it, where under priority-io a call that
 ** waited (it slept in the kernel, or lg_gil_will_wait said it would)
-** queues at the front; lg_gil_will_not_wait says it will not, and the
+** queues at the front; when lg_gil_will_wait said whether it will, the
 ** kernel is not asked. Both preserve errno.
 */
 LG_FUNC void lg_gil_blocking_drop (lg_TState *ts);
 LG_FUNC void lg_gil_blocking_take (lg_TState *ts);
-LG_FUNC void lg_gil_will_wait (lg_TState *ts);  /* GIL held, or nothing */
-LG_FUNC void lg_gil_will_not_wait (lg_TState *ts);  /* the same */
+LG_FUNC void lg_gil_will_wait (lg_TState *ts, int waits);  /* GIL held,
+                                                              or nothing */
 LG_FUNC void lg_gil_will_be_brief (lg_TState *ts);  /* lg_blocking_brief */
 
 /* fork(): gil.mutex is held across it; the child's caller holds the GIL

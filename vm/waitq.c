@@ -102,17 +102,10 @@ void lg_blocking_brief (void) {
 }
 
 
-void lg_blocking_waited (void) {
+void lg_blocking_waits (int waits) {
   lg_TState *ts = lg_tstate_current();
   if (ts != NULL)
-    lg_gil_will_wait(ts);
-}
-
-
-void lg_blocking_unwaited (void) {
-  lg_TState *ts = lg_tstate_current();
-  if (ts != NULL)
-    lg_gil_will_not_wait(ts);
+    lg_gil_will_wait(ts, waits);
 }
 
 /* }====================================================== */

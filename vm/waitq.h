@@ -32,19 +32,14 @@ LG_FUNC void lg_blocking_end (lg_TState *ts);
 #define LG_END_BLOCKING    lg_blocking_end(lg_blocked_); }
 
 /*
-** priority-io: the blocking call about to begin (LG_BEGIN_BLOCKING next)
-** will wait: it got EAGAIN already, say. Its thread then asks for the GIL
-** with priority when the call ends, even if it did not sleep in the kernel.
+** priority-io: whether the blocking call about to begin (LG_BEGIN_BLOCKING
+** next) waits, said beforehand, so that the kernel is not asked. 1: it
+** will (it got EAGAIN already, say); its thread then asks for the GIL with
+** priority when the call ends, even if it did not sleep in the kernel. 0:
+** it will not (a send with room in the buffer; one that finds none says 1
+** in a bracket of its own); its thread then queues as an ordinary one.
 */
-LG_FUNC void lg_blocking_waited (void);
-
-/*
-** priority-io: the blocking call about to begin does not wait (a send
-** with room in the buffer: one that finds none says so in a bracket of
-** its own, lg_blocking_waited). Its thread then queues as an ordinary
-** one when the call ends, and priority-io asks the kernel nothing.
-*/
-LG_FUNC void lg_blocking_unwaited (void);
+LG_FUNC void lg_blocking_waits (int waits);
 
 /*
 ** The blocking call about to begin ends by itself, soon, whatever other

@@ -30,7 +30,6 @@ static const char WORK[] =
   "return s\n";
 
 typedef struct Side {
-  lua_State *L;
   lua_Integer lo, hi;
   double sum;
   int status;
@@ -79,8 +78,8 @@ static int pass (int p, double *wall, double *cpu, double *sum) {
   int ok = 1;
   pthread_barrier_init(&start, NULL, (unsigned)p + 1);
   for (int k = 0; k < p; k++) {
-    side[k] = (Side){NULL, (lua_Integer)k * N / p,
-                     (lua_Integer)(k + 1) * N / p, 0.0, -1, &start};
+    side[k] = (Side){(lua_Integer)k * N / p, (lua_Integer)(k + 1) * N / p,
+                     0.0, -1, &start};
     if (pthread_create(&t[k], NULL, side_main, &side[k]) != 0) {
       fprintf(stderr, "embed_parallel: pthread_create failed\n");
       exit(1);

@@ -172,7 +172,7 @@ static int tcp_receive (lua_State *L) {
       Tm tm;
       lg_sock_tmstart(&tm, o);
       if (!tm.nowait) {
-        lg_blocking_waited();  /* recv said EAGAIN: priority-io's waiting */
+        lg_blocking_waits(1);  /* recv said EAGAIN: priority-io's waiting */
         LG_BEGIN_BLOCKING
         err = recvloop(&r, &tm);
         LG_END_BLOCKING
@@ -254,20 +254,20 @@ static lua_Integer optindex (lua_State *L, int arg, lua_Integer def) {
 /*
 ** The send without the GIL: 'quick' (priority-io on one CPU) says first
 ** that it will not wait, so that priority-io asks the kernel nothing
-** about it (lg_blocking_unwaited: two getrusage calls a send), and says
+** about it (lg_blocking_waits: two getrusage calls a send), and says
 ** it waited only if it must (a full buffer), in a second bracket.
 */
 static int sendfree (int fd, const char *data, size_t len, size_t *sent,
                      const Tm *tm, int quick) {
   int err;
   if (quick) {
-    lg_blocking_unwaited();
+    lg_blocking_waits(0);
     LG_BEGIN_BLOCKING
     err = sendloop(fd, data, len, sent, NULL);
     LG_END_BLOCKING
     if (err != IO_TIMEOUT || tm->nowait)
       return err;
-    lg_blocking_waited();
+    lg_blocking_waits(1);
   }
   LG_BEGIN_BLOCKING
   err = sendloop(fd, data, len, sent, tm);
@@ -284,11 +284,11 @@ static int dosend (Obj *o, int fd, const char *data, size_t len,
   int err = IO_DONE;
   int policy = lg_gil_getpolicy(lg_interp_current(), NULL);
   int priority = len > 0 && policy == LG_POLICY_PRIORITY_IO;
-  int onecpu = lg_usable_cpus() < 2;
+  int quick = priority && lg_usable_cpus() < 2;  /* see sendfree */
   Tm tm;
   lg_sock_tmstart(&tm, o);
   lg_mutex_take(&s->wlock);
-  if (priority && !onecpu) {
+  if (priority && !quick) {
     /* Under priority-io a send that need not wait keeps the GIL: giving
     ** it up would put us behind a CPU-bound thread for a whole interval
     ** (the convoy effect), and the peer we wake gets the GIL promptly
@@ -315,7 +315,7 @@ static int dosend (Obj *o, int fd, const char *data, size_t len,
       return ENOMEM;
     }
     memcpy(copy, data + done, len);
-    err = sendfree(fd, copy, len, &more, &tm, priority && onecpu);
+    err = sendfree(fd, copy, len, &more, &tm, quick);
     if (copy != small)
       free(copy);
     *sent = done + more;
@@ -431,7 +431,7 @@ static int doaccept (Obj *o, int fd, int *err) {
     *err = IO_TIMEOUT;
     return -1;
   }
-  lg_blocking_waited();  /* accept said EAGAIN: priority-io's waiting */
+  lg_blocking_waits(1);  /* accept said EAGAIN: priority-io's waiting */
   LG_BEGIN_BLOCKING
   for (;;) {
     c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);

@@ -98,7 +98,7 @@ static int dorecv (Obj *o, Dgram *d) {
   lg_sock_tmstart(&tm, o);
   if (tm.nowait)
     return IO_TIMEOUT;
-  lg_blocking_waited();  /* recv said EAGAIN: priority-io's waiting */
+  lg_blocking_waits(1);  /* recv said EAGAIN: priority-io's waiting */
   LG_BEGIN_BLOCKING
   while ((err = lg_sock_wait(d->fd, POLLIN, &tm)) == IO_DONE) {
     if (lg_sock_isclosing(s)) {

@@ -190,7 +190,9 @@ static int blocking_release_hands_over (int policy, long n) {
   pthread_kill(t, SIGUSR2);
   while (!atomic_load(&stalled))
     sched_yield();
-  usleep(1000);  /* the head has waited a while (> 1/64 interval) */
+  usleep(1000);  /* not an ordering: the head has waited at least 1 ms,
+                    more than the 1/64 interval after which priority-io
+                    once handed a one-CPU release to it */
   sw = lg_gil_switches(I);
   LUAGIL_BEGIN_ALLOW_THREADS
   handed = lg_gil_switches(I) != sw;  /* granted to the stalled thread */
