@@ -63,7 +63,7 @@ static int gil_getwarn (lua_State *L) {
 /*
 ** gil.setpolicy(name [, {n=, seed=, release=}]): "interval" (release:
 ** "handoff", the default, or "free", CPython 3's), "ticks" (n:
-** instructions between drops, default 300), "priority-io" (n: the
+** instructions between drops, default 200), "priority-io" (n: the
 ** holder keeps n times as long as it was last kept out, default 0),
 ** "deterministic" (n: average instructions between switches, default
 ** 1000; seed), "gvl" (n: the time slice in milliseconds, default 100)

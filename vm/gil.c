@@ -69,7 +69,7 @@
 **                  interval                   head
 **   interval:free  the timer, as interval     handoff; other  -
 **                                             releases free
-**   ticks          the holder's count hook,   no handoff: the 300
+**   ticks          the holder's count hook,   no handoff: the 200
 **                  every N instructions       head competes
 **   priority-io    the timer; and a thread    handoff; it     -
 **                  back from real I/O, at     queues first
@@ -95,31 +95,40 @@
 **   hands the GVL to the head (FIFO, the yielder queues at the back); a
 **   blocking region lets it go free, its head woken to compete.
 ** - 'ticks' (Python 2's GIL): the holder's count hook drops the GIL every
-**   N instructions, and no release hands it over: it wakes the head and
-**   only then takes the GIL back (lg_gil_yield lets gil.mutex go between
-**   the two, as Python 2 posts its lock and then waits on it), so a head
-**   already running on another CPU sometimes wins and CPU-bound threads
-**   thrash as they did on multicore Python 2; on one CPU the woken head
-**   preempts the holder, wins, and the loser waits for the OS to run it
-**   (~300 switches/s, as 2.7.18's). Without that window (before issue 17)
-**   the head never won: 200 switches/s on two cores, where 2.7.18 made
-**   thousands, and every drop a context switch pair on one core (44,000
-**   of each in the cpu workload, 2.7.18: ~1,000), 1.5-2.6x slower. A
-**   thread that queued from a take (back from a sleep, a
-**   wait, I/O, or new) rather than from a yield is handed the GIL at the
-**   next drop instead, as Python 2 let a thread returning from blocking
-**   back in within milliseconds, and so is a head of the queue that has
-**   waited a whole switch interval, so that none starves for ever (issue
-**   19, case 20; tests/lua/misuse_vm.lua). N = 300: Python 2.7 checks
-**   every 100 "ticks", and its loop in scripts/lab/fidelity/cpu.py
-**   ticks 6 times an iteration (LOAD_FAST, LOAD_CONST and STORE_FAST do
-**   not tick), so it checks every ~17 iterations, ~2.6 us; luagil runs
-**   the same loop at 3 instructions an iteration (POWK, ADD, FORLOOP)
-**   in ~12 ns each: ~210 in 2.6 us. A sweep of N on two cores (issue 17)
-**   put 2 threads / 1 at ~1.5 for N = 200..300 (2.7.18: 1.62 on two idle
-**   cores), ~1.35 at 500 and ~1.1 at 1000; with the window above, N = 300
-**   gives 1.0 and ~4,500 switches/s on two loaded cores (2.7.18: 1.01,
-**   ~3,600) and 1.0-1.1 and ~300/s on one (2.7.18: 1.0, 130-260).
+**   N instructions while a thread waits, and no release hands it over:
+**   it wakes the head and only then takes the GIL back (lg_gil_yield lets
+**   gil.mutex go between the two, as Python 2 posts its lock and then
+**   waits on it), so a head already running on another CPU sometimes wins
+**   and CPU-bound threads thrash as they did on multicore Python 2; on one
+**   CPU the woken head preempts the holder in that window, wins, and the
+**   loser waits for the OS to run it. As with Python 2's semaphore, the
+**   wake is a system call even if the head is not asleep
+**   (lg_unpark_post), the woken head goes to the back of the queue as a
+**   loser goes back in the kernel's futex queue (rotate_locked), and
+**   waiters do not spin. A head that has waited a whole switch interval
+**   is handed the GIL at the next release, so that none starves for ever
+**   (issue 19, case 20; tests/lua/misuse_vm.lua). Issue 17 measured each
+**   of these against 2.7.18 (scripts/lab/fidelity, medians of 5 on two
+**   idle cores): without the window the head never won (~200 switches/s
+**   seen, 2.7.18 ~30,000); with the window but no wake system call for a
+**   head that was not asleep (vm/park.c), the same; with spinning
+**   waiters, 286,000/s. A thread that queued from a take (back from I/O)
+**   was once handed the GIL at the next drop too: a timeline of the
+**   convoy beside a spinner showed the GIL idle ~11 us (median) at each
+**   such handoff while the parked I/O thread woke, 71% of the time in
+**   all, and the spinner kept 0.19 of its solo rate (2.7.18: 0.33);
+**   racing for the GIL as in Python 2, 2 us, and 0.31.
+**   N = 200: Python 2.7 checks every 100 "ticks", and its loop in
+**   scripts/lab/fidelity/cpu.py ticks 6 times an iteration (LOAD_FAST,
+**   LOAD_CONST and STORE_FAST do not tick), so it checks every ~17
+**   iterations, ~2.6 us; luagil runs the same loop at 3 instructions an
+**   iteration (POWK, ADD, FORLOOP) in ~12 ns each: ~210 in 2.6 us. A
+**   sweep (issue 17, medians of 5; 2.7.18 beside: 31,250 switches/s
+**   seen, 2 threads / 1 2.26, 4 / 1 2.45 on two idle cores; 250, 1.03,
+**   1.17 on one) gave N = 120: 30,760, 1.81, 2.42 and 301, 0.99, 1.19;
+**   N = 200: 23,860, 1.85, 2.26 and 295, 1.02, 1.09; N = 300: 14,910,
+**   1.72, 1.77 and 301, 1.02, 1.12. 2.7.18's own 2 / 1 swings from 1.6
+**   to 2.3 between runs.
 ** - 'priority-io': a thread whose blocking call really waited (its
 **   voluntary context switches rose, or the caller said so) queues at the
 **   front and requests a drop itself; the thread that yields for it
@@ -184,7 +193,7 @@
 #define IDLE_NS      1000000000L  /* ... and sleeps after 1 s with nobody
                                      waiting */
 #define TIMER_STACK  (64 * 1024) /* enough for a host's event hook */
-#define TICKS_COUNT  300          /* default N of ticks: see the notes */
+#define TICKS_COUNT  200          /* default N of ticks: see the notes */
 #define DET_COUNT    1000         /* default N of deterministic */
 #define GVL_SLICE_MS 100          /* default slice of gvl, as Ruby's */
 #define PRIORITY_DIV 64           /* priority-io: the least a holder keeps
@@ -735,11 +744,13 @@ static long priority_keep_locked (lg_Gil *G, lg_TState *holder) {
 ** a waiter spinning that long beside a CPU-bound holder slows the holder
 ** (issue 17, the convoy with a spinner on two cores, 8 interleaved runs:
 ** the spinner's share 0.58 with the spin, 0.85 without; round trips
-** 3,992/s and 3,094/s, CPython's 70).
+** 3,992/s and 3,094/s, CPython's 70). Nor does one under 'ticks', as
+** Python 2's semaphore does not (see the notes).
 */
 static void wait_locked (lg_Gil *G, lg_TState *ts, int priority) {
   LG_ASSERT(lg_mutex_held(&G->mutex));
-  int spin = priority ? 0 : LG_PARK_SPIN;
+  int ticks = atomic_load(&G->policy) == LG_POLICY_TICKS;  /* the notes */
+  int spin = priority || ticks ? 0 : LG_PARK_SPIN;
   while (atomic_load(&G->holder) != ts) {
     struct timespec dl, *deadline = NULL;
     int requested = 0;
@@ -843,7 +854,6 @@ static void take (lg_TState *ts, int where) {
     if (atomic_load(&G->holder) == ts || ts->gil_queued)
       wait_locked(G, ts, 0);  /* woken into the GIL or its queue meanwhile */
     else if (busy_locked(G)) {
-      ts->gil_fresh = 1;  /* ticks hands it the GIL at the next drop */
       enter_queue_locked(G, ts, where, now);
       wait_locked(G, ts, where == QUEUE_PRIORITY);
     }
@@ -890,20 +900,34 @@ int lg_gil_wake_into (lg_TState *waiter) {
 
 
 /*
-** Ticks: the thread a forced drop hands the GIL to (see the notes), or
-** NULL: the first one that queued from a take, else the head if it has
-** waited a whole interval.
+** Ticks: the thread a release hands the GIL to (see the notes), or NULL:
+** the head if it has waited a whole interval.
 */
 static lg_TState *ticks_next_locked (lg_Gil *G) {
   LG_ASSERT(lg_mutex_held(&G->mutex));
   lg_TState *head = G->head;
-  for (lg_TState *w = head; w != NULL; w = w->gil_next)
-    if (w->gil_fresh && !must_park(G, w))
-      return w;
   if (head != NULL && !must_park(G, head) &&
       lg_now_ns() - head->gil_since >= atomic_load(&G->interval_ns))
     return head;
   return NULL;
+}
+
+
+/*
+** Ticks: the head, woken to compete, goes to the back of the queue, as a
+** waiter for Python 2's lock that lost goes back to the end of the
+** kernel's futex queue: the next release wakes another waiter, and with
+** several waiting, several compete at once (see the notes).
+*/
+static void rotate_locked (lg_Gil *G) {
+  LG_ASSERT(lg_mutex_held(&G->mutex));
+  lg_TState *head = G->head;
+  if (head == NULL || head == G->tail)
+    return;
+  G->head = head->gil_next;
+  head->gil_next = NULL;
+  G->tail->gil_next = head;
+  G->tail = head;
 }
 
 
@@ -935,7 +959,7 @@ static int compete_locked (lg_Gil *G, int policy, int reason) {
 ** if any. Returns the thread to unpark once gil.mutex is let go (on one
 ** core a woken thread runs at once and would only block on gil.mutex), or
 ** NULL. A release that competes (compete_locked: every one of 'ticks' but
-** to a fresh or starved waiter, those of 'interval:free' and 'gvl' that
+** to a starved waiter, those of 'interval:free' and 'gvl' that
 ** no drop request asked for) hands nothing: it only wakes the head to
 ** compete. So does a blocking drop under 'priority-io' on one CPU: the
 ** head is then mostly a CPU-bound thread, and the thread that wakes first
@@ -969,7 +993,12 @@ static lg_TState *handoff_locked (lg_Gil *G, lg_TState *ts, int reason) {
     return next;
   }
   atomic_store(&G->holder, NULL);
-  return compete ? G->head : NULL;  /* no handoff: the head competes */
+  if (!compete)
+    return NULL;
+  next = G->head;  /* no handoff: the head competes */
+  if (policy == LG_POLICY_TICKS)
+    rotate_locked(G);
+  return next;
 }
 
 
@@ -1036,12 +1065,11 @@ void lg_gil_yield (lg_TState *ts) {
       ** Python 2 posts its lock before it waits on it again, so that a
       ** head already running (on another CPU) can win */
       lg_check(pthread_mutex_unlock(&G->mutex));
-      wake(next);
+      lg_unpark_post(next);
       next = NULL;
       lg_check(pthread_mutex_lock(&G->mutex));
     }
     queued = busy_locked(G);
-    ts->gil_fresh = 0;
     if (queued) {
       now = lg_now_ns();
       if (atomic_load(&G->policy) == LG_POLICY_PRIORITY_IO)

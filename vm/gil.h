@@ -116,7 +116,7 @@ LG_FUNC void lg_gil_setinterval (lg_IState *I, double seconds);
 ** The policy and its count 'n': instructions for ticks and
 ** deterministic, the time slice in milliseconds for gvl, LG_INTERVAL_*
 ** for interval (0: HANDOFF); 0 for the
-** policy's default (300 for ticks, 1000 for deterministic,
+** policy's default (200 for ticks, 1000 for deterministic,
 ** 100 ms for gvl). Any thread; takes effect at each thread's next take
 ** or switch.
 */

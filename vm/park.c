@@ -287,10 +287,10 @@ int lg_park (lg_TState *ts, const struct timespec *deadline, int flags) {
 }
 
 
-void lg_unpark (lg_TState *ts) {
+static inline void unpark (lg_TState *ts, int always) {
   int saved = errno;
   int fd = atomic_load(&ts->park_fd);  /* before the token: lg_waitq_wait */
-  if (atomic_exchange(&ts->park_token, SET) != ASLEEP)
+  if (atomic_exchange(&ts->park_token, SET) != ASLEEP && !always)
     ;  /* it spins, or has not parked yet: it will see the token */
   else if (fd >= 0) {
     uint64_t one = 1;
@@ -301,6 +301,16 @@ void lg_unpark (lg_TState *ts) {
     syscall(SYS_futex, &ts->park_token, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1,
             NULL, NULL, 0);
   errno = saved;
+}
+
+
+void lg_unpark (lg_TState *ts) {
+  unpark(ts, 0);
+}
+
+
+void lg_unpark_post (lg_TState *ts) {
+  unpark(ts, 1);
 }
 
 /* }====================================================== */

@@ -46,6 +46,13 @@ LG_FUNC int lg_park (lg_TState *ts, const struct timespec *deadline,
 LG_FUNC void lg_unpark (lg_TState *ts);
 
 /*
+** Wake 'ts' as lg_unpark does, but make the wake-up system call even if
+** it is not asleep, as a lock of Python 2 does on every release while a
+** thread waits for it ('ticks' models its GIL: vm/gil.c).
+*/
+LG_FUNC void lg_unpark_post (lg_TState *ts);
+
+/*
 ** Poll the 'n' descriptors of 'fds' (as poll(2); the caller has released
 ** the GIL) until one has an event, 'deadline' passes (NULL: never; a
 ** deadline that has passed still polls once, so a ready descriptor is

@@ -162,7 +162,6 @@ struct lg_TState {
   lg_TState *gil_next;
   long gil_since;              /* when it queued (ns) */
   int gil_queued;              /* in the queue now */
-  int gil_fresh;               /* queued by a take, not a yield (ticks) */
   int gil_dropped;             /* why it last let the GIL go (LG_DROP_*) */
   int expected;                /* deterministic: its next take was awaited
                                   (lg_gil_expect); under gil.mutex, or by

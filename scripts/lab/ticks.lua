@@ -15,7 +15,7 @@ local gil = require "gil"
 
 local o = lab.init("ticks")
 local N = o.small and 1000000 or 10000000   -- terms of the sum, in total
-local TICKS = 300   -- the default: Python 2.7.18's 100 ticks (vm/gil.c)
+local TICKS = 200   -- the default: Python 2.7.18's 100 ticks (vm/gil.c)
 
 -- The two halves one after the other in this thread.
 local function sequential (n)

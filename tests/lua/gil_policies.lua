@@ -30,7 +30,7 @@ do
   gil.setpolicy("interval")
   assert(policy()[2] == "handoff", "interval alone is the handoff")
   gil.setpolicy("ticks")
-  assert(policy()[1] == "ticks" and policy()[2] == 300)
+  assert(policy()[1] == "ticks" and policy()[2] == 200)
   gil.setpolicy("gvl")
   assert(policy()[1] == "gvl" and policy()[2] == 100, "100 ms, as Ruby")
   gil.setpolicy("gvl", {n = 20})
@@ -58,7 +58,7 @@ do
                           ["interval:handoff"] = "interval handoff",
                           ["gvl:50"] = "gvl 50", gvl = "gvl 100",
                           ["priority-io:3"] = "priority-io 3",
-                          ticks = "ticks 300"} do
+                          ticks = "ticks 200"} do
     local status, out = testlib.run(
       "print(table.concat({require'gil'.getpolicy()}, ' '))",
       {args = "--gil-policy=" .. spec})
