@@ -221,7 +221,10 @@ struct lg_Gil {
   lg_TState *head, *tail;      /* gil.mutex: waiters, linked by gil_next */
   /* Line 2: what a handoff counts. */
   _Alignas(LG_CACHELINE)
-  atomic_ulong switches;       /* written under gil.mutex: grants so far */
+  atomic_ulong grants;         /* written under gil.mutex: grants so far */
+  atomic_ulong switches;       /* written under gil.mutex: the grants to
+                                  another thread than 'last' */
+  lg_TState *last;             /* gil.mutex: the last thread granted it */
   atomic_int nqueued;          /* written under gil.mutex: queue length */
   atomic_int nblocked;         /* vm/waitq.c: threads in a wait that only
                                   another of them can end */
@@ -274,7 +277,9 @@ int lg_gil_init (lg_IState *I, lg_TState *ts) {
   lg_check(pthread_cond_init(&G->never, NULL));
   lg_check(pthread_cond_init(&G->arrived, NULL));
   atomic_store(&G->holder, ts);
+  atomic_store(&G->grants, 0);
   atomic_store(&G->switches, 0);
+  G->last = ts;
   atomic_store(&G->interval_ns, (long)(LG_DEFAULT_INTERVAL * 1e9));
   atomic_store(&G->count, TICKS_COUNT);
   G->rng = 0x9e3779b97f4a7c15u;
@@ -334,7 +339,11 @@ static void grant_locked (lg_Gil *G, lg_TState *ts) {
     ts->gil_left = 0;
   }
   atomic_store(&G->holder, ts);
-  atomic_fetch_add(&G->switches, 1);
+  atomic_fetch_add(&G->grants, 1);
+  if (ts != G->last) {  /* not a thread taking back the GIL it let go */
+    G->last = ts;
+    atomic_fetch_add(&G->switches, 1);
+  }
   atomic_store(&G->drop_request, 0);  /* a new holder starts afresh */
 }
 
@@ -497,8 +506,8 @@ static void *timer_main (void *arg) {
     else {
       idle_since = now;
       long warn = atomic_load(&G->warn_ns);
-      if (atomic_load(&G->switches) != sw) {  /* a new holder */
-        sw = atomic_load(&G->switches);
+      if (atomic_load(&G->grants) != sw) {  /* a new holder */
+        sw = atomic_load(&G->grants);
         asked = first = 0;
       }
       if (asked == 0)

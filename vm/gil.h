@@ -91,7 +91,8 @@ LG_FUNC atomic_int *lg_gil_nblocked (lg_IState *I);
 /* Number of threads waiting for 'I''s GIL now (any thread). */
 LG_FUNC int lg_gil_nwaiting (lg_IState *I);
 
-/* Number of times 'I''s GIL was granted so far (any thread). */
+/* Number of times 'I''s GIL went to another thread than the one that
+** last had it, so far (any thread). */
 LG_FUNC unsigned long lg_gil_switches (lg_IState *I);
 
 /* Does 'ts' hold the GIL? For assertions. */

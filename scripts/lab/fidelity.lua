@@ -296,7 +296,7 @@ local METRICS = {
   {"slowdown_t2", "CPU-bound, 2 threads / 1", "ratio"},
   {"slowdown_t4", "CPU-bound, 4 threads / 1", "ratio"},
   {"seen_per_s", "switches/s of 2 CPU threads, proxy", "rate"},
-  {"seen_per_s", "switches/s: gil.stats grants, real proxy", "rate",
+  {"seen_per_s", "switches/s: gil.stats, real proxy", "rate",
    "stats_per_s"},
   {"rt_per_s", "pingpong, rt/s", "rate"},
 }
@@ -406,10 +406,9 @@ local function report (pinned, vals, others, others0)
             rows)
   print("switches: 'proxy' counts the changes of the running thread the "
         .. "two threads saw")
-  print("(the same code in every runtime); gil.stats counts grants, a "
-        .. "thread retaking")
-  print("the GIL it just dropped included (under ticks: every N "
-        .. "instructions).")
+  print("(the same code in every runtime); gil.stats counts the GIL's "
+        .. "moves to another")
+  print("thread (a thread taking back the GIL it let go is no switch).")
   print("rates agree within a factor of 2, shares and slowdowns within "
         .. "15% (issue 17).")
   print()

@@ -225,6 +225,14 @@ local function stats_tests ()
     assert(e.acquisitions >= N)
   end
 
+  -- A thread taking back the GIL it let go is no switch (nobody else
+  -- runs Lua here now).
+  do
+    local before = gil.stats().switches
+    for _ = 1, 10 do time.sleep(0.001) end  -- each lets the GIL go
+    assert(gil.stats().switches == before, gil.stats().switches - before)
+  end
+
   -- Switches grow when threads hand the GIL to each other.
   do
     local before = gil.stats().switches
