@@ -96,27 +96,30 @@
 **   blocking region lets it go free, its head woken to compete.
 ** - 'ticks' (Python 2's GIL): the holder's count hook drops the GIL every
 **   N instructions while a thread waits, and no release hands it over:
-**   it wakes the head and only then takes the GIL back (lg_gil_yield lets
+**   it wakes a waiter and only then takes the GIL back (lg_gil_yield lets
 **   gil.mutex go between the two, as Python 2 posts its lock and then
-**   waits on it), so a head already running on another CPU sometimes wins
-**   and CPU-bound threads thrash as they did on multicore Python 2; on one
-**   CPU the woken head preempts the holder in that window, wins, and the
-**   loser waits for the OS to run it. As with Python 2's semaphore, the
-**   wake is a system call even if the head is not asleep
-**   (lg_unpark_post), the woken head goes to the back of the queue as a
-**   loser goes back in the kernel's futex queue (rotate_locked), and
-**   waiters do not spin. A head that has waited a whole switch interval
-**   is handed the GIL at the next release, so that none starves for ever
-**   (issue 19, case 20; tests/lua/misuse_vm.lua). Issue 17 measured each
-**   of these against 2.7.18 (scripts/lab/fidelity, medians of 5 on two
-**   idle cores): without the window the head never won (~200 switches/s
-**   seen, 2.7.18 ~30,000); with the window but no wake system call for a
-**   head that was not asleep (vm/park.c), the same; with spinning
-**   waiters, 286,000/s. A thread that queued from a take (back from I/O)
-**   was once handed the GIL at the next drop too: a timeline of the
-**   convoy beside a spinner showed the GIL idle ~11 us (median) at each
-**   such handoff while the parked I/O thread woke, 71% of the time in
-**   all, and the spinner kept 0.19 of its solo rate (2.7.18: 0.33);
+**   waits on it), so a waiter already running on another CPU sometimes
+**   wins and CPU-bound threads thrash as they did on multicore Python 2;
+**   on one CPU the woken waiter preempts the holder in that window, wins,
+**   and the loser waits for the OS to run it. As Python 2's semaphore
+**   does, the release wakes the first waiter that is asleep (else the
+**   head), with a system call even if none is, and the woken one goes to
+**   the back of the queue, as a loser goes back to the end of the
+**   kernel's futex queue (rotate_locked); waiters do not spin. A head
+**   that has waited a whole switch interval is handed the GIL at the next
+**   release, so that none starves for ever (issue 19, case 20;
+**   tests/lua/misuse_vm.lua). Issue 17 measured each of these against
+**   2.7.18 (scripts/lab/fidelity, medians of 5 on two idle cores):
+**   without the window the head never won (~200 switches/s seen, 2.7.18
+**   ~30,000); with the window but no wake system call for a head that
+**   was not asleep (vm/park.c), the same; with spinning waiters,
+**   286,000/s. Waking the head rather than the first asleep made 4
+**   threads 1.90-2.10x slower than 1 where 2.7.18 was 2.33-2.45x, and
+**   the first asleep 2.12-2.25x. A thread that queued from a take (back
+**   from I/O) was once handed the GIL at the next drop too: a timeline of
+**   the convoy beside a spinner showed the GIL idle ~11 us (median) at
+**   each such handoff while the parked I/O thread woke, 71% of the time
+**   in all, and the spinner kept 0.19 of its solo rate (2.7.18: 0.33);
 **   racing for the GIL as in Python 2, 2 us, and 0.31.
 **   N = 200: Python 2.7 checks every 100 "ticks", and its loop in
 **   scripts/lab/fidelity/cpu.py ticks 6 times an iteration (LOAD_FAST,
@@ -923,20 +926,25 @@ static lg_TState *ticks_next_locked (lg_Gil *G) {
 
 
 /*
-** Ticks: the head, woken to compete, goes to the back of the queue, as a
-** waiter for Python 2's lock that lost goes back to the end of the
-** kernel's futex queue: the next release wakes another waiter, and with
+** Ticks: the waiter a release wakes to compete, or NULL. As Python 2's
+** sem_post wakes the first thread asleep in the kernel's futex queue,
+** it is the first one asleep (else the head), and it goes to the back of
+** the queue, as a loser goes back to the end of the futex queue; with
 ** several waiting, several compete at once (see the notes).
 */
-static void rotate_locked (lg_Gil *G) {
+static lg_TState *rotate_locked (lg_Gil *G) {
   LG_ASSERT(lg_mutex_held(&G->mutex));
-  lg_TState *head = G->head;
-  if (head == NULL || head == G->tail)
-    return;
-  G->head = head->gil_next;
-  head->gil_next = NULL;
-  G->tail->gil_next = head;
-  G->tail = head;
+  lg_TState *w = G->head;
+  for (lg_TState *x = w; x != NULL; x = x->gil_next)
+    if (lg_parked(x)) {
+      w = x;
+      break;
+    }
+  if (w == NULL || w == G->tail)
+    return w;
+  unlink_locked(G, w);
+  enqueue_locked(G, w, 0, w->gil_since);
+  return w;
 }
 
 
@@ -1004,10 +1012,9 @@ static lg_TState *handoff_locked (lg_Gil *G, lg_TState *ts, int reason) {
   atomic_store(&G->holder, NULL);
   if (!compete)
     return NULL;
-  next = G->head;  /* no handoff: the head competes */
   if (policy == LG_POLICY_TICKS)
-    rotate_locked(G);
-  return next;
+    return rotate_locked(G);
+  return G->head;  /* no handoff: the head competes */
 }
 
 

@@ -313,4 +313,9 @@ void lg_unpark_post (lg_TState *ts) {
   unpark(ts, 1);
 }
 
+
+int lg_parked (lg_TState *ts) {
+  return atomic_load(&ts->park_token) == ASLEEP;
+}
+
 /* }====================================================== */

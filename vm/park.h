@@ -52,6 +52,9 @@ LG_FUNC void lg_unpark (lg_TState *ts);
 */
 LG_FUNC void lg_unpark_post (lg_TState *ts);
 
+/* Is 'ts' asleep in lg_park now, not yet woken (any thread, a glance)? */
+LG_FUNC int lg_parked (lg_TState *ts);
+
 /*
 ** Poll the 'n' descriptors of 'fds' (as poll(2); the caller has released
 ** the GIL) until one has an event, 'deadline' passes (NULL: never; a

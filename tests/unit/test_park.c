@@ -116,6 +116,21 @@ Test(park, unpark_wakes_a_parked_thread) {
 }
 
 
+/* A parker is seen asleep once it sleeps, and no longer once woken;
+** lg_unpark_post wakes it as lg_unpark does. */
+Test(park, parked_while_asleep_until_woken) {
+  Parker p;
+  pthread_t t;
+  lg_TState *ts = start_parker(&p, &t, -1);
+  while (!lg_parked(ts))  /* it sleeps for ever unless woken */
+    sched_yield();
+  lg_unpark_post(ts);
+  cr_assert(!lg_parked(ts), "woken");
+  cr_assert_eq(pthread_join(t, NULL), 0);
+  cr_assert_eq(p.result, LG_WOKEN);
+}
+
+
 /* Tokens do not add up: two unparks still end one park. */
 Test(park, stray_token_ends_exactly_one_park) {
   lg_TState *ts = registered();
