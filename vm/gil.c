@@ -509,7 +509,7 @@ static void *timer_main (void *arg) {
     else {
       idle_since = now;
       long warn = atomic_load(&G->warn_ns);
-      if (atomic_load(&G->grants) != sw) {  /* a new holder */
+      if (atomic_load(&G->grants) != sw) {  /* a new hold, a retake too */
         sw = atomic_load(&G->grants);
         asked = first = 0;
       }
@@ -1077,9 +1077,9 @@ void lg_gil_yield (lg_TState *ts) {
   {
     next = handoff_locked(G, ts, LG_DROP_FORCED);
     if (next != NULL && atomic_load(&G->holder) == NULL) {
-      /* ticks, competing: wake the head before we take the GIL back, as
+      /* ticks, competing: wake a waiter before we take the GIL back, as
       ** Python 2 posts its lock before it waits on it again, so that a
-      ** head already running (on another CPU) can win */
+      ** waiter already running (on another CPU) can win */
       lg_check(pthread_mutex_unlock(&G->mutex));
       lg_unpark_post(next);
       next = NULL;
