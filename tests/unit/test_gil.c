@@ -231,14 +231,17 @@ Test(gil, interval_hands_the_gil_over_around_blocking) {
 /* interval:free (CPython 3's drop_gil) and gvl (Ruby's blocking region)
 ** leave the GIL free when no drop request is pending: the thread back
 ** from its blocking call takes it before the queued one. So does ticks
-** (Python 2's lock) unless the head has waited a whole interval (here
-** 1 ms of 5), and priority-io on one CPU, however long the head has
-** waited (unit.test_gil_onecpu runs these under taskset -c 0). */
+** (Python 2's lock) unless the head has waited a whole interval (here a
+** minute, so that a loaded machine cannot make the head wait that long),
+** and priority-io on one CPU, however long the head has waited (unit.
+** test_gil_onecpu runs these under taskset -c 0). */
 Test(gil, free_release_leaves_the_gil_to_whoever_comes_first) {
   cr_assert(!blocking_release_hands_over(LG_POLICY_INTERVAL,
                                          LG_INTERVAL_FREE));
   cr_assert(!blocking_release_hands_over(LG_POLICY_GVL, 0));
+  lg_gil_setinterval(lg_interp_current(), 60.0);
   cr_assert(!blocking_release_hands_over(LG_POLICY_TICKS, 0));
+  lg_gil_setinterval(lg_interp_current(), 0.005);
   if (lg_usable_cpus() < 2)
     cr_assert(!blocking_release_hands_over(LG_POLICY_PRIORITY_IO, 0));
 }
