@@ -105,7 +105,7 @@
 **   does, the release wakes the first waiter that is asleep (else the
 **   head), with a system call even if none is, and the woken one goes to
 **   the back of the queue, as a loser goes back to the end of the
-**   kernel's futex queue (rotate_locked); waiters do not spin. A head
+**   kernel's futex queue (ticks_woken_locked); waiters do not spin. A head
 **   that has waited a whole switch interval is handed the GIL at the next
 **   release, so that none starves for ever (issue 19, case 20;
 **   tests/lua/misuse_vm.lua). Issue 17 measured each of these against
@@ -932,7 +932,7 @@ static lg_TState *ticks_next_locked (lg_Gil *G) {
 ** the queue, as a loser goes back to the end of the futex queue; with
 ** several waiting, several compete at once (see the notes).
 */
-static lg_TState *rotate_locked (lg_Gil *G) {
+static lg_TState *ticks_woken_locked (lg_Gil *G) {
   LG_ASSERT(lg_mutex_held(&G->mutex));
   lg_TState *w = G->head;
   for (lg_TState *x = w; x != NULL; x = x->gil_next)
@@ -940,17 +940,18 @@ static lg_TState *rotate_locked (lg_Gil *G) {
       w = x;
       break;
     }
-  if (w == NULL || w == G->tail)
-    return w;
-  unlink_locked(G, w);
-  enqueue_locked(G, w, 0, w->gil_since);
+  if (w != NULL && w != G->tail) {  /* to the back, its wait unchanged */
+    unlink_locked(G, w);
+    enqueue_locked(G, w, 0, w->gil_since);
+  }
   return w;
 }
 
 
 /*
 ** Does a release for 'reason' leave the GIL free for whoever comes first
-** (the head of the queue is woken to compete), rather than hand it over?
+** (a waiter is woken to compete: the head, or under 'ticks' the first
+** one asleep), rather than hand it over?
 ** See the notes for each policy.
 */
 static int compete_locked (lg_Gil *G, int policy, int reason) {
@@ -1013,7 +1014,7 @@ static lg_TState *handoff_locked (lg_Gil *G, lg_TState *ts, int reason) {
   if (!compete)
     return NULL;
   if (policy == LG_POLICY_TICKS)
-    return rotate_locked(G);
+    return ticks_woken_locked(G);
   return G->head;  /* no handoff: the head competes */
 }
 
